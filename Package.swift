@@ -1,0 +1,100 @@
+// swift-tools-version: 6.2
+// Tools version 6.2: SwiftPM accepts `unsafeFlags` (the ISA flags below) in a
+// package that another package depends on by version only from 6.2 on, so a
+// user can depend on Repro from their own package.
+
+import PackageDescription
+
+// MARK: - Build switches
+//
+// Determinism contract (docs/architecture.md): no fast-math, ever. None of the
+// flags below enables it; Swift never contracts `a * b + c` into a fused
+// multiply-add, so every FMA in Repro is written explicitly with
+// `addingProduct`, and debug and release builds compute the same bits.
+//
+// On x86-64 the numeric targets are compiled with AVX2 + FMA code generation.
+// Without it every `SIMD8<Float>.addingProduct` lowers to eight calls of
+// `fmaf` (same bits, ~150x slower). The manifest is evaluated on the host, so
+// this picks the host architecture; arm64 needs no flags (NEON FMA is native).
+#if arch(x86_64)
+let numericSettings: [SwiftSetting] = [
+    .unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma"]),
+]
+#else
+let numericSettings: [SwiftSetting] = []
+#endif
+
+// Every target is built in the Swift 6 language mode (strict concurrency).
+let commonSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Repro",
+    platforms: [.macOS(.v14)],
+    products: [
+        // The umbrella library: `import Repro` re-exports every module.
+        .library(name: "Repro", targets: ["Repro"]),
+        // Generators alone, for users who only need library-compatible streams.
+        .library(name: "ReproRandom", targets: ["ReproRandom"]),
+        // The command-line tool.
+        .executable(name: "repro", targets: ["repro"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: Implementation details (underscored: not API)
+        // SHA-256 used for fingerprints of tensors, images, weights and manifests.
+        .target(
+            name: "_ReproDigest",
+            swiftSettings: commonSettings
+        ),
+
+        // MARK: Modules (one-way dependencies; see docs/architecture.md)
+        .target(
+            name: "ReproRandom",
+            swiftSettings: commonSettings + numericSettings
+        ),
+        .target(
+            name: "Repro",
+            dependencies: ["ReproRandom", "_ReproDigest"],
+            swiftSettings: commonSettings
+        ),
+
+        // MARK: Command-line tool
+        .executableTarget(
+            name: "repro",
+            dependencies: [
+                "Repro",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: commonSettings
+        ),
+
+        // MARK: Tests
+        // Shared helpers: fixture lookup, vector decoding, bit-pattern comparison.
+        .target(
+            name: "_ReproTestSupport",
+            dependencies: ["_ReproDigest"],
+            path: "Tests/_ReproTestSupport",
+            swiftSettings: commonSettings
+        ),
+        .testTarget(
+            name: "ReproRandomTests",
+            dependencies: ["ReproRandom", "_ReproTestSupport"],
+            swiftSettings: commonSettings
+        ),
+        .testTarget(
+            name: "ReproTests",
+            dependencies: ["Repro", "_ReproTestSupport"],
+            swiftSettings: commonSettings
+        ),
+        .testTarget(
+            name: "reproTests",
+            dependencies: ["repro", "_ReproTestSupport"],
+            swiftSettings: commonSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
