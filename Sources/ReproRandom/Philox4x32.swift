@@ -151,6 +151,14 @@ public struct Philox4x32: RandomBitGenerator {
         }
         guard let base = buffer.baseAddress else { return }
         let k = (key0, key1)
+        // Eight blocks at a time in SIMD lanes, while the low counter word
+        // cannot wrap inside the group (the scalar loop handles carries).
+        while i + 32 <= n && counter0 <= UInt32.max - 8 {
+            Self.eightBlocksUniform(
+                counter: (counter0, counter1, counter2, counter3), key: k, into: base + i)
+            counter0 &+= 8
+            i += 32
+        }
         while i + 4 <= n {
             let b = Self.block(counter: (counter0, counter1, counter2, counter3), key: k)
             incrementCounter()
@@ -163,6 +171,51 @@ public struct Philox4x32: RandomBitGenerator {
         while i < n {
             base[i] = Float(next32() >> 8) * scale
             i += 1
+        }
+    }
+
+    /// Computes blocks `counter … counter+7` (low word increasing, no carry)
+    /// in SIMD lanes and writes their 32 words as uniform floats, in stream order.
+    @inline(__always)
+    static func eightBlocksUniform(counter: Counter, key: Key, into out: UnsafeMutablePointer<Float>) {
+        let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7)
+        var c0 = SIMD8<UInt32>(repeating: counter.0) &+ lanes
+        var c1 = SIMD8<UInt32>(repeating: counter.1)
+        var c2 = SIMD8<UInt32>(repeating: counter.2)
+        var c3 = SIMD8<UInt32>(repeating: counter.3)
+        var k0 = key.0, k1 = key.1
+        // 32×32→64-bit products of all eight lanes without narrowing shuffles:
+        // view the eight u32 lanes as four u64 lanes, multiply the even (low)
+        // and odd (high) halves separately, and recombine hi/lo words with
+        // masks and shifts in 64-bit lanes.
+        let low = SIMD4<UInt64>(repeating: 0xffff_ffff)
+        let high = SIMD4<UInt64>(repeating: 0xffff_ffff_0000_0000)
+        @inline(__always) func mulHiLo(_ x: SIMD8<UInt32>, _ m: UInt64) -> (hi: SIMD8<UInt32>, lo: SIMD8<UInt32>) {
+            let x64 = unsafeBitCast(x, to: SIMD4<UInt64>.self)
+            let even = (x64 & low) &* m
+            let odd = (x64 &>> 32) &* m
+            let lo = (even & low) | (odd &<< 32)
+            let hi = (even &>> 32) | (odd & high)
+            return (unsafeBitCast(hi, to: SIMD8<UInt32>.self), unsafeBitCast(lo, to: SIMD8<UInt32>.self))
+        }
+        for r in 0..<10 {
+            if r > 0 { k0 &+= w0; k1 &+= w1 }
+            let (hi0, lo0) = mulHiLo(c0, m0)
+            let (hi1, lo1) = mulHiLo(c2, m1)
+            let n0 = hi1 ^ c1 ^ SIMD8(repeating: k0)
+            let n2 = hi0 ^ c3 ^ SIMD8(repeating: k1)
+            c0 = n0; c1 = lo1; c2 = n2; c3 = lo0
+        }
+        let scale = SIMD8<Float>(repeating: 0x1p-24)
+        let f0 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: c0 &>> 8)) * scale
+        let f1 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: c1 &>> 8)) * scale
+        let f2 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: c2 &>> 8)) * scale
+        let f3 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: c3 &>> 8)) * scale
+        for j in 0..<8 {
+            out[4 * j] = f0[j]
+            out[4 * j + 1] = f1[j]
+            out[4 * j + 2] = f2[j]
+            out[4 * j + 3] = f3[j]
         }
     }
 
