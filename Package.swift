@@ -57,8 +57,12 @@ let package = Package(
             swiftSettings: commonSettings + numericSettings
         ),
         .target(
+            name: "ReproNN",
+            swiftSettings: commonSettings + numericSettings
+        ),
+        .target(
             name: "Repro",
-            dependencies: ["ReproRandom", "_ReproDigest"],
+            dependencies: ["ReproRandom", "ReproNN", "_ReproDigest"],
             swiftSettings: commonSettings
         ),
 
@@ -83,6 +87,11 @@ let package = Package(
         .testTarget(
             name: "ReproRandomTests",
             dependencies: ["ReproRandom", "_ReproTestSupport"],
+            swiftSettings: commonSettings
+        ),
+        .testTarget(
+            name: "ReproNNTests",
+            dependencies: ["ReproNN", "_ReproTestSupport"],
             swiftSettings: commonSettings
         ),
         .testTarget(

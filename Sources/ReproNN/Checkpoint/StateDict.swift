@@ -1,0 +1,240 @@
+import Foundation
+
+/// The tensors of a checkpoint file, by name, in the file's order.
+///
+/// Reads safetensors files, PyTorch's zip `.pth` files (`torch.save` since
+/// 1.6) and PyTorch's legacy `.pth` format, with no conversion step. Reading
+/// never executes anything from the file: PyTorch pickles go through a
+/// restricted unpickler with an allow-list of globals (like
+/// `torch.load(weights_only=True)`), and every size and offset is checked
+/// against the file before it is used.
+///
+/// ```swift
+/// let dict = try StateDict(contentsOf: "retinanet_resnet50_fpn_v2_coco.pth")
+/// for key in dict.keys { print(key, try dict.tensor(key).shape) }
+/// ```
+public struct StateDict: Sendable {
+    /// The container format a state dict was read from.
+    public enum Format: String, Sendable {
+        /// Hugging Face safetensors.
+        case safetensors
+        /// PyTorch's zip container (`torch.save`, PyTorch ≥ 1.6).
+        case pytorchZip
+        /// PyTorch's legacy (pre-1.6) sequential pickle format.
+        case pytorchLegacy
+    }
+
+    /// The format of the file.
+    public let format: Format
+    /// Tensor names in file order.
+    public let keys: [String]
+    private let tensors: [String: CheckpointTensor]
+    /// `_metadata` module versions of a PyTorch state dict (`""` is the root
+    /// module), e.g. `["head.classification_head": 2]`; empty for safetensors
+    /// or when the file has none.
+    public let moduleVersions: [String: Int]
+
+    /// Creates a state dict from tensors (e.g. to save or to test).
+    public init(_ entries: [(String, CheckpointTensor)], format: Format = .safetensors, moduleVersions: [String: Int] = [:]) {
+        self.format = format
+        keys = entries.map(\.0)
+        tensors = Dictionary(entries, uniquingKeysWith: { _, b in b })
+        self.moduleVersions = moduleVersions
+    }
+
+    /// Reads a checkpoint file.
+    ///
+    /// - Throws: ``CheckpointError`` naming the problem (unreadable file,
+    ///   unknown format, truncation, forbidden pickle global, bad shapes…).
+    public init(contentsOf path: String) throws(CheckpointError) {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw .unreadable(path: path, reason: "\(error.localizedDescription)")
+        }
+        try self.init(bytes: [UInt8](data))
+    }
+
+    /// Reads a checkpoint from its bytes; the format is detected from the content.
+    public init(bytes: [UInt8]) throws(CheckpointError) {
+        if bytes.starts(with: [0x50, 0x4b, 0x03, 0x04]) || bytes.starts(with: [0x50, 0x4b, 0x05, 0x06]) {
+            self = try Self.readZip(bytes)
+        } else if bytes.starts(with: [0x80, 0x02, 0x8a, 0x0a]) {
+            self = try Self.readLegacy(bytes)
+        } else if bytes.count >= 9, bytes[8] == UInt8(ascii: "{") {
+            self = try Self.readSafetensors(bytes)
+        } else {
+            throw .unknownFormat("first bytes \(bytes.prefix(8).map { String($0, radix: 16) }) match no known checkpoint format")
+        }
+    }
+
+    /// The tensor called `key`.
+    ///
+    /// - Throws: ``CheckpointError/missingKey(_:)`` when there is none.
+    public func tensor(_ key: String) throws(CheckpointError) -> CheckpointTensor {
+        guard let t = tensors[key] else { throw .missingKey(key) }
+        return t
+    }
+
+    /// The tensor called `key`, or nil.
+    public subscript(key: String) -> CheckpointTensor? { tensors[key] }
+
+    /// The number of tensors.
+    public var count: Int { keys.count }
+}
+
+// MARK: - PyTorch pickles
+
+extension StateDict {
+    static func readZip(_ bytes: [UInt8]) throws(CheckpointError) -> StateDict {
+        let zip = try ZipReader(bytes)
+        guard let pkl = zip.entries.first(where: { $0.name.hasSuffix("data.pkl") && $0.name.split(separator: "/").count == 2 }) else {
+            throw .missingEntry("<archive>/data.pkl")
+        }
+        let prefix = String(pkl.name.dropLast("data.pkl".count))
+        if zip.contains(prefix + "byteorder") {
+            let order = String(decoding: try zip.data(prefix + "byteorder"), as: UTF8.self)
+            guard order == "little" else { throw .unsupportedByteOrder(order) }
+        }
+        var u = Unpickler(try zip.data(pkl.name))
+        let root = try u.load()
+        return try build(root, format: .pytorchZip) { (s) throws(CheckpointError) -> ArraySlice<UInt8> in
+            try zip.data(prefix + "data/" + s.key)
+        }
+    }
+
+    static func readLegacy(_ bytes: [UInt8]) throws(CheckpointError) -> StateDict {
+        var u = Unpickler(bytes[...])
+        guard case .bigInt(let magic) = try u.load(),
+              magic == [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19] else {
+            throw .unknownFormat("legacy .pth without PyTorch's magic number")
+        }
+        u = Unpickler(bytes[u.pos...])
+        guard case .int(1001) = try u.load() else { throw .unknownFormat("legacy .pth protocol is not 1001") }
+        u = Unpickler(bytes[u.pos...])
+        if case .dict(let info) = try u.load(), let i = info.keys.firstIndex(where: { if case .string("little_endian") = $0 { true } else { false } }),
+           case .bool(false) = info.values[i] {
+            throw .unsupportedByteOrder("big")
+        }
+        u = Unpickler(bytes[u.pos...])
+        let root = try u.load()
+        u = Unpickler(bytes[u.pos...])
+        guard case .list(let keyList) = try u.load() else { throw .invalidPickle(offset: u.pos, reason: "legacy storage key list missing") }
+        // After the key list: for each key, an 8-byte element count and the raw elements.
+        var p = u.pos
+        var sizes: [String: Int] = [:]
+        var storages: [String: ArraySlice<UInt8>] = [:]
+        var pending: [String: CheckpointDType] = [:]
+        collectStorages(root, into: &pending)
+        for k in keyList.items {
+            guard case .string(let key) = k, let dtype = pending[key] else {
+                throw .invalidPickle(offset: p, reason: "legacy storage key without a tensor")
+            }
+            guard p + 8 <= bytes.count else { throw .truncated("legacy storage \(key) header") }
+            let n = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[p + $1]) << (8 * UInt64($1)) }
+            p += 8
+            guard n <= UInt64(bytes.count - p) / UInt64(dtype.byteCount) else {
+                throw .truncated("legacy storage \(key) declares \(n) elements beyond the end of the file")
+            }
+            let len = Int(n) * dtype.byteCount
+            storages[key] = bytes[p..<(p + len)]
+            sizes[key] = Int(n)
+            p += len
+        }
+        return try build(root, format: .pytorchLegacy) { (s) throws(CheckpointError) -> ArraySlice<UInt8> in
+            guard let b = storages[s.key] else { throw .missingEntry("legacy storage \(s.key)") }
+            return b
+        }
+    }
+
+    private static func collectStorages(_ v: Unpickler.Value, into out: inout [String: CheckpointDType]) {
+        switch v {
+        case .tensor(let t): out[t.storage.key] = t.storage.dtype
+        case .dict(let d): d.values.forEach { collectStorages($0, into: &out) }
+        case .list(let l): l.items.forEach { collectStorages($0, into: &out) }
+        case .tuple(let t): t.forEach { collectStorages($0, into: &out) }
+        default: break
+        }
+    }
+
+    /// Turns the unpickled root (an OrderedDict of tensors) into a state dict,
+    /// materialising each view of a storage as contiguous bytes.
+    static func build(
+        _ root: Unpickler.Value, format: Format,
+        storage: (Unpickler.StorageRef) throws(CheckpointError) -> ArraySlice<UInt8>
+    ) throws(CheckpointError) -> StateDict {
+        guard case .dict(let d) = root else { throw .invalidPickle(offset: 0, reason: "the checkpoint is not a state dict") }
+        var entries: [(String, CheckpointTensor)] = []
+        for (k, v) in zip(d.keys, d.values) {
+            guard case .string(let name) = k else { throw .invalidPickle(offset: 0, reason: "state dict key is not a string") }
+            guard case .tensor(let t) = v else {
+                throw .invalidTensor(name: name, reason: "value is not a tensor")
+            }
+            let raw = try storage(t.storage)
+            guard raw.count == t.storage.elementCount * t.storage.dtype.byteCount else {
+                throw .invalidTensor(name: name, reason: "storage \(t.storage.key) has \(raw.count) bytes, expected \(t.storage.elementCount) × \(t.storage.dtype.byteCount)")
+            }
+            entries.append((name, try materialise(t, raw, name: name)))
+        }
+        var versions: [String: Int] = [:]
+        if let meta = d.attributes,
+           let i = meta.keys.firstIndex(where: { if case .string("_metadata") = $0 { true } else { false } }),
+           case .dict(let m) = meta.values[i] {
+            for (k, v) in zip(m.keys, m.values) {
+                guard case .string(let module) = k, case .dict(let info) = v,
+                      let j = info.keys.firstIndex(where: { if case .string("version") = $0 { true } else { false } }),
+                      case .int(let ver) = info.values[j] else { continue }
+                versions[module] = Int(ver)
+            }
+        }
+        return StateDict(entries, format: format, moduleVersions: versions)
+    }
+
+    static func materialise(_ t: Unpickler.TensorRef, _ raw: ArraySlice<UInt8>, name: String) throws(CheckpointError) -> CheckpointTensor {
+        let size = t.storage.dtype.byteCount
+        guard let count = CheckpointTensor.elementCount(t.shape) else {
+            throw .invalidTensor(name: name, reason: "shape \(t.shape) is negative or overflows")
+        }
+        var out = [UInt8](repeating: 0, count: count * size)
+        if count > 0 {
+            // The largest element index the view touches must lie inside the storage.
+            var maxIndex = t.offset
+            for (d, s) in zip(t.shape, t.strides) {
+                guard s >= 0 else { throw .invalidTensor(name: name, reason: "negative stride \(s)") }
+                let (m, o1) = (d - 1).multipliedReportingOverflow(by: s)
+                let (sum, o2) = maxIndex.addingReportingOverflow(m)
+                guard !o1, !o2 else { throw .invalidTensor(name: name, reason: "strides overflow") }
+                maxIndex = sum
+            }
+            guard maxIndex < t.storage.elementCount else {
+                throw .invalidTensor(name: name, reason: "view (offset \(t.offset), shape \(t.shape), strides \(t.strides)) reaches element \(maxIndex) of a \(t.storage.elementCount)-element storage")
+            }
+            let base = raw.startIndex
+            // Fast path: a row-major contiguous view is one copy.
+            var expected = 1
+            var contiguous = true
+            for (d, s) in zip(t.shape, t.strides).reversed() where d != 1 {
+                if s != expected { contiguous = false; break }
+                expected *= d
+            }
+            if contiguous {
+                let start = base + t.offset * size
+                return try CheckpointTensor(dtype: t.storage.dtype, shape: t.shape,
+                                            bytes: Array(raw[start..<(start + count * size)]), name: name)
+            }
+            var idx = [Int](repeating: 0, count: t.shape.count)
+            for e in 0..<count {
+                var src = t.offset
+                for (i, s) in zip(idx, t.strides) { src += i * s }
+                for b in 0..<size { out[e * size + b] = raw[base + src * size + b] }
+                var dim = t.shape.count - 1
+                while dim >= 0 {
+                    idx[dim] += 1
+                    if idx[dim] < t.shape[dim] { break }
+                    idx[dim] = 0
+                    dim -= 1
+                }
+            }
+        }
+        return try CheckpointTensor(dtype: t.storage.dtype, shape: t.shape, bytes: out, name: name)
+    }
+}
