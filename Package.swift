@@ -61,8 +61,13 @@ let package = Package(
             swiftSettings: commonSettings + numericSettings
         ),
         .target(
+            name: "ReproVision",
+            dependencies: ["ReproNN"],
+            swiftSettings: commonSettings + numericSettings
+        ),
+        .target(
             name: "Repro",
-            dependencies: ["ReproRandom", "ReproNN", "_ReproDigest"],
+            dependencies: ["ReproRandom", "ReproNN", "ReproVision", "_ReproDigest"],
             swiftSettings: commonSettings
         ),
 
@@ -92,6 +97,11 @@ let package = Package(
         .testTarget(
             name: "ReproNNTests",
             dependencies: ["ReproNN", "_ReproTestSupport"],
+            swiftSettings: commonSettings
+        ),
+        .testTarget(
+            name: "ReproVisionTests",
+            dependencies: ["ReproVision", "ReproNN", "_ReproTestSupport"],
             swiftSettings: commonSettings
         ),
         .testTarget(
