@@ -102,3 +102,12 @@ import ReproNN
         #expect(NonMaximumSuppression.batched(boxes: [same, same], scores: [0.7, 0.7], labels: [3, 1], iouThreshold: 0.5) == [0, 1])
     }
 }
+
+@Suite struct COCOTests {
+    @Test func categories() {
+        #expect(COCO.categories.count == 91)
+        #expect(COCO.categories[0] == "__background__" && COCO.categories[1] == "person" && COCO.categories[90] == "toothbrush")
+        #expect(COCO.categories.filter { $0 == "N/A" }.count == 11)
+        #expect(COCO.name(of: 91) == "label 91")
+    }
+}
