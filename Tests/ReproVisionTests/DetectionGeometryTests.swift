@@ -107,7 +107,7 @@ import ReproNN
     @Test func categories() {
         #expect(COCO.categories.count == 91)
         #expect(COCO.categories[0] == "__background__" && COCO.categories[1] == "person" && COCO.categories[90] == "toothbrush")
-        #expect(COCO.categories.filter { $0 == "N/A" }.count == 11)
+        #expect(COCO.categories.filter { $0 == "N/A" }.count == 10)  // 80 classes + background + 10 unused ids
         #expect(COCO.name(of: 91) == "label 91")
     }
 }
