@@ -57,8 +57,13 @@ let package = Package(
             swiftSettings: commonSettings + numericSettings
         ),
         .target(
+            name: "ReproData",
+            dependencies: ["ReproRandom"],
+            swiftSettings: commonSettings
+        ),
+        .target(
             name: "Repro",
-            dependencies: ["ReproRandom", "_ReproDigest"],
+            dependencies: ["ReproRandom", "ReproData", "_ReproDigest"],
             swiftSettings: commonSettings
         ),
 
@@ -83,6 +88,11 @@ let package = Package(
         .testTarget(
             name: "ReproRandomTests",
             dependencies: ["ReproRandom", "_ReproTestSupport"],
+            swiftSettings: commonSettings
+        ),
+        .testTarget(
+            name: "ReproDataTests",
+            dependencies: ["ReproData", "_ReproTestSupport"],
             swiftSettings: commonSettings
         ),
         .testTarget(
