@@ -66,8 +66,13 @@ let package = Package(
             swiftSettings: commonSettings + numericSettings
         ),
         .target(
+            name: "ReproData",
+            dependencies: ["ReproRandom"],
+            swiftSettings: commonSettings
+        ),
+        .target(
             name: "Repro",
-            dependencies: ["ReproRandom", "ReproNN", "ReproVision", "_ReproDigest"],
+            dependencies: ["ReproRandom", "ReproNN", "ReproVision", "ReproData", "_ReproDigest"],
             swiftSettings: commonSettings
         ),
 
@@ -102,6 +107,11 @@ let package = Package(
         .testTarget(
             name: "ReproVisionTests",
             dependencies: ["ReproVision", "ReproNN", "_ReproTestSupport"],
+            swiftSettings: commonSettings
+        ),
+        .testTarget(
+            name: "ReproDataTests",
+            dependencies: ["ReproData", "_ReproTestSupport"],
             swiftSettings: commonSettings
         ),
         .testTarget(

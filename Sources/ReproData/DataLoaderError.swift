@@ -1,0 +1,24 @@
+/// Why loading stopped. Sample failures carry the sample's index.
+public enum DataLoaderError: Error, Sendable, CustomStringConvertible {
+    /// A sample (or its transform) failed.
+    case sampleFailed(index: Int, epoch: Int, underlying: String)
+    /// Collating a batch failed.
+    case collateFailed(epoch: Int, position: Int, underlying: String)
+    /// An index outside the dataset was requested.
+    case indexOutOfRange(index: Int, count: Int)
+    /// A loader setting is out of range.
+    case invalidConfiguration(String)
+    /// A saved state does not belong to this loader's configuration.
+    case stateMismatch(String)
+
+    /// A sentence naming the problem.
+    public var description: String {
+        switch self {
+        case let .sampleFailed(i, e, u): return "sample \(i) (epoch \(e)) failed: \(u)"
+        case let .collateFailed(e, p, u): return "collating batch \(p) of epoch \(e) failed: \(u)"
+        case let .indexOutOfRange(i, n): return "index \(i) is outside the dataset (count \(n))"
+        case let .invalidConfiguration(m): return "invalid data loader configuration: \(m)"
+        case let .stateMismatch(m): return "saved loader state does not match this loader: \(m)"
+        }
+    }
+}
