@@ -24,9 +24,11 @@ extension MT19937: NumPyBitGenerator {
     }
 
     /// Creates a generator from NumPy's `state` dictionary: 624 key words and
-    /// `pos` (0…624; 624 means "twist before the next draw").
+    /// `pos` (1…624; 624 means "twist before the next draw").
     ///
-    /// - Throws: ``RandomStateError`` unless there are 624 words and `pos ≤ 624`.
+    /// - Throws: ``RandomStateError`` unless there are 624 words and
+    ///   `1 ≤ pos ≤ 624`. (NumPy itself never reports `pos = 0`: it twists and
+    ///   reads word 0 in one step; that position is not representable here.)
     public init(numpyKey key: [UInt32], position: Int) throws(RandomStateError) {
         guard (0...624).contains(position) else {
             throw .invalidField(generator: "MT19937", field: "pos", detail: "\(position) not in 0...624")

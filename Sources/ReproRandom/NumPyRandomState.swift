@@ -32,7 +32,9 @@ public struct NumPyRandomState: Equatable, Sendable {
     ///
     /// - Throws: ``RandomStateError/seedOutOfRange(generator:seed:accepted:)``
     ///   unless `0 ≤ seed ≤ 2^32 - 1`, where NumPy raises
-    ///   `ValueError: Seed must be between 0 and 2**32 - 1`.
+    ///   `ValueError: Seed must be between 0 and 2**32 - 1`. (Disfavoured, so
+    ///   an integer literal picks the non-throwing ``init(seed:)-(UInt32)``.)
+    @_disfavoredOverload
     public init<T: BinaryInteger>(seed: T) throws(RandomStateError) {
         guard let s = UInt32(exactly: seed) else {
             throw .seedOutOfRange(generator: "RandomState", seed: "\(seed)", accepted: "0 ... 2**32 - 1")
