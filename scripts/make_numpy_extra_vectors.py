@@ -303,6 +303,31 @@ def long_runs(np):
     }
 
 
+def numpy_testsets(np):
+    """A few values of NumPy's own `numpy/random/tests/data/*-testset-*.csv`
+    (shipped in the wheel): seed, outputs 0..7 and 999 of `random_raw` after
+    `X(seed)` (SeedSequence seeding, MT19937 included). Each is re-derived here
+    with the running NumPy before it is stored."""
+    data_dir = os.path.join(os.path.dirname(np.__file__), "random", "tests", "data")
+    out = {}
+    for name, cls in [("pcg64", "PCG64"), ("pcg64dxsm", "PCG64DXSM"), ("sfc64", "SFC64"),
+                      ("philox", "Philox"), ("mt19937", "MT19937")]:
+        for k in (1, 2):
+            with open(os.path.join(data_dir, f"{name}-testset-{k}.csv")) as f:
+                rows = [line.strip().split(",") for line in f if line.strip()]
+            seed = int(rows[0][1], 0)
+            values = [int(r[1], 0) for r in rows[1:]]
+            bg = getattr(np.random, cls)(seed)
+            recipe = f"np.random.{cls}(s).random_raw(1000)"
+            raw = [int(v) for v in bg.random_raw(len(values))]
+            if raw != values:
+                raise SystemExit(f"{name}-testset-{k}: numpy does not reproduce its own test set")
+            out[f"{name}-testset-{k}"] = {"bit_generator": cls, "seed": str(seed),
+                                          "first8": u64hex(values[:8]), "index999": u64hex([values[999]]),
+                                          "recipe": recipe}
+    return out
+
+
 def main():
     ensure_environment()
     import numpy as np
@@ -325,6 +350,7 @@ def main():
         "legacy_errors": legacy_errors,
         "generator": generator_section(np),
         "long_runs": long_runs(np),
+        "numpy_testsets": numpy_testsets(np),
     }
     with open(out_path, "w") as f:
         json.dump(doc, f, indent=1, sort_keys=True)

@@ -11,6 +11,7 @@
 /// ```swift
 /// var bits = SFC64(seed: 42)                 // np.random.SFC64(42)
 /// let raw = bits.nextRaw()                   // bits.random_raw()
+/// let more = try bits.randomRaw(count: 4)     // bits.random_raw(4)
 /// var g = NumPyGenerator(bitGenerator: bits) // np.random.Generator(bits)
 /// ```
 public protocol NumPyBitGenerator: RandomBitGenerator {
@@ -28,8 +29,15 @@ public protocol NumPyBitGenerator: RandomBitGenerator {
 
 extension NumPyBitGenerator {
     /// NumPy's `random_raw(count)`.
-    public mutating func randomRaw(count: Int) -> [UInt64] {
-        (0..<max(0, count)).map { _ in nextRaw() }
+    ///
+    /// - Throws: ``NumPyRandomError/negativeCount(_:)`` when `count < 0`.
+    @inlinable
+    public mutating func randomRaw(count: Int) throws(NumPyRandomError) -> [UInt64] {
+        let n = try _NumPyBounded.count(count)
+        return [UInt64](unsafeUninitializedCapacity: n) { buf, done in
+            for i in 0..<n { buf[i] = nextRaw() }
+            done = n
+        }
     }
 
     /// `RandomNumberGenerator`: NumPy's `next_uint64`.

@@ -9,7 +9,7 @@
 ///
 /// ```swift
 /// var bits = PCG64DXSM(seed: 42)       // np.random.PCG64DXSM(42)
-/// let raw = bits.randomRaw(count: 4)   // bits.random_raw(4)
+/// let raw = try bits.randomRaw(count: 4)   // bits.random_raw(4)
 /// ```
 public struct PCG64DXSM: NumPyBitGenerator {
     /// The 64-bit LCG multiplier of the stepping.

@@ -17,7 +17,7 @@ func hex128(_ j: JSON) throws -> Word128 {
     return Word128(high: hi, low: lo)
 }
 
-func rawDraws<B: NumPyBitGenerator>(_ b: inout B, _ n: Int) -> [UInt64] { b.randomRaw(count: n) }
+func rawDraws<B: NumPyBitGenerator>(_ b: inout B, _ n: Int) -> [UInt64] { (try? b.randomRaw(count: n)) ?? [] }
 
 @Suite struct PCG64Tests {
     @Test func seedingAndRawStream() throws {
@@ -89,6 +89,11 @@ func rawDraws<B: NumPyBitGenerator>(_ b: inout B, _ n: Int) -> [UInt64] { b.rand
         var flag = a.serializedState
         flag[32] = 2
         #expect(throws: RandomStateError.self) { try PCG64(serializedState: flag) }
+    }
+
+    @Test func negativeRawCountThrows() {
+        var b = PCG64(seed: 1)
+        #expect(throws: NumPyRandomError.negativeCount(-1)) { try b.randomRaw(count: -1) }
     }
 
     @Test func word128Hex() {
@@ -226,5 +231,32 @@ func rawDraws<B: NumPyBitGenerator>(_ b: inout B, _ n: Int) -> [UInt64] { b.rand
         #expect(fresh.numpyPosition == 624)
         #expect(throws: RandomStateError.self) { try MT19937(numpyKey: a.words, position: 625) }
         #expect(throws: RandomStateError.self) { try MT19937(numpyKey: a.words, position: 0) }
+    }
+}
+
+@Suite struct NumPyTestSetTests {
+    /// Outputs 0…7 and 999 of NumPy's own `numpy/random/tests/data/*-testset-*.csv`.
+    @Test func numpyOwnTestSets() throws {
+        let v = try Fixtures.json("rng/numpy_extra.json")["numpy_testsets"]
+        #expect(v.keys.count == 10)
+        func run<B: NumPyBitGenerator>(_: B.Type, _ seed: UInt64) -> [UInt64] {
+            var b = B(seedSequence: SeedSequence(entropy: seed))
+            return rawDraws(&b, 1000)
+        }
+        for name in v.keys {
+            let e = try v[name]
+            let seed = try e["seed"].uint64
+            let raw: [UInt64]
+            switch try e["bit_generator"].string {
+            case "PCG64": raw = run(PCG64.self, seed)
+            case "PCG64DXSM": raw = run(PCG64DXSM.self, seed)
+            case "SFC64": raw = run(SFC64.self, seed)
+            case "Philox": raw = run(NumPyPhilox.self, seed)
+            case "MT19937": raw = run(MT19937.self, seed)
+            default: throw FixtureError.malformed("unknown bit generator in \(name)")
+            }
+            #expect(Array(raw[0..<8]) == (try e["first8"].uints), "\(name)")
+            #expect([raw[999]] == (try e["index999"].uints), "\(name)")
+        }
     }
 }
