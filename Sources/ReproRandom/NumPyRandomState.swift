@@ -18,10 +18,13 @@
 public struct NumPyRandomState: Equatable, Sendable {
     /// The Mersenne Twister (NumPy's `RandomState._bit_generator`).
     public var bitGenerator: MT19937
+    @usableFromInline var _hasGauss: Bool
+    @usableFromInline var _gauss: Double
+
     /// Whether a cached Gaussian is waiting (NumPy's `has_gauss`).
-    public private(set) var hasGauss: Bool
+    public var hasGauss: Bool { _hasGauss }
     /// The cached Gaussian (NumPy's `gauss`; 0 when none is cached).
-    public private(set) var gauss: Double
+    public var gauss: Double { _gauss }
 
     /// `RandomState(seed)` for a seed in `0 ... 2^32 - 1` (`init_genrand`).
     public init(seed: UInt32) {
@@ -65,8 +68,8 @@ public struct NumPyRandomState: Equatable, Sendable {
     /// Wraps an existing generator with an empty Gaussian cache.
     public init(bitGenerator: MT19937, hasGauss: Bool = false, gauss: Double = 0) {
         self.bitGenerator = bitGenerator
-        self.hasGauss = hasGauss
-        self.gauss = hasGauss ? gauss : 0
+        _hasGauss = hasGauss
+        _gauss = hasGauss ? gauss : 0
     }
 
     // MARK: Uniform
@@ -90,11 +93,12 @@ public struct NumPyRandomState: Equatable, Sendable {
     // MARK: Normal
 
     /// `standard_normal()`: the polar method with one cached value.
+    @inlinable
     public mutating func standardNormal() -> Double {
-        if hasGauss {
-            hasGauss = false
-            let g = gauss
-            gauss = 0
+        if _hasGauss {
+            _hasGauss = false
+            let g = _gauss
+            _gauss = 0
             return g
         }
         var x1: Double, x2: Double, r2: Double
@@ -104,17 +108,21 @@ public struct NumPyRandomState: Equatable, Sendable {
             r2 = x1 * x1 + x2 * x2
         } while r2 >= 1.0 || r2 == 0.0
         let f = (-2.0 * PlatformMath.log(r2) / r2).squareRoot()
-        gauss = f * x1
-        hasGauss = true
+        _gauss = f * x1
+        _hasGauss = true
         return f * x2
     }
 
     /// `standard_normal(count)`.
     ///
     /// - Throws: ``NumPyRandomError/negativeCount(_:)`` when `count < 0`.
+    @inlinable
     public mutating func standardNormal(count: Int) throws(NumPyRandomError) -> [Double] {
         let n = try _NumPyBounded.count(count)
-        return (0..<n).map { _ in standardNormal() }
+        return [Double](unsafeUninitializedCapacity: n) { buf, done in
+            for i in 0..<n { buf[i] = standardNormal() }
+            done = n
+        }
     }
 
     /// `normal(loc, scale)`: `loc + scale · standard_normal()` (unfused).

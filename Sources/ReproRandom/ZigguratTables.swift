@@ -53,6 +53,9 @@ enum _ZigguratTables {
     @usableFromInline static let wi: [Double] = wiBits.map(Double.init(bitPattern:))
     /// `fi_double`: the density at each layer edge.
     @usableFromInline static let fi: [Double] = fiBits.map(Double.init(bitPattern:))
+    /// `ki`, then `wi` and `fi` as bit patterns, in one array so that a draw
+    /// loop pins one buffer: `packed[i]`, `packed[256 + i]`, `packed[512 + i]`.
+    @usableFromInline static let packed: [UInt64] = kiWords + wiBits + fiBits
 
     /// `ki_double` (u64).
     static let kiWords: [UInt64] = [

@@ -138,6 +138,8 @@ import _ReproTestSupport
             }
         }
         #expect(spots.keys.count == 7)
+        let packed = _ZigguratTables.ki + _ZigguratTables.wi.map(\.bitPattern) + _ZigguratTables.fi.map(\.bitPattern)
+        #expect(_ZigguratTables.packed == packed)
         #expect(_ZigguratTables.r.bitPattern == 0x400d_3bb4_8209_ad33)
         #expect(_ZigguratTables.invR == 1 / _ZigguratTables.r)
     }
