@@ -33,6 +33,35 @@ import _ReproTestSupport
         #expect(checked == 6)
     }
 
+    /// `lemire_rejected_draws`: the Lemire loops throw away exactly the draws the
+    /// reference did (counted by replaying a fresh generator until the states meet).
+    @Test func lemireRejectionCounts() throws {
+        let v = try Fixtures.json("rng/numpy.json")["generator"]
+        var totalRejected: Int64 = 0
+        for key in v.keys {
+            guard let seed = UInt64(key) else { continue }
+            let fresh = try v[key]["fresh_seed_each"]
+            for (name, low, high, wide) in [("integers_m2p63_2p62_x8", Int64.min, Int64(1) << 62, true),
+                                            ("integers_0_3x2p30_x8", 0, Int64(3) << 30, false),
+                                            ("integers_0_2p40_x5", 0, Int64(1) << 40, true)] {
+                let e = try fresh[name]
+                let count = try e["values"].array.count
+                var g = NumPyGenerator(seed: seed)
+                _ = try g.integers(low: low, high: high, count: count)
+                var replay = PCG64(seed: seed)
+                var draws = 0
+                while replay != g.bitGenerator && draws < 100 {
+                    if wide { _ = replay.next64() } else { _ = replay.next32() }
+                    draws += 1
+                }
+                let rejected = try e["lemire_rejected_draws"].int64
+                #expect(Int64(draws - count) == rejected, "\(name) seed \(key)")
+                totalRejected += rejected
+            }
+        }
+        #expect(totalRejected > 0)  // the rejection loops were exercised
+    }
+
     /// `numpy_extra.json → generator[s]`: the 2^32 - 1 and 64-bit edges, the
     /// no-draw range, a 2^32 + 1 range (64-bit Lemire with rejection) and list shuffles.
     @Test func extraGeneratorVectors() throws {
