@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import _ReproTestSupport
-@testable import ReproRandom
+import ReproRandom
 
 /// `PythonRandom` against CPython 3.11.7: `python_random.json` (the shared
 /// vectors) and `python_extra.json` (scripts/make_python_extra_vectors.py).
