@@ -120,9 +120,9 @@ extension RandomStream {
             seedOK = true
         }
         guard seedOK else { throw .seedOutOfRange(name, seed: seed.description, accepted: acceptedSeeds) }
-        let limit = fixedLength ?? Self.maximumCount
+        let limit = min(fixedLength ?? Self.maximumCount, Self.maximumCount)
         guard (0...limit).contains(count) else {
-            let why = fixedLength != nil ? " (at most the length N in the name)" : ""
+            let why = (fixedLength ?? .max) <= Self.maximumCount ? " (at most the length N in the name)" : ""
             throw .countOutOfRange(name, count: count, accepted: "0...\(limit)\(why)")
         }
     }

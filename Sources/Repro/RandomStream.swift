@@ -75,10 +75,12 @@ public enum RandomStream: Hashable, Sendable, CustomStringConvertible {
     /// The accepted stream names, parameters in capitals, in a fixed order.
     public static var acceptedNames: [String] { templates.map(\.pattern) }
 
-    /// The largest `--count` accepted.
-    public static let maximumCount = 100_000_000
-    /// The largest `N` of a permutation, shuffle or sampler stream.
-    public static let maximumLength = 100_000_000
+    /// The largest `--count` accepted (the values are held in memory before printing).
+    public static let maximumCount = 10_000_000
+    /// The largest `N` of a permutation, shuffle or sampler stream: above torch's
+    /// `randperm` switch to 64-bit draws at `n = 214748364` (`rng.md` §2.4), so both
+    /// branches are reachable; a permutation of `N` takes `8·N` bytes.
+    public static let maximumLength = 300_000_000
     /// The largest `K` of `python.getrandbits:K`.
     public static let maximumBits = 1_000_000
 

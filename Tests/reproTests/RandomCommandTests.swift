@@ -103,7 +103,7 @@ import _ReproTestSupport
             (["torch.bernoulli:1.5", "--seed", "1"], "parameter P must be in 0...1"),
             (["torch.bernoulli:nan", "--seed", "1"], "parameter P 'nan' is not a decimal number"),
             (["python.randrange:0", "--seed", "1"], "parameter N must be at least 1"),
-            (["torch.RandomSampler:0", "--seed", "1"], "parameter N must be in 1...100000000"),
+            (["torch.RandomSampler:0", "--seed", "1"], "parameter N must be in 1...300000000"),
             (["numpy.legacy.random_sample", "--seed", "4294967296"], "seed 4294967296 is out of range for 'numpy.legacy.random_sample'; accepted: 0...4294967295"),
             (["numpy.default_rng.random", "--seed", "-1"], "seed -1 is out of range"),
             (["torch.rand", "--seed", "18446744073709551616"], "accepted: -9223372036854775808...18446744073709551615"),
