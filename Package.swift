@@ -52,8 +52,11 @@ let package = Package(
         ),
 
         // MARK: Modules (one-way dependencies; see docs/architecture.md)
+        // Depends only on the underscored `_ReproDigest` (SHA-512 for CPython's
+        // string seeding), never on another Repro module.
         .target(
             name: "ReproRandom",
+            dependencies: ["_ReproDigest"],
             swiftSettings: commonSettings + numericSettings
         ),
         .target(

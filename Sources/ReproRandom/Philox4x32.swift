@@ -80,6 +80,37 @@ public struct Philox4x32: RandomBitGenerator {
         return (c0, c1, c2, c3)
     }
 
+    /// Word `index` of PyTorch's stateless Philox stream (`rng.md` §7.4):
+    /// `torch.ops.aten._philox_randint_(out, torch.tensor([seed, offset], dtype=torch.uint64))`
+    /// on a 4-byte dtype without bounds writes `statelessWord(seed:offset:index: i)` to element `i`.
+    ///
+    /// The block is `philox4x32_10(counter: (lo, hi, 0, 0), key: (seed lo, seed hi))` where
+    /// `lo, hi` are the halves of `offset &+ index / 4` (64-bit, wrapping: the subsequence
+    /// words stay 0), and the word is `index % 4` of it.
+    ///
+    /// ```swift
+    /// Philox4x32.statelessWord(seed: 0, offset: 0, index: 0)   // 1713891541
+    /// ```
+    @inlinable
+    public static func statelessWord(seed: UInt64, offset: UInt64, index: UInt64) -> UInt32 {
+        let c = offset &+ index / 4
+        let out = block(counter: (UInt32(truncatingIfNeeded: c), UInt32(truncatingIfNeeded: c >> 32), 0, 0),
+                        key: (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)))
+        switch index % 4 {
+        case 0: return out.0
+        case 1: return out.1
+        case 2: return out.2
+        default: return out.3
+        }
+    }
+
+    /// The first `count` words of PyTorch's stateless Philox stream for `(seed, offset)`
+    /// (see ``statelessWord(seed:offset:index:)``); an empty array for `count ≤ 0`.
+    public static func statelessWords(seed: UInt64, offset: UInt64, count: Int) -> [UInt32] {
+        guard count > 0 else { return [] }
+        return (0..<UInt64(count)).map { statelessWord(seed: seed, offset: offset, index: $0) }
+    }
+
     /// Skips `blocks` 128-bit blocks (adds to the 128-bit counter, with carry)
     /// and drops any buffered words.
     public mutating func advance(blocks: UInt64) {

@@ -7,6 +7,20 @@ struct ReproCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "repro",
         abstract: "Bitwise-reproducible deep-learning inference and data pipelines, with proof.",
-        subcommands: []
+        discussion: """
+            Deterministic hashing: Swift seeds its Hasher per process unless \
+            SWIFT_DETERMINISTIC_HASHING is set when the process starts. When it is not set, repro \
+            re-executes itself once with SWIFT_DETERMINISTIC_HASHING=1 (same arguments, and \
+            REPRO_REEXECUTED=1 to rule out a loop). Set REPRO_NO_REEXEC=1 to opt out; a value you \
+            set for SWIFT_DETERMINISTIC_HASHING yourself is always kept. `repro env` reports the mode.
+            """,
+        version: Repro.version,
+        subcommands: [RandomCommand.self, EnvCommand.self]
     )
+
+    /// Makes hashing deterministic (re-executing once if needed), then runs the command.
+    static func main() {
+        SelfReexec.ensureDeterministicHashing()
+        main(nil)
+    }
 }
