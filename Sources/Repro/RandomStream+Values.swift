@@ -92,7 +92,7 @@ extension RandomStream {
         case .numpyDefaultRNGRandom, .numpyDefaultRNGStandardNormal, .numpyDefaultRNGIntegers,
              .numpyDefaultRNGPermutation, .numpyMT19937Raw, .numpyPCG64Raw, .numpyPCG64DXSMRaw, .numpyPhiloxRaw,
              .numpySFC64Raw:
-            return "0...18446744073709551615 (SeedSequence)"
+            return "any non-negative integer (SeedSequence)"
         case .pythonRandom, .pythonGetrandbits, .pythonRandrange, .pythonShuffle, .pythonGauss:
             return "any integer (random.seed)"
         case .philox4x32Raw:
@@ -115,7 +115,7 @@ extension RandomStream {
         case .numpyDefaultRNGRandom, .numpyDefaultRNGStandardNormal, .numpyDefaultRNGIntegers,
              .numpyDefaultRNGPermutation, .numpyMT19937Raw, .numpyPCG64Raw, .numpyPCG64DXSMRaw, .numpyPhiloxRaw,
              .numpySFC64Raw:
-            seedOK = seed.uint64 != nil
+            seedOK = !seed.isNegative
         case .pythonRandom, .pythonGetrandbits, .pythonRandrange, .pythonShuffle, .pythonGauss:
             seedOK = true
         }
@@ -178,13 +178,47 @@ extension RandomStream {
         case .torchRand, .torchRand64, .torchRandn, .torchRandint, .torchRandperm, .torchBernoulli, .torchRandomSampler:
             throw .generatorUnavailable(name, detail: "TorchGenerator is not merged into this build yet")
 
-        // TODO(numpy merge): wire each case to NumPyRandomState / NumPyGenerator / the bit generators.
-        case .numpyLegacyRandomSample, .numpyLegacyStandardNormal, .numpyLegacyRandint, .numpyLegacyPermutation,
-             .numpyDefaultRNGRandom, .numpyDefaultRNGStandardNormal, .numpyDefaultRNGIntegers,
-             .numpyDefaultRNGPermutation, .numpyMT19937Raw, .numpyPCG64Raw, .numpyPCG64DXSMRaw, .numpyPhiloxRaw,
-             .numpySFC64Raw:
-            throw .generatorUnavailable(name, detail: "the NumPy generators are not merged into this build yet")
+        case .numpyLegacyRandomSample, .numpyLegacyStandardNormal, .numpyLegacyRandint, .numpyLegacyPermutation:
+            var rs = NumPyRandomState(seed: UInt32(seed.uint64!))  // range checked by validate
+            return try numpy { () throws(NumPyRandomError) -> [RandomValue] in
+                switch self {
+                case .numpyLegacyRandomSample: return try rs.randomSample(count: count).map { .float64($0) }
+                case .numpyLegacyStandardNormal: return try rs.standardNormal(count: count).map { .float64($0) }
+                case let .numpyLegacyRandint(low, high): return try rs.randint(low: low, high: high, count: count).map { .signed($0) }
+                case let .numpyLegacyPermutation(n): return rs.permutation(n).prefix(count).map { .signed(Int64($0)) }
+                default: return []
+                }
+            }
+        case .numpyDefaultRNGRandom, .numpyDefaultRNGStandardNormal, .numpyDefaultRNGIntegers, .numpyDefaultRNGPermutation:
+            var g = NumPyGenerator<PCG64>(seedSequence: SeedSequence(bigEntropy: seed.magnitudeWords))
+            return try numpy { () throws(NumPyRandomError) -> [RandomValue] in
+                switch self {
+                case .numpyDefaultRNGRandom: return try g.random(count: count).map { .float64($0) }
+                case .numpyDefaultRNGStandardNormal: return try g.standardNormal(count: count).map { .float64($0) }
+                case let .numpyDefaultRNGIntegers(low, high): return try g.integers(low: low, high: high, count: count).map { .signed($0) }
+                case let .numpyDefaultRNGPermutation(n): return g.permutation(n).prefix(count).map { .signed(Int64($0)) }
+                default: return []
+                }
+            }
+        case .numpyMT19937Raw, .numpyPCG64Raw, .numpyPCG64DXSMRaw, .numpyPhiloxRaw, .numpySFC64Raw:
+            let ss = SeedSequence(bigEntropy: seed.magnitudeWords)
+            return try numpy { () throws(NumPyRandomError) -> [RandomValue] in
+                let raw: [UInt64]
+                switch self {
+                case .numpyMT19937Raw: var b = MT19937(seedSequence: ss); raw = try b.randomRaw(count: count)
+                case .numpyPCG64Raw: var b = PCG64(seedSequence: ss); raw = try b.randomRaw(count: count)
+                case .numpyPCG64DXSMRaw: var b = PCG64DXSM(seedSequence: ss); raw = try b.randomRaw(count: count)
+                case .numpyPhiloxRaw: var b = NumPyPhilox(seedSequence: ss); raw = try b.randomRaw(count: count)
+                default: var b = SFC64(seedSequence: ss); raw = try b.randomRaw(count: count)
+                }
+                return raw.map { .unsigned($0) }
+            }
         }
+    }
+
+    /// Runs a NumPy draw, turning its error into a stream error naming this stream.
+    private func numpy(_ body: () throws(NumPyRandomError) -> [RandomValue]) throws(RandomStreamError) -> [RandomValue] {
+        do { return try body() } catch { throw .invalidParameter(name, parameter: "LOW:HIGH", detail: "\(error)") }
     }
 
     /// The whole `repro random` output for this stream: one value per line (each

@@ -17,8 +17,8 @@ extension Repro {
     /// | `random.seed(s)` | ``DefaultGenerators/python`` (any integer) |
     /// | `at::Philox4_32(s)` (Repro's own counter-based stream) | ``DefaultGenerators/philox`` (`-2^63 ≤ s < 2^64`, negatives as two's complement) |
     /// | `torch.manual_seed(s)` | `torch` (TODO: after the TorchGenerator merge) |
-    /// | `np.random.seed(s)` | `numpyLegacy` (TODO: after the NumPy merge; only `0 ≤ s < 2^32`) |
-    /// | `np.random.default_rng(s)` | `numpy` (TODO: after the NumPy merge; `s ≥ 0`) |
+    /// | `np.random.seed(s)` | ``DefaultGenerators/numpyLegacy`` (only `0 ≤ s < 2^32`, as NumPy) |
+    /// | `np.random.default_rng(s)` | ``DefaultGenerators/numpy`` (any `s ≥ 0`) |
     ///
     /// A generator whose library would refuse `s` keeps its previous state and is
     /// listed in ``SeedReport/unreachable``. So are the sources no seed reaches:
@@ -105,8 +105,10 @@ public struct DefaultGenerators: Sendable, Equatable {
     /// Repro's counter-based Philox4x32-10 stream: `at::Philox4_32(seed: s)`.
     public var philox: Philox4x32
     // TODO(torch merge): `public var torch: TorchGenerator` — torch.manual_seed(s).
-    // TODO(numpy merge): `public var numpyLegacy: NumPyRandomState` — np.random.seed(s).
-    // TODO(numpy merge): `public var numpy: NumPyGenerator<PCG64>` — np.random.default_rng(s).
+    /// NumPy's global legacy `RandomState` (`np.random.seed(s)`).
+    public var numpyLegacy: NumPyRandomState
+    /// A NumPy `Generator` as `np.random.default_rng(s)` makes it.
+    public var numpy: NumPyGenerator<PCG64>
 
     /// The state `Repro.seed(0)` gives.
     public init() {
@@ -118,6 +120,8 @@ public struct DefaultGenerators: Sendable, Equatable {
     public init(seed: some BinaryInteger) {
         python = PythonRandom(seed: 0)
         philox = Philox4x32(seed: 0)
+        numpyLegacy = NumPyRandomState(seed: 0)
+        numpy = NumPyGenerator(seed: 0)
         _ = reseed(IntegerSeed(seed))
     }
 
@@ -146,14 +150,20 @@ public struct DefaultGenerators: Sendable, Equatable {
         //   if let s = seed.torchSeed { torch.manualSeed(s); seeded.append(.init(.torchCPU, "torch.manual_seed(\(seed))")) }
         //   else { unreachable.append(.init(.torchCPU, "torch.manual_seed rejects \(seed) (outside -2^63...2^64-1); state kept")) }
         unreachable.append(.init(.torchCPU, "TorchGenerator is not in this build yet"))
-        // TODO(numpy merge): replace with
-        //   if let s = seed.uint64, s < 1 << 32 { numpyLegacy = NumPyRandomState(seed: UInt32(s)); seeded.append(.init(.numpyLegacy, "np.random.seed(\(seed))")) }
-        //   else { unreachable.append(.init(.numpyLegacy, "np.random.seed(\(seed)) raises: legacy seeds must be in 0...2^32-1; state kept")) }
-        unreachable.append(.init(.numpyLegacy, "NumPyRandomState is not in this build yet"))
-        // TODO(numpy merge): replace with
-        //   if !seed.isNegative { numpy = NumPyGenerator(seedSequence: SeedSequence(words: seed.magnitudeWords)); seeded.append(.init(.numpyDefaultRNG, "np.random.default_rng(\(seed))")) }
-        //   else { unreachable.append(.init(.numpyDefaultRNG, "SeedSequence rejects negative seeds; state kept")) }
-        unreachable.append(.init(.numpyDefaultRNG, "NumPyGenerator is not in this build yet"))
+        // np.random.seed(s): 0 ≤ s < 2^32, otherwise NumPy raises.
+        if let s = seed.uint64, s <= UInt64(UInt32.max) {
+            numpyLegacy = NumPyRandomState(seed: UInt32(s))
+            seeded.append(.init(.numpyLegacy, "np.random.seed(\(seed))"))
+        } else {
+            unreachable.append(.init(.numpyLegacy, "np.random.seed(\(seed)) raises: legacy seeds must be in 0...2^32-1; state kept"))
+        }
+        // np.random.default_rng(s): SeedSequence takes any non-negative integer.
+        if !seed.isNegative {
+            numpy = NumPyGenerator(seedSequence: SeedSequence(bigEntropy: seed.magnitudeWords))
+            seeded.append(.init(.numpyDefaultRNG, "np.random.default_rng(\(seed))"))
+        } else {
+            unreachable.append(.init(.numpyDefaultRNG, "SeedSequence rejects negative seeds; state kept"))
+        }
 
         unreachable += SeedReport.sourcesNoSeedReaches()
         return SeedReport(seed: seed, seeded: seeded, unreachable: unreachable,

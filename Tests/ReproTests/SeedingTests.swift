@@ -11,7 +11,9 @@ import Repro
         let g = Repro.defaultGenerators
         #expect(g.python == PythonRandom(seed: 42))
         #expect(g.philox == Philox4x32(seed: 42))
-        #expect(report.seeded.map(\.source) == [.pythonRandom, .philox4x32])
+        #expect(report.seeded.map(\.source) == [.pythonRandom, .philox4x32, .numpyLegacy, .numpyDefaultRNG])
+        #expect(g.numpyLegacy == NumPyRandomState(seed: 42))
+        #expect(g.numpy == NumPyGenerator(seed: 42))
         #expect(report.seed == IntegerSeed(42))
         #expect(Repro.lastSeedReport == report)
         // random.seed(42); random.random() from python_random.json.
@@ -42,8 +44,11 @@ import Repro
         let before = Repro.defaultGenerators.philox
         let big = try IntegerSeed(parsing: "1267650600228229401496703205383")   // 2^100 + 7
         let report = Repro.seed(big)
-        #expect(report.seeded.map(\.source) == [.pythonRandom])
+        #expect(report.seeded.map(\.source) == [.pythonRandom, .numpyDefaultRNG])
         #expect(report.unreachable.contains { $0.source == .philox4x32 && $0.detail.contains("outside") })
+        #expect(report.unreachable.contains { $0.source == .numpyLegacy && $0.detail.contains("raises") })
+        #expect(Repro.defaultGenerators.numpyLegacy == NumPyRandomState(seed: 5))
+        #expect(Repro.defaultGenerators.numpy == NumPyGenerator(seedSequence: SeedSequence(bigEntropy: [7, 0, 0, 16])))
         #expect(Repro.defaultGenerators.philox == before)
         #expect(Repro.defaultGenerators.python == PythonRandom(seedWords: [7, 0, 0, 16]))
         // Negative seeds: CPython uses |s|, torch-style 64-bit mapping for Philox.
@@ -68,8 +73,9 @@ import Repro
         #expect(report.hashingIsDeterministic == deterministic)
         #expect(sources.contains(.swiftHashing) == !deterministic)
         #expect(report.description.hasPrefix("Repro.seed(1)\n  seeded      python.random: random.seed(1)"))
-        // Until the torch/numpy front ends are merged they are listed as not in this build.
-        #expect(sources.contains(.torchCPU) && sources.contains(.numpyLegacy) && sources.contains(.numpyDefaultRNG))
+        #expect(!sources.contains(.numpyLegacy) && !sources.contains(.numpyDefaultRNG))
+        // Until TorchGenerator is merged it is listed as not in this build.
+        #expect(sources.contains(.torchCPU))
     }
 
     @Test func concurrentDrawsAreSerialisedByTheLock() async {
