@@ -58,7 +58,7 @@ struct _TorchMTCursor {
     static func twist(_ m: UnsafeMutablePointer<UInt32>) {
         @inline(__always) func mix(_ k: Int, _ k1: Int, _ km: Int) {
             let y = (m[k] & 0x8000_0000) | (m[k1] & 0x7fff_ffff)
-            m[k] = m[km] ^ (y >> 1) ^ (0 &- (y & 1) & 0x9908_b0df)
+            m[k] = m[km] ^ (y >> 1) ^ ((0 &- (y & 1)) & 0x9908_b0df)
         }
         for k in 0..<227 { mix(k, k + 1, k + 397) }
         for k in 227..<623 { mix(k, k + 1, k - 227) }
