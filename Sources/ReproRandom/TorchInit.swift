@@ -83,7 +83,9 @@ public enum TorchInit {
         case .leakyRelu:
             let slope = param ?? 0.01
             guard !slope.isNaN else { throw .invalidParameter(name: "negative_slope", value: slope) }
-            return (2.0 / (1 + slope * slope)).squareRoot()
+            // Python's `negative_slope ** 2` is libm pow, not always the
+            // correctly rounded slope * slope (equal for sqrt(5) and 0.01).
+            return (2.0 / (1 + PlatformMath.pow(slope, 2))).squareRoot()
         case .selu:
             return 3.0 / 4
         }
