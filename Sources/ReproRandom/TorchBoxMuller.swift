@@ -1,3 +1,7 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
+
 // The 16-value Box–Muller blocks of PyTorch's vectorised CPU normal path
 // (rng.md §2.2.2). Each block pairs lane j (radius, from d[j]) with lane j+8
 // (angle, from d[j+8]) and writes both results back in place.
@@ -103,18 +107,34 @@ enum TorchBoxMuller {
     // MARK: float32, AVX2 build — SIMD8 version
 
     typealias F8 = SIMD8<Float>
-    typealias I8 = SIMD8<Int32>
     typealias U8 = SIMD8<UInt32>
+
+    /// 2^23: adding it to a non-negative integer-valued float below 2^23 puts
+    /// the integer in the low mantissa bits, and back; exact both ways. Used
+    /// for the int↔float conversions, which the generic SIMD initialisers do
+    /// lane by lane.
+    static let magic: Float = 8_388_608
+
+    @inline(__always)
+    static func exactFloat(_ v: U8) -> F8 {
+        unsafeBitCast(v | 0x4b00_0000, to: F8.self) - magic
+    }
 
     @inline(__always)
     static func log8(_ x: F8) -> F8 {
         let bits = unsafeBitCast(x, to: U8.self)
-        var e = F8(I8(truncatingIfNeeded: bits &>> 23) &- 127) + 1
+        // f32(Int32(bits >> 23) - 127) + 1: the exponent field is a small
+        // integer, so converting it first and subtracting in f32 is exact.
+        var e = (exactFloat(bits &>> 23) - 127) + 1
         let m = unsafeBitCast((bits & 0x807f_ffff) | 0x3f00_0000, to: F8.self)
         var t = m - 1
-        let small = m .< sqrtHalf
-        e.replace(with: e - 1, where: small)
-        t.replace(with: t + m, where: small)
+        // if m < SQRTHF { e -= 1; t += m }, without SIMD masks (which Swift
+        // lowers lane by lane): m and SQRTHF share the exponent, so compare
+        // mantissas; `small` is 1 or 0 per lane. e - 0 and t + 0 are exact
+        // (t is never zero here), so the unselected lanes keep their bits.
+        let small = ((bits & 0x7f_ffff) &- (sqrtHalf.bitPattern & 0x7f_ffff)) &>> 31
+        e = e - exactFloat(small)
+        t = t + unsafeBitCast(unsafeBitCast(m, to: U8.self) & (0 &- small), to: F8.self)
         let z = t * t
         var y = F8(repeating: logP0)
         y = F8(repeating: logP1).addingProduct(y, t)
@@ -133,9 +153,12 @@ enum TorchBoxMuller {
 
     @inline(__always)
     static func sincos8(_ x: F8) -> (sin: F8, cos: F8) {
-        var j = I8(x * fourOverPi, rounding: .towardZero)
+        // Int32(x * FOPI) for x * FOPI in [0, 8]: truncate, then read the integer
+        // out of the mantissa (exact for values below 2^23).
+        let jf = (x * fourOverPi).rounded(.towardZero)
+        var j = unsafeBitCast(jf + magic, to: U8.self) & 0x7f_ffff
         j = (j &+ 1) & ~1
-        let yj = F8(j)
+        let yj = exactFloat(j)
         var r = x.addingProduct(yj, F8(repeating: dp1))
         r = r.addingProduct(yj, F8(repeating: dp2))
         r = r.addingProduct(yj, F8(repeating: dp3))
@@ -149,12 +172,29 @@ enum TorchBoxMuller {
         ps = F8(repeating: sinP2).addingProduct(ps, z)
         ps = ps * z
         ps = r.addingProduct(ps, r)
-        let swap = (j & 2) .!= 0
-        var s = ps.replacing(with: pc, where: swap)
-        var c = pc.replacing(with: ps, where: swap)
-        s.replace(with: -s, where: (j & 4) .!= 0)
-        c.replace(with: -c, where: ((j &- 2) & 4) .== 0)
+        // Quadrant selection and signs with bit operations instead of masks:
+        // swap sin/cos where j & 2, negate sin where j & 4, negate cos where
+        // ((j - 2) & 4) == 0 (j - 2 wraps like the Int32 subtraction).
+        let swap = 0 &- ((j &>> 1) & 1)
+        let psBits = unsafeBitCast(ps, to: U8.self)
+        let pcBits = unsafeBitCast(pc, to: U8.self)
+        let sBits = ((psBits & ~swap) | (pcBits & swap)) ^ ((j & 4) &<< 29)
+        let cBits = ((pcBits & ~swap) | (psBits & swap)) ^ ((~(j &- 2) & 4) &<< 29)
+        let s = unsafeBitCast(sBits, to: F8.self)
+        let c = unsafeBitCast(cBits, to: F8.self)
         return (s, c)
+    }
+
+    /// Correctly rounded square root of eight lanes (`SIMD8.squareRoot()` is
+    /// lowered lane by lane with an errno check per lane; `vsqrtps` gives the
+    /// same IEEE results at once).
+    @inline(__always)
+    static func sqrt8(_ x: F8) -> F8 {
+        #if arch(x86_64)
+        return _mm256_sqrt_ps(x)
+        #else
+        return x.squareRoot()
+        #endif
     }
 
     /// One block, AVX2 float32 arithmetic, eight lanes at once (same bits as
@@ -164,7 +204,7 @@ enum TorchBoxMuller {
         let raw = UnsafeMutableRawPointer(d)
         let lo = raw.loadUnaligned(as: F8.self)
         let hi = raw.loadUnaligned(fromByteOffset: 32, as: F8.self)
-        let radius = (-2 * log8(1 - lo)).squareRoot()
+        let radius = sqrt8(-2 * log8(1 - lo))
         let (s, c) = sincos8(twoPi * hi)
         let vm = F8(repeating: mean)
         let vs = F8(repeating: std)

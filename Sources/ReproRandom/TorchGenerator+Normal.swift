@@ -158,9 +158,10 @@ extension TorchGenerator {
     mutating func blockNormal(_ base: UnsafeMutablePointer<Float>, count n: Int, mean: Float, std: Float) {
         let avx2 = capability == .avx2
         var tail = SIMD16<Float>()
-        engine._withTorchCursor { c in
-            for i in 0..<n { base[i] = c.nextFloat24() }
-            if n % 16 != 0 {
+        drawWords(into: base, count: n)
+        for i in 0..<n { base[i] = Self.float24(base[i].bitPattern) }
+        if n % 16 != 0 {
+            engine._withTorchCursor { c in
                 for j in 0..<16 { tail[j] = c.nextFloat24() }
             }
         }
@@ -186,9 +187,10 @@ extension TorchGenerator {
     /// float64: the same structure with 53-bit uniforms and libm in f64.
     mutating func blockNormal(_ base: UnsafeMutablePointer<Double>, count n: Int, mean: Double, std: Double) {
         var tail = [Double](repeating: 0, count: 16)
-        engine._withTorchCursor { c in
-            for i in 0..<n { base[i] = c.nextDouble53() }
-            if n % 16 != 0 {
+        drawWords(into: base, count: n)
+        for i in 0..<n { base[i] = Self.double53(base[i].bitPattern) }
+        if n % 16 != 0 {
+            engine._withTorchCursor { c in
                 for j in 0..<16 { tail[j] = c.nextDouble53() }
             }
         }

@@ -26,18 +26,17 @@ extension TorchGenerator {
         let range = hi - lo
         guard let base = out.baseAddress else { return }
         let n = out.count
-        let fused = capability == .avx2
-        engine._withTorchCursor { c in
-            if fused {
-                for i in 0..<n {
-                    let v = lo.addingProduct(c.nextFloat24(), range)
-                    base[i] = v == hi ? lo : v
-                }
-            } else {
-                for i in 0..<n {
-                    let v = c.nextFloat24() * range + lo
-                    base[i] = v == hi ? lo : v
-                }
+        drawWords(into: base, count: n)
+        // Each slot now holds one raw random() word; convert in place.
+        if capability == .avx2 {
+            for i in 0..<n {
+                let v = lo.addingProduct(Self.float24(base[i].bitPattern), range)
+                base[i] = v == hi ? lo : v
+            }
+        } else {
+            for i in 0..<n {
+                let v = Self.float24(base[i].bitPattern) * range + lo
+                base[i] = v == hi ? lo : v
             }
         }
     }
@@ -62,18 +61,17 @@ extension TorchGenerator {
         let range = hi - lo
         guard let base = out.baseAddress else { return }
         let n = out.count
-        let fused = capability == .avx2
-        engine._withTorchCursor { c in
-            if fused {
-                for i in 0..<n {
-                    let v = lo.addingProduct(c.nextDouble53(), range)
-                    base[i] = v == hi ? lo : v
-                }
-            } else {
-                for i in 0..<n {
-                    let v = c.nextDouble53() * range + lo
-                    base[i] = v == hi ? lo : v
-                }
+        drawWords(into: base, count: n)
+        // Each slot now holds two raw random() words, the first in the low half.
+        if capability == .avx2 {
+            for i in 0..<n {
+                let v = lo.addingProduct(Self.double53(base[i].bitPattern), range)
+                base[i] = v == hi ? lo : v
+            }
+        } else {
+            for i in 0..<n {
+                let v = Self.double53(base[i].bitPattern) * range + lo
+                base[i] = v == hi ? lo : v
             }
         }
     }
@@ -136,6 +134,33 @@ extension TorchGenerator {
             try fillUniform(buf, from: from, to: to)
         }
         return out
+    }
+
+    // MARK: - Bulk draws
+
+    /// Stores `count` consecutive `random()` words in the memory of
+    /// `base[0..<count]` (`T` is Float or Double, so each element receives one
+    /// or two words, in draw order).
+    @inline(__always)
+    mutating func drawWords<T: BinaryFloatingPoint>(into base: UnsafeMutablePointer<T>, count: Int) {
+        let words = count * MemoryLayout<T>.size / 4
+        engine._withTorchCursor { c in
+            UnsafeMutableRawPointer(base).withMemoryRebound(to: UInt32.self, capacity: words) { c.fill($0, count: words) }
+        }
+    }
+
+    /// `f32(w & 0xFFFFFF) · 2^-24` for a raw `random()` word.
+    @inline(__always)
+    static func float24(_ word: UInt32) -> Float {
+        Float(Int32(bitPattern: word & 0xff_ffff)) * 0x1p-24
+    }
+
+    /// The 53-bit double of `random64()` from two raw words stored in draw
+    /// order (first draw in the low half of the little-endian `UInt64`).
+    @inline(__always)
+    static func double53(_ pair: UInt64) -> Double {
+        let r64 = (pair << 32) | (pair >> 32)
+        return Double(Int64(bitPattern: r64 & 0x1f_ffff_ffff_ffff)) * 0x1p-53
     }
 
     // MARK: - Checks shared by the distributions

@@ -53,6 +53,35 @@ struct _TorchMTCursor {
         Float(next32() & 0xff_ffff) * 0x1p-24
     }
 
+    /// Writes the next `count` outputs of ``next32()`` to `dst`, a run of
+    /// untwisted words at a time, so the tempering loop vectorises.
+    @inlinable
+    mutating func fill(_ dst: UnsafeMutablePointer<UInt32>, count: Int) {
+        var i = 0
+        while i < count {
+            if left == 1 {
+                // What the next draw would do: regenerate and restart at word 0.
+                Self.twist(words)
+                left = 625
+                next = 0
+            }
+            let k = min(count - i, Int(left) - 1)
+            let src = words + Int(next)
+            let out = dst + i
+            for t in 0..<k {
+                var y = src[t]
+                y ^= y >> 11
+                y ^= (y << 7) & 0x9d2c_5680
+                y ^= (y << 15) & 0xefc6_0000
+                y ^= y >> 18
+                out[t] = y
+            }
+            next &+= UInt32(k)
+            left &-= Int32(k)
+            i += k
+        }
+    }
+
     /// The in-place twist of all 624 words (same recurrence as `MT19937.twist()`).
     @usableFromInline
     static func twist(_ m: UnsafeMutablePointer<UInt32>) {
