@@ -46,24 +46,36 @@ extension TorchGenerator {
     @inline(__always)
     mutating func fillPermutation<T: FixedWidthInteger>(_ a: UnsafeMutablePointer<T>, count n: Int) {
         if n < Self.randpermLargeThreshold {
-            for i in 0..<n { (a + i).initialize(to: T(truncatingIfNeeded: i)) }
-            guard n > 1 else { return }
-            engine._withTorchCursor { c in
-                for i in 0..<(n - 1) {
-                    let z = Int(c.next32() % UInt32(truncatingIfNeeded: n - i))
-                    let t = a[i]
-                    a[i] = a[i + z]
-                    a[i + z] = t
-                }
-            }
+            forwardShuffle(a, count: n)
         } else {
-            engine._withTorchCursor { c in
-                for i in 0..<n {
-                    let z = Int(truncatingIfNeeded: c.next64() % UInt64(i + 1))
-                    // a[i] = a[z]; a[z] = i  (z == i leaves a[i] = i)
-                    (a + i).initialize(to: a[z])
-                    a[z] = T(truncatingIfNeeded: i)
-                }
+            insideOutShuffle(a, count: n)
+        }
+    }
+
+    /// The branch for `n < 214748364`: identity, then for each `i < n - 1`
+    /// swap `a[i]` with `a[i + random() % (n - i)]`.
+    mutating func forwardShuffle<T: FixedWidthInteger>(_ a: UnsafeMutablePointer<T>, count n: Int) {
+        for i in 0..<n { (a + i).initialize(to: T(truncatingIfNeeded: i)) }
+        guard n > 1 else { return }
+        engine._withTorchCursor { c in
+            for i in 0..<(n - 1) {
+                let z = Int(c.next32() % UInt32(truncatingIfNeeded: n - i))
+                let t = a[i]
+                a[i] = a[i + z]
+                a[i + z] = t
+            }
+        }
+    }
+
+    /// The branch for `n >= 214748364`: for each `i < n`,
+    /// `z = random64() % (i + 1)`, then `a[i] = a[z]; a[z] = i`.
+    mutating func insideOutShuffle<T: FixedWidthInteger>(_ a: UnsafeMutablePointer<T>, count n: Int) {
+        engine._withTorchCursor { c in
+            for i in 0..<n {
+                let z = Int(truncatingIfNeeded: c.next64() % UInt64(i + 1))
+                // z == i reads the slot being initialised: a[i] ends as i either way.
+                (a + i).initialize(to: z == i ? T(truncatingIfNeeded: i) : a[z])
+                a[z] = T(truncatingIfNeeded: i)
             }
         }
     }
