@@ -51,8 +51,12 @@ public struct TorchDataLoader: Sendable, Equatable {
         }
     }
 
+    /// A loader over `range(count)`: `DataLoader(range(count), batch_size,
+    /// shuffle, drop_last=dropLast, generator)`.
+    ///
     /// - Throws: ``TorchRandomError/invalidArgument(name:value:)`` for a
-    ///   negative `count` or a `batchSize` that is not positive.
+    ///   negative `count`, a `batchSize` that is not positive, or shuffling an
+    ///   empty dataset (PyTorch's `RandomSampler` rejects it).
     public init(
         count: Int, batchSize: Int? = 1, shuffle: Bool = false, dropLast: Bool = false,
         generator: TorchGenerator? = nil
@@ -120,6 +124,8 @@ public struct TorchWorkerSeed: Sendable, Hashable {
     /// The 0-based worker id `w`.
     public let workerID: Int
 
+    /// The seeds of worker `workerID` for an iterator with base seed `baseSeed`.
+    ///
     /// - Throws: ``TorchRandomError/invalidArgument(name:value:)`` unless
     ///   `0 <= workerID < 2^32`, or when `baseSeed >= 2^63` (a base seed is
     ///   always `random64() % 2^63`).

@@ -8,7 +8,7 @@ extension TorchInit {
     /// (length `weightShape[0]`) gets `uniform_(-1/sqrt(fanIn), 1/sqrt(fanIn))`.
     ///
     /// With `fanIn == 0` the weight is empty and nothing is drawn for it; the
-    /// bias then follows the Linear rule (`uniform_(-0, 0)`, one draw per
+    /// bias then follows the Linear rule (`uniform_(0, 0)`: +0.0, one draw per
     /// element). (`_ConvNd` skips the bias init in that case and leaves it
     /// uninitialised; use ``conv2d(inChannels:outChannels:kernelSize:groups:bias:using:)``
     /// for convolutions, which returns zeros there.)
@@ -30,14 +30,17 @@ extension TorchInit {
         weightShape: [Int], bias: Bool, skipBiasWhenFanInIsZero: Bool, using g: inout TorchGenerator
     ) throws(TorchRandomError) -> LayerParameters {
         let (fanIn, _) = try fans(shape: weightShape)
-        var weight = [Float](repeating: 0, count: weightShape.reduce(1, *))
+        guard let count = product(weightShape) else { throw .shapeMismatch(shape: weightShape, count: -1) }
+        var weight = [Float](repeating: 0, count: count)
         try kaimingUniform(&weight, shape: weightShape, a: 5.0.squareRoot(), using: &g)
         var b: [Float]? = nil
         if bias {
             var values = [Float](repeating: 0, count: weightShape[0])
             if fanIn > 0 || !skipBiasWhenFanInIsZero {
+                // Linear's `bound = ... if fan_in > 0 else 0` is the Python int 0,
+                // so `-bound` is +0.0 there, not -0.0.
                 let bound = fanIn > 0 ? 1 / Double(fanIn).squareRoot() : 0
-                try uniform(&values, from: -bound, to: bound, using: &g)
+                try uniform(&values, from: fanIn > 0 ? -bound : 0, to: bound, using: &g)
             }
             b = values
         }

@@ -100,12 +100,15 @@ public enum TorchInit {
     /// ```
     ///
     /// - Throws: ``TorchRandomError/fanNeedsTwoDimensions(shape:)`` or
-    ///   ``TorchRandomError/shapeMismatch(shape:count:)`` for a negative extent.
+    ///   ``TorchRandomError/shapeMismatch(shape:count:)`` for a negative extent
+    ///   or a fan that overflows `Int`.
     public static func fans(shape: [Int]) throws(TorchRandomError) -> (fanIn: Int, fanOut: Int) {
         guard shape.count >= 2 else { throw .fanNeedsTwoDimensions(shape: shape) }
-        guard shape.allSatisfy({ $0 >= 0 }) else { throw .shapeMismatch(shape: shape, count: -1) }
-        let receptive = shape.dropFirst(2).reduce(1, *)
-        return (shape[1] * receptive, shape[0] * receptive)
+        guard shape.allSatisfy({ $0 >= 0 }), let receptive = product(shape.dropFirst(2)),
+              case let (fanIn, o1) = shape[1].multipliedReportingOverflow(by: receptive), !o1,
+              case let (fanOut, o2) = shape[0].multipliedReportingOverflow(by: receptive), !o2
+        else { throw .shapeMismatch(shape: shape, count: -1) }
+        return (fanIn, fanOut)
     }
 
     /// The bound `kaiming_uniform_` passes to `uniform_(-bound, bound)`:
@@ -139,8 +142,20 @@ public enum TorchInit {
         return gain * (2.0 / Double(f.fanIn + f.fanOut)).squareRoot()
     }
 
+    /// The number of elements of `shape`, or nil for a negative extent or an overflow.
+    static func product(_ shape: some Sequence<Int>) -> Int? {
+        var n = 1
+        for d in shape {
+            guard d >= 0 else { return nil }
+            let (p, overflow) = n.multipliedReportingOverflow(by: d)
+            guard !overflow else { return nil }
+            n = p
+        }
+        return n
+    }
+
     static func checkShape(_ shape: [Int], _ count: Int) throws(TorchRandomError) {
-        guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) == count else {
+        guard product(shape) == count else {
             throw .shapeMismatch(shape: shape, count: count)
         }
     }

@@ -82,6 +82,9 @@ public struct TorchRandomSampler: Sendable, Equatable {
     /// to derive a fresh one from the default generator every epoch.
     public var generator: TorchGenerator?
 
+    /// A sampler over `range(count)`: `RandomSampler(range(count),
+    /// replacement, num_samples, generator)`.
+    ///
     /// - Throws: ``TorchRandomError/invalidArgument(name:value:)`` unless
     ///   `count > 0` and `numSamples > 0` (PyTorch rejects `num_samples <= 0`
     ///   and cannot sample an empty dataset).

@@ -103,3 +103,23 @@ import _ReproTestSupport
         #expect(g == TorchGenerator(seed: 0), "refused calls draw nothing")
     }
 }
+
+extension TorchInitTests {
+    @Test func overflowingShapesAreRefused() throws {
+        var g = TorchGenerator(seed: 0)
+        #expect(throws: TorchRandomError.self) { try TorchInit.fans(shape: [2, Int.max / 2, 3]) }
+        #expect(throws: TorchRandomError.self) { try TorchInit.fans(shape: [2, -1]) }
+        #expect(throws: TorchRandomError.self) {
+            try TorchInit.defaultLayer(weightShape: [Int.max / 2, 1, 4], using: &g)
+        }
+        #expect(throws: TorchRandomError.self) { try TorchInit.linear(inFeatures: -1, outFeatures: 2, using: &g) }
+        // Linear(0, 3): empty weight, bias from uniform_(0, 0) (Python int 0, so
+        // +0.0 — checked with torch 2.15): three draws, three +0.0.
+        var h = TorchGenerator(seed: 0), ref = h
+        let p = try TorchInit.linear(inFeatures: 0, outFeatures: 3, using: &h)
+        #expect(p.weight.isEmpty && p.bias?.map(\.bitPattern) == [0, 0, 0])
+        _ = ref.random(); _ = ref.random(); _ = ref.random()
+        #expect(h == ref)
+        #expect(g == TorchGenerator(seed: 0))
+    }
+}
