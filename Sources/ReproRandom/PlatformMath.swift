@@ -49,7 +49,11 @@ public enum PlatformMath {
 @usableFromInline func Glibc_exp(_ x: Double) -> Double { exp(x) }
 @usableFromInline func Glibc_sin(_ x: Double) -> Double { sin(x) }
 @usableFromInline func Glibc_cos(_ x: Double) -> Double { cos(x) }
-@usableFromInline func Glibc_pow(_ x: Double, _ y: Double) -> Double { pow(x, y) }
+// Not optimised: LLVM rewrites `pow(x, 2.0)` as `x * x` when it sees the
+// constant, which would make release builds differ from debug builds (and from
+// Python) whenever glibc's pow is not correctly rounded.
+@usableFromInline @_optimize(none) @inline(never)
+func Glibc_pow(_ x: Double, _ y: Double) -> Double { pow(x, y) }
 @usableFromInline func Glibc_logf(_ x: Float) -> Float { logf(x) }
 @usableFromInline func Glibc_sinf(_ x: Float) -> Float { sinf(x) }
 @usableFromInline func Glibc_cosf(_ x: Float) -> Float { cosf(x) }
