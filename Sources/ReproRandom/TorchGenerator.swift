@@ -55,7 +55,9 @@ public struct TorchGenerator: RandomBitGenerator {
     /// `next_float_normal_sample`: kept only so saved states round-trip; no
     /// CPU kernel of torch 2.15 sets or reads it.
     @usableFromInline var floatNormalCache: Float?
-    /// The kernel build whose arithmetic the distributions reproduce.
+    /// The kernel build whose arithmetic the distributions reproduce. It is
+    /// not part of ``serializedState`` (PyTorch's state has no such field) but
+    /// is part of `==`; change it at any time.
     public var capability: Capability
 
     /// Creates a generator seeded like `torch.Generator().manual_seed(seed)`.
@@ -124,6 +126,36 @@ public struct TorchGenerator: RandomBitGenerator {
     /// `seed + 2^64`.
     public mutating func manualSeed(_ seed: Int) {
         manualSeed(UInt64(bitPattern: Int64(seed)))
+    }
+
+    /// The 64-bit seed PyTorch derives from a decimal integer, accepting exactly
+    /// what `torch.manual_seed` accepts: `-2^63 ... 2^64 - 1`, negative values
+    /// mapped to `seed + 2^64`.
+    ///
+    /// ```swift
+    /// try TorchGenerator.seed(parsing: "-1")                     // 18446744073709551615
+    /// try TorchGenerator.seed(parsing: "18446744073709551616")   // throws: out of range
+    /// ```
+    ///
+    /// - Throws: ``RandomStateError/seedOutOfRange(generator:seed:accepted:)``
+    ///   for text that is not a decimal integer (optional sign, digits only) or
+    ///   lies outside the accepted range (PyTorch: "Overflow when unpacking long").
+    public static func seed(parsing text: String) throws(RandomStateError) -> UInt64 {
+        let accepted = "integers in [-2^63, 2^64 - 1]"
+        var digits = Substring(text)
+        var negative = false
+        if let first = digits.first, first == "-" || first == "+" {
+            negative = first == "-"
+            digits = digits.dropFirst()
+        }
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+              let magnitude = UInt64(digits)
+        else { throw .seedOutOfRange(generator: "TorchGenerator", seed: text, accepted: accepted) }
+        guard negative else { return magnitude }
+        guard magnitude <= 1 << 63 else {
+            throw .seedOutOfRange(generator: "TorchGenerator", seed: text, accepted: accepted)
+        }
+        return 0 &- magnitude
     }
 
     /// One 32-bit draw: PyTorch's `random()` (the tempered MT19937 output).

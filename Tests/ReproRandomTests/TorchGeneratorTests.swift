@@ -47,6 +47,20 @@ import _ReproTestSupport
         for _ in 0..<1000 { #expect(a.random() == b.random()) }
     }
 
+    @Test func seedParsing() throws {
+        #expect(try TorchGenerator.seed(parsing: "42") == 42)
+        #expect(try TorchGenerator.seed(parsing: "+7") == 7)
+        #expect(try TorchGenerator.seed(parsing: "-0") == 0)
+        #expect(try TorchGenerator.seed(parsing: "-1") == UInt64.max)
+        #expect(try TorchGenerator.seed(parsing: "-9223372036854775808") == 1 << 63)
+        #expect(try TorchGenerator.seed(parsing: "18446744073709551615") == UInt64.max)
+        let v = try TorchFixtures.cpu()["capability_independent"]["negative_seed_mapping"]
+        #expect(try TorchGenerator.seed(parsing: "-5") == (try v["-5"].uint64))
+        for bad in ["18446744073709551616", "-9223372036854775809", "", "-", "1e3", "0x10", " 5", "5 ", "٣"] {
+            #expect(throws: RandomStateError.self, "\(bad)") { try TorchGenerator.seed(parsing: bad) }
+        }
+    }
+
     @Test func seedingClearsTheNormalCache() throws {
         var g = TorchGenerator(seed: 1)
         _ = try g.randn(count: 3)
