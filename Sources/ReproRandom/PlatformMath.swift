@@ -30,6 +30,11 @@ public enum PlatformMath {
     @inlinable public static func sin(_ x: Double) -> Double { Glibc_sin(x) }
     /// libm `cos` (double).
     @inlinable public static func cos(_ x: Double) -> Double { Glibc_cos(x) }
+    /// libm `pow` (double). Python's `x ** y` on floats is this call; PyTorch's
+    /// `calculate_gain('leaky_relu', slope)` squares the slope with it, and
+    /// glibc's `pow(x, 2)` differs from the correctly rounded `x * x` for
+    /// about 1 in 1,300 random slopes.
+    @inlinable public static func pow(_ x: Double, _ y: Double) -> Double { Glibc_pow(x, y) }
     /// libm `logf` (single).
     @inlinable public static func logf(_ x: Float) -> Float { Glibc_logf(x) }
     /// libm `sinf` (single).
@@ -44,6 +49,11 @@ public enum PlatformMath {
 @usableFromInline func Glibc_exp(_ x: Double) -> Double { exp(x) }
 @usableFromInline func Glibc_sin(_ x: Double) -> Double { sin(x) }
 @usableFromInline func Glibc_cos(_ x: Double) -> Double { cos(x) }
+// Not optimised: LLVM rewrites `pow(x, 2.0)` as `x * x` when it sees the
+// constant, which would make release builds differ from debug builds (and from
+// Python) whenever glibc's pow is not correctly rounded.
+@usableFromInline @_optimize(none) @inline(never)
+func Glibc_pow(_ x: Double, _ y: Double) -> Double { pow(x, y) }
 @usableFromInline func Glibc_logf(_ x: Float) -> Float { logf(x) }
 @usableFromInline func Glibc_sinf(_ x: Float) -> Float { sinf(x) }
 @usableFromInline func Glibc_cosf(_ x: Float) -> Float { cosf(x) }

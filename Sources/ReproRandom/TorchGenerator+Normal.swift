@@ -1,0 +1,206 @@
+// torch.randn / randn_like / normal_(mean, std) on CPU (rng.md §2.2).
+//
+// Dispatch: 16 or more elements of a contiguous tensor take the vectorised
+// path (uniforms first, then Box–Muller on blocks of 16, the last 16 outputs
+// always from an extra tail block when n % 16 != 0); fewer than 16 elements,
+// or a non-contiguous tensor of any size, take the scalar double-precision
+// Box–Muller path with the generator's one-value cache.
+
+extension TorchGenerator {
+    /// Fills `out` like `t.normal_(mean, std)` on a float32 tensor, in
+    /// storage order.
+    ///
+    /// Pass `contiguous: false` when `out` is the storage of a non-contiguous
+    /// view (e.g. a transposed tensor): PyTorch then uses the scalar path for
+    /// any size, and fills the elements in memory order.
+    ///
+    /// ```swift
+    /// var w = [Float](repeating: 0, count: 64)
+    /// try w.withUnsafeMutableBufferPointer { try g.fillNormal($0, mean: 0, std: 0.01) }
+    /// ```
+    ///
+    /// - Throws: ``TorchRandomError/invalidStandardDeviation(_:)`` when
+    ///   `std < 0` or NaN; nothing is drawn then.
+    public mutating func fillNormal(
+        _ out: UnsafeMutableBufferPointer<Float>, mean: Double = 0, std: Double = 1, contiguous: Bool = true
+    ) throws(TorchRandomError) {
+        guard std >= 0 else { throw .invalidStandardDeviation(std) }
+        guard let base = out.baseAddress else { return }
+        let n = out.count
+        if n >= 16 && contiguous {
+            blockNormal(base, count: n, mean: Float(mean), std: Float(std))
+        } else {
+            let fused = capability == .avx2
+            scalarNormal(count: n, mean: mean, std: std, fused: fused) { base[$0] = Float($1) }
+        }
+    }
+
+    /// Fills `out` like `t.normal_(mean, std)` on a float64 tensor, in storage
+    /// order (see the float32 variant for `contiguous`).
+    ///
+    /// ```swift
+    /// var w = [Double](repeating: 0, count: 32)
+    /// try w.withUnsafeMutableBufferPointer { try g.fillNormal($0, mean: 0.5, std: 0.3) }
+    /// ```
+    ///
+    /// - Throws: ``TorchRandomError/invalidStandardDeviation(_:)``.
+    public mutating func fillNormal(
+        _ out: UnsafeMutableBufferPointer<Double>, mean: Double = 0, std: Double = 1, contiguous: Bool = true
+    ) throws(TorchRandomError) {
+        guard std >= 0 else { throw .invalidStandardDeviation(std) }
+        guard let base = out.baseAddress else { return }
+        let n = out.count
+        if n >= 16 && contiguous {
+            blockNormal(base, count: n, mean: mean, std: std)
+        } else {
+            let fused = capability == .avx2
+            scalarNormal(count: n, mean: mean, std: std, fused: fused) { base[$0] = $1 }
+        }
+    }
+
+    /// `torch.randn(count, generator=g)`: standard normal float32 values.
+    ///
+    /// ```swift
+    /// var g = TorchGenerator(seed: 42)
+    /// let z = try g.randn(count: 7)   // scalar path; leaves one value cached
+    /// ```
+    ///
+    /// - Throws: ``TorchRandomError/negativeCount(_:)``.
+    public mutating func randn(count: Int) throws(TorchRandomError) -> [Float] {
+        try normal(count: count, mean: 0, std: 1)
+    }
+
+    /// `torch.randn(count, dtype=torch.float64, generator=g)`.
+    ///
+    /// ```swift
+    /// let z = try g.randn(count: 20, as: Double.self)
+    /// ```
+    ///
+    /// - Throws: ``TorchRandomError/negativeCount(_:)``.
+    public mutating func randn(count: Int, as type: Double.Type) throws(TorchRandomError) -> [Double] {
+        try normal(count: count, mean: 0, std: 1, as: Double.self)
+    }
+
+    /// `torch.empty(count).normal_(mean, std, generator=g)` (float32), values
+    /// in storage order; `contiguous: false` reproduces a non-contiguous view.
+    ///
+    /// ```swift
+    /// let z = try g.normal(count: 32, mean: 0.5, std: 0.3)
+    /// // torch.manual_seed(3); torch.empty(4, 8).t().normal_(): memory order
+    /// let t = try g.normal(count: 32, mean: 0, std: 1, contiguous: false)
+    /// ```
+    ///
+    /// - Throws: ``TorchRandomError/negativeCount(_:)`` or
+    ///   ``TorchRandomError/invalidStandardDeviation(_:)``.
+    public mutating func normal(
+        count: Int, mean: Double, std: Double, contiguous: Bool = true
+    ) throws(TorchRandomError) -> [Float] {
+        try Self.checkCount(count)
+        var out = [Float](repeating: 0, count: count)
+        try out.withUnsafeMutableBufferPointer { (buf) throws(TorchRandomError) in
+            try fillNormal(buf, mean: mean, std: std, contiguous: contiguous)
+        }
+        return out
+    }
+
+    /// `torch.empty(count, dtype=torch.float64).normal_(mean, std, generator=g)`.
+    ///
+    /// ```swift
+    /// let z = try g.normal(count: 5, mean: 0.5, std: 0.3, as: Double.self)
+    /// ```
+    ///
+    /// - Throws: ``TorchRandomError/negativeCount(_:)`` or
+    ///   ``TorchRandomError/invalidStandardDeviation(_:)``.
+    public mutating func normal(
+        count: Int, mean: Double, std: Double, contiguous: Bool = true, as type: Double.Type
+    ) throws(TorchRandomError) -> [Double] {
+        try Self.checkCount(count)
+        var out = [Double](repeating: 0, count: count)
+        try out.withUnsafeMutableBufferPointer { (buf) throws(TorchRandomError) in
+            try fillNormal(buf, mean: mean, std: std, contiguous: contiguous)
+        }
+        return out
+    }
+
+    // MARK: - Scalar path (rng.md §2.2.1)
+
+    /// Box–Muller in double with the one-value cache; `store(i, value)` writes
+    /// element `i` (value in f64, before conversion to the tensor's dtype).
+    @inline(__always)
+    mutating func scalarNormal(
+        count n: Int, mean: Double, std: Double, fused: Bool, _ store: (Int, Double) -> Void
+    ) {
+        var cache = doubleNormalCache
+        engine._withTorchCursor { c in
+            for i in 0..<n {
+                let z: Double
+                if let cached = cache {
+                    z = cached
+                    cache = nil
+                } else {
+                    let u1 = c.nextDouble53()
+                    let u2 = c.nextDouble53()
+                    let r = (-2.0 * PlatformMath.log1p(-u2)).squareRoot()
+                    let theta = 6.283185307179586 * u1
+                    cache = r * PlatformMath.sin(theta)
+                    z = r * PlatformMath.cos(theta)
+                }
+                store(i, fused ? mean.addingProduct(z, std) : z * std + mean)
+            }
+        }
+        doubleNormalCache = cache
+    }
+
+    // MARK: - Vectorised path (rng.md §2.2.2)
+
+    /// float32: `n` uniforms, in-place blocks, and a 16-uniform tail block
+    /// that overwrites the last 16 outputs when `n % 16 != 0`.
+    mutating func blockNormal(_ base: UnsafeMutablePointer<Float>, count n: Int, mean: Float, std: Float) {
+        let avx2 = capability == .avx2
+        var tail = SIMD16<Float>()
+        drawWords(into: base, count: n)
+        for i in 0..<n { base[i] = Self.float24(base[i].bitPattern) }
+        if n % 16 != 0 {
+            engine._withTorchCursor { c in
+                for j in 0..<16 { tail[j] = c.nextFloat24() }
+            }
+        }
+        var i = 0
+        if avx2 {
+            while i + 16 <= n { TorchBoxMuller.avx2Block(base + i, mean: mean, std: std); i += 16 }
+        } else {
+            while i + 16 <= n { TorchBoxMuller.genericBlock(base + i, mean: mean, std: std); i += 16 }
+        }
+        if n % 16 != 0 {
+            withUnsafeMutableBytes(of: &tail) { raw in
+                let t = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+                if avx2 {
+                    TorchBoxMuller.avx2Block(t, mean: mean, std: std)
+                } else {
+                    TorchBoxMuller.genericBlock(t, mean: mean, std: std)
+                }
+                (base + (n - 16)).update(from: t, count: 16)
+            }
+        }
+    }
+
+    /// float64: the same structure with 53-bit uniforms and libm in f64.
+    mutating func blockNormal(_ base: UnsafeMutablePointer<Double>, count n: Int, mean: Double, std: Double) {
+        var tail = [Double](repeating: 0, count: 16)
+        drawWords(into: base, count: n)
+        for i in 0..<n { base[i] = Self.double53(base[i].bitPattern) }
+        if n % 16 != 0 {
+            engine._withTorchCursor { c in
+                for j in 0..<16 { tail[j] = c.nextDouble53() }
+            }
+        }
+        var i = 0
+        while i + 16 <= n { TorchBoxMuller.doubleBlock(base + i, mean: mean, std: std); i += 16 }
+        if n % 16 != 0 {
+            tail.withUnsafeMutableBufferPointer { t in
+                TorchBoxMuller.doubleBlock(t.baseAddress!, mean: mean, std: std)
+                (base + (n - 16)).update(from: t.baseAddress!, count: 16)
+            }
+        }
+    }
+}
