@@ -171,12 +171,27 @@ extension RandomStream {
             var p = Philox4x32(seed: key)
             return (0..<count).map { _ in .unsigned(UInt64(p.next32())) }
 
-        // TODO(torch merge): wire each case to TorchGenerator (seeded with seed.torchSeed!, validated above):
-        //   .torchRand -> g.rand(count), .torchRand64 -> g.rand64(count), .torchRandn -> g.randn(count),
-        //   .torchRandint -> g.randint(low, high, count), .torchRandperm -> g.randperm(n).prefix(count),
-        //   .torchBernoulli -> g.bernoulli(p, count), .torchRandomSampler -> sampler order .prefix(count).
         case .torchRand, .torchRand64, .torchRandn, .torchRandint, .torchRandperm, .torchBernoulli, .torchRandomSampler:
-            throw .generatorUnavailable(name, detail: "TorchGenerator is not merged into this build yet")
+            // torch.Generator().manual_seed(s); range checked by validate.
+            var g = TorchGenerator(seed: seed.torchSeed!)
+            do {
+                switch self {
+                case .torchRand: return try g.rand(count: count).map { .float32($0) }
+                case .torchRand64: return try g.rand(count: count, as: Double.self).map { .float64($0) }
+                case .torchRandn: return try g.randn(count: count).map { .float32($0) }
+                case let .torchRandint(low, high): return try g.randint(low: low, high: high, count: count).map { .signed($0) }
+                case let .torchRandperm(n): return try g.randperm(n).prefix(count).map { .signed($0) }
+                case let .torchBernoulli(p): return try g.bernoulli(count: count, probability: p).map { .float32($0) }
+                case let .torchRandomSampler(n):
+                    // RandomSampler(range(n), generator=torch.Generator().manual_seed(s)): one epoch.
+                    var sampler = try TorchRandomSampler(count: n, generator: g)
+                    var unused = TorchGenerator()
+                    return sampler.epoch(defaultGenerator: &unused).prefix(count).map { .signed(Int64($0)) }
+                default: return []
+                }
+            } catch {
+                throw .invalidParameter(name, parameter: "parameters", detail: "\(error)")
+            }
 
         case .numpyLegacyRandomSample, .numpyLegacyStandardNormal, .numpyLegacyRandint, .numpyLegacyPermutation:
             var rs = NumPyRandomState(seed: UInt32(seed.uint64!))  // range checked by validate

@@ -16,7 +16,7 @@ extension Repro {
     /// | --- | --- |
     /// | `random.seed(s)` | ``DefaultGenerators/python`` (any integer) |
     /// | `at::Philox4_32(s)` (Repro's own counter-based stream) | ``DefaultGenerators/philox`` (`-2^63 ≤ s < 2^64`, negatives as two's complement) |
-    /// | `torch.manual_seed(s)` | `torch` (TODO: after the TorchGenerator merge) |
+    /// | `torch.manual_seed(s)` | ``DefaultGenerators/torch`` (`-2^63 ≤ s < 2^64`, as torch) |
     /// | `np.random.seed(s)` | ``DefaultGenerators/numpyLegacy`` (only `0 ≤ s < 2^32`, as NumPy) |
     /// | `np.random.default_rng(s)` | ``DefaultGenerators/numpy`` (any `s ≥ 0`) |
     ///
@@ -104,7 +104,8 @@ public struct DefaultGenerators: Sendable, Equatable {
     public var python: PythonRandom
     /// Repro's counter-based Philox4x32-10 stream: `at::Philox4_32(seed: s)`.
     public var philox: Philox4x32
-    // TODO(torch merge): `public var torch: TorchGenerator` — torch.manual_seed(s).
+    /// PyTorch's default CPU generator (`torch.manual_seed(s)`).
+    public var torch: TorchGenerator
     /// NumPy's global legacy `RandomState` (`np.random.seed(s)`).
     public var numpyLegacy: NumPyRandomState
     /// A NumPy `Generator` as `np.random.default_rng(s)` makes it.
@@ -120,6 +121,7 @@ public struct DefaultGenerators: Sendable, Equatable {
     public init(seed: some BinaryInteger) {
         python = PythonRandom(seed: 0)
         philox = Philox4x32(seed: 0)
+        torch = TorchGenerator(seed: UInt64(0))
         numpyLegacy = NumPyRandomState(seed: 0)
         numpy = NumPyGenerator(seed: 0)
         _ = reseed(IntegerSeed(seed))
@@ -146,10 +148,13 @@ public struct DefaultGenerators: Sendable, Equatable {
             unreachable.append(.init(.philox4x32, "seed \(seed) is outside -2^63...2^64-1; state kept"))
         }
 
-        // TODO(torch merge): replace this entry with
-        //   if let s = seed.torchSeed { torch.manualSeed(s); seeded.append(.init(.torchCPU, "torch.manual_seed(\(seed))")) }
-        //   else { unreachable.append(.init(.torchCPU, "torch.manual_seed rejects \(seed) (outside -2^63...2^64-1); state kept")) }
-        unreachable.append(.init(.torchCPU, "TorchGenerator is not in this build yet"))
+        // torch.manual_seed(s): -2^63 ≤ s < 2^64, negatives mapped to s + 2^64.
+        if let s = seed.torchSeed {
+            torch.manualSeed(s)
+            seeded.append(.init(.torchCPU, "torch.manual_seed(\(seed))"))
+        } else {
+            unreachable.append(.init(.torchCPU, "torch.manual_seed(\(seed)) raises: outside -2^63...2^64-1; state kept"))
+        }
         // np.random.seed(s): 0 ≤ s < 2^32, otherwise NumPy raises.
         if let s = seed.uint64, s <= UInt64(UInt32.max) {
             numpyLegacy = NumPyRandomState(seed: UInt32(s))

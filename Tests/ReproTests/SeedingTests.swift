@@ -11,7 +11,8 @@ import Repro
         let g = Repro.defaultGenerators
         #expect(g.python == PythonRandom(seed: 42))
         #expect(g.philox == Philox4x32(seed: 42))
-        #expect(report.seeded.map(\.source) == [.pythonRandom, .philox4x32, .numpyLegacy, .numpyDefaultRNG])
+        #expect(report.seeded.map(\.source) == [.pythonRandom, .philox4x32, .torchCPU, .numpyLegacy, .numpyDefaultRNG])
+        #expect(g.torch == TorchGenerator(seed: UInt64(42)))
         #expect(g.numpyLegacy == NumPyRandomState(seed: 42))
         #expect(g.numpy == NumPyGenerator(seed: 42))
         #expect(report.seed == IntegerSeed(42))
@@ -46,6 +47,7 @@ import Repro
         let report = Repro.seed(big)
         #expect(report.seeded.map(\.source) == [.pythonRandom, .numpyDefaultRNG])
         #expect(report.unreachable.contains { $0.source == .philox4x32 && $0.detail.contains("outside") })
+        #expect(report.unreachable.contains { $0.source == .torchCPU && $0.detail.contains("raises") })
         #expect(report.unreachable.contains { $0.source == .numpyLegacy && $0.detail.contains("raises") })
         #expect(Repro.defaultGenerators.numpyLegacy == NumPyRandomState(seed: 5))
         #expect(Repro.defaultGenerators.numpy == NumPyGenerator(seedSequence: SeedSequence(bigEntropy: [7, 0, 0, 16])))
@@ -55,6 +57,7 @@ import Repro
         Repro.seed(-1)
         #expect(Repro.defaultGenerators.python == PythonRandom(seed: 1))
         #expect(Repro.defaultGenerators.philox == Philox4x32(seed: .max))
+        #expect(Repro.defaultGenerators.torch.initialSeed == .max)  // torch.manual_seed(-1) keeps 2^64 - 1
         #expect(try IntegerSeed(parsing: "-9223372036854775808").torchSeed == 1 << 63)
         #expect(try IntegerSeed(parsing: "-9223372036854775809").torchSeed == nil)
         #expect(try IntegerSeed(parsing: "18446744073709551615").torchSeed == .max)
@@ -73,9 +76,7 @@ import Repro
         #expect(report.hashingIsDeterministic == deterministic)
         #expect(sources.contains(.swiftHashing) == !deterministic)
         #expect(report.description.hasPrefix("Repro.seed(1)\n  seeded      python.random: random.seed(1)"))
-        #expect(!sources.contains(.numpyLegacy) && !sources.contains(.numpyDefaultRNG))
-        // Until TorchGenerator is merged it is listed as not in this build.
-        #expect(sources.contains(.torchCPU))
+        #expect(!sources.contains(.numpyLegacy) && !sources.contains(.numpyDefaultRNG) && !sources.contains(.torchCPU))
     }
 
     @Test func concurrentDrawsAreSerialisedByTheLock() async {
