@@ -111,13 +111,9 @@ public struct TorchDataLoader: Sendable, Equatable {
 /// w.seed                      // 6909045637428952500 (get_worker_info().seed, torch.initial_seed())
 /// var g = w.torchGenerator    // the worker's default torch generator
 /// w.numPySeedSequenceEntropy  // [1, B & 0xffffffff, B >> 32, 0]
+/// var np = w.numPyRandomState // the worker's np.random global state
+/// var py = w.pythonRandom     // the worker's random module state
 /// ```
-///
-/// **NumPy hook:** the worker's legacy NumPy global state is
-/// `RandomState(words)` with `words = SeedSequence(entropy:
-/// numPySeedSequenceEntropy).generate_state(4)` (32-bit words, pool size 4);
-/// that SeedSequence lives with the NumPy-compatible generators, so this type
-/// only supplies the entropy.
 public struct TorchWorkerSeed: Sendable, Hashable {
     /// The iterator's base seed `B` (below 2^63).
     public let baseSeed: UInt64
@@ -152,4 +148,18 @@ public struct TorchWorkerSeed: Sendable, Hashable {
     public var numPySeedSequenceEntropy: [UInt32] {
         [UInt32(workerID), UInt32(truncatingIfNeeded: baseSeed), UInt32(truncatingIfNeeded: baseSeed >> 32), 0]
     }
+
+    /// The words the worker passes to `np.random.seed`:
+    /// `SeedSequence([w, B & 0xffffffff, B >> 32, 0]).generate_state(4)`.
+    public var numPySeedWords: [UInt32] {
+        SeedSequence(entropyWords: numPySeedSequenceEntropy).generateState(count: 4)
+    }
+
+    /// The worker's global NumPy `RandomState` after `np.random.seed(numPySeedWords)`.
+    public var numPyRandomState: NumPyRandomState {
+        NumPyRandomState(bitGenerator: MT19937(key: numPySeedWords))
+    }
+
+    /// The worker's `random` module state after `random.seed(B + w)`.
+    public var pythonRandom: PythonRandom { PythonRandom(seed: seed) }
 }

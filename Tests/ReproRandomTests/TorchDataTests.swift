@@ -67,6 +67,11 @@ import _ReproTestSupport
             #expect(ws.numPySeedSequenceEntropy == [
                 UInt32(id), UInt32(truncatingIfNeeded: ws.baseSeed), UInt32(ws.baseSeed >> 32), 0,
             ])
+            #expect(ws.numPySeedWords.map(UInt64.init) == (try w["numpy_seed_words"].uints), "worker \(id) numpy words")
+            var np = ws.numPyRandomState
+            #expect(np.randomSample().bitPattern == (try w["numpy_random_sample_first"].f64Bits[0]), "worker \(id) numpy")
+            var wpy = ws.pythonRandom
+            #expect(wpy.random().bitPattern == (try w["python_random_first"].f64Bits[0]), "worker \(id) python")
             // CPython random.seed(B + w): init_by_array over the 32-bit words of the seed.
             let key = [UInt32(truncatingIfNeeded: ws.seed), UInt32(truncatingIfNeeded: ws.seed >> 32)]
             var py = MT19937(key: key.last == 0 ? [key[0]] : key)
