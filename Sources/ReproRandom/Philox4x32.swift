@@ -242,11 +242,12 @@ public struct Philox4x32: RandomBitGenerator {
         let f1 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: c1 &>> 8)) * scale
         let f2 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: c2 &>> 8)) * scale
         let f3 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: c3 &>> 8)) * scale
-        for j in 0..<8 {
-            out[4 * j] = f0[j]
-            out[4 * j + 1] = f1[j]
-            out[4 * j + 2] = f2[j]
-            out[4 * j + 3] = f3[j]
+        // Transpose to stream order: output vector k holds blocks 2k and 2k+1.
+        let raw = UnsafeMutableRawPointer(out)
+        for k in 0..<4 {
+            let a = 2 * k, b = 2 * k + 1
+            let v = SIMD8<Float>(f0[a], f1[a], f2[a], f3[a], f0[b], f1[b], f2[b], f3[b])
+            raw.storeBytes(of: v, toByteOffset: 32 * k, as: SIMD8<Float>.self)
         }
     }
 
