@@ -56,9 +56,15 @@ let package = Package(
             name: "ReproRandom",
             swiftSettings: commonSettings + numericSettings
         ),
+        // PNG/JPEG decoding bit-identical to Pillow, PNG encoding, overlay drawing.
+        .target(
+            name: "ReproImage",
+            dependencies: ["_ReproDigest"],
+            swiftSettings: commonSettings
+        ),
         .target(
             name: "Repro",
-            dependencies: ["ReproRandom", "_ReproDigest"],
+            dependencies: ["ReproRandom", "ReproImage", "_ReproDigest"],
             swiftSettings: commonSettings
         ),
 
@@ -83,6 +89,11 @@ let package = Package(
         .testTarget(
             name: "ReproRandomTests",
             dependencies: ["ReproRandom", "_ReproTestSupport"],
+            swiftSettings: commonSettings
+        ),
+        .testTarget(
+            name: "ReproImageTests",
+            dependencies: ["ReproImage", "_ReproTestSupport"],
             swiftSettings: commonSettings
         ),
         .testTarget(

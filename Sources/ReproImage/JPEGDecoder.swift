@@ -1,0 +1,5 @@
+enum JPEGDecoder {
+    static func decode(_ buf: UnsafeBufferPointer<UInt8>, options: ImageDecodingOptions) throws(ImageError) -> DecodedImage {
+        throw .unsupported("jpeg")
+    }
+}
