@@ -1,0 +1,117 @@
+// Colour conversion of decoded JPEG samples, as libjpeg-turbo and then Pillow do it.
+//
+// Colour space (libjpeg-turbo's guess): 1 component = grey; 3 components =
+// YCbCr if a JFIF marker is present, else by the Adobe transform flag
+// (0 = RGB, otherwise YCbCr), else by component ids ('R','G','B' = RGB,
+// anything else YCbCr); 4 components = YCCK when an Adobe marker says
+// transform 2 (or any value other than 0), else CMYK.
+//
+// YCbCr -> RGB uses libjpeg's 16-bit fixed-point tables:
+//   R = Y + round(1.40200 * Cr'),  B = Y + round(1.77200 * Cb'),
+//   G = Y + ((-0.34414 * Cb' - 0.71414 * Cr' + 1/2) >> 16 in fixed point),
+// each clamped to 0...255 (Cb' = Cb - 128). YCCK -> CMYK inverts that RGB.
+// Pillow then reads CMYK as "CMYK;I" (inverted) and converts to RGB with
+// r = k - k * c / 255 rounded as its MULDIV255 does, where c, k are libjpeg's
+// values (Pillow's own C' = 255 - c, K' = 255 - k).
+
+extension JPEGDecoder {
+    static let scaleBits = 16
+    static let oneHalf = 1 << 15
+    static func fix(_ x: Double) -> Int { Int(x * Double(1 << 16) + 0.5) }
+
+    struct YCCTables {
+        var crR = [Int](repeating: 0, count: 256), cbB = [Int](repeating: 0, count: 256)
+        var crG = [Int](repeating: 0, count: 256), cbG = [Int](repeating: 0, count: 256)
+    }
+
+    static let ycc: YCCTables = {
+        var t = YCCTables()
+        for i in 0..<256 {
+            let x = i - 128
+            t.crR[i] = (fix(1.40200) * x + oneHalf) >> scaleBits
+            t.cbB[i] = (fix(1.77200) * x + oneHalf) >> scaleBits
+            t.crG[i] = -fix(0.71414) * x
+            t.cbG[i] = -fix(0.34414) * x + oneHalf
+        }
+        return t
+    }()
+
+    @inline(__always) static func clamp(_ v: Int) -> UInt8 { UInt8(truncatingIfNeeded: v < 0 ? 0 : (v > 255 ? 255 : v)) }
+
+    /// Upsamples and converts the decoded planes into the output image and Pillow's mode name.
+    static func output(_ s: JPEGState) -> (Image, String) {
+        let w = s.width, h = s.height, n = s.components.count
+        let methods = s.components.map {
+            upsampleMethod(h: $0.h, v: $0.v, hmax: s.hmax, vmax: s.vmax, componentWidth: $0.width)
+        }
+        enum Space { case gray, ycc, rgb, cmyk, ycck }
+        let space: Space
+        switch n {
+        case 1: space = .gray
+        case 3:
+            if s.sawJFIF { space = .ycc } else if let t = s.adobeTransform { space = t == 0 ? .rgb : .ycc } else {
+                let ids = s.components.map(\.id)
+                space = ids == [82, 71, 66] ? .rgb : .ycc
+            }
+        default:
+            if let t = s.adobeTransform, t != 0 { space = .ycck } else { space = .cmyk }
+        }
+        let outChannels = n == 1 ? 1 : 3
+        var out = [UInt8](repeating: 0, count: w * h * outChannels)
+        let rowLen = s.components.map { $0.stride }.max()! * s.hmax + 16
+        var rows = [UInt8](repeating: 0, count: rowLen * n)
+        let t = ycc
+        out.withUnsafeMutableBufferPointer { o in
+            rows.withUnsafeMutableBufferPointer { rb in
+                t.crR.withUnsafeBufferPointer { crR in
+                t.cbB.withUnsafeBufferPointer { cbB in
+                t.crG.withUnsafeBufferPointer { crG in
+                t.cbG.withUnsafeBufferPointer { cbG in
+                    for y in 0..<h {
+                        for ci in 0..<n {
+                            upsampleRow(s.components[ci], method: methods[ci], y: y, width: w, out: rb.baseAddress! + ci * rowLen)
+                        }
+                        let r0 = rb.baseAddress!, r1 = r0 + rowLen, r2 = r1 + rowLen, r3 = r2 + rowLen
+                        let d = o.baseAddress! + y * w * outChannels
+                        switch space {
+                        case .gray:
+                            d.update(from: r0, count: w)
+                        case .rgb:
+                            for x in 0..<w { d[3 * x] = r0[x]; d[3 * x + 1] = r1[x]; d[3 * x + 2] = r2[x] }
+                        case .ycc:
+                            for x in 0..<w {
+                                let yy = Int(r0[x]), cb = Int(r1[x]), cr = Int(r2[x])
+                                d[3 * x] = clamp(yy + crR[cr])
+                                d[3 * x + 1] = clamp(yy + ((cbG[cb] + crG[cr]) >> scaleBits))
+                                d[3 * x + 2] = clamp(yy + cbB[cb])
+                            }
+                        case .cmyk, .ycck:
+                            for x in 0..<w {
+                                var c = Int(r0[x]), m = Int(r1[x]), yl = Int(r2[x])
+                                let k = Int(r3[x])
+                                if space == .ycck {
+                                    let yy = c, cb = m, cr = yl
+                                    c = 255 - Int(clamp(yy + crR[cr]))
+                                    m = 255 - Int(clamp(yy + ((cbG[cb] + crG[cr]) >> scaleBits)))
+                                    yl = 255 - Int(clamp(yy + cbB[cb]))
+                                }
+                                // Pillow: inverted CMYK, then r = k' - k' * c' / 255 with k' = 255 - K'.
+                                d[3 * x] = UInt8(k - mulDiv255(255 - c, k))
+                                d[3 * x + 1] = UInt8(k - mulDiv255(255 - m, k))
+                                d[3 * x + 2] = UInt8(k - mulDiv255(255 - yl, k))
+                            }
+                        }
+                    }
+                }}}}
+            }
+        }
+        let mode = n == 1 ? "L" : (n == 3 ? "RGB" : "CMYK")
+        return (Image(uncheckedWidth: w, height: h, channels: outChannels, pixels: out), mode)
+    }
+
+    /// Pillow's rounded a * b / 255.
+    @inline(__always) static func mulDiv255(_ a: Int, _ b: Int) -> Int {
+        let t = a * b + 128
+        return ((t >> 8) + t) >> 8
+    }
+}

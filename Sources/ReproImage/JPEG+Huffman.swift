@@ -1,0 +1,141 @@
+// Huffman tables and the entropy-coded bit reader for JPEG (ITU T.81 Annex C/F).
+
+/// A JPEG Huffman table: a 9-bit lookahead table, and the canonical
+/// maxcode/valoffset walk (T.81 F.2.2.3) for longer codes.
+struct JPEGHuffmanTable {
+    static let lookBits = 9
+    /// entry = length << 8 | symbol; length 0 = code longer than `lookBits`.
+    var look = [UInt16](repeating: 0, count: 1 << JPEGHuffmanTable.lookBits)
+    /// Largest code of each length 1...16 (-1 if none), index 17 is a sentinel.
+    var maxcode = [Int](repeating: -1, count: 18)
+    var valoffset = [Int](repeating: 0, count: 18)
+    var values: [UInt8] = []
+
+    /// Builds from the 16 code-length counts and the symbol list of a DHT segment.
+    init(counts: [Int], values: [UInt8]) throws(ImageError) {
+        self.values = values
+        var code = 0, k = 0
+        for len in 1...16 {
+            let n = counts[len - 1]
+            valoffset[len] = k - code
+            if n > 0 {
+                for _ in 0..<n {
+                    if len <= JPEGHuffmanTable.lookBits {
+                        let shift = JPEGHuffmanTable.lookBits - len
+                        let entry = UInt16(len) << 8 | UInt16(values[k])
+                        for j in 0..<(1 << shift) { look[(code << shift) | j] = entry }
+                    }
+                    code += 1
+                    k += 1
+                }
+                maxcode[len] = code - 1
+            }
+            // A code of `len` bits must stay below 2^len (T.81 C.2).
+            guard code <= (1 << len) else { throw .corrupt("JPEG: bogus Huffman table (code lengths over-subscribed)") }
+            code <<= 1
+        }
+        maxcode[17] = Int.max
+    }
+}
+
+/// Big-endian bit reader over entropy-coded data. Byte stuffing (FF 00) is
+/// removed; at a marker or the end of the data it supplies zero bits and
+/// counts them, so over-reading is detected (as an error), never performed.
+struct JPEGBitReader {
+    let data: UnsafeBufferPointer<UInt8>
+    var pos: Int
+    /// Valid bits are the top `count` bits.
+    var acc: UInt64 = 0
+    var count = 0
+    /// Zero bits supplied past a marker or the end of the data.
+    var padBits = 0
+    var atMarker = false
+
+    init(_ data: UnsafeBufferPointer<UInt8>, at pos: Int) {
+        self.data = data
+        self.pos = pos
+    }
+
+    @inline(__always) mutating func fill() {
+        while count <= 56 {
+            var b: UInt8 = 0
+            if !atMarker && pos < data.count {
+                b = data[pos]
+                if b == 0xFF {
+                    var p = pos + 1
+                    while p < data.count && data[p] == 0xFF { p += 1 }
+                    if p < data.count && data[p] == 0 {
+                        pos = p + 1
+                    } else {
+                        atMarker = true
+                        b = 0
+                        padBits += 8
+                    }
+                } else {
+                    pos += 1
+                }
+            } else {
+                atMarker = true
+                padBits += 8
+            }
+            acc |= UInt64(b) << UInt64(56 - count)
+            count += 8
+        }
+    }
+
+    /// True when zero bits past the end of the segment were consumed.
+    var overran: Bool { padBits > count }
+
+    @inline(__always) mutating func bits(_ n: Int) -> Int {
+        if n == 0 { return 0 }
+        if count < n { fill() }
+        let v = Int(acc >> UInt64(64 - n))
+        acc <<= UInt64(n)
+        count -= n
+        return v
+    }
+
+    @inline(__always) mutating func bit() -> Int { bits(1) }
+
+    /// Reads `n` bits and sign-extends them (T.81 F.2.2.1 EXTEND).
+    @inline(__always) mutating func receiveExtend(_ n: Int) -> Int {
+        if n == 0 { return 0 }
+        let v = bits(n)
+        return v < (1 << (n - 1)) ? v - (1 << n) + 1 : v
+    }
+
+    @inline(__always) mutating func decode(_ t: borrowing JPEGHuffmanTable) throws(ImageError) -> Int {
+        if count < 16 { fill() }
+        let e = t.look[Int(acc >> UInt64(64 - JPEGHuffmanTable.lookBits))]
+        if e != 0 {
+            let len = Int(e >> 8)
+            acc <<= UInt64(len)
+            count -= len
+            return Int(e & 0xFF)
+        }
+        var len = JPEGHuffmanTable.lookBits + 1
+        var code = Int(acc >> UInt64(64 - len))
+        while len <= 16 && code > t.maxcode[len] {
+            len += 1
+            code = Int(acc >> UInt64(64 - len))
+        }
+        guard len <= 16 else { throw .corrupt("JPEG: bad Huffman code") }
+        acc <<= UInt64(len)
+        count -= len
+        let idx = code + t.valoffset[len]
+        guard idx >= 0 && idx < t.values.count else { throw .corrupt("JPEG: bad Huffman code") }
+        return Int(t.values[idx])
+    }
+
+    /// Discards buffered bits and consumes the restart marker RSTn expected next.
+    mutating func restart(expected n: Int) throws(ImageError) {
+        if overran { throw .corrupt("JPEG: entropy-coded segment ends early (before RST\(n))") }
+        acc = 0; count = 0; padBits = 0; atMarker = false
+        while pos < data.count && data[pos] == 0xFF && pos + 1 < data.count && data[pos + 1] == 0xFF { pos += 1 }
+        guard pos + 1 < data.count else { throw .truncated("JPEG: restart marker RST\(n) missing") }
+        guard data[pos] == 0xFF, data[pos + 1] == 0xD0 + UInt8(n) else {
+            throw .corrupt("JPEG: expected restart marker RST\(n)")
+        }
+        pos += 2
+    }
+}
