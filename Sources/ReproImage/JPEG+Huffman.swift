@@ -20,6 +20,10 @@ struct JPEGHuffmanTable {
             valoffset[len] = k - code
             if n > 0 {
                 for _ in 0..<n {
+                    // A code of `len` bits must stay below 2^len (T.81 C.2).
+                    guard code < (1 << len) else {
+                        throw .corrupt("JPEG: bogus Huffman table (code lengths over-subscribed)")
+                    }
                     if len <= JPEGHuffmanTable.lookBits {
                         let shift = JPEGHuffmanTable.lookBits - len
                         let entry = UInt16(len) << 8 | UInt16(values[k])
@@ -30,8 +34,9 @@ struct JPEGHuffmanTable {
                 }
                 maxcode[len] = code - 1
             }
-            // A code of `len` bits must stay below 2^len (T.81 C.2).
-            guard code <= (1 << len) else { throw .corrupt("JPEG: bogus Huffman table (code lengths over-subscribed)") }
+            // As libjpeg: the all-ones code of a length is reserved, so the
+            // next free code must still fit in `len` bits.
+            guard code < (1 << len) else { throw .corrupt("JPEG: bogus Huffman table (code lengths over-subscribed)") }
             code <<= 1
         }
         maxcode[17] = Int.max
