@@ -7,6 +7,6 @@ struct ReproCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "repro",
         abstract: "Bitwise-reproducible deep-learning inference and data pipelines, with proof.",
-        subcommands: []
+        subcommands: [ImageCommand.self]
     )
 }
