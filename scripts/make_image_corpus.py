@@ -353,7 +353,7 @@ def exif_with_orientation(o):
 
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
-    for p in OUT.iterdir():
+    for p in sorted(OUT.iterdir()):
         if p.suffix in (".png", ".jpg") or p.name == "manifest.json":
             p.unlink()
     made = []
@@ -478,6 +478,12 @@ def main():
                 write_png(OUT / f"grayt_{suffix}.png", g, 0, depth, il, trns=gt,
                           extra_chunks=[(b"tEXt", b"Comment\x00hello"), (b"zzZz", b"\x01\x02unknown")])
                 made.append(f"grayt_{suffix}.png")
+    # Indices past the end of a short palette (Pillow shows them black).
+    short_idx = np.arange(48 * 3).reshape(12, 12, 1) % 256
+    short_pal = rng.integers(0, 256, (5, 3))
+    write_png(OUT / "pal_short.png", short_idx, 3, 8, palette=short_pal)
+    write_png(OUT / "pal_short_trns.png", short_idx, 3, 8, palette=short_pal, trns=b"\x05\x06")
+    made += ["pal_short.png", "pal_short_trns.png"]
     png_pil("pil_rgb_opt.png", Image.fromarray(base), optimize=True)
     png_pil("pil_p_adaptive.png", Image.fromarray(base).convert("P", palette=Image.Palette.ADAPTIVE, colors=37))
 

@@ -23,6 +23,13 @@ struct ImageCommand: ParsableCommand {
     @Option(name: .long, help: "Largest width*height accepted (default: Pillow's MAX_IMAGE_PIXELS, 89478485).")
     var maxPixels: Int?
 
+    @Option(name: .customLong("repeat"), help: "Decode each file this many times and report the median decode time (benchmarking).")
+    var repeatCount: Int = 1
+
+    func validate() throws {
+        guard repeatCount >= 1 else { throw ValidationError("--repeat must be at least 1") }
+    }
+
     func run() throws {
         var options = ImageDecodingOptions()
         if let m = maxPixels { options.maxPixels = m }
@@ -30,19 +37,34 @@ struct ImageCommand: ParsableCommand {
         var failed = false
         for path in files {
             do {
-                let d = try ImageDecoder.decode(contentsOfFile: path, options: options)
+                let bytes: [UInt8]
+                do { bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+                    throw ImageError.io("\(path): \(error.localizedDescription)")
+                }
+                var times: [Double] = []
+                var decoded: DecodedImage?
+                for _ in 0..<repeatCount {
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    decoded = try ImageDecoder.decode(bytes, options: options)
+                    times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+                }
+                let d = decoded!
+                let medianMs = times.sorted()[times.count / 2]
+                let timing = repeatCount > 1 ? String(format: "%.4f", medianMs) : nil
                 let rgbDigest = d.image.rgbDigest
                 if json {
                     records.append("""
                         {"file":\(imageJSONString(path)),"format":"\(d.format.rawValue)","mode":"\(d.pillowMode)",\
                         "width":\(d.image.width),"height":\(d.image.height),"channels":\(d.image.channels),\
-                        "exif_orientation":\(d.exifOrientation),"rgb_sha256":"\(rgbDigest)"}
+                        "exif_orientation":\(d.exifOrientation),"rgb_sha256":"\(rgbDigest)"\
+                        \(timing.map { ",\"decode_ms\":\($0)" } ?? "")}
                         """)
                 } else {
                     print("\(path): \(d.format.rawValue) \(d.image.width)x\(d.image.height) \(d.pillowMode) "
-                        + "channels=\(d.image.channels) orientation=\(d.exifOrientation) rgb_sha256=\(rgbDigest)")
+                        + "channels=\(d.image.channels) orientation=\(d.exifOrientation) rgb_sha256=\(rgbDigest)"
+                        + (timing.map { " decode_ms=\($0)" } ?? ""))
                 }
-            } catch {
+            } catch let error as ImageError {
                 failed = true
                 if json {
                     records.append("{\"file\":\(imageJSONString(path)),\"error\":\(imageJSONString(error.description))}")
