@@ -57,56 +57,80 @@ extension JPEGDecoder {
             if let t = s.adobeTransform, t != 0 { space = .ycck } else { space = .cmyk }
         }
         let outChannels = n == 1 ? 1 : 3
-        var out = [UInt8](repeating: 0, count: w * h * outChannels)
         let rowLen = s.components.map { $0.stride }.max()! * s.hmax + 16
-        var rows = [UInt8](repeating: 0, count: rowLen * n)
+        // Scratch: n upsampled rows, column sums, the clamp table and the colour tables.
+        let rows = UnsafeMutablePointer<UInt8>.allocate(capacity: rowLen * n)
+        let sums = UnsafeMutablePointer<Int32>.allocate(capacity: rowLen)
+        let clampBase = UnsafeMutablePointer<UInt8>.allocate(capacity: 768)
+        let tables = UnsafeMutablePointer<Int32>.allocate(capacity: 4 * 256)
+        defer { rows.deallocate(); sums.deallocate(); clampBase.deallocate(); tables.deallocate() }
+        // cl[v] = v clamped to 0...255, for v in -256...511 (every sum below stays in that range).
+        for i in 0..<768 { clampBase[i] = clamp(i - 256) }
+        let cl = UnsafePointer(clampBase + 256)
         let t = ycc
-        out.withUnsafeMutableBufferPointer { o in
-            rows.withUnsafeMutableBufferPointer { rb in
-                t.crR.withUnsafeBufferPointer { crR in
-                t.cbB.withUnsafeBufferPointer { cbB in
-                t.crG.withUnsafeBufferPointer { crG in
-                t.cbG.withUnsafeBufferPointer { cbG in
-                    for y in 0..<h {
-                        for ci in 0..<n {
-                            upsampleRow(s.components[ci], method: methods[ci], y: y, width: w, out: rb.baseAddress! + ci * rowLen)
-                        }
-                        let r0 = rb.baseAddress!, r1 = r0 + rowLen, r2 = r1 + rowLen, r3 = r2 + rowLen
-                        let d = o.baseAddress! + y * w * outChannels
-                        switch space {
-                        case .gray:
-                            d.update(from: r0, count: w)
-                        case .rgb:
-                            for x in 0..<w { d[3 * x] = r0[x]; d[3 * x + 1] = r1[x]; d[3 * x + 2] = r2[x] }
-                        case .ycc:
-                            for x in 0..<w {
-                                let yy = Int(r0[x]), cb = Int(r1[x]), cr = Int(r2[x])
-                                d[3 * x] = clamp(yy + crR[cr])
-                                d[3 * x + 1] = clamp(yy + ((cbG[cb] + crG[cr]) >> scaleBits))
-                                d[3 * x + 2] = clamp(yy + cbB[cb])
-                            }
-                        case .cmyk, .ycck:
-                            for x in 0..<w {
-                                var c = Int(r0[x]), m = Int(r1[x]), yl = Int(r2[x])
-                                let k = Int(r3[x])
-                                if space == .ycck {
-                                    let yy = c, cb = m, cr = yl
-                                    c = 255 - Int(clamp(yy + crR[cr]))
-                                    m = 255 - Int(clamp(yy + ((cbG[cb] + crG[cr]) >> scaleBits)))
-                                    yl = 255 - Int(clamp(yy + cbB[cb]))
-                                }
-                                // Pillow: inverted CMYK, then r = k' - k' * c' / 255 with k' = 255 - K'.
-                                d[3 * x] = UInt8(k - mulDiv255(255 - c, k))
-                                d[3 * x + 1] = UInt8(k - mulDiv255(255 - m, k))
-                                d[3 * x + 2] = UInt8(k - mulDiv255(255 - yl, k))
-                            }
-                        }
-                    }
-                }}}}
+        for i in 0..<256 {
+            tables[i] = Int32(t.crR[i]); tables[256 + i] = Int32(t.cbB[i])
+            tables[512 + i] = Int32(t.crG[i]); tables[768 + i] = Int32(t.cbG[i])
+        }
+        let comps = s.components
+        let out = [UInt8](unsafeUninitializedCapacity: w * h * outChannels) { o, initialized in
+            for y in 0..<h {
+                for ci in 0..<n {
+                    upsampleRow(comps[ci], method: methods[ci], y: y, width: w, out: rows + ci * rowLen, sums: sums)
+                }
+                let d = o.baseAddress! + y * w * outChannels
+                let r0 = UnsafePointer(rows), r1 = r0 + rowLen, r2 = r1 + rowLen, r3 = r2 + rowLen
+                switch space {
+                case .gray:
+                    d.update(from: r0, count: w)
+                case .rgb:
+                    for x in 0..<w { d[3 &* x] = r0[x]; d[3 &* x &+ 1] = r1[x]; d[3 &* x &+ 2] = r2[x] }
+                case .ycc:
+                    yccRow(r0, r1, r2, d, w, UnsafePointer(tables), cl)
+                case .cmyk, .ycck:
+                    cmykRow(r0, r1, r2, r3, d, w, ycck: space == .ycck, UnsafePointer(tables), cl)
+                }
             }
+            initialized = w * h * outChannels
         }
         let mode = n == 1 ? "L" : (n == 3 ? "RGB" : "CMYK")
         return (Image(uncheckedWidth: w, height: h, channels: outChannels, pixels: out), mode)
+    }
+
+    /// One row of YCbCr -> RGB with libjpeg's tables (crR, cbB, crG, cbG, 256 each).
+    @inline(__always)
+    static func yccRow(_ yp: UnsafePointer<UInt8>, _ cbp: UnsafePointer<UInt8>, _ crp: UnsafePointer<UInt8>,
+                       _ d: UnsafeMutablePointer<UInt8>, _ w: Int, _ t: UnsafePointer<Int32>, _ cl: UnsafePointer<UInt8>) {
+        let crR = t, cbB = t + 256, crG = t + 512, cbG = t + 768
+        var o = d
+        for x in 0..<w {
+            let yy = Int32(yp[x]), cb = Int(cbp[x]), cr = Int(crp[x])
+            o[0] = cl[Int(yy &+ crR[cr])]
+            o[1] = cl[Int(yy &+ ((cbG[cb] &+ crG[cr]) >> 16))]
+            o[2] = cl[Int(yy &+ cbB[cb])]
+            o += 3
+        }
+    }
+
+    /// One row of CMYK or YCCK to RGB as libjpeg then Pillow compute it.
+    static func cmykRow(_ r0: UnsafePointer<UInt8>, _ r1: UnsafePointer<UInt8>, _ r2: UnsafePointer<UInt8>,
+                        _ r3: UnsafePointer<UInt8>, _ d: UnsafeMutablePointer<UInt8>, _ w: Int, ycck: Bool,
+                        _ t: UnsafePointer<Int32>, _ cl: UnsafePointer<UInt8>) {
+        let crR = t, cbB = t + 256, crG = t + 512, cbG = t + 768
+        for x in 0..<w {
+            var c = Int(r0[x]), m = Int(r1[x]), yl = Int(r2[x])
+            let k = Int(r3[x])
+            if ycck {
+                let yy = Int32(c), cb = m, cr = yl
+                c = 255 - Int(cl[Int(yy + crR[cr])])
+                m = 255 - Int(cl[Int(yy + ((cbG[cb] + crG[cr]) >> 16))])
+                yl = 255 - Int(cl[Int(yy + cbB[cb])])
+            }
+            // Pillow: inverted CMYK, then r = k' - k' * c' / 255 with k' = 255 - K'.
+            d[3 * x] = UInt8(k - mulDiv255(255 - c, k))
+            d[3 * x + 1] = UInt8(k - mulDiv255(255 - m, k))
+            d[3 * x + 2] = UInt8(k - mulDiv255(255 - yl, k))
+        }
     }
 
     /// Pillow's rounded a * b / 255.

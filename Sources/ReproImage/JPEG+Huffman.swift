@@ -109,29 +109,6 @@ struct JPEGBitReader {
         return v < (1 << (n - 1)) ? v - (1 << n) + 1 : v
     }
 
-    @inline(__always) mutating func decode(_ t: borrowing JPEGHuffmanTable) throws(ImageError) -> Int {
-        if count < 16 { fill() }
-        let e = t.look[Int(acc >> UInt64(64 - JPEGHuffmanTable.lookBits))]
-        if e != 0 {
-            let len = Int(e >> 8)
-            acc <<= UInt64(len)
-            count -= len
-            return Int(e & 0xFF)
-        }
-        var len = JPEGHuffmanTable.lookBits + 1
-        var code = Int(acc >> UInt64(64 - len))
-        while len <= 16 && code > t.maxcode[len] {
-            len += 1
-            code = Int(acc >> UInt64(64 - len))
-        }
-        guard len <= 16 else { throw .corrupt("JPEG: bad Huffman code") }
-        acc <<= UInt64(len)
-        count -= len
-        let idx = code + t.valoffset[len]
-        guard idx >= 0 && idx < t.values.count else { throw .corrupt("JPEG: bad Huffman code") }
-        return Int(t.values[idx])
-    }
-
     /// Discards buffered bits and consumes the restart marker RSTn expected next.
     mutating func restart(expected n: Int) throws(ImageError) {
         if overran { throw .corrupt("JPEG: entropy-coded segment ends early (before RST\(n))") }

@@ -10,16 +10,15 @@
 
 extension JPEGDecoder {
     @inline(__always)
-    static func progressiveBlock(_ s: JPEGState, _ scan: JPEGScan, _ ci: Int, _ bx: Int, _ by: Int,
+    static func progressiveBlock(_ scan: JPEGScan, _ c: inout ScanComponent, _ blk: UnsafeMutablePointer<Int16>,
+                                 _ zz: UnsafeMutablePointer<Int>, _ eobrun: inout Int,
                                  _ br: inout JPEGBitReader) throws(ImageError) {
-        let c = s.components[ci]
-        let blk = c.coefs! + (by * c.blocksW + bx) * 64
         if scan.ss == 0 {
             if scan.ah == 0 {
-                let t = try br.decode(s.dcTables[c.dcTable]!)
+                let t = try br.decode(c.dc!)
                 guard t <= 16 else { throw .corrupt("JPEG: DC coefficient size \(t)") }
                 let dc = Int(Int32(truncatingIfNeeded: c.pred &+ br.receiveExtend(t)))
-                s.components[ci].pred = dc
+                c.pred = dc
                 blk[0] = Int16(truncatingIfNeeded: dc << scan.al)
             } else if br.bit() != 0 {
                 blk[0] |= Int16(truncatingIfNeeded: 1 << scan.al)
@@ -27,17 +26,17 @@ extension JPEGDecoder {
             return
         }
         if scan.ah == 0 {
-            try acFirst(s, scan, s.acTables[c.acTable]!, blk, &br)
+            try acFirst(scan, c.ac!, blk, zz, &eobrun, &br)
         } else {
-            try acRefine(s, scan, s.acTables[c.acTable]!, blk, &br)
+            try acRefine(scan, c.ac!, blk, zz, &eobrun, &br)
         }
     }
 
     /// First AC scan of a band: coefficients Ss...Se scaled by 2^Al, with end-of-band runs.
     @inline(__always)
-    static func acFirst(_ s: JPEGState, _ scan: JPEGScan, _ table: borrowing JPEGHuffmanTable,
-                        _ blk: UnsafeMutablePointer<Int16>, _ br: inout JPEGBitReader) throws(ImageError) {
-        if s.eobrun > 0 { s.eobrun -= 1; return }
+    static func acFirst(_ scan: JPEGScan, _ table: HuffmanLUT, _ blk: UnsafeMutablePointer<Int16>,
+                        _ zz: UnsafeMutablePointer<Int>, _ eobrun: inout Int, _ br: inout JPEGBitReader) throws(ImageError) {
+        if eobrun > 0 { eobrun -= 1; return }
         var k = scan.ss
         while k <= scan.se {
             let rs = try br.decode(table)
@@ -45,13 +44,13 @@ extension JPEGDecoder {
             if sz != 0 {
                 k += r
                 let v = br.receiveExtend(sz)
-                blk[naturalOrder[min(k, 79)]] = Int16(truncatingIfNeeded: v << scan.al)
+                blk[zz[min(k, 79)]] = Int16(truncatingIfNeeded: v << scan.al)
             } else if r == 15 {
                 k += 15
             } else {
                 var run = 1 << r
                 if r > 0 { run += br.bits(r) }
-                s.eobrun = run - 1
+                eobrun = run - 1
                 return
             }
             k += 1
@@ -61,8 +60,8 @@ extension JPEGDecoder {
     /// Refinement AC scan: one more bit of every already-nonzero coefficient,
     /// and newly nonzero coefficients of magnitude 2^Al.
     @inline(__always)
-    static func acRefine(_ s: JPEGState, _ scan: JPEGScan, _ table: borrowing JPEGHuffmanTable,
-                         _ blk: UnsafeMutablePointer<Int16>, _ br: inout JPEGBitReader) throws(ImageError) {
+    static func acRefine(_ scan: JPEGScan, _ table: HuffmanLUT, _ blk: UnsafeMutablePointer<Int16>,
+                         _ zz: UnsafeMutablePointer<Int>, _ eobrun: inout Int, _ br: inout JPEGBitReader) throws(ImageError) {
         let p1 = Int16(truncatingIfNeeded: 1 << scan.al)
         let m1 = Int16(truncatingIfNeeded: -1 << scan.al)
         var k = scan.ss
@@ -72,7 +71,7 @@ extension JPEGDecoder {
                 blk[i] = v >= 0 ? v &+ p1 : v &+ m1
             }
         }
-        if s.eobrun == 0 {
+        if eobrun == 0 {
             while k <= scan.se {
                 let rs = try br.decode(table)
                 var r = rs >> 4
@@ -82,12 +81,12 @@ extension JPEGDecoder {
                     // sz must be 1 here; libjpeg warns and carries on, and so do we.
                     value = br.bit() != 0 ? p1 : m1
                 } else if r != 15 {
-                    s.eobrun = 1 << r
-                    if r > 0 { s.eobrun += br.bits(r) }
+                    eobrun = 1 << r
+                    if r > 0 { eobrun += br.bits(r) }
                     break
                 }
                 while k <= scan.se {
-                    let i = naturalOrder[k]
+                    let i = zz[k]
                     if blk[i] != 0 {
                         refine(i, &br)
                     } else {
@@ -96,17 +95,17 @@ extension JPEGDecoder {
                     }
                     k += 1
                 }
-                if value != 0 { blk[naturalOrder[min(k, 79)]] = value }
+                if value != 0 { blk[zz[min(k, 79)]] = value }
                 k += 1
             }
         }
-        if s.eobrun > 0 {
+        if eobrun > 0 {
             while k <= scan.se {
-                let i = naturalOrder[k]
+                let i = zz[k]
                 if blk[i] != 0 { refine(i, &br) }
                 k += 1
             }
-            s.eobrun -= 1
+            eobrun -= 1
         }
     }
 

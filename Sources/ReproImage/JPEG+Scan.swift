@@ -47,10 +47,28 @@ extension JPEGDecoder {
             if needDC && s.dcTables[c.dcTable] == nil { throw .corrupt("JPEG: DC Huffman table \(c.dcTable) not defined") }
             if needAC && s.acTables[c.acTable] == nil { throw .corrupt("JPEG: AC Huffman table \(c.acTable) not defined") }
         }
-        for ci in scan.comps { s.components[ci].pred = 0 }
-        s.eobrun = 0
+        // Flat per-scan state: no reference counting in the inner loop.
+        let comps = UnsafeMutableBufferPointer<ScanComponent>.allocate(capacity: ns)
+        var luts: [HuffmanLUT] = []
+        defer {
+            for i in 0..<ns { comps[i].quant.deallocate() }
+            comps.deallocate()
+            for l in luts { l.free() }
+        }
+        for (k, ci) in scan.comps.enumerated() {
+            let c = s.components[ci]
+            let q = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
+            for i in 0..<64 { q[i] = s.latchedQuant[ci]![i] }
+            var dc: HuffmanLUT?, ac: HuffmanLUT?
+            if let t = s.dcTables[c.dcTable] { dc = HuffmanLUT(t); luts.append(dc!) }
+            if let t = s.acTables[c.acTable] { ac = HuffmanLUT(t); luts.append(ac!) }
+            comps.baseAddress!.advanced(by: k).initialize(to: ScanComponent(
+                plane: c.plane!, stride: c.stride, coefs: c.coefs, blocksW: c.blocksW, h: c.h, v: c.v,
+                dc: dc, ac: ac, quant: q, pred: 0))
+        }
         var br = JPEGBitReader(data, at: start)
-        try runMCUs(s, scan, &br)
+        let c0 = s.components[scan.comps[0]]
+        try runMCUs(s, scan, comps, firstWidth: c0.width, firstHeight: c0.height, &br)
         if br.overran { throw br.pos >= data.count ? .truncated("JPEG scan data") : .corrupt("JPEG scan data ends early (hit a marker)") }
         // Position of the next marker.
         var p = br.pos
@@ -62,85 +80,87 @@ extension JPEGDecoder {
 
     /// Walks the MCUs of a scan (interleaved, or block by block when one
     /// component), handling restart markers.
-    static func runMCUs(_ s: JPEGState, _ scan: JPEGScan, _ br: inout JPEGBitReader) throws(ImageError) {
-        let single = scan.comps.count == 1
-        let c0 = s.components[scan.comps[0]]
-        let unitsX = single ? (c0.width + 7) / 8 : s.mcusX
-        let unitsY = single ? (c0.height + 7) / 8 : s.mcusY
-        var restartsLeft = s.restartInterval
+    static func runMCUs(_ s: JPEGState, _ scan: JPEGScan, _ comps: UnsafeMutableBufferPointer<ScanComponent>,
+                        firstWidth: Int, firstHeight: Int, _ br: inout JPEGBitReader) throws(ImageError) {
+        let single = comps.count == 1
+        let unitsX = single ? (firstWidth + 7) / 8 : s.mcusX
+        let unitsY = single ? (firstHeight + 7) / 8 : s.mcusY
+        let interval = s.restartInterval
+        var restartsLeft = interval
         var nextRST = 0
-        var block = [Int16](repeating: 0, count: 64)
-        var ws = [Int32](repeating: 0, count: 64)
-        let range = JPEGIDCT.rangeLimit
-        let quants = scan.comps.map { s.latchedQuant[$0]! }
-        try block.withUnsafeMutableBufferPointer { (blk) throws(ImageError) in
-            try ws.withUnsafeMutableBufferPointer { (wsp) throws(ImageError) in
-                try range.withUnsafeBufferPointer { (rl) throws(ImageError) in
-                    for uy in 0..<unitsY {
-                        for ux in 0..<unitsX {
-                            if s.restartInterval > 0 {
-                                if restartsLeft == 0 {
-                                    try br.restart(expected: nextRST)
-                                    nextRST = (nextRST + 1) & 7
-                                    restartsLeft = s.restartInterval
-                                    for ci in scan.comps { s.components[ci].pred = 0 }
-                                    s.eobrun = 0
-                                }
-                                restartsLeft -= 1
-                            }
-                            for (k, ci) in scan.comps.enumerated() {
-                                let (bh, bv) = single ? (1, 1) : (s.components[ci].h, s.components[ci].v)
-                                for by in 0..<bv {
-                                    for bx in 0..<bh {
-                                        let x = single ? ux : ux * bh + bx
-                                        let y = single ? uy : uy * bv + by
-                                        if s.progressive {
-                                            try progressiveBlock(s, scan, ci, x, y, &br)
-                                        } else {
-                                            blk.update(repeating: 0)
-                                            try baselineBlock(s, ci, blk.baseAddress!, &br)
-                                            let c = s.components[ci]
-                                            quants[k].withUnsafeBufferPointer { q in
-                                                JPEGIDCT.transform(blk.baseAddress!, quant: q.baseAddress!,
-                                                                   out: c.plane! + y * 8 * c.stride + x * 8, stride: c.stride,
-                                                                   workspace: wsp.baseAddress!, range: rl.baseAddress!)
-                                            }
-                                        }
-                                    }
-                                }
+        var eobrun = 0
+        let progressive = s.progressive
+        let blk = UnsafeMutablePointer<Int16>.allocate(capacity: 64)
+        let ws = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
+        let zz = UnsafeMutablePointer<Int>.allocate(capacity: 80)
+        let range = UnsafeMutablePointer<UInt8>.allocate(capacity: 1024)
+        defer { blk.deallocate(); ws.deallocate(); zz.deallocate(); range.deallocate() }
+        for i in 0..<80 { zz[i] = naturalOrder[i] }
+        for i in 0..<1024 { range[i] = JPEGIDCT.rangeLimit[i] }
+        for uy in 0..<unitsY {
+            for ux in 0..<unitsX {
+                if interval > 0 {
+                    if restartsLeft == 0 {
+                        try br.restart(expected: nextRST)
+                        nextRST = (nextRST + 1) & 7
+                        restartsLeft = interval
+                        for k in 0..<comps.count { comps[k].pred = 0 }
+                        eobrun = 0
+                    }
+                    restartsLeft -= 1
+                }
+                for k in 0..<comps.count {
+                    let bh = single ? 1 : comps[k].h, bv = single ? 1 : comps[k].v
+                    for by in 0..<bv {
+                        for bx in 0..<bh {
+                            let x = ux * bh + bx, y = uy * bv + by
+                            if progressive {
+                                let b = comps[k].coefs! + (y * comps[k].blocksW + x) * 64
+                                try progressiveBlock(scan, &comps[k], b, zz, &eobrun, &br)
+                            } else {
+                                blk.update(repeating: 0, count: 64)
+                                try baselineBlock(&comps[k], blk, zz, &br)
+                                let c = comps[k]
+                                JPEGIDCT.transform(blk, quant: c.quant, out: c.plane + y * 8 * c.stride + x * 8,
+                                                   stride: c.stride, workspace: ws, range: range)
                             }
                         }
-                        if br.overran { return }
                     }
                 }
             }
+            if br.overran { return }
         }
     }
 
     /// Decodes one sequential-mode block into natural-order coefficients.
     @inline(__always)
-    static func baselineBlock(_ s: JPEGState, _ ci: Int, _ blk: UnsafeMutablePointer<Int16>,
+    static func baselineBlock(_ c: inout ScanComponent, _ blk: UnsafeMutablePointer<Int16>, _ zz: UnsafeMutablePointer<Int>,
                               _ br: inout JPEGBitReader) throws(ImageError) {
-        let dcT = s.components[ci].dcTable, acT = s.components[ci].acTable
-        let t = try br.decode(s.dcTables[dcT]!)
+        let t = try br.decode(c.dc!)
         guard t <= 16 else { throw .corrupt("JPEG: DC coefficient size \(t)") }
-        let diff = br.receiveExtend(t)
-        let dc = s.components[ci].pred &+ diff
-        s.components[ci].pred = Int(Int32(truncatingIfNeeded: dc))
+        let dc = c.pred &+ br.receiveExtend(t)
+        c.pred = Int(Int32(truncatingIfNeeded: dc))
         blk[0] = Int16(truncatingIfNeeded: dc)
+        let ac = c.ac!
         var k = 1
-        try naturalOrder.withUnsafeBufferPointer { (zz) throws(ImageError) in
-            while k < 64 {
-                let rs = try br.decode(s.acTables[acT]!)
-                let r = rs >> 4, sz = rs & 15
-                if sz != 0 {
-                    k += r
-                    blk[zz[k]] = Int16(truncatingIfNeeded: br.receiveExtend(sz))
-                    k += 1
-                } else {
-                    if r != 15 { break }
-                    k += 16
-                }
+        while k < 64 {
+            let fast = br.peekFastAC(ac)
+            if fast != 0 {
+                br.skip(fast & 15)
+                k += (fast >> 4) & 15
+                blk[zz[k]] = Int16(truncatingIfNeeded: fast >> 8)
+                k += 1
+                continue
+            }
+            let rs = try br.decode(ac)
+            let r = rs >> 4, sz = rs & 15
+            if sz != 0 {
+                k += r
+                blk[zz[k]] = Int16(truncatingIfNeeded: br.receiveExtend(sz))
+                k += 1
+            } else {
+                if r != 15 { break }
+                k += 16
             }
         }
     }

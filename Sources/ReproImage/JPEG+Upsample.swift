@@ -18,7 +18,7 @@ extension JPEGDecoder {
     /// Fills `out` (at least `width` samples) with full-resolution row `y` of component `c`.
     @inline(__always)
     static func upsampleRow(_ c: borrowing JPEGComponent, method: JPEGUpsampleMethod, y: Int, width: Int,
-                            out: UnsafeMutablePointer<UInt8>) {
+                            out: UnsafeMutablePointer<UInt8>, sums: UnsafeMutablePointer<Int32>) {
         let stride = c.stride
         let plane = c.plane!
         let dw = c.width, lastRow = c.height - 1
@@ -48,10 +48,8 @@ extension JPEGDecoder {
             let r = y >> 1
             let near = plane + r * stride
             let far = plane + (y & 1 == 0 ? max(r - 1, 0) : min(r + 1, lastRow)) * stride
-            withUnsafeTemporaryAllocation(of: Int32.self, capacity: dw) { sums in
-                for x in 0..<dw { sums[x] = 3 * Int32(near[x]) + Int32(far[x]) }
-                fancyHV(sums: sums.baseAddress!, count: dw, width: width, out: out)
-            }
+            for x in 0..<dw { sums[x] = 3 &* Int32(near[x]) &+ Int32(far[x]) }
+            fancyHV(sums: sums, count: dw, width: width, out: out)
         }
     }
 
@@ -60,14 +58,17 @@ extension JPEGDecoder {
     static func fancyH(sums: UnsafePointer<Int32>?, src: UnsafePointer<UInt8>, count: Int, width: Int,
                        out: UnsafeMutablePointer<UInt8>) {
         // count > 2 is guaranteed by the method choice.
-        @inline(__always) func put(_ i: Int, _ v: Int) { if i < width { out[i] = UInt8(truncatingIfNeeded: v) } }
+        // `out` holds at least 2 * count samples; those past `width` are ignored.
+        @inline(__always) func put(_ i: Int, _ v: Int) { out[i] = UInt8(truncatingIfNeeded: v) }
         put(0, Int(src[0]))
         put(1, (3 * Int(src[0]) + Int(src[1]) + 2) >> 2)
         var x = 1
+        var o = out + 2
         while x < count - 1 {
-            let v = 3 * Int(src[x])
-            put(2 * x, (v + Int(src[x - 1]) + 1) >> 2)
-            put(2 * x + 1, (v + Int(src[x + 1]) + 2) >> 2)
+            let v = 3 &* Int32(src[x])
+            o[0] = UInt8(truncatingIfNeeded: (v &+ Int32(src[x - 1]) &+ 1) >> 2)
+            o[1] = UInt8(truncatingIfNeeded: (v &+ Int32(src[x + 1]) &+ 2) >> 2)
+            o += 2
             x += 1
         }
         let last = Int(src[count - 1])
@@ -78,14 +79,16 @@ extension JPEGDecoder {
     /// Horizontal half of the 2h2v triangle filter on column sums 3*near + far.
     @inline(__always)
     static func fancyHV(sums: UnsafePointer<Int32>, count: Int, width: Int, out: UnsafeMutablePointer<UInt8>) {
-        @inline(__always) func put(_ i: Int, _ v: Int32) { if i < width { out[i] = UInt8(truncatingIfNeeded: v) } }
+        @inline(__always) func put(_ i: Int, _ v: Int32) { out[i] = UInt8(truncatingIfNeeded: v) }
         put(0, (sums[0] * 4 + 8) >> 4)
         put(1, (sums[0] * 3 + sums[1] + 7) >> 4)
         var x = 1
+        var o = out + 2
         while x < count - 1 {
-            let t = sums[x] * 3
-            put(2 * x, (t + sums[x - 1] + 8) >> 4)
-            put(2 * x + 1, (t + sums[x + 1] + 7) >> 4)
+            let t = sums[x] &* 3
+            o[0] = UInt8(truncatingIfNeeded: (t &+ sums[x - 1] &+ 8) >> 4)
+            o[1] = UInt8(truncatingIfNeeded: (t &+ sums[x + 1] &+ 7) >> 4)
+            o += 2
             x += 1
         }
         put(2 * count - 2, (sums[count - 1] * 3 + sums[count - 2] + 8) >> 4)

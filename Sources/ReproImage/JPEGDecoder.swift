@@ -35,7 +35,6 @@ final class JPEGState {
     var sawJFIF = false
     var adobeTransform: Int?
     var exifOrientation = 1
-    var eobrun = 0
 
     deinit {
         for c in components {
