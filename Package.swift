@@ -60,7 +60,8 @@ let package = Package(
         .target(
             name: "ReproImage",
             dependencies: ["_ReproDigest"],
-            swiftSettings: commonSettings
+            // Integer-only SIMD (IDCT, colour conversion): AVX2 changes speed, never bits.
+            swiftSettings: commonSettings + numericSettings
         ),
         .target(
             name: "Repro",

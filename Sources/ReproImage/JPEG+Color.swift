@@ -74,12 +74,13 @@ extension JPEGDecoder {
         }
         let comps = s.components
         let out = [UInt8](unsafeUninitializedCapacity: w * h * outChannels) { o, initialized in
+            var src = [UnsafePointer<UInt8>](repeating: UnsafePointer(rows), count: 4)
             for y in 0..<h {
                 for ci in 0..<n {
-                    upsampleRow(comps[ci], method: methods[ci], y: y, width: w, out: rows + ci * rowLen, sums: sums)
+                    src[ci] = upsampleRow(comps[ci], method: methods[ci], y: y, width: w, out: rows + ci * rowLen, sums: sums)
                 }
                 let d = o.baseAddress! + y * w * outChannels
-                let r0 = UnsafePointer(rows), r1 = r0 + rowLen, r2 = r1 + rowLen, r3 = r2 + rowLen
+                let r0 = src[0], r1 = src[1], r2 = src[2], r3 = src[3]
                 switch space {
                 case .gray:
                     d.update(from: r0, count: w)
@@ -103,12 +104,35 @@ extension JPEGDecoder {
                        _ d: UnsafeMutablePointer<UInt8>, _ w: Int, _ t: UnsafePointer<Int32>, _ cl: UnsafePointer<UInt8>) {
         let crR = t, cbB = t + 256, crG = t + 512, cbG = t + 768
         var o = d
-        for x in 0..<w {
+        // Eight pixels at a time: the tables' formulas evaluated in Int32 lanes
+        // (identical values: each entry is exactly that formula).
+        typealias V = SIMD8<Int32>
+        let fr = V(repeating: Int32(fix(1.40200))), fb = V(repeating: Int32(fix(1.77200)))
+        let fgr = V(repeating: Int32(-fix(0.71414))), fgb = V(repeating: Int32(-fix(0.34414)))
+        let half = V(repeating: Int32(oneHalf)), c128 = V(repeating: 128), sh = V(repeating: 16)
+        var x = 0
+        while x + 8 <= w {
+            let yv = JPEGIDCT.widen(UnsafeRawPointer(yp + x).loadUnaligned(as: SIMD8<UInt8>.self))
+            let xb = JPEGIDCT.widen(UnsafeRawPointer(cbp + x).loadUnaligned(as: SIMD8<UInt8>.self)) &- c128
+            let xr = JPEGIDCT.widen(UnsafeRawPointer(crp + x).loadUnaligned(as: SIMD8<UInt8>.self)) &- c128
+            let r = (yv &+ ((fr &* xr &+ half) &>> sh)).clampedToByte()
+            let g = (yv &+ ((fgb &* xb &+ half &+ fgr &* xr) &>> sh)).clampedToByte()
+            let b = (yv &+ ((fb &* xb &+ half) &>> sh)).clampedToByte()
+            for i in 0..<8 {
+                o[3 &* i] = UInt8(truncatingIfNeeded: r[i])
+                o[3 &* i &+ 1] = UInt8(truncatingIfNeeded: g[i])
+                o[3 &* i &+ 2] = UInt8(truncatingIfNeeded: b[i])
+            }
+            o += 24
+            x += 8
+        }
+        while x < w {
             let yy = Int32(yp[x]), cb = Int(cbp[x]), cr = Int(crp[x])
             o[0] = cl[Int(yy &+ crR[cr])]
             o[1] = cl[Int(yy &+ ((cbG[cb] &+ crG[cr]) >> 16))]
             o[2] = cl[Int(yy &+ cbB[cb])]
             o += 3
+            x += 1
         }
     }
 
@@ -137,5 +161,13 @@ extension JPEGDecoder {
     @inline(__always) static func mulDiv255(_ a: Int, _ b: Int) -> Int {
         let t = a * b + 128
         return ((t >> 8) + t) >> 8
+    }
+}
+
+extension SIMD8 where Scalar == Int32 {
+    /// Lane-wise clamp to 0...255 with shifts and masks (inlines to vector code).
+    @inline(__always) func clampedToByte() -> SIMD8<Int32> {
+        let pos = self & ~(self &>> SIMD8(repeating: 31))          // max(x, 0)
+        return JPEGIDCT.minimum(pos, SIMD8(repeating: 255))
     }
 }

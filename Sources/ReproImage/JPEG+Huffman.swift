@@ -62,6 +62,19 @@ struct JPEGBitReader {
     }
 
     @inline(__always) mutating func fill() {
+        // Fast path: the next 8 bytes hold no 0xFF, so whole bytes can be taken at once.
+        if !atMarker && pos + 8 <= data.count {
+            let raw = UInt64(bigEndian: UnsafeRawPointer(data.baseAddress! + pos).loadUnaligned(as: UInt64.self))
+            let inv = ~raw  // a 0xFF byte becomes 0x00
+            let hasFF = (inv &- 0x0101_0101_0101_0101) & ~inv & 0x8080_8080_8080_8080
+            if hasFF == 0 {
+                let take = (64 - count) >> 3
+                acc |= (raw >> UInt64(count)) & ~(UInt64.max >> UInt64(count + take * 8))
+                pos += take
+                count += take * 8
+                return
+            }
+        }
         while count <= 56 {
             var b: UInt8 = 0
             if !atMarker && pos < data.count {

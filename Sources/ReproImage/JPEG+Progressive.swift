@@ -122,9 +122,15 @@ extension JPEGDecoder {
                     q.withUnsafeBufferPointer { qp in
                         for by in 0..<c.blocksH {
                             for bx in 0..<c.blocksW {
-                                JPEGIDCT.transform(c.coefs! + (by * c.blocksW + bx) * 64, quant: qp.baseAddress!,
-                                                   out: c.plane! + by * 8 * c.stride + bx * 8, stride: c.stride,
-                                                   workspace: wsp.baseAddress!, range: rl.baseAddress!)
+                                let b = c.coefs! + (by * c.blocksW + bx) * 64
+                                let dst = c.plane! + by * 8 * c.stride + bx * 8
+                                var ac: Int16 = 0
+                                for i in 1..<64 { ac |= b[i] }
+                                if ac == 0 {
+                                    JPEGIDCT.transformDC(b[0], quant: qp[0], out: dst, stride: c.stride, range: rl.baseAddress!)
+                                } else {
+                                    JPEGIDCT.transformSIMD(b, quant: qp.baseAddress!, out: dst, stride: c.stride)
+                                }
                             }
                         }
                     }

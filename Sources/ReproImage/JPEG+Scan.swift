@@ -119,10 +119,14 @@ extension JPEGDecoder {
                                 try progressiveBlock(scan, &comps[k], b, zz, &eobrun, &br)
                             } else {
                                 blk.update(repeating: 0, count: 64)
-                                try baselineBlock(&comps[k], blk, zz, &br)
+                                let hasAC = try baselineBlock(&comps[k], blk, zz, &br)
                                 let c = comps[k]
-                                JPEGIDCT.transform(blk, quant: c.quant, out: c.plane + y * 8 * c.stride + x * 8,
-                                                   stride: c.stride, workspace: ws, range: range)
+                                let dst = c.plane + y * 8 * c.stride + x * 8
+                                if hasAC {
+                                    JPEGIDCT.transformSIMD(blk, quant: c.quant, out: dst, stride: c.stride)
+                                } else {
+                                    JPEGIDCT.transformDC(blk[0], quant: c.quant[0], out: dst, stride: c.stride, range: range)
+                                }
                             }
                         }
                     }
@@ -134,8 +138,9 @@ extension JPEGDecoder {
 
     /// Decodes one sequential-mode block into natural-order coefficients.
     @inline(__always)
+    /// Returns whether any AC coefficient is present.
     static func baselineBlock(_ c: inout ScanComponent, _ blk: UnsafeMutablePointer<Int16>, _ zz: UnsafeMutablePointer<Int>,
-                              _ br: inout JPEGBitReader) throws(ImageError) {
+                              _ br: inout JPEGBitReader) throws(ImageError) -> Bool {
         let t = try br.decode(c.dc!)
         guard t <= 16 else { throw .corrupt("JPEG: DC coefficient size \(t)") }
         let dc = c.pred &+ br.receiveExtend(t)
@@ -143,6 +148,7 @@ extension JPEGDecoder {
         blk[0] = Int16(truncatingIfNeeded: dc)
         let ac = c.ac!
         var k = 1
+        var any = false
         while k < 64 {
             let fast = br.peekFastAC(ac)
             if fast != 0 {
@@ -150,6 +156,7 @@ extension JPEGDecoder {
                 k += (fast >> 4) & 15
                 blk[zz[k]] = Int16(truncatingIfNeeded: fast >> 8)
                 k += 1
+                any = true
                 continue
             }
             let rs = try br.decode(ac)
@@ -158,10 +165,12 @@ extension JPEGDecoder {
                 k += r
                 blk[zz[k]] = Int16(truncatingIfNeeded: br.receiveExtend(sz))
                 k += 1
+                any = true
             } else {
                 if r != 15 { break }
                 k += 16
             }
         }
+        return any
     }
 }

@@ -15,10 +15,19 @@ enum JPEGUpsampleMethod {
 }
 
 extension JPEGDecoder {
-    /// Fills `out` (at least `width` samples) with full-resolution row `y` of component `c`.
+    /// Full-resolution row `y` of component `c`: the plane's own row when the
+    /// component is full size, else `out` filled by upsampling.
     @inline(__always)
     static func upsampleRow(_ c: borrowing JPEGComponent, method: JPEGUpsampleMethod, y: Int, width: Int,
-                            out: UnsafeMutablePointer<UInt8>, sums: UnsafeMutablePointer<Int32>) {
+                            out: UnsafeMutablePointer<UInt8>, sums: UnsafeMutablePointer<Int32>) -> UnsafePointer<UInt8> {
+        if case .fullSize = method { return UnsafePointer(c.plane! + y * c.stride) }
+        fill(c, method: method, y: y, width: width, out: out, sums: sums)
+        return UnsafePointer(out)
+    }
+
+    @inline(__always)
+    static func fill(_ c: borrowing JPEGComponent, method: JPEGUpsampleMethod, y: Int, width: Int,
+                     out: UnsafeMutablePointer<UInt8>, sums: UnsafeMutablePointer<Int32>) {
         let stride = c.stride
         let plane = c.plane!
         let dw = c.width, lastRow = c.height - 1
