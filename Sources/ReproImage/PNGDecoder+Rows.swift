@@ -27,14 +27,27 @@ extension PNGDecoder {
                 while i < count { row[i] = row[i] &+ (row[i - bpp] >> 1); i += 1 }
             }
         case 4:
-            if let up = prior {
+            if let up = prior, bpp == 3 || bpp == 4 {
+                for i in 0..<min(bpp, count) { row[i] = row[i] &+ up[i] }
+                paethPixels(row: row, up: up, count: count, bpp: bpp)
+            } else if let up = prior, bpp == 1 {
+                // The left neighbour stays in a register (no store-to-load round trip).
+                guard count > 0 else { return }
+                var a = Int32(row[0] &+ up[0])
+                row[0] = UInt8(a)
+                var c = Int32(up[0])
+                for i in 1..<max(1, count) {
+                    let b = Int32(up[i])
+                    a = (Int32(row[i]) &+ paethPredictor(a, b, c)) & 255
+                    row[i] = UInt8(truncatingIfNeeded: a)
+                    c = b
+                }
+            } else if let up = prior {
                 for i in 0..<min(bpp, count) { row[i] = row[i] &+ up[i] }
                 var i = bpp
                 while i < count {
-                    let a = Int(row[i - bpp]), b = Int(up[i]), c = Int(up[i - bpp])
-                    let pa = abs(b - c), pb = abs(a - c), pc = abs(a + b - 2 * c)
-                    let pred = (pa <= pb && pa <= pc) ? a : (pb <= pc ? b : c)
-                    row[i] = row[i] &+ UInt8(pred)
+                    let a = Int32(row[i - bpp]), b = Int32(up[i]), c = Int32(up[i - bpp])
+                    row[i] = row[i] &+ UInt8(truncatingIfNeeded: paethPredictor(a, b, c))
                     i += 1
                 }
             } else {
@@ -44,6 +57,48 @@ extension PNGDecoder {
             }
         default:
             throw .corrupt("PNG filter type \(type)")
+        }
+    }
+
+    /// The Paeth predictor without branches: a, then b, then c on ties.
+    @inline(__always)
+    static func paethPredictor(_ a: Int32, _ b: Int32, _ c: Int32) -> Int32 {
+        var pa = b &- c, pb = a &- c
+        var pc = pa &+ pb
+        pa = (pa ^ (pa &>> 31)) &- (pa &>> 31)
+        pb = (pb ^ (pb &>> 31)) &- (pb &>> 31)
+        pc = (pc ^ (pc &>> 31)) &- (pc &>> 31)
+        let notA = ((pb &- pa) | (pc &- pa)) &>> 31
+        let useC = (pc &- pb) &>> 31
+        return (a & ~notA) | (notA & ((b & ~useC) | (c & useC)))
+    }
+
+    /// Paeth for 3- or 4-byte pixels, one pixel's channels per SIMD4 lane set,
+    /// with the predictor chosen by sign masks instead of branches (same
+    /// choice, ties to a, then b, as the PNG specification orders them).
+    @inline(__always)
+    static func paethPixels(row: UnsafeMutablePointer<UInt8>, up: UnsafeMutablePointer<UInt8>, count: Int, bpp: Int) {
+        typealias V = SIMD4<Int32>
+        @inline(__always) func load(_ p: UnsafeMutablePointer<UInt8>) -> V {
+            V(Int32(p[0]), Int32(p[1]), Int32(p[2]), bpp == 4 ? Int32(p[3]) : 0)
+        }
+        @inline(__always) func absv(_ x: V) -> V { let m = x &>> 31; return (x ^ m) &- m }
+        var a = load(row)            // left pixel (already decoded)
+        var c = load(up)             // upper-left
+        var i = bpp
+        while i + bpp <= count {
+            let b = load(up + i)
+            let pa = absv(b &- c), pb = absv(a &- c), pc = absv(a &+ b &- c &- c)
+            let notA = ((pb &- pa) | (pc &- pa)) &>> 31      // -1 where pb < pa or pc < pa
+            let useC = (pc &- pb) &>> 31                      // -1 where pc < pb
+            let pred = (a & ~notA) | (notA & ((b & ~useC) | (c & useC)))
+            let x = (load(row + i) &+ pred) & V(repeating: 255)
+            row[i] = UInt8(truncatingIfNeeded: x[0]); row[i + 1] = UInt8(truncatingIfNeeded: x[1])
+            row[i + 2] = UInt8(truncatingIfNeeded: x[2])
+            if bpp == 4 { row[i + 3] = UInt8(truncatingIfNeeded: x[3]) }
+            a = x
+            c = b
+            i += bpp
         }
     }
 
