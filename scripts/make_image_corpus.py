@@ -395,7 +395,7 @@ def main():
     cmyk.save(OUT / "cmyk_prog.jpg", "JPEG", quality=85, progressive=True)
     made.append("cmyk_prog.jpg")
     # EXIF orientation
-    for o in (1, 3, 6, 8):
+    for o in range(1, 9):
         Image.fromarray(synthetic(20, 12, 7)).save(OUT / f"exif_orient{o}.jpg", "JPEG", quality=90,
                                                    exif=exif_with_orientation(o))
         made.append(f"exif_orient{o}.jpg")
