@@ -31,6 +31,7 @@ public enum ImageError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Reading the file from disk failed.
     case io(String)
 
+    /// A one-line message naming the problem, e.g. `"PNG chunk IDAT has a wrong CRC"`.
     public var description: String {
         switch self {
         case .unknownFormat: return "unknown image format (not PNG or JPEG)"
