@@ -59,6 +59,13 @@ let package = Package(
             dependencies: ["_ReproDigest"],
             swiftSettings: commonSettings + numericSettings
         ),
+        // PNG/JPEG decoding bit-identical to Pillow, PNG encoding, overlay drawing.
+        .target(
+            name: "ReproImage",
+            dependencies: ["_ReproDigest"],
+            // Integer-only SIMD (IDCT, colour conversion): AVX2 changes speed, never bits.
+            swiftSettings: commonSettings + numericSettings
+        ),
         .target(
             name: "ReproNN",
             swiftSettings: commonSettings + numericSettings
@@ -75,7 +82,7 @@ let package = Package(
         ),
         .target(
             name: "Repro",
-            dependencies: ["ReproRandom", "ReproNN", "ReproVision", "ReproData", "_ReproDigest"],
+            dependencies: ["ReproRandom", "ReproNN", "ReproVision", "ReproData", "ReproImage", "_ReproDigest"],
             swiftSettings: commonSettings
         ),
 
@@ -115,6 +122,11 @@ let package = Package(
         .testTarget(
             name: "ReproDataTests",
             dependencies: ["ReproData", "_ReproTestSupport"],
+            swiftSettings: commonSettings
+        ),
+        .testTarget(
+            name: "ReproImageTests",
+            dependencies: ["ReproImage", "_ReproTestSupport"],
             swiftSettings: commonSettings
         ),
         .testTarget(

@@ -1,6 +1,10 @@
 // The umbrella module: `import Repro` brings in every Repro module, plus the
 // run-level tools (seeding of every owned generator, environment fingerprint).
 @_exported import ReproRandom
+@_exported import ReproImage
+@_exported import ReproNN
+@_exported import ReproVision
+@_exported import ReproData
 
 /// Run-level entry points: the version, ``seed(_:)-(IntegerSeed)`` and the default generators.
 ///

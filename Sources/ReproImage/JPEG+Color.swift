@@ -1,0 +1,173 @@
+// Colour conversion of decoded JPEG samples, as libjpeg-turbo and then Pillow do it.
+//
+// Colour space (libjpeg-turbo's guess): 1 component = grey; 3 components =
+// YCbCr if a JFIF marker is present, else by the Adobe transform flag
+// (0 = RGB, otherwise YCbCr), else by component ids ('R','G','B' = RGB,
+// anything else YCbCr); 4 components = YCCK when an Adobe marker says
+// transform 2 (or any value other than 0), else CMYK.
+//
+// YCbCr -> RGB uses libjpeg's 16-bit fixed-point tables:
+//   R = Y + round(1.40200 * Cr'),  B = Y + round(1.77200 * Cb'),
+//   G = Y + ((-0.34414 * Cb' - 0.71414 * Cr' + 1/2) >> 16 in fixed point),
+// each clamped to 0...255 (Cb' = Cb - 128). YCCK -> CMYK inverts that RGB.
+// Pillow then reads CMYK as "CMYK;I" (inverted) and converts to RGB with
+// r = k - k * c / 255 rounded as its MULDIV255 does, where c, k are libjpeg's
+// values (Pillow's own C' = 255 - c, K' = 255 - k).
+
+extension JPEGDecoder {
+    static let scaleBits = 16
+    static let oneHalf = 1 << 15
+    static func fix(_ x: Double) -> Int { Int(x * Double(1 << 16) + 0.5) }
+
+    struct YCCTables {
+        var crR = [Int](repeating: 0, count: 256), cbB = [Int](repeating: 0, count: 256)
+        var crG = [Int](repeating: 0, count: 256), cbG = [Int](repeating: 0, count: 256)
+    }
+
+    static let ycc: YCCTables = {
+        var t = YCCTables()
+        for i in 0..<256 {
+            let x = i - 128
+            t.crR[i] = (fix(1.40200) * x + oneHalf) >> scaleBits
+            t.cbB[i] = (fix(1.77200) * x + oneHalf) >> scaleBits
+            t.crG[i] = -fix(0.71414) * x
+            t.cbG[i] = -fix(0.34414) * x + oneHalf
+        }
+        return t
+    }()
+
+    @inline(__always) static func clamp(_ v: Int) -> UInt8 { UInt8(truncatingIfNeeded: v < 0 ? 0 : (v > 255 ? 255 : v)) }
+
+    /// Upsamples and converts the decoded planes into the output image and Pillow's mode name.
+    static func output(_ s: JPEGState) -> (Image, String) {
+        let w = s.width, h = s.height, n = s.components.count
+        let methods = s.components.map {
+            upsampleMethod(h: $0.h, v: $0.v, hmax: s.hmax, vmax: s.vmax, componentWidth: $0.width)
+        }
+        enum Space { case gray, ycc, rgb, cmyk, ycck }
+        let space: Space
+        switch n {
+        case 1: space = .gray
+        case 3:
+            if s.sawJFIF { space = .ycc } else if let t = s.adobeTransform { space = t == 0 ? .rgb : .ycc } else {
+                let ids = s.components.map(\.id)
+                space = ids == [82, 71, 66] ? .rgb : .ycc
+            }
+        default:
+            if let t = s.adobeTransform, t != 0 { space = .ycck } else { space = .cmyk }
+        }
+        let outChannels = n == 1 ? 1 : 3
+        let rowLen = s.components.map { $0.stride }.max()! * s.hmax + 16
+        // Scratch: n upsampled rows, column sums, the clamp table and the colour tables.
+        let rows = UnsafeMutablePointer<UInt8>.allocate(capacity: rowLen * n)
+        let sums = UnsafeMutablePointer<Int32>.allocate(capacity: rowLen)
+        let clampBase = UnsafeMutablePointer<UInt8>.allocate(capacity: 768)
+        let tables = UnsafeMutablePointer<Int32>.allocate(capacity: 4 * 256)
+        defer { rows.deallocate(); sums.deallocate(); clampBase.deallocate(); tables.deallocate() }
+        // cl[v] = v clamped to 0...255, for v in -256...511 (every sum below stays in that range).
+        for i in 0..<768 { clampBase[i] = clamp(i - 256) }
+        let cl = UnsafePointer(clampBase + 256)
+        let t = ycc
+        for i in 0..<256 {
+            tables[i] = Int32(t.crR[i]); tables[256 + i] = Int32(t.cbB[i])
+            tables[512 + i] = Int32(t.crG[i]); tables[768 + i] = Int32(t.cbG[i])
+        }
+        let comps = s.components
+        let out = [UInt8](unsafeUninitializedCapacity: w * h * outChannels) { o, initialized in
+            var src = [UnsafePointer<UInt8>](repeating: UnsafePointer(rows), count: 4)
+            for y in 0..<h {
+                for ci in 0..<n {
+                    src[ci] = upsampleRow(comps[ci], method: methods[ci], y: y, width: w, out: rows + ci * rowLen, sums: sums)
+                }
+                let d = o.baseAddress! + y * w * outChannels
+                let r0 = src[0], r1 = src[1], r2 = src[2], r3 = src[3]
+                switch space {
+                case .gray:
+                    d.update(from: r0, count: w)
+                case .rgb:
+                    for x in 0..<w { d[3 &* x] = r0[x]; d[3 &* x &+ 1] = r1[x]; d[3 &* x &+ 2] = r2[x] }
+                case .ycc:
+                    yccRow(r0, r1, r2, d, w, UnsafePointer(tables), cl)
+                case .cmyk, .ycck:
+                    cmykRow(r0, r1, r2, r3, d, w, ycck: space == .ycck, UnsafePointer(tables), cl)
+                }
+            }
+            initialized = w * h * outChannels
+        }
+        let mode = n == 1 ? "L" : (n == 3 ? "RGB" : "CMYK")
+        return (Image(uncheckedWidth: w, height: h, channels: outChannels, pixels: out), mode)
+    }
+
+    /// One row of YCbCr -> RGB with libjpeg's tables (crR, cbB, crG, cbG, 256 each).
+    @inline(__always)
+    static func yccRow(_ yp: UnsafePointer<UInt8>, _ cbp: UnsafePointer<UInt8>, _ crp: UnsafePointer<UInt8>,
+                       _ d: UnsafeMutablePointer<UInt8>, _ w: Int, _ t: UnsafePointer<Int32>, _ cl: UnsafePointer<UInt8>) {
+        let crR = t, cbB = t + 256, crG = t + 512, cbG = t + 768
+        var o = d
+        // Eight pixels at a time: the tables' formulas evaluated in Int32 lanes
+        // (identical values: each entry is exactly that formula).
+        typealias V = SIMD8<Int32>
+        let fr = V(repeating: Int32(fix(1.40200))), fb = V(repeating: Int32(fix(1.77200)))
+        let fgr = V(repeating: Int32(-fix(0.71414))), fgb = V(repeating: Int32(-fix(0.34414)))
+        let half = V(repeating: Int32(oneHalf)), c128 = V(repeating: 128), sh = V(repeating: 16)
+        var x = 0
+        while x + 8 <= w {
+            let yv = JPEGIDCT.widen(UnsafeRawPointer(yp + x).loadUnaligned(as: SIMD8<UInt8>.self))
+            let xb = JPEGIDCT.widen(UnsafeRawPointer(cbp + x).loadUnaligned(as: SIMD8<UInt8>.self)) &- c128
+            let xr = JPEGIDCT.widen(UnsafeRawPointer(crp + x).loadUnaligned(as: SIMD8<UInt8>.self)) &- c128
+            let r = (yv &+ ((fr &* xr &+ half) &>> sh)).clampedToByte()
+            let g = (yv &+ ((fgb &* xb &+ half &+ fgr &* xr) &>> sh)).clampedToByte()
+            let b = (yv &+ ((fb &* xb &+ half) &>> sh)).clampedToByte()
+            for i in 0..<8 {
+                o[3 &* i] = UInt8(truncatingIfNeeded: r[i])
+                o[3 &* i &+ 1] = UInt8(truncatingIfNeeded: g[i])
+                o[3 &* i &+ 2] = UInt8(truncatingIfNeeded: b[i])
+            }
+            o += 24
+            x += 8
+        }
+        while x < w {
+            let yy = Int32(yp[x]), cb = Int(cbp[x]), cr = Int(crp[x])
+            o[0] = cl[Int(yy &+ crR[cr])]
+            o[1] = cl[Int(yy &+ ((cbG[cb] &+ crG[cr]) >> 16))]
+            o[2] = cl[Int(yy &+ cbB[cb])]
+            o += 3
+            x += 1
+        }
+    }
+
+    /// One row of CMYK or YCCK to RGB as libjpeg then Pillow compute it.
+    static func cmykRow(_ r0: UnsafePointer<UInt8>, _ r1: UnsafePointer<UInt8>, _ r2: UnsafePointer<UInt8>,
+                        _ r3: UnsafePointer<UInt8>, _ d: UnsafeMutablePointer<UInt8>, _ w: Int, ycck: Bool,
+                        _ t: UnsafePointer<Int32>, _ cl: UnsafePointer<UInt8>) {
+        let crR = t, cbB = t + 256, crG = t + 512, cbG = t + 768
+        for x in 0..<w {
+            var c = Int(r0[x]), m = Int(r1[x]), yl = Int(r2[x])
+            let k = Int(r3[x])
+            if ycck {
+                let yy = Int32(c), cb = m, cr = yl
+                c = 255 - Int(cl[Int(yy + crR[cr])])
+                m = 255 - Int(cl[Int(yy + ((cbG[cb] + crG[cr]) >> 16))])
+                yl = 255 - Int(cl[Int(yy + cbB[cb])])
+            }
+            // Pillow: inverted CMYK, then r = k' - k' * c' / 255 with k' = 255 - K'.
+            d[3 * x] = UInt8(k - mulDiv255(255 - c, k))
+            d[3 * x + 1] = UInt8(k - mulDiv255(255 - m, k))
+            d[3 * x + 2] = UInt8(k - mulDiv255(255 - yl, k))
+        }
+    }
+
+    /// Pillow's rounded a * b / 255.
+    @inline(__always) static func mulDiv255(_ a: Int, _ b: Int) -> Int {
+        let t = a * b + 128
+        return ((t >> 8) + t) >> 8
+    }
+}
+
+extension SIMD8 where Scalar == Int32 {
+    /// Lane-wise clamp to 0...255 with shifts and masks (inlines to vector code).
+    @inline(__always) func clampedToByte() -> SIMD8<Int32> {
+        let pos = self & ~(self &>> SIMD8(repeating: 31))          // max(x, 0)
+        return JPEGIDCT.minimum(pos, SIMD8(repeating: 255))
+    }
+}

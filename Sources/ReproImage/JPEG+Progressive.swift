@@ -1,0 +1,141 @@
+// Progressive JPEG (T.81 Annex G): spectral selection and successive
+// approximation into per-component coefficient buffers, then one inverse DCT
+// per block once the whole file has been read (as libjpeg does for
+// multi-scan files before it outputs the first row).
+//
+// Not reproduced: libjpeg's inter-block smoothing, which it applies only
+// while some AC coefficients are still unknown (a file that stops early or
+// whose scans never send some coefficients); such files are rare and decode
+// here with those coefficients as zero.
+
+extension JPEGDecoder {
+    @inline(__always)
+    static func progressiveBlock(_ scan: JPEGScan, _ c: inout ScanComponent, _ blk: UnsafeMutablePointer<Int16>,
+                                 _ zz: UnsafeMutablePointer<Int>, _ eobrun: inout Int,
+                                 _ br: inout JPEGBitReader) throws(ImageError) {
+        if scan.ss == 0 {
+            if scan.ah == 0 {
+                let t = try br.decode(c.dc!)
+                guard t <= 16 else { throw .corrupt("JPEG: DC coefficient size \(t)") }
+                let dc = Int(Int32(truncatingIfNeeded: c.pred &+ br.receiveExtend(t)))
+                c.pred = dc
+                blk[0] = Int16(truncatingIfNeeded: dc << scan.al)
+            } else if br.bit() != 0 {
+                blk[0] |= Int16(truncatingIfNeeded: 1 << scan.al)
+            }
+            return
+        }
+        if scan.ah == 0 {
+            try acFirst(scan, c.ac!, blk, zz, &eobrun, &br)
+        } else {
+            try acRefine(scan, c.ac!, blk, zz, &eobrun, &br)
+        }
+    }
+
+    /// First AC scan of a band: coefficients Ss...Se scaled by 2^Al, with end-of-band runs.
+    @inline(__always)
+    static func acFirst(_ scan: JPEGScan, _ table: HuffmanLUT, _ blk: UnsafeMutablePointer<Int16>,
+                        _ zz: UnsafeMutablePointer<Int>, _ eobrun: inout Int, _ br: inout JPEGBitReader) throws(ImageError) {
+        if eobrun > 0 { eobrun -= 1; return }
+        var k = scan.ss
+        while k <= scan.se {
+            let rs = try br.decode(table)
+            let r = rs >> 4, sz = rs & 15
+            if sz != 0 {
+                k += r
+                let v = br.receiveExtend(sz)
+                blk[zz[min(k, 79)]] = Int16(truncatingIfNeeded: v << scan.al)
+            } else if r == 15 {
+                k += 15
+            } else {
+                var run = 1 << r
+                if r > 0 { run += br.bits(r) }
+                eobrun = run - 1
+                return
+            }
+            k += 1
+        }
+    }
+
+    /// Refinement AC scan: one more bit of every already-nonzero coefficient,
+    /// and newly nonzero coefficients of magnitude 2^Al.
+    @inline(__always)
+    static func acRefine(_ scan: JPEGScan, _ table: HuffmanLUT, _ blk: UnsafeMutablePointer<Int16>,
+                         _ zz: UnsafeMutablePointer<Int>, _ eobrun: inout Int, _ br: inout JPEGBitReader) throws(ImageError) {
+        let p1 = Int16(truncatingIfNeeded: 1 << scan.al)
+        let m1 = Int16(truncatingIfNeeded: -1 << scan.al)
+        var k = scan.ss
+        @inline(__always) func refine(_ i: Int, _ br: inout JPEGBitReader) {
+            let v = blk[i]
+            if br.bit() != 0 && (v & p1) == 0 {
+                blk[i] = v >= 0 ? v &+ p1 : v &+ m1
+            }
+        }
+        if eobrun == 0 {
+            while k <= scan.se {
+                let rs = try br.decode(table)
+                var r = rs >> 4
+                let sz = rs & 15
+                var value: Int16 = 0
+                if sz != 0 {
+                    // sz must be 1 here; libjpeg warns and carries on, and so do we.
+                    value = br.bit() != 0 ? p1 : m1
+                } else if r != 15 {
+                    eobrun = 1 << r
+                    if r > 0 { eobrun += br.bits(r) }
+                    break
+                }
+                while k <= scan.se {
+                    let i = zz[k]
+                    if blk[i] != 0 {
+                        refine(i, &br)
+                    } else {
+                        if r == 0 { break }
+                        r -= 1
+                    }
+                    k += 1
+                }
+                if value != 0 { blk[zz[min(k, 79)]] = value }
+                k += 1
+            }
+        }
+        if eobrun > 0 {
+            while k <= scan.se {
+                let i = zz[k]
+                if blk[i] != 0 { refine(i, &br) }
+                k += 1
+            }
+            eobrun -= 1
+        }
+    }
+
+    /// Inverse DCT of every block of every component, after the last scan.
+    static func finishProgressive(_ s: JPEGState) {
+        var ws = [Int32](repeating: 0, count: 64)
+        let range = JPEGIDCT.rangeLimit
+        ws.withUnsafeMutableBufferPointer { wsp in
+            range.withUnsafeBufferPointer { rl in
+                for (ci, c) in s.components.enumerated() {
+                    // A component no scan named keeps zero coefficients (libjpeg
+                    // would use its table too); use its declared table if defined.
+                    let q = s.latchedQuant[ci] ?? s.quant[c.tq]
+                    q.withUnsafeBufferPointer { qp in
+                        for by in 0..<c.blocksH {
+                            for bx in 0..<c.blocksW {
+                                let b = c.coefs! + (by * c.blocksW + bx) * 64
+                                let dst = c.plane! + by * 8 * c.stride + bx * 8
+                                var ac: Int16 = 0
+                                for i in 1..<64 { ac |= b[i] }
+                                if ac == 0 {
+                                    JPEGIDCT.transformDC(b[0], quant: qp[0], out: dst, stride: c.stride, range: rl.baseAddress!)
+                                } else {
+                                    JPEGIDCT.transformSIMD(b, quant: qp.baseAddress!, out: dst, stride: c.stride)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
