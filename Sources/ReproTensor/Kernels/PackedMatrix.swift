@@ -1,0 +1,54 @@
+/// The B operand of ``GEMM`` packed into 16-column panels: panel `j`, depth
+/// `p`, lane `l` holds `B[p, 16j + l]` (zero past the last column).
+///
+/// Pack weights once and reuse them across calls:
+///
+/// ```swift
+/// let w = GEMM.PackedMatrix(.init(wPtr, rowStride: 1, colStride: k), k: k, n: outChannels, threads: 1)
+/// ```
+extension GEMM {
+    /// A packed copy of B (owns its memory).
+    public final class PackedMatrix: @unchecked Sendable {
+        /// Depth (rows of B).
+        public let k: Int
+        /// Columns of B.
+        public let n: Int
+        /// Number of 16-column panels.
+        public let panels: Int
+        /// Packed elements: `panels · k · 16` floats, 64-byte aligned.
+        let base: UnsafeMutablePointer<Float>
+
+        /// Packs `b` (`k` rows × `n` columns), splitting panels over `threads`.
+        public init(_ b: Operand, k: Int, n: Int, threads: Int) {
+            self.k = k
+            self.n = n
+            panels = (n + 15) / 16
+            let count = max(panels * k * 16, 1)
+            base = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
+                .bindMemory(to: Float.self, capacity: count)
+            let dst = base, rs = b.rowStride, cs = b.colStride
+            ThreadPool.shared.forEachChunk(panels, threads: threads) { jp in
+                let d = dst + jp * k * 16
+                let cols = min(16, n - jp * 16)
+                if cs == 1 {
+                    for p in 0..<k {
+                        let s = b.base + p * rs + jp * 16
+                        for l in 0..<cols { d[p * 16 + l] = s[l] }
+                        for l in cols..<16 { d[p * 16 + l] = 0 }
+                    }
+                } else {
+                    for l in 0..<16 {
+                        if l < cols {
+                            let s = b.base + (jp * 16 + l) * cs
+                            for p in 0..<k { d[p * 16 + l] = s[p * rs] }
+                        } else {
+                            for p in 0..<k { d[p * 16 + l] = 0 }
+                        }
+                    }
+                }
+            }
+        }
+
+        deinit { base.deallocate() }
+    }
+}
