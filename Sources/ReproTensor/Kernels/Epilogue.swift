@@ -60,7 +60,7 @@ struct PaddedEpilogue {
     let relu: Bool
 
     init(_ e: Epilogue, channels: Int) {
-        let padded = (channels + 15) / 16 * 16
+        let padded = (channels + 15) / 16 * 16 + 16  // slack for group offsets
         func copy(_ p: UnsafePointer<Float>?, fill: Float) -> UnsafeMutablePointer<Float>? {
             guard let p else { return nil }
             let d = UnsafeMutablePointer<Float>.allocate(capacity: padded)
@@ -91,6 +91,16 @@ struct PaddedEpilogue {
             let t = UnsafeRawPointer(shift + c).loadUnaligned(as: SIMD8<Float>.self)
             y = y * s + t
         }
+        if relu { y.replace(with: 0, where: y .< 0) }
+        return y
+    }
+
+    /// Applies channel `c`'s epilogue to all 8 lanes (channels along rows).
+    @inline(__always)
+    func apply(_ v: SIMD8<Float>, row c: Int) -> SIMD8<Float> {
+        var y = v
+        if let bias { y = y + SIMD8(repeating: bias[c]) }
+        if let scale, let shift { y = y * SIMD8(repeating: scale[c]) + SIMD8(repeating: shift[c]) }
         if relu { y.replace(with: 0, where: y .< 0) }
         return y
     }

@@ -65,15 +65,16 @@ public enum GEMM {
     /// Computes `C = epilogue(A · B)` with a B packed once (for weights reused across calls).
     public static func multiply(
         m: Int, a: Operand, packedB: PackedMatrix,
-        c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue = .none, threads: Int,
-        split: Split = .automatic
+        c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue = .none,
+        epilogueAxis: EpilogueAxis = .columns, threads: Int, split: Split = .automatic
     ) {
         let n = packedB.n, k = packedB.k
         guard m > 0 && n > 0 else { return }
-        let pe = PaddedEpilogue(epilogue, channels: n)
+        let byRow = epilogueAxis == .rows
+        let pe = PaddedEpilogue(epilogue, channels: byRow ? m : n)
         defer { pe.deallocate() }
         if k == 0 {
-            for i in 0..<m { for j in 0..<n { c[i * ldc + j] = epilogue.apply(0, channel: j) } }
+            for i in 0..<m { for j in 0..<n { c[i * ldc + j] = epilogue.apply(0, channel: byRow ? i : j) } }
             return
         }
         let mPanels = (m + mr - 1) / mr, nPanels = packedB.panels
@@ -85,7 +86,7 @@ public enum GEMM {
         case .columns: splitM = false
         }
         let parts = min(t, splitM ? mPanels : nPanels)
-        let context = Context(m: m, n: n, k: k, a: a, b: packedB.base, c: c, ldc: ldc, epilogue: pe)
+        let context = Context(m: m, n: n, k: k, a: a, b: packedB.base, c: c, ldc: ldc, epilogue: pe, byRow: byRow)
         ThreadPool.shared.run(participants: parts) { p in
             if splitM {
                 context.compute(mPanels: (p * mPanels / parts)..<((p + 1) * mPanels / parts), nPanels: 0..<nPanels)
@@ -105,16 +106,24 @@ public enum GEMM {
         case columns
     }
 
+    /// Which index of C selects the epilogue's per-channel values.
+    public enum EpilogueAxis: Sendable {
+        /// Channel = column `j` (NHWC-style outputs).
+        case columns
+        /// Channel = row `i` (NCHW-style outputs: `out[o, pixel] = W · X`).
+        case rows
+    }
+
     /// The scalar reference: the same chain per output, plain loops.
     public static func reference(
         m: Int, n: Int, k: Int, a: Operand, b: Operand,
-        c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue = .none
+        c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue = .none, epilogueAxis: EpilogueAxis = .columns
     ) {
         for i in 0..<m {
             for j in 0..<n {
                 var acc: Float = 0
                 for p in 0..<k { acc = acc.addingProduct(a[i, p], b[p, j]) }
-                c[i * ldc + j] = epilogue.apply(acc, channel: j)
+                c[i * ldc + j] = epilogue.apply(acc, channel: epilogueAxis == .rows ? i : j)
             }
         }
     }
@@ -129,6 +138,7 @@ extension GEMM {
         let c: UnsafeMutablePointer<Float>
         let ldc: Int
         let epilogue: PaddedEpilogue
+        let byRow: Bool
 
         /// Computes the C tiles of the given panel ranges, block by block.
         func compute(mPanels: Range<Int>, nPanels: Range<Int>) {
@@ -153,13 +163,13 @@ extension GEMM {
                                 let cp = c + ip * 6 * ldc + jp * 16
                                 let ap = UnsafePointer(aBuf + (ip - ic) * 6 * kcb)
                                 if rows == 6 && cols == 16 {
-                                    GEMM.kernel6x16(kcb, ap, bp, cp, ldc, first, last ? epilogue : nil, jp * 16)
+                                    GEMM.kernel6x16(kcb, ap, bp, cp, ldc, first, last ? epilogue : nil, byRow ? -1 - ip * 6 : jp * 16)
                                 } else {
                                     tmp.initialize(repeating: 0, count: 96)
                                     if !first {
                                         for r in 0..<rows { for l in 0..<cols { tmp[r * 16 + l] = cp[r * ldc + l] } }
                                     }
-                                    GEMM.kernel6x16(kcb, ap, bp, tmp, 16, first, last ? epilogue : nil, jp * 16)
+                                    GEMM.kernel6x16(kcb, ap, bp, tmp, 16, first, last ? epilogue : nil, byRow ? -1 - ip * 6 : jp * 16)
                                     for r in 0..<rows { for l in 0..<cols { cp[r * ldc + l] = tmp[r * 16 + l] } }
                                 }
                             }
@@ -192,7 +202,9 @@ extension GEMM {
     }
 
     /// The 6 × 16 micro-kernel: `C[6×16] (+)= Apanel · Bpanel` over `kcb` steps,
-    /// then the epilogue when `epilogue` is given (last K block).
+    /// then the epilogue when `epilogue` is given (last K block). `col ≥ 0`:
+    /// channels along columns starting at `col`; `col < 0`: channels along
+    /// rows starting at `−1 − col`.
     @inline(never)
     static func kernel6x16(
         _ kcb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
@@ -230,7 +242,15 @@ extension GEMM {
             ap += 6
             bp += 16
         }
-        if let e = epilogue {
+        if let e = epilogue, col < 0 {
+            let r = -1 - col
+            c00 = e.apply(c00, row: r); c01 = e.apply(c01, row: r)
+            c10 = e.apply(c10, row: r + 1); c11 = e.apply(c11, row: r + 1)
+            c20 = e.apply(c20, row: r + 2); c21 = e.apply(c21, row: r + 2)
+            c30 = e.apply(c30, row: r + 3); c31 = e.apply(c31, row: r + 3)
+            c40 = e.apply(c40, row: r + 4); c41 = e.apply(c41, row: r + 4)
+            c50 = e.apply(c50, row: r + 5); c51 = e.apply(c51, row: r + 5)
+        } else if let e = epilogue {
             c00 = e.apply(c00, channel: col); c01 = e.apply(c01, channel: col + 8)
             c10 = e.apply(c10, channel: col); c11 = e.apply(c11, channel: col + 8)
             c20 = e.apply(c20, channel: col); c21 = e.apply(c21, channel: col + 8)
