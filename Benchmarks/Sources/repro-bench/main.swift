@@ -1,0 +1,46 @@
+import Foundation
+import ReproTensor
+
+// repro-bench [--threads 1,2] [--only gemm,conv,peak] [--reps N]
+// Prints one line per measurement: `kind name threads gflops_best gflops_median`.
+var threadList = [1, 2]
+var only: Set<String> = ["peak", "gemm", "conv"]
+var reps = 5
+var args = CommandLine.arguments.dropFirst()
+while let a = args.popFirst() {
+    switch a {
+    case "--threads": threadList = (args.popFirst() ?? "1").split(separator: ",").compactMap { Int($0) }
+    case "--only": only = Set((args.popFirst() ?? "").split(separator: ",").map(String.init))
+    case "--reps": reps = Int(args.popFirst() ?? "5") ?? 5
+    default: FileHandle.standardError.write("unknown argument \(a)\n".data(using: .utf8)!); exit(2)
+    }
+}
+
+func report(_ kind: String, _ name: String, _ threads: Int, _ flops: Double, _ t: (best: Double, median: Double)) {
+    print(String(format: "%@ %@ %d %.2f %.2f", kind, name, threads, flops / t.best / 1e9, flops / t.median / 1e9))
+}
+
+if only.contains("peak") {
+    for t in threadList {
+        let g = Peak.measure(threads: t)
+        print(String(format: "peak fma-chains %d %.2f %.2f", t, g, g))
+    }
+}
+if only.contains("gemm") {
+    for size in [512, 1024, 2048] {
+        let a = seeded(size * size, seed: 1), b = seeded(size * size, seed: 2)
+        var c = [Float](repeating: 0, count: size * size)
+        for t in threadList {
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+                let r = time(reps: reps) {
+                    GEMM.multiply(m: size, n: size, k: size, a: .init(ap.baseAddress!, rowStride: size),
+                                  b: .init(bp.baseAddress!, rowStride: size), c: cp.baseAddress!, ldc: size, threads: t)
+                }
+                report("gemm", "\(size)x\(size)x\(size)", t, 2 * Double(size * size * size), r)
+            }}}
+        }
+    }
+}
+if only.contains("conv") {
+    ConvBench.run(threads: threadList, reps: reps)
+}
