@@ -2,7 +2,11 @@ import Foundation
 import ReproTensor
 
 // repro-bench [--threads 1,2] [--only gemm,conv,peak] [--reps N]
-// Prints one line per measurement: `kind name threads gflops_best gflops_median`.
+// Prints one line per measurement:
+//   `kind name threads gflops_best gflops_median gflops_per_cpu_second×threads`
+// The last column divides by process CPU time (threads summed) instead of wall
+// time: on a shared machine it approximates what the code does when it has the
+// cores to itself (time spent descheduled is not counted; cache interference is).
 var threadList = [1, 2]
 var only: Set<String> = ["peak", "gemm", "conv"]
 var reps = 5
@@ -16,14 +20,15 @@ while let a = args.popFirst() {
     }
 }
 
-func report(_ kind: String, _ name: String, _ threads: Int, _ flops: Double, _ t: (best: Double, median: Double)) {
-    print(String(format: "%@ %@ %d %.2f %.2f", kind, name, threads, flops / t.best / 1e9, flops / t.median / 1e9))
+func report(_ kind: String, _ name: String, _ threads: Int, _ flops: Double, _ t: (best: Double, median: Double, cpu: Double)) {
+    print(String(format: "%@ %@ %d %.2f %.2f %.2f", kind, name, threads, flops / t.best / 1e9, flops / t.median / 1e9,
+                 flops / (t.cpu / Double(threads)) / 1e9))
 }
 
 if only.contains("peak") {
     for t in threadList {
         let g = Peak.measure(threads: t)
-        print(String(format: "peak fma-chains %d %.2f %.2f", t, g, g))
+        print(String(format: "peak fma-chains %d %.2f %.2f %.2f", t, g, g, g))
     }
 }
 if only.contains("gemm") {
@@ -37,6 +42,14 @@ if only.contains("gemm") {
                                   b: .init(bp.baseAddress!, rowStride: size), c: cp.baseAddress!, ldc: size, threads: t)
                 }
                 report("gemm", "\(size)x\(size)x\(size)", t, 2 * Double(size * size * size), r)
+                if only.contains("prepacked") {
+                    let packed = GEMM.PackedMatrix(.init(bp.baseAddress!, rowStride: size), k: size, n: size, threads: t)
+                    let r2 = time(reps: reps) {
+                        GEMM.multiply(m: size, a: .init(ap.baseAddress!, rowStride: size), packedB: packed,
+                                      c: cp.baseAddress!, ldc: size, threads: t)
+                    }
+                    report("gemm-prepacked", "\(size)x\(size)x\(size)", t, 2 * Double(size * size * size), r2)
+                }
             }}}
         }
     }

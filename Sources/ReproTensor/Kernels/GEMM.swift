@@ -184,6 +184,29 @@ extension GEMM {
             let rs = a.rowStride, cs = a.colStride
             for ip in panels {
                 let d = dst + (ip - panels.lowerBound) * 6 * kcb
+                if ip * 6 + 6 <= m && cs == 1 {
+                    // Six full rows: read six streams, write the panel sequentially.
+                    let s0 = a.base + ip * 6 * rs + k0, s1 = s0 + rs, s2 = s1 + rs
+                    let s3 = s2 + rs, s4 = s3 + rs, s5 = s4 + rs
+                    var o = d
+                    for kk in 0..<kcb {
+                        o[0] = s0[kk]; o[1] = s1[kk]; o[2] = s2[kk]
+                        o[3] = s3[kk]; o[4] = s4[kk]; o[5] = s5[kk]
+                        o += 6
+                    }
+                    continue
+                }
+                if ip * 6 + 6 <= m && rs == 1 {
+                    // Column-major A: six consecutive rows are contiguous per k.
+                    var o = d
+                    var s = a.base + ip * 6 + k0 * cs
+                    for _ in 0..<kcb {
+                        o[0] = s[0]; o[1] = s[1]; o[2] = s[2]; o[3] = s[3]; o[4] = s[4]; o[5] = s[5]
+                        o += 6
+                        s += cs
+                    }
+                    continue
+                }
                 for r in 0..<6 {
                     let row = ip * 6 + r
                     if row < m {

@@ -30,7 +30,17 @@ extension GEMM {
             ThreadPool.shared.forEachChunk(panels, threads: threads) { jp in
                 let d = dst + jp * k * 16
                 let cols = min(16, n - jp * 16)
-                if cs == 1 {
+                if cs == 1 && cols == 16 {
+                    typealias V = SIMD8<Float>
+                    var s = UnsafeRawPointer(b.base + jp * 16)
+                    var o = UnsafeMutableRawPointer(d)
+                    for _ in 0..<k {
+                        o.storeBytes(of: s.loadUnaligned(as: V.self), as: V.self)
+                        o.storeBytes(of: s.loadUnaligned(fromByteOffset: 32, as: V.self), toByteOffset: 32, as: V.self)
+                        s += rs * 4
+                        o += 64
+                    }
+                } else if cs == 1 {
                     for p in 0..<k {
                         let s = b.base + p * rs + jp * 16
                         for l in 0..<cols { d[p * 16 + l] = s[l] }
