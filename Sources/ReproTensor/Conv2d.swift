@@ -111,11 +111,9 @@ public struct Conv2d: Sendable {
             } else {
                 let hp = g.height + 2 * g.padding.h, wp = g.width + 2 * g.padding.w
                 let padded = try Tensor.uninitialized([g.batch, hp, wp, g.inChannels], op: op)
-                let nhwc = try Tensor.uninitialized([g.batch, oh, ow, g.outChannels], op: op)
                 Conv2dKernel.padToNHWC(g, nchw: x.floatBase, into: padded.floatBase, threads: threads)
-                Conv2dKernel.forward(g, paddedInput: padded.floatBase, weights: packed, output: nhwc.floatBase,
-                                     epilogue: e, threads: threads)
-                Layout.nhwcToNCHW(nhwc.floatBase, out.floatBase, n: g.batch, c: g.outChannels, hw: oh * ow, threads: threads)
+                Conv2dKernel.forward(g, paddedInput: padded.floatBase, weights: packed, output: out.floatBase,
+                                     layout: .nchw, epilogue: e, threads: threads)
             }
         }
         return out

@@ -5,8 +5,9 @@ extension Tensor {
         return contiguous()
     }
 
-    /// Applies an 8-lane function to every element.
-    func mapFloats(_ op: String, _ f: @escaping (SIMD8<Float>) -> SIMD8<Float>) throws(TensorError) -> Tensor {
+    /// Applies an 8-lane function to every element (inlined so `f` is specialised into the loop).
+    @inline(__always)
+    func mapFloats(_ op: String, _ f: (SIMD8<Float>) -> SIMD8<Float>) throws(TensorError) -> Tensor {
         let x = try floatOperand(op)
         let out = try Tensor.uninitialized(shape, op: op)
         let n = count, src = x.floatBase, dst = out.floatBase
@@ -32,21 +33,21 @@ extension Tensor {
     /// ```swift
     /// let y = try x.exp()
     /// ```
-    public func exp() throws(TensorError) -> Tensor { try mapFloats("exp", ElementaryFunctions.exp) }
+    public func exp() throws(TensorError) -> Tensor { try mapFloats("exp") { ElementaryFunctions.exp($0) } }
 
     /// Natural logarithm element-wise (≤ 1 ulp, no libm).
     ///
     /// ```swift
     /// let y = try x.log()
     /// ```
-    public func log() throws(TensorError) -> Tensor { try mapFloats("log", ElementaryFunctions.log) }
+    public func log() throws(TensorError) -> Tensor { try mapFloats("log") { ElementaryFunctions.log($0) } }
 
     /// Logistic sigmoid element-wise (≤ 2.5 ulp, no libm).
     ///
     /// ```swift
     /// let p = try logits.sigmoid()
     /// ```
-    public func sigmoid() throws(TensorError) -> Tensor { try mapFloats("sigmoid", ElementaryFunctions.sigmoid) }
+    public func sigmoid() throws(TensorError) -> Tensor { try mapFloats("sigmoid") { ElementaryFunctions.sigmoid($0) } }
 
     /// Element-wise sum of two float tensors of the same shape.
     ///

@@ -50,6 +50,38 @@ import Testing
         #expect(try bits(alone) == bits(try base.sliced(dim: 0, range: 1..<2)))
     }
 
+    @Test func nhwcOutputLayoutIsTheTransposeOfNCHW() throws {
+        let g = try ConvGeometry(batch: 2, inChannels: 5, height: 9, width: 13, outChannels: 21,
+                                 kernelHeight: 3, kernelWidth: 3, padding: (1, 1))
+        let x: [Float] = seededFloats(2 * 5 * 9 * 13, seed: 20), w: [Float] = seededFloats(21 * 5 * 9, seed: 21)
+        let wp = w.withUnsafeBufferPointer { Conv2dKernel.PackedWeights(oihw: $0.baseAddress!, geometry: g) }
+        var padded = [Float](repeating: .nan, count: 2 * 11 * 15 * 5)
+        let outCount = 2 * 21 * 9 * 13
+        var nhwc = [Float](repeating: .nan, count: outCount), nchw = nhwc, back = nhwc, ref = nhwc
+        x.withUnsafeBufferPointer { xp in padded.withUnsafeMutableBufferPointer { pp in
+            Conv2dKernel.padToNHWC(g, nchw: xp.baseAddress!, into: pp.baseAddress!, threads: 3)
+            nhwc.withUnsafeMutableBufferPointer {
+                Conv2dKernel.forward(g, paddedInput: pp.baseAddress!, weights: wp, output: $0.baseAddress!, layout: .nhwc, threads: 2)
+            }
+            nchw.withUnsafeMutableBufferPointer {
+                Conv2dKernel.forward(g, paddedInput: pp.baseAddress!, weights: wp, output: $0.baseAddress!, layout: .nchw, threads: 3)
+            }
+            w.withUnsafeBufferPointer { wb in ref.withUnsafeMutableBufferPointer {
+                Conv2dKernel.reference(g, input: xp.baseAddress!, weight: wb.baseAddress!, output: $0.baseAddress!)
+            }}
+        }}
+        nhwc.withUnsafeBufferPointer { s in back.withUnsafeMutableBufferPointer {
+            Layout.nhwcToNCHW(s.baseAddress!, $0.baseAddress!, n: 2, c: 21, hw: 9 * 13, threads: 2)
+        }}
+        #expect(bits(back) == bits(ref))
+        #expect(bits(nchw) == bits(ref))
+        var again = [Float](repeating: 0, count: outCount)
+        back.withUnsafeBufferPointer { s in again.withUnsafeMutableBufferPointer {
+            Layout.nchwToNHWC(s.baseAddress!, $0.baseAddress!, n: 2, c: 21, hw: 9 * 13, threads: 3)
+        }}
+        #expect(bits(again) == bits(nhwc))
+    }
+
     @Test func frozenBatchNormFoldIsLiteral() throws {
         let w = try Tensor(shape: [2], scalars: [Float(0.5), 2]), b = try Tensor(shape: [2], scalars: [Float(1), -1])
         let m = try Tensor(shape: [2], scalars: [Float(0.25), 3]), v = try Tensor(shape: [2], scalars: [Float(4), 0.09])

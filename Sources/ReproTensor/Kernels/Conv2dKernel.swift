@@ -66,25 +66,34 @@ public enum Conv2dKernel {
         }
     }
 
+    /// Layout of the kernel's output.
+    public enum OutputLayout: Sendable {
+        /// `[N, OH, OW, O]` (vector stores).
+        case nhwc
+        /// `[N, O, OH, OW]` (PyTorch's layout; each 6 × 16 tile is scattered
+        /// through a small buffer, which saves a separate transposition pass).
+        case nchw
+    }
+
     /// Runs the convolution: `paddedInput` is NHWC `[N, H+2·padH, W+2·padW, C]`
-    /// (see ``padToNHWC(_:nchw:into:threads:)``), `output` NHWC `[N, OH, OW, O]`.
+    /// (see ``padToNHWC(_:nchw:into:threads:)``); `output` is laid out as `layout` says.
     public static func forward(
         _ g: ConvGeometry, paddedInput: UnsafePointer<Float>, weights: PackedWeights,
-        output: UnsafeMutablePointer<Float>, epilogue: Epilogue = .none, threads: Int
+        output: UnsafeMutablePointer<Float>, layout: OutputLayout = .nhwc, epilogue: Epilogue = .none, threads: Int
     ) {
         let pe = PaddedEpilogue(epilogue, channels: g.outChannels)
         defer { pe.deallocate() }
         let oh = g.outHeight, ow = g.outWidth
         ThreadPool.shared.forEachChunk(g.batch * oh, threads: threads) { chunk in
             let n = chunk / oh, oy = chunk % oh
-            row(g, n: n, oy: oy, input: paddedInput, weights: weights, output: output, epilogue: pe)
+            row(g, n: n, oy: oy, input: paddedInput, weights: weights, output: output, nchw: layout == .nchw, epilogue: pe)
         }
     }
 
     /// One output row of one sample, all channels.
     static func row(
         _ g: ConvGeometry, n: Int, oy: Int, input: UnsafePointer<Float>, weights: PackedWeights,
-        output: UnsafeMutablePointer<Float>, epilogue: PaddedEpilogue
+        output: UnsafeMutablePointer<Float>, nchw: Bool, epilogue: PaddedEpilogue
     ) {
         let c = g.inChannels, oc = g.outChannels, icg = g.groupInChannels, ocg = g.groupOutChannels
         let hp = g.height + 2 * g.padding.h, wp = g.width + 2 * g.padding.w
@@ -103,6 +112,14 @@ public enum Conv2dKernel {
                     for ox in stride(from: 0, to: ow, by: 6) {
                         let valid = min(6, ow - ox)
                         let src = inRow + ox * pixelStep + grp * icg
+                        if nchw {
+                            micro(src, pixelStep, valid, wb, g.kernelHeight, g.kernelWidth, icg, rowStep, colStep,
+                                  t, 16, epilogue, ch)
+                            let plane = g.outHeight * ow
+                            let dst = output + (n * oc + ch) * plane + oy * ow + ox
+                            for l in 0..<lanes { for j in 0..<valid { dst[l * plane + j] = t[j * 16 + l] } }
+                            continue
+                        }
                         let dst = outRow + ox * oc + ch
                         if valid == 6 && lanes == 16 {
                             micro(src, pixelStep, 6, wb, g.kernelHeight, g.kernelWidth, icg, rowStep, colStep,

@@ -112,6 +112,7 @@ public enum ElementaryFunctions {
     }
 
     /// Applies `f` to `count` floats, 8 at a time (the tail through a padded vector).
+    @inline(__always)
     static func map(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int, _ f: (V) -> V) {
         var i = 0
         while i + 8 <= count {
