@@ -27,6 +27,31 @@ extension GEMM {
             base = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
                 .bindMemory(to: Float.self, capacity: count)
             let dst = base, rs = b.rowStride, cs = b.colStride
+            let fullPanels = n / 16
+            if cs == 1 && fullPanels > 0 {
+                // Row-major B: read each row sequentially and deal 16-float pieces
+                // to the panels (threads take ranges of rows; pure copies).
+                let rowsPerChunk = 32
+                ThreadPool.shared.forEachChunk((k + rowsPerChunk - 1) / rowsPerChunk, threads: threads) { chunk in
+                    typealias V = SIMD8<Float>
+                    for p in (chunk * rowsPerChunk)..<min((chunk + 1) * rowsPerChunk, k) {
+                        let s = UnsafeRawPointer(b.base + p * rs)
+                        let o = UnsafeMutableRawPointer(dst + p * 16)
+                        for jp in 0..<fullPanels {
+                            let d = o + jp * k * 64
+                            d.storeBytes(of: s.loadUnaligned(fromByteOffset: jp * 64, as: V.self), as: V.self)
+                            d.storeBytes(of: s.loadUnaligned(fromByteOffset: jp * 64 + 32, as: V.self), toByteOffset: 32, as: V.self)
+                        }
+                    }
+                }
+                if fullPanels < panels {
+                    let d = dst + fullPanels * k * 16, cols = n - fullPanels * 16
+                    for p in 0..<k {
+                        for l in 0..<16 { d[p * 16 + l] = l < cols ? b.base[p * rs + fullPanels * 16 + l] : 0 }
+                    }
+                }
+                return
+            }
             ThreadPool.shared.forEachChunk(panels, threads: threads) { jp in
                 let d = dst + jp * k * 16
                 let cols = min(16, n - jp * 16)
