@@ -8,7 +8,11 @@ Runs, in one go and on the same shapes:
     (M = out channels, K = in channels x kernel area, N = output pixels), in a
     child process with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (that
     command only) and OPENBLAS_NUM_THREADS = 1 or 2;
-and prints a table of best-of-N GFLOP/s and ratios (Repro / other).
+and prints a table of best-of-N GFLOP/s and ratios (Repro best / other best).
+"repro cpu-time" divides by process CPU time instead of wall time (what the
+code does when it has the cores to itself; see repro-bench). "% peak" uses the
+nominal peak, 102.4 GFLOP/s per thread (2 FMA pipes x 8 lanes x 2 x 3.2 GHz);
+the peak measured in the same run (12 FMA chains per thread) is printed below.
 
 The script makes its own virtualenv in bench/.venv (torch 2.15, numpy) unless
 REPRO_VENV points at an existing one. Usage:
@@ -108,8 +112,8 @@ def run_repro(threads, reps):
     out = subprocess.check_output([exe, "--threads", ",".join(map(str, threads)), "--reps", str(reps)], text=True)
     res = {}
     for line in out.splitlines():
-        kind, name, t, best, med = line.split()
-        res[(kind, name, int(t))] = (float(best), float(med))
+        kind, name, t, best, med, cpu = line.split()
+        res[(kind, name, int(t))] = (float(best), float(med), float(cpu))
     return res
 
 
@@ -126,24 +130,27 @@ def main():
     for t in threads:
         torch_r = run_python(python, "torch", t, args.reps)
         numpy_r = run_python(python, "numpy", t, args.reps)
-        peak = repro.get(("peak", "fma-chains", t), (float("nan"),))[0]
+        # Nominal peak of this CPU (kernels.md): 102.4 GFLOP/s per core. The
+        # peak measured in the run is printed too; on a shared machine it varies.
+        peak = 102.4 * t
         for kind, name in [("gemm", f"{n}x{n}x{n}") for n in SQUARES] + [("conv", c[0]) for c in CONVS]:
             ours = repro.get((kind, name, t))
             if ours is None:
                 continue
             tb = torch_r[(kind, name)][0]
             nb = numpy_r[(kind, name)][0]
-            rows.append((kind, name, t, ours[0], ours[1], 100 * ours[0] / peak, tb, nb, ours[0] / tb, ours[0] / nb))
-    hdr = ("kind", "shape", "thr", "repro best", "repro median", "% peak", "torch", "numpy", "x torch", "x numpy")
+            rows.append((kind, name, t, ours[0], ours[1], ours[2], 100 * ours[0] / peak, tb, nb, ours[0] / tb, ours[0] / nb))
+    hdr = ("kind", "shape", "thr", "repro best", "repro median", "repro cpu-time", "% of 102.4·T", "torch", "numpy",
+           "x torch", "x numpy")
     if args.markdown:
         print("| " + " | ".join(hdr) + " |")
         print("|" + "---|" * len(hdr))
         for r in rows:
-            print("| %s | %s | %d | %.1f | %.1f | %.0f %% | %.1f | %.1f | %.2f | %.2f |" % r)
+            print("| %s | %s | %d | %.1f | %.1f | %.1f | %.0f %% | %.1f | %.1f | %.2f | %.2f |" % r)
     else:
-        print("%-5s %-22s %3s %10s %12s %7s %8s %8s %8s %8s" % hdr)
+        print("%-5s %-22s %3s %10s %12s %14s %13s %8s %8s %8s %8s" % hdr)
         for r in rows:
-            print("%-5s %-22s %3d %10.1f %12.1f %6.0f%% %8.1f %8.1f %8.2f %8.2f" % r)
+            print("%-5s %-22s %3d %10.1f %12.1f %14.1f %12.0f%% %8.1f %8.1f %8.2f %8.2f" % r)
     for t in threads:
         print(f"# measured peak ({t} thread(s), 12 FMA chains): {repro.get(('peak', 'fma-chains', t), ('n/a',))[0]} GFLOP/s")
 

@@ -91,3 +91,19 @@ import _ReproTestSupport
         }
     }
 }
+
+@Suite struct ConversionTests {
+    @Test func conversionsFollowTorchRules() throws {
+        let u = try Tensor(shape: [3], scalars: [UInt8(0), 128, 255])
+        #expect(try u.converted(to: .float32).scalars(as: Float.self) == [0, 128, 255])
+        let f = try Tensor(shape: [4], scalars: [Float(-2.7), 2.7, 0.5, 255.9])
+        #expect(try f.converted(to: .int64).scalars(as: Int64.self) == [-2, 2, 0, 255])
+        #expect(try f.converted(to: .float64).scalars(as: Double.self) == [-2.7, 2.7, 0.5, 255.9].map { Double(Float($0)) })
+        let d = try Tensor(shape: [1], scalars: [0.1])
+        #expect(try d.converted(to: .float32).scalars(as: Float.self) == [Float(0.1)])
+        let big = try Tensor(shape: [1], scalars: [Int64(1 << 53 + 1)])
+        #expect(try big.converted(to: .float32).scalars(as: Float.self) == [Float(Int64(1 << 53 + 1))])
+        #expect(throws: TensorError.self) { try f.converted(to: .uint8) }  // −2.7 does not fit
+        #expect(throws: TensorError.self) { try Tensor(shape: [1], scalars: [Float.nan]).converted(to: .int64) }
+    }
+}
