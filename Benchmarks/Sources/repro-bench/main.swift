@@ -1,14 +1,14 @@
 import Foundation
 import ReproTensor
 
-// repro-bench [--threads 1,2] [--only gemm,conv,peak] [--reps N]
+// repro-bench [--threads 1,2] [--only peak,gemm,conv,modes,prepacked] [--reps N]
 // Prints one line per measurement:
 //   `kind name threads gflops_best gflops_median gflops_per_cpu_second×threads`
 // The last column divides by process CPU time (threads summed) instead of wall
 // time: on a shared machine it approximates what the code does when it has the
 // cores to itself (time spent descheduled is not counted; cache interference is).
 var threadList = [1, 2]
-var only: Set<String> = ["peak", "gemm", "conv"]
+var only: Set<String> = ["peak", "gemm", "conv", "modes"]
 var reps = 5
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
@@ -56,4 +56,7 @@ if only.contains("gemm") {
 }
 if only.contains("conv") {
     ConvBench.run(threads: threadList, reps: reps)
+}
+if only.contains("modes") {
+    ModeBench.run(threads: threadList, reps: reps)
 }
