@@ -30,6 +30,8 @@ public struct Conv2d: Sendable {
     let bias: [Float]?
     let affine: ChannelAffine?
     let packed: Conv2dKernel.PackedWeights
+    /// Wᵀ packed for the NHWC pointwise path (`nil` unless the convolution is pointwise).
+    let packedTransposed: GEMM.PackedMatrix?
 
     /// Prepares the convolution.
     ///
@@ -68,6 +70,11 @@ public struct Conv2d: Sendable {
         self.bias = try bias?.scalars(as: Float.self)
         affine = normalization
         packed = weights.withUnsafeBufferPointer { Conv2dKernel.PackedWeights(oihw: $0.baseAddress!, geometry: g) }
+        packedTransposed = g.isPointwise
+            ? weights.withUnsafeBufferPointer {
+                GEMM.PackedMatrix(.init($0.baseAddress!, rowStride: 1, colStride: s[1]), k: s[1], n: s[0], threads: 1)
+            }
+            : nil
     }
 
     /// The geometry for an input shape `[N, C, H, W]`.
@@ -114,6 +121,43 @@ public struct Conv2d: Sendable {
                 Conv2dKernel.padToNHWC(g, nchw: x.floatBase, into: padded.floatBase, threads: threads)
                 Conv2dKernel.forward(g, paddedInput: padded.floatBase, weights: packed, output: out.floatBase,
                                      layout: .nchw, epilogue: e, threads: threads)
+            }
+        }
+        return out
+    }
+
+    /// Runs the convolution on an NHWC activation `[N, H, W, C]` and returns NHWC
+    /// `[N, OH, OW, O]` — the layout the kernels use, so no transposition happens
+    /// (keep activations NHWC between layers and convert once at the model's
+    /// boundary). Bits are identical to ``forward(_:threads:)`` after permuting.
+    ///
+    /// ```swift
+    /// let y = try conv.forward(nhwc: x, threads: 2)   // x: [1, 100, 136, 256]
+    /// ```
+    public func forward(nhwc input: Tensor, threads: Int) throws(TensorError) -> Tensor {
+        let op = "conv2d"
+        guard input.dtype == .float32 else { throw .dtypeMismatch(op: op, expected: .float32, actual: input.dtype) }
+        guard input.rank == 4 else { throw .invalidShape(op: op, shape: input.shape, reason: "NHWC input must be [N, H, W, C]") }
+        let s = input.shape
+        let g = try geometry(for: [s[0], s[3], s[1], s[2]])
+        let out = try Tensor.uninitialized([g.batch, g.outHeight, g.outWidth, g.outChannels], op: op)
+        guard g.batch > 0 else { return out }
+        let x = input.contiguous()
+        try withEpilogue { e throws(TensorError) in
+            if let packedTransposed {
+                GEMM.multiply(m: g.batch * g.height * g.width, a: .init(x.floatBase, rowStride: g.inChannels),
+                              packedB: packedTransposed, c: out.floatBase, ldc: g.outChannels, epilogue: e, threads: threads)
+            } else {
+                let hp = g.height + 2 * g.padding.h, wp = g.width + 2 * g.padding.w
+                let padded = try Tensor(zeros: [g.batch, hp, wp, g.inChannels])
+                let rowBytes = g.width * g.inChannels * 4
+                ThreadPool.shared.forEachChunk(g.batch * g.height, threads: threads) { r in
+                    let n = r / g.height, y = r % g.height
+                    let dst = padded.floatBase + ((n * hp + y + g.padding.h) * wp + g.padding.w) * g.inChannels
+                    UnsafeMutableRawPointer(dst).copyMemory(from: x.floatBase + r * g.width * g.inChannels, byteCount: rowBytes)
+                }
+                Conv2dKernel.forward(g, paddedInput: padded.floatBase, weights: packed, output: out.floatBase,
+                                     layout: .nhwc, epilogue: e, threads: threads)
             }
         }
         return out

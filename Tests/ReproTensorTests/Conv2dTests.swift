@@ -50,6 +50,18 @@ import Testing
         #expect(try bits(alone) == bits(try base.sliced(dim: 0, range: 1..<2)))
     }
 
+    @Test(arguments: cases)
+    func nhwcApiEqualsNCHWApi(_ c: Case) throws {
+        let layer = try conv(c, bias: true, bn: true, relu: true)
+        let x = try seededTensor([2, c.c, c.h, c.w], seed: 30)
+        let nchw = try layer.forward(x, threads: 2)
+        let nhwc = try layer.forward(nhwc: try x.permuted([0, 2, 3, 1]).contiguous(), threads: 3)
+        #expect(try nhwc.permuted([0, 3, 1, 2]).contiguous().bitsHash == nchw.bitsHash)
+        if c.w != c.c {  // NCHW given as NHWC: the channel count (last dim) is wrong
+            #expect(throws: TensorError.self) { try layer.forward(nhwc: x, threads: 1) }
+        }
+    }
+
     @Test func nhwcOutputLayoutIsTheTransposeOfNCHW() throws {
         let g = try ConvGeometry(batch: 2, inChannels: 5, height: 9, width: 13, outChannels: 21,
                                  kernelHeight: 3, kernelWidth: 3, padding: (1, 1))
