@@ -33,27 +33,16 @@ enum ConvBench {
                     report("conv", s.name, t, flops, r)
                     if sink == 0 { print("") }
                 }
-                if !g.isPointwise { kernelOnly(s, g, w, threads: threads, reps: reps, flops: flops) }
+                let xn = try x.permuted([0, 2, 3, 1]).contiguous()
+                for t in threads {
+                    var sink = 0
+                    let r = time(reps: reps) { sink &+= try! conv.forward(nhwc: xn, threads: t).count }
+                    report("conv-nhwc", s.name, t, flops, r)
+                    if sink == 0 { print("") }
+                }
             } catch {
                 print("conv \(s.name) error \(error)")
             }
-        }
-    }
-
-    /// The NHWC kernel alone (input already padded NHWC, output NHWC).
-    static func kernelOnly(_ s: ConvShape, _ g: ConvGeometry, _ w: Tensor, threads: [Int], reps: Int, flops: Double) {
-        let wv: [Float] = try! w.scalars()
-        let packed = wv.withUnsafeBufferPointer { Conv2dKernel.PackedWeights(oihw: $0.baseAddress!, geometry: g) }
-        let hp = s.h + 2 * s.pad, wp = s.w + 2 * s.pad
-        let input = seeded(hp * wp * s.c, seed: 5)
-        var out = [Float](repeating: 0, count: g.outHeight * g.outWidth * s.o)
-        for t in threads {
-            input.withUnsafeBufferPointer { ip in out.withUnsafeMutableBufferPointer { op in
-                let r = time(reps: reps) {
-                    Conv2dKernel.forward(g, paddedInput: ip.baseAddress!, weights: packed, output: op.baseAddress!, threads: t)
-                }
-                report("conv-nhwc-kernel", s.name, t, flops, r)
-            }}
         }
     }
 }
