@@ -19,6 +19,9 @@ for config in debug release; do
     [[ "$isa" == off ]] && env=(REPRO_NO_ISA_FLAGS=1)
     log="$scratch/$name.log"
     mkdir -p "$scratch"
+    # SwiftPM may keep a stale build plan for a path dependency whose files
+    # changed; drop it so every run compiles the current sources.
+    rm -f "$scratch/$name/$config.yaml" "$scratch/$name/$config/description.json"
     echo "== building $name" >&2
     env "${env[@]}" swift build --package-path "$probe" -c "$config" --scratch-path "$scratch/$name" -v >"$log" 2>&1 \
       || { echo "build $name failed, see $log" >&2; exit 2; }
