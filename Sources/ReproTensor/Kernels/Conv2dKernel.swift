@@ -83,24 +83,27 @@ public enum Conv2dKernel {
     ) {
         let pe = PaddedEpilogue(epilogue, channels: g.outChannels)
         defer { pe.deallocate() }
-        let oh = g.outHeight, ow = g.outWidth
-        ThreadPool.shared.forEachChunk(g.batch * oh, threads: threads) { chunk in
-            let n = chunk / oh, oy = chunk % oh
-            row(g, n: n, oy: oy, input: paddedInput, weights: weights, output: output, nchw: layout == .nchw, epilogue: pe)
+        // Chunks of `rowsPerChunk` output rows: each 16-channel weight block is
+        // used for that many rows while it is in cache. The chunking changes
+        // which outputs are computed together, never one output's sum.
+        let oh = g.outHeight, rowsPerChunk = 4
+        let perImage = (oh + rowsPerChunk - 1) / rowsPerChunk
+        ThreadPool.shared.forEachChunk(g.batch * perImage, threads: threads) { chunk in
+            let n = chunk / perImage, r0 = (chunk % perImage) * rowsPerChunk
+            rows(g, n: n, rows: r0..<min(r0 + rowsPerChunk, oh), input: paddedInput, weights: weights, output: output,
+                 nchw: layout == .nchw, epilogue: pe)
         }
     }
 
-    /// One output row of one sample, all channels.
-    static func row(
-        _ g: ConvGeometry, n: Int, oy: Int, input: UnsafePointer<Float>, weights: PackedWeights,
+    /// Output rows `rows` of sample `n`, all channels (weight block outermost).
+    static func rows(
+        _ g: ConvGeometry, n: Int, rows: Range<Int>, input: UnsafePointer<Float>, weights: PackedWeights,
         output: UnsafeMutablePointer<Float>, nchw: Bool, epilogue: PaddedEpilogue
     ) {
         let c = g.inChannels, oc = g.outChannels, icg = g.groupInChannels, ocg = g.groupOutChannels
         let hp = g.height + 2 * g.padding.h, wp = g.width + 2 * g.padding.w
         let ow = g.outWidth
         let rowStep = g.dilation.h * wp * c, colStep = g.dilation.w * c, pixelStep = g.stride.w * c
-        let inRow = input + (n * hp + oy * g.stride.h) * wp * c
-        let outRow = output + (n * g.outHeight + oy) * ow * oc
         var tmp = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
         withUnsafeMutableBytes(of: &tmp) { raw in
             let t = raw.baseAddress!.assumingMemoryBound(to: Float.self)
@@ -109,25 +112,29 @@ public enum Conv2dKernel {
                     let wb = UnsafePointer(weights.base + (grp * weights.blocks + ob) * weights.blockSize)
                     let ch = grp * ocg + ob * 16
                     let lanes = min(16, ocg - ob * 16)
-                    for ox in stride(from: 0, to: ow, by: 6) {
-                        let valid = min(6, ow - ox)
-                        let src = inRow + ox * pixelStep + grp * icg
-                        if nchw {
-                            micro(src, pixelStep, valid, wb, g.kernelHeight, g.kernelWidth, icg, rowStep, colStep,
-                                  t, 16, epilogue, ch)
-                            let plane = g.outHeight * ow
-                            let dst = output + (n * oc + ch) * plane + oy * ow + ox
-                            for l in 0..<lanes { for j in 0..<valid { dst[l * plane + j] = t[j * 16 + l] } }
-                            continue
-                        }
-                        let dst = outRow + ox * oc + ch
-                        if valid == 6 && lanes == 16 {
-                            micro(src, pixelStep, 6, wb, g.kernelHeight, g.kernelWidth, icg, rowStep, colStep,
-                                  dst, oc, epilogue, ch)
-                        } else {
-                            micro(src, pixelStep, valid, wb, g.kernelHeight, g.kernelWidth, icg, rowStep, colStep,
-                                  t, 16, epilogue, ch)
-                            for j in 0..<valid { for l in 0..<lanes { dst[j * oc + l] = t[j * 16 + l] } }
+                    for oy in rows {
+                        let inRow = input + (n * hp + oy * g.stride.h) * wp * c
+                        let outRow = output + (n * g.outHeight + oy) * ow * oc
+                        for ox in stride(from: 0, to: ow, by: 6) {
+                            let valid = min(6, ow - ox)
+                            let src = inRow + ox * pixelStep + grp * icg
+                            if nchw {
+                                micro(src, pixelStep, valid, wb, g.kernelHeight, g.kernelWidth, icg, rowStep, colStep,
+                                      t, 16, epilogue, ch)
+                                let plane = g.outHeight * ow
+                                let dst = output + (n * oc + ch) * plane + oy * ow + ox
+                                for l in 0..<lanes { for j in 0..<valid { dst[l * plane + j] = t[j * 16 + l] } }
+                                continue
+                            }
+                            let dst = outRow + ox * oc + ch
+                            if valid == 6 && lanes == 16 {
+                                micro(src, pixelStep, 6, wb, g.kernelHeight, g.kernelWidth, icg, rowStep, colStep,
+                                      dst, oc, epilogue, ch)
+                            } else {
+                                micro(src, pixelStep, valid, wb, g.kernelHeight, g.kernelWidth, icg, rowStep, colStep,
+                                      t, 16, epilogue, ch)
+                                for j in 0..<valid { for l in 0..<lanes { dst[j * oc + l] = t[j * 16 + l] } }
+                            }
                         }
                     }
                 }
