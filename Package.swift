@@ -16,10 +16,15 @@ import PackageDescription
 // Without it every `SIMD8<Float>.addingProduct` lowers to eight calls of
 // `fmaf` (same bits, ~150x slower). The manifest is evaluated on the host, so
 // this picks the host architecture; arm64 needs no flags (NEON FMA is native).
+//
+// `REPRO_NO_ISA_FLAGS=1` in the environment of `swift build` drops the flags
+// on x86-64 too. It exists only for `scripts/check_build_invariance.sh`, which
+// proves that the baseline build computes the same bits (slowly).
 #if arch(x86_64)
-let numericSettings: [SwiftSetting] = [
-    .unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma"]),
-]
+let numericSettings: [SwiftSetting] =
+    Context.environment["REPRO_NO_ISA_FLAGS"] == "1"
+    ? []
+    : [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma"])]
 #else
 let numericSettings: [SwiftSetting] = []
 #endif
@@ -37,6 +42,8 @@ let package = Package(
         .library(name: "Repro", targets: ["Repro"]),
         // Generators alone, for users who only need library-compatible streams.
         .library(name: "ReproRandom", targets: ["ReproRandom"]),
+        // Tensors, runtime configuration and the deterministic CPU kernels.
+        .library(name: "ReproTensor", targets: ["ReproTensor"]),
         // The command-line tool.
         .executable(name: "repro", targets: ["repro"]),
     ],
@@ -67,6 +74,11 @@ let package = Package(
             swiftSettings: commonSettings + numericSettings
         ),
         .target(
+            name: "ReproTensor",
+            dependencies: ["_ReproDigest"],
+            swiftSettings: commonSettings + numericSettings
+        ),
+        .target(
             name: "ReproNN",
             swiftSettings: commonSettings + numericSettings
         ),
@@ -82,7 +94,7 @@ let package = Package(
         ),
         .target(
             name: "Repro",
-            dependencies: ["ReproRandom", "ReproNN", "ReproVision", "ReproData", "ReproImage", "_ReproDigest"],
+            dependencies: ["ReproRandom", "ReproTensor", "ReproNN", "ReproVision", "ReproData", "ReproImage", "_ReproDigest"],
             swiftSettings: commonSettings
         ),
 
@@ -128,6 +140,11 @@ let package = Package(
             name: "ReproImageTests",
             dependencies: ["ReproImage", "_ReproTestSupport"],
             swiftSettings: commonSettings
+        ),
+        .testTarget(
+            name: "ReproTensorTests",
+            dependencies: ["ReproTensor", "ReproRandom", "_ReproTestSupport"],
+            swiftSettings: commonSettings + numericSettings
         ),
         .testTarget(
             name: "ReproTests",

@@ -25,9 +25,9 @@ def ensure_venv(extra=()):
 
 
 def build_swift_bench():
-    """Builds the repro-bench executable in release mode and returns its path."""
+    """Builds the repro-rng-bench executable in release mode and returns its path."""
     pkg = os.path.join(HERE, "..", "Benchmarks")
-    subprocess.check_call(["swift", "build", "-c", "release", "--product", "repro-bench"], cwd=pkg,
+    subprocess.check_call(["swift", "build", "-c", "release", "--product", "repro-rng-bench"], cwd=pkg,
                           stdout=sys.stderr)
     out = subprocess.check_output(["swift", "build", "-c", "release", "--show-bin-path"], cwd=pkg, text=True)
-    return os.path.join(out.strip(), "repro-bench")
+    return os.path.join(out.strip(), "repro-rng-bench")

@@ -1,6 +1,7 @@
 // The umbrella module: `import Repro` brings in every Repro module, plus the
 // run-level tools (seeding of every owned generator, environment fingerprint).
 @_exported import ReproRandom
+@_exported import ReproTensor
 @_exported import ReproImage
 @_exported import ReproNN
 @_exported import ReproVision

@@ -1,58 +1,62 @@
-// Plain timings of Repro kernels, printed as JSON, for the side-by-side
-// scripts in ../bench. Each case reports the best of `--repeats` runs.
 import Foundation
-import Repro
+import ReproTensor
 
-/// Monotonic seconds.
-func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
-
-/// Runs `body` `repeats` times and returns the best wall time in seconds.
-func best(_ repeats: Int, _ body: () -> Void) -> Double {
-    var b = Double.infinity
-    for _ in 0..<repeats {
-        let t0 = now()
-        body()
-        b = min(b, now() - t0)
-    }
-    return b
-}
-
-/// Keeps a value observable so the optimiser cannot drop the work.
-@inline(never) func sink<T>(_ x: T) { withExtendedLifetime(x) {} }
-
-let args = CommandLine.arguments.dropFirst()
-let suite = args.first ?? "rng"
-var repeats = 7
-var count = 10_000_000
-var it = args.dropFirst().makeIterator()
-while let a = it.next() {
+// repro-bench [--threads 1,2] [--only peak,gemm,conv,modes,prepacked] [--reps N]
+// Prints one line per measurement:
+//   `kind name threads gflops_best gflops_median gflops_per_cpu_second×threads`
+// The last column divides by process CPU time (threads summed) instead of wall
+// time: on a shared machine it approximates what the code does when it has the
+// cores to itself (time spent descheduled is not counted; cache interference is).
+var threadList = [1, 2]
+var only: Set<String> = ["peak", "gemm", "conv", "modes"]
+var reps = 5
+var args = CommandLine.arguments.dropFirst()
+while let a = args.popFirst() {
     switch a {
-    case "--repeats": repeats = Int(it.next() ?? "") ?? repeats
-    case "--count": count = Int(it.next() ?? "") ?? count
-    default: FileHandle.standardError.write(Data("unknown option \(a)\n".utf8)); exit(2)
+    case "--threads": threadList = (args.popFirst() ?? "1").split(separator: ",").compactMap { Int($0) }
+    case "--only": only = Set((args.popFirst() ?? "").split(separator: ",").map(String.init))
+    case "--reps": reps = Int(args.popFirst() ?? "5") ?? 5
+    default: FileHandle.standardError.write("unknown argument \(a)\n".data(using: .utf8)!); exit(2)
     }
 }
 
-var results: [(String, Double)] = []
-switch suite {
-case "rng":
-    var buffer = [Float](repeating: 0, count: count)
-    var philox = Philox4x32(seed: 42)
-    results.append(("philox_uniform", best(repeats) {
-        buffer.withUnsafeMutableBufferPointer { philox.fillUniform($0) }
-        sink(buffer[count - 1])
-    }))
-    rngTorchCases(count: count, repeats: repeats, into: &results)
-default:
-    FileHandle.standardError.write(Data("unknown suite \(suite); known: rng\n".utf8))
-    exit(2)
+func report(_ kind: String, _ name: String, _ threads: Int, _ flops: Double, _ t: (best: Double, median: Double, cpu: Double)) {
+    print(String(format: "%@ %@ %d %.2f %.2f %.2f", kind, name, threads, flops / t.best / 1e9, flops / t.median / 1e9,
+                 flops / (t.cpu / Double(threads)) / 1e9))
 }
 
-var json = "{\"count\": \(count), \"repeats\": \(repeats), \"seconds\": {"
-json += results.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ")
-json += "}}"
-print(json)
+if only.contains("peak") {
+    for t in threadList {
+        let g = Peak.measure(threads: t)
+        print(String(format: "peak fma-chains %d %.2f %.2f %.2f", t, g, g, g))
+    }
+}
+if only.contains("gemm") {
+    for size in [512, 1024, 2048] {
+        let a = seeded(size * size, seed: 1), b = seeded(size * size, seed: 2)
+        var c = [Float](repeating: 0, count: size * size)
+        for t in threadList {
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+                let r = time(reps: reps) {
+                    GEMM.multiply(m: size, n: size, k: size, a: .init(ap.baseAddress!, rowStride: size),
+                                  b: .init(bp.baseAddress!, rowStride: size), c: cp.baseAddress!, ldc: size, threads: t)
+                }
+                report("gemm", "\(size)x\(size)x\(size)", t, 2 * Double(size * size * size), r)
+                if only.contains("prepacked") {
+                    let packed = GEMM.PackedMatrix(.init(bp.baseAddress!, rowStride: size), k: size, n: size, threads: t)
+                    let r2 = time(reps: reps) {
+                        GEMM.multiply(m: size, a: .init(ap.baseAddress!, rowStride: size), packedB: packed,
+                                      c: cp.baseAddress!, ldc: size, threads: t)
+                    }
+                    report("gemm-prepacked", "\(size)x\(size)x\(size)", t, 2 * Double(size * size * size), r2)
+                }
+            }}}
+        }
+    }
+}
+if only.contains("conv") {
+    ConvBench.run(threads: threadList, reps: reps)
+}
+if only.contains("modes") {
+    ModeBench.run(threads: threadList, reps: reps)
+}

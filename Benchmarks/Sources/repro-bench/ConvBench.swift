@@ -1,0 +1,48 @@
+import ReproTensor
+
+/// RetinaNet convolutions at 800×1067 (padded 800×1088), from retinanet.md §9.
+struct ConvShape {
+    let name: String
+    let c: Int, h: Int, w: Int, o: Int, k: Int, stride: Int, pad: Int
+
+    static let retinanet: [ConvShape] = [
+        ConvShape(name: "3x3_256-256_100x136", c: 256, h: 100, w: 136, o: 256, k: 3, stride: 1, pad: 1),
+        ConvShape(name: "3x3_256-819_100x136", c: 256, h: 100, w: 136, o: 819, k: 3, stride: 1, pad: 1),
+        ConvShape(name: "1x1_1024-256_50x68", c: 1024, h: 50, w: 68, o: 256, k: 1, stride: 1, pad: 0),
+        ConvShape(name: "1x1_2048-256_25x34", c: 2048, h: 25, w: 34, o: 256, k: 1, stride: 1, pad: 0),
+        ConvShape(name: "3x3s2_512-512_50x68", c: 512, h: 50, w: 68, o: 512, k: 3, stride: 2, pad: 1),
+        ConvShape(name: "7x7s2_3-64_800x1088", c: 3, h: 800, w: 1088, o: 64, k: 7, stride: 2, pad: 3),
+    ]
+}
+
+enum ConvBench {
+    static func run(threads: [Int], reps: Int) {
+        for s in ConvShape.retinanet {
+            do {
+                let w = try Tensor(shape: [s.o, s.c, s.k, s.k], scalars: seeded(s.o * s.c * s.k * s.k, seed: 3).map { $0 * 0.05 })
+                let x = try Tensor(shape: [1, s.c, s.h, s.w], scalars: seeded(s.c * s.h * s.w, seed: 4))
+                let conv = try Conv2d(weight: w, stride: (s.stride, s.stride), padding: (s.pad, s.pad))
+                let g = try conv.geometry(for: x.shape)
+                let flops = 2 * Double(g.macs)
+                for t in threads {
+                    var sink = 0
+                    let r = time(reps: reps) {
+                        let y = try! conv.forward(x, threads: t)
+                        sink &+= y.count
+                    }
+                    report("conv", s.name, t, flops, r)
+                    if sink == 0 { print("") }
+                }
+                let xn = try x.permuted([0, 2, 3, 1]).contiguous()
+                for t in threads {
+                    var sink = 0
+                    let r = time(reps: reps) { sink &+= try! conv.forward(nhwc: xn, threads: t).count }
+                    report("conv-nhwc", s.name, t, flops, r)
+                    if sink == 0 { print("") }
+                }
+            } catch {
+                print("conv \(s.name) error \(error)")
+            }
+        }
+    }
+}

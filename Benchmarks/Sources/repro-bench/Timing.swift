@@ -1,0 +1,34 @@
+import Foundation
+
+/// Process CPU time in seconds (all threads).
+func cpuSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// Best and median wall-clock seconds of `body` over `reps` runs after one
+/// warm-up, and the smallest process CPU time of a run (all threads summed).
+func time(reps: Int, _ body: () -> Void) -> (best: Double, median: Double, cpu: Double) {
+    body()
+    var ts: [Double] = []
+    var cpu = Double.infinity
+    for _ in 0..<reps {
+        let c0 = cpuSeconds()
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        body()
+        ts.append(Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9)
+        cpu = min(cpu, cpuSeconds() - c0)
+    }
+    ts.sort()
+    return (ts[0], ts[ts.count / 2], cpu)
+}
+
+/// Deterministic inputs in [-1, 1) from a 64-bit LCG (no system randomness).
+func seeded(_ n: Int, seed: UInt64) -> [Float] {
+    var s = seed &* 6364136223846793005 &+ 1442695040888963407
+    return (0..<n).map { _ in
+        s = s &* 6364136223846793005 &+ 1442695040888963407
+        return Float(s >> 40) * 0x1p-23 - 1
+    }
+}

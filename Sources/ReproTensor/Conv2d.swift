@@ -1,0 +1,205 @@
+/// A prepared 2-D convolution: OIHW weights converted once to the kernels'
+/// layout, with optional bias, folded batch norm and ReLU fused in.
+///
+/// The public layout is PyTorch's: input `[N, C, H, W]`, weights
+/// `[O, C/groups, KH, KW]`, output `[N, O, OH, OW]`. Every output element is
+/// one fused multiply-add chain over `(ky, kx, ic)` from zero, then
+/// `+ bias`, then `· scale + shift`, then ReLU — so the result is the same
+/// bits for any thread count and for a sample alone or inside a batch.
+/// Algorithm (fixed rule on the shape): 1×1/stride 1/no padding/one group →
+/// ``GEMM``; everything else → the direct NHWC kernel ``Conv2dKernel``.
+///
+/// ```swift
+/// let conv = try Conv2d(weight: w, bias: b, stride: (2, 2), padding: (3, 3), relu: true)
+/// let y = try conv(x)
+/// ```
+public struct Conv2d: Sendable {
+    /// `[O, C/groups, KH, KW]`.
+    public let weightShape: [Int]
+    /// Vertical and horizontal stride.
+    public let stride: (h: Int, w: Int)
+    /// Zero padding per side.
+    public let padding: (h: Int, w: Int)
+    /// Tap spacing.
+    public let dilation: (h: Int, w: Int)
+    /// Channel groups.
+    public let groups: Int
+    /// Whether ReLU is fused.
+    public let relu: Bool
+    let weights: [Float]
+    let bias: [Float]?
+    let affine: ChannelAffine?
+    let packed: Conv2dKernel.PackedWeights
+    /// Wᵀ packed for the NHWC pointwise path (`nil` unless the convolution is pointwise).
+    let packedTransposed: GEMM.PackedMatrix?
+
+    /// Prepares the convolution.
+    ///
+    /// - Parameters:
+    ///   - weight: float tensor `[O, C/groups, KH, KW]`.
+    ///   - bias: optional `[O]`.
+    ///   - normalization: optional folded batch norm applied after the bias.
+    ///   - relu: fuse a ReLU at the end.
+    /// - Throws: ``TensorError`` naming `conv2d` for bad shapes or arguments.
+    public init(
+        weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+        dilation: (Int, Int) = (1, 1), groups: Int = 1, normalization: ChannelAffine? = nil, relu: Bool = false
+    ) throws(TensorError) {
+        let op = "conv2d"
+        guard weight.dtype == .float32 else { throw .dtypeMismatch(op: op, expected: .float32, actual: weight.dtype) }
+        guard weight.rank == 4 else { throw .invalidShape(op: op, shape: weight.shape, reason: "weight must be [O, C/groups, KH, KW]") }
+        let s = weight.shape
+        // Validates strides, dilation and groups against a minimal input.
+        let g = try ConvGeometry(
+            batch: 1, inChannels: s[1] * groups, height: (s[2] - 1) * dilation.0 + 1, width: (s[3] - 1) * dilation.1 + 1,
+            outChannels: s[0], kernelHeight: s[2], kernelWidth: s[3], stride: stride, padding: padding,
+            dilation: dilation, groups: groups)
+        if let bias, bias.shape != [s[0]] {
+            throw .shapeMismatch(op: op, shapes: [s, bias.shape], reason: "bias must be [\(s[0])]")
+        }
+        if let normalization, normalization.scale.count != s[0] {
+            throw .shapeMismatch(op: op, shapes: [s, [normalization.scale.count]], reason: "normalization must have \(s[0]) channels")
+        }
+        weightShape = s
+        self.stride = (stride.0, stride.1)
+        self.padding = (padding.0, padding.1)
+        self.dilation = (dilation.0, dilation.1)
+        self.groups = groups
+        self.relu = relu
+        weights = try weight.scalars()
+        self.bias = try bias?.scalars(as: Float.self)
+        affine = normalization
+        packed = weights.withUnsafeBufferPointer { Conv2dKernel.PackedWeights(oihw: $0.baseAddress!, geometry: g) }
+        packedTransposed = g.isPointwise
+            ? weights.withUnsafeBufferPointer {
+                GEMM.PackedMatrix(.init($0.baseAddress!, rowStride: 1, colStride: s[1]), k: s[1], n: s[0], threads: 1)
+            }
+            : nil
+    }
+
+    /// The geometry for an input shape `[N, C, H, W]`.
+    public func geometry(for inputShape: [Int]) throws(TensorError) -> ConvGeometry {
+        guard inputShape.count == 4, inputShape[1] == weightShape[1] * groups else {
+            throw .shapeMismatch(op: "conv2d", shapes: [inputShape, weightShape],
+                                 reason: "input must be [N, \(weightShape[1] * groups), H, W]")
+        }
+        return try ConvGeometry(
+            batch: inputShape[0], inChannels: inputShape[1], height: inputShape[2], width: inputShape[3],
+            outChannels: weightShape[0], kernelHeight: weightShape[2], kernelWidth: weightShape[3],
+            stride: stride, padding: padding, dilation: dilation, groups: groups)
+    }
+
+    /// Runs the convolution on `[N, C, H, W]` with ``Runtime/threads``.
+    public func callAsFunction(_ input: Tensor) throws(TensorError) -> Tensor {
+        try forward(input, threads: Runtime.settings.threads)
+    }
+
+    /// Runs the convolution with an explicit thread count (results do not depend on it).
+    public func forward(_ input: Tensor, threads: Int) throws(TensorError) -> Tensor {
+        let op = "conv2d"
+        guard input.dtype == .float32 else { throw .dtypeMismatch(op: op, expected: .float32, actual: input.dtype) }
+        let g = try geometry(for: input.shape)
+        let oh = g.outHeight, ow = g.outWidth
+        let out = try Tensor.uninitialized([g.batch, g.outChannels, oh, ow], op: op)
+        guard g.batch > 0 else { return out }
+        let x = input.contiguous()
+        try withEpilogue { e throws(TensorError) in
+            if g.isPointwise {
+                let hw = g.height * g.width
+                weights.withUnsafeBufferPointer { w in
+                    let a = GEMM.Operand(w.baseAddress!, rowStride: g.inChannels)
+                    for n in 0..<g.batch {
+                        let b = GEMM.PackedMatrix(.init(x.floatBase + n * g.inChannels * hw, rowStride: hw),
+                                                  k: g.inChannels, n: hw, threads: threads)
+                        GEMM.multiply(m: g.outChannels, a: a, packedB: b, c: out.floatBase + n * g.outChannels * hw,
+                                      ldc: hw, epilogue: e, epilogueAxis: .rows, threads: threads)
+                    }
+                }
+            } else {
+                let hp = g.height + 2 * g.padding.h, wp = g.width + 2 * g.padding.w
+                let padded = try Tensor.uninitialized([g.batch, hp, wp, g.inChannels], op: op)
+                Conv2dKernel.padToNHWC(g, nchw: x.floatBase, into: padded.floatBase, threads: threads)
+                Conv2dKernel.forward(g, paddedInput: padded.floatBase, weights: packed, output: out.floatBase,
+                                     layout: .nchw, epilogue: e, threads: threads)
+            }
+        }
+        return out
+    }
+
+    /// Runs the convolution on an NHWC activation `[N, H, W, C]` and returns NHWC
+    /// `[N, OH, OW, O]` — the layout the kernels use, so no transposition happens
+    /// (keep activations NHWC between layers and convert once at the model's
+    /// boundary). Bits are identical to ``forward(_:threads:)`` after permuting.
+    ///
+    /// ```swift
+    /// let y = try conv.forward(nhwc: x, threads: 2)   // x: [1, 100, 136, 256]
+    /// ```
+    public func forward(nhwc input: Tensor, threads: Int) throws(TensorError) -> Tensor {
+        let op = "conv2d"
+        guard input.dtype == .float32 else { throw .dtypeMismatch(op: op, expected: .float32, actual: input.dtype) }
+        guard input.rank == 4 else { throw .invalidShape(op: op, shape: input.shape, reason: "NHWC input must be [N, H, W, C]") }
+        let s = input.shape
+        let g = try geometry(for: [s[0], s[3], s[1], s[2]])
+        let out = try Tensor.uninitialized([g.batch, g.outHeight, g.outWidth, g.outChannels], op: op)
+        guard g.batch > 0 else { return out }
+        let x = input.contiguous()
+        try withEpilogue { e throws(TensorError) in
+            if let packedTransposed {
+                GEMM.multiply(m: g.batch * g.height * g.width, a: .init(x.floatBase, rowStride: g.inChannels),
+                              packedB: packedTransposed, c: out.floatBase, ldc: g.outChannels, epilogue: e, threads: threads)
+            } else {
+                let hp = g.height + 2 * g.padding.h, wp = g.width + 2 * g.padding.w
+                let padded = try Tensor(zeros: [g.batch, hp, wp, g.inChannels])
+                let rowBytes = g.width * g.inChannels * 4
+                ThreadPool.shared.forEachChunk(g.batch * g.height, threads: threads) { r in
+                    let n = r / g.height, y = r % g.height
+                    let dst = padded.floatBase + ((n * hp + y + g.padding.h) * wp + g.padding.w) * g.inChannels
+                    UnsafeMutableRawPointer(dst).copyMemory(from: x.floatBase + r * g.width * g.inChannels, byteCount: rowBytes)
+                }
+                Conv2dKernel.forward(g, paddedInput: padded.floatBase, weights: packed, output: out.floatBase,
+                                     layout: .nhwc, epilogue: e, threads: threads)
+            }
+        }
+        return out
+    }
+
+    /// The scalar reference on the same inputs (slow; for tests).
+    public func reference(_ input: Tensor) throws(TensorError) -> Tensor {
+        let g = try geometry(for: input.shape)
+        let out = try Tensor.uninitialized([g.batch, g.outChannels, g.outHeight, g.outWidth], op: "conv2d")
+        let x = input.contiguous()
+        try withEpilogue { e in
+            weights.withUnsafeBufferPointer { w in
+                Conv2dKernel.reference(g, input: x.floatBase, weight: w.baseAddress!, output: out.floatBase, epilogue: e)
+            }
+        }
+        return out
+    }
+
+    private func withEpilogue<R>(_ body: (Epilogue) throws(TensorError) -> R) throws(TensorError) -> R {
+        let none: [Float] = []
+        return try (bias ?? none).withUnsafeBufferPointer { b throws(TensorError) in
+            try (affine?.scale ?? none).withUnsafeBufferPointer { s throws(TensorError) in
+                try (affine?.shift ?? none).withUnsafeBufferPointer { t throws(TensorError) in
+                    try body(Epilogue(bias: bias == nil ? nil : b.baseAddress, scale: affine == nil ? nil : s.baseAddress,
+                                      shift: affine == nil ? nil : t.baseAddress, relu: relu))
+                }
+            }
+        }
+    }
+}
+
+extension Tensor {
+    /// One-shot convolution (prepares the weights each call; keep a ``Conv2d`` to reuse them).
+    ///
+    /// ```swift
+    /// let y = try x.conv2d(weight: w, padding: (1, 1))
+    /// ```
+    public func conv2d(
+        weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+        dilation: (Int, Int) = (1, 1), groups: Int = 1, relu: Bool = false
+    ) throws(TensorError) -> Tensor {
+        try Conv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation,
+                   groups: groups, relu: relu)(self)
+    }
+}

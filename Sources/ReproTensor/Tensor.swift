@@ -1,0 +1,144 @@
+/// An n-dimensional array with value semantics (copy-on-write storage).
+///
+/// Elements are `Float`, `Double`, `Int64` or `UInt8` (``DType``). Shapes follow
+/// PyTorch: convolution inputs are NCHW, weights OIHW. Views (``reshaped(_:)``,
+/// ``permuted(_:)``, ``sliced(dim:range:)``) share storage until written.
+///
+/// ```swift
+/// let x = try Tensor(shape: [2, 3], scalars: [Float](repeating: 1, count: 6))
+/// let y = try x.permuted([1, 0]).contiguous()
+/// y.shape      // [3, 2]
+/// y.bitsHash   // SHA-256 hex of dtype, shape and bytes
+/// ```
+public struct Tensor: Sendable {
+    /// The element type.
+    public let dtype: DType
+    /// The size of each dimension.
+    public private(set) var shape: [Int]
+    /// The step between neighbours of each dimension, in elements.
+    public private(set) var strides: [Int]
+    /// The first element's position in the storage, in elements.
+    var offset: Int
+    var storage: TensorStorage
+
+    /// The number of elements.
+    public var count: Int { shape.reduce(1, *) }
+
+    /// The number of dimensions.
+    public var rank: Int { shape.count }
+
+    /// Whether the elements lie in row-major order without gaps.
+    public var isContiguous: Bool { strides == Tensor.contiguousStrides(shape) }
+
+    /// Creates a zero-filled tensor.
+    ///
+    /// ```swift
+    /// let z = try Tensor(zeros: [1, 3, 4, 4])
+    /// ```
+    /// - Throws: ``TensorError/invalidShape(op:shape:reason:)`` for negative or
+    ///   overflowing sizes, ``TensorError/allocationTooLarge(op:shape:bytes:limit:)``.
+    public init(zeros shape: [Int], dtype: DType = .float32) throws(TensorError) {
+        let n = try Tensor.checkedCount(shape, dtype: dtype, op: "Tensor(zeros:)")
+        self.init(storage: TensorStorage(byteCount: n * dtype.byteCount), dtype: dtype, shape: shape)
+    }
+
+    /// Creates a tensor from row-major scalars.
+    ///
+    /// ```swift
+    /// let t = try Tensor(shape: [2], scalars: [Int64(3), 4])
+    /// ```
+    /// - Throws: ``TensorError/shapeMismatch(op:shapes:reason:)`` when the count
+    ///   differs from the shape's element count.
+    public init<T: TensorScalar>(shape: [Int], scalars: [T]) throws(TensorError) {
+        let n = try Tensor.checkedCount(shape, dtype: T.dtype, op: "Tensor(shape:scalars:)")
+        guard n == scalars.count else {
+            throw .shapeMismatch(op: "Tensor(shape:scalars:)", shapes: [shape, [scalars.count]],
+                                 reason: "shape holds \(n) elements, \(scalars.count) given")
+        }
+        let st = TensorStorage(byteCount: n * T.dtype.byteCount)
+        scalars.withUnsafeBytes { st.base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        self.init(storage: st, dtype: T.dtype, shape: shape)
+    }
+
+    /// Creates a 0-d or shaped tensor filled with one value.
+    ///
+    /// ```swift
+    /// let ones = try Tensor(repeating: Float(1), shape: [4])
+    /// ```
+    public init<T: TensorScalar>(repeating value: T, shape: [Int]) throws(TensorError) {
+        let n = try Tensor.checkedCount(shape, dtype: T.dtype, op: "Tensor(repeating:shape:)")
+        let st = TensorStorage(byteCount: n * T.dtype.byteCount)
+        st.base.bindMemory(to: T.self, capacity: n).initialize(repeating: value, count: n)
+        self.init(storage: st, dtype: T.dtype, shape: shape)
+    }
+
+    init(storage: TensorStorage, dtype: DType, shape: [Int]) {
+        self.storage = storage
+        self.dtype = dtype
+        self.shape = shape
+        self.strides = Tensor.contiguousStrides(shape)
+        self.offset = 0
+    }
+
+    init(storage: TensorStorage, dtype: DType, shape: [Int], strides: [Int], offset: Int) {
+        self.storage = storage
+        self.dtype = dtype
+        self.shape = shape
+        self.strides = strides
+        self.offset = offset
+    }
+
+    /// An uninitialised contiguous tensor (internal: kernels fill every element).
+    static func uninitialized(_ shape: [Int], dtype: DType = .float32, op: String) throws(TensorError) -> Tensor {
+        let n = try checkedCount(shape, dtype: dtype, op: op)
+        return Tensor(storage: TensorStorage(byteCount: n * dtype.byteCount, zeroed: false), dtype: dtype, shape: shape)
+    }
+
+    /// Row-major strides for `shape`.
+    static func contiguousStrides(_ shape: [Int]) -> [Int] {
+        var s = [Int](repeating: 1, count: shape.count)
+        var acc = 1
+        for d in stride(from: shape.count - 1, through: 0, by: -1) {
+            s[d] = acc
+            acc *= max(shape[d], 1)
+        }
+        return s
+    }
+
+    /// Validates `shape` and returns its element count, checking overflow and the allocation limit.
+    static func checkedCount(_ shape: [Int], dtype: DType, op: String) throws(TensorError) -> Int {
+        var n = 1
+        for d in shape {
+            guard d >= 0 else { throw .invalidShape(op: op, shape: shape, reason: "negative size \(d)") }
+            let (p, o) = n.multipliedReportingOverflow(by: d)
+            guard !o else { throw .invalidShape(op: op, shape: shape, reason: "element count overflows Int") }
+            n = p
+        }
+        let (bytes, o) = n.multipliedReportingOverflow(by: dtype.byteCount)
+        let limit = Runtime.settings.maxAllocationBytes
+        guard !o, bytes <= limit else {
+            throw .allocationTooLarge(op: op, shape: shape, bytes: o ? Int.max : bytes, limit: limit)
+        }
+        return n
+    }
+}
+
+/// Reference-counted raw storage of a tensor (64-byte aligned).
+final class TensorStorage: @unchecked Sendable {
+    let base: UnsafeMutableRawPointer
+    let byteCount: Int
+
+    init(byteCount: Int, zeroed: Bool = true) {
+        self.byteCount = byteCount
+        base = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+        if zeroed { base.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 1)) }
+    }
+
+    deinit { base.deallocate() }
+
+    func copy() -> TensorStorage {
+        let s = TensorStorage(byteCount: byteCount, zeroed: false)
+        s.base.copyMemory(from: base, byteCount: byteCount)
+        return s
+    }
+}

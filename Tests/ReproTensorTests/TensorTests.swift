@@ -1,0 +1,109 @@
+import Testing
+import _ReproTestSupport
+@testable import ReproTensor
+
+@Suite struct TensorTests {
+    @Test func viewsAndContiguous() throws {
+        let t = try Tensor(shape: [2, 3], scalars: (0..<6).map(Float.init))
+        let p = try t.permuted([1, 0])
+        #expect(p.shape == [3, 2] && !p.isContiguous)
+        #expect(try p.scalars(as: Float.self) == [0, 3, 1, 4, 2, 5])
+        #expect(try p.contiguous().isContiguous)
+        let s = try t.sliced(dim: 1, range: 1..<3)
+        #expect(try s.scalars(as: Float.self) == [1, 2, 4, 5])
+        #expect(try t.reshaped([3, -1]).shape == [3, 2])
+        #expect(try p.reshaped([6]).scalars(as: Float.self) == [0, 3, 1, 4, 2, 5])
+        #expect(try t.scalar(at: [1, 2], as: Float.self) == 5)
+    }
+
+    @Test func copyOnWrite() throws {
+        let a = try Tensor(shape: [3], scalars: [Float(1), 2, 3])
+        var b = a
+        try b.withUnsafeMutableBufferPointer(as: Float.self) { $0[0] = 9 }
+        #expect(try a.scalars(as: Float.self) == [1, 2, 3])
+        #expect(try b.scalars(as: Float.self) == [9, 2, 3])
+    }
+
+    @Test func bitsHashCoversDtypeShapeAndBits() throws {
+        let a = try Tensor(shape: [2, 2], scalars: [Float(0), 1, 2, 3])
+        #expect(a.bitsHash == (try a.permuted([1, 0]).permuted([1, 0]).bitsHash))
+        #expect(a.bitsHash != (try a.reshaped([4]).bitsHash))
+        #expect(a.bitsHash != (try Tensor(shape: [2, 2], scalars: [Float(-0.0), 1, 2, 3]).bitsHash))
+        #expect(try Tensor(zeros: [2], dtype: .int64).bitsHash != (try Tensor(zeros: [4], dtype: .float32).bitsHash))
+        // Known answer: dtype byte 1, rank 1, dim 1, then the bytes of 1.0f.
+        let one = try Tensor(shape: [1], scalars: [Float(1)])
+        #expect(one.bitsHash == sha256Hex([1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x3f]))
+    }
+
+    @Test func badShapesThrowTypedErrors() throws {
+        #expect(throws: TensorError.self) { try Tensor(zeros: [2, -1]) }
+        #expect(throws: TensorError.self) { try Tensor(zeros: [Int.max, 4]) }
+        #expect(throws: TensorError.self) { try Tensor(shape: [2, 2], scalars: [Float(1)]) }
+        let t = try Tensor(zeros: [2, 3])
+        #expect(throws: TensorError.self) { try t.reshaped([4]) }
+        #expect(throws: TensorError.self) { try t.permuted([0, 0]) }
+        #expect(throws: TensorError.self) { try t.sliced(dim: 1, range: 2..<4) }
+        #expect(throws: TensorError.self) { try t.scalars(as: Int64.self) }
+        #expect(throws: TensorError.self) {
+            try t.permuted([1, 0]).withUnsafeBufferPointer(as: Float.self) { $0.count }
+        }
+        #expect(throws: TensorError.self) { try t.matmul(t) }
+    }
+
+    @Test func allocationLimitIsConfigurable() throws {
+        var s = RuntimeSettings(threads: 1)
+        s.maxAllocationBytes = 1000
+        try Runtime.withSettings(s) {
+            #expect(throws: TensorError.allocationTooLarge(op: "Tensor(zeros:)", shape: [251], bytes: 1004, limit: 1000)) {
+                try Tensor(zeros: [251])
+            }
+            _ = try Tensor(zeros: [250])
+        }
+    }
+}
+
+@Suite struct RuntimeTests {
+    @Test func environmentParsing() {
+        let s = RuntimeSettings.fromEnvironment([
+            "REPRO_THREADS": "3", "REPRO_DETERMINISTIC": "0", "REPRO_WARN_ONLY": "1", "REPRO_BENCHMARK": "1",
+            "REPRO_MAX_ALLOCATION_BYTES": "4096",
+        ])
+        #expect(s == RuntimeSettings(threads: 3, deterministicAlgorithms: false, warnOnly: true, benchmark: true, maxAllocationBytes: 4096))
+        let d = RuntimeSettings.fromEnvironment(["REPRO_THREADS": "zero"])
+        #expect(d.threads >= 1 && d.deterministicAlgorithms && !d.warnOnly && !d.benchmark)
+    }
+
+    @Test func scopedSettingsDoNotLeak() {
+        let outer = Runtime.settings
+        Runtime.withSettings(RuntimeSettings(threads: 5, benchmark: true)) {
+            #expect(Runtime.threads == 5 && Runtime.benchmark)
+        }
+        #expect(Runtime.settings == outer)
+    }
+
+    @Test func threadPoolRunsEveryChunkOnce() {
+        for t in invarianceThreadCounts {
+            let hits = UnsafeMutablePointer<Int>.allocate(capacity: 100)
+            hits.initialize(repeating: 0, count: 100)
+            ThreadPool.shared.forEachChunk(100, threads: t) { hits[$0] += 1 }
+            #expect((0..<100).allSatisfy { hits[$0] == 1 })
+            hits.deallocate()
+        }
+    }
+}
+
+@Suite struct ConversionTests {
+    @Test func conversionsFollowTorchRules() throws {
+        let u = try Tensor(shape: [3], scalars: [UInt8(0), 128, 255])
+        #expect(try u.converted(to: .float32).scalars(as: Float.self) == [0, 128, 255])
+        let f = try Tensor(shape: [4], scalars: [Float(-2.7), 2.7, 0.5, 255.9])
+        #expect(try f.converted(to: .int64).scalars(as: Int64.self) == [-2, 2, 0, 255])
+        #expect(try f.converted(to: .float64).scalars(as: Double.self) == [-2.7, 2.7, 0.5, 255.9].map { Double(Float($0)) })
+        let d = try Tensor(shape: [1], scalars: [0.1])
+        #expect(try d.converted(to: .float32).scalars(as: Float.self) == [Float(0.1)])
+        let big = try Tensor(shape: [1], scalars: [Int64(1 << 53 + 1)])
+        #expect(try big.converted(to: .float32).scalars(as: Float.self) == [Float(Int64(1 << 53 + 1))])
+        #expect(throws: TensorError.self) { try f.converted(to: .uint8) }  // −2.7 does not fit
+        #expect(throws: TensorError.self) { try Tensor(shape: [1], scalars: [Float.nan]).converted(to: .int64) }
+    }
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds the tensor probe (scripts/tensor-probe, which depends on Repro by path)
+# in debug and release, with and without the AVX2/FMA code-generation flags
+# (REPRO_NO_ISA_FLAGS=1 drops them, see Package.swift), runs each build and
+# checks that all of them print the same SHA-256 over every kernel's output.
+# Also checks from each variant's llbuild manifest that it really was built
+# with (or without) -mavx2. Exit status 0 = identical.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+probe="$here/tensor-probe"
+scratch="${REPRO_PROBE_SCRATCH:-$probe/.build-variants}"
+arch="$(uname -m)"
+declare -A hashes
+status=0
+for config in debug release; do
+  for isa in on off; do
+    name="$config-isa-$isa"
+    env=()
+    [[ "$isa" == off ]] && env=(REPRO_NO_ISA_FLAGS=1)
+    log="$scratch/$name.log"
+    mkdir -p "$scratch"
+    # SwiftPM may keep a stale build plan for a path dependency whose files
+    # changed; drop it so every run compiles the current sources.
+    rm -f "$scratch/$name/$config.yaml" "$scratch/$name/$config/description.json"
+    echo "== building $name" >&2
+    env "${env[@]}" swift build --package-path "$probe" -c "$config" --scratch-path "$scratch/$name" -v >"$log" 2>&1 \
+      || { echo "build $name failed, see $log" >&2; exit 2; }
+    # The llbuild manifest holds every compile command of the variant.
+    plan="$scratch/$name/$config.yaml"
+    if [[ "$arch" == x86_64 ]]; then
+      if [[ "$isa" == on ]] && ! grep -q -- "-mavx2" "$plan"; then echo "$name: -mavx2 missing from $plan" >&2; exit 2; fi
+      if [[ "$isa" == off ]] && grep -q -- "-mavx2" "$plan"; then echo "$name: -mavx2 present in $plan although disabled" >&2; exit 2; fi
+    fi
+    out="$("$scratch/$name/$config/tensor-probe" --verbose)"
+    echo "$out" > "$scratch/$name.out"
+    hashes[$name]="$(echo "$out" | awk '/^probe /{print $2}')"
+    echo "$name ${hashes[$name]}"
+  done
+done
+first="${hashes[debug-isa-on]}"
+for k in "${!hashes[@]}"; do
+  if [[ "${hashes[$k]}" != "$first" ]]; then
+    echo "MISMATCH: $k differs; per-op hashes in $scratch/*.out" >&2
+    status=1
+  fi
+done
+[[ $status == 0 ]] && echo "identical: all ${#hashes[@]} builds print $first"
+exit $status

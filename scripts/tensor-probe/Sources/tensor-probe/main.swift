@@ -1,0 +1,67 @@
+// Runs every ReproTensor kernel on seeded inputs and prints one SHA-256 over
+// all outputs (and, with --verbose, one hash per operation). Inputs come from
+// a fixed 64-bit LCG: no system randomness.
+import Foundation
+import ReproTensor
+
+var state: UInt64 = 0x5EED
+@MainActor func floats(_ n: Int, scale: Float = 1) -> [Float] {
+    (0..<n).map { _ in
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return (Float(state >> 40) * 0x1p-23 - 1) * scale
+    }
+}
+@MainActor func tensor(_ shape: [Int], scale: Float = 1) throws -> Tensor {
+    try Tensor(shape: shape, scalars: floats(shape.reduce(1, *), scale: scale))
+}
+
+let verbose = CommandLine.arguments.contains("--verbose")
+var results: [(String, Tensor)] = []
+@MainActor func record(_ name: String, _ t: Tensor) { results.append((name, t)) }
+
+do {
+    Runtime.threads = 2
+    Runtime.deterministicAlgorithms = true
+    do {
+        let a = try tensor([67, 300]), b = try tensor([300, 91])
+        record("matmul", try a.matmul(b))
+        let x = try tensor([2, 16, 13, 15])
+        let bn = try ChannelAffine.frozenBatchNorm(
+            weight: try tensor([24]), bias: try tensor([24]), runningMean: try tensor([24]),
+            runningVariance: try Tensor(shape: [24], scalars: floats(24).map { $0 * $0 + 0.1 }), eps: 1e-5)
+        record("conv3x3", try Conv2d(weight: try tensor([24, 16, 3, 3]), bias: try tensor([24]), padding: (1, 1),
+                                     normalization: bn, relu: true)(x))
+        record("conv3x3s2", try Conv2d(weight: try tensor([24, 16, 3, 3]), stride: (2, 2), padding: (1, 1))(x))
+        record("conv1x1", try Conv2d(weight: try tensor([24, 16, 1, 1]), bias: try tensor([24]))(x))
+        record("conv-grouped-dilated", try Conv2d(weight: try tensor([24, 4, 3, 3]), padding: (2, 2), dilation: (2, 2), groups: 4)(x))
+        let img = try tensor([1, 3, 40, 44])
+        record("conv7x7s2", try Conv2d(weight: try tensor([16, 3, 7, 7]), stride: (2, 2), padding: (3, 3), relu: true)(img))
+        record("maxpool", try x.maxPool2d(kernel: 3, stride: 2, padding: 1))
+        record("nearest", try x.upsampled(toHeight: 26, width: 31, mode: .nearest))
+        record("bilinear", try x.upsampled(toHeight: 20, width: 11, mode: .bilinear))
+        record("groupnorm", try x.groupNorm(groups: 4, weight: try tensor([16]), bias: try tensor([16]), relu: true))
+        record("batchnorm", try x.applying(try ChannelAffine(scale: floats(16), shift: floats(16))))
+        let big = try tensor([5000], scale: 60)
+        record("relu", try big.relu())
+        record("add", try big.adding(try tensor([5000])))
+        record("exp", try big.exp())
+        record("log", try big.log())
+        record("sigmoid", try big.sigmoid())
+        let topk = try big.topK(100)
+        record("topk-values", topk.values)
+        record("topk-indices", topk.indices)
+        record("sort", try big.sortedDescending().indices)
+        record("concat", try Tensor.concatenate([x, x], along: 1))
+    }
+} catch {
+    print("error: \(error)")
+    exit(1)
+}
+
+var all = ""
+for (name, t) in results {
+    if verbose { print("\(name) \(t.bitsHash)") }
+    all += t.bitsHash
+}
+let combined = try! Tensor(shape: [all.utf8.count], scalars: Array(all.utf8)).bitsHash
+print("probe \(combined)")
