@@ -11,7 +11,7 @@
 /// var bits = PCG64DXSM(seed: 42)       // np.random.PCG64DXSM(42)
 /// let raw = try bits.randomRaw(count: 4)   // bits.random_raw(4)
 /// ```
-public struct PCG64DXSM: NumPyBitGenerator {
+public struct PCG64DXSM: NumPyBitGenerator, _NumPyBuffered32Generator {
     /// The 64-bit LCG multiplier of the stepping.
     public static let cheapMultiplier: UInt64 = 0xda94_2042_e4dd_58b5
     /// The distance of one ``jumped(_:)``, the same as ``PCG64/jumpDistance``.
@@ -19,25 +19,19 @@ public struct PCG64DXSM: NumPyBitGenerator {
 
     @usableFromInline var s: Word128
     @usableFromInline var inc: Word128
-    @usableFromInline var has32: Bool
-    @usableFromInline var buf32: UInt32
+    @usableFromInline var _half: _Buffered32
 
     /// The 128-bit LCG state.
     public var state: Word128 { s }
     /// The 128-bit increment, always odd.
     public var increment: Word128 { inc }
-    /// Whether a buffered 32-bit half is waiting (NumPy's `has_uint32`).
-    public var hasBuffered32: Bool { has32 }
-    /// The buffered 32-bit half (NumPy's `uinteger`).
-    public var buffered32: UInt32 { buf32 }
 
     /// Seeds as `PCG64DXSM(seed_sequence)` (the same state as ``PCG64``).
     public init(seedSequence: SeedSequence) {
         let p = PCG64(seedSequence: seedSequence)
         s = p.state
         inc = p.increment
-        has32 = false
-        buf32 = 0
+        _half = _Buffered32()
     }
 
     /// Creates a generator from NumPy's `state` dictionary fields.
@@ -51,8 +45,7 @@ public struct PCG64DXSM: NumPyBitGenerator {
         }
         s = state
         inc = increment
-        has32 = hasBuffered32
-        buf32 = buffered32
+        _half = _Buffered32(isFull: hasBuffered32, value: buffered32)
     }
 
     /// The next 64-bit output: DXSM of the current state, then one step.
@@ -68,33 +61,11 @@ public struct PCG64DXSM: NumPyBitGenerator {
         return hi
     }
 
-    /// The next 32-bit output (low half first, high half buffered).
-    @inlinable @inline(__always)
-    public mutating func next32() -> UInt32 {
-        if has32 {
-            has32 = false
-            return buf32
-        }
-        let v = next64()
-        buf32 = UInt32(truncatingIfNeeded: v >> 32)
-        has32 = true
-        return UInt32(truncatingIfNeeded: v)
-    }
-
-    /// `(next64() >> 11) · 2^-53`.
-    @inlinable @inline(__always)
-    public mutating func nextDouble() -> Double { _numpyDouble(next64()) }
-
-    /// `random_raw()`: ``next64()``.
-    @inlinable
-    public mutating func nextRaw() -> UInt64 { next64() }
-
     /// `advance(delta)`: as if `delta` outputs had been drawn (mod 2^128); drops
     /// the buffered 32-bit half.
     public mutating func advance(by delta: Word128) {
         s = Word128.lcgAdvance(state: s, delta: delta, mult: Word128(Self.cheapMultiplier), plus: inc)
-        has32 = false
-        buf32 = 0
+        _half = _Buffered32()
     }
 
     /// `jumped(jumps)`: a copy advanced by `jumps ·` ``jumpDistance`` (mod 2^128).
@@ -105,7 +76,7 @@ public struct PCG64DXSM: NumPyBitGenerator {
     }
 
     /// Same 37-byte layout as ``PCG64/serializedState``.
-    public var serializedState: [UInt8] { _serializePCG(s, inc, has32, buf32) }
+    public var serializedState: [UInt8] { _serializePCG(s, inc, _half) }
 
     /// Equality of the whole observable state (a consumed 32-bit half is ignored).
     public static func == (x: PCG64DXSM, y: PCG64DXSM) -> Bool {
@@ -115,6 +86,6 @@ public struct PCG64DXSM: NumPyBitGenerator {
     /// Restores a state written by ``serializedState``.
     public init(serializedState bytes: [UInt8]) throws(RandomStateError) {
         let f = try _deserializePCG(bytes, "PCG64DXSM")
-        try self.init(state: f.0, increment: f.1, hasBuffered32: f.2, buffered32: f.3)
+        try self.init(state: f.0, increment: f.1, hasBuffered32: f.2.isFull, buffered32: f.2.value)
     }
 }
