@@ -107,11 +107,8 @@ extension _StateReader {
     /// - Throws: ``RandomStateError/invalidField(generator:field:detail:)``
     ///   when the `has` byte is neither 0 nor 1.
     mutating func readBuffered32(generator: String) throws(RandomStateError) -> _Buffered32 {
-        let flag: UInt8 = read()
-        guard flag <= 1 else {
-            throw .invalidField(generator: generator, field: "has_uint32", detail: "\(flag) is not 0 or 1")
-        }
-        return _Buffered32(isFull: flag == 1, value: read())
+        let isFull = try readFlag(generator: generator, field: "has_uint32")
+        return _Buffered32(isFull: isFull, value: read())
     }
 }
 
