@@ -33,7 +33,7 @@ extension NumPyBitGenerator {
     /// - Throws: ``NumPyRandomError/negativeCount(_:)`` when `count < 0`.
     @inlinable
     public mutating func randomRaw(count: Int) throws(NumPyRandomError) -> [UInt64] {
-        return try _NumPyBounded.array(count: count) { nextRaw() }
+        try _NumPyBounded.array(count: count) { nextRaw() }
     }
 
     /// `RandomNumberGenerator`: NumPy's `next_uint64`.

@@ -38,7 +38,7 @@ public struct NumPyGenerator<BitGenerator: NumPyBitGenerator>: Equatable, Sendab
     /// - Throws: ``NumPyRandomError/negativeCount(_:)`` when `count < 0`.
     @inlinable
     public mutating func random(count: Int) throws(NumPyRandomError) -> [Double] {
-        return try _NumPyBounded.array(count: count) { bitGenerator.nextDouble() }
+        try _NumPyBounded.array(count: count) { bitGenerator.nextDouble() }
     }
 
     // MARK: Integers

@@ -83,7 +83,7 @@ public struct NumPyRandomState: Equatable, Sendable {
     /// - Throws: ``NumPyRandomError/negativeCount(_:)`` when `count < 0`.
     @inlinable
     public mutating func randomSample(count: Int) throws(NumPyRandomError) -> [Double] {
-        return try _NumPyBounded.array(count: count) { bitGenerator.nextDouble() }
+        try _NumPyBounded.array(count: count) { bitGenerator.nextDouble() }
     }
 
     // MARK: Normal
@@ -114,7 +114,7 @@ public struct NumPyRandomState: Equatable, Sendable {
     /// - Throws: ``NumPyRandomError/negativeCount(_:)`` when `count < 0`.
     @inlinable
     public mutating func standardNormal(count: Int) throws(NumPyRandomError) -> [Double] {
-        return try _NumPyBounded.array(count: count) { standardNormal() }
+        try _NumPyBounded.array(count: count) { standardNormal() }
     }
 
     /// `normal(loc, scale)`: `loc + scale · standard_normal()` (unfused).
