@@ -33,7 +33,11 @@ extension NumPyBitGenerator {
     /// - Throws: ``NumPyRandomError/negativeCount(_:)`` when `count < 0`.
     @inlinable
     public mutating func randomRaw(count: Int) throws(NumPyRandomError) -> [UInt64] {
-        try _NumPyBounded.array(count: count) { nextRaw() }
+        let n = try _NumPyBounded.count(count)
+        return [UInt64](unsafeUninitializedCapacity: n) { buf, done in
+            for i in 0..<n { buf[i] = nextRaw() }
+            done = n
+        }
     }
 
     /// `RandomNumberGenerator`: NumPy's `next_uint64`.

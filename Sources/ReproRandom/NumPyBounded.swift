@@ -120,16 +120,4 @@ enum _NumPyBounded {
         guard n >= 0 else { throw .negativeCount(n) }
         return n
     }
-
-    /// `count` results of `draw()`, in order: the `size=count` form of a draw.
-    ///
-    /// - Throws: ``NumPyRandomError/negativeCount(_:)`` when `count < 0`.
-    @inlinable @inline(__always)
-    static func array<T>(count: Int, _ draw: () -> T) throws(NumPyRandomError) -> [T] {
-        let n = try Self.count(count)
-        return [T](unsafeUninitializedCapacity: n) { buf, done in
-            for i in 0..<n { buf[i] = draw() }
-            done = n
-        }
-    }
 }

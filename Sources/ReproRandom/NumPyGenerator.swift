@@ -38,7 +38,11 @@ public struct NumPyGenerator<BitGenerator: NumPyBitGenerator>: Equatable, Sendab
     /// - Throws: ``NumPyRandomError/negativeCount(_:)`` when `count < 0`.
     @inlinable
     public mutating func random(count: Int) throws(NumPyRandomError) -> [Double] {
-        try _NumPyBounded.array(count: count) { bitGenerator.nextDouble() }
+        let n = try _NumPyBounded.count(count)
+        return [Double](unsafeUninitializedCapacity: n) { buf, done in
+            for i in 0..<n { buf[i] = bitGenerator.nextDouble() }
+            done = n
+        }
     }
 
     // MARK: Integers
@@ -58,8 +62,10 @@ public struct NumPyGenerator<BitGenerator: NumPyBitGenerator>: Equatable, Sendab
     @inlinable
     public mutating func integers(low: Int64, high: Int64, count: Int) throws(NumPyRandomError) -> [Int64] {
         let rng = try _NumPyBounded.range(low, high)
-        return try _NumPyBounded.array(count: count) {
-            _NumPyBounded.offset(low, _NumPyBounded.lemire(rng, &bitGenerator))
+        let n = try _NumPyBounded.count(count)
+        return [Int64](unsafeUninitializedCapacity: n) { buf, done in
+            for i in 0..<n { buf[i] = _NumPyBounded.offset(low, _NumPyBounded.lemire(rng, &bitGenerator)) }
+            done = n
         }
     }
 

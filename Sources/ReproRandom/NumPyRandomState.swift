@@ -83,7 +83,11 @@ public struct NumPyRandomState: Equatable, Sendable {
     /// - Throws: ``NumPyRandomError/negativeCount(_:)`` when `count < 0`.
     @inlinable
     public mutating func randomSample(count: Int) throws(NumPyRandomError) -> [Double] {
-        try _NumPyBounded.array(count: count) { bitGenerator.nextDouble() }
+        let n = try _NumPyBounded.count(count)
+        return [Double](unsafeUninitializedCapacity: n) { buf, done in
+            for i in 0..<n { buf[i] = bitGenerator.nextDouble() }
+            done = n
+        }
     }
 
     // MARK: Normal
@@ -114,7 +118,11 @@ public struct NumPyRandomState: Equatable, Sendable {
     /// - Throws: ``NumPyRandomError/negativeCount(_:)`` when `count < 0`.
     @inlinable
     public mutating func standardNormal(count: Int) throws(NumPyRandomError) -> [Double] {
-        try _NumPyBounded.array(count: count) { standardNormal() }
+        let n = try _NumPyBounded.count(count)
+        return [Double](unsafeUninitializedCapacity: n) { buf, done in
+            for i in 0..<n { buf[i] = standardNormal() }
+            done = n
+        }
     }
 
     /// `normal(loc, scale)`: `loc + scale · standard_normal()` (unfused).
@@ -131,7 +139,8 @@ public struct NumPyRandomState: Equatable, Sendable {
     /// - Throws: ``NumPyRandomError`` for a negative `scale` or `count`.
     public mutating func normal(loc: Double = 0, scale: Double = 1, count: Int) throws(NumPyRandomError) -> [Double] {
         guard scale.isNaN || scale.sign == .plus else { throw .negativeScale(scale) }
-        return try _NumPyBounded.array(count: count) { loc + scale * standardNormal() }
+        let n = try _NumPyBounded.count(count)
+        return (0..<n).map { _ in loc + scale * standardNormal() }
     }
 
     // MARK: Integers and permutations
@@ -152,8 +161,10 @@ public struct NumPyRandomState: Equatable, Sendable {
     @inlinable
     public mutating func randint(low: Int64, high: Int64, count: Int) throws(NumPyRandomError) -> [Int64] {
         let rng = try _NumPyBounded.range(low, high)
-        return try _NumPyBounded.array(count: count) {
-            _NumPyBounded.offset(low, _NumPyBounded.masked(rng, &bitGenerator))
+        let n = try _NumPyBounded.count(count)
+        return [Int64](unsafeUninitializedCapacity: n) { buf, done in
+            for i in 0..<n { buf[i] = _NumPyBounded.offset(low, _NumPyBounded.masked(rng, &bitGenerator)) }
+            done = n
         }
     }
 
