@@ -93,15 +93,30 @@ public struct MT19937: RandomBitGenerator {
     /// Regenerates all 624 words in place (the "twist").
     @usableFromInline
     mutating func twist() {
-        mt.withUnsafeMutableBufferPointer { m in
-            @inline(__always) func mix(_ k: Int, _ k1: Int, _ km: Int) {
-                let y = (m[k] & 0x8000_0000) | (m[k1] & 0x7fff_ffff)
-                m[k] = m[km] ^ (y >> 1) ^ ((y & 1) != 0 ? 0x9908_b0df : 0)
-            }
-            for k in 0..<227 { mix(k, k + 1, k + 397) }
-            for k in 227..<623 { mix(k, k + 1, k - 227) }
-            mix(623, 0, 396)
+        mt.withUnsafeMutableBufferPointer { Self.twist($0.baseAddress!) }
+    }
+
+    /// The twist of the 624 words at `m`, in place.
+    @usableFromInline
+    static func twist(_ m: UnsafeMutablePointer<UInt32>) {
+        @inline(__always) func mix(_ k: Int, _ k1: Int, _ km: Int) {
+            let y = (m[k] & 0x8000_0000) | (m[k1] & 0x7fff_ffff)
+            m[k] = m[km] ^ (y >> 1) ^ ((0 &- (y & 1)) & 0x9908_b0df)
         }
+        for k in 0..<227 { mix(k, k + 1, k + 397) }
+        for k in 227..<623 { mix(k, k + 1, k - 227) }
+        mix(623, 0, 396)
+    }
+
+    /// The tempering of one state word into an output.
+    @inlinable @inline(__always)
+    static func temper(_ word: UInt32) -> UInt32 {
+        var y = word
+        y ^= y >> 11
+        y ^= (y << 7) & 0x9d2c_5680
+        y ^= (y << 15) & 0xefc6_0000
+        y ^= y >> 18
+        return y
     }
 
     /// The next tempered 32-bit output.
@@ -113,13 +128,9 @@ public struct MT19937: RandomBitGenerator {
             left = 624
             nextIndex = 0
         }
-        var y = mt[Int(nextIndex)]
+        let y = mt[Int(nextIndex)]
         nextIndex &+= 1
-        y ^= y >> 11
-        y ^= (y << 7) & 0x9d2c_5680
-        y ^= (y << 15) & 0xefc6_0000
-        y ^= y >> 18
-        return y
+        return Self.temper(y)
     }
 
     /// Two draws, the first in the high half (PyTorch's `random64`, NumPy's
@@ -147,8 +158,7 @@ public struct MT19937: RandomBitGenerator {
     public init(serializedState bytes: [UInt8]) throws(RandomStateError) {
         try Self._checkLength(bytes, 2504, "MT19937")
         var r = _StateReader(bytes)
-        var words = [UInt32](repeating: 0, count: 624)
-        for i in 0..<624 { words[i] = r.read() }
+        let words: [UInt32] = r.read(count: 624)
         let left: Int32 = r.read()
         let next: UInt32 = r.read()
         try self.init(words: words, left: left, next: next)

@@ -45,6 +45,77 @@ extension NumPyBitGenerator {
     public mutating func next() -> UInt64 { next64() }
 }
 
+/// NumPy's buffered 32-bit half (`has_uint32`, `uinteger`): the high half of
+/// a 64-bit output kept for the next 32-bit draw.
+@usableFromInline
+struct _Buffered32: Sendable {
+    @usableFromInline var isFull: Bool
+    @usableFromInline var value: UInt32
+
+    @inlinable init(isFull: Bool = false, value: UInt32 = 0) {
+        self.isFull = isFull
+        self.value = value
+    }
+}
+
+/// A NumPy bit generator whose 32-bit draws are buffered halves of its 64-bit
+/// outputs, low half first, and whose `next_double` and `next_raw` come from
+/// one 64-bit output: ``PCG64``, ``PCG64DXSM``, ``SFC64`` and ``NumPyPhilox``
+/// (not ``MT19937``, whose native draw is 32 bits).
+@usableFromInline
+protocol _NumPyBuffered32Generator: NumPyBitGenerator {
+    /// The buffered 32-bit half.
+    var _half: _Buffered32 { get set }
+}
+
+extension _NumPyBuffered32Generator {
+    /// The next 32-bit output: the buffered high half if any, else the low half
+    /// of a new 64-bit output (its high half is buffered).
+    @inlinable @inline(__always)
+    public mutating func next32() -> UInt32 {
+        if _half.isFull {
+            _half.isFull = false
+            return _half.value
+        }
+        let v = next64()
+        _half = _Buffered32(isFull: true, value: UInt32(truncatingIfNeeded: v >> 32))
+        return UInt32(truncatingIfNeeded: v)
+    }
+
+    /// `(next64() >> 11) · 2^-53`.
+    @inlinable @inline(__always)
+    public mutating func nextDouble() -> Double { _numpyDouble(next64()) }
+
+    /// `random_raw()`: ``next64()``.
+    @inlinable
+    public mutating func nextRaw() -> UInt64 { next64() }
+
+    /// Whether a buffered 32-bit half is waiting (NumPy's `has_uint32`).
+    public var hasBuffered32: Bool { _half.isFull }
+
+    /// The buffered 32-bit half (NumPy's `uinteger`).
+    public var buffered32: UInt32 { _half.value }
+}
+
+extension _StateWriter {
+    /// The buffered half as a `has` byte and the value (0 when empty): 5 bytes.
+    mutating func write(_ half: _Buffered32) {
+        write(half.isFull)
+        write(half.isFull ? half.value : 0)
+    }
+}
+
+extension _StateReader {
+    /// Reads a buffered half written by `_StateWriter.write(_: _Buffered32)`.
+    ///
+    /// - Throws: ``RandomStateError/invalidField(generator:field:detail:)``
+    ///   when the `has` byte is neither 0 nor 1.
+    mutating func readBuffered32(generator: String) throws(RandomStateError) -> _Buffered32 {
+        let isFull = try readFlag(generator: generator, field: "has_uint32")
+        return _Buffered32(isFull: isFull, value: read())
+    }
+}
+
 /// `(x >> 11) · 2^-53`: the double that NumPy's 64-bit generators return.
 @inlinable @inline(__always)
 func _numpyDouble(_ x: UInt64) -> Double {

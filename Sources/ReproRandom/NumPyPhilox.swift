@@ -13,7 +13,7 @@
 /// let far = bits.jumped()                                   // counter + 2^128
 /// var keyed = NumPyPhilox(key: (1, 2), counter: (0, 0, 0, 0)) // Philox(key=2**64 + 1)
 /// ```
-public struct NumPyPhilox: NumPyBitGenerator {
+public struct NumPyPhilox: NumPyBitGenerator, _NumPyBuffered32Generator {
     /// Four 64-bit words, least significant first.
     public typealias Block = (UInt64, UInt64, UInt64, UInt64)
 
@@ -27,8 +27,7 @@ public struct NumPyPhilox: NumPyBitGenerator {
     @usableFromInline var buffer: Block
     /// Index (0…4) of the next buffered 64-bit word; 4 means empty.
     @usableFromInline var bufferPos: Int
-    @usableFromInline var has32: Bool
-    @usableFromInline var buf32: UInt32
+    @usableFromInline var _half: _Buffered32
 
     /// The key words (NumPy's `state['state']['key']`).
     public var key: (UInt64, UInt64) { (key0, key1) }
@@ -38,10 +37,6 @@ public struct NumPyPhilox: NumPyBitGenerator {
     public var bufferedBlock: Block { buffer }
     /// The position in the buffered block (NumPy's `buffer_pos`, 4 = empty).
     public var bufferPosition: Int { bufferPos }
-    /// Whether a buffered 32-bit half is waiting (NumPy's `has_uint32`).
-    public var hasBuffered32: Bool { has32 }
-    /// The buffered 32-bit half (NumPy's `uinteger`).
-    public var buffered32: UInt32 { buf32 }
 
     /// Seeds as `Philox(seed_sequence)`: the key is `generate_state(2, uint64)`,
     /// the counter is 0.
@@ -58,8 +53,7 @@ public struct NumPyPhilox: NumPyBitGenerator {
         ctr = counter
         buffer = (0, 0, 0, 0)
         bufferPos = 4
-        has32 = false
-        buf32 = 0
+        _half = _Buffered32()
     }
 
     /// Creates a generator from all of NumPy's `state` dictionary fields.
@@ -75,8 +69,7 @@ public struct NumPyPhilox: NumPyBitGenerator {
         self.init(key: key, counter: counter)
         buffer = bufferedBlock
         bufferPos = bufferPosition
-        has32 = hasBuffered32
-        buf32 = buffered32
+        _half = _Buffered32(isFull: hasBuffered32, value: buffered32)
     }
 
     /// The Philox4x64 bijection with `rounds` rounds (10 for NumPy's Philox);
@@ -124,27 +117,6 @@ public struct NumPyPhilox: NumPyBitGenerator {
         }
     }
 
-    /// The next 32-bit output (low half first, high half buffered).
-    @inlinable @inline(__always)
-    public mutating func next32() -> UInt32 {
-        if has32 {
-            has32 = false
-            return buf32
-        }
-        let v = next64()
-        buf32 = UInt32(truncatingIfNeeded: v >> 32)
-        has32 = true
-        return UInt32(truncatingIfNeeded: v)
-    }
-
-    /// `(next64() >> 11) · 2^-53`.
-    @inlinable @inline(__always)
-    public mutating func nextDouble() -> Double { _numpyDouble(next64()) }
-
-    /// `random_raw()`: ``next64()``.
-    @inlinable
-    public mutating func nextRaw() -> UInt64 { next64() }
-
     /// `advance(delta)` for a 256-bit `delta` given as words, least significant
     /// first: adds it to the counter modulo 2^256, then empties both buffers.
     public mutating func advance(by delta: Block) {
@@ -178,8 +150,7 @@ public struct NumPyPhilox: NumPyBitGenerator {
     mutating func resetBuffers() {
         buffer = (0, 0, 0, 0)
         bufferPos = 4
-        has32 = false
-        buf32 = 0
+        _half = _Buffered32()
     }
 
     /// Equality of the whole observable state (a consumed 32-bit half is ignored).
@@ -193,8 +164,7 @@ public struct NumPyPhilox: NumPyBitGenerator {
         var w = _StateWriter(capacity: 86)
         for v in [key0, key1, ctr.0, ctr.1, ctr.2, ctr.3, buffer.0, buffer.1, buffer.2, buffer.3] { w.write(v) }
         w.write(UInt8(bufferPos))
-        w.write(has32)
-        w.write(has32 ? buf32 : 0)
+        w.write(_half)
         return w.bytes
     }
 
@@ -206,11 +176,8 @@ public struct NumPyPhilox: NumPyBitGenerator {
         let c: Block = (r.read(), r.read(), r.read(), r.read())
         let b: Block = (r.read(), r.read(), r.read(), r.read())
         let pos: UInt8 = r.read()
-        let flag: UInt8 = r.read()
-        guard flag <= 1 else {
-            throw .invalidField(generator: "Philox", field: "has_uint32", detail: "\(flag) is not 0 or 1")
-        }
+        let half = try r.readBuffered32(generator: "Philox")
         try self.init(key: k, counter: c, bufferedBlock: b, bufferPosition: Int(pos),
-                      hasBuffered32: flag == 1, buffered32: r.read())
+                      hasBuffered32: half.isFull, buffered32: half.value)
     }
 }

@@ -202,10 +202,7 @@ public struct NumPyRandomState: Equatable, Sendable {
         }
         let mt = try MT19937(serializedState: Array(bytes[0..<2504]))
         var r = _StateReader(Array(bytes[2504...]))
-        let flag: UInt8 = r.read()
-        guard flag <= 1 else {
-            throw .invalidField(generator: "RandomState", field: "has_gauss", detail: "\(flag) is not 0 or 1")
-        }
-        self.init(bitGenerator: mt, hasGauss: flag == 1, gauss: r.readDouble())
+        let hasGauss = try r.readFlag(generator: "RandomState", field: "has_gauss")
+        self.init(bitGenerator: mt, hasGauss: hasGauss, gauss: r.readDouble())
     }
 }

@@ -11,7 +11,7 @@
 /// let far = bits.jumped()                      // bits.jumped()
 /// bits.advance(by: Word128(1_000))             // bits.advance(1000)
 /// ```
-public struct PCG64: NumPyBitGenerator {
+public struct PCG64: NumPyBitGenerator, _PCG128Generator {
     /// The LCG multiplier.
     public static let multiplier = Word128(high: 0x2360_ED05_1FC6_5DA4, low: 0x4385_DF64_9FCC_F645)
     /// The distance of one ``jumped(_:)``: ⌊(φ − 1)·2^128⌋ rounded to odd.
@@ -19,17 +19,7 @@ public struct PCG64: NumPyBitGenerator {
 
     @usableFromInline var s: Word128
     @usableFromInline var inc: Word128
-    @usableFromInline var has32: Bool
-    @usableFromInline var buf32: UInt32
-
-    /// The 128-bit LCG state (NumPy's `state['state']['state']`).
-    public var state: Word128 { s }
-    /// The 128-bit increment, always odd (NumPy's `state['state']['inc']`).
-    public var increment: Word128 { inc }
-    /// Whether a buffered 32-bit half is waiting (NumPy's `has_uint32`).
-    public var hasBuffered32: Bool { has32 }
-    /// The buffered 32-bit half (NumPy's `uinteger`).
-    public var buffered32: UInt32 { buf32 }
+    @usableFromInline var _half: _Buffered32
 
     /// Seeds as `PCG64(seed_sequence)`: four 64-bit words from the sequence give
     /// `initstate = w0·2^64 + w1` and `initseq = w2·2^64 + w3`.
@@ -43,27 +33,10 @@ public struct PCG64: NumPyBitGenerator {
     public init(initState: Word128, initSequence: Word128) {
         inc = Word128(high: (initSequence.high << 1) | (initSequence.low >> 63), low: (initSequence.low << 1) | 1)
         s = .zero
-        has32 = false
-        buf32 = 0
+        _half = _Buffered32()
         step()
         s = s &+ initState
         step()
-    }
-
-    /// Creates a generator from NumPy's `state` dictionary fields.
-    ///
-    /// - Throws: ``RandomStateError`` when `increment` is even (NumPy never
-    ///   produces one; the LCG would not have full period).
-    public init(state: Word128, increment: Word128, hasBuffered32: Bool = false, buffered32: UInt32 = 0)
-        throws(RandomStateError)
-    {
-        guard increment.low & 1 == 1 else {
-            throw .invalidField(generator: "PCG64", field: "inc", detail: "must be odd, got \(increment)")
-        }
-        s = state
-        inc = increment
-        has32 = hasBuffered32
-        buf32 = buffered32
     }
 
     @inlinable @inline(__always)
@@ -78,58 +51,13 @@ public struct PCG64: NumPyBitGenerator {
         return (s.high ^ s.low)._rotatedRight(by: s.high >> 58)
     }
 
-    /// The next 32-bit output: the buffered high half if any, else the low half
-    /// of a new 64-bit output (its high half is buffered).
-    @inlinable @inline(__always)
-    public mutating func next32() -> UInt32 {
-        if has32 {
-            has32 = false
-            return buf32
-        }
-        let v = next64()
-        buf32 = UInt32(truncatingIfNeeded: v >> 32)
-        has32 = true
-        return UInt32(truncatingIfNeeded: v)
-    }
+    @usableFromInline static let _name = "PCG64"
+    @usableFromInline static var _stepMultiplier: Word128 { multiplier }
 
-    /// `(next64() >> 11) · 2^-53`.
-    @inlinable @inline(__always)
-    public mutating func nextDouble() -> Double { _numpyDouble(next64()) }
-
-    /// `random_raw()`: ``next64()``.
-    @inlinable
-    public mutating func nextRaw() -> UInt64 { next64() }
-
-    /// `advance(delta)`: moves the state as if `delta` 64-bit outputs had been
-    /// drawn (mod 2^128) and drops the buffered 32-bit half.
-    public mutating func advance(by delta: Word128) {
-        s = Word128.lcgAdvance(state: s, delta: delta, mult: Self.multiplier, plus: inc)
-        has32 = false
-        buf32 = 0
-    }
-
-    /// `jumped(jumps)`: a copy advanced by `jumps ·` ``jumpDistance`` (mod 2^128).
-    public func jumped(_ jumps: UInt64 = 1) -> PCG64 {
-        var copy = self
-        copy.advance(by: Self.jumpDistance &* jumps)
-        return copy
-    }
-
-    /// Layout: state (high, low), increment (high, low) as u64, has-buffer (u8),
-    /// buffered half (u32): 37 bytes.
-    public var serializedState: [UInt8] {
-        _serializePCG(s, inc, has32, buf32)
-    }
-
-    /// Equality of the whole observable state (a consumed 32-bit half is ignored).
-    public static func == (x: PCG64, y: PCG64) -> Bool {
-        x.serializedState == y.serializedState
-    }
-
-    /// Restores a state written by ``serializedState``.
-    public init(serializedState bytes: [UInt8]) throws(RandomStateError) {
-        let f = try _deserializePCG(bytes, "PCG64")
-        try self.init(state: f.0, increment: f.1, hasBuffered32: f.2, buffered32: f.3)
+    @usableFromInline init(_state: Word128, increment: Word128, half: _Buffered32) {
+        s = _state
+        inc = increment
+        _half = half
     }
 }
 
@@ -142,20 +70,78 @@ extension UInt64 {
     }
 }
 
-func _serializePCG(_ s: Word128, _ inc: Word128, _ has: Bool, _ buf: UInt32) -> [UInt8] {
-    var w = _StateWriter(capacity: 37)
-    w.write(s.high); w.write(s.low); w.write(inc.high); w.write(inc.low)
-    w.write(has)
-    w.write(has ? buf : 0)
-    return w.bytes
+/// A NumPy PCG generator: a 128-bit LCG (`state`, odd `increment`) with the
+/// buffered 32-bit half; ``PCG64`` and ``PCG64DXSM`` differ only in their
+/// output permutation and stepping multiplier.
+@usableFromInline
+protocol _PCG128Generator: _NumPyBuffered32Generator {
+    var s: Word128 { get set }
+    var inc: Word128 { get }
+    /// NumPy's class name, for error messages.
+    static var _name: String { get }
+    /// The multiplier of one LCG step, for ``advance(by:)``.
+    static var _stepMultiplier: Word128 { get }
+    /// The fields as given, unchecked.
+    init(_state: Word128, increment: Word128, half: _Buffered32)
 }
 
-func _deserializePCG(_ bytes: [UInt8], _ name: String) throws(RandomStateError) -> (Word128, Word128, Bool, UInt32) {
-    guard bytes.count == 37 else { throw .wrongLength(generator: name, expected: 37, actual: bytes.count) }
-    var r = _StateReader(bytes)
-    let s = Word128(high: r.read(), low: r.read())
-    let inc = Word128(high: r.read(), low: r.read())
-    let flag: UInt8 = r.read()
-    guard flag <= 1 else { throw .invalidField(generator: name, field: "has_uint32", detail: "\(flag) is not 0 or 1") }
-    return (s, inc, flag == 1, r.read())
+extension _PCG128Generator {
+    /// The 128-bit LCG state (NumPy's `state['state']['state']`).
+    public var state: Word128 { s }
+    /// The 128-bit increment, always odd (NumPy's `state['state']['inc']`).
+    public var increment: Word128 { inc }
+
+    /// Creates a generator from NumPy's `state` dictionary fields.
+    ///
+    /// - Throws: ``RandomStateError`` when `increment` is even (NumPy never
+    ///   produces one; the LCG would not have full period).
+    public init(state: Word128, increment: Word128, hasBuffered32: Bool = false, buffered32: UInt32 = 0)
+        throws(RandomStateError)
+    {
+        guard increment.low & 1 == 1 else {
+            throw .invalidField(generator: Self._name, field: "inc", detail: "must be odd, got \(increment)")
+        }
+        self.init(_state: state, increment: increment, half: _Buffered32(isFull: hasBuffered32, value: buffered32))
+    }
+
+    /// `advance(delta)`: moves the state as if `delta` 64-bit outputs had been
+    /// drawn (mod 2^128) and drops the buffered 32-bit half.
+    public mutating func advance(by delta: Word128) {
+        s = Word128.lcgAdvance(state: s, delta: delta, mult: Self._stepMultiplier, plus: inc)
+        _half = _Buffered32()
+    }
+
+    /// `jumped(jumps)`: a copy advanced by `jumps ·` ``PCG64/jumpDistance`` (mod 2^128).
+    public func jumped(_ jumps: UInt64 = 1) -> Self {
+        var copy = self
+        copy.advance(by: PCG64.jumpDistance &* jumps)
+        return copy
+    }
+
+    /// Layout: state (high, low), increment (high, low) as u64, has-buffer (u8),
+    /// buffered half (u32): 37 bytes.
+    public var serializedState: [UInt8] {
+        var w = _StateWriter(capacity: 37)
+        w.write(s.high); w.write(s.low); w.write(inc.high); w.write(inc.low)
+        w.write(_half)
+        return w.bytes
+    }
+
+    /// Equality of the whole observable state (a consumed 32-bit half is ignored).
+    public static func == (x: Self, y: Self) -> Bool {
+        x.serializedState == y.serializedState
+    }
+
+    /// Restores a state written by ``serializedState``.
+    ///
+    /// - Throws: ``RandomStateError`` for a wrong length, a `has_uint32` byte
+    ///   other than 0 or 1, or an even increment.
+    public init(serializedState bytes: [UInt8]) throws(RandomStateError) {
+        try Self._checkLength(bytes, 37, Self._name)
+        var r = _StateReader(bytes)
+        let s = Word128(high: r.read(), low: r.read())
+        let inc = Word128(high: r.read(), low: r.read())
+        let half = try r.readBuffered32(generator: Self._name)
+        try self.init(state: s, increment: inc, hasBuffered32: half.isFull, buffered32: half.value)
+    }
 }

@@ -75,15 +75,11 @@ extension PythonRandom {
     public init(serializedState bytes: [UInt8]) throws(RandomStateError) {
         try Self._checkLength(bytes, 2509, "PythonRandom")
         var r = _StateReader(bytes)
-        var words = [UInt32](repeating: 0, count: 624)
-        for i in 0..<624 { words[i] = r.read() }
+        let words: [UInt32] = r.read(count: 624)
         let index: UInt32 = r.read()
-        let flag: UInt8 = r.read()
+        let hasGauss = try r.readFlag(generator: "PythonRandom", field: "gaussNext flag")
         let gauss = r.readDouble()
-        guard flag <= 1 else {
-            throw .invalidField(generator: "PythonRandom", field: "gaussNext flag", detail: "\(flag) is not 0 or 1")
-        }
-        try self.init(state: State(words: words, index: Int(index), gaussNext: flag == 1 ? gauss : nil))
+        try self.init(state: State(words: words, index: Int(index), gaussNext: hasGauss ? gauss : nil))
     }
 
     /// Two generators are equal when they will produce the same values: same

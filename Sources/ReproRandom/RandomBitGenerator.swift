@@ -88,6 +88,23 @@ struct _StateReader {
         return v
     }
 
+    /// `count` consecutive fields of type `T`.
+    @inlinable mutating func read<T: FixedWidthInteger>(count: Int, as _: T.Type = T.self) -> [T] {
+        (0..<count).map { _ in read(T.self) }
+    }
+
+    /// A one-byte flag written by `write(_: Bool)`.
+    ///
+    /// - Throws: ``RandomStateError/invalidField(generator:field:detail:)``
+    ///   naming `field` when the byte is neither 0 nor 1.
+    mutating func readFlag(generator: String, field: String) throws(RandomStateError) -> Bool {
+        let flag: UInt8 = read()
+        guard flag <= 1 else {
+            throw .invalidField(generator: generator, field: field, detail: "\(flag) is not 0 or 1")
+        }
+        return flag == 1
+    }
+
     @inlinable mutating func readDouble() -> Double { Double(bitPattern: read(UInt64.self)) }
     @inlinable mutating func readFloat() -> Float { Float(bitPattern: read(UInt32.self)) }
     @inlinable mutating func skip(_ count: Int) { offset += count }

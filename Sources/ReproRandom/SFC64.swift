@@ -9,20 +9,15 @@
 /// var bits = SFC64(seed: 42)           // np.random.SFC64(42)
 /// let x = bits.next64()
 /// ```
-public struct SFC64: NumPyBitGenerator {
+public struct SFC64: NumPyBitGenerator, _NumPyBuffered32Generator {
     @usableFromInline var a: UInt64
     @usableFromInline var b: UInt64
     @usableFromInline var c: UInt64
     @usableFromInline var counter: UInt64
-    @usableFromInline var has32: Bool
-    @usableFromInline var buf32: UInt32
+    @usableFromInline var _half: _Buffered32
 
     /// The four state words `[a, b, c, counter]` (NumPy's `state['state']['state']`).
     public var words: [UInt64] { [a, b, c, counter] }
-    /// Whether a buffered 32-bit half is waiting (NumPy's `has_uint32`).
-    public var hasBuffered32: Bool { has32 }
-    /// The buffered 32-bit half (NumPy's `uinteger`).
-    public var buffered32: UInt32 { buf32 }
 
     /// Seeds as `SFC64(seed_sequence)`.
     public init(seedSequence: SeedSequence) {
@@ -31,8 +26,7 @@ public struct SFC64: NumPyBitGenerator {
         b = w[1]
         c = w[2]
         counter = 1
-        has32 = false
-        buf32 = 0
+        _half = _Buffered32()
         for _ in 0..<12 { _ = next64() }
     }
 
@@ -44,8 +38,7 @@ public struct SFC64: NumPyBitGenerator {
             throw .invalidField(generator: "SFC64", field: "state", detail: "need 4 words, got \(words.count)")
         }
         (a, b, c, counter) = (words[0], words[1], words[2], words[3])
-        has32 = hasBuffered32
-        buf32 = buffered32
+        _half = _Buffered32(isFull: hasBuffered32, value: buffered32)
     }
 
     /// The next 64-bit output.
@@ -59,33 +52,11 @@ public struct SFC64: NumPyBitGenerator {
         return out
     }
 
-    /// The next 32-bit output (low half first, high half buffered).
-    @inlinable @inline(__always)
-    public mutating func next32() -> UInt32 {
-        if has32 {
-            has32 = false
-            return buf32
-        }
-        let v = next64()
-        buf32 = UInt32(truncatingIfNeeded: v >> 32)
-        has32 = true
-        return UInt32(truncatingIfNeeded: v)
-    }
-
-    /// `(next64() >> 11) · 2^-53`.
-    @inlinable @inline(__always)
-    public mutating func nextDouble() -> Double { _numpyDouble(next64()) }
-
-    /// `random_raw()`: ``next64()``.
-    @inlinable
-    public mutating func nextRaw() -> UInt64 { next64() }
-
     /// Layout: a, b, c, counter (u64), has-buffer (u8), buffered half (u32): 37 bytes.
     public var serializedState: [UInt8] {
         var w = _StateWriter(capacity: 37)
         for v in [a, b, c, counter] { w.write(v) }
-        w.write(has32)
-        w.write(has32 ? buf32 : 0)
+        w.write(_half)
         return w.bytes
     }
 
@@ -99,10 +70,7 @@ public struct SFC64: NumPyBitGenerator {
         try Self._checkLength(bytes, 37, "SFC64")
         var r = _StateReader(bytes)
         let w: [UInt64] = [r.read(), r.read(), r.read(), r.read()]
-        let flag: UInt8 = r.read()
-        guard flag <= 1 else {
-            throw .invalidField(generator: "SFC64", field: "has_uint32", detail: "\(flag) is not 0 or 1")
-        }
-        try self.init(words: w, hasBuffered32: flag == 1, buffered32: r.read())
+        let half = try r.readBuffered32(generator: "SFC64")
+        try self.init(words: w, hasBuffered32: half.isFull, buffered32: half.value)
     }
 }

@@ -95,12 +95,9 @@ extension TorchGenerator {
     public mutating func normal(
         count: Int, mean: Double, std: Double, contiguous: Bool = true
     ) throws(TorchRandomError) -> [Float] {
-        try Self.checkCount(count)
-        var out = [Float](repeating: 0, count: count)
-        try out.withUnsafeMutableBufferPointer { (buf) throws(TorchRandomError) in
+        try Self.array(count: count) { (buf) throws(TorchRandomError) in
             try fillNormal(buf, mean: mean, std: std, contiguous: contiguous)
         }
-        return out
     }
 
     /// `torch.empty(count, dtype=torch.float64).normal_(mean, std, generator=g)`.
@@ -114,12 +111,9 @@ extension TorchGenerator {
     public mutating func normal(
         count: Int, mean: Double, std: Double, contiguous: Bool = true, as type: Double.Type
     ) throws(TorchRandomError) -> [Double] {
-        try Self.checkCount(count)
-        var out = [Double](repeating: 0, count: count)
-        try out.withUnsafeMutableBufferPointer { (buf) throws(TorchRandomError) in
+        try Self.array(count: count) { (buf) throws(TorchRandomError) in
             try fillNormal(buf, mean: mean, std: std, contiguous: contiguous)
         }
-        return out
     }
 
     // MARK: - Scalar path (rng.md §2.2.1)
@@ -156,50 +150,49 @@ extension TorchGenerator {
     /// float32: `n` uniforms, in-place blocks, and a 16-uniform tail block
     /// that overwrites the last 16 outputs when `n % 16 != 0`.
     mutating func blockNormal(_ base: UnsafeMutablePointer<Float>, count n: Int, mean: Float, std: Float) {
-        let avx2 = capability == .avx2
-        var tail = SIMD16<Float>()
-        drawWords(into: base, count: n)
-        for i in 0..<n { base[i] = Self.float24(base[i].bitPattern) }
-        if n % 16 != 0 {
-            engine._withTorchCursor { c in
-                for j in 0..<16 { tail[j] = c.nextFloat24() }
+        if capability == .avx2 {
+            blockNormal(base, count: n, unit: { Self.float24($0.bitPattern) }, nextUnit: { $0.nextFloat24() }) {
+                TorchBoxMuller.avx2Block($0, mean: mean, std: std)
             }
-        }
-        var i = 0
-        if avx2 {
-            while i + 16 <= n { TorchBoxMuller.avx2Block(base + i, mean: mean, std: std); i += 16 }
         } else {
-            while i + 16 <= n { TorchBoxMuller.genericBlock(base + i, mean: mean, std: std); i += 16 }
-        }
-        if n % 16 != 0 {
-            withUnsafeMutableBytes(of: &tail) { raw in
-                let t = raw.baseAddress!.assumingMemoryBound(to: Float.self)
-                if avx2 {
-                    TorchBoxMuller.avx2Block(t, mean: mean, std: std)
-                } else {
-                    TorchBoxMuller.genericBlock(t, mean: mean, std: std)
-                }
-                (base + (n - 16)).update(from: t, count: 16)
+            blockNormal(base, count: n, unit: { Self.float24($0.bitPattern) }, nextUnit: { $0.nextFloat24() }) {
+                TorchBoxMuller.genericBlock($0, mean: mean, std: std)
             }
         }
     }
 
     /// float64: the same structure with 53-bit uniforms and libm in f64.
     mutating func blockNormal(_ base: UnsafeMutablePointer<Double>, count n: Int, mean: Double, std: Double) {
-        var tail = [Double](repeating: 0, count: 16)
-        drawWords(into: base, count: n)
-        for i in 0..<n { base[i] = Self.double53(base[i].bitPattern) }
-        if n % 16 != 0 {
-            engine._withTorchCursor { c in
-                for j in 0..<16 { tail[j] = c.nextDouble53() }
-            }
+        blockNormal(base, count: n, unit: { Self.double53($0.bitPattern) }, nextUnit: { $0.nextDouble53() }) {
+            TorchBoxMuller.doubleBlock($0, mean: mean, std: std)
         }
-        var i = 0
-        while i + 16 <= n { TorchBoxMuller.doubleBlock(base + i, mean: mean, std: std); i += 16 }
-        if n % 16 != 0 {
-            tail.withUnsafeMutableBufferPointer { t in
-                TorchBoxMuller.doubleBlock(t.baseAddress!, mean: mean, std: std)
-                (base + (n - 16)).update(from: t.baseAddress!, count: 16)
+    }
+
+    /// The vectorised structure of both dtypes: `n` uniforms from the raw words
+    /// drawn into `base` (`unit` converts a slot), then — when `n % 16 != 0` —
+    /// 16 more uniforms from `nextUnit` for the tail block; `block` transforms
+    /// 16 uniforms in place, first every whole block of `base`, then the tail
+    /// block, whose 16 outputs overwrite the last 16 of `base`.
+    @inline(__always)
+    mutating func blockNormal<T: BinaryFloatingPoint>(
+        _ base: UnsafeMutablePointer<T>, count n: Int,
+        unit: (T) -> T, nextUnit: (inout _TorchMTCursor) -> T, block: (UnsafeMutablePointer<T>) -> Void
+    ) {
+        drawWords(into: base, count: n)
+        for i in 0..<n { base[i] = unit(base[i]) }
+        withUnsafeTemporaryAllocation(of: T.self, capacity: 16) { tailBuffer in
+            let tail = tailBuffer.baseAddress!
+            let hasTail = n % 16 != 0
+            if hasTail {
+                engine._withTorchCursor { c in
+                    for j in 0..<16 { (tail + j).initialize(to: nextUnit(&c)) }
+                }
+            }
+            var i = 0
+            while i + 16 <= n { block(base + i); i += 16 }
+            if hasTail {
+                block(tail)
+                (base + (n - 16)).update(from: tail, count: 16)
             }
         }
     }

@@ -21,24 +21,8 @@ extension TorchGenerator {
         _ out: UnsafeMutableBufferPointer<Float>, from: Double = 0, to: Double = 1
     ) throws(TorchRandomError) {
         try Self.checkUniformBounds(from: from, to: to, max: Double(Float.greatestFiniteMagnitude))
-        let lo = Float(from)
-        let hi = Float(to)
-        let range = hi - lo
-        guard let base = out.baseAddress else { return }
-        let n = out.count
-        drawWords(into: base, count: n)
-        // Each slot now holds one raw random() word; convert in place.
-        if capability == .avx2 {
-            for i in 0..<n {
-                let v = lo.addingProduct(Self.float24(base[i].bitPattern), range)
-                base[i] = v == hi ? lo : v
-            }
-        } else {
-            for i in 0..<n {
-                let v = Self.float24(base[i].bitPattern) * range + lo
-                base[i] = v == hi ? lo : v
-            }
-        }
+        // Each slot receives one raw random() word.
+        fillUniform(out, lo: Float(from), hi: Float(to)) { Self.float24($0.bitPattern) }
     }
 
     /// Fills `out` like `t.uniform_(from, to)` on a float64 tensor: one
@@ -56,24 +40,8 @@ extension TorchGenerator {
         _ out: UnsafeMutableBufferPointer<Double>, from: Double = 0, to: Double = 1
     ) throws(TorchRandomError) {
         try Self.checkUniformBounds(from: from, to: to, max: Double.greatestFiniteMagnitude)
-        let lo = from
-        let hi = to
-        let range = hi - lo
-        guard let base = out.baseAddress else { return }
-        let n = out.count
-        drawWords(into: base, count: n)
-        // Each slot now holds two raw random() words, the first in the low half.
-        if capability == .avx2 {
-            for i in 0..<n {
-                let v = lo.addingProduct(Self.double53(base[i].bitPattern), range)
-                base[i] = v == hi ? lo : v
-            }
-        } else {
-            for i in 0..<n {
-                let v = Self.double53(base[i].bitPattern) * range + lo
-                base[i] = v == hi ? lo : v
-            }
-        }
+        // Each slot receives two raw random() words, the first in the low half.
+        fillUniform(out, lo: from, hi: to) { Self.double53($0.bitPattern) }
     }
 
     /// `torch.rand(count, generator=g)`: float32 uniforms in `[0, 1)`.
@@ -109,12 +77,7 @@ extension TorchGenerator {
     /// - Throws: ``TorchRandomError/negativeCount(_:)`` or
     ///   ``TorchRandomError/invalidUniformBounds(from:to:)``.
     public mutating func uniform(count: Int, from: Double, to: Double) throws(TorchRandomError) -> [Float] {
-        try Self.checkCount(count)
-        var out = [Float](repeating: 0, count: count)
-        try out.withUnsafeMutableBufferPointer { (buf) throws(TorchRandomError) in
-            try fillUniform(buf, from: from, to: to)
-        }
-        return out
+        try Self.array(count: count) { (buf) throws(TorchRandomError) in try fillUniform(buf, from: from, to: to) }
     }
 
     /// `torch.empty(count, dtype=torch.float64).uniform_(from, to, generator=g)`.
@@ -128,15 +91,48 @@ extension TorchGenerator {
     public mutating func uniform(
         count: Int, from: Double, to: Double, as type: Double.Type
     ) throws(TorchRandomError) -> [Double] {
-        try Self.checkCount(count)
-        var out = [Double](repeating: 0, count: count)
-        try out.withUnsafeMutableBufferPointer { (buf) throws(TorchRandomError) in
-            try fillUniform(buf, from: from, to: to)
-        }
-        return out
+        try Self.array(count: count) { (buf) throws(TorchRandomError) in try fillUniform(buf, from: from, to: to) }
     }
 
     // MARK: - Bulk draws
+
+    /// The uniform kernel of both dtypes: draws one slot's worth of raw words
+    /// per element, then stores `v = fma(unit(slot), hi - lo, lo)` with the
+    /// ``Capability/avx2`` kernels or `unit(slot) · (hi - lo) + lo` with
+    /// ``Capability/generic``, and `lo` where `v == hi`.
+    @inline(__always)
+    mutating func fillUniform<T: BinaryFloatingPoint>(
+        _ out: UnsafeMutableBufferPointer<T>, lo: T, hi: T, unit: (T) -> T
+    ) {
+        guard let base = out.baseAddress else { return }
+        let n = out.count
+        let range = hi - lo
+        drawWords(into: base, count: n)
+        if capability == .avx2 {
+            for i in 0..<n {
+                let v = lo.addingProduct(unit(base[i]), range)
+                base[i] = v == hi ? lo : v
+            }
+        } else {
+            for i in 0..<n {
+                let v = unit(base[i]) * range + lo
+                base[i] = v == hi ? lo : v
+            }
+        }
+    }
+
+    /// A new array of `count` elements (zero-initialised) filled by `fill`.
+    ///
+    /// - Throws: ``TorchRandomError/negativeCount(_:)``, or what `fill` throws.
+    @inline(__always)
+    static func array<T: BinaryFloatingPoint>(
+        count: Int, _ fill: (UnsafeMutableBufferPointer<T>) throws(TorchRandomError) -> Void
+    ) throws(TorchRandomError) -> [T] {
+        try checkCount(count)
+        var out = [T](repeating: 0, count: count)
+        try out.withUnsafeMutableBufferPointer { (buf) throws(TorchRandomError) in try fill(buf) }
+        return out
+    }
 
     /// Stores `count` consecutive `random()` words in the memory of
     /// `base[0..<count]` (`T` is Float or Double, so each element receives one

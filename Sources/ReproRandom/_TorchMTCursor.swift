@@ -21,17 +21,13 @@ struct _TorchMTCursor {
     mutating func next32() -> UInt32 {
         left &-= 1
         if left == 0 {
-            Self.twist(words)
+            MT19937.twist(words)
             left = 624
             next = 0
         }
-        var y = words[Int(next)]
+        let y = words[Int(next)]
         next &+= 1
-        y ^= y >> 11
-        y ^= (y << 7) & 0x9d2c_5680
-        y ^= (y << 15) & 0xefc6_0000
-        y ^= y >> 18
-        return y
+        return MT19937.temper(y)
     }
 
     /// PyTorch's `random64()`: first draw in the high half.
@@ -61,37 +57,18 @@ struct _TorchMTCursor {
         while i < count {
             if left == 1 {
                 // What the next draw would do: regenerate and restart at word 0.
-                Self.twist(words)
+                MT19937.twist(words)
                 left = 625
                 next = 0
             }
             let k = min(count - i, Int(left) - 1)
             let src = words + Int(next)
             let out = dst + i
-            for t in 0..<k {
-                var y = src[t]
-                y ^= y >> 11
-                y ^= (y << 7) & 0x9d2c_5680
-                y ^= (y << 15) & 0xefc6_0000
-                y ^= y >> 18
-                out[t] = y
-            }
+            for t in 0..<k { out[t] = MT19937.temper(src[t]) }
             next &+= UInt32(k)
             left &-= Int32(k)
             i += k
         }
-    }
-
-    /// The in-place twist of all 624 words (same recurrence as `MT19937.twist()`).
-    @usableFromInline
-    static func twist(_ m: UnsafeMutablePointer<UInt32>) {
-        @inline(__always) func mix(_ k: Int, _ k1: Int, _ km: Int) {
-            let y = (m[k] & 0x8000_0000) | (m[k1] & 0x7fff_ffff)
-            m[k] = m[km] ^ (y >> 1) ^ ((0 &- (y & 1)) & 0x9908_b0df)
-        }
-        for k in 0..<227 { mix(k, k + 1, k + 397) }
-        for k in 227..<623 { mix(k, k + 1, k - 227) }
-        mix(623, 0, 396)
     }
 }
 

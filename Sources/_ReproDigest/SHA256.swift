@@ -10,12 +10,53 @@
 /// h.finalize().hex  // "ba7816bf…"
 /// ```
 public struct SHA256: Sendable {
-    private var h: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
-        (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
-    private var pending: [UInt8] = []
-    private var length: UInt64 = 0
+    private var md = _MerkleDamgard(_SHA256Core())
 
-    private static let k: [UInt32] = [
+    /// Creates an empty hasher.
+    public init() {}
+
+    /// Feeds bytes.
+    public mutating func update(_ bytes: some Sequence<UInt8>) { md.update(bytes) }
+
+    /// Feeds raw memory (fast path for large buffers).
+    public mutating func update(_ buffer: UnsafeRawBufferPointer) { md.update(buffer) }
+
+    /// Finishes the hash and returns the 32-byte digest.
+    public consuming func finalize() -> Digest {
+        let h = md.finalize().h
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        for word in [h.0, h.1, h.2, h.3, h.4, h.5, h.6, h.7] { out._appendBigEndian(word) }
+        return Digest(bytes: out)
+    }
+
+    /// The digest of `bytes` in one call.
+    public static func hash(_ bytes: some Sequence<UInt8>) -> Digest {
+        var h = SHA256()
+        h.update(bytes)
+        return h.finalize()
+    }
+
+    /// A 32-byte SHA-256 digest.
+    public struct Digest: Hashable, Sendable, CustomStringConvertible {
+        /// The 32 bytes of the digest.
+        public let bytes: [UInt8]
+        /// Lower-case hexadecimal, 64 characters.
+        public var hex: String { bytes._lowercaseHex }
+        /// Same as ``hex``.
+        public var description: String { hex }
+    }
+}
+
+/// SHA-256's chaining state and compression function.
+struct _SHA256Core: _MerkleDamgardCore {
+    static let blockSize = 64
+    static let lengthFieldSize = 8
+
+    var h: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
+        (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
+
+    static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
         0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
         0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -26,44 +67,10 @@ public struct SHA256: Sendable {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
-    /// Creates an empty hasher.
-    public init() {}
-
-    /// Feeds bytes.
-    public mutating func update(_ bytes: some Sequence<UInt8>) {
-        for b in bytes {
-            pending.append(b)
-            if pending.count == 64 {
-                compress(pending)
-                pending.removeAll(keepingCapacity: true)
-            }
-        }
-    }
-
-    /// Feeds raw memory (fast path for large buffers).
-    public mutating func update(_ buffer: UnsafeRawBufferPointer) {
-        var i = 0
-        let n = buffer.count
-        if !pending.isEmpty {
-            while i < n && pending.count < 64 { pending.append(buffer[i]); i += 1 }
-            if pending.count == 64 { compress(pending); pending.removeAll(keepingCapacity: true) }
-        }
-        while i + 64 <= n {
-            compress(UnsafeRawBufferPointer(rebasing: buffer[i..<(i + 64)]))
-            i += 64
-        }
-        while i < n { pending.append(buffer[i]); i += 1 }
-    }
-
-    private mutating func compress<C: Collection<UInt8>>(_ block: C) where C.Index == Int {
-        length &+= 64
-        let s = block.startIndex
+    mutating func compress(_ block: UnsafeRawBufferPointer) {
         var state = h
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-            for t in 0..<16 {
-                w[t] = UInt32(block[s + 4 * t]) << 24 | UInt32(block[s + 4 * t + 1]) << 16
-                    | UInt32(block[s + 4 * t + 2]) << 8 | UInt32(block[s + 4 * t + 3])
-            }
+            for t in 0..<16 { w[t] = block._bigEndianWord(at: 4 * t) }
             @inline(__always) func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
             for t in 16..<64 {
                 let s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3)
@@ -86,45 +93,5 @@ public struct SHA256: Sendable {
                      state.4 &+ e, state.5 &+ f, state.6 &+ g, state.7 &+ hh)
         }
         h = state
-    }
-
-    /// Finishes the hash and returns the 32-byte digest.
-    public consuming func finalize() -> Digest {
-        let bitLength = (length &+ UInt64(pending.count)) &* 8
-        var tail = pending
-        tail.append(0x80)
-        while tail.count % 64 != 56 { tail.append(0) }
-        for i in (0..<8).reversed() { tail.append(UInt8(truncatingIfNeeded: bitLength >> (8 * UInt64(i)))) }
-        var i = 0
-        while i < tail.count { compress(tail[i..<(i + 64)]); i += 64 }
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        for word in [h.0, h.1, h.2, h.3, h.4, h.5, h.6, h.7] {
-            for s in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: word >> UInt32(s))) }
-        }
-        return Digest(bytes: out)
-    }
-
-    /// The digest of `bytes` in one call.
-    public static func hash(_ bytes: some Sequence<UInt8>) -> Digest {
-        var h = SHA256()
-        h.update(bytes)
-        return h.finalize()
-    }
-
-    /// A 32-byte SHA-256 digest.
-    public struct Digest: Hashable, Sendable, CustomStringConvertible {
-        /// The 32 bytes of the digest.
-        public let bytes: [UInt8]
-        /// Lower-case hexadecimal, 64 characters.
-        public var hex: String {
-            let digits = Array("0123456789abcdef".utf8)
-            var s: [UInt8] = []
-            s.reserveCapacity(64)
-            for b in bytes { s.append(digits[Int(b >> 4)]); s.append(digits[Int(b & 15)]) }
-            return String(decoding: s, as: UTF8.self)
-        }
-        /// Same as ``hex``.
-        public var description: String { hex }
     }
 }

@@ -10,16 +10,56 @@
 /// h.finalize().hex  // "ddaf35a1…a54ca49f"
 /// ```
 public struct SHA512: Sendable {
-    private var h: [UInt64] = [
+    private var md = _MerkleDamgard(_SHA512Core())
+
+    /// Creates an empty hasher.
+    public init() {}
+
+    /// Feeds bytes.
+    public mutating func update(_ bytes: some Sequence<UInt8>) { md.update(bytes) }
+
+    /// Finishes the hash and returns the 64-byte digest.
+    public consuming func finalize() -> Digest {
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for word in md.finalize().h { out._appendBigEndian(word) }
+        return Digest(bytes: out)
+    }
+
+    /// The digest of `bytes` in one call.
+    ///
+    /// ```swift
+    /// SHA512.hash(Array("abc".utf8)).bytes.count  // 64
+    /// ```
+    public static func hash(_ bytes: some Sequence<UInt8>) -> Digest {
+        var h = SHA512()
+        h.update(bytes)
+        return h.finalize()
+    }
+
+    /// A 64-byte SHA-512 digest.
+    public struct Digest: Hashable, Sendable, CustomStringConvertible {
+        /// The 64 bytes of the digest.
+        public let bytes: [UInt8]
+        /// Lower-case hexadecimal, 128 characters.
+        public var hex: String { bytes._lowercaseHex }
+        /// Same as ``hex``.
+        public var description: String { hex }
+    }
+}
+
+/// SHA-512's chaining state and compression function.
+struct _SHA512Core: _MerkleDamgardCore {
+    static let blockSize = 128
+    /// A 128-bit length field.
+    static let lengthFieldSize = 16
+
+    var h: [UInt64] = [
         0x6a09e667f3bcc908, 0xbb67ae8584caa73b, 0x3c6ef372fe94f82b, 0xa54ff53a5f1d36f1,
         0x510e527fade682d1, 0x9b05688c2b3e6c1f, 0x1f83d9abfb41bd6b, 0x5be0cd19137e2179,
     ]
-    private var pending: [UInt8] = []
-    /// Bytes already compressed (the message length is below 2^64 bytes in practice;
-    /// the 128-bit length field's high half is written as zero bits above that).
-    private var length: UInt64 = 0
 
-    private static let k: [UInt64] = [
+    static let k: [UInt64] = [
         0x428a2f98d728ae22, 0x7137449123ef65cd, 0xb5c0fbcfec4d3b2f, 0xe9b5dba58189dbbc,
         0x3956c25bf348b538, 0x59f111f1b605d019, 0x923f82a4af194f9b, 0xab1c5ed5da6d8118,
         0xd807aa98a3030242, 0x12835b0145706fbe, 0x243185be4ee4b28c, 0x550c7dc3d5ffb4e2,
@@ -42,30 +82,11 @@ public struct SHA512: Sendable {
         0x4cc5d4becb3e42b6, 0x597f299cfc657e2a, 0x5fcb6fab3ad6faec, 0x6c44198c4a475817,
     ]
 
-    /// Creates an empty hasher.
-    public init() {}
-
-    /// Feeds bytes.
-    public mutating func update(_ bytes: some Sequence<UInt8>) {
-        for b in bytes {
-            pending.append(b)
-            if pending.count == 128 {
-                compress(pending)
-                pending.removeAll(keepingCapacity: true)
-            }
-        }
-    }
-
-    private mutating func compress(_ block: ArraySlice<UInt8>) { compress(Array(block)) }
-
-    private mutating func compress(_ block: [UInt8]) {
-        length &+= 128
+    mutating func compress(_ block: UnsafeRawBufferPointer) {
         @inline(__always) func rotr(_ x: UInt64, _ n: UInt64) -> UInt64 { (x >> n) | (x << (64 - n)) }
         var w = [UInt64](repeating: 0, count: 80)
         for t in 0..<16 {
-            var v: UInt64 = 0
-            for i in 0..<8 { v = (v << 8) | UInt64(block[8 * t + i]) }
-            w[t] = v
+            w[t] = block._bigEndianWord(at: 8 * t)
         }
         for t in 16..<80 {
             let s0 = rotr(w[t - 15], 1) ^ rotr(w[t - 15], 8) ^ (w[t - 15] >> 7)
@@ -84,53 +105,5 @@ public struct SHA512: Sendable {
         }
         h[0] &+= a; h[1] &+= b; h[2] &+= c; h[3] &+= d
         h[4] &+= e; h[5] &+= f; h[6] &+= g; h[7] &+= hh
-    }
-
-    /// Finishes the hash and returns the 64-byte digest.
-    public consuming func finalize() -> Digest {
-        let byteLength = length &+ UInt64(pending.count)
-        var tail = pending
-        tail.append(0x80)
-        while tail.count % 128 != 112 { tail.append(0) }
-        // 128-bit big-endian bit length: high 64 bits are the bits shifted out of byteLength * 8.
-        let high = byteLength >> 61
-        let low = byteLength &<< 3
-        for i in (0..<8).reversed() { tail.append(UInt8(truncatingIfNeeded: high >> (8 * UInt64(i)))) }
-        for i in (0..<8).reversed() { tail.append(UInt8(truncatingIfNeeded: low >> (8 * UInt64(i)))) }
-        var i = 0
-        while i < tail.count { compress(tail[i..<(i + 128)]); i += 128 }
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for word in h {
-            for s in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: word >> UInt64(s))) }
-        }
-        return Digest(bytes: out)
-    }
-
-    /// The digest of `bytes` in one call.
-    ///
-    /// ```swift
-    /// SHA512.hash(Array("abc".utf8)).bytes.count  // 64
-    /// ```
-    public static func hash(_ bytes: some Sequence<UInt8>) -> Digest {
-        var h = SHA512()
-        h.update(bytes)
-        return h.finalize()
-    }
-
-    /// A 64-byte SHA-512 digest.
-    public struct Digest: Hashable, Sendable, CustomStringConvertible {
-        /// The 64 bytes of the digest.
-        public let bytes: [UInt8]
-        /// Lower-case hexadecimal, 128 characters.
-        public var hex: String {
-            let digits = Array("0123456789abcdef".utf8)
-            var s: [UInt8] = []
-            s.reserveCapacity(128)
-            for b in bytes { s.append(digits[Int(b >> 4)]); s.append(digits[Int(b & 15)]) }
-            return String(decoding: s, as: UTF8.self)
-        }
-        /// Same as ``hex``.
-        public var description: String { hex }
     }
 }

@@ -1,0 +1,107 @@
+// The message buffering, padding and output encoding that SHA-256 and SHA-512
+// (FIPS 180-4) share; each keeps only its own compression function.
+
+/// A hash's compression function over fixed-size blocks (the chaining state).
+protocol _MerkleDamgardCore: Sendable {
+    /// Bytes per block: 64 for SHA-256, 128 for SHA-512.
+    static var blockSize: Int { get }
+    /// Bytes of the big-endian bit-length field: 8 for SHA-256, 16 for SHA-512.
+    static var lengthFieldSize: Int { get }
+    /// Mixes one block of exactly ``blockSize`` bytes into the state.
+    mutating func compress(_ block: UnsafeRawBufferPointer)
+}
+
+/// Feeds a message to a ``_MerkleDamgardCore`` block by block, keeping the
+/// incomplete last block, and pads it as FIPS 180-4 §5.1 asks.
+struct _MerkleDamgard<Core: _MerkleDamgardCore>: Sendable {
+    private(set) var core: Core
+    private var pending: [UInt8] = []
+    /// Message bytes fed so far (a message below 2^64 bytes in practice; the
+    /// bit length's bits above 2^64 · 8 are those shifted out of it).
+    private var byteCount: UInt64 = 0
+
+    init(_ core: Core) {
+        self.core = core
+        pending.reserveCapacity(Core.blockSize)
+    }
+
+    /// Feeds bytes one at a time.
+    mutating func update(_ bytes: some Sequence<UInt8>) {
+        for b in bytes {
+            pending.append(b)
+            if pending.count == Core.blockSize { flushPending() }
+        }
+    }
+
+    /// Feeds raw memory, compressing whole blocks in place.
+    mutating func update(_ buffer: UnsafeRawBufferPointer) {
+        let n = buffer.count
+        let size = Core.blockSize
+        var i = 0
+        if !pending.isEmpty {
+            while i < n && pending.count < size { pending.append(buffer[i]); i += 1 }
+            if pending.count == size { flushPending() }
+        }
+        while i + size <= n {
+            core.compress(UnsafeRawBufferPointer(rebasing: buffer[i..<(i + size)]))
+            byteCount &+= UInt64(size)
+            i += size
+        }
+        while i < n { pending.append(buffer[i]); i += 1 }
+    }
+
+    private mutating func flushPending() {
+        pending.withUnsafeBytes { core.compress($0) }
+        byteCount &+= UInt64(pending.count)
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Appends `0x80`, zeros and the big-endian message bit length, compresses
+    /// the last one or two blocks and returns the final chaining state.
+    consuming func finalize() -> Core {
+        let total = byteCount &+ UInt64(pending.count)
+        let size = Core.blockSize
+        var tail = pending
+        tail.append(0x80)
+        while tail.count % size != size - Core.lengthFieldSize { tail.append(0) }
+        if Core.lengthFieldSize > 8 {
+            tail.append(contentsOf: repeatElement(0, count: Core.lengthFieldSize - 16))
+            tail._appendBigEndian(total >> 61)
+        }
+        tail._appendBigEndian(total &<< 3)
+        tail.withUnsafeBytes { t in
+            for start in stride(from: 0, to: t.count, by: size) {
+                core.compress(UnsafeRawBufferPointer(rebasing: t[start..<(start + size)]))
+            }
+        }
+        return core
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends `word`'s bytes, most significant first.
+    mutating func _appendBigEndian<W: FixedWidthInteger>(_ word: W) {
+        for s in stride(from: W.bitWidth - 8, through: 0, by: -8) {
+            append(UInt8(truncatingIfNeeded: word >> s))
+        }
+    }
+
+    /// Lower-case hexadecimal, two characters a byte.
+    var _lowercaseHex: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var s: [UInt8] = []
+        s.reserveCapacity(2 * count)
+        for b in self { s.append(digits[Int(b >> 4)]); s.append(digits[Int(b & 15)]) }
+        return String(decoding: s, as: UTF8.self)
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// The big-endian word of type `W` that starts at byte `offset`.
+    @inline(__always)
+    func _bigEndianWord<W: FixedWidthInteger>(at offset: Int, as _: W.Type = W.self) -> W {
+        var v: W = 0
+        for i in 0..<MemoryLayout<W>.size { v = (v << 8) | W(self[offset + i]) }
+        return v
+    }
+}
