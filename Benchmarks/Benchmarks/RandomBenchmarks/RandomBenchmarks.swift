@@ -20,6 +20,24 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    Benchmark("TorchGenerator rand 10M") { benchmark in
+        var buffer = [Float](repeating: 0, count: count)
+        var g = TorchGenerator(seed: UInt64(42))
+        for _ in benchmark.scaledIterations {
+            buffer.withUnsafeMutableBufferPointer { try? g.fillUniform($0) }
+            blackHole(buffer[count - 1])
+        }
+    }
+
+    Benchmark("TorchGenerator randn 10M") { benchmark in
+        var buffer = [Float](repeating: 0, count: count)
+        var g = TorchGenerator(seed: UInt64(42))
+        for _ in benchmark.scaledIterations {
+            buffer.withUnsafeMutableBufferPointer { try? g.fillNormal($0) }
+            blackHole(buffer[count - 1])
+        }
+    }
+
     Benchmark("MT19937 raw 10M words") { benchmark in
         var g = MT19937(seed: 42)
         for _ in benchmark.scaledIterations {
