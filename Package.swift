@@ -154,7 +154,7 @@ let package = Package(
         ),
         .testTarget(
             name: "reproTests",
-            dependencies: ["repro", "_ReproTestSupport"],
+            dependencies: ["repro", "ReproImage", "_ReproTestSupport"],
             swiftSettings: commonSettings
         ),
     ],
