@@ -17,12 +17,12 @@ struct BatchesCommand: ParsableCommand {
             worker counts or a resumed run feed a model exactly the same data. --resume-at K stops after \
             K batches, saves the loader state (as JSON) and continues from it in a fresh loader. \
             --augment standard = random resized crop to --crop-size (224), horizontal flip, colour jitter (0.4, 0.4, 0.4, 0.1), \
-            ImageNet normalize; with --augment none all images must have the same size.
+            ImageNet normalize; --augment crop = the same without colour jitter; with --augment none all images must have the same size.
             """
     )
 
     enum Shuffle: String, ExpressibleByArgument, CaseIterable { case counter, torch, none }
-    enum Augment: String, ExpressibleByArgument, CaseIterable { case none, standard }
+    enum Augment: String, ExpressibleByArgument, CaseIterable { case none, standard, crop }
 
     @Argument(help: "A folder with one subfolder per class, or a list file of 'path label' lines.")
     var folder: String
@@ -42,7 +42,7 @@ struct BatchesCommand: ParsableCommand {
     @Option(name: .long, help: "Epoch order: counter (default, any worker count), torch (PyTorch RandomSampler order) or none.")
     var shuffle: Shuffle = .counter
 
-    @Option(name: .long, help: "Per-image augmentation: none or standard.")
+    @Option(name: .long, help: "Per-image augmentation: none, standard, or crop (standard without colour jitter).")
     var augment: Augment = .none
 
     @Option(name: .long, help: "Output size of the standard augmentation's random resized crop.")
@@ -67,10 +67,14 @@ struct BatchesCommand: ParsableCommand {
 
     func makeLoader(_ dataset: ImageFolderDataset, workers: Int) throws -> DataLoader<ImageFolderDataset, CHWImage, BatchDigest> {
         let mode: ShuffleMode = shuffle == .counter ? .counterBased : shuffle == .torch ? .torchCompatible : .none
-        let pipeline: Compose = augment == .standard
-            ? Compose([RandomResizedCrop(size: cropSize), RandomHorizontalFlip(),
-                       ColorJitter(brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1), Normalize.imageNet])
-            : Compose([])
+        let pipeline: Compose
+        switch augment {
+        case .none: pipeline = Compose([])
+        case .standard:
+            pipeline = Compose([RandomResizedCrop(size: cropSize), RandomHorizontalFlip(),
+                                ColorJitter(brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1), Normalize.imageNet])
+        case .crop: pipeline = Compose([RandomResizedCrop(size: cropSize), RandomHorizontalFlip(), Normalize.imageNet])
+        }
         return try DataLoader(
             dataset: dataset, batchSize: batchSize, shuffle: mode, seed: seed, workers: workers, epochs: epochs,
             transform: { sample, g in try pipeline.apply(CHWImage(sample.image), using: &g) },
