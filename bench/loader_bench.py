@@ -6,8 +6,10 @@ folder, 10 class subfolders), decoded, RandomResizedCrop(224), horizontal flip,
 to-tensor, ImageNet normalize, batched by 32, 2 workers, one epoch each, same
 machine. Prints images/s for both and the ratio Repro / PyTorch (target >= 1.0).
 
-`repro batches` also hashes every batch (SHA-256 of its float32 bytes) on the
-worker threads and prints one line per batch; PyTorch only produces tensors.
+`repro batches` also hashes every batch (SHA-256 of its float32 bytes, about
+0.6 MB per image) on the worker threads and prints one line per batch; PyTorch
+only produces tensors. So Repro is timed twice: as is, and with --no-hash
+(the loader alone, the like-for-like comparison).
 
 Usage: bench/loader_bench.py [--repro PATH] [--images N] [--keep DIR]
 Uses $REPRO_VENV (a virtualenv with torch, torchvision, pillow, numpy) when
@@ -66,10 +68,10 @@ def bench_torch(folder, workers, batch):
     return n, time.perf_counter() - start
 
 
-def bench_repro(repro, folder, workers, batch):
+def bench_repro(repro, folder, workers, batch, hashing=True):
     start = time.perf_counter()
     out = subprocess.run([repro, "batches", folder, "--workers", str(workers), "--batch-size", str(batch),
-                          "--augment", "crop", "--seed", "0", "--no-progress"],
+                          "--augment", "crop", "--seed", "0", "--no-progress"] + ([] if hashing else ["--no-hash"]),
                          check=True, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     lines = out.stdout.strip().splitlines()
@@ -96,10 +98,13 @@ def main():
             print("generated %d JPEGs in %.1fs" % (args.images, time.perf_counter() - t0))
         tn, tt = bench_torch(folder, args.workers, args.batch_size)
         rn, rt = bench_repro(args.repro, folder, args.workers, args.batch_size)
-        assert tn == rn == args.images, (tn, rn)
-        print("PyTorch DataLoader (torchvision, %d workers): %8.1f images/s" % (args.workers, tn / tt))
-        print("repro batches      (%d workers):             %8.1f images/s" % (args.workers, rn / rt))
-        print("ratio repro / PyTorch: %.2fx" % ((rn / rt) / (tn / tt)))
+        hn, ht = bench_repro(args.repro, folder, args.workers, args.batch_size, hashing=False)
+        assert tn == rn == hn == args.images, (tn, rn, hn)
+        print("PyTorch DataLoader (torchvision, %d workers):    %8.1f images/s" % (args.workers, tn / tt))
+        print("repro batches      (%d workers, SHA-256/batch):  %8.1f images/s  ratio %.2fx"
+              % (args.workers, rn / rt, (rn / rt) / (tn / tt)))
+        print("repro batches      (%d workers, --no-hash):      %8.1f images/s  ratio %.2fx"
+              % (args.workers, hn / ht, (hn / ht) / (tn / tt)))
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)

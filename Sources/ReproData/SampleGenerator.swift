@@ -45,4 +45,16 @@ public struct SampleGenerator: RandomNumberGenerator, Sendable {
         if case .torch(let t) = source { return t }
         return nil
     }
+
+    /// Runs `body` on the PyTorch worker stream itself (to draw with `torch.rand`-style
+    /// APIs, as a torchvision transform would); nil, without calling `body`, for a Philox stream.
+    ///
+    /// ```swift
+    /// let u = try g.withTorchGenerator { try $0.rand(count: 1)[0] }
+    /// ```
+    public mutating func withTorchGenerator<R>(_ body: (inout TorchGenerator) throws -> R) rethrows -> R? {
+        guard case .torch(var t) = source else { return nil }
+        defer { source = .torch(t) }
+        return try body(&t)
+    }
 }

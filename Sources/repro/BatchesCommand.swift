@@ -51,6 +51,9 @@ struct BatchesCommand: ParsableCommand {
     @Option(name: .long, help: "Stop after K batches, save the state, and continue from it in a fresh loader.")
     var resumeAt: Int?
 
+    @Flag(name: .long, help: "Skip the SHA-256 of each batch (prints '-' instead); for timing the loader alone.")
+    var noHash = false
+
     @Flag(name: .long, help: "Print one JSON object per batch (JSON lines).")
     var json = false
 
@@ -67,18 +70,23 @@ struct BatchesCommand: ParsableCommand {
 
     func makeLoader(_ dataset: ImageFolderDataset, workers: Int) throws -> DataLoader<ImageFolderDataset, CHWImage, BatchDigest> {
         let mode: ShuffleMode = shuffle == .counter ? .counterBased : shuffle == .torch ? .torchCompatible : .none
+        // The crop runs on the 8-bit image (same bits as cropping the float image, less work).
+        let crop: RandomResizedCrop? = augment == .none ? nil : RandomResizedCrop(size: cropSize)
         let pipeline: Compose
         switch augment {
         case .none: pipeline = Compose([])
         case .standard:
-            pipeline = Compose([RandomResizedCrop(size: cropSize), RandomHorizontalFlip(),
+            pipeline = Compose([RandomHorizontalFlip(),
                                 ColorJitter(brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1), Normalize.imageNet])
-        case .crop: pipeline = Compose([RandomResizedCrop(size: cropSize), RandomHorizontalFlip(), Normalize.imageNet])
+        case .crop: pipeline = Compose([RandomHorizontalFlip(), Normalize.imageNet])
         }
         return try DataLoader(
             dataset: dataset, batchSize: batchSize, shuffle: mode, seed: seed, workers: workers, epochs: epochs,
-            transform: { sample, g in try pipeline.apply(CHWImage(sample.image), using: &g) },
-            collate: BatchDigest.init)
+            transform: { sample, g in
+                let x = try crop.map { try $0.apply(sample.image, using: &g) } ?? CHWImage(sample.image)
+                return try pipeline.apply(x, using: &g)
+            },
+            collate: { [noHash] images in try BatchDigest(images, hashing: !noHash) })
     }
 
     func run() throws {
@@ -121,23 +129,23 @@ struct BatchDigest: Sendable {
     let shape: [Int]
     let sha256: String
 
-    /// Stacks same-sized images into [B, C, H, W] and hashes the little-endian bytes.
-    init(_ images: [CHWImage]) throws {
+    /// Stacks same-sized images into [B, C, H, W] and hashes the little-endian bytes (unless `hashing` is false).
+    init(_ images: [CHWImage], hashing: Bool) throws {
         guard let first = images.first else { throw ValidationError("empty batch") }
         for im in images where (im.channels, im.height, im.width) != (first.channels, first.height, first.width) {
             throw ValidationError("images of different sizes in one batch (\(first.height)×\(first.width) and \(im.height)×\(im.width)); use --augment standard")
         }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(images.count * first.values.count * 4)
-        for im in images {
-            for v in im.values {
-                let b = v.bitPattern.littleEndian
-                bytes.append(UInt8(truncatingIfNeeded: b)); bytes.append(UInt8(truncatingIfNeeded: b >> 8))
-                bytes.append(UInt8(truncatingIfNeeded: b >> 16)); bytes.append(UInt8(truncatingIfNeeded: b >> 24))
-            }
-        }
         shape = [images.count, first.channels, first.height, first.width]
-        sha256 = SHA256.hash(bytes).hex
+        guard hashing else { sha256 = "-"; return }
+        var hasher = SHA256()
+        for im in images {
+            #if _endian(little)
+            im.values.withUnsafeBytes { hasher.update($0) }  // float32 memory order is little-endian here
+            #else
+            hasher.update(im.values.flatMap { v in (0..<4).map { UInt8(truncatingIfNeeded: v.bitPattern >> (8 * $0)) } })
+            #endif
+        }
+        sha256 = hasher.finalize().hex
     }
 }
 

@@ -95,4 +95,15 @@ private func intList(_ j: JSON) throws -> [Int] { try j.array.map { Int(try $0.i
         let w1 = try w0.resumed(from: w0.start, workers: 1)
         #expect(try w0.map { try $0.get().value } == w1.map { try $0.get().value })
     }
+
+    /// A transform can draw with torch's own APIs from the worker stream (as torchvision does).
+    @Test func withTorchGeneratorAdvancesTheStream() throws {
+        var t = SampleGenerator(TorchGenerator(seed: 3))
+        var reference = TorchGenerator(seed: 3)
+        let u = try t.withTorchGenerator { try $0.rand(count: 2) }
+        #expect(u == (try reference.rand(count: 2)))
+        #expect(t.next() == reference.random64())
+        var p = SampleGenerator(SampleRandomness.generator(seed: 1, epoch: 0, index: 0))
+        #expect(p.withTorchGenerator { $0.random64() } == nil)
+    }
 }

@@ -97,6 +97,19 @@ func gen(_ i: Int) -> SampleGenerator { SampleGenerator(SampleRandomness.generat
         #expect(throws: TransformError.self) { try ColorJitter(hue: 0.7).apply(x, using: &g) }
     }
 
+    /// Cropping the 8-bit image gives the same bits and draws as cropping its float version.
+    @Test func byteCropEqualsFloatCrop() throws {
+        let px = (0..<(3 * 31 * 40)).map { UInt8(truncatingIfNeeded: $0 &* 29) }
+        let img = try Image(width: 40, height: 31, channels: 3, pixels: px)
+        let t = RandomResizedCrop(size: 16)
+        for i in 0..<10 {
+            var a = gen(i), b = gen(i)
+            let x = try t.apply(img, using: &a), y = try t.apply(CHWImage(img), using: &b)
+            #expect(x.values.map(\.bitPattern) == y.values.map(\.bitPattern))
+            #expect(a.next() == b.next())
+        }
+    }
+
     /// to-tensor divides every byte by 255 (an IEEE division).
     @Test func toTensorDividesBy255() throws {
         let img = try Image(width: 2, height: 1, channels: 3, pixels: [0, 128, 255, 1, 2, 3])

@@ -1,3 +1,4 @@
+import ReproImage
 import ReproTensor
 
 /// torchvision's `RandomResizedCrop`: up to 10 attempts to draw an area
@@ -75,5 +76,29 @@ public struct RandomResizedCrop: ImageTransform {
         let r = cropRectangle(imageHeight: image.height, imageWidth: image.width, using: &generator)
         let crop = try image.cropped(top: r.top, left: r.left, height: r.height, width: r.width)
         return try Resize.resample(crop, height: height, width: width, interpolation)
+    }
+
+    /// Crops the 8-bit image first, then converts to floats (`v / 255`) and resizes: the same
+    /// bits and draws as `apply(CHWImage(image), using:)`, without converting the discarded pixels.
+    public func apply<G: RandomNumberGenerator>(_ image: Image, using generator: inout G) throws(TransformError) -> CHWImage {
+        guard height > 0, width > 0, scale.lowerBound > 0, ratio.lowerBound > 0 else {
+            throw .invalidInput("RandomResizedCrop size \(height)×\(width), scale \(scale), ratio \(ratio)")
+        }
+        let r = cropRectangle(imageHeight: image.height, imageWidth: image.width, using: &generator)
+        let c = image.channels, rowBytes = image.width * c
+        var px = [UInt8](repeating: 0, count: r.height * r.width * c)
+        image.pixels.withUnsafeBufferPointer { src in
+            px.withUnsafeMutableBufferPointer { dst in
+                for y in 0..<r.height {
+                    let s = (r.top + y) * rowBytes + r.left * c, d = y * r.width * c
+                    for i in 0..<(r.width * c) { dst[d + i] = src[s + i] }
+                }
+            }
+        }
+        let crop: Image
+        do { crop = try Image(width: r.width, height: r.height, channels: c, pixels: px) } catch {
+            throw .invalidInput("crop failed: \(error)")
+        }
+        return try Resize.resample(CHWImage(crop), height: height, width: width, interpolation)
     }
 }
