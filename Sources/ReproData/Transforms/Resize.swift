@@ -12,7 +12,12 @@ import ReproTensor
 /// ```
 public struct Resize: ImageTransform {
     /// How output pixels are computed.
-    public enum Interpolation: Sendable { case bilinear, nearest }
+    public enum Interpolation: Sendable {
+        /// Bilinear, `align_corners=False`, no antialiasing.
+        case bilinear
+        /// PyTorch's legacy nearest (`floor(dst × in / out)`).
+        case nearest
+    }
     enum Target: Sendable { case shorter(Int, maxSize: Int?), exact(height: Int, width: Int) }
     let target: Target
     /// The interpolation.
