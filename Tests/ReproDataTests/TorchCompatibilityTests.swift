@@ -107,3 +107,19 @@ private func intList(_ j: JSON) throws -> [Int] { try j.array.map { Int(try $0.i
         #expect(p.withTorchGenerator { $0.random64() } == nil)
     }
 }
+
+/// Torch-ordered loading with per-sample randomness is still worker-count independent and resumable.
+@Suite struct TorchOrderWorkerTests {
+    @Test func identicalAcrossWorkersAndResume() throws {
+        func make(_ w: Int) throws -> DataLoader<SlowDataset, [Float], [UInt32]> {
+            try DataLoader(dataset: SlowDataset(count: 23), batchSize: 4, shuffle: .torchCompatible, seed: 3407,
+                           workers: w, epochs: 2, transform: augment, collate: flatten)
+        }
+        let base = try run(make(0))
+        for w in [1, 4] { #expect(try run(make(w)).map(\.value) == base.map(\.value)) }
+        for k in [2, 5, 6, 9] {
+            let rest = try run(make(1).resumed(from: base[k].stateAfter, workers: 3))
+            #expect(rest.map(\.value) == base[(k + 1)...].map(\.value), "resume after batch \(k)")
+        }
+    }
+}
