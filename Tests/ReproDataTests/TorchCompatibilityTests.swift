@@ -23,7 +23,7 @@ private func intList(_ j: JSON) throws -> [Int] { try j.array.map { Int(try $0.i
         }
     }
 
-    /// Four epochs of several sizes, from vectors made by scripts/gen_torch_data_extra.py.
+    /// Four epochs of several sizes, from vectors made by scripts/make_torch_data_vectors.py.
     @Test func multiEpochOrdersMatchTorch() throws {
         for c in try Fixtures.json("data/torch_distributed.json")["random_sampler_epochs"].array {
             let n = Int(try c["count"].int64), seed = try c["seed"].uint64
