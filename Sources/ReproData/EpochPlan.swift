@@ -4,42 +4,60 @@ import ReproRandom
 /// The index order of every epoch of a schedule, and the PyTorch base seed of
 /// each epoch under ``AugmentationRandomness/torchWorkerSeeding``.
 ///
-/// Counter-based orders are computed per position on demand; PyTorch's orders
-/// come from one generator advanced epoch after epoch, so they are replayed
-/// from epoch 0 once (draws only, no data loaded) and kept for the epochs the
-/// schedule covers.
+/// Counter-based orders are computed per position on demand. PyTorch's orders
+/// come from one generator advanced epoch after epoch: it is replayed from
+/// epoch 0 once (draws only, no data loaded), keeping the generator state at
+/// the start of each covered epoch (a few KB each); an epoch's order is then
+/// recomputed from that state when first needed and cached (two epochs at most,
+/// so memory stays O(dataset size)).
 struct EpochPlan: Sendable {
     let state: LoaderState
-    private let torchOrders: [[Int]]
+    private let samplerStarts: [TorchRandomSampler]
+    private let loaderStarts: [TorchDataLoader]
     private let baseSeeds: [UInt64]
+    private let cache = OrderCache()
 
     init(_ s: LoaderState) {
         state = s
-        var orders: [[Int]] = [], seeds: [UInt64] = []
+        var samplers: [TorchRandomSampler] = [], loaders: [TorchDataLoader] = [], seeds: [UInt64] = []
         let first = s.epoch, end = s.isFinished ? s.epoch : s.endEpoch
         let n = s.datasetCount
+        var unused = TorchGenerator()
         if s.randomness == .torchWorkerSeeding {
             let torchShuffle = s.shuffle == .torchCompatible && n > 0
-            var loader = try? TorchDataLoader(count: n, batchSize: s.batchSize, shuffle: torchShuffle,
-                                              dropLast: s.dropLast, generator: TorchGenerator(seed: s.seed))
-            var unused = TorchGenerator()
-            for e in 0..<end {
-                guard let epoch = loader?.epoch(defaultGenerator: &unused) else { break }
-                if e >= first {
-                    seeds.append(epoch.baseSeed)
-                    if torchShuffle { orders.append(Self.completed(epoch.batches.flatMap { $0 }, n)) }
+            if var loader = try? TorchDataLoader(count: n, batchSize: s.batchSize, shuffle: torchShuffle,
+                                                 dropLast: s.dropLast, generator: TorchGenerator(seed: s.seed)) {
+                for e in 0..<end {
+                    if e >= first { loaders.append(loader) }
+                    let epoch = loader.epoch(defaultGenerator: &unused)
+                    if e >= first { seeds.append(epoch.baseSeed) }
                 }
             }
         } else if s.shuffle == .torchCompatible && n > 0 {
-            var sampler = try? TorchRandomSampler(count: n, generator: TorchGenerator(seed: s.seed))
-            var unused = TorchGenerator()
-            for e in 0..<end {
-                guard let order = sampler?.epoch(defaultGenerator: &unused) else { break }
-                if e >= first { orders.append(order) }
+            if var sampler = try? TorchRandomSampler(count: n, generator: TorchGenerator(seed: s.seed)) {
+                for e in 0..<end {
+                    if e >= first { samplers.append(sampler) }
+                    _ = sampler.epoch(defaultGenerator: &unused)
+                }
             }
         }
-        torchOrders = orders
+        samplerStarts = samplers
+        loaderStarts = loaders
         baseSeeds = seeds
+    }
+
+    /// PyTorch's order of epoch `epoch` (torch-compatible shuffling only).
+    private func torchOrder(_ epoch: Int) -> [Int] {
+        cache.order(epoch) {
+            var unused = TorchGenerator()
+            let k = epoch - state.epoch
+            if state.randomness == .torchWorkerSeeding {
+                var loader = loaderStarts[k]
+                return Self.completed(loader.epoch(defaultGenerator: &unused).batches.flatMap { $0 }, state.datasetCount)
+            }
+            var sampler = samplerStarts[k]
+            return sampler.epoch(defaultGenerator: &unused)
+        }
     }
 
     /// A dropped tail is not part of PyTorch's batches; append it so positions stay total.
@@ -49,28 +67,39 @@ struct EpochPlan: Sendable {
         return prefix + (0..<n).filter { !used.contains($0) }
     }
 
-    /// The dataset index at `position` of epoch `epoch`.
-    func index(epoch: Int, position: Int) -> Int {
-        switch state.shuffle {
-        case .none: return position
-        case .counterBased: return CounterPermutation(count: state.datasetCount, seed: state.seed, epoch: UInt64(epoch))[position]
-        case .torchCompatible:
-            if state.datasetCount == 0 { return position }
-            return torchOrders[epoch - state.epoch][position]
-        }
-    }
-
     /// The indices of epoch `epoch` at positions `range`.
     func indices(epoch: Int, _ range: Range<Int>) -> [Int] {
-        if state.shuffle == .counterBased {
+        switch state.shuffle {
+        case .none: return Array(range)
+        case .counterBased:
             let p = CounterPermutation(count: state.datasetCount, seed: state.seed, epoch: UInt64(epoch))
             return range.map { p[$0] }
+        case .torchCompatible:
+            if range.isEmpty { return [] }
+            let order = torchOrder(epoch)
+            return Array(order[range])
         }
-        return range.map { index(epoch: epoch, position: $0) }
     }
 
     /// The base seed PyTorch's `iter(loader)` draws for epoch `epoch`.
     func baseSeed(epoch: Int) -> UInt64 { baseSeeds[epoch - state.epoch] }
+}
+
+/// The most recently used epoch orders (at most two), shared by a loader's threads.
+final class OrderCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [(epoch: Int, order: [Int])] = []
+
+    /// The cached order of `epoch`, computing it (under the lock) when missing.
+    func order(_ epoch: Int, compute: () -> [Int]) -> [Int] {
+        lock.lock()
+        defer { lock.unlock() }
+        if let hit = entries.first(where: { $0.epoch == epoch }) { return hit.order }
+        let order = compute()
+        entries.append((epoch, order))
+        if entries.count > 2 { entries.removeFirst() }
+        return order
+    }
 }
 
 /// PyTorch worker streams shared by a loader's threads: worker `w`'s
