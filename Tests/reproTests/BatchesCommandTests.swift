@@ -38,6 +38,8 @@ func makeImageFolder(sameSize: Bool) throws -> String {
         }
         let torch = try runRepro(common + ["--shuffle", "torch", "--json", "--workers", "2"])
         #expect(torch.status == 0)
+        let torchResumed = try runRepro(common + ["--shuffle", "torch", "--json", "--workers", "3", "--resume-at", "5"])
+        #expect(torchResumed.stdout == torch.stdout)
         let first = try JSONSerialization.jsonObject(with: Data(torch.stdout.split(separator: "\n")[0].utf8)) as? [String: Any]
         #expect(first?["shape"] as? [Int] == [3, 3, 32, 32])
         #expect(first?["epoch"] as? Int == 0)
