@@ -89,7 +89,8 @@ let package = Package(
         ),
         .target(
             name: "ReproData",
-            dependencies: ["ReproRandom"],
+            // ReproImage decodes folder datasets; ReproTensor resizes and supplies Repro's own exp/log.
+            dependencies: ["ReproRandom", "ReproImage", "ReproTensor"],
             swiftSettings: commonSettings
         ),
         .target(
@@ -133,7 +134,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ReproDataTests",
-            dependencies: ["ReproData", "_ReproTestSupport"],
+            dependencies: ["ReproData", "ReproImage", "ReproRandom", "_ReproTestSupport"],
             swiftSettings: commonSettings
         ),
         .testTarget(
@@ -153,7 +154,7 @@ let package = Package(
         ),
         .testTarget(
             name: "reproTests",
-            dependencies: ["repro", "_ReproTestSupport"],
+            dependencies: ["repro", "ReproImage", "_ReproTestSupport"],
             swiftSettings: commonSettings
         ),
     ],

@@ -20,7 +20,7 @@ extension DataLoader: Sequence {
                 let s = schedule, l = loader
                 handle = PipelineHandle(BatchPipeline(
                     total: s.total, workers: loader.workers, window: loader.workers * loader.prefetch,
-                    job: { b in let (e, p, idx) = s.batch(b); return l.loadBatch(epoch: e, position: p, indices: idx) }))
+                    job: { b in let (e, p, idx) = s.batch(b); return l.loadBatch(epoch: e, position: p, indices: idx, streams: s.streams) }))
             } else {
                 handle = nil
             }
@@ -37,11 +37,20 @@ extension DataLoader: Sequence {
                 result = handle.pipeline.take(nextBatch)
             } else {
                 let (e, p, idx) = schedule.batch(nextBatch)
-                result = loader.loadBatch(epoch: e, position: p, indices: idx)
+                result = loader.loadBatch(epoch: e, position: p, indices: idx, streams: schedule.streams)
             }
             nextBatch += 1
             if case .failure = result { failed = true }
+            report(result)
             return result
+        }
+
+        func report(_ result: Element) {
+            if let progress = loader.progress, case .success(let batch) = result {
+                progress(LoaderProgress(epoch: batch.epoch, position: batch.position,
+                                        batchesPerEpoch: schedule.start.batchesPerEpoch,
+                                        delivered: nextBatch, total: schedule.total))
+            }
         }
     }
 
@@ -49,10 +58,16 @@ extension DataLoader: Sequence {
     struct Schedule: Sendable {
         let start: LoaderState
         let total: Int
-        /// Orders are computed per epoch on demand (cheap for counter-based shuffling).
+        let plan: EpochPlan
+        /// PyTorch worker streams (``AugmentationRandomness/torchWorkerSeeding`` only), fresh per iteration.
+        let streams: TorchWorkerStreams?
+        /// Counter-based orders are computed per position on demand; PyTorch's once per iteration.
         init(_ loader: DataLoader) {
             start = loader.start
             total = loader.batchCount
+            plan = EpochPlan(start)
+            streams = start.randomness == .torchWorkerSeeding
+                ? TorchWorkerStreams(count: start.workerStreams, plan: plan) : nil
         }
 
         func coordinates(_ b: Int) -> (epoch: Int, position: Int) {
@@ -65,14 +80,7 @@ extension DataLoader: Sequence {
             let (e, p) = coordinates(b)
             let lo = p * start.batchSize
             let hi = Swift.min(lo + start.batchSize, start.datasetCount)
-            let indices: [Int]
-            switch start.shuffle {
-            case .none: indices = Array(lo..<hi)
-            case .counterBased:
-                let perm = CounterPermutation(count: start.datasetCount, seed: start.seed, epoch: UInt64(e))
-                indices = (lo..<hi).map { perm[$0] }
-            }
-            return (e, p, indices)
+            return (e, p, plan.indices(epoch: e, lo..<hi))
         }
 
         func state(at b: Int) -> LoaderState {
@@ -121,6 +129,7 @@ extension DataLoader {
                     result = await handle.pipeline.takeAsync(base.nextBatch)
                     base.nextBatch += 1
                     if case .failure = result { base.failed = true }
+                    base.report(result)
                 } else {
                     result = base.next()!
                 }

@@ -27,7 +27,8 @@ public struct DataLoader<Source: Dataset, Item: Sendable, Batch: Sendable>: Send
     public let prefetch: Int
     /// Where iteration starts, and what it covers.
     public let start: LoaderState
-    private let transform: @Sendable (Source.Sample, inout Philox4x32) throws -> Item
+    var progress: (@Sendable (LoaderProgress) -> Void)?
+    private let transform: @Sendable (Source.Sample, inout SampleGenerator) throws -> Item
     private let collate: @Sendable ([Item]) throws -> Batch
 
     /// Creates a loader over `epochs` epochs starting at `firstEpoch`.
@@ -36,6 +37,7 @@ public struct DataLoader<Source: Dataset, Item: Sendable, Batch: Sendable>: Send
     ///   - batchSize: samples per batch (≥ 1).
     ///   - shuffle: the epoch order (``ShuffleMode/counterBased`` by default).
     ///   - seed: the seed of shuffling and of every sample's generator.
+    ///   - randomness: where transforms draw from (``AugmentationRandomness/perSample`` by default).
     ///   - workers: worker threads (0 loads on the consuming thread).
     ///   - prefetch: batches each worker may prepare ahead (≥ 1).
     ///   - transform: turns a sample into an item, drawing randomness only from the generator it is given.
@@ -43,8 +45,9 @@ public struct DataLoader<Source: Dataset, Item: Sendable, Batch: Sendable>: Send
     /// - Throws: ``DataLoaderError/invalidConfiguration(_:)`` for out-of-range settings.
     public init(
         dataset: Source, batchSize: Int, shuffle: ShuffleMode = .counterBased, seed: UInt64,
+        randomness: AugmentationRandomness = .perSample,
         workers: Int = 0, prefetch: Int = 2, dropLast: Bool = false, firstEpoch: Int = 0, epochs: Int = 1,
-        transform: @escaping @Sendable (Source.Sample, inout Philox4x32) throws -> Item,
+        transform: @escaping @Sendable (Source.Sample, inout SampleGenerator) throws -> Item,
         collate: @escaping @Sendable ([Item]) throws -> Batch
     ) throws(DataLoaderError) {
         guard batchSize >= 1 else { throw .invalidConfiguration("batchSize \(batchSize) must be at least 1") }
@@ -62,11 +65,13 @@ public struct DataLoader<Source: Dataset, Item: Sendable, Batch: Sendable>: Send
         self.transform = transform
         self.collate = collate
         start = LoaderState(seed: seed, epoch: firstEpoch, position: 0, endEpoch: firstEpoch + epochs,
-                            datasetCount: dataset.count, batchSize: batchSize, dropLast: dropLast, shuffle: shuffle)
+                            datasetCount: dataset.count, batchSize: batchSize, dropLast: dropLast, shuffle: shuffle,
+                            randomness: randomness, workerStreams: randomness == .torchWorkerSeeding ? Swift.max(workers, 1) : 0)
     }
 
-    private init(copying other: Self, start: LoaderState, workers: Int) {
+    init(copying other: Self, start: LoaderState, workers: Int) {
         dataset = other.dataset
+        progress = other.progress
         self.workers = workers
         prefetch = other.prefetch
         transform = other.transform
@@ -82,7 +87,7 @@ public struct DataLoader<Source: Dataset, Item: Sendable, Batch: Sendable>: Send
     ///   for another dataset size, batch size, drop-last or shuffle setting.
     public func resumed(from state: LoaderState, workers: Int? = nil) throws(DataLoaderError) -> Self {
         guard state.datasetCount == start.datasetCount, state.batchSize == start.batchSize,
-              state.dropLast == start.dropLast, state.shuffle == start.shuffle
+              state.dropLast == start.dropLast, state.shuffle == start.shuffle, state.randomness == start.randomness
         else {
             throw .stateMismatch("state is for \(state.datasetCount) samples, batch \(state.batchSize), dropLast \(state.dropLast), \(state.shuffle); loader has \(start.datasetCount), \(start.batchSize), \(start.dropLast), \(start.shuffle)")
         }
@@ -91,6 +96,14 @@ public struct DataLoader<Source: Dataset, Item: Sendable, Batch: Sendable>: Send
         }
         let w = workers ?? self.workers
         guard w >= 0 && w <= 256 else { throw .invalidConfiguration("workers \(w) must be in 0...256") }
+        if state.randomness == .torchWorkerSeeding {
+            guard Swift.max(w, 1) == state.workerStreams else {
+                throw .stateMismatch("torchWorkerSeeding depends on the worker count: the state is for \(state.workerStreams) worker stream(s), not \(Swift.max(w, 1))")
+            }
+            guard state.position == 0 else {
+                throw .stateMismatch("torchWorkerSeeding resumes only at an epoch boundary (position \(state.position) of epoch \(state.epoch)): PyTorch worker streams depend on every earlier sample of the epoch")
+            }
+        }
         return Self(copying: self, start: state, workers: w)
     }
 
@@ -100,10 +113,11 @@ public struct DataLoader<Source: Dataset, Item: Sendable, Batch: Sendable>: Send
     }
 
     static func order(_ s: LoaderState, epoch: Int) -> [Int] {
-        switch s.shuffle {
-        case .none: return Array(0..<s.datasetCount)
-        case .counterBased: return Array(CounterPermutation(count: s.datasetCount, seed: s.seed, epoch: UInt64(epoch)))
-        }
+        var from = s
+        from.epoch = epoch
+        from.position = 0
+        from.endEpoch = epoch + 1
+        return EpochPlan(from).indices(epoch: epoch, 0..<s.datasetCount)
     }
 
     /// The number of batches the iteration yields.
@@ -114,13 +128,22 @@ public struct DataLoader<Source: Dataset, Item: Sendable, Batch: Sendable>: Send
 
     /// Loads one batch of the schedule (epoch, position): the pure function
     /// every worker evaluates.
-    func loadBatch(epoch: Int, position: Int, indices: [Int]) -> Result<LoaderBatch<Batch>, DataLoaderError> {
+    func loadBatch(epoch: Int, position: Int, indices: [Int], streams: TorchWorkerStreams?) -> Result<LoaderBatch<Batch>, DataLoaderError> {
         var items: [Item] = []
         items.reserveCapacity(indices.count)
+        var shared: SampleGenerator? = streams.map { SampleGenerator($0.take(epoch: epoch, position: position)) }
+        defer {
+            if let streams, let t = shared?.torchGenerator { streams.put(epoch: epoch, position: position, generator: t) }
+        }
         for index in indices {
             do {
-                var g = SampleRandomness.generator(seed: start.seed, epoch: epoch, index: index)
-                items.append(try transform(try dataset.sample(at: index), &g))
+                let sample = try dataset.sample(at: index)
+                if shared != nil {
+                    items.append(try transform(sample, &shared!))
+                } else {
+                    var g = SampleGenerator(SampleRandomness.generator(seed: start.seed, epoch: epoch, index: index))
+                    items.append(try transform(sample, &g))
+                }
             } catch {
                 return .failure(.sampleFailed(index: index, epoch: epoch, underlying: "\(error)"))
             }
@@ -144,10 +167,11 @@ extension DataLoader where Item == Source.Sample {
     /// A loader without a per-sample transform.
     public init(
         dataset: Source, batchSize: Int, shuffle: ShuffleMode = .counterBased, seed: UInt64,
+        randomness: AugmentationRandomness = .perSample,
         workers: Int = 0, prefetch: Int = 2, dropLast: Bool = false, firstEpoch: Int = 0, epochs: Int = 1,
         collate: @escaping @Sendable ([Item]) throws -> Batch
     ) throws(DataLoaderError) {
-        try self.init(dataset: dataset, batchSize: batchSize, shuffle: shuffle, seed: seed, workers: workers,
+        try self.init(dataset: dataset, batchSize: batchSize, shuffle: shuffle, seed: seed, randomness: randomness, workers: workers,
                       prefetch: prefetch, dropLast: dropLast, firstEpoch: firstEpoch, epochs: epochs,
                       transform: { s, _ in s }, collate: collate)
     }

@@ -1,3 +1,5 @@
+import ReproRandom
+
 /// Splits each epoch across `worldSize` ranks exactly as PyTorch's
 /// `DistributedSampler(dataset, num_replicas, rank, shuffle, seed, drop_last)`
 /// does: the epoch order is padded by repeating its head (or truncated with
@@ -5,7 +7,8 @@
 /// `r, r + worldSize, …`.
 ///
 /// With ``ShuffleMode/counterBased`` the epoch order is
-/// ``CounterPermutation`` of `(seed, epoch)`.
+/// ``CounterPermutation`` of `(seed, epoch)`; with ``ShuffleMode/torchCompatible``
+/// it is PyTorch's `randperm(count, generator=torch.Generator().manual_seed(seed + epoch))`.
 ///
 /// ```swift
 /// var s = try DistributedSampler(count: 10, worldSize: 3, rank: 1, seed: 0)
@@ -57,6 +60,10 @@ public struct DistributedSampler: Sendable, Hashable {
         switch shuffle {
         case .none: order = Array(0..<count)
         case .counterBased: order = Array(CounterPermutation(count: count, seed: seed, epoch: UInt64(epoch)))
+        case .torchCompatible:
+            // PyTorch: g = torch.Generator(); g.manual_seed(seed + epoch); torch.randperm(n, generator=g).
+            var g = TorchGenerator(seed: seed &+ UInt64(truncatingIfNeeded: epoch))
+            order = ((try? g.randperm(count)) ?? []).map { Int($0) }
         }
         return Self.shard(order, worldSize: worldSize, rank: rank, samplesPerRank: samplesPerRank, dropLast: dropLast)
     }

@@ -22,12 +22,19 @@ public struct LoaderState: Codable, Sendable, Hashable {
     public var dropLast: Bool
     /// The shuffling mode.
     public var shuffle: ShuffleMode
+    /// Where transforms draw their randomness from.
+    public var randomness: AugmentationRandomness
+    /// The number of PyTorch worker streams under ``AugmentationRandomness/torchWorkerSeeding``
+    /// (`max(workers, 1)`); 0 for per-sample randomness, which does not depend on workers.
+    public var workerStreams: Int
 
     /// Creates a state.
     public init(seed: UInt64, epoch: Int, position: Int, endEpoch: Int, datasetCount: Int, batchSize: Int,
-                dropLast: Bool, shuffle: ShuffleMode) {
+                dropLast: Bool, shuffle: ShuffleMode, randomness: AugmentationRandomness = .perSample,
+                workerStreams: Int = 0) {
         self.seed = seed; self.epoch = epoch; self.position = position; self.endEpoch = endEpoch
         self.datasetCount = datasetCount; self.batchSize = batchSize; self.dropLast = dropLast; self.shuffle = shuffle
+        self.randomness = randomness; self.workerStreams = workerStreams
     }
 
     /// Batches in one epoch.
@@ -45,4 +52,27 @@ public enum ShuffleMode: String, Codable, Sendable, CaseIterable {
     case none
     /// ``CounterPermutation`` of `(seed, epoch)`: random, and computable at any position.
     case counterBased
+    /// PyTorch's order: epoch `e` (0-based) is what the `(e + 1)`-th `list(sampler)` of
+    /// `RandomSampler(range(n), generator=torch.Generator().manual_seed(seed))` yields,
+    /// i.e. the `(2e + 1)`-th `randperm(n)` of that generator (each epoch draws two).
+    /// Under ``AugmentationRandomness/torchWorkerSeeding`` the order is instead that of
+    /// `DataLoader(…, shuffle=True, generator=torch.Generator().manual_seed(seed))`,
+    /// which draws the epoch's base seed from the same generator first.
+    case torchCompatible
+}
+
+/// Where a loader's per-sample transforms draw their randomness from.
+public enum AugmentationRandomness: String, Codable, Sendable, CaseIterable {
+    /// Each sample gets ``SampleRandomness/generator(seed:epoch:index:)``:
+    /// identical batches for any worker count, resumable anywhere (the default).
+    case perSample
+    /// PyTorch's scheme: per epoch a base seed `B` is drawn from the loader's
+    /// `torch.Generator().manual_seed(seed)` (as `iter(DataLoader(…, generator=g))` does),
+    /// batch `k` of the epoch is loaded by worker `k % W`, and worker `w`'s samples draw,
+    /// in order, from one `torch.manual_seed(B + w)` stream (``TorchWorkerSeed``).
+    ///
+    /// **Worker-count dependent**, like PyTorch: results change with the number of
+    /// workers (`workers: 0` behaves as one worker, stream `B + 0`), and a resumed
+    /// loader must use the same worker count and resume at an epoch boundary.
+    case torchWorkerSeeding
 }

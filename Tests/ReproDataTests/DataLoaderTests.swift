@@ -18,7 +18,7 @@ struct SlowDataset: Dataset {
 struct TestFailure: Error { let index: Int }
 
 /// An augmentation drawing from the sample's generator: a random flip and noise.
-@Sendable func augment(_ x: [Float], _ g: inout Philox4x32) -> [Float] {
+@Sendable func augment(_ x: [Float], _ g: inout SampleGenerator) -> [Float] {
     var y = g.next32() & 1 == 1 ? x.reversed() : x
     for i in y.indices { y[i] += Float(g.next32() >> 8) * 0x1p-24 }
     return y
