@@ -8,6 +8,14 @@ extension RetinaNetConfiguration {
     /// Key prefix of tower conv `i` in a head branch.
     func towerPrefix(_ branch: String, _ i: Int) -> String { "head.\(branch).conv.\(i)" }
 
+    /// Input channels of a stage's first block.
+    func stageInputChannels(_ stage: Int) -> Int { stage == 0 ? stemChannels : stageChannels[stage - 1] }
+
+    /// torchvision adds a projection shortcut when the first block changes stride or width.
+    func hasDownsample(stage: Int, block: Int) -> Bool {
+        block == 0 && (stage > 0 || stageInputChannels(stage) != stageChannels[stage])
+    }
+
     /// Every parameter and buffer in torchvision's `state_dict()` order.
     public var parameterSpecs: [ParameterSpec] {
         var specs: [ParameterSpec] = []
@@ -33,7 +41,7 @@ extension RetinaNetConfiguration {
                 conv(pre + ".conv1", p, inC, 1, bias: false); norm(pre + ".bn1", p)
                 conv(pre + ".conv2", p, p, 3, bias: false); norm(pre + ".bn2", p)
                 conv(pre + ".conv3", out, p, 1, bias: false); norm(pre + ".bn3", out)
-                if b == 0 {
+                if hasDownsample(stage: stage, block: b) {
                     conv(pre + ".downsample.0", out, inC, 1, bias: false); norm(pre + ".downsample.1", out)
                 }
                 inC = out

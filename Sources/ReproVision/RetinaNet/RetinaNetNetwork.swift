@@ -56,7 +56,7 @@ struct RetinaNetNetwork: Sendable {
                     conv1: try convBN(pre + ".conv1", pre + ".bn1", stride: 1, padding: 0, relu: true),
                     conv2: try convBN(pre + ".conv2", pre + ".bn2", stride: stride, padding: 1, relu: true),
                     conv3: try convBN(pre + ".conv3", pre + ".bn3", stride: 1, padding: 0, relu: false),
-                    downsample: b == 0
+                    downsample: c.hasDownsample(stage: s, block: b)
                         ? try convBN(pre + ".downsample.0", pre + ".downsample.1", stride: stride, padding: 0, relu: false)
                         : nil))
             }
