@@ -18,6 +18,7 @@ extension RetinaNet {
     /// let model = try RetinaNet(configuration: .v2, seed: 3407)
     /// ```
     public init(configuration: RetinaNetConfiguration, seed: Int64) throws(RetinaNetError) {
+        try configuration.validate()
         do {
             var initializer = TorchStyleInitializer(configuration: configuration, seed: seed)
             let store = try initializer.makeStore()

@@ -16,9 +16,11 @@ extension RetinaNetConfiguration {
         block == 0 && (stage > 0 || stageInputChannels(stage) != stageChannels[stage])
     }
 
-    /// Every parameter and buffer in torchvision's `state_dict()` order.
+    /// Every parameter and buffer in torchvision's `state_dict()` order
+    /// (empty when `planes` or `blocks` do not have four entries).
     public var parameterSpecs: [ParameterSpec] {
         var specs: [ParameterSpec] = []
+        guard planes.count == 4, blocks.count == 4 else { return specs }
         func conv(_ key: String, _ o: Int, _ i: Int, _ k: Int, bias: Bool) {
             specs.append(ParameterSpec(name: key + ".weight", shape: [o, i, k, k]))
             if bias { specs.append(ParameterSpec(name: key + ".bias", shape: [o])) }
