@@ -58,7 +58,8 @@ struct DetectCommand: ParsableCommand {
         var config: RetinaNetConfiguration = arch == "v2" ? .v2 : .v1
         config.scoreThreshold = scoreThreshold
         config.detectionsPerImage = maxDetections
-        let model = try loadModel(config)
+        // Cheap failures first: the checkpoint and the images are read before the model is built.
+        let checkpoint = try weights.map(readCheckpoint)
         var inputs: [(name: String, image: Image)] = []
         var failed = false
         if images.isEmpty {
@@ -70,6 +71,8 @@ struct DetectCommand: ParsableCommand {
                 failed = true
             }
         }
+        if inputs.isEmpty { throw ExitCode(1) }
+        let model = try loadModel(config, checkpoint: checkpoint)
         var records: [String] = []
         var start = 0
         while start < inputs.count {
@@ -96,9 +99,16 @@ struct DetectCommand: ParsableCommand {
         if failed { throw ExitCode(1) }
     }
 
-    private func loadModel(_ config: RetinaNetConfiguration) throws -> RetinaNet {
+    private func readCheckpoint(_ path: String) throws -> StateDict {
+        do { return try StateDict(contentsOf: path) } catch {
+            FileHandle.standardError.write(Data("\(path): error: \(error.description)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    private func loadModel(_ config: RetinaNetConfiguration, checkpoint: StateDict?) throws -> RetinaNet {
         var model = try RetinaNet(configuration: config, seed: seed)
-        guard let weights else {
+        guard let checkpoint, let weights else {
             FileHandle.standardError.write(Data("""
                 warning: no --weights given: every parameter is RANDOM (torch.manual_seed(\(seed)) + torchvision's \
                 initialisation of retinanet_resnet50_fpn\(arch == "v2" ? "_v2" : "")). The detections are reproducible \
@@ -107,15 +117,12 @@ struct DetectCommand: ParsableCommand {
             return model
         }
         do {
-            let report = try model.load(stateDict: StateDict(contentsOf: weights), strict: true)
+            let report = try model.load(stateDict: checkpoint, strict: true)
             if !report.ignored.isEmpty {
                 FileHandle.standardError.write(Data("note: ignored \(report.ignored.count) checkpoint entries (\(report.ignored.prefix(3).joined(separator: ", "))…)\n".utf8))
             }
-        } catch let e as CheckpointError {
-            FileHandle.standardError.write(Data("\(weights): error: \(e.description)\n".utf8))
-            throw ExitCode(1)
-        } catch let e as ModuleError {
-            FileHandle.standardError.write(Data("\(weights): error: \(e.description)\n".utf8))
+        } catch {
+            FileHandle.standardError.write(Data("\(weights): error: \(error.description)\n".utf8))
             throw ExitCode(1)
         }
         return model
