@@ -40,7 +40,7 @@ struct RetinaNetPostprocess: Sendable {
                 var f = 0
                 let n = rows * k
                 while f + 8 <= n {
-                    let v = SIMD8<Float>((0..<8).map { lp[base + f + $0] })
+                    let v = UnsafeRawPointer(lp.baseAddress! + base + f).loadUnaligned(as: SIMD8<Float>.self)
                     let s = ElementaryFunctions.sigmoid(v)
                     for j in 0..<8 where s[j] > threshold { kept.append((s[j], f + j)) }
                     f += 8
