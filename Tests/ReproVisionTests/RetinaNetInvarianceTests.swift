@@ -35,3 +35,17 @@ import _ReproTestSupport
         #expect(Self.bits(batch[0]) == Self.bits(try model.detect([synthetic])[0]), "synthetic alone")
     }
 }
+
+/// Debug and release builds must compute the same bits: the SHA-256 of the mini recipe's
+/// detections on the coffee image is pinned (value produced by a debug build; CI runs
+/// `swift test -c release`, so a release build is checked against it).
+@Suite struct RetinaNetBuildInvarianceTests {
+    static let expectedSHA256 = "74ae8aad43b2a94450f2ca1bdb4e31ea428e731722d5892a4f491c27db1b28d5"
+
+    @Test func detectionBitsArePinnedAcrossBuilds() throws {
+        let model = try RetinaNetFixtureModels.model(RetinaNetFixtureModels.mini)
+        let dets = try model.detect([try RetinaNetInvarianceTests.image("img0_coffee_154x231")])[0]
+        let bytes = RetinaNetInvarianceTests.bits(dets).flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) }
+        #expect(sha256Hex(bytes) == Self.expectedSHA256)
+    }
+}
