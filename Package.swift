@@ -80,11 +80,12 @@ let package = Package(
         ),
         .target(
             name: "ReproNN",
+            dependencies: ["ReproTensor", "ReproRandom"],
             swiftSettings: commonSettings + numericSettings
         ),
         .target(
             name: "ReproVision",
-            dependencies: ["ReproNN"],
+            dependencies: ["ReproNN", "ReproTensor", "ReproImage", "ReproRandom"],
             swiftSettings: commonSettings + numericSettings
         ),
         .target(
@@ -124,12 +125,12 @@ let package = Package(
         ),
         .testTarget(
             name: "ReproNNTests",
-            dependencies: ["ReproNN", "_ReproTestSupport"],
+            dependencies: ["ReproNN", "ReproTensor", "_ReproTestSupport"],
             swiftSettings: commonSettings
         ),
         .testTarget(
             name: "ReproVisionTests",
-            dependencies: ["ReproVision", "ReproNN", "_ReproTestSupport"],
+            dependencies: ["ReproVision", "ReproNN", "ReproTensor", "ReproImage", "_ReproTestSupport"],
             swiftSettings: commonSettings
         ),
         .testTarget(

@@ -1,0 +1,34 @@
+import ReproTensor
+
+extension Tensor {
+    /// Converts a checkpoint tensor into a ``Tensor`` without changing any bit.
+    ///
+    /// `float32` becomes a float32 tensor; integer and bool dtypes become int64.
+    /// Other floating-point dtypes (float64, float16, bfloat16) are refused rather
+    /// than silently rounded.
+    ///
+    /// ```swift
+    /// let w = try Tensor(checkpoint: dict.tensor("conv1.weight"), name: "conv1.weight")
+    /// ```
+    /// - Throws: ``ModuleError/unsupportedDType(key:dtype:)`` or ``ModuleError/tensor(_:)``.
+    public init(checkpoint: CheckpointTensor, name: String = "") throws(ModuleError) {
+        do {
+            switch checkpoint.dtype {
+            case .float32:
+                self = try Tensor(shape: checkpoint.shape, scalars: try checkpoint.floats(name: name))
+            case .int64, .int32, .int16, .int8, .uint8, .bool:
+                self = try Tensor(shape: checkpoint.shape, scalars: try checkpoint.integers(name: name))
+            case .float64, .float16, .bfloat16:
+                throw ModuleError.unsupportedDType(key: name, dtype: checkpoint.dtype.rawValue)
+            }
+        } catch let e as ModuleError {
+            throw e
+        } catch let e as TensorError {
+            throw .tensor(e)
+        } catch let e as CheckpointError {
+            throw .checkpoint(e)
+        } catch {
+            throw .invalidConfiguration("\(name): \(error)")
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import ReproImage
+import ReproNN
+import ReproTensor
+import ReproVision
+import Testing
+
+// Local-only comparison against ../shared (full intermediate tensors and weights);
+// runs only when REPRO_SHARED_RETINANET points at shared/fixtures/retinanet.
+@Suite struct RetinaNetLocalParity {
+    static let root = ProcessInfo.processInfo.environment["REPRO_SHARED_RETINANET"]
+
+    func errors(_ ours: Tensor, _ ref: CheckpointTensor) throws -> String {
+        let a: [Float] = try ours.contiguous().scalars(), b = try ref.floats()
+        guard ours.shape == ref.shape else { return "SHAPE \(ours.shape) vs \(ref.shape)" }
+        var maxAbs: Float = 0, maxRel: Float = 0, maxRef: Float = 0
+        for i in a.indices {
+            let d = abs(a[i] - b[i]); maxAbs = max(maxAbs, d); maxRef = max(maxRef, abs(b[i]))
+            maxRel = max(maxRel, d / max(abs(b[i]), 1e-3))
+        }
+        return "maxAbs \(maxAbs) maxRel(>1e-3) \(maxRel) (max|ref| \(maxRef))"
+    }
+
+    @Test(.enabled(if: root != nil), arguments: ["mini", "mini_v1"])
+    func compare(variant: String) throws {
+        let dir = Self.root! + "/" + variant
+        var model = try RetinaNet(configuration: variant == "mini" ? .mini : .miniV1,
+                                  parameters: ParameterStore(specs: (variant == "mini" ? RetinaNetConfiguration.mini : .miniV1).parameterSpecs))
+        let report = try model.load(stateDict: StateDict(contentsOf: dir + "/weights.safetensors"))
+        print(variant, report)
+        for name in ["img0_coffee_154x231", "img1_synthetic_300x120"] {
+            let img = try Image(contentsOfFile: dir + "/\(name).png")
+            let t = try model.trace(img)
+            let ref = try StateDict(contentsOf: dir + "/\(name).tensors.safetensors")
+            var lines = ["\(variant) \(name)"]
+            lines.append("resized " + (try errors(t.resized, ref.tensor("resized").reshapedForCompare(t.resized.shape))))
+            lines.append("batched " + (try errors(t.batched, ref.tensor("batched"))))
+            lines.append("stem " + (try errors(t.stem, ref.tensor("stem"))))
+            for (i, c) in t.body.enumerated() { lines.append("C\(i + 3) " + (try errors(c, ref.tensor("body.C\(i + 3)")))) }
+            for (i, p) in t.fpn.enumerated() { lines.append("P\(i + 3) " + (try errors(p, ref.tensor("fpn.P\(i + 3)")))) }
+            lines.append("cls " + (try errors(t.clsLogits, ref.tensor("head.cls_logits"))))
+            lines.append("reg " + (try errors(t.bboxRegression, ref.tensor("head.bbox_regression"))))
+            let rs = try ref.tensor("det.scores").floats(), rb = try ref.tensor("det.boxes").floats()
+            let rl = try ref.tensor("det.labels").integers()
+            let d = t.detections
+            var labelMismatch = 0, maxBox: Float = 0, maxScore: Float = 0
+            for i in 0..<min(d.count, rs.count) {
+                if Int64(d[i].label) != rl[i] { labelMismatch += 1; continue }
+                maxScore = max(maxScore, abs(d[i].score - rs[i]))
+                let b = [d[i].box.x1, d[i].box.y1, d[i].box.x2, d[i].box.y2]
+                for j in 0..<4 { maxBox = max(maxBox, abs(b[j] - rb[4 * i + j])) }
+            }
+            lines.append("detections \(d.count) vs \(rs.count); rank label mismatches \(labelMismatch); max box \(maxBox) max score \(maxScore)")
+            print(lines.joined(separator: "\n  "))
+        }
+    }
+}
+
+extension CheckpointTensor {
+    func reshapedForCompare(_ shape: [Int]) throws -> CheckpointTensor {
+        try CheckpointTensor(dtype: dtype, shape: shape, bytes: bytes)
+    }
+}
