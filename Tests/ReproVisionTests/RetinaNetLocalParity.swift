@@ -5,19 +5,33 @@ import ReproTensor
 import ReproVision
 import Testing
 
-// Local-only comparison against ../shared (full intermediate tensors and weights);
-// runs only when REPRO_SHARED_RETINANET points at shared/fixtures/retinanet.
+// Comparison with the FULL intermediate tensors of the reference fixtures in
+// shared/fixtures/retinanet (too large to copy into Tests/Fixtures). It runs
+// where that folder exists — beside the checkout, as on the developers' machines
+// and in CI — or where REPRO_SHARED_RETINANET points at it; a user's fresh clone
+// without it skips this suite and relies on the committed parity tests
+// (RetinaNetParityTests, summary statistics and detections).
+// Tolerances: every stage within 1e-4 absolute (measured ≤ 1.7e-5: oneDNN's and
+// our convolutions sum in different orders), detections as in the issue.
 @Suite struct RetinaNetLocalParity {
-    static let root = ProcessInfo.processInfo.environment["REPRO_SHARED_RETINANET"]
+    static let root: String? = {
+        if let r = ProcessInfo.processInfo.environment["REPRO_SHARED_RETINANET"] { return r }
+        let beside = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("shared/fixtures/retinanet").path
+        return FileManager.default.fileExists(atPath: beside + "/mini/weights.safetensors") ? beside : nil
+    }()
 
     func errors(_ ours: Tensor, _ ref: CheckpointTensor) throws -> String {
         let a: [Float] = try ours.contiguous().scalars(), b = try ref.floats()
+        #expect(ours.shape == ref.shape)
         guard ours.shape == ref.shape else { return "SHAPE \(ours.shape) vs \(ref.shape)" }
         var maxAbs: Float = 0, maxRel: Float = 0, maxRef: Float = 0
         for i in a.indices {
             let d = abs(a[i] - b[i]); maxAbs = max(maxAbs, d); maxRef = max(maxRef, abs(b[i]))
             maxRel = max(maxRel, d / max(abs(b[i]), 1e-3))
         }
+        #expect(maxAbs <= 1e-4, "max abs error \(maxAbs)")
         return "maxAbs \(maxAbs) maxRel(>1e-3) \(maxRel) (max|ref| \(maxRef))"
     }
 
@@ -51,6 +65,9 @@ import Testing
                 for j in 0..<4 { maxBox = max(maxBox, abs(b[j] - rb[4 * i + j])) }
             }
             lines.append("detections \(d.count) vs \(rs.count); rank label mismatches \(labelMismatch); max box \(maxBox) max score \(maxScore)")
+            // Measured: equal counts, labels equal rank by rank, boxes ≤ 3.4e-4 px, scores ≤ 9.5e-7.
+            #expect(d.count == rs.count && labelMismatch == 0, "\(variant) \(name)")
+            #expect(maxBox <= 1e-3 && maxScore <= 1e-5, "\(variant) \(name)")
             print(lines.joined(separator: "\n  "))
         }
     }
