@@ -206,48 +206,44 @@ public struct Philox4x32: RandomBitGenerator {
     }
 
     /// Computes blocks `counter … counter+7` (low word increasing, no carry)
-    /// in SIMD lanes and writes their 32 words as uniform floats, in stream order.
+    /// and writes their 32 words as uniform floats, in stream order.
+    ///
+    /// Two groups of four blocks run in 64-bit SIMD lanes, each lane holding a
+    /// 32-bit word zero-extended, so every 32×32→64 product is one `vpmuludq`
+    /// and the high/low halves are a shift and a mask — no narrowing shuffles
+    /// inside the rounds. The bits equal the scalar ``block(counter:key:rounds:)``.
     @inline(__always)
     static func eightBlocksUniform(counter: Counter, key: Key, into out: UnsafeMutablePointer<Float>) {
-        let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7)
-        var c0 = SIMD8<UInt32>(repeating: counter.0) &+ lanes
-        var c1 = SIMD8<UInt32>(repeating: counter.1)
-        var c2 = SIMD8<UInt32>(repeating: counter.2)
-        var c3 = SIMD8<UInt32>(repeating: counter.3)
+        typealias V = SIMD4<UInt64>
+        let low = V(repeating: 0xffff_ffff)
+        let base = UInt64(counter.0)
+        var a0 = V(base, base + 1, base + 2, base + 3), b0 = a0 &+ 4
+        var a1 = V(repeating: UInt64(counter.1)), b1 = a1
+        var a2 = V(repeating: UInt64(counter.2)), b2 = a2
+        var a3 = V(repeating: UInt64(counter.3)), b3 = a3
         var k0 = key.0, k1 = key.1
-        // 32×32→64-bit products of all eight lanes without narrowing shuffles:
-        // view the eight u32 lanes as four u64 lanes, multiply the even (low)
-        // and odd (high) halves separately, and recombine hi/lo words with
-        // masks and shifts in 64-bit lanes.
-        let low = SIMD4<UInt64>(repeating: 0xffff_ffff)
-        let high = SIMD4<UInt64>(repeating: 0xffff_ffff_0000_0000)
-        @inline(__always) func mulHiLo(_ x: SIMD8<UInt32>, _ m: UInt64) -> (hi: SIMD8<UInt32>, lo: SIMD8<UInt32>) {
-            let x64 = unsafeBitCast(x, to: SIMD4<UInt64>.self)
-            let even = (x64 & low) &* m
-            let odd = (x64 &>> 32) &* m
-            let lo = (even & low) | (odd &<< 32)
-            let hi = (even &>> 32) | (odd & high)
-            return (unsafeBitCast(hi, to: SIMD8<UInt32>.self), unsafeBitCast(lo, to: SIMD8<UInt32>.self))
-        }
         for r in 0..<10 {
             if r > 0 { k0 &+= w0; k1 &+= w1 }
-            let (hi0, lo0) = mulHiLo(c0, m0)
-            let (hi1, lo1) = mulHiLo(c2, m1)
-            let n0 = hi1 ^ c1 ^ SIMD8(repeating: k0)
-            let n2 = hi0 ^ c3 ^ SIMD8(repeating: k1)
-            c0 = n0; c1 = lo1; c2 = n2; c3 = lo0
+            let kk0 = V(repeating: UInt64(k0)), kk1 = V(repeating: UInt64(k1))
+            let ap0 = a0 &* m0, ap1 = a2 &* m1
+            let bp0 = b0 &* m0, bp1 = b2 &* m1
+            (a0, a1, a2, a3) = ((ap1 &>> 32) ^ a1 ^ kk0, ap1 & low, (ap0 &>> 32) ^ a3 ^ kk1, ap0 & low)
+            (b0, b1, b2, b3) = ((bp1 &>> 32) ^ b1 ^ kk0, bp1 & low, (bp0 &>> 32) ^ b3 ^ kk1, bp0 & low)
         }
-        let scale = SIMD8<Float>(repeating: 0x1p-24)
-        let f0 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: c0 &>> 8)) * scale
-        let f1 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: c1 &>> 8)) * scale
-        let f2 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: c2 &>> 8)) * scale
-        let f3 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: c3 &>> 8)) * scale
-        // Transpose to stream order: output vector k holds blocks 2k and 2k+1.
+        // word >> 8 < 2^24 converts exactly through the 2^52 magic number; then
+        // scale by 2^-24 (exact) and transpose each group's 4×4 words to block order.
+        @inline(__always) func floats(_ w: V) -> SIMD4<Float> {
+            let magic = V(repeating: 0x4330_0000_0000_0000)
+            let d = unsafeBitCast((w &>> 8) | magic, to: SIMD4<Double>.self) - SIMD4<Double>(repeating: 0x1p52)
+            return SIMD4<Float>(d) * SIMD4<Float>(repeating: 0x1p-24)
+        }
         let raw = UnsafeMutableRawPointer(out)
-        for k in 0..<4 {
-            let a = 2 * k, b = 2 * k + 1
-            let v = SIMD8<Float>(f0[a], f1[a], f2[a], f3[a], f0[b], f1[b], f2[b], f3[b])
-            raw.storeBytes(of: v, toByteOffset: 32 * k, as: SIMD8<Float>.self)
+        for (g, words) in [(0, (a0, a1, a2, a3)), (1, (b0, b1, b2, b3))] {
+            let f0 = floats(words.0), f1 = floats(words.1), f2 = floats(words.2), f3 = floats(words.3)
+            for j in 0..<4 {
+                raw.storeBytes(of: SIMD4<Float>(f0[j], f1[j], f2[j], f3[j]), toByteOffset: 64 * g + 16 * j,
+                               as: SIMD4<Float>.self)
+            }
         }
     }
 
