@@ -128,9 +128,11 @@ enum PNGDecoder {
         }
         var total = 0
         for p in passes {
-            let (rowSize, o1) = (h.rowBytes(p.w) + 1).multipliedReportingOverflow(by: p.h)
-            guard !o1 else { throw .invalidDimensions(width: h.width, height: h.height) }
-            total += rowSize
+            let (bits, o0) = p.w.multipliedReportingOverflow(by: h.samplesPerPixel * h.depth)
+            let (rowSize, o1) = ((bits + 7) / 8 + 1).multipliedReportingOverflow(by: p.h)
+            let (sum, o2) = total.addingReportingOverflow(rowSize)
+            guard !o0, !o1, !o2 else { throw .invalidDimensions(width: h.width, height: h.height) }
+            total = sum
         }
         var raw = [UInt8](repeating: 0, count: total)
         try idat.withUnsafeBufferPointer { (src) throws(ImageError) in
@@ -151,7 +153,10 @@ enum PNGDecoder {
             }
             pal[4 * i + 3] = (trns != nil && i < trns!.count) ? trns![i] : 255
         }
-        var out = [UInt8](repeating: 0, count: h.width * h.height * outChannels)
+        let (pixelCount, o1) = h.width.multipliedReportingOverflow(by: h.height)
+        let (sampleCount, o2) = pixelCount.multipliedReportingOverflow(by: outChannels)
+        guard !o1, !o2 else { throw .invalidDimensions(width: h.width, height: h.height) }
+        var out = [UInt8](repeating: 0, count: sampleCount)
         let bpp = max(1, h.samplesPerPixel * h.depth / 8)
         try raw.withUnsafeMutableBufferPointer { (r) throws(ImageError) in
             try out.withUnsafeMutableBufferPointer { (o) throws(ImageError) in
