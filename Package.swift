@@ -52,9 +52,14 @@ let package = Package(
     ],
     targets: [
         // MARK: Implementation details (underscored: not API)
-        // SHA-256 used for fingerprints of tensors, images, weights and manifests.
+        // SHA-256 compression on the x86 SHA extensions (C, per-function
+        // `target` attributes, no unsafe flags); an empty stub on other CPUs.
+        .target(name: "_ReproDigestAccel"),
+        // SHA-256 used for fingerprints of tensors, images, weights and manifests;
+        // picks `_ReproDigestAccel` at run time when the CPU has SHA-NI.
         .target(
             name: "_ReproDigest",
+            dependencies: ["_ReproDigestAccel"],
             swiftSettings: commonSettings
         ),
 

@@ -1,6 +1,13 @@
 // SHA-256 (FIPS 180-4), written for Repro so that fingerprints of tensors,
 // images, weights and manifests need no platform crypto library and give the
 // same digest on every OS. Not for security-sensitive use beyond integrity.
+//
+// On x86-64 CPUs with the SHA extensions the compression runs on them
+// (`_ReproDigestAccel`, chosen once at run time); everywhere else, and with
+// `Implementation.portable`, it runs the portable Swift code below. Both give
+// the same digest (tested bit for bit on random lengths and split points).
+
+import _ReproDigestAccel
 
 /// An incremental SHA-256 hasher.
 ///
@@ -10,10 +17,33 @@
 /// h.finalize().hex  // "ba7816bf…"
 /// ```
 public struct SHA256: Sendable {
-    private var md = _MerkleDamgard(_SHA256Core())
+    private var md: _MerkleDamgard<_SHA256Core>
 
-    /// Creates an empty hasher.
-    public init() {}
+    /// Creates an empty hasher (SHA-NI compression when the CPU has it).
+    public init() { md = _MerkleDamgard(_SHA256Core(accelerated: Self.isAccelerationAvailable)) }
+
+    /// Creates an empty hasher with a chosen compression function; every
+    /// choice gives the same digest.
+    ///
+    /// ```swift
+    /// var h = SHA256(implementation: .portable)  // the Swift reference, for tests
+    /// ```
+    public init(implementation: Implementation) {
+        let fast = implementation == .automatic && Self.isAccelerationAvailable
+        md = _MerkleDamgard(_SHA256Core(accelerated: fast))
+    }
+
+    /// Which compression function a hasher runs. The digest never depends on it.
+    public enum Implementation: Sendable, Hashable {
+        /// SHA-NI on x86-64 CPUs that have it, otherwise portable.
+        case automatic
+        /// The portable Swift compression function.
+        case portable
+    }
+
+    /// Whether ``Implementation/automatic`` uses the CPU's SHA extensions
+    /// (x86-64 with SHA-NI, SSSE3 and SSE4.1; checked once with `cpuid`).
+    public static let isAccelerationAvailable: Bool = repro_sha256_accelerated_available() != 0
 
     /// Feeds bytes.
     public mutating func update(_ bytes: some Sequence<UInt8>) { md.update(bytes) }
@@ -55,6 +85,27 @@ struct _SHA256Core: _MerkleDamgardCore {
 
     var h: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
         (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
+    /// Whether blocks go to the SHA-NI compression (only when the CPU has it).
+    let accelerated: Bool
+
+    init(accelerated: Bool) { self.accelerated = accelerated }
+
+    mutating func compress(blocks: UnsafeRawBufferPointer) {
+        guard accelerated else {
+            for start in stride(from: 0, to: blocks.count, by: Self.blockSize) {
+                compressPortable(UnsafeRawBufferPointer(rebasing: blocks[start..<(start + Self.blockSize)]))
+            }
+            return
+        }
+        let n = blocks.count / Self.blockSize
+        guard n > 0, let base = blocks.baseAddress else { return }
+        withUnsafeMutableBytes(of: &h) { words in
+            repro_sha256_compress_accelerated(words.baseAddress!.assumingMemoryBound(to: UInt32.self),
+                                              base.assumingMemoryBound(to: UInt8.self), n)
+        }
+    }
+
+    mutating func compress(_ block: UnsafeRawBufferPointer) { compress(blocks: block) }
 
     static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -67,7 +118,8 @@ struct _SHA256Core: _MerkleDamgardCore {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
-    mutating func compress(_ block: UnsafeRawBufferPointer) {
+    /// The portable compression function (FIPS 180-4 §6.2.2).
+    mutating func compressPortable(_ block: UnsafeRawBufferPointer) {
         var state = h
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
             for t in 0..<16 { w[t] = block._bigEndianWord(at: 4 * t) }

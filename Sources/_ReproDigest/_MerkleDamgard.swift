@@ -9,6 +9,17 @@ protocol _MerkleDamgardCore: Sendable {
     static var lengthFieldSize: Int { get }
     /// Mixes one block of exactly ``blockSize`` bytes into the state.
     mutating func compress(_ block: UnsafeRawBufferPointer)
+    /// Mixes consecutive whole blocks (a multiple of ``blockSize`` bytes) into the state.
+    mutating func compress(blocks: UnsafeRawBufferPointer)
+}
+
+extension _MerkleDamgardCore {
+    /// One block at a time.
+    mutating func compress(blocks: UnsafeRawBufferPointer) {
+        for start in stride(from: 0, to: blocks.count, by: Self.blockSize) {
+            compress(UnsafeRawBufferPointer(rebasing: blocks[start..<(start + Self.blockSize)]))
+        }
+    }
 }
 
 /// Feeds a message to a ``_MerkleDamgardCore`` block by block, keeping the
@@ -25,8 +36,9 @@ struct _MerkleDamgard<Core: _MerkleDamgardCore>: Sendable {
         pending.reserveCapacity(Core.blockSize)
     }
 
-    /// Feeds bytes one at a time.
+    /// Feeds bytes (contiguous collections as raw memory, others one at a time).
     mutating func update(_ bytes: some Sequence<UInt8>) {
+        if bytes.withContiguousStorageIfAvailable({ update(UnsafeRawBufferPointer($0)) }) != nil { return }
         for b in bytes {
             pending.append(b)
             if pending.count == Core.blockSize { flushPending() }
@@ -42,10 +54,11 @@ struct _MerkleDamgard<Core: _MerkleDamgardCore>: Sendable {
             while i < n && pending.count < size { pending.append(buffer[i]); i += 1 }
             if pending.count == size { flushPending() }
         }
-        while i + size <= n {
-            core.compress(UnsafeRawBufferPointer(rebasing: buffer[i..<(i + size)]))
-            byteCount &+= UInt64(size)
-            i += size
+        let whole = (n - i) / size * size
+        if whole > 0 {
+            core.compress(blocks: UnsafeRawBufferPointer(rebasing: buffer[i..<(i + whole)]))
+            byteCount &+= UInt64(whole)
+            i += whole
         }
         while i < n { pending.append(buffer[i]); i += 1 }
     }
@@ -69,11 +82,7 @@ struct _MerkleDamgard<Core: _MerkleDamgardCore>: Sendable {
             tail._appendBigEndian(total >> 61)
         }
         tail._appendBigEndian(total &<< 3)
-        tail.withUnsafeBytes { t in
-            for start in stride(from: 0, to: t.count, by: size) {
-                core.compress(UnsafeRawBufferPointer(rebasing: t[start..<(start + size)]))
-            }
-        }
+        tail.withUnsafeBytes { core.compress(blocks: $0) }
         return core
     }
 }
