@@ -58,14 +58,16 @@ extension DataLoader: Sequence {
     struct Schedule: Sendable {
         let start: LoaderState
         let total: Int
-        let plan: EpochPlan
+        let batches: BatchSampler<EpochPlan>
         /// PyTorch worker streams (``AugmentationRandomness/torchWorkerSeeding`` only), fresh per iteration.
         let streams: TorchWorkerStreams?
         /// Counter-based orders are computed per position on demand; PyTorch's once per iteration.
         init(_ loader: DataLoader) {
             start = loader.start
             total = loader.batchCount
-            plan = EpochPlan(start)
+            let plan = EpochPlan(start, sampler: loader.sampler)
+            // batchSize ≥ 1 was checked when the loader was made.
+            batches = BatchSampler(plan, checkedBatchSize: start.batchSize, dropLast: start.dropLast)
             streams = start.randomness == .torchWorkerSeeding
                 ? TorchWorkerStreams(count: start.workerStreams, plan: plan) : nil
         }
@@ -78,9 +80,7 @@ extension DataLoader: Sequence {
 
         func batch(_ b: Int) -> (Int, Int, [Int]) {
             let (e, p) = coordinates(b)
-            let lo = p * start.batchSize
-            let hi = Swift.min(lo + start.batchSize, start.datasetCount)
-            return (e, p, plan.indices(epoch: e, lo..<hi))
+            return (e, p, batches.batch(epoch: e, position: p))
         }
 
         func state(at b: Int) -> LoaderState {

@@ -27,6 +27,8 @@ public struct DataLoader<Source: Dataset, Item: Sendable, Batch: Sendable>: Send
     public let prefetch: Int
     /// Where iteration starts, and what it covers.
     public let start: LoaderState
+    /// The explicit sampler (nil: the order ``LoaderState/shuffle`` names).
+    private(set) var sampler: (any Sampler)?
     var progress: (@Sendable (LoaderProgress) -> Void)?
     private let transform: @Sendable (Source.Sample, inout SampleGenerator) throws -> Item
     private let collate: @Sendable ([Item]) throws -> Batch
@@ -59,6 +61,7 @@ public struct DataLoader<Source: Dataset, Item: Sendable, Batch: Sendable>: Send
         guard dataset.count >= 0 && dataset.count < 1 << 32 else {
             throw .invalidConfiguration("dataset count \(dataset.count) must be below 2^32")
         }
+        self.sampler = nil
         self.dataset = dataset
         self.workers = workers
         self.prefetch = prefetch
@@ -69,7 +72,40 @@ public struct DataLoader<Source: Dataset, Item: Sendable, Batch: Sendable>: Send
                             randomness: randomness, workerStreams: randomness == .torchWorkerSeeding ? Swift.max(workers, 1) : 0)
     }
 
+    /// Creates a loader whose epoch order is `sampler`'s (e.g. a ``DistributedSampler``
+    /// shard); batches are ``BatchSampler`` groups of its positions. Per-sample
+    /// randomness is keyed by the dataset index, as with ``ShuffleMode``.
+    ///
+    /// ```swift
+    /// let shard = try DistributedSampler(count: 1000, worldSize: 4, rank: 1, seed: 7)
+    /// let loader = try DataLoader(dataset: ds, sampler: shard, batchSize: 32, seed: 7, workers: 2,
+    ///                             transform: { x, _ in x }, collate: { $0 })
+    /// ```
+    ///
+    /// - Throws: ``DataLoaderError/invalidConfiguration(_:)`` for out-of-range settings;
+    ///   an index outside the dataset fails its batch with ``DataLoaderError/sampleFailed(index:epoch:underlying:)``.
+    public init(
+        dataset: Source, sampler: some Sampler, batchSize: Int, seed: UInt64,
+        randomness: AugmentationRandomness = .perSample,
+        workers: Int = 0, prefetch: Int = 2, dropLast: Bool = false, firstEpoch: Int = 0, epochs: Int = 1,
+        transform: @escaping @Sendable (Source.Sample, inout SampleGenerator) throws -> Item,
+        collate: @escaping @Sendable ([Item]) throws -> Batch
+    ) throws(DataLoaderError) {
+        guard sampler.count >= 0 && sampler.count < 1 << 32 else {
+            throw .invalidConfiguration("sampler count \(sampler.count) must be below 2^32")
+        }
+        let plain = try Self(dataset: dataset, batchSize: batchSize, shuffle: .none, seed: seed,
+                             randomness: randomness, workers: workers, prefetch: prefetch, dropLast: dropLast,
+                             firstEpoch: firstEpoch, epochs: epochs, transform: transform, collate: collate)
+        var s = plain.start
+        s.datasetCount = sampler.count
+        s.sampler = sampler.identity
+        self.init(copying: plain, start: s, workers: workers)
+        self.sampler = sampler
+    }
+
     init(copying other: Self, start: LoaderState, workers: Int) {
+        sampler = other.sampler
         dataset = other.dataset
         progress = other.progress
         self.workers = workers
@@ -87,9 +123,10 @@ public struct DataLoader<Source: Dataset, Item: Sendable, Batch: Sendable>: Send
     ///   for another dataset size, batch size, drop-last or shuffle setting.
     public func resumed(from state: LoaderState, workers: Int? = nil) throws(DataLoaderError) -> Self {
         guard state.datasetCount == start.datasetCount, state.batchSize == start.batchSize,
-              state.dropLast == start.dropLast, state.shuffle == start.shuffle, state.randomness == start.randomness
+              state.dropLast == start.dropLast, state.shuffle == start.shuffle, state.randomness == start.randomness,
+              state.sampler == start.sampler
         else {
-            throw .stateMismatch("state is for \(state.datasetCount) samples, batch \(state.batchSize), dropLast \(state.dropLast), \(state.shuffle); loader has \(start.datasetCount), \(start.batchSize), \(start.dropLast), \(start.shuffle)")
+            throw .stateMismatch("state is for \(state.datasetCount) samples, batch \(state.batchSize), dropLast \(state.dropLast), \(state.shuffle)\(state.sampler.map { ", " + $0 } ?? ""); loader has \(start.datasetCount), \(start.batchSize), \(start.dropLast), \(start.shuffle)\(start.sampler.map { ", " + $0 } ?? "")")
         }
         guard state.position >= 0, state.position <= state.batchesPerEpoch, state.epoch >= 0, state.endEpoch >= state.epoch else {
             throw .stateMismatch("position \(state.position) of epoch \(state.epoch) is outside the schedule")
@@ -109,15 +146,11 @@ public struct DataLoader<Source: Dataset, Item: Sendable, Batch: Sendable>: Send
 
     /// The dataset indices of epoch `epoch`, in load order.
     public func order(epoch: Int) -> [Int] {
-        Self.order(start, epoch: epoch)
-    }
-
-    static func order(_ s: LoaderState, epoch: Int) -> [Int] {
-        var from = s
+        var from = start
         from.epoch = epoch
         from.position = 0
         from.endEpoch = epoch + 1
-        return EpochPlan(from).indices(epoch: epoch, 0..<s.datasetCount)
+        return EpochPlan(from, sampler: sampler).indices(epoch: epoch)
     }
 
     /// The number of batches the iteration yields.
@@ -137,6 +170,9 @@ public struct DataLoader<Source: Dataset, Item: Sendable, Batch: Sendable>: Send
         }
         for index in indices {
             do {
+                guard index >= 0 && index < dataset.count else {
+                    throw DataLoaderError.indexOutOfRange(index: index, count: dataset.count)
+                }
                 let sample = try dataset.sample(at: index)
                 if shared != nil {
                     items.append(try transform(sample, &shared!))

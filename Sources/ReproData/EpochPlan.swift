@@ -4,27 +4,39 @@ import ReproRandom
 /// The index order of every epoch of a schedule, and the PyTorch base seed of
 /// each epoch under ``AugmentationRandomness/torchWorkerSeeding``.
 ///
-/// Counter-based orders are computed per position on demand. PyTorch's orders
-/// come from one generator advanced epoch after epoch: it is replayed from
-/// epoch 0 once (draws only, no data loaded), keeping the generator state at
-/// the start of each covered epoch (a few KB each); an epoch's order is then
-/// recomputed from that state when first needed and cached (two epochs at most,
-/// so memory stays O(dataset size)).
-struct EpochPlan: Sendable {
+/// The order is a ``Sampler``'s: the loader's explicit one, or the one its
+/// ``ShuffleMode`` names (``SequentialSampler``, ``RandomSampler``). Only
+/// PyTorch's *loader* order under torchWorkerSeeding (base seed drawn from the
+/// same generator before the permutation) is kept here: the loader's generator
+/// is replayed from epoch 0 once (draws only, no data loaded), keeping its
+/// state at the start of each covered epoch; an epoch's order is recomputed
+/// from that state when first needed and cached (two epochs at most).
+struct EpochPlan: Sampler {
     let state: LoaderState
-    private let samplerStarts: [TorchRandomSampler]
+    /// The order of every epoch, except PyTorch's loader order under torchWorkerSeeding.
+    private let sampler: any Sampler
     private let loaderStarts: [TorchDataLoader]
     private let baseSeeds: [UInt64]
     private let cache = OrderCache()
 
-    init(_ s: LoaderState) {
+    /// The plan of `s`; `sampler` (a loader's explicit sampler) replaces the one `s.shuffle` names.
+    init(_ s: LoaderState, sampler explicit: (any Sampler)? = nil) {
         state = s
-        var samplers: [TorchRandomSampler] = [], loaders: [TorchDataLoader] = [], seeds: [UInt64] = []
+        if let explicit {
+            sampler = explicit
+        } else {
+            switch s.shuffle {
+            case .none: sampler = SequentialSampler(count: s.datasetCount)
+            case .counterBased: sampler = RandomSampler(count: s.datasetCount, seed: s.seed, algorithm: .counterBased)
+            case .torchCompatible: sampler = RandomSampler(count: s.datasetCount, seed: s.seed, algorithm: .torchCompatible)
+            }
+        }
+        var loaders: [TorchDataLoader] = [], seeds: [UInt64] = []
         let first = s.epoch, end = s.isFinished ? s.epoch : s.endEpoch
         let n = s.datasetCount
         var unused = TorchGenerator()
         if s.randomness == .torchWorkerSeeding {
-            let torchShuffle = s.shuffle == .torchCompatible && n > 0
+            let torchShuffle = s.shuffle == .torchCompatible && explicit == nil && n > 0
             if var loader = try? TorchDataLoader(count: n, batchSize: s.batchSize, shuffle: torchShuffle,
                                                  dropLast: s.dropLast, generator: TorchGenerator(seed: s.seed)) {
                 for e in 0..<end {
@@ -33,30 +45,17 @@ struct EpochPlan: Sendable {
                     if e >= first { seeds.append(epoch.baseSeed) }
                 }
             }
-        } else if s.shuffle == .torchCompatible && n > 0 {
-            if var sampler = try? TorchRandomSampler(count: n, generator: TorchGenerator(seed: s.seed)) {
-                for e in 0..<end {
-                    if e >= first { samplers.append(sampler) }
-                    _ = sampler.epoch(defaultGenerator: &unused)
-                }
-            }
         }
-        samplerStarts = samplers
         loaderStarts = loaders
         baseSeeds = seeds
     }
 
-    /// PyTorch's order of epoch `epoch` (torch-compatible shuffling only).
-    private func torchOrder(_ epoch: Int) -> [Int] {
+    /// The order of `iter(DataLoader(…, shuffle=True, generator=manual_seed(seed)))` in epoch `epoch`.
+    private func torchLoaderOrder(_ epoch: Int) -> [Int] {
         cache.order(epoch) {
             var unused = TorchGenerator()
-            let k = epoch - state.epoch
-            if state.randomness == .torchWorkerSeeding {
-                var loader = loaderStarts[k]
-                return Self.completed(loader.epoch(defaultGenerator: &unused).batches.flatMap { $0 }, state.datasetCount)
-            }
-            var sampler = samplerStarts[k]
-            return sampler.epoch(defaultGenerator: &unused)
+            var loader = loaderStarts[epoch - state.epoch]
+            return Self.completed(loader.epoch(defaultGenerator: &unused).batches.flatMap { $0 }, state.datasetCount)
         }
     }
 
@@ -67,19 +66,18 @@ struct EpochPlan: Sendable {
         return prefix + (0..<n).filter { !used.contains($0) }
     }
 
-    /// The indices of epoch `epoch` at positions `range`.
-    func indices(epoch: Int, _ range: Range<Int>) -> [Int] {
-        switch state.shuffle {
-        case .none: return Array(range)
-        case .counterBased:
-            let p = CounterPermutation(count: state.datasetCount, seed: state.seed, epoch: UInt64(epoch))
-            return range.map { p[$0] }
-        case .torchCompatible:
-            if range.isEmpty { return [] }
-            let order = torchOrder(epoch)
-            return Array(order[range])
+    /// Samples per epoch.
+    var count: Int { state.datasetCount }
+
+    /// The indices of epoch `epoch` at `positions`.
+    func indices(epoch: Int, positions: Range<Int>) -> [Int] {
+        if state.randomness == .torchWorkerSeeding && state.shuffle == .torchCompatible && state.sampler == nil {
+            return positions.isEmpty ? [] : Array(torchLoaderOrder(epoch)[positions])
         }
+        return sampler.indices(epoch: epoch, positions: positions)
     }
+
+    var identity: String { "EpochPlan(\(sampler.identity))" }
 
     /// The base seed PyTorch's `iter(loader)` draws for epoch `epoch`.
     func baseSeed(epoch: Int) -> UInt64 { baseSeeds[epoch - state.epoch] }

@@ -14,7 +14,8 @@ public struct LoaderState: Codable, Sendable, Hashable {
     public var position: Int
     /// The first epoch not to load (iteration ends there).
     public var endEpoch: Int
-    /// The dataset size the schedule was made for.
+    /// Samples per epoch the schedule was made for: the dataset size, or the
+    /// explicit sampler's ``Sampler/count``.
     public var datasetCount: Int
     /// Samples per batch.
     public var batchSize: Int
@@ -27,11 +28,14 @@ public struct LoaderState: Codable, Sendable, Hashable {
     /// The number of PyTorch worker streams under ``AugmentationRandomness/torchWorkerSeeding``
     /// (`max(workers, 1)`); 0 for per-sample randomness, which does not depend on workers.
     public var workerStreams: Int
+    /// The explicit sampler's ``Sampler/identity`` (nil when ``shuffle`` names the order).
+    public var sampler: String?
 
     /// Creates a state.
     public init(seed: UInt64, epoch: Int, position: Int, endEpoch: Int, datasetCount: Int, batchSize: Int,
                 dropLast: Bool, shuffle: ShuffleMode, randomness: AugmentationRandomness = .perSample,
-                workerStreams: Int = 0) {
+                workerStreams: Int = 0, sampler: String? = nil) {
+        self.sampler = sampler
         self.seed = seed; self.epoch = epoch; self.position = position; self.endEpoch = endEpoch
         self.datasetCount = datasetCount; self.batchSize = batchSize; self.dropLast = dropLast; self.shuffle = shuffle
         self.randomness = randomness; self.workerStreams = workerStreams
