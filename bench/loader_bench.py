@@ -29,7 +29,9 @@ def ensure_env():
         pass
     env = os.environ.get("REPRO_VENV") or os.path.join(HERE, ".venv")
     py = os.path.join(env, "bin", "python")
-    if os.path.realpath(sys.executable) == os.path.realpath(py):
+    # A virtualenv's python is usually a symlink to the system interpreter, so
+    # compare prefixes (not executables) to tell whether we already run inside it.
+    if os.path.realpath(sys.prefix) == os.path.realpath(env):
         sys.exit("the virtualenv at %s lacks torch/torchvision/pillow/numpy" % env)
     if not os.path.exists(py):
         venv.create(env, with_pip=True)
