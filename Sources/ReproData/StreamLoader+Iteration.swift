@@ -46,7 +46,11 @@ extension StreamLoader: Sequence {
         /// The next batch, its error, or nil at the end.
         public mutating func next() -> Element? {
             guard !done else { return nil }
-            let result = handle.map { $0.pipeline.take(nextBatch) } ?? Self.job(loader, reader, nextBatch)
+            return deliver(handle.map { $0.pipeline.take(nextBatch) } ?? Self.job(loader, reader, nextBatch))
+        }
+
+        /// Records batch `nextBatch`'s result and turns it into an element.
+        mutating func deliver(_ result: Result<StreamBatch<Batch>?, DataLoaderError>) -> Element? {
             nextBatch += 1
             switch result {
             case .success(nil):
@@ -154,5 +158,41 @@ final class StreamReader<Source: IterableDataset>: @unchecked Sendable {
                                      stateAfter: cursor))
         }
         return nil
+    }
+}
+
+extension StreamLoader {
+    /// The batches as an `AsyncSequence` that throws the error that stopped loading.
+    ///
+    /// ```swift
+    /// for try await batch in loader.asyncBatches { … }
+    /// ```
+    public var asyncBatches: AsyncBatches { AsyncBatches(loader: self) }
+
+    /// An asynchronous view of a stream loader's batches.
+    public struct AsyncBatches: AsyncSequence, Sendable {
+        /// A batch.
+        public typealias Element = StreamBatch<Batch>
+        /// The error that stops loading.
+        public typealias Failure = DataLoaderError
+        let loader: StreamLoader
+
+        /// Starts loading.
+        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: loader.makeIterator()) }
+
+        /// Suspends (without blocking a thread when workers are used) until the next batch is ready.
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            var base: Iterator
+
+            /// The next batch, or nil at the end.
+            ///
+            /// - Throws: the ``DataLoaderError`` that stopped loading.
+            public mutating func next() async throws(DataLoaderError) -> StreamBatch<Batch>? {
+                guard let handle = base.handle else { return try base.next()?.get() }
+                guard !base.done else { return nil }
+                let result = await handle.pipeline.takeAsync(base.nextBatch)
+                return try base.deliver(result)?.get()
+            }
+        }
     }
 }

@@ -198,3 +198,14 @@ struct PlainStream: SampleStream {
         #expect(try plain.skip(count: 3) == 1 && plain.next() == nil)
     }
 }
+
+extension StreamLoaderTests {
+    @Test func asyncMatchesSync() async throws {
+        let sync = try Self.run(Self.loader(NumberStreamDataset(length: 19), workers: 0))
+        for w in [0, 3] {
+            var got: [[UInt32]] = []
+            for try await b in try Self.loader(NumberStreamDataset(length: 19), workers: w).asyncBatches { got.append(b.value) }
+            #expect(got == sync.map(\.value), "workers \(w)")
+        }
+    }
+}
