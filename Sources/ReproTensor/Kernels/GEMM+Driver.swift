@@ -1,0 +1,200 @@
+/// The blocked loops of ``GEMM``: the static thread split, operand packing and
+/// the cache blocking around the micro-kernel.
+///
+/// Neither the block sizes, nor the split, nor which operand is packed whole
+/// change a bit: every output is one FMA chain over `p = 0..<k` in order,
+/// continued across K blocks through C itself.
+extension GEMM {
+    /// The B operand as given to ``Driver``.
+    enum BSource {
+        /// Row/column-strided B, packed by the driver.
+        case unpacked(Operand)
+        /// B already in 16-column panels over the whole depth (``PackedMatrix``).
+        case packed(UnsafePointer<Float>)
+    }
+
+    /// One multiply: decides the split and which operand is shared, then runs the threads.
+    struct Driver: @unchecked Sendable {
+        let m: Int, n: Int, k: Int
+        let a: Operand
+        let b: BSource
+        let c: UnsafeMutablePointer<Float>
+        let ldc: Int
+        let epilogue: Epilogue
+        let epilogueAxis: EpilogueAxis
+        let threads: Int
+        let split: Split
+
+        init(m: Int, n: Int, k: Int, a: Operand, b: BSource, c: UnsafeMutablePointer<Float>, ldc: Int,
+             epilogue: Epilogue, epilogueAxis: EpilogueAxis, threads: Int, split: Split) {
+            self.m = m; self.n = n; self.k = k; self.a = a; self.b = b; self.c = c; self.ldc = ldc
+            self.epilogue = epilogue; self.epilogueAxis = epilogueAxis; self.threads = max(1, threads); self.split = split
+        }
+
+        func run() {
+            let byRow = epilogueAxis == .rows
+            if k == 0 {
+                for i in 0..<m { for j in 0..<n { c[i * ldc + j] = epilogue.apply(0, channel: byRow ? i : j) } }
+                return
+            }
+            let mPanels = (m + mr - 1) / mr, nPanels = (n + nr - 1) / nr
+            let splitM: Bool
+            switch split {
+            case .automatic: splitM = GEMM.rowsBalanceBetter(m: m, n: n, threads: threads)
+            case .rows: splitM = true
+            case .columns: splitM = false
+            }
+            let parts = min(threads, splitM ? mPanels : nPanels)
+            // The operand along the split is private to each thread (packed in
+            // pieces just before use); the other one is shared, packed whole.
+            // A prepacked B is always the shared one.
+            var streamA = splitM
+            if case .packed = b { streamA = true }
+            let kw = min(k, GEMM.ks)
+            let shared = streamA ? (isPacked ? 0 : nPanels * 16 * k) : mPanels * 6 * k
+            let piece = streamA ? (GEMM.mc * kw) : (GEMM.nc * kw)
+            let pe = PaddedEpilogue(epilogue, channels: byRow ? m : n)
+            defer { pe.deallocate() }
+            ThreadPool.shared.withWorkspace(bytes: (shared + parts * piece) * 4) { raw in
+                let ws = raw.bindMemory(to: Float.self, capacity: shared + parts * piece)
+                let packers = min(threads, max(1, shared / GEMM.packGrain))
+                if shared > 0 {
+                    ThreadPool.shared.run(participants: packers) { p in
+                        if streamA, case .unpacked(let bo) = b {
+                            let lo = p * nPanels / packers, hi = (p + 1) * nPanels / packers
+                            GEMM.packB(bo, n: n, depth: 0..<k, panels: lo..<hi, into: ws + lo * 16 * k)
+                        } else if !streamA {
+                            let lo = p * mPanels / packers, hi = (p + 1) * mPanels / packers
+                            GEMM.packA(a, m: m, depth: 0..<k, panels: lo..<hi, into: ws + lo * 6 * k)
+                        }
+                    }
+                }
+                let sharedBase = UnsafePointer(ws)
+                let bPacked: UnsafePointer<Float>
+                if case .packed(let pb) = b { bPacked = pb } else { bPacked = sharedBase }
+                let tiles = Tiles(m: m, n: n, k: k, c: c, ldc: ldc, epilogue: pe, byRow: byRow)
+                ThreadPool.shared.run(participants: parts) { p in
+                    let mr = splitM ? (p * mPanels / parts)..<((p + 1) * mPanels / parts) : 0..<mPanels
+                    let nr = splitM ? 0..<nPanels : (p * nPanels / parts)..<((p + 1) * nPanels / parts)
+                    let buf = ws + shared + p * piece
+                    if streamA {
+                        streamingA(mPanels: mr, nPanels: nr, packedB: bPacked, buffer: buf, tiles: tiles)
+                    } else if case .unpacked(let bo) = b {
+                        streamingB(mPanels: mr, nPanels: nr, packedA: sharedBase, b: bo, buffer: buf, tiles: tiles)
+                    }
+                }
+            }
+        }
+
+        private var isPacked: Bool { if case .packed = b { return true } else { return false } }
+
+        /// B shared (panels over the whole depth); A packed per (MC rows × KS depth) piece.
+        func streamingA(mPanels: Range<Int>, nPanels: Range<Int>, packedB: UnsafePointer<Float>,
+                        buffer: UnsafeMutablePointer<Float>, tiles: Tiles) {
+            let mcp = GEMM.mc / 6
+            for ic in stride(from: mPanels.lowerBound, to: mPanels.upperBound, by: mcp) {
+                let icEnd = min(ic + mcp, mPanels.upperBound)
+                for k0 in stride(from: 0, to: k, by: GEMM.ks) {
+                    let kw = min(GEMM.ks, k - k0)
+                    GEMM.packA(a, m: m, depth: k0..<(k0 + kw), panels: ic..<icEnd, into: buffer)
+                    let aPiece = UnsafePointer(buffer)
+                    tiles.blocks(panelsM: ic..<icEnd, panelsN: nPanels, depth: k0..<(k0 + kw)) { ip, pc in
+                        aPiece + (ip - ic) * 6 * kw + (pc - k0) * 6
+                    } bPanel: { jp, pc in
+                        packedB + jp * 16 * k + pc * 16
+                    }
+                }
+            }
+        }
+
+        /// A shared (panels over the whole depth); B packed per (NC columns × KS depth) piece.
+        func streamingB(mPanels: Range<Int>, nPanels: Range<Int>, packedA: UnsafePointer<Float>, b: Operand,
+                        buffer: UnsafeMutablePointer<Float>, tiles: Tiles) {
+            let ncp = GEMM.nc / 16
+            for jc in stride(from: nPanels.lowerBound, to: nPanels.upperBound, by: ncp) {
+                let jcEnd = min(jc + ncp, nPanels.upperBound)
+                for k0 in stride(from: 0, to: k, by: GEMM.ks) {
+                    let kw = min(GEMM.ks, k - k0)
+                    GEMM.packB(b, n: n, depth: k0..<(k0 + kw), panels: jc..<jcEnd, into: buffer)
+                    let bPiece = UnsafePointer(buffer)
+                    tiles.blocks(panelsM: mPanels, panelsN: jc..<jcEnd, depth: k0..<(k0 + kw)) { ip, pc in
+                        packedA + ip * 6 * k + pc * 6
+                    } bPanel: { jp, pc in
+                        bPiece + (jp - jc) * 16 * kw + (pc - k0) * 16
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether threads should split the rows of C (else its columns): the
+    /// longer side of C, unless splitting the other one balances the 6 × 16
+    /// tiles more than 5 % better. Splitting the longer side lets each thread
+    /// pack its own pieces of the larger operand while they are in cache.
+    static func rowsBalanceBetter(m: Int, n: Int, threads t: Int) -> Bool {
+        let mPanels = (m + mr - 1) / mr, nPanels = (n + nr - 1) / nr
+        let byRows = (mPanels + t - 1) / t * nPanels
+        let byColumns = (nPanels + t - 1) / t * mPanels
+        if m >= n { return !(byColumns * 20 < byRows * 19) }
+        return byRows * 20 < byColumns * 19
+    }
+
+    /// The C side of one multiply: walks blocks of tiles and calls the micro-kernel.
+    struct Tiles {
+        let m: Int, n: Int, k: Int
+        let c: UnsafeMutablePointer<Float>
+        let ldc: Int
+        let epilogue: PaddedEpilogue
+        let byRow: Bool
+
+        /// For each (MC × NC) block of C within the panel ranges, every KC block
+        /// of `depth` in order; `aPanel(ip, pc)` / `bPanel(jp, pc)` locate the
+        /// packed micro-panels at depth `pc`.
+        @inline(__always)
+        func blocks(panelsM: Range<Int>, panelsN: Range<Int>, depth: Range<Int>,
+                    aPanel: (Int, Int) -> UnsafePointer<Float>, bPanel: (Int, Int) -> UnsafePointer<Float>) {
+            var tmp = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+            let mcp = GEMM.mc / 6, ncp = GEMM.nc / 16
+            withUnsafeMutableBytes(of: &tmp) { raw in
+                let t = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+                for ic in stride(from: panelsM.lowerBound, to: panelsM.upperBound, by: mcp) {
+                    let icEnd = min(ic + mcp, panelsM.upperBound)
+                    for jc in stride(from: panelsN.lowerBound, to: panelsN.upperBound, by: ncp) {
+                        let jcEnd = min(jc + ncp, panelsN.upperBound)
+                        for pc in stride(from: depth.lowerBound, to: depth.upperBound, by: GEMM.kc) {
+                            let kcb = min(GEMM.kc, depth.upperBound - pc)
+                            let first = pc == 0, last = pc + kcb == k
+                            for jp in jc..<jcEnd {
+                                let bp = bPanel(jp, pc)
+                                let cols = min(16, n - jp * 16)
+                                for ip in ic..<icEnd {
+                                    let rows = min(6, m - ip * 6)
+                                    let cp = c + ip * 6 * ldc + jp * 16
+                                    let col = byRow ? -1 - ip * 6 : jp * 16
+                                    if rows == 6 && cols == 16 {
+                                        GEMM.kernel6x16(kcb, aPanel(ip, pc), bp, cp, ldc, first, last ? epilogue : nil, col)
+                                    } else {
+                                        edgeTile(kcb, aPanel(ip, pc), bp, cp, rows: rows, cols: cols, first: first, last: last, col: col, tmp: t)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        /// A partial tile: runs the kernel on a 6 × 16 copy and writes back the valid part.
+        func edgeTile(
+            _ kcb: Int, _ ap: UnsafePointer<Float>, _ bp: UnsafePointer<Float>, _ cp: UnsafeMutablePointer<Float>,
+            rows: Int, cols: Int, first: Bool, last: Bool, col: Int, tmp: UnsafeMutablePointer<Float>
+        ) {
+            tmp.update(repeating: 0, count: 96)
+            if !first {
+                for r in 0..<rows { for l in 0..<cols { tmp[r * 16 + l] = cp[r * ldc + l] } }
+            }
+            GEMM.kernel6x16(kcb, ap, bp, tmp, 16, first, last ? epilogue : nil, col)
+            for r in 0..<rows { for l in 0..<cols { cp[r * ldc + l] = tmp[r * 16 + l] } }
+        }
+    }
+}
