@@ -47,12 +47,17 @@ extension GEMM {
             let parts = min(threads, splitM ? mPanels : nPanels)
             // The operand along the split is private to each thread (packed in
             // pieces just before use); the other one is shared, packed whole.
-            // A prepacked B is always the shared one.
+            // A prepacked B is always the shared one. When a thread's share of
+            // the split side fits one cache block, the other operand is packed
+            // just in time too (by each thread, once): packing it whole would
+            // cost a write and a re-read of the whole operand for nothing.
             var streamA = splitM
             if case .packed = b { streamA = true }
+            let perThread = ((splitM ? mPanels : nPanels) + parts - 1) / parts
+            let both = !isPacked && (streamA == splitM) && perThread <= (splitM ? GEMM.mc / 6 : GEMM.nc / 16)
             let kw = min(k, GEMM.ks)
-            let shared = streamA ? (isPacked ? 0 : nPanels * 16 * k) : mPanels * 6 * k
-            let piece = streamA ? (GEMM.mc * kw) : (GEMM.nc * kw)
+            let shared = both ? 0 : streamA ? (isPacked ? 0 : nPanels * 16 * k) : mPanels * 6 * k
+            let aPiece = GEMM.mc * kw, piece = aPiece + (both || !streamA ? GEMM.nc * kw : 0)
             let pe = PaddedEpilogue(epilogue, channels: byRow ? m : n)
             defer { pe.deallocate() }
             ThreadPool.shared.withWorkspace(bytes: (shared + parts * piece) * 4) { raw in
@@ -69,18 +74,18 @@ extension GEMM {
                         }
                     }
                 }
-                let sharedBase = UnsafePointer(ws)
-                let bPacked: UnsafePointer<Float>
-                if case .packed(let pb) = b { bPacked = pb } else { bPacked = sharedBase }
+                let sharedBase: UnsafePointer<Float>? = shared > 0 ? UnsafePointer(ws) : nil
+                var bPacked = sharedBase
+                if case .packed(let pb) = b { bPacked = pb }
                 let tiles = Tiles(m: m, n: n, k: k, c: c, ldc: ldc, epilogue: pe, byRow: byRow)
                 ThreadPool.shared.run(participants: parts) { p in
                     let mr = splitM ? (p * mPanels / parts)..<((p + 1) * mPanels / parts) : 0..<mPanels
                     let nr = splitM ? 0..<nPanels : (p * nPanels / parts)..<((p + 1) * nPanels / parts)
-                    let buf = ws + shared + p * piece
+                    let aBuf = ws + shared + p * piece, bBuf = aBuf + aPiece
                     if streamA {
-                        streamingA(mPanels: mr, nPanels: nr, packedB: bPacked, buffer: buf, tiles: tiles)
-                    } else if case .unpacked(let bo) = b {
-                        streamingB(mPanels: mr, nPanels: nr, packedA: sharedBase, b: bo, buffer: buf, tiles: tiles)
+                        streamingA(mPanels: mr, nPanels: nr, packedB: bPacked, aBuffer: aBuf, bBuffer: bBuf, tiles: tiles)
+                    } else {
+                        streamingB(mPanels: mr, nPanels: nr, packedA: sharedBase, aBuffer: aBuf, bBuffer: bBuf, tiles: tiles)
                     }
                 }
             }
@@ -88,39 +93,58 @@ extension GEMM {
 
         private var isPacked: Bool { if case .packed = b { return true } else { return false } }
 
-        /// B shared (panels over the whole depth); A packed per (MC rows × KS depth) piece.
-        func streamingA(mPanels: Range<Int>, nPanels: Range<Int>, packedB: UnsafePointer<Float>,
-                        buffer: UnsafeMutablePointer<Float>, tiles: Tiles) {
-            let mcp = GEMM.mc / 6
+        /// A packed per (MC rows × KS depth) piece; B shared (panels over the whole
+        /// depth), or — when `packedB` is `nil` — packed per (NC × KS) piece too.
+        func streamingA(mPanels: Range<Int>, nPanels: Range<Int>, packedB: UnsafePointer<Float>?,
+                        aBuffer: UnsafeMutablePointer<Float>, bBuffer: UnsafeMutablePointer<Float>, tiles: Tiles) {
+            let mcp = GEMM.mc / 6, ncp = GEMM.nc / 16
             for ic in stride(from: mPanels.lowerBound, to: mPanels.upperBound, by: mcp) {
                 let icEnd = min(ic + mcp, mPanels.upperBound)
                 for k0 in stride(from: 0, to: k, by: GEMM.ks) {
                     let kw = min(GEMM.ks, k - k0)
-                    GEMM.packA(a, m: m, depth: k0..<(k0 + kw), panels: ic..<icEnd, into: buffer)
-                    let aPiece = UnsafePointer(buffer)
-                    tiles.blocks(panelsM: ic..<icEnd, panelsN: nPanels, depth: k0..<(k0 + kw)) { ip, pc in
-                        aPiece + (ip - ic) * 6 * kw + (pc - k0) * 6
-                    } bPanel: { jp, pc in
-                        packedB + jp * 16 * k + pc * 16
+                    GEMM.packA(a, m: m, depth: k0..<(k0 + kw), panels: ic..<icEnd, into: aBuffer)
+                    let aPiece = UnsafePointer(aBuffer)
+                    for jc in stride(from: nPanels.lowerBound, to: nPanels.upperBound, by: ncp) {
+                        let jcEnd = min(jc + ncp, nPanels.upperBound)
+                        let bPiece = UnsafePointer(bBuffer)
+                        if packedB == nil, case .unpacked(let bo) = b {
+                            GEMM.packB(bo, n: n, depth: k0..<(k0 + kw), panels: jc..<jcEnd, into: bBuffer)
+                        }
+                        tiles.blocks(panelsM: ic..<icEnd, panelsN: jc..<jcEnd, depth: k0..<(k0 + kw)) { ip, pc in
+                            aPiece + (ip - ic) * 6 * kw + (pc - k0) * 6
+                        } bPanel: { jp, pc in
+                            if let packedB { return packedB + jp * 16 * k + pc * 16 }
+                            return bPiece + (jp - jc) * 16 * kw + (pc - k0) * 16
+                        }
                     }
                 }
             }
         }
 
-        /// A shared (panels over the whole depth); B packed per (NC columns × KS depth) piece.
-        func streamingB(mPanels: Range<Int>, nPanels: Range<Int>, packedA: UnsafePointer<Float>, b: Operand,
-                        buffer: UnsafeMutablePointer<Float>, tiles: Tiles) {
-            let ncp = GEMM.nc / 16
+        /// B packed per (NC columns × KS depth) piece; A shared (panels over the
+        /// whole depth), or — when `packedA` is `nil` — packed per (MC × KS) piece too.
+        func streamingB(mPanels: Range<Int>, nPanels: Range<Int>, packedA: UnsafePointer<Float>?,
+                        aBuffer: UnsafeMutablePointer<Float>, bBuffer: UnsafeMutablePointer<Float>, tiles: Tiles) {
+            guard case .unpacked(let bo) = b else { return }
+            let mcp = GEMM.mc / 6, ncp = GEMM.nc / 16
             for jc in stride(from: nPanels.lowerBound, to: nPanels.upperBound, by: ncp) {
                 let jcEnd = min(jc + ncp, nPanels.upperBound)
                 for k0 in stride(from: 0, to: k, by: GEMM.ks) {
                     let kw = min(GEMM.ks, k - k0)
-                    GEMM.packB(b, n: n, depth: k0..<(k0 + kw), panels: jc..<jcEnd, into: buffer)
-                    let bPiece = UnsafePointer(buffer)
-                    tiles.blocks(panelsM: mPanels, panelsN: jc..<jcEnd, depth: k0..<(k0 + kw)) { ip, pc in
-                        packedA + ip * 6 * k + pc * 6
-                    } bPanel: { jp, pc in
-                        bPiece + (jp - jc) * 16 * kw + (pc - k0) * 16
+                    GEMM.packB(bo, n: n, depth: k0..<(k0 + kw), panels: jc..<jcEnd, into: bBuffer)
+                    let bPiece = UnsafePointer(bBuffer)
+                    for ic in stride(from: mPanels.lowerBound, to: mPanels.upperBound, by: mcp) {
+                        let icEnd = min(ic + mcp, mPanels.upperBound)
+                        let aPiece = UnsafePointer(aBuffer)
+                        if packedA == nil {
+                            GEMM.packA(a, m: m, depth: k0..<(k0 + kw), panels: ic..<icEnd, into: aBuffer)
+                        }
+                        tiles.blocks(panelsM: ic..<icEnd, panelsN: jc..<jcEnd, depth: k0..<(k0 + kw)) { ip, pc in
+                            if let packedA { return packedA + ip * 6 * k + pc * 6 }
+                            return aPiece + (ip - ic) * 6 * kw + (pc - k0) * 6
+                        } bPanel: { jp, pc in
+                            bPiece + (jp - jc) * 16 * kw + (pc - k0) * 16
+                        }
                     }
                 }
             }
