@@ -67,6 +67,25 @@ import Testing
         }
     }
 
+    @Test func sharedOperandSuperBlocksKeepTheBits() {
+        // A tiny super-block forces many passes over the shared operand (both strategies).
+        for (m, n, k, split) in [(200, 70, 90, GEMM.Split.rows), (70, 300, 90, .columns), (200, 300, 40, .rows), (200, 300, 40, .columns)] {
+            let a = seededFloats(m * k, seed: 21), b = seededFloats(k * n, seed: 22)
+            var fast = [Float](repeating: .nan, count: m * n), ref = fast
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in
+                let A = GEMM.Operand(ap.baseAddress!, rowStride: k), B = GEMM.Operand(bp.baseAddress!, rowStride: n)
+                ref.withUnsafeMutableBufferPointer { GEMM.reference(m: m, n: n, k: k, a: A, b: B, c: $0.baseAddress!, ldc: n) }
+                for threads in invarianceThreadCounts {
+                    fast.withUnsafeMutableBufferPointer {
+                        GEMM.Driver(m: m, n: n, k: k, a: A, b: .unpacked(B), c: $0.baseAddress!, ldc: n, epilogue: .none,
+                                    epilogueAxis: .columns, threads: threads, split: split, sharedBlock: 1).run()
+                    }
+                    #expect(bits(fast) == bits(ref), "\(m)x\(n)x\(k) \(split) threads \(threads)")
+                }
+            }}
+        }
+    }
+
     @Test func concurrentCallersGetTheSameBits() async {
         // Two callers at once: one gets the pool's workspace, the other a temporary one
         // (and the pool's threads, or runs serially) — same bits either way.

@@ -24,11 +24,15 @@ extension GEMM {
         let epilogueAxis: EpilogueAxis
         let threads: Int
         let split: Split
+        /// Floats of a shared packed operand walked per pass (tests shrink it).
+        let sharedBlock: Int
 
         init(m: Int, n: Int, k: Int, a: Operand, b: BSource, c: UnsafeMutablePointer<Float>, ldc: Int,
-             epilogue: Epilogue, epilogueAxis: EpilogueAxis, threads: Int, split: Split) {
+             epilogue: Epilogue, epilogueAxis: EpilogueAxis, threads: Int, split: Split,
+             sharedBlock: Int = GEMM.sharedBlockFloats) {
             self.m = m; self.n = n; self.k = k; self.a = a; self.b = b; self.c = c; self.ldc = ldc
             self.epilogue = epilogue; self.epilogueAxis = epilogueAxis; self.threads = max(1, threads); self.split = split
+            self.sharedBlock = sharedBlock
         }
 
         func run() {
@@ -98,26 +102,32 @@ extension GEMM {
         func streamingA(mPanels: Range<Int>, nPanels: Range<Int>, packedB: UnsafePointer<Float>?,
                         aBuffer: UnsafeMutablePointer<Float>, bBuffer: UnsafeMutablePointer<Float>, tiles: Tiles) {
             let mcp = GEMM.mc / 6, ncp = GEMM.nc / 16
-            for ic in stride(from: mPanels.lowerBound, to: mPanels.upperBound, by: mcp) {
-                let icEnd = min(ic + mcp, mPanels.upperBound)
-                for k0 in stride(from: 0, to: k, by: GEMM.ks) {
-                    let kw = min(GEMM.ks, k - k0)
-                    GEMM.packA(a, m: m, depth: k0..<(k0 + kw), panels: ic..<icEnd, into: aBuffer)
-                    let aPiece = UnsafePointer(aBuffer)
-                    for jc in stride(from: nPanels.lowerBound, to: nPanels.upperBound, by: ncp) {
-                        let jcEnd = min(jc + ncp, nPanels.upperBound)
-                        let bPiece = UnsafePointer(bBuffer)
-                        if packedB == nil, case .unpacked(let bo) = b {
-                            GEMM.packB(bo, n: n, depth: k0..<(k0 + kw), panels: jc..<jcEnd, into: bBuffer)
-                        }
-                        tiles.blocks(panelsM: ic..<icEnd, panelsN: jc..<jcEnd, depth: k0..<(k0 + kw)) { ip, pc in
-                            aPiece + (ip - ic) * 6 * kw + (pc - k0) * 6
-                        } bPanel: { jp, pc in
-                            if let packedB { return packedB + jp * 16 * k + pc * 16 }
-                            return bPiece + (jp - jc) * 16 * kw + (pc - k0) * 16
+            // Column super-blocks of shared B small enough to stay in L3 while
+            // every row block uses them (A pieces are packed once per super-block).
+            let nsp = max(ncp, sharedBlock / (16 * k) / ncp * ncp)
+            for ns in stride(from: nPanels.lowerBound, to: nPanels.upperBound, by: packedB == nil ? max(1, nPanels.count) : nsp) {
+                let nsEnd = packedB == nil ? nPanels.upperBound : min(ns + nsp, nPanels.upperBound)
+                for ic in stride(from: mPanels.lowerBound, to: mPanels.upperBound, by: mcp) {
+                    let icEnd = min(ic + mcp, mPanels.upperBound)
+                    for k0 in stride(from: 0, to: k, by: GEMM.ks) {
+                        let kw = min(GEMM.ks, k - k0)
+                        GEMM.packA(a, m: m, depth: k0..<(k0 + kw), panels: ic..<icEnd, into: aBuffer)
+                        let aPiece = UnsafePointer(aBuffer)
+                        for jc in stride(from: ns, to: nsEnd, by: ncp) {
+                            let jcEnd = min(jc + ncp, nsEnd)
+                            let bPiece = UnsafePointer(bBuffer)
+                            if packedB == nil, case .unpacked(let bo) = b {
+                                GEMM.packB(bo, n: n, depth: k0..<(k0 + kw), panels: jc..<jcEnd, into: bBuffer)
+                            }
+                            tiles.blocks(panelsM: ic..<icEnd, panelsN: jc..<jcEnd, depth: k0..<(k0 + kw)) { ip, pc in
+                                aPiece + (ip - ic) * 6 * kw + (pc - k0) * 6
+                            } bPanel: { jp, pc in
+                                if let packedB { return packedB + jp * 16 * k + pc * 16 }
+                                return bPiece + (jp - jc) * 16 * kw + (pc - k0) * 16
+                            }
                         }
                     }
-                }
+            }
             }
         }
 
@@ -127,26 +137,31 @@ extension GEMM {
                         aBuffer: UnsafeMutablePointer<Float>, bBuffer: UnsafeMutablePointer<Float>, tiles: Tiles) {
             guard case .unpacked(let bo) = b else { return }
             let mcp = GEMM.mc / 6, ncp = GEMM.nc / 16
-            for jc in stride(from: nPanels.lowerBound, to: nPanels.upperBound, by: ncp) {
-                let jcEnd = min(jc + ncp, nPanels.upperBound)
-                for k0 in stride(from: 0, to: k, by: GEMM.ks) {
-                    let kw = min(GEMM.ks, k - k0)
-                    GEMM.packB(bo, n: n, depth: k0..<(k0 + kw), panels: jc..<jcEnd, into: bBuffer)
-                    let bPiece = UnsafePointer(bBuffer)
-                    for ic in stride(from: mPanels.lowerBound, to: mPanels.upperBound, by: mcp) {
-                        let icEnd = min(ic + mcp, mPanels.upperBound)
-                        let aPiece = UnsafePointer(aBuffer)
-                        if packedA == nil {
-                            GEMM.packA(a, m: m, depth: k0..<(k0 + kw), panels: ic..<icEnd, into: aBuffer)
-                        }
-                        tiles.blocks(panelsM: ic..<icEnd, panelsN: jc..<jcEnd, depth: k0..<(k0 + kw)) { ip, pc in
-                            if let packedA { return packedA + ip * 6 * k + pc * 6 }
-                            return aPiece + (ip - ic) * 6 * kw + (pc - k0) * 6
-                        } bPanel: { jp, pc in
-                            bPiece + (jp - jc) * 16 * kw + (pc - k0) * 16
+            // Row super-blocks of shared A small enough to stay in L3 (B pieces are packed once per super-block).
+            let msp = max(mcp, sharedBlock / (6 * k) / mcp * mcp)
+            for ms in stride(from: mPanels.lowerBound, to: mPanels.upperBound, by: packedA == nil ? max(1, mPanels.count) : msp) {
+                let msEnd = packedA == nil ? mPanels.upperBound : min(ms + msp, mPanels.upperBound)
+                for jc in stride(from: nPanels.lowerBound, to: nPanels.upperBound, by: ncp) {
+                    let jcEnd = min(jc + ncp, nPanels.upperBound)
+                    for k0 in stride(from: 0, to: k, by: GEMM.ks) {
+                        let kw = min(GEMM.ks, k - k0)
+                        GEMM.packB(bo, n: n, depth: k0..<(k0 + kw), panels: jc..<jcEnd, into: bBuffer)
+                        let bPiece = UnsafePointer(bBuffer)
+                        for ic in stride(from: ms, to: msEnd, by: mcp) {
+                            let icEnd = min(ic + mcp, msEnd)
+                            let aPiece = UnsafePointer(aBuffer)
+                            if packedA == nil {
+                                GEMM.packA(a, m: m, depth: k0..<(k0 + kw), panels: ic..<icEnd, into: aBuffer)
+                            }
+                            tiles.blocks(panelsM: ic..<icEnd, panelsN: jc..<jcEnd, depth: k0..<(k0 + kw)) { ip, pc in
+                                if let packedA { return packedA + ip * 6 * k + pc * 6 }
+                                return aPiece + (ip - ic) * 6 * kw + (pc - k0) * 6
+                            } bPanel: { jp, pc in
+                                bPiece + (jp - jc) * 16 * kw + (pc - k0) * 16
+                            }
                         }
                     }
-                }
+            }
             }
         }
     }

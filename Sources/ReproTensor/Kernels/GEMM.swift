@@ -36,6 +36,8 @@ public enum GEMM {
     public static let nc = 256
     /// Depth of the operand pieces packed just before use (a multiple of ``kc``).
     static let ks = 2048
+    /// Floats of a shared packed operand walked per pass (4 MB: stays in L3).
+    static let sharedBlockFloats = 1 << 20
     /// Packing work (floats) below which one thread packs alone.
     static let packGrain = 1 << 16
 
