@@ -34,9 +34,9 @@ extension Tensor {
         switch algorithm {
         case .blocked:
             guard m > 0, n > 0 else { return out }
-            let packed = GEMM.PackedMatrix(B, k: k, n: n, threads: s.threads)
+            // GEMM packs both operands into the thread pool's reused workspace.
             let run = { (split: GEMM.Split) in
-                GEMM.multiply(m: m, a: A, packedB: packed, c: out.floatBase, ldc: n, threads: s.threads, split: split)
+                GEMM.multiply(m: m, n: n, k: k, a: A, b: B, c: out.floatBase, ldc: n, threads: s.threads, split: split)
             }
             if s.benchmark && s.threads > 1 {
                 _ = Autotuner.choose(key: "matmul \(m)x\(k)x\(n) threads \(s.threads)", candidates: [GEMM.Split.rows, .columns], run: run)

@@ -28,7 +28,39 @@ public final class ThreadPool: @unchecked Sendable {
     private var pending = 0
     private var job: ((Int) -> Void)?
 
+    /// A reusable scratch buffer for kernels (packed GEMM operands): fresh
+    /// multi-megabyte allocations cost a page fault per 4 KB on every call.
+    private let workspaceLock = NSLock()
+    private var workspace: UnsafeMutableRawPointer?
+    private var workspaceBytes = 0
+
+    /// Workspaces larger than this are allocated per call and not kept.
+    static let maxCachedWorkspaceBytes = 256 << 20
+
     init() {}
+
+    /// Calls `body` with at least `bytes` bytes of 64-byte-aligned scratch
+    /// memory (uninitialised). The pool keeps the largest buffer asked for (up
+    /// to ``maxCachedWorkspaceBytes``) and lends it to one caller at a time;
+    /// a concurrent or nested caller gets a temporary allocation instead. The
+    /// contents never influence results: callers write before they read.
+    func withWorkspace<R>(bytes: Int, _ body: (UnsafeMutableRawPointer) -> R) -> R {
+        let size = max(bytes, 64)
+        if size <= Self.maxCachedWorkspaceBytes && workspaceLock.try() {
+            defer { workspaceLock.unlock() }
+            if workspaceBytes < size {
+                workspace?.deallocate()
+                // Grow by at least 1/8 so slowly growing requests do not reallocate each time.
+                let grown = min(max(size, workspaceBytes + workspaceBytes / 8), Self.maxCachedWorkspaceBytes)
+                workspace = UnsafeMutableRawPointer.allocate(byteCount: max(grown, size), alignment: 64)
+                workspaceBytes = max(grown, size)
+            }
+            return body(workspace!)
+        }
+        let temporary = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+        defer { temporary.deallocate() }
+        return body(temporary)
+    }
 
     /// Runs `body(chunk)` for every chunk in `0..<chunks`, over at most `threads` threads.
     ///

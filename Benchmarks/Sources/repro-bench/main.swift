@@ -1,7 +1,7 @@
 import Foundation
 import ReproTensor
 
-// repro-bench [--threads 1,2] [--only peak,gemm,conv,modes,prepacked] [--reps N]
+// repro-bench [--threads 1,2] [--only peak,gemm,conv,modes,prepacked,gemmconv] [--reps N]
 // Prints one line per measurement:
 //   `kind name threads gflops_best gflops_median gflops_per_cpu_second×threads`
 // The last column divides by process CPU time (threads summed) instead of wall
@@ -53,6 +53,9 @@ if only.contains("gemm") {
             }}}
         }
     }
+}
+if only.contains("gemmconv") {
+    GEMMShapes.run(threads: threadList, reps: reps)
 }
 if only.contains("conv") {
     ConvBench.run(threads: threadList, reps: reps)

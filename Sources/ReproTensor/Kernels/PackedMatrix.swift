@@ -18,7 +18,7 @@ extension GEMM {
         /// Packed elements: `panels · k · 16` floats, 64-byte aligned.
         let base: UnsafeMutablePointer<Float>
 
-        /// Packs `b` (`k` rows × `n` columns), splitting panels over `threads`.
+        /// Packs `b` (`k` rows × `n` columns), splitting the copy over `threads`.
         public init(_ b: Operand, k: Int, n: Int, threads: Int) {
             self.k = k
             self.n = n
@@ -26,51 +26,53 @@ extension GEMM {
             let count = max(panels * k * 16, 1)
             base = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
                 .bindMemory(to: Float.self, capacity: count)
-            let dst = base, rs = b.rowStride, cs = b.colStride
+            let dst = base
+            let parts = min(max(threads, 1), max(1, count / GEMM.packGrain))
+            ThreadPool.shared.run(participants: parts) { p in
+                Self.pack(b, k: k, n: n, part: p, of: parts, into: dst)
+            }
+        }
+
+        /// Packs share `part` of `parts` of `b` into `dst` (`⌈n/16⌉·16·k` floats):
+        /// a range of rows for row-major `b`, else a range of panels. The shares
+        /// together write every element once; a pure copy.
+        static func pack(_ b: Operand, k: Int, n: Int, part: Int, of parts: Int, into dst: UnsafeMutablePointer<Float>) {
+            let panels = (n + 15) / 16, rs = b.rowStride, cs = b.colStride
             let fullPanels = n / 16
+            typealias V = SIMD8<Float>
             if cs == 1 && fullPanels > 0 {
                 // Row-major B: read each row sequentially and deal 16-float pieces
-                // to the panels (threads take ranges of rows; pure copies).
-                let rowsPerChunk = 32
-                ThreadPool.shared.forEachChunk((k + rowsPerChunk - 1) / rowsPerChunk, threads: threads) { chunk in
-                    typealias V = SIMD8<Float>
-                    for p in (chunk * rowsPerChunk)..<min((chunk + 1) * rowsPerChunk, k) {
-                        let s = UnsafeRawPointer(b.base + p * rs)
-                        let o = UnsafeMutableRawPointer(dst + p * 16)
-                        for jp in 0..<fullPanels {
-                            let d = o + jp * k * 64
-                            d.storeBytes(of: s.loadUnaligned(fromByteOffset: jp * 64, as: V.self), as: V.self)
-                            d.storeBytes(of: s.loadUnaligned(fromByteOffset: jp * 64 + 32, as: V.self), toByteOffset: 32, as: V.self)
-                        }
+                // to the panels; shares are ranges of rows.
+                let rows = (part * k / parts)..<((part + 1) * k / parts)
+                for p in rows {
+                    let s = UnsafeRawPointer(b.base + p * rs)
+                    let o = UnsafeMutableRawPointer(dst + p * 16)
+                    for jp in 0..<fullPanels {
+                        let d = o + jp * k * 64
+                        d.storeBytes(of: s.loadUnaligned(fromByteOffset: jp * 64, as: V.self), as: V.self)
+                        d.storeBytes(of: s.loadUnaligned(fromByteOffset: jp * 64 + 32, as: V.self), toByteOffset: 32, as: V.self)
                     }
                 }
                 if fullPanels < panels {
                     let d = dst + fullPanels * k * 16, cols = n - fullPanels * 16
-                    for p in 0..<k {
+                    for p in rows {
                         for l in 0..<16 { d[p * 16 + l] = l < cols ? b.base[p * rs + fullPanels * 16 + l] : 0 }
                     }
                 }
                 return
             }
-            ThreadPool.shared.forEachChunk(panels, threads: threads) { jp in
+            for jp in (part * panels / parts)..<((part + 1) * panels / parts) {
                 let d = dst + jp * k * 16
                 let cols = min(16, n - jp * 16)
-                if cs == 1 && cols == 16 {
-                    typealias V = SIMD8<Float>
-                    var s = UnsafeRawPointer(b.base + jp * 16)
-                    var o = UnsafeMutableRawPointer(d)
-                    for _ in 0..<k {
-                        o.storeBytes(of: s.loadUnaligned(as: V.self), as: V.self)
-                        o.storeBytes(of: s.loadUnaligned(fromByteOffset: 32, as: V.self), toByteOffset: 32, as: V.self)
-                        s += rs * 4
-                        o += 64
-                    }
-                } else if cs == 1 {
+                if cs == 1 {
                     for p in 0..<k {
                         let s = b.base + p * rs + jp * 16
                         for l in 0..<cols { d[p * 16 + l] = s[l] }
                         for l in cols..<16 { d[p * 16 + l] = 0 }
                     }
+                } else if rs == 1 && cols == 16 {
+                    // Column-major B (transposed weights): 16 column streams, each contiguous in p.
+                    GEMM.packColumns16(b.base + jp * 16 * cs, cs: cs, k: k, into: d)
                 } else {
                     for l in 0..<16 {
                         if l < cols {

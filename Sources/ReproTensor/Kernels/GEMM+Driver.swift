@@ -1,0 +1,239 @@
+/// The blocked loops of ``GEMM``: the static thread split, operand packing and
+/// the cache blocking around the micro-kernel.
+///
+/// Neither the block sizes, nor the split, nor which operand is packed whole
+/// change a bit: every output is one FMA chain over `p = 0..<k` in order,
+/// continued across K blocks through C itself.
+extension GEMM {
+    /// The B operand as given to ``Driver``.
+    enum BSource {
+        /// Row/column-strided B, packed by the driver.
+        case unpacked(Operand)
+        /// B already in 16-column panels over the whole depth (``PackedMatrix``).
+        case packed(UnsafePointer<Float>)
+    }
+
+    /// One multiply: decides the split and which operand is shared, then runs the threads.
+    struct Driver: @unchecked Sendable {
+        let m: Int, n: Int, k: Int
+        let a: Operand
+        let b: BSource
+        let c: UnsafeMutablePointer<Float>
+        let ldc: Int
+        let epilogue: Epilogue
+        let epilogueAxis: EpilogueAxis
+        let threads: Int
+        let split: Split
+        /// Floats of a shared packed operand walked per pass (tests shrink it).
+        let sharedBlock: Int
+
+        init(m: Int, n: Int, k: Int, a: Operand, b: BSource, c: UnsafeMutablePointer<Float>, ldc: Int,
+             epilogue: Epilogue, epilogueAxis: EpilogueAxis, threads: Int, split: Split,
+             sharedBlock: Int = GEMM.sharedBlockFloats) {
+            self.m = m; self.n = n; self.k = k; self.a = a; self.b = b; self.c = c; self.ldc = ldc
+            self.epilogue = epilogue; self.epilogueAxis = epilogueAxis; self.threads = max(1, threads); self.split = split
+            self.sharedBlock = sharedBlock
+        }
+
+        func run() {
+            let byRow = epilogueAxis == .rows
+            if k == 0 {
+                for i in 0..<m { for j in 0..<n { c[i * ldc + j] = epilogue.apply(0, channel: byRow ? i : j) } }
+                return
+            }
+            let mPanels = (m + mr - 1) / mr, nPanels = (n + nr - 1) / nr
+            let splitM: Bool
+            switch split {
+            case .automatic: splitM = GEMM.rowsBalanceBetter(m: m, n: n, threads: threads)
+            case .rows: splitM = true
+            case .columns: splitM = false
+            }
+            let parts = min(threads, splitM ? mPanels : nPanels)
+            // The operand along the split is private to each thread (packed in
+            // pieces just before use); the other one is shared, packed whole.
+            // A prepacked B is always the shared one. When a thread's share of
+            // the split side fits one cache block, the other operand is packed
+            // just in time too (by each thread, once): packing it whole would
+            // cost a write and a re-read of the whole operand for nothing.
+            var streamA = splitM
+            if case .packed = b { streamA = true }
+            let perThread = ((splitM ? mPanels : nPanels) + parts - 1) / parts
+            let both = !isPacked && (streamA == splitM) && perThread <= (splitM ? GEMM.mc / 6 : GEMM.nc / 16)
+            let kw = min(k, GEMM.ks)
+            let shared = both ? 0 : streamA ? (isPacked ? 0 : nPanels * 16 * k) : mPanels * 6 * k
+            let aPiece = GEMM.mc * kw, piece = aPiece + (both || !streamA ? GEMM.nc * kw : 0)
+            let pe = PaddedEpilogue(epilogue, channels: byRow ? m : n)
+            defer { pe.deallocate() }
+            ThreadPool.shared.withWorkspace(bytes: (shared + parts * piece) * 4) { raw in
+                let ws = raw.bindMemory(to: Float.self, capacity: shared + parts * piece)
+                let packers = min(threads, max(1, shared / GEMM.packGrain))
+                if shared > 0 {
+                    ThreadPool.shared.run(participants: packers) { p in
+                        if streamA, case .unpacked(let bo) = b {
+                            let lo = p * nPanels / packers, hi = (p + 1) * nPanels / packers
+                            GEMM.packB(bo, n: n, depth: 0..<k, panels: lo..<hi, into: ws + lo * 16 * k)
+                        } else if !streamA {
+                            let lo = p * mPanels / packers, hi = (p + 1) * mPanels / packers
+                            GEMM.packA(a, m: m, depth: 0..<k, panels: lo..<hi, into: ws + lo * 6 * k)
+                        }
+                    }
+                }
+                let sharedBase: UnsafePointer<Float>? = shared > 0 ? UnsafePointer(ws) : nil
+                var bPacked = sharedBase
+                if case .packed(let pb) = b { bPacked = pb }
+                let tiles = Tiles(m: m, n: n, k: k, c: c, ldc: ldc, epilogue: pe, byRow: byRow)
+                ThreadPool.shared.run(participants: parts) { p in
+                    let mr = splitM ? (p * mPanels / parts)..<((p + 1) * mPanels / parts) : 0..<mPanels
+                    let nr = splitM ? 0..<nPanels : (p * nPanels / parts)..<((p + 1) * nPanels / parts)
+                    let aBuf = ws + shared + p * piece, bBuf = aBuf + aPiece
+                    if streamA {
+                        streamingA(mPanels: mr, nPanels: nr, packedB: bPacked, aBuffer: aBuf, bBuffer: bBuf, tiles: tiles)
+                    } else {
+                        streamingB(mPanels: mr, nPanels: nr, packedA: sharedBase, aBuffer: aBuf, bBuffer: bBuf, tiles: tiles)
+                    }
+                }
+            }
+        }
+
+        private var isPacked: Bool { if case .packed = b { return true } else { return false } }
+
+        /// A packed per (MC rows × KS depth) piece; B shared (panels over the whole
+        /// depth), or — when `packedB` is `nil` — packed per (NC × KS) piece too.
+        func streamingA(mPanels: Range<Int>, nPanels: Range<Int>, packedB: UnsafePointer<Float>?,
+                        aBuffer: UnsafeMutablePointer<Float>, bBuffer: UnsafeMutablePointer<Float>, tiles: Tiles) {
+            let mcp = GEMM.mc / 6, ncp = GEMM.nc / 16
+            // Column super-blocks of shared B small enough to stay in L3 while
+            // every row block uses them (A pieces are packed once per super-block).
+            let nsp = max(ncp, sharedBlock / (16 * k) / ncp * ncp)
+            for ns in stride(from: nPanels.lowerBound, to: nPanels.upperBound, by: packedB == nil ? max(1, nPanels.count) : nsp) {
+                let nsEnd = packedB == nil ? nPanels.upperBound : min(ns + nsp, nPanels.upperBound)
+                for ic in stride(from: mPanels.lowerBound, to: mPanels.upperBound, by: mcp) {
+                    let icEnd = min(ic + mcp, mPanels.upperBound)
+                    for k0 in stride(from: 0, to: k, by: GEMM.ks) {
+                        let kw = min(GEMM.ks, k - k0)
+                        GEMM.packA(a, m: m, depth: k0..<(k0 + kw), panels: ic..<icEnd, into: aBuffer)
+                        let aPiece = UnsafePointer(aBuffer)
+                        for jc in stride(from: ns, to: nsEnd, by: ncp) {
+                            let jcEnd = min(jc + ncp, nsEnd)
+                            let bPiece = UnsafePointer(bBuffer)
+                            if packedB == nil, case .unpacked(let bo) = b {
+                                GEMM.packB(bo, n: n, depth: k0..<(k0 + kw), panels: jc..<jcEnd, into: bBuffer)
+                            }
+                            tiles.blocks(panelsM: ic..<icEnd, panelsN: jc..<jcEnd, depth: k0..<(k0 + kw)) { ip, pc in
+                                aPiece + (ip - ic) * 6 * kw + (pc - k0) * 6
+                            } bPanel: { jp, pc in
+                                if let packedB { return packedB + jp * 16 * k + pc * 16 }
+                                return bPiece + (jp - jc) * 16 * kw + (pc - k0) * 16
+                            }
+                        }
+                    }
+            }
+            }
+        }
+
+        /// B packed per (NC columns × KS depth) piece; A shared (panels over the
+        /// whole depth), or — when `packedA` is `nil` — packed per (MC × KS) piece too.
+        func streamingB(mPanels: Range<Int>, nPanels: Range<Int>, packedA: UnsafePointer<Float>?,
+                        aBuffer: UnsafeMutablePointer<Float>, bBuffer: UnsafeMutablePointer<Float>, tiles: Tiles) {
+            guard case .unpacked(let bo) = b else { return }
+            let mcp = GEMM.mc / 6, ncp = GEMM.nc / 16
+            // Row super-blocks of shared A small enough to stay in L3 (B pieces are packed once per super-block).
+            let msp = max(mcp, sharedBlock / (6 * k) / mcp * mcp)
+            for ms in stride(from: mPanels.lowerBound, to: mPanels.upperBound, by: packedA == nil ? max(1, mPanels.count) : msp) {
+                let msEnd = packedA == nil ? mPanels.upperBound : min(ms + msp, mPanels.upperBound)
+                for jc in stride(from: nPanels.lowerBound, to: nPanels.upperBound, by: ncp) {
+                    let jcEnd = min(jc + ncp, nPanels.upperBound)
+                    for k0 in stride(from: 0, to: k, by: GEMM.ks) {
+                        let kw = min(GEMM.ks, k - k0)
+                        GEMM.packB(bo, n: n, depth: k0..<(k0 + kw), panels: jc..<jcEnd, into: bBuffer)
+                        let bPiece = UnsafePointer(bBuffer)
+                        for ic in stride(from: ms, to: msEnd, by: mcp) {
+                            let icEnd = min(ic + mcp, msEnd)
+                            let aPiece = UnsafePointer(aBuffer)
+                            if packedA == nil {
+                                GEMM.packA(a, m: m, depth: k0..<(k0 + kw), panels: ic..<icEnd, into: aBuffer)
+                            }
+                            tiles.blocks(panelsM: ic..<icEnd, panelsN: jc..<jcEnd, depth: k0..<(k0 + kw)) { ip, pc in
+                                if let packedA { return packedA + ip * 6 * k + pc * 6 }
+                                return aPiece + (ip - ic) * 6 * kw + (pc - k0) * 6
+                            } bPanel: { jp, pc in
+                                bPiece + (jp - jc) * 16 * kw + (pc - k0) * 16
+                            }
+                        }
+                    }
+            }
+            }
+        }
+    }
+
+    /// Whether threads should split the rows of C (else its columns): the
+    /// longer side of C, unless splitting the other one balances the 6 × 16
+    /// tiles more than 5 % better. Splitting the longer side lets each thread
+    /// pack its own pieces of the larger operand while they are in cache.
+    static func rowsBalanceBetter(m: Int, n: Int, threads t: Int) -> Bool {
+        let mPanels = (m + mr - 1) / mr, nPanels = (n + nr - 1) / nr
+        let byRows = (mPanels + t - 1) / t * nPanels
+        let byColumns = (nPanels + t - 1) / t * mPanels
+        if m >= n { return !(byColumns * 20 < byRows * 19) }
+        return byRows * 20 < byColumns * 19
+    }
+
+    /// The C side of one multiply: walks blocks of tiles and calls the micro-kernel.
+    struct Tiles {
+        let m: Int, n: Int, k: Int
+        let c: UnsafeMutablePointer<Float>
+        let ldc: Int
+        let epilogue: PaddedEpilogue
+        let byRow: Bool
+
+        /// For each (MC × NC) block of C within the panel ranges, every KC block
+        /// of `depth` in order; `aPanel(ip, pc)` / `bPanel(jp, pc)` locate the
+        /// packed micro-panels at depth `pc`.
+        @inline(__always)
+        func blocks(panelsM: Range<Int>, panelsN: Range<Int>, depth: Range<Int>,
+                    aPanel: (Int, Int) -> UnsafePointer<Float>, bPanel: (Int, Int) -> UnsafePointer<Float>) {
+            var tmp = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+            let mcp = GEMM.mc / 6, ncp = GEMM.nc / 16
+            withUnsafeMutableBytes(of: &tmp) { raw in
+                let t = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+                for ic in stride(from: panelsM.lowerBound, to: panelsM.upperBound, by: mcp) {
+                    let icEnd = min(ic + mcp, panelsM.upperBound)
+                    for jc in stride(from: panelsN.lowerBound, to: panelsN.upperBound, by: ncp) {
+                        let jcEnd = min(jc + ncp, panelsN.upperBound)
+                        for pc in stride(from: depth.lowerBound, to: depth.upperBound, by: GEMM.kc) {
+                            let kcb = min(GEMM.kc, depth.upperBound - pc)
+                            let first = pc == 0, last = pc + kcb == k
+                            for jp in jc..<jcEnd {
+                                let bp = bPanel(jp, pc)
+                                let cols = min(16, n - jp * 16)
+                                for ip in ic..<icEnd {
+                                    let rows = min(6, m - ip * 6)
+                                    let cp = c + ip * 6 * ldc + jp * 16
+                                    let col = byRow ? -1 - ip * 6 : jp * 16
+                                    if rows == 6 && cols == 16 {
+                                        GEMM.kernel6x16(kcb, aPanel(ip, pc), bp, cp, ldc, first, last ? epilogue : nil, col)
+                                    } else {
+                                        edgeTile(kcb, aPanel(ip, pc), bp, cp, rows: rows, cols: cols, first: first, last: last, col: col, tmp: t)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        /// A partial tile: runs the kernel on a 6 × 16 copy and writes back the valid part.
+        func edgeTile(
+            _ kcb: Int, _ ap: UnsafePointer<Float>, _ bp: UnsafePointer<Float>, _ cp: UnsafeMutablePointer<Float>,
+            rows: Int, cols: Int, first: Bool, last: Bool, col: Int, tmp: UnsafeMutablePointer<Float>
+        ) {
+            tmp.update(repeating: 0, count: 96)
+            if !first {
+                for r in 0..<rows { for l in 0..<cols { tmp[r * 16 + l] = cp[r * ldc + l] } }
+            }
+            GEMM.kernel6x16(kcb, ap, bp, tmp, 16, first, last ? epilogue : nil, col)
+            for r in 0..<rows { for l in 0..<cols { cp[r * ldc + l] = tmp[r * 16 + l] } }
+        }
+    }
+}
