@@ -16,15 +16,15 @@ struct ConvShape {
 }
 
 enum ConvBench {
-    static func run(threads: [Int], reps: Int) {
-        for s in ConvShape.retinanet {
+    static func run(threads: [Int], reps: Int, algorithms: Set<String>, shapes: Set<String>, includeDefault: Bool = true) {
+        for s in ConvShape.retinanet where shapes.isEmpty || shapes.contains(s.name) {
             do {
                 let w = try Tensor(shape: [s.o, s.c, s.k, s.k], scalars: seeded(s.o * s.c * s.k * s.k, seed: 3).map { $0 * 0.05 })
                 let x = try Tensor(shape: [1, s.c, s.h, s.w], scalars: seeded(s.c * s.h * s.w, seed: 4))
                 let conv = try Conv2d(weight: w, stride: (s.stride, s.stride), padding: (s.pad, s.pad))
                 let g = try conv.geometry(for: x.shape)
                 let flops = 2 * Double(g.macs)
-                for t in threads {
+                for t in threads where includeDefault {
                     var sink = 0
                     let r = time(reps: reps) {
                         let y = try! conv.forward(x, threads: t)
@@ -33,8 +33,19 @@ enum ConvBench {
                     report("conv", s.name, t, flops, r)
                     if sink == 0 { print("") }
                 }
+                // Every algorithm that can run this shape, NCHW API (kind `conv-alg-<name>`).
+                for alg in Conv2d.Algorithm.allCases where algorithms.contains(alg.rawValue) {
+                    guard let forced = try? Conv2d(weight: w, stride: (s.stride, s.stride), padding: (s.pad, s.pad), algorithm: alg)
+                    else { continue }
+                    for t in threads {
+                        var sink = 0
+                        let r = time(reps: reps) { sink &+= try! forced.forward(x, threads: t).count }
+                        report("conv-alg-\(alg.rawValue)", s.name, t, flops, r)
+                        if sink == 0 { print("") }
+                    }
+                }
                 let xn = try x.permuted([0, 2, 3, 1]).contiguous()
-                for t in threads {
+                for t in threads where includeDefault {
                     var sink = 0
                     let r = time(reps: reps) { sink &+= try! conv.forward(nhwc: xn, threads: t).count }
                     report("conv-nhwc", s.name, t, flops, r)

@@ -120,6 +120,9 @@ extension WinogradKernel {
         let tileRows: Int, tileCols: Int, tilesPerImage: Int, blocks: Int
         let hp: Int, wp: Int, cp: Int
         let subRanges: Int, ranges: Int
+        /// Distance between frequencies in the V and M buffers: a block plus one
+        /// cache line, so the α² streams do not share L1 sets (4 KiB aliasing).
+        let vStride: Int, mStride: Int
         let weights: PackedWeights
         let input: UnsafePointer<Float>
         let output: UnsafeMutablePointer<Float>
@@ -142,6 +145,8 @@ extension WinogradKernel {
             // Enough chunks for a few threads even on small images (a shape-only
             // rule; which chunk computes an output never changes its bits).
             ranges = max(1, min(subRanges, (8 + blocks - 1) / blocks))
+            vStride = WinogradKernel.tilesPerBlock * cp + 16
+            mStride = WinogradKernel.tilesPerBlock * WinogradKernel.outputChannelBlock + 16
             self.weights = weights
             input = paddedInput
             self.output = output
@@ -165,21 +170,21 @@ extension WinogradKernel {
             }
         }
 
-        /// `V[ξ][tile][c]` for the block's tiles and all channels.
+        /// `V` for the block's tiles and all channels, packed for the micro-kernel:
+        /// `[ξ][tile panel][c][6 tiles]` (tiles past the block's end are zero).
         func transformInputs(n: Int, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>, _ tmp: UnsafeMutablePointer<SIMD8<Float>>) {
             typealias V = SIMD8<Float>
-            let tb = WinogradKernel.tilesPerBlock, rowStep = wp * cp
+            let panelStride = cp * 6, xiStride = vStride, rowStep = wp * cp
+            let out = tmp + 36  // α² transformed vectors of one tile
             for ti in tiles {
-                let ty = ti / tileCols, tx = ti % tileCols
+                let ty = ti / tileCols, tx = ti % tileCols, t = ti - tiles.lowerBound
                 let src = input + ((n * hp + ty * m) * wp + tx * m) * cp
-                let dst = v + (ti - tiles.lowerBound) * cp
+                let dst = v + (t / 6) * panelStride + t % 6
                 for c8 in stride(from: 0, to: cp, by: 8) {
                     @inline(__always) func ld(_ k: Int, _ j: Int) -> V {
                         UnsafeRawPointer(src + k * rowStep + j * cp + c8).loadUnaligned(as: V.self)
                     }
-                    @inline(__always) func st(_ x: V, _ i: Int, _ j: Int) {
-                        UnsafeMutableRawPointer(dst + ((i * alpha + j) * tb) * cp + c8).storeBytes(of: x, as: V.self)
-                    }
+                    @inline(__always) func st(_ x: V, _ i: Int, _ j: Int) { out[i * alpha + j] = x }
                     if m == 2 {
                         // Columns (Bᵀ d) into tmp[i·4 + j], then rows.
                         for j in 0..<4 {
@@ -202,14 +207,27 @@ extension WinogradKernel {
                             st(r.0, i, 0); st(r.1, i, 1); st(r.2, i, 2); st(r.3, i, 3); st(r.4, i, 4); st(r.5, i, 5)
                         }
                     }
+                    // Scatter: lane l of frequency ξ goes to channel c8 + l of this tile's column.
+                    let lanes = UnsafeRawPointer(out).assumingMemoryBound(to: Float.self)
+                    for xi in 0..<a2 {
+                        let d = dst + xi * xiStride + c8 * 6, s = lanes + xi * 8
+                        d[0] = s[0]; d[6] = s[1]; d[12] = s[2]; d[18] = s[3]
+                        d[24] = s[4]; d[30] = s[5]; d[36] = s[6]; d[42] = s[7]
+                    }
                 }
+            }
+            // Zero the rows of a partial last panel so the micro-kernel reads defined values.
+            let count = tiles.count, padded = (count + 5) / 6 * 6
+            for t in count..<padded {
+                let dst = v + (t / 6) * panelStride + t % 6
+                for xi in 0..<a2 { for c in 0..<cp { dst[xi * xiStride + c * 6] = 0 } }
             }
         }
 
-        /// `M[tile][ξ][o]` (o relative to the first panel) for the given output panels.
+        /// `M[ξ][tile][o]` (o relative to the first panel) for the given output panels.
         func multiply(count: Int, panels: Range<Int>, v: UnsafePointer<Float>, into mBuf: UnsafeMutablePointer<Float>) {
-            let c = g.inChannels, tb = WinogradKernel.tilesPerBlock, kc = WinogradKernel.channelBlock
-            let width = panels.count * 16, ldc = a2 * width
+            let c = g.inChannels, kc = WinogradKernel.channelBlock
+            let width = panels.count * 16
             let tilePanels = (count + 5) / 6
             for xi in 0..<a2 {
                 for cb in stride(from: 0, to: c, by: kc) {
@@ -217,9 +235,9 @@ extension WinogradKernel {
                     for p in panels {
                         let bp = UnsafePointer(weights.base + ((xi * weights.panels + p) * c + cb) * 16)
                         for tp in 0..<tilePanels {
-                            let a = v + (xi * tb + tp * 6) * cp + cb
-                            let out = mBuf + (tp * 6 * a2 + xi) * width + (p - panels.lowerBound) * 16
-                            WinogradKernel.micro(kcb, a, cp, min(6, count - tp * 6), bp, out, ldc, cb == 0)
+                            let a = v + xi * vStride + (tp * cp + cb) * 6
+                            let out = mBuf + xi * mStride + tp * 6 * width + (p - panels.lowerBound) * 16
+                            WinogradKernel.micro(kcb, a, min(6, count - tp * 6), bp, out, width, cb == 0)
                         }
                     }
                 }
@@ -236,10 +254,10 @@ extension WinogradKernel {
             for ti in tiles {
                 let ty = ti / tileCols, tx = ti % tileCols
                 let rows = min(m, oh - ty * m), cols = min(m, ow - tx * m)
-                let src = mBuf + (ti - tiles.lowerBound) * a2 * width
+                let src = mBuf + (ti - tiles.lowerBound) * width
                 for o8 in stride(from: o0, to: o1, by: 8) {
                     @inline(__always) func ld(_ k: Int, _ j: Int) -> V {
-                        UnsafeRawPointer(src + (k * alpha + j) * width + (o8 - o0)).loadUnaligned(as: V.self)
+                        UnsafeRawPointer(src + (k * alpha + j) * mStride + (o8 - o0)).loadUnaligned(as: V.self)
                     }
                     if m == 2 {
                         for j in 0..<4 {
@@ -292,11 +310,10 @@ extension WinogradKernel {
         let tmp: UnsafeMutablePointer<SIMD8<Float>>
 
         init(_ plan: Plan) {
-            let vCount = plan.a2 * WinogradKernel.tilesPerBlock * plan.cp
-            let mCount = WinogradKernel.tilesPerBlock * plan.a2 * WinogradKernel.outputChannelBlock
+            let vCount = plan.a2 * plan.vStride, mCount = plan.a2 * plan.mStride
             v = UnsafeMutableRawPointer.allocate(byteCount: vCount * 4, alignment: 64).bindMemory(to: Float.self, capacity: vCount)
             m = UnsafeMutableRawPointer.allocate(byteCount: mCount * 4, alignment: 64).bindMemory(to: Float.self, capacity: mCount)
-            tmp = .allocate(capacity: 64)
+            tmp = .allocate(capacity: 80)
         }
 
         func deallocate() {
@@ -306,19 +323,17 @@ extension WinogradKernel {
         }
     }
 
-    /// 6 tiles × 16 channels: `C[j][0..<16] (+)= Σ_k A[j][k] · B[k][0..<16]` for
-    /// k < `kcb`, one FMA per step. Row `j` of A is `a + min(j, valid−1)·lda`;
-    /// only rows `j < valid` of C are loaded (unless `first`) and stored.
+    /// 6 tiles × 16 channels: `C[j][0..<16] (+)= Σ_k A[k][j] · B[k][0..<16]` for
+    /// k < `kcb`, one FMA per step, A packed `[k][6]`, B `[k][16]`; only rows
+    /// `j < valid` of C are loaded (unless `first`) and stored.
     @inline(never)
     static func micro(
-        _ kcb: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ valid: Int, _ b: UnsafePointer<Float>,
+        _ kcb: Int, _ a: UnsafePointer<Float>, _ valid: Int, _ b: UnsafePointer<Float>,
         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ first: Bool
     ) {
         typealias V = SIMD8<Float>
         @inline(__always) func ld(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
         @inline(__always) func st(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
-        let a0 = a, a1 = a + min(1, valid - 1) * lda, a2 = a + min(2, valid - 1) * lda
-        let a3 = a + min(3, valid - 1) * lda, a4 = a + min(4, valid - 1) * lda, a5 = a + min(5, valid - 1) * lda
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
         var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
         if !first {
@@ -329,21 +344,22 @@ extension WinogradKernel {
             if valid > 4 { c40 = ld(c + 4 * ldc); c41 = ld(c + 4 * ldc + 8) }
             if valid > 5 { c50 = ld(c + 5 * ldc); c51 = ld(c + 5 * ldc + 8) }
         }
-        var bp = b
-        for k in 0..<kcb {
+        var ap = a, bp = b
+        for _ in 0..<kcb {
             let b0 = ld(bp), b1 = ld(bp + 8)
-            var x = V(repeating: a0[k])
+            var x = V(repeating: ap[0])
             c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
-            x = V(repeating: a1[k])
+            x = V(repeating: ap[1])
             c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
-            x = V(repeating: a2[k])
+            x = V(repeating: ap[2])
             c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
-            x = V(repeating: a3[k])
+            x = V(repeating: ap[3])
             c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
-            x = V(repeating: a4[k])
+            x = V(repeating: ap[4])
             c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
-            x = V(repeating: a5[k])
+            x = V(repeating: ap[5])
             c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+            ap += 6
             bp += 16
         }
         st(c00, c); st(c01, c + 8)
