@@ -45,7 +45,7 @@ extension Conv2d {
     }
 
     /// The smallest input and output channel counts for which the rule picks Winograd.
-    public static let winogradMinimumChannels = 32
+    public static let winogradMinimumChannels = 24
 
     static func winogradApplies(weightShape s: [Int], stride: (Int, Int), dilation: (Int, Int), groups: Int) -> Bool {
         s.count == 4 && s[2] == 3 && s[3] == 3 && stride == (1, 1) && dilation == (1, 1) && groups == 1

@@ -7,7 +7,7 @@
 /// then `· scale + shift`, then ReLU — so the result is the same bits for any
 /// thread count, for a sample alone or inside a batch, and for every build.
 /// Algorithm (a fixed rule on the shape, ``defaultAlgorithm(weightShape:stride:dilation:groups:)``):
-/// 3×3 / stride 1 / dilation 1 / one group with ≥ 32 input and output channels →
+/// 3×3 / stride 1 / dilation 1 / one group with ≥ 24 input and output channels →
 /// Winograd F(4×4, 3×3) (``WinogradKernel``); otherwise ``Algorithm/direct``:
 /// one fused multiply-add chain over `(ky, kx, ic)` from zero per output —
 /// 1×1/stride 1/no padding/one group through ``GEMM``, everything else through

@@ -132,6 +132,8 @@ import Testing
         #expect(try Conv2d(weight: big, padding: (1, 1)).algorithm == .winograd)
         #expect(try Conv2d(weight: big, padding: (0, 0)).algorithm == .winograd)
         #expect(try Conv2d(weight: small, padding: (1, 1)).algorithm == .direct)
+        #expect(try Conv2d(weight: try seededTensor([24, 24, 3, 3], seed: 1), padding: (1, 1)).algorithm == .winograd)
+        #expect(try Conv2d(weight: try seededTensor([24, 23, 3, 3], seed: 1), padding: (1, 1)).algorithm == .direct)
         #expect(try Conv2d(weight: big, stride: (2, 2), padding: (1, 1)).algorithm == .direct)
         #expect(try Conv2d(weight: big, padding: (2, 2), dilation: (2, 2)).algorithm == .direct)
         #expect(try Conv2d(weight: try seededTensor([32, 32, 1, 1], seed: 1)).algorithm == .direct)

@@ -1,7 +1,7 @@
 import Foundation
 import ReproTensor
 
-// repro-bench [--threads 1,2] [--only peak,gemm,conv,modes,prepacked,accuracy] [--reps N]
+// repro-bench [--threads 1,2] [--only peak,gemm,conv,modes,prepacked,accuracy,rule] [--reps N]
 //             [--algorithms direct,winograd,winogradF2x3] [--shapes 3x3_256-256_100x136,…] [--no-default]
 // Prints one line per measurement:
 //   `kind name threads gflops_best gflops_median gflops_per_cpu_second×threads`
@@ -63,6 +63,9 @@ if only.contains("gemm") {
 }
 if only.contains("conv") {
     ConvBench.run(threads: threadList, reps: reps, algorithms: algorithms, shapes: shapeFilter, includeDefault: defaultAlgorithm)
+}
+if only.contains("rule") {
+    RuleBench.run(threads: threadList, reps: reps)
 }
 if only.contains("accuracy") {
     AccuracyBench.run()
