@@ -12,9 +12,10 @@
 ///    and reloaded between channel blocks, which does not change the chain);
 /// 3. `Y = Aᵀ M A`, then the ``Epilogue``.
 ///
-/// Work is split statically into (image, block of ``tilesPerBlock`` tiles,
-/// output-channel range) chunks; no sum is split. The products run on a
-/// 6-tile × 16-channel micro-kernel (twelve `SIMD8<Float>` accumulators).
+/// Work is split statically into (image, block of tiles, output-channel range)
+/// chunks, sized from the shape alone (``tilesPerBlock(tilesPerImage:)``); no
+/// sum is split. The products run on a 6-tile × 16-channel micro-kernel
+/// (twelve `SIMD8<Float>` accumulators).
 /// ``reference(_:input:weights:output:epilogue:)`` computes the same bits with
 /// scalar loops on NCHW.
 ///
@@ -27,7 +28,14 @@
 public enum WinogradKernel {
     /// Tiles per block: the transformed inputs of one block (α² · tiles · channels
     /// floats) are produced once and reused for every output channel.
-    public static let tilesPerBlock = 96
+    public static let maximumTilesPerBlock = 96
+
+    /// Tiles per block for an image of `tiles` tiles: about a sixteenth of the
+    /// image (so a few threads get even shares), a multiple of 6 between 12 and
+    /// ``maximumTilesPerBlock``. Blocking never changes an output's bits.
+    public static func tilesPerBlock(tilesPerImage tiles: Int) -> Int {
+        min(maximumTilesPerBlock, max(12, (tiles + 16 * 6 - 1) / (16 * 6) * 6))
+    }
     /// Channel depth of one pass of the micro-kernel (its operands stay in L1/L2).
     public static let channelBlock = 256
     /// Output channels whose products are buffered at once (bounds that buffer).
@@ -117,7 +125,7 @@ extension WinogradKernel {
         let g: ConvGeometry
         let t: WinogradTransform
         let m: Int, alpha: Int, a2: Int
-        let tileRows: Int, tileCols: Int, tilesPerImage: Int, blocks: Int
+        let tileRows: Int, tileCols: Int, tilesPerImage: Int, tb: Int, blocks: Int
         let hp: Int, wp: Int, cp: Int
         let subRanges: Int, ranges: Int
         /// Distance between frequencies in the V and M buffers: a block plus one
@@ -138,15 +146,16 @@ extension WinogradKernel {
             a2 = alpha * alpha
             (tileRows, tileCols) = WinogradKernel.tiles(g, m: m)
             tilesPerImage = tileRows * tileCols
-            blocks = (tilesPerImage + WinogradKernel.tilesPerBlock - 1) / WinogradKernel.tilesPerBlock
+            tb = WinogradKernel.tilesPerBlock(tilesPerImage: tilesPerImage)
+            blocks = (tilesPerImage + tb - 1) / tb
             (hp, wp, cp) = WinogradKernel.paddedSize(g, variant: t.variant)
             let subPanels = WinogradKernel.outputChannelBlock / 16
             subRanges = (weights.panels + subPanels - 1) / subPanels
             // Enough chunks for a few threads even on small images (a shape-only
             // rule; which chunk computes an output never changes its bits).
             ranges = max(1, min(subRanges, (8 + blocks - 1) / blocks))
-            vStride = WinogradKernel.tilesPerBlock * cp + 16
-            mStride = WinogradKernel.tilesPerBlock * WinogradKernel.outputChannelBlock + 16
+            vStride = tb * cp + 16
+            mStride = tb * WinogradKernel.outputChannelBlock + 16
             self.weights = weights
             input = paddedInput
             self.output = output
@@ -159,8 +168,8 @@ extension WinogradKernel {
         /// One (image, tile block, output-channel range) chunk.
         func run(chunk: Int, _ s: Scratch) {
             let r = chunk % ranges, b = (chunk / ranges) % blocks, n = chunk / (ranges * blocks)
-            let t0 = b * WinogradKernel.tilesPerBlock
-            let count = min(WinogradKernel.tilesPerBlock, tilesPerImage - t0)
+            let t0 = b * tb
+            let count = min(tb, tilesPerImage - t0)
             transformInputs(n: n, tiles: t0..<(t0 + count), into: s.v, s.tmp)
             let subPanels = WinogradKernel.outputChannelBlock / 16
             for sub in (r * subRanges / ranges)..<((r + 1) * subRanges / ranges) {
