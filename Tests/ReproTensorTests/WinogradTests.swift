@@ -99,10 +99,11 @@ import Testing
     }
 
     /// Against the float64 direct convolution, with realistic data (kaiming-scale
-    /// weights, ReLU'd inputs, 256 channels). Tolerance: relative to the output's
-    /// largest magnitude, 2e-6 for direct, 5e-6 for F(2,3) and 3e-5 for F(4,3) —
-    /// about 3× what they reach here; F(4,3)'s transforms multiply by up to 5 and
-    /// 8, which lifts its error by ~10× over direct's.
+    /// weights, ReLU'd inputs, 256 channels). Tolerance, relative to the output's
+    /// largest magnitude: 2e-6 for direct and F(2,3), 3e-5 for F(4,3) — 2–4× what
+    /// they reach here (9.6e-7, 4.7e-7, 7.9e-6): float32 rounding of chains of
+    /// 256–2304 terms; F(4,3)'s transforms multiply by up to 5 and 8 and cancel,
+    /// which lifts its error ~8× over direct's.
     @Test func errorAgainstFloat64DirectIsBounded() throws {
         let c = 256, o = 24, h = 13, w = 14
         let std = Float((2.0 / Double(c * 9)).squareRoot())
@@ -120,9 +121,10 @@ import Testing
             exact[(oc * h + y) * w + xx] = s
         }}}
         let scale = exact.map(abs).max()!
-        for (alg, bound) in [(Conv2d.Algorithm.direct, 2e-6), (.winogradF2x3, 5e-6), (.winograd, 3e-5)] {
+        for (alg, bound) in [(Conv2d.Algorithm.direct, 2e-6), (.winogradF2x3, 2e-6), (.winograd, 3e-5)] {
             let y: [Float] = try Conv2d(weight: weight, padding: (1, 1), algorithm: alg).forward(x, threads: 2).scalars()
             let err = zip(y, exact).map { abs(Double($0) - $1) }.max()!
+            print("winograd accuracy: \(alg.rawValue) max abs \(err), relative to max |y| \(err / scale)")
             #expect(err / scale < bound, "\(alg): max error \(err) on outputs up to \(scale)")
         }
     }
