@@ -10,7 +10,9 @@ Runs, in one go and on the same shapes:
     command only) and OPENBLAS_NUM_THREADS = 1 or 2;
 and prints a table of best-of-N GFLOP/s and ratios (Repro best / other best).
 "repro NHWC" times Conv2d.forward(nhwc:) (no layout conversion; ratios use
-the NCHW column). "repro cpu-time" divides by process CPU time instead of wall time (what the
+the NCHW column); "repro direct" forces Conv2d.Algorithm.direct (on 3x3 stride-1
+shapes the default is Winograd F(4x4,3x3); GFLOP/s there are "effective":
+direct-convolution FLOPs / time). "repro cpu-time" divides by process CPU time instead of wall time (what the
 code does when it has the cores to itself; see repro-bench). "% peak" uses the
 nominal peak, 102.4 GFLOP/s per thread (2 FMA pipes x 8 lanes x 2 x 3.2 GHz);
 the peak measured in the same run (12 FMA chains per thread) is printed below.
@@ -110,7 +112,8 @@ def run_repro(threads, reps):
     subprocess.check_call(["swift", "build", "-c", "release", "--package-path", pkg, "--product", "repro-bench"],
                           stdout=subprocess.DEVNULL)
     exe = os.path.join(pkg, ".build", "release", "repro-bench")
-    out = subprocess.check_output([exe, "--threads", ",".join(map(str, threads)), "--reps", str(reps)], text=True)
+    out = subprocess.check_output([exe, "--threads", ",".join(map(str, threads)), "--reps", str(reps),
+                                   "--algorithms", "direct"], text=True)
     res = {}
     for line in out.splitlines():
         kind, name, t, best, med, cpu = line.split()
@@ -141,19 +144,20 @@ def main():
             tb = torch_r[(kind, name)][0]
             nb = numpy_r[(kind, name)][0]
             nhwc = repro.get(("conv-nhwc", name, t), (float("nan"),))[0]
-            rows.append((kind, name, t, ours[0], ours[1], ours[2], 100 * ours[0] / peak, nhwc, tb, nb,
+            direct = repro.get(("conv-alg-direct", name, t), (float("nan"),))[0]
+            rows.append((kind, name, t, ours[0], ours[1], ours[2], 100 * ours[0] / peak, nhwc, direct, tb, nb,
                          ours[0] / tb, ours[0] / nb))
     hdr = ("kind", "shape", "thr", "repro best", "repro median", "repro cpu-time", "% of 102.4·T", "repro NHWC",
-           "torch", "numpy", "x torch", "x numpy")
+           "repro direct", "torch", "numpy", "x torch", "x numpy")
     if args.markdown:
         print("| " + " | ".join(hdr) + " |")
         print("|" + "---|" * len(hdr))
         for r in rows:
-            print("| %s | %s | %d | %.1f | %.1f | %.1f | %.0f %% | %.1f | %.1f | %.1f | %.2f | %.2f |" % r)
+            print("| %s | %s | %d | %.1f | %.1f | %.1f | %.0f %% | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f |" % r)
     else:
-        print("%-5s %-22s %3s %10s %12s %14s %13s %10s %8s %8s %8s %8s" % hdr)
+        print("%-5s %-22s %3s %10s %12s %14s %13s %10s %12s %8s %8s %8s %8s" % hdr)
         for r in rows:
-            print("%-5s %-22s %3d %10.1f %12.1f %14.1f %12.0f%% %10.1f %8.1f %8.1f %8.2f %8.2f" % r)
+            print("%-5s %-22s %3d %10.1f %12.1f %14.1f %12.0f%% %10.1f %12.1f %8.1f %8.1f %8.2f %8.2f" % r)
     for t in threads:
         print(f"# measured peak ({t} thread(s), 12 FMA chains): {repro.get(('peak', 'fma-chains', t), ('n/a',))[0]} GFLOP/s")
 

@@ -2,12 +2,16 @@
 /// layout, with optional bias, folded batch norm and ReLU fused in.
 ///
 /// The public layout is PyTorch's: input `[N, C, H, W]`, weights
-/// `[O, C/groups, KH, KW]`, output `[N, O, OH, OW]`. Every output element is
-/// one fused multiply-add chain over `(ky, kx, ic)` from zero, then
-/// `+ bias`, then `· scale + shift`, then ReLU — so the result is the same
-/// bits for any thread count and for a sample alone or inside a batch.
-/// Algorithm (fixed rule on the shape): 1×1/stride 1/no padding/one group →
-/// ``GEMM``; everything else → the direct NHWC kernel ``Conv2dKernel``.
+/// `[O, C/groups, KH, KW]`, output `[N, O, OH, OW]`. Each output element is
+/// computed in one fixed order by the layer's ``algorithm``, then `+ bias`,
+/// then `· scale + shift`, then ReLU — so the result is the same bits for any
+/// thread count, for a sample alone or inside a batch, and for every build.
+/// Algorithm (a fixed rule on the shape, ``defaultAlgorithm(weightShape:stride:dilation:groups:)``):
+/// 3×3 / stride 1 / dilation 1 / one group with ≥ 24 input and output channels →
+/// Winograd F(4×4, 3×3) (``WinogradKernel``); otherwise ``Algorithm/direct``:
+/// one fused multiply-add chain over `(ky, kx, ic)` from zero per output —
+/// 1×1/stride 1/no padding/one group through ``GEMM``, everything else through
+/// the direct NHWC kernel ``Conv2dKernel``.
 ///
 /// ```swift
 /// let conv = try Conv2d(weight: w, bias: b, stride: (2, 2), padding: (3, 3), relu: true)
@@ -26,12 +30,18 @@ public struct Conv2d: Sendable {
     public let groups: Int
     /// Whether ReLU is fused.
     public let relu: Bool
+    /// The algorithm this layer runs (forced, or chosen by the shape rule).
+    public let algorithm: Algorithm
+    /// Whether `algorithm` was forced by the caller (then the autotuner never overrides it).
+    let algorithmForced: Bool
     let weights: [Float]
     let bias: [Float]?
     let affine: ChannelAffine?
     let packed: Conv2dKernel.PackedWeights
     /// Wᵀ packed for the NHWC pointwise path (`nil` unless the convolution is pointwise).
     let packedTransposed: GEMM.PackedMatrix?
+    /// Transformed weights for Winograd (`nil` unless Winograd can run on this layer).
+    let winogradWeights: WinogradKernel.PackedWeights?
 
     /// Prepares the convolution.
     ///
@@ -40,10 +50,18 @@ public struct Conv2d: Sendable {
     ///   - bias: optional `[O]`.
     ///   - normalization: optional folded batch norm applied after the bias.
     ///   - relu: fuse a ReLU at the end.
-    /// - Throws: ``TensorError`` naming `conv2d` for bad shapes or arguments.
+    ///   - algorithm: force an algorithm; `nil` applies the shape rule
+    ///     ``defaultAlgorithm(weightShape:stride:dilation:groups:)``. With
+    ///     ``Runtime/benchmark`` on and no algorithm forced, a Winograd-capable
+    ///     layer times direct against Winograd once per input shape and thread
+    ///     count and keeps the faster (recorded in ``Runtime/autotuneChoices``):
+    ///     the bits then depend on that recorded choice.
+    /// - Throws: ``TensorError`` naming `conv2d` for bad shapes or arguments, or
+    ///   for a Winograd algorithm forced on a shape it cannot compute.
     public init(
         weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
-        dilation: (Int, Int) = (1, 1), groups: Int = 1, normalization: ChannelAffine? = nil, relu: Bool = false
+        dilation: (Int, Int) = (1, 1), groups: Int = 1, normalization: ChannelAffine? = nil, relu: Bool = false,
+        algorithm: Algorithm? = nil
     ) throws(TensorError) {
         let op = "conv2d"
         guard weight.dtype == .float32 else { throw .dtypeMismatch(op: op, expected: .float32, actual: weight.dtype) }
@@ -60,6 +78,12 @@ public struct Conv2d: Sendable {
         if let normalization, normalization.scale.count != s[0] {
             throw .shapeMismatch(op: op, shapes: [s, [normalization.scale.count]], reason: "normalization must have \(s[0]) channels")
         }
+        let eligible = Self.winogradApplies(weightShape: s, stride: stride, dilation: dilation, groups: groups)
+        if let algorithm, algorithm != .direct, !eligible {
+            throw .invalidArgument(op: op, reason: "algorithm \(algorithm.rawValue) needs a 3×3 kernel, stride 1, dilation 1 and one group (weight \(s), stride \(stride), dilation \(dilation), groups \(groups))")
+        }
+        self.algorithm = algorithm ?? Self.defaultAlgorithm(weightShape: s, stride: stride, dilation: dilation, groups: groups)
+        algorithmForced = algorithm != nil
         weightShape = s
         self.stride = (stride.0, stride.1)
         self.padding = (padding.0, padding.1)
@@ -75,6 +99,13 @@ public struct Conv2d: Sendable {
                 GEMM.PackedMatrix(.init($0.baseAddress!, rowStride: 1, colStride: s[1]), k: s[1], n: s[0], threads: 1)
             }
             : nil
+        let winogradVariant = self.algorithm.winogradVariant ?? (eligible && algorithm == nil ? .f4x3 : nil)
+        let w = weights
+        winogradWeights = winogradVariant.map { v in
+            w.withUnsafeBufferPointer {
+                WinogradKernel.PackedWeights(oihw: $0.baseAddress!, outChannels: s[0], inChannels: s[1], variant: v)
+            }
+        }
     }
 
     /// The geometry for an input shape `[N, C, H, W]`.
@@ -103,8 +134,10 @@ public struct Conv2d: Sendable {
         let out = try Tensor.uninitialized([g.batch, g.outChannels, oh, ow], op: op)
         guard g.batch > 0 else { return out }
         let x = input.contiguous()
-        try withEpilogue { e throws(TensorError) in
-            if g.isPointwise {
+        try withEpilogue { e throws(TensorError) in try runChoosingAlgorithm(inputShape: input.shape, threads: threads) { a throws(TensorError) in
+            if a != .direct {
+                try forwardWinograd(g, input: x.floatBase, nhwc: false, output: out.floatBase, epilogue: e, threads: threads)
+            } else if g.isPointwise {
                 let hw = g.height * g.width
                 weights.withUnsafeBufferPointer { w in
                     let a = GEMM.Operand(w.baseAddress!, rowStride: g.inChannels)
@@ -122,7 +155,7 @@ public struct Conv2d: Sendable {
                 Conv2dKernel.forward(g, paddedInput: padded.floatBase, weights: packed, output: out.floatBase,
                                      layout: .nchw, epilogue: e, threads: threads)
             }
-        }
+        }}
         return out
     }
 
@@ -143,8 +176,10 @@ public struct Conv2d: Sendable {
         let out = try Tensor.uninitialized([g.batch, g.outHeight, g.outWidth, g.outChannels], op: op)
         guard g.batch > 0 else { return out }
         let x = input.contiguous()
-        try withEpilogue { e throws(TensorError) in
-            if let packedTransposed {
+        try withEpilogue { e throws(TensorError) in try runChoosingAlgorithm(inputShape: [g.batch, g.inChannels, g.height, g.width], threads: threads) { a throws(TensorError) in
+            if a != .direct {
+                try forwardWinograd(g, input: x.floatBase, nhwc: true, output: out.floatBase, epilogue: e, threads: threads)
+            } else if let packedTransposed {
                 GEMM.multiply(m: g.batch * g.height * g.width, a: .init(x.floatBase, rowStride: g.inChannels),
                               packedB: packedTransposed, c: out.floatBase, ldc: g.outChannels, epilogue: e, threads: threads)
             } else {
@@ -159,16 +194,31 @@ public struct Conv2d: Sendable {
                 Conv2dKernel.forward(g, paddedInput: padded.floatBase, weights: packed, output: out.floatBase,
                                      layout: .nhwc, epilogue: e, threads: threads)
             }
-        }
+        }}
         return out
     }
 
-    /// The scalar reference on the same inputs (slow; for tests).
+    /// The scalar reference of ``algorithm`` on the same inputs: the same bits
+    /// as ``forward(_:threads:)`` (slow; for tests).
     public func reference(_ input: Tensor) throws(TensorError) -> Tensor {
+        try reference(input, algorithm: algorithm)
+    }
+
+    /// The scalar reference of `algorithm` (``Algorithm/direct`` works for every
+    /// layer; a Winograd algorithm only for the one this layer prepared).
+    public func reference(_ input: Tensor, algorithm: Algorithm) throws(TensorError) -> Tensor {
+        guard input.dtype == .float32 else { throw .dtypeMismatch(op: "conv2d", expected: .float32, actual: input.dtype) }
         let g = try geometry(for: input.shape)
         let out = try Tensor.uninitialized([g.batch, g.outChannels, g.outHeight, g.outWidth], op: "conv2d")
         let x = input.contiguous()
+        if let v = algorithm.winogradVariant, winogradWeights?.transform.variant != v {
+            throw .invalidArgument(op: "conv2d", reason: "this layer has no \(algorithm.rawValue) weights (its algorithm is \(self.algorithm.rawValue))")
+        }
         try withEpilogue { e in
+            if algorithm != .direct, let w = winogradWeights {
+                WinogradKernel.reference(g, input: x.floatBase, weights: w, output: out.floatBase, epilogue: e)
+                return
+            }
             weights.withUnsafeBufferPointer { w in
                 Conv2dKernel.reference(g, input: x.floatBase, weight: w.baseAddress!, output: out.floatBase, epilogue: e)
             }

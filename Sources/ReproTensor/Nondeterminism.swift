@@ -24,9 +24,11 @@ public enum Nondeterminism {
     }
 }
 
-/// Timing-based choice among *deterministic* algorithms that compute identical
-/// bits, used only while ``Runtime/benchmark`` is on. The first choice per key
-/// is recorded in ``Runtime/autotuneChoices`` and reused.
+/// Timing-based choice among *deterministic* algorithms, used only while
+/// ``Runtime/benchmark`` is on. The first choice per key is recorded in
+/// ``Runtime/autotuneChoices`` and reused, and the call's result is always the
+/// chosen candidate's. Matmul's thread splits give identical bits; direct and
+/// Winograd convolution do not (each is deterministic, their bits differ).
 enum Autotuner {
     /// Returns the recorded choice for `key`, or times each candidate once
     /// (each run does the real work) and records the fastest.
@@ -42,6 +44,10 @@ enum Autotuner {
             let dt = DispatchTime.now().uptimeNanoseconds - t0
             if dt < bestTime { bestTime = dt; best = c }
         }
-        return C(rawValue: Runtime.recordChoice(key: key, choice: best.rawValue)) ?? best
+        let chosen = C(rawValue: Runtime.recordChoice(key: key, choice: best.rawValue)) ?? best
+        // The caller keeps the last run's output: make it the chosen candidate's
+        // (candidates may differ in bits, e.g. direct vs Winograd convolution).
+        if chosen.rawValue != candidates[candidates.count - 1].rawValue { run(chosen) }
+        return chosen
     }
 }

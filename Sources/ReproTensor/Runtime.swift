@@ -23,7 +23,9 @@ public struct RuntimeSettings: Sendable, Equatable {
     public var warnOnly: Bool
     /// When `true` (default `false`), operations with several deterministic
     /// implementations may time them once per shape and keep the fastest; the
-    /// choice is recorded in ``Runtime/autotuneChoices``.
+    /// choice is recorded in ``Runtime/autotuneChoices``. Matmul's candidates
+    /// give identical bits; a convolution's (direct vs Winograd) do not, so its
+    /// results then depend on the recorded choice.
     public var benchmark: Bool
     /// The largest single tensor allocation, in bytes, before
     /// ``TensorError/allocationTooLarge(op:shape:bytes:limit:)`` is thrown.

@@ -57,15 +57,24 @@ import Testing
             let rs = try ref.tensor("det.scores").floats(), rb = try ref.tensor("det.boxes").floats()
             let rl = try ref.tensor("det.labels").integers()
             let d = t.detections
-            var labelMismatch = 0, maxBox: Float = 0, maxScore: Float = 0
-            for i in 0..<min(d.count, rs.count) {
-                if Int64(d[i].label) != rl[i] { labelMismatch += 1; continue }
-                maxScore = max(maxScore, abs(d[i].score - rs[i]))
-                let b = [d[i].box.x1, d[i].box.y1, d[i].box.x2, d[i].box.y2]
-                for j in 0..<4 { maxBox = max(maxBox, abs(b[j] - rb[4 * i + j])) }
+            var labelMismatch = 0, swapped = 0, maxBox: Float = 0, maxScore: Float = 0
+            var used = [Bool](repeating: false, count: d.count)
+            let n = min(d.count, rs.count)
+            for i in 0..<n {
+                // Ranks may swap only among neighbours whose reference scores are within 1e-6
+                // (as in RetinaNetParityTests): ulp-level differences reorder such near-ties.
+                var lo = i, hi = i
+                while lo > 0 && abs(rs[lo - 1] - rs[i]) <= 1e-6 { lo -= 1 }
+                while hi + 1 < n && abs(rs[hi + 1] - rs[i]) <= 1e-6 { hi += 1 }
+                guard let j = (lo...hi).first(where: { !used[$0] && Int64(d[$0].label) == rl[i] }) else { labelMismatch += 1; continue }
+                used[j] = true
+                if j != i { swapped += 1 }
+                maxScore = max(maxScore, abs(d[j].score - rs[i]))
+                let b = [d[j].box.x1, d[j].box.y1, d[j].box.x2, d[j].box.y2]
+                for k in 0..<4 { maxBox = max(maxBox, abs(b[k] - rb[4 * i + k])) }
             }
-            lines.append("detections \(d.count) vs \(rs.count); rank label mismatches \(labelMismatch); max box \(maxBox) max score \(maxScore)")
-            // Measured: equal counts, labels equal rank by rank, boxes ≤ 3.4e-4 px, scores ≤ 9.5e-7.
+            lines.append("detections \(d.count) vs \(rs.count); label mismatches \(labelMismatch); near-tie rank swaps \(swapped); max box \(maxBox) max score \(maxScore)")
+            // Measured: equal counts, labels equal up to swaps of near-ties, boxes ≤ 3.7e-4 px, scores ≤ 9.5e-7.
             #expect(d.count == rs.count && labelMismatch == 0, "\(variant) \(name)")
             #expect(maxBox <= 1e-3 && maxScore <= 1e-5, "\(variant) \(name)")
             print(lines.joined(separator: "\n  "))

@@ -1,7 +1,8 @@
 import Foundation
 import ReproTensor
 
-// repro-bench [--threads 1,2] [--only peak,gemm,conv,modes,prepacked,gemmconv] [--reps N]
+// repro-bench [--threads 1,2] [--only peak,gemm,conv,modes,prepacked,gemmconv,accuracy,rule] [--reps N]
+//             [--algorithms direct,winograd,winogradF2x3] [--shapes 3x3_256-256_100x136,…] [--no-default]
 // Prints one line per measurement:
 //   `kind name threads gflops_best gflops_median gflops_per_cpu_second×threads`
 // The last column divides by process CPU time (threads summed) instead of wall
@@ -10,12 +11,18 @@ import ReproTensor
 var threadList = [1, 2]
 var only: Set<String> = ["peak", "gemm", "conv", "modes"]
 var reps = 5
+var algorithms: Set<String> = []
+var shapeFilter: Set<String> = []
+var defaultAlgorithm = true
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     switch a {
     case "--threads": threadList = (args.popFirst() ?? "1").split(separator: ",").compactMap { Int($0) }
     case "--only": only = Set((args.popFirst() ?? "").split(separator: ",").map(String.init))
     case "--reps": reps = Int(args.popFirst() ?? "5") ?? 5
+    case "--no-default": defaultAlgorithm = false
+    case "--shapes": shapeFilter = Set((args.popFirst() ?? "").split(separator: ",").map(String.init))
+    case "--algorithms": algorithms = Set((args.popFirst() ?? "").split(separator: ",").map(String.init))
     default: FileHandle.standardError.write("unknown argument \(a)\n".data(using: .utf8)!); exit(2)
     }
 }
@@ -58,7 +65,13 @@ if only.contains("gemmconv") {
     GEMMShapes.run(threads: threadList, reps: reps)
 }
 if only.contains("conv") {
-    ConvBench.run(threads: threadList, reps: reps)
+    ConvBench.run(threads: threadList, reps: reps, algorithms: algorithms, shapes: shapeFilter, includeDefault: defaultAlgorithm)
+}
+if only.contains("rule") {
+    RuleBench.run(threads: threadList, reps: reps)
+}
+if only.contains("accuracy") {
+    AccuracyBench.run()
 }
 if only.contains("modes") {
     ModeBench.run(threads: threadList, reps: reps)

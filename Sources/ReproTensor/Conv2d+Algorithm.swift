@@ -1,0 +1,90 @@
+extension Conv2d {
+    /// How a ``Conv2d`` computes its outputs. Every algorithm is deterministic
+    /// (the same bits for any thread count, batch and build), but **different
+    /// algorithms give different bits** for the same layer.
+    ///
+    /// ```swift
+    /// let conv = try Conv2d(weight: w, padding: (1, 1))          // the shape rule decides
+    /// conv.algorithm                                            // .winograd for 3×3 256→256
+    /// let exact = try Conv2d(weight: w, padding: (1, 1), algorithm: .direct)
+    /// ```
+    public enum Algorithm: String, Sendable, CaseIterable {
+        /// One fused multiply-add chain per output over `(ky, kx, ic)` (direct NHWC
+        /// kernel, or the GEMM for pointwise convolutions). Any shape.
+        case direct
+        /// Winograd F(4×4, 3×3) (``WinogradKernel``): 4× fewer multiplications;
+        /// rounding differs from ``direct`` by a few ulps of the largest
+        /// intermediate (see docs/tensor.md). 3×3, stride 1, dilation 1, one group.
+        case winograd
+        /// Winograd F(2×2, 3×3): 2.25× fewer multiplications, error closer to
+        /// ``direct``. Same shapes as ``winograd``; never chosen by the rule.
+        case winogradF2x3
+
+        /// The Winograd tile, if this is a Winograd algorithm.
+        var winogradVariant: WinogradTransform.Variant? {
+            switch self {
+            case .direct: nil
+            case .winograd: .f4x3
+            case .winogradF2x3: .f2x3
+            }
+        }
+    }
+
+    /// The fixed rule that picks a layer's algorithm from its shape alone:
+    /// ``Algorithm/winograd`` for 3×3 kernels with stride 1, dilation 1, one
+    /// group and at least ``winogradMinimumChannels`` input and output channels;
+    /// ``Algorithm/direct`` otherwise. Never timing (unless ``Runtime/benchmark``
+    /// is on, see ``init(weight:bias:stride:padding:dilation:groups:normalization:relu:algorithm:)``).
+    ///
+    /// ```swift
+    /// Conv2d.defaultAlgorithm(weightShape: [256, 256, 3, 3], stride: (1, 1), dilation: (1, 1), groups: 1)  // .winograd
+    /// ```
+    public static func defaultAlgorithm(weightShape s: [Int], stride: (Int, Int), dilation: (Int, Int), groups: Int) -> Algorithm {
+        guard s.count == 4, winogradApplies(weightShape: s, stride: stride, dilation: dilation, groups: groups) else { return .direct }
+        return s[0] >= winogradMinimumChannels && s[1] >= winogradMinimumChannels ? .winograd : .direct
+    }
+
+    /// The smallest input and output channel counts for which the rule picks Winograd.
+    public static let winogradMinimumChannels = 24
+
+    static func winogradApplies(weightShape s: [Int], stride: (Int, Int), dilation: (Int, Int), groups: Int) -> Bool {
+        s.count == 4 && s[2] == 3 && s[3] == 3 && stride == (1, 1) && dilation == (1, 1) && groups == 1
+    }
+
+    /// The algorithm a call runs: the layer's own, or — with ``Runtime/benchmark``
+    /// on and no algorithm forced — the faster of direct and Winograd for this
+    /// input shape and thread count, timed once and recorded in
+    /// ``Runtime/autotuneChoices``. `run` computes the output with an algorithm.
+    func runChoosingAlgorithm(
+        inputShape: [Int], threads: Int, _ run: (Algorithm) throws(TensorError) -> Void
+    ) throws(TensorError) {
+        guard Runtime.settings.benchmark, !algorithmForced, winogradWeights != nil else {
+            try run(algorithm)
+            return
+        }
+        let key = "conv2d input \(inputShape) weight \(weightShape) padding \(padding) threads \(threads)"
+        var failure: TensorError?
+        _ = Autotuner.choose(key: key, candidates: [Algorithm.direct, .winograd]) { a in
+            do throws(TensorError) { try run(a) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Winograd on an NCHW (`nhwc == false`) or NHWC input; output in the same layout.
+    func forwardWinograd(_ g: ConvGeometry, input: UnsafePointer<Float>, nhwc: Bool, output: UnsafeMutablePointer<Float>,
+                         epilogue e: Epilogue, threads: Int) throws(TensorError) {
+        guard let w = winogradWeights else {
+            throw .invalidArgument(op: "conv2d", reason: "Winograd weights were not prepared for this layer")
+        }
+        let v = w.transform.variant
+        let (hp, wp, cp) = WinogradKernel.paddedSize(g, variant: v)
+        let padded = try Tensor.uninitialized([g.batch, hp, wp, cp], op: "conv2d")
+        if nhwc {
+            WinogradKernel.pad(g, variant: v, nhwc: input, into: padded.floatBase, threads: threads)
+        } else {
+            WinogradKernel.pad(g, variant: v, nchw: input, into: padded.floatBase, threads: threads)
+        }
+        WinogradKernel.forward(g, paddedInput: padded.floatBase, weights: w, output: output,
+                               layout: nhwc ? .nhwc : .nchw, epilogue: e, threads: threads)
+    }
+}

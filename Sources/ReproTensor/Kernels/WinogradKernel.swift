@@ -1,0 +1,381 @@
+/// Winograd convolution F(m×m, 3×3) for 3×3 kernels with stride 1, dilation 1
+/// and one group, on a zero-padded NHWC input, with a fixed order for every output.
+///
+/// Per image the output is cut into m×m tiles on a grid anchored at the top-left
+/// output pixel; tile `(ty, tx)` reads the α×α window of the padded input at
+/// `(m·ty, m·tx)` (α = m + 2; pixels past the image read the buffer's zeros).
+/// Each output element is computed the same way whatever the blocking, thread
+/// count or batch:
+/// 1. `V = Bᵀ d B` per tile and input channel (``WinogradTransform`` order);
+/// 2. per frequency ξ and output channel, `M[ξ] = Σ_c V[ξ, c] · U[ξ, c]` as one
+///    fused multiply-add chain from zero over c = 0…C−1 (accumulators are stored
+///    and reloaded between channel blocks, which does not change the chain);
+/// 3. `Y = Aᵀ M A`, then the ``Epilogue``.
+///
+/// Work is split statically into (image, block of tiles, output-channel range)
+/// chunks, sized from the shape alone (``tilesPerBlock(tilesPerImage:)``); no
+/// sum is split. The products run on a 6-tile × 16-channel micro-kernel
+/// (twelve `SIMD8<Float>` accumulators).
+/// ``reference(_:input:weights:output:epilogue:)`` computes the same bits with
+/// scalar loops on NCHW.
+///
+/// ```swift
+/// let w = WinogradKernel.PackedWeights(oihw: wPtr, outChannels: 256, inChannels: 256, variant: .f4x3)
+/// let (hp, wp, cp) = WinogradKernel.paddedSize(g, variant: .f4x3)
+/// WinogradKernel.pad(g, variant: .f4x3, nchw: x, into: buffer, threads: 2)   // buffer: N·hp·wp·cp floats
+/// WinogradKernel.forward(g, paddedInput: buffer, weights: w, output: y, layout: .nchw, threads: 2)
+/// ```
+public enum WinogradKernel {
+    /// Tiles per block: the transformed inputs of one block (α² · tiles · channels
+    /// floats) are produced once and reused for every output channel.
+    public static let maximumTilesPerBlock = 96
+
+    /// Tiles per block for an image of `tiles` tiles: about a sixteenth of the
+    /// image (so a few threads get even shares), a multiple of 6 between 12 and
+    /// ``maximumTilesPerBlock``. Blocking never changes an output's bits.
+    public static func tilesPerBlock(tilesPerImage tiles: Int) -> Int {
+        min(maximumTilesPerBlock, max(12, (tiles + 16 * 6 - 1) / (16 * 6) * 6))
+    }
+    /// Channel depth of one pass of the micro-kernel (its operands stay in L1/L2).
+    public static let channelBlock = 256
+    /// Output channels whose products are buffered at once (bounds that buffer).
+    public static let outputChannelBlock = 64
+
+    /// Whether the Winograd kernel computes this geometry: 3×3, stride 1, dilation 1, one group.
+    public static func isApplicable(_ g: ConvGeometry) -> Bool {
+        g.kernelHeight == 3 && g.kernelWidth == 3 && g.stride == (1, 1) && g.dilation == (1, 1) && g.groups == 1
+    }
+
+    /// Transformed weights `U = G g Gᵀ`, laid out `[ξ][16-channel panel][c][16]`
+    /// (zero past the last output channel).
+    public final class PackedWeights: @unchecked Sendable {
+        /// The transform (tile size) the weights were prepared for.
+        public let transform: WinogradTransform
+        /// Input channels C.
+        public let inChannels: Int
+        /// Output channels O.
+        public let outChannels: Int
+        /// 16-channel output panels.
+        let panels: Int
+        let base: UnsafeMutablePointer<Float>
+
+        /// Transforms OIHW weights `[O, C, 3, 3]`, each filter in ``WinogradTransform/transformFilter(_:into:)``'s order.
+        public init(oihw w: UnsafePointer<Float>, outChannels: Int, inChannels: Int, variant: WinogradTransform.Variant) {
+            let t = WinogradTransform(variant)
+            transform = t
+            self.inChannels = inChannels
+            self.outChannels = outChannels
+            panels = (outChannels + 15) / 16
+            let a2 = t.alpha * t.alpha
+            let total = max(a2 * panels * inChannels * 16, 1)
+            base = UnsafeMutableRawPointer.allocate(byteCount: total * 4, alignment: 64).bindMemory(to: Float.self, capacity: total)
+            base.initialize(repeating: 0, count: total)
+            let u = UnsafeMutablePointer<Float>.allocate(capacity: a2)
+            defer { u.deallocate() }
+            for o in 0..<outChannels {
+                for c in 0..<inChannels {
+                    t.transformFilter(w + (o * inChannels + c) * 9, into: u)
+                    for xi in 0..<a2 { base[((xi * panels + o / 16) * inChannels + c) * 16 + o % 16] = u[xi] }
+                }
+            }
+        }
+
+        /// The transformed value `U[ξ][c][o]`.
+        func value(xi: Int, c: Int, o: Int) -> Float { base[((xi * panels + o / 16) * inChannels + c) * 16 + o % 16] }
+
+        deinit { base.deallocate() }
+    }
+
+    /// Tile rows and columns of one image.
+    static func tiles(_ g: ConvGeometry, m: Int) -> (rows: Int, cols: Int) {
+        ((g.outHeight + m - 1) / m, (g.outWidth + m - 1) / m)
+    }
+
+    /// The padded NHWC buffer's height, width and channel stride for `g`:
+    /// every tile window fits inside, and channels are rounded up to 8.
+    public static func paddedSize(_ g: ConvGeometry, variant: WinogradTransform.Variant) -> (height: Int, width: Int, channels: Int) {
+        let m = variant.rawValue, t = tiles(g, m: m)
+        return (t.rows * m + 2, t.cols * m + 2, (g.inChannels + 7) / 8 * 8)
+    }
+
+    /// Runs the convolution: `paddedInput` from ``pad(_:variant:nchw:into:threads:)``
+    /// (or the NHWC variant), `output` laid out as `layout` says.
+    public static func forward(
+        _ g: ConvGeometry, paddedInput: UnsafePointer<Float>, weights: PackedWeights,
+        output: UnsafeMutablePointer<Float>, layout: Conv2dKernel.OutputLayout = .nhwc, epilogue: Epilogue = .none,
+        threads: Int
+    ) {
+        guard g.batch > 0 else { return }
+        let plan = Plan(g, weights: weights, paddedInput: paddedInput, output: output, nchw: layout == .nchw,
+                        epilogue: PaddedEpilogue(epilogue, channels: g.outChannels))
+        defer { plan.epilogue.deallocate() }
+        let chunks = plan.chunks
+        let parts = max(1, min(threads, chunks))
+        ThreadPool.shared.run(participants: parts) { p in
+            let scratch = Scratch(plan)
+            defer { scratch.deallocate() }
+            for chunk in (p * chunks / parts)..<((p + 1) * chunks / parts) { plan.run(chunk: chunk, scratch) }
+        }
+    }
+}
+
+extension WinogradKernel {
+    /// Shared, read-only description of one call.
+    struct Plan: @unchecked Sendable {
+        let g: ConvGeometry
+        let t: WinogradTransform
+        let m: Int, alpha: Int, a2: Int
+        let tileRows: Int, tileCols: Int, tilesPerImage: Int, tb: Int, blocks: Int
+        let hp: Int, wp: Int, cp: Int
+        let subRanges: Int, ranges: Int
+        /// Distance between frequencies in the V and M buffers: a block plus one
+        /// cache line, so the α² streams do not share L1 sets (4 KiB aliasing).
+        let vStride: Int, mStride: Int
+        let weights: PackedWeights
+        let input: UnsafePointer<Float>
+        let output: UnsafeMutablePointer<Float>
+        let nchw: Bool
+        let epilogue: PaddedEpilogue
+
+        init(_ g: ConvGeometry, weights: PackedWeights, paddedInput: UnsafePointer<Float>,
+             output: UnsafeMutablePointer<Float>, nchw: Bool, epilogue: PaddedEpilogue) {
+            self.g = g
+            t = weights.transform
+            m = t.m
+            alpha = t.alpha
+            a2 = alpha * alpha
+            (tileRows, tileCols) = WinogradKernel.tiles(g, m: m)
+            tilesPerImage = tileRows * tileCols
+            tb = WinogradKernel.tilesPerBlock(tilesPerImage: tilesPerImage)
+            blocks = (tilesPerImage + tb - 1) / tb
+            (hp, wp, cp) = WinogradKernel.paddedSize(g, variant: t.variant)
+            let subPanels = WinogradKernel.outputChannelBlock / 16
+            subRanges = (weights.panels + subPanels - 1) / subPanels
+            // Enough chunks for a few threads even on small images (a shape-only
+            // rule; which chunk computes an output never changes its bits).
+            ranges = max(1, min(subRanges, (8 + blocks - 1) / blocks))
+            vStride = tb * cp + 16
+            mStride = tb * WinogradKernel.outputChannelBlock + 16
+            self.weights = weights
+            input = paddedInput
+            self.output = output
+            self.nchw = nchw
+            self.epilogue = epilogue
+        }
+
+        var chunks: Int { g.batch * blocks * ranges }
+
+        /// One (image, tile block, output-channel range) chunk.
+        func run(chunk: Int, _ s: Scratch) {
+            let r = chunk % ranges, b = (chunk / ranges) % blocks, n = chunk / (ranges * blocks)
+            let t0 = b * tb
+            let count = min(tb, tilesPerImage - t0)
+            transformInputs(n: n, tiles: t0..<(t0 + count), into: s.v, s.tmp)
+            let subPanels = WinogradKernel.outputChannelBlock / 16
+            for sub in (r * subRanges / ranges)..<((r + 1) * subRanges / ranges) {
+                let p0 = sub * subPanels, p1 = min(p0 + subPanels, weights.panels)
+                multiply(count: count, panels: p0..<p1, v: s.v, into: s.m)
+                transformOutputs(n: n, tiles: t0..<(t0 + count), panels: p0..<p1, from: s.m, s.tmp)
+            }
+        }
+
+        /// `V` for the block's tiles and all channels, packed for the micro-kernel:
+        /// `[ξ][tile panel][c][6 tiles]` (tiles past the block's end are zero).
+        func transformInputs(n: Int, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>, _ tmp: UnsafeMutablePointer<SIMD8<Float>>) {
+            typealias V = SIMD8<Float>
+            let panelStride = cp * 6, xiStride = vStride, rowStep = wp * cp
+            let out = tmp + 36  // α² transformed vectors of one tile
+            for ti in tiles {
+                let ty = ti / tileCols, tx = ti % tileCols, t = ti - tiles.lowerBound
+                let src = input + ((n * hp + ty * m) * wp + tx * m) * cp
+                let dst = v + (t / 6) * panelStride + t % 6
+                for c8 in stride(from: 0, to: cp, by: 8) {
+                    @inline(__always) func ld(_ k: Int, _ j: Int) -> V {
+                        UnsafeRawPointer(src + k * rowStep + j * cp + c8).loadUnaligned(as: V.self)
+                    }
+                    @inline(__always) func st(_ x: V, _ i: Int, _ j: Int) { out[i * alpha + j] = x }
+                    if m == 2 {
+                        // Columns (Bᵀ d) into tmp[i·4 + j], then rows.
+                        for j in 0..<4 {
+                            let r = WinogradSIMD.input2(ld(0, j), ld(1, j), ld(2, j), ld(3, j))
+                            tmp[j] = r.0; tmp[4 + j] = r.1; tmp[8 + j] = r.2; tmp[12 + j] = r.3
+                        }
+                        for i in 0..<4 {
+                            let r = WinogradSIMD.input2(tmp[i * 4], tmp[i * 4 + 1], tmp[i * 4 + 2], tmp[i * 4 + 3])
+                            st(r.0, i, 0); st(r.1, i, 1); st(r.2, i, 2); st(r.3, i, 3)
+                        }
+                    } else {
+                        for j in 0..<6 {
+                            let r = WinogradSIMD.input4(ld(0, j), ld(1, j), ld(2, j), ld(3, j), ld(4, j), ld(5, j))
+                            tmp[j] = r.0; tmp[6 + j] = r.1; tmp[12 + j] = r.2
+                            tmp[18 + j] = r.3; tmp[24 + j] = r.4; tmp[30 + j] = r.5
+                        }
+                        for i in 0..<6 {
+                            let q = tmp + i * 6
+                            let r = WinogradSIMD.input4(q[0], q[1], q[2], q[3], q[4], q[5])
+                            st(r.0, i, 0); st(r.1, i, 1); st(r.2, i, 2); st(r.3, i, 3); st(r.4, i, 4); st(r.5, i, 5)
+                        }
+                    }
+                    // Scatter: lane l of frequency ξ goes to channel c8 + l of this tile's column.
+                    let lanes = UnsafeRawPointer(out).assumingMemoryBound(to: Float.self)
+                    for xi in 0..<a2 {
+                        let d = dst + xi * xiStride + c8 * 6, s = lanes + xi * 8
+                        d[0] = s[0]; d[6] = s[1]; d[12] = s[2]; d[18] = s[3]
+                        d[24] = s[4]; d[30] = s[5]; d[36] = s[6]; d[42] = s[7]
+                    }
+                }
+            }
+            // Zero the rows of a partial last panel so the micro-kernel reads defined values.
+            let count = tiles.count, padded = (count + 5) / 6 * 6
+            for t in count..<padded {
+                let dst = v + (t / 6) * panelStride + t % 6
+                for xi in 0..<a2 { for c in 0..<cp { dst[xi * xiStride + c * 6] = 0 } }
+            }
+        }
+
+        /// `M[ξ][tile][o]` (o relative to the first panel) for the given output panels.
+        func multiply(count: Int, panels: Range<Int>, v: UnsafePointer<Float>, into mBuf: UnsafeMutablePointer<Float>) {
+            let c = g.inChannels, kc = WinogradKernel.channelBlock
+            let width = panels.count * 16
+            let tilePanels = (count + 5) / 6
+            for xi in 0..<a2 {
+                for cb in stride(from: 0, to: c, by: kc) {
+                    let kcb = min(kc, c - cb)
+                    for p in panels {
+                        let bp = UnsafePointer(weights.base + ((xi * weights.panels + p) * c + cb) * 16)
+                        for tp in 0..<tilePanels {
+                            let a = v + xi * vStride + (tp * cp + cb) * 6
+                            let out = mBuf + xi * mStride + tp * 6 * width + (p - panels.lowerBound) * 16
+                            WinogradKernel.micro(kcb, a, min(6, count - tp * 6), bp, out, width, cb == 0)
+                        }
+                    }
+                }
+            }
+        }
+
+        /// `Y = Aᵀ M A` plus the epilogue, stored for the valid pixels and channels.
+        func transformOutputs(n: Int, tiles: Range<Int>, panels: Range<Int>, from mBuf: UnsafePointer<Float>,
+                              _ tmp: UnsafeMutablePointer<SIMD8<Float>>) {
+            typealias V = SIMD8<Float>
+            let width = panels.count * 16, o0 = panels.lowerBound * 16, o1 = min(panels.upperBound * 16, g.outChannels)
+            let oh = g.outHeight, ow = g.outWidth, oc = g.outChannels, plane = oh * ow
+            let y = tmp + 40  // m·m results
+            for ti in tiles {
+                let ty = ti / tileCols, tx = ti % tileCols
+                let rows = min(m, oh - ty * m), cols = min(m, ow - tx * m)
+                let src = mBuf + (ti - tiles.lowerBound) * width
+                for o8 in stride(from: o0, to: o1, by: 8) {
+                    @inline(__always) func ld(_ k: Int, _ j: Int) -> V {
+                        UnsafeRawPointer(src + (k * alpha + j) * mStride + (o8 - o0)).loadUnaligned(as: V.self)
+                    }
+                    if m == 2 {
+                        for j in 0..<4 {
+                            let r = WinogradSIMD.output2(ld(0, j), ld(1, j), ld(2, j), ld(3, j))
+                            tmp[j] = r.0; tmp[4 + j] = r.1
+                        }
+                        for i in 0..<2 {
+                            let r = WinogradSIMD.output2(tmp[i * 4], tmp[i * 4 + 1], tmp[i * 4 + 2], tmp[i * 4 + 3])
+                            y[i * 2] = epilogue.apply(r.0, channel: o8); y[i * 2 + 1] = epilogue.apply(r.1, channel: o8)
+                        }
+                    } else {
+                        for j in 0..<6 {
+                            let r = WinogradSIMD.output4(ld(0, j), ld(1, j), ld(2, j), ld(3, j), ld(4, j), ld(5, j))
+                            tmp[j] = r.0; tmp[6 + j] = r.1; tmp[12 + j] = r.2; tmp[18 + j] = r.3
+                        }
+                        for i in 0..<4 {
+                            let q = tmp + i * 6
+                            let r = WinogradSIMD.output4(q[0], q[1], q[2], q[3], q[4], q[5])
+                            y[i * 4] = epilogue.apply(r.0, channel: o8); y[i * 4 + 1] = epilogue.apply(r.1, channel: o8)
+                            y[i * 4 + 2] = epilogue.apply(r.2, channel: o8); y[i * 4 + 3] = epilogue.apply(r.3, channel: o8)
+                        }
+                    }
+                    let lanes = min(8, o1 - o8)
+                    for i in 0..<rows {
+                        let py = ty * m + i
+                        for j in 0..<cols {
+                            let px = tx * m + j, r = y[i * m + j]
+                            if nchw {
+                                let d = output + (n * oc + o8) * plane + py * ow + px
+                                for l in 0..<lanes { d[l * plane] = r[l] }
+                            } else {
+                                let d = output + ((n * oh + py) * ow + px) * oc + o8
+                                if lanes == 8 {
+                                    UnsafeMutableRawPointer(d).storeBytes(of: r, as: V.self)
+                                } else {
+                                    for l in 0..<lanes { d[l] = r[l] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Per-thread buffers: transformed inputs, buffered products, transform temporaries.
+    struct Scratch {
+        let v: UnsafeMutablePointer<Float>
+        let m: UnsafeMutablePointer<Float>
+        let tmp: UnsafeMutablePointer<SIMD8<Float>>
+
+        init(_ plan: Plan) {
+            let vCount = plan.a2 * plan.vStride, mCount = plan.a2 * plan.mStride
+            v = UnsafeMutableRawPointer.allocate(byteCount: vCount * 4, alignment: 64).bindMemory(to: Float.self, capacity: vCount)
+            m = UnsafeMutableRawPointer.allocate(byteCount: mCount * 4, alignment: 64).bindMemory(to: Float.self, capacity: mCount)
+            tmp = .allocate(capacity: 80)
+        }
+
+        func deallocate() {
+            v.deallocate()
+            m.deallocate()
+            tmp.deallocate()
+        }
+    }
+
+    /// 6 tiles × 16 channels: `C[j][0..<16] (+)= Σ_k A[k][j] · B[k][0..<16]` for
+    /// k < `kcb`, one FMA per step, A packed `[k][6]`, B `[k][16]`; only rows
+    /// `j < valid` of C are loaded (unless `first`) and stored.
+    @inline(never)
+    static func micro(
+        _ kcb: Int, _ a: UnsafePointer<Float>, _ valid: Int, _ b: UnsafePointer<Float>,
+        _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ first: Bool
+    ) {
+        typealias V = SIMD8<Float>
+        @inline(__always) func ld(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+        @inline(__always) func st(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
+        var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
+        var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
+        if !first {
+            c00 = ld(c); c01 = ld(c + 8)
+            if valid > 1 { c10 = ld(c + ldc); c11 = ld(c + ldc + 8) }
+            if valid > 2 { c20 = ld(c + 2 * ldc); c21 = ld(c + 2 * ldc + 8) }
+            if valid > 3 { c30 = ld(c + 3 * ldc); c31 = ld(c + 3 * ldc + 8) }
+            if valid > 4 { c40 = ld(c + 4 * ldc); c41 = ld(c + 4 * ldc + 8) }
+            if valid > 5 { c50 = ld(c + 5 * ldc); c51 = ld(c + 5 * ldc + 8) }
+        }
+        var ap = a, bp = b
+        for _ in 0..<kcb {
+            let b0 = ld(bp), b1 = ld(bp + 8)
+            var x = V(repeating: ap[0])
+            c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
+            x = V(repeating: ap[1])
+            c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
+            x = V(repeating: ap[2])
+            c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
+            x = V(repeating: ap[3])
+            c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
+            x = V(repeating: ap[4])
+            c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
+            x = V(repeating: ap[5])
+            c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+            ap += 6
+            bp += 16
+        }
+        st(c00, c); st(c01, c + 8)
+        if valid > 1 { st(c10, c + ldc); st(c11, c + ldc + 8) }
+        if valid > 2 { st(c20, c + 2 * ldc); st(c21, c + 2 * ldc + 8) }
+        if valid > 3 { st(c30, c + 3 * ldc); st(c31, c + 3 * ldc + 8) }
+        if valid > 4 { st(c40, c + 4 * ldc); st(c41, c + 4 * ldc + 8) }
+        if valid > 5 { st(c50, c + 5 * ldc); st(c51, c + 5 * ldc + 8) }
+    }
+}

@@ -1,0 +1,160 @@
+/// The transforms of Winograd's minimal filtering algorithm F(m×m, 3×3)
+/// (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016):
+/// `Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A` for a 3×3 filter `g`, an α×α input tile
+/// `d` (α = m + 2) and an m×m output tile `Y`.
+///
+/// **The order of every operation is fixed** by one rule, so the SIMD kernel,
+/// the scalar reference and any build compute the same bits: each entry of a
+/// matrix product `P·x` is a chain over the nonzero coefficients of `P`'s row
+/// in increasing column order — the first term is the product `p·x` (one
+/// rounding; exact for ±2, ±4, ±8; `x` or `−x` for ±1), every later term is one fused
+/// multiply-add `acc = fma(p, x, acc)` (for p = ±1 this is exactly `acc ± x`).
+/// 2-D transforms apply the 1-D one down the columns first, then along the
+/// rows: `V = (Bᵀ d) B`, `Y = (Aᵀ M) A`. The weight transform `G g Gᵀ` is
+/// computed in `Double` (fixed order) and rounded to `Float` once.
+///
+/// ```swift
+/// let t = WinogradTransform(.f4x3)
+/// t.alpha   // 6 — the input tile; 36 products per 16 outputs instead of 144
+/// ```
+public struct WinogradTransform: Sendable {
+    /// The two supported tile sizes.
+    public enum Variant: Int, Sendable, CaseIterable {
+        /// F(2×2, 3×3): 4×4 input tiles, 16 products per 4 outputs (2.25× fewer than direct).
+        case f2x3 = 2
+        /// F(4×4, 3×3): 6×6 input tiles, 36 products per 16 outputs (4× fewer than direct).
+        case f4x3 = 4
+    }
+
+    /// The variant.
+    public let variant: Variant
+    /// Output tile side m.
+    public var m: Int { variant.rawValue }
+    /// Input tile side α = m + 2.
+    public var alpha: Int { variant.rawValue + 2 }
+    /// `Bᵀ` (α × α), the input transform.
+    public let bt: [[Float]]
+    /// `G` (α × 3), the filter transform, in double precision.
+    public let g: [[Double]]
+    /// `Aᵀ` (m × α), the output transform.
+    public let at: [[Float]]
+
+    /// The transform matrices of `variant` (interpolation points 0, ±1, (±2,) ∞).
+    public init(_ variant: Variant) {
+        self.variant = variant
+        switch variant {
+        case .f2x3:
+            bt = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
+            g = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+            at = [[1, 1, 1, 0], [0, 1, -1, -1]]
+        case .f4x3:
+            bt = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+                  [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]]
+            let s = 1.0 / 6, t = 1.0 / 12, u = 1.0 / 24
+            g = [[0.25, 0, 0], [-s, -s, -s], [-s, s, -s], [u, t, s], [u, -t, s], [0, 0, 1]]
+            at = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]]
+        }
+    }
+
+    /// `U = G g Gᵀ` for one 3×3 filter `f` (row-major), α×α row-major into `u`:
+    /// `W = G f` then `U = W Gᵀ`, each entry a left-to-right `Double` sum, rounded once.
+    public func transformFilter(_ f: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>) {
+        let a = alpha
+        var w = [Double](repeating: 0, count: a * 3)
+        for i in 0..<a {
+            for l in 0..<3 {
+                var s = 0.0
+                for k in 0..<3 { s += g[i][k] * Double(f[k * 3 + l]) }
+                w[i * 3 + l] = s
+            }
+        }
+        for i in 0..<a {
+            for j in 0..<a {
+                var s = 0.0
+                for l in 0..<3 { s += w[i * 3 + l] * g[j][l] }
+                u[i * a + j] = Float(s)
+            }
+        }
+    }
+
+    /// One entry of `P·x` by the chain rule above (scalar reference).
+    @inline(__always)
+    static func chain(_ row: [Float], _ x: (Int) -> Float) -> Float {
+        var acc: Float = 0
+        var started = false
+        for (k, p) in row.enumerated() where p != 0 {
+            if started {
+                acc = acc.addingProduct(p, x(k))
+            } else {
+                acc = p == 1 ? x(k) : p == -1 ? -x(k) : p * x(k)
+                started = true
+            }
+        }
+        return acc
+    }
+
+    /// Scalar reference of `V = (Bᵀ d) B` for one α×α tile (row-major in, row-major out).
+    public func inputTile(_ d: [Float]) -> [Float] {
+        let a = alpha
+        var t = [Float](repeating: 0, count: a * a)
+        for j in 0..<a { for i in 0..<a { t[i * a + j] = Self.chain(bt[i]) { d[$0 * a + j] } } }
+        var v = [Float](repeating: 0, count: a * a)
+        for i in 0..<a { for j in 0..<a { v[i * a + j] = Self.chain(bt[j]) { t[i * a + $0] } } }
+        return v
+    }
+
+    /// Scalar reference of `Y = (Aᵀ M) A` for one α×α tile of products (m×m out, row-major).
+    public func outputTile(_ mt: [Float]) -> [Float] {
+        let a = alpha, m = self.m
+        var s = [Float](repeating: 0, count: m * a)
+        for j in 0..<a { for i in 0..<m { s[i * a + j] = Self.chain(at[i]) { mt[$0 * a + j] } } }
+        var y = [Float](repeating: 0, count: m * m)
+        for i in 0..<m { for j in 0..<m { y[i * m + j] = Self.chain(at[j]) { s[i * a + $0] } } }
+        return y
+    }
+}
+
+/// The 1-D transforms on eight channels at once, written out from the matrices
+/// of ``WinogradTransform`` with the same chain order (checked bit for bit
+/// against the scalar reference by the tests).
+enum WinogradSIMD {
+    typealias V = SIMD8<Float>
+
+    /// F(2,3) input: rows of `Bᵀ` applied to `(d0…d3)`.
+    @inline(__always)
+    static func input2(_ d0: V, _ d1: V, _ d2: V, _ d3: V) -> (V, V, V, V) {
+        (d0 - d2, d1 + d2, (-d1) + d2, d1 - d3)
+    }
+
+    /// F(2,3) output: rows of `Aᵀ` applied to `(m0…m3)`.
+    @inline(__always)
+    static func output2(_ m0: V, _ m1: V, _ m2: V, _ m3: V) -> (V, V) {
+        ((m0 + m1) + m2, (m1 - m2) - m3)
+    }
+
+    /// F(4,3) input: rows of `Bᵀ` applied to `(d0…d5)`.
+    @inline(__always)
+    static func input4(_ d0: V, _ d1: V, _ d2: V, _ d3: V, _ d4: V, _ d5: V) -> (V, V, V, V, V, V) {
+        let m5 = V(repeating: -5), m4 = V(repeating: -4), p4 = V(repeating: 4)
+        let m2 = V(repeating: -2), p2 = V(repeating: 2)
+        let r0 = (p4 * d0).addingProduct(m5, d2) + d4
+        let r1 = ((m4 * d1).addingProduct(m4, d2) + d3) + d4
+        let r2 = ((p4 * d1).addingProduct(m4, d2) - d3) + d4
+        let r3 = ((m2 * d1) - d2).addingProduct(p2, d3) + d4
+        let r4 = ((p2 * d1) - d2).addingProduct(m2, d3) + d4
+        let r5 = (p4 * d1).addingProduct(m5, d3) + d5
+        return (r0, r1, r2, r3, r4, r5)
+    }
+
+    /// F(4,3) output: rows of `Aᵀ` applied to `(m0…m5)`.
+    @inline(__always)
+    static func output4(_ m0: V, _ m1: V, _ m2: V, _ m3: V, _ m4: V, _ m5: V) -> (V, V, V, V) {
+        let p2 = V(repeating: 2), n2 = V(repeating: -2), p4 = V(repeating: 4)
+        let p8 = V(repeating: 8), n8 = V(repeating: -8)
+        let y0 = (((m0 + m1) + m2) + m3) + m4
+        let y1 = (m1 - m2).addingProduct(p2, m3).addingProduct(n2, m4)
+        let y2 = (m1 + m2).addingProduct(p4, m3).addingProduct(p4, m4)
+        let y3 = (m1 - m2).addingProduct(p8, m3).addingProduct(n8, m4) + m5
+        return (y0, y1, y2, y3)
+    }
+}
