@@ -142,10 +142,11 @@ public struct Conv2d: Sendable {
                 weights.withUnsafeBufferPointer { w in
                     let a = GEMM.Operand(w.baseAddress!, rowStride: g.inChannels)
                     for n in 0..<g.batch {
-                        let b = GEMM.PackedMatrix(.init(x.floatBase + n * g.inChannels * hw, rowStride: hw),
-                                                  k: g.inChannels, n: hw, threads: threads)
-                        GEMM.multiply(m: g.outChannels, a: a, packedB: b, c: out.floatBase + n * g.outChannels * hw,
-                                      ldc: hw, epilogue: e, epilogueAxis: .rows, threads: threads)
+                        // GEMM packs the activation into its reused workspace (no per-call allocation).
+                        GEMM.multiply(m: g.outChannels, n: hw, k: g.inChannels, a: a,
+                                      b: .init(x.floatBase + n * g.inChannels * hw, rowStride: hw),
+                                      c: out.floatBase + n * g.outChannels * hw, ldc: hw,
+                                      epilogue: e, epilogueAxis: .rows, threads: threads)
                     }
                 }
             } else {
