@@ -9,6 +9,10 @@ struct RetinaNetPostprocess: Sendable {
         var boxes: [BoundingBox]
         var scores: [Float]
         var labels: [Int]
+        /// Every pre-NMS candidate's level-local flat index `r·K + k` and level (fixture `post.candidate_*`).
+        var candidateFlat: [Int] = [], candidateLevel: [Int] = []
+        /// Candidate positions kept by NMS, before the detections-per-image cut (fixture `post.nms_keep`).
+        var nmsKeep: [Int] = []
     }
 
     /// `log(1000 / 16)` rounded to float32, as torch's clamp compares in float32.
@@ -31,8 +35,9 @@ struct RetinaNetPostprocess: Sendable {
         let threshold = c.scoreThreshold
         let wi = Float(imageWidth), hi = Float(imageHeight)
         var boxes: [BoundingBox] = [], scores: [Float] = [], labels: [Int] = []
+        var candidateFlat: [Int] = [], candidateLevel: [Int] = []
         var rowStart = 0
-        for hw in levelSizes {
+        for (level, hw) in levelSizes.enumerated() {
             let rows = hw * a
             let base = rowStart * k
             var kept: [(score: Float, flat: Int)] = []
@@ -59,11 +64,13 @@ struct RetinaNetPostprocess: Sendable {
                 b.x1 = min(max(b.x1, 0), wi); b.x2 = min(max(b.x2, 0), wi)
                 b.y1 = min(max(b.y1, 0), hi); b.y2 = min(max(b.y2, 0), hi)
                 boxes.append(b); scores.append(score); labels.append(label)
+                candidateFlat.append(flat); candidateLevel.append(level)
             }
             rowStart += rows
         }
-        let keep = NonMaximumSuppression.batched(boxes: boxes, scores: scores, labels: labels, iouThreshold: c.nmsThreshold)
-            .prefix(c.detectionsPerImage)
-        return Output(boxes: keep.map { boxes[$0] }, scores: keep.map { scores[$0] }, labels: keep.map { labels[$0] })
+        let all = NonMaximumSuppression.batched(boxes: boxes, scores: scores, labels: labels, iouThreshold: c.nmsThreshold)
+        let keep = all.prefix(c.detectionsPerImage)
+        return Output(boxes: keep.map { boxes[$0] }, scores: keep.map { scores[$0] }, labels: keep.map { labels[$0] },
+                      candidateFlat: candidateFlat, candidateLevel: candidateLevel, nmsKeep: Array(all))
     }
 }
