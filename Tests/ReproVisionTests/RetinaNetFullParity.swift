@@ -67,12 +67,32 @@ struct FullParityReport {
         try stage("bbox_regression", t.bboxRegression, "head.bbox_regression", tolerance: 1e-4)
         let anchors = t.anchors.flatMap { [$0.x1, $0.y1, $0.x2, $0.y2] }
         #expect(anchors.map(\.bitPattern) == (try ref.tensor("anchors").floats()).map(\.bitPattern), "\(name) anchors bitwise")
-        try compareCandidates(t, ref, configuration: configuration, name: name)
-        try compareDetections(t, ref, name: name)
+        // The fixture's tie diagnostics (spec §10): a level whose k-th score is tied with unselected scores
+        // (e.g. the full v1 fixture, whose unnormalised random logits saturate the sigmoid at 1.0 by the
+        // million) has no defined top-k set; PyTorch picks arbitrarily among the ties, Repro by lower index.
+        let info = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/\(name).detections.json"))) as? [String: Any]
+        let levels = (info?["topk_per_level"] as? [[String: Any]]) ?? []
+        let ties: [Int: Float] = Dictionary(uniqueKeysWithValues: levels.compactMap { l in
+            (l["boundary_tie"] as? Bool == true) ? ((l["level"] as? Int) ?? -1, Float((l["kth_value"] as? Double) ?? .nan)) : nil
+        })
+        try compareCandidates(t, ref, configuration: configuration, name: name, boundaryTies: ties)
+        if ties.isEmpty {
+            try compareDetections(t, ref, name: name)
+        } else {
+            // The candidate sets legitimately differ, so NMS and the detections are not comparable element
+            // by element; the count (capped at 300) and the score values must still agree.
+            let rs = try ref.tensor("det.scores").floats()
+            #expect(t.detections.count == rs.count, "\(name): detection count")
+            #expect(t.detections.map(\.score).sorted() == rs.sorted(), "\(name): detection scores")
+            lines.append("detections | \(t.detections.count) vs \(rs.count); boundary ties on levels \(ties.keys.sorted()) "
+                         + "(k-th score \(ties.values.first!)): boxes and labels not comparable, score values equal: "
+                         + "\(t.detections.map(\.score).sorted() == rs.sorted())")
+        }
     }
 
     /// Pre-NMS candidates per level and the NMS keep list, as sets keyed by (level, flat index).
-    mutating func compareCandidates(_ t: RetinaNet.Trace, _ ref: StateDict, configuration: RetinaNetConfiguration, name: String) throws {
+    mutating func compareCandidates(_ t: RetinaNet.Trace, _ ref: StateDict, configuration: RetinaNetConfiguration, name: String,
+                                    boundaryTies: [Int: Float]) throws {
         let sizes = t.fpn.map { $0.shape[2] * $0.shape[3] }
         let post = try RetinaNetPostprocess(configuration: configuration).run(
             clsLogits: t.clsLogits, bboxRegression: t.bboxRegression, anchors: t.anchors, levelSizes: sizes,
@@ -103,14 +123,20 @@ struct FullParityReport {
             let ob = [b.x1, b.y1, b.x2, b.y2]
             for c in 0..<4 { maxBox = max(maxBox, abs(ob[c] - rBox[4 * j + c])) }
         }
-        let onlyOurs = ourSet.subtracting(refSet).count, onlyRef = refSet.subtracting(ourSet).count
-        lines.append("candidates | \(ourKeys.count) vs \(rFlat.count), only ours \(onlyOurs), only torch \(onlyRef) | "
-                     + "max score \(maxScore) | max box \(maxBox) px")
-        #expect(onlyOurs == 0 && onlyRef == 0, "\(name): candidate sets differ (\(onlyOurs)/\(onlyRef))")
+        let onlyOurs = ourSet.subtracting(refSet), onlyRef = refSet.subtracting(ourSet)
+        // Differences are allowed only inside a reported boundary tie, and only among candidates scoring exactly
+        // the tied k-th value (on each side).
+        let ourScore = Dictionary(uniqueKeysWithValues: ourKeys.map { ($0, ElementaryFunctions.sigmoid(logits[rowStart[$0.level] * k + $0.flat])) })
+        let unexplained = onlyOurs.filter { boundaryTies[$0.level] != ourScore[$0] }.count
+            + onlyRef.filter { boundaryTies[$0.level] != rScore[refIndex[$0]!] }.count
+        lines.append("candidates | \(ourKeys.count) vs \(rFlat.count), only ours \(onlyOurs.count), only torch \(onlyRef.count) "
+                     + "(outside a boundary tie: \(unexplained)) | max score \(maxScore) | max box \(maxBox) px")
+        #expect(unexplained == 0, "\(name): \(unexplained) candidate differences outside a boundary tie")
+        #expect(ourKeys.count == rFlat.count, "\(name): candidate count")
         let ourKeep = Set(post.nmsKeep.map { ourKeys[$0] }), refKeep = Set(rKeep.map { Key(level: rLevel[$0], flat: rFlat[$0]) })
-        lines.append("nms_keep | \(post.nmsKeep.count) vs \(rKeep.count), only ours \(ourKeep.subtracting(refKeep).count), "
-                     + "only torch \(refKeep.subtracting(ourKeep).count)")
-        #expect(ourKeep == refKeep, "\(name): NMS keep sets differ")
+        let keepDiff = (ourKeep.subtracting(refKeep).count, refKeep.subtracting(ourKeep).count)
+        lines.append("nms_keep | \(post.nmsKeep.count) vs \(rKeep.count), only ours \(keepDiff.0), only torch \(keepDiff.1)")
+        if boundaryTies.isEmpty { #expect(keepDiff == (0, 0), "\(name): NMS keep sets differ") }
     }
 
     /// Final detections: counts, labels rank by rank (a swap of neighbours whose reference scores are within
