@@ -72,3 +72,31 @@ import Testing
         #expect(try bits(a.nhwcFromNCHW().adding(b.nhwcFromNCHW(), relu: true)) == expected)
     }
 }
+
+/// The in-place forms give the out-of-place bits and respect copy-on-write.
+@Suite struct TensorInPlaceTests {
+    @Test func inPlaceAddEqualsAddingAndCopiesOnWrite() throws {
+        let a = try seededTensor([1, 5, 7, 9], seed: 11), b = try seededTensor([1, 5, 7, 9], seed: 12)
+        for relu in [false, true] {
+            var y = a
+            try y.add(b, relu: relu)
+            #expect(try bits(y) == bits(a.adding(b, relu: relu)))
+            #expect(try bits(a) == bits(seededTensor([1, 5, 7, 9], seed: 11)), "the shared original changed")
+        }
+        let big = try seededTensor([2, 33, 40, 64], seed: 17)
+        try expectThreadInvariant { var y = try seededTensor([2, 33, 40, 64], seed: 13); try y.add(big, relu: true); return y }
+        var wrong = a
+        #expect(throws: TensorError.self) { try wrong.add(try seededTensor([5, 7, 9], seed: 1)) }
+    }
+
+    @Test func inPlaceGroupNormEqualsOutOfPlace() throws {
+        let x = try seededTensor([1, 9, 11, 64], seed: 14, scale: 6)
+        let g = try seededTensor([64], seed: 15), b = try seededTensor([64], seed: 16)
+        var y = x
+        try y.formGroupNormNHWC(groups: 32, weight: g, bias: b, relu: true)
+        #expect(try bits(y) == bits(x.groupNormNHWC(groups: 32, weight: g, bias: b, relu: true)))
+        #expect(try bits(x) == bits(seededTensor([1, 9, 11, 64], seed: 14, scale: 6)))
+        try expectThreadInvariant { var t = x; try t.formGroupNormNHWC(groups: 32, weight: g, bias: b); return t }
+        #expect(throws: TensorError.self) { var t = x; try t.formGroupNormNHWC(groups: 5, weight: nil, bias: nil) }
+    }
+}

@@ -111,8 +111,9 @@ struct RetinaNetNetwork: Sendable {
         for (s, blocks) in stages.enumerated() {
             for block in blocks {
                 let identity = try block.downsample.map { (d) throws(TensorError) in try d.forward(nhwc: h, threads: t) } ?? h
-                let y = try block.conv3.forward(nhwc: block.conv2.forward(nhwc: block.conv1.forward(nhwc: h, threads: t), threads: t), threads: t)
-                h = try y.adding(identity, relu: true)
+                var y = try block.conv3.forward(nhwc: block.conv2.forward(nhwc: block.conv1.forward(nhwc: h, threads: t), threads: t), threads: t)
+                try y.add(identity, relu: true)
+                h = y
             }
             if s >= 1 { cs.append(h) }
         }
@@ -125,9 +126,9 @@ struct RetinaNetNetwork: Sendable {
         var last = try inner[2].forward(nhwc: cs[2], threads: t)
         var ps = [try layer[2].forward(nhwc: last, threads: t)]
         for i in stride(from: 1, through: 0, by: -1) {
-            let lateral = try inner[i].forward(nhwc: cs[i], threads: t)
-            let up = try last.upsampledNearestNHWC(toHeight: lateral.shape[1], width: lateral.shape[2])
-            last = try lateral.adding(up)
+            var lateral = try inner[i].forward(nhwc: cs[i], threads: t)
+            try lateral.add(last.upsampledNearestNHWC(toHeight: lateral.shape[1], width: lateral.shape[2]))
+            last = lateral
             ps.insert(try layer[i].forward(nhwc: last, threads: t), at: 0)
         }
         let p6Input = configuration.style == .v2 ? cs[2] : ps[2]
@@ -157,7 +158,7 @@ struct RetinaNetNetwork: Sendable {
         for l in tower {
             h = try l.conv.forward(nhwc: h, threads: threads)
             if let gn = l.groupNorm {
-                h = try h.groupNormNHWC(groups: configuration.headGroups, weight: gn.weight, bias: gn.bias, eps: 1e-5, relu: true)
+                try h.formGroupNormNHWC(groups: configuration.headGroups, weight: gn.weight, bias: gn.bias, eps: 1e-5, relu: true)
             }
         }
         return h
