@@ -7,7 +7,8 @@ What it measures (both engines, same conditions):
   * input: one 800x1067 RGB PNG (scale 1.0, padded canvas 800x1088, the spec's reference shape),
     synthesised deterministically by this script unless --image is given;
   * threads: 2 (torch.set_num_threads(2) + torch.inference_mode(); REPRO_THREADS=2 / --threads 2);
-  * one warm-up run, then --runs timed runs; best and median wall-clock seconds per stage:
+  * --rounds alternating rounds (PyTorch process, Repro process, ...; a load change hits both alike), each with
+    one warm-up run, then --runs timed runs; best and median wall-clock seconds per stage over all rounds:
       transform    PyTorch: to_tensor + model.transform         Repro: uint8->float, normalise, resize, pad, -> NHWC
       body         model.backbone.body                           ResNet-50 stem..layer4
       fpn          model.backbone.fpn                            FPN + P6/P7
@@ -15,7 +16,7 @@ What it measures (both engines, same conditions):
       postprocess  anchor_generator + postprocess_detections     anchors, top-k, decode, NMS, rescale
                    + transform.postprocess
   * peak memory: each engine runs in its own child process; its max RSS comes from os.wait4's rusage
-    (ru_maxrss, kB) — the whole process: libraries, weights, activations.
+    (ru_maxrss, kB; the largest over the rounds) — the whole process: libraries, weights, activations.
 The model construction time (random init of 38 M parameters) is reported but not in the stage times.
 
 It prints a markdown table (with `uptime`: rerun on a quiet machine for figures to quote) and the
@@ -24,7 +25,7 @@ targets: Repro/PyTorch time <= 0.75, Repro peak RSS <= PyTorch's.
 Uses a private virtualenv bench/.venv (torch 2.15, torchvision 0.29, pillow, numpy) unless REPRO_VENV
 names an existing one; builds `repro` in release mode (swift build -c release --product repro)
 unless --repro PATH is given.
-    python3 bench/retinanet_bench.py [--runs 5] [--threads 2] [--image PATH] [--repro PATH]
+    python3 bench/retinanet_bench.py [--runs 3] [--rounds 2] [--threads 2] [--image PATH] [--repro PATH]
 """
 import argparse
 import json
@@ -136,7 +137,8 @@ def summarise(runs):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", type=int, default=5, help="timed runs per engine (after one warm-up)")
+    ap.add_argument("--runs", type=int, default=3, help="timed runs per engine and round (after the warm-up)")
+    ap.add_argument("--rounds", type=int, default=2, help="alternating rounds (PyTorch, Repro, PyTorch, ...)")
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=3407)
@@ -154,20 +156,34 @@ def main():
 
     env = dict(os.environ, REPRO_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
     targs = {"image": image, "seed": args.seed, "threads": args.threads, "runs": args.runs, "warmup": args.warmup}
-    print(f"PyTorch: {args.runs} runs ...", file=sys.stderr)
-    text, torch_rss = run_child([sys.executable, "-c", TORCH_WORKER, json.dumps(targs)], env=env)
-    torch_res = json.loads(text.strip().splitlines()[-1])
-    print(f"Repro: {args.runs} runs ...", file=sys.stderr)
-    text, repro_rss = run_child([repro, "detect", "--profile", "--profile-runs", str(args.runs),
-                                 "--profile-warmup", str(args.warmup), "--threads", str(args.threads),
-                                 "--seed", str(args.seed), "--arch", "v2", image], env=env)
-    repro_res = json.loads(text.strip().splitlines()[-1])
+    torch_res, repro_res, torch_rss, repro_rss = None, None, 0, 0
+    # Engines alternate round by round, so a change in machine load hits both alike.
+    for rnd in range(args.rounds):
+        print(f"round {rnd + 1}/{args.rounds}: PyTorch {args.runs} runs ...", file=sys.stderr)
+        text, rss = run_child([sys.executable, "-c", TORCH_WORKER, json.dumps(targs)], env=env)
+        res = json.loads(text.strip().splitlines()[-1])
+        torch_rss = max(torch_rss, rss)
+        if torch_res is None:
+            torch_res = res
+        else:
+            torch_res["runs"] += res["runs"]
+        print(f"round {rnd + 1}/{args.rounds}: Repro {args.runs} runs ...", file=sys.stderr)
+        text, rss = run_child([repro, "detect", "--profile", "--profile-runs", str(args.runs),
+                               "--profile-warmup", str(args.warmup), "--threads", str(args.threads),
+                               "--seed", str(args.seed), "--arch", "v2", image], env=env)
+        res = json.loads(text.strip().splitlines()[-1])
+        repro_rss = max(repro_rss, rss)
+        if repro_res is None:
+            repro_res = res
+        else:
+            repro_res["runs"] += res["runs"]
     load_after = open("/proc/loadavg").read().split()[:3]
 
     t, r = summarise(torch_res["runs"]), summarise(repro_res["runs"])
     uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"\nRetinaNet v2, 800x1067 input (canvas 800x1088), seed {args.seed}, {args.threads} threads, "
-          f"best / median of {args.runs} after {args.warmup} warm-up; seconds.")
+          f"best / median of {args.runs * args.rounds} ({args.rounds} alternating rounds of {args.runs} after "
+          f"{args.warmup} warm-up); seconds.")
     print(f"PyTorch {torch_res['torch']} ({torch_res['threads']} threads, inference_mode) vs `repro detect --profile` "
           f"(release). Load average before {' '.join(load_before)}, after {' '.join(load_after)}; {os.cpu_count()} CPUs.")
     print(f"`uptime`: {uptime}\n")
