@@ -45,8 +45,21 @@ struct DetectCommand: ParsableCommand {
     @Option(name: .long, help: "Write PNG overlays into this directory.")
     var draw: String?
 
+    // Benchmark hook (bench/retinanet_bench.py; documented in docs/retinanet.md, hidden from --help).
+    @Flag(name: .long, help: ArgumentHelp("Print per-stage timings as JSON instead of detections.", visibility: .hidden))
+    var profile = false
+
+    @Option(name: .long, help: ArgumentHelp("Timed runs per image with --profile (after --profile-warmup).", visibility: .hidden))
+    var profileRuns: Int = 5
+
+    @Option(name: .long, help: ArgumentHelp("Untimed warm-up runs per image with --profile.", visibility: .hidden))
+    var profileWarmup: Int = 1
+
     func validate() throws {
-        guard arch == "v2" || arch == "v1" else { throw ValidationError("--arch must be v2 or v1") }
+        guard profileRuns >= 1, profileWarmup >= 0 else { throw ValidationError("--profile-runs must be ≥ 1, --profile-warmup ≥ 0") }
+        // "mini" (the small fixture architecture, 160/256 px) is undocumented in --help: it exists so the CLI's
+        // tests can run the whole command (drawing included) quickly in debug builds.
+        guard arch == "v2" || arch == "v1" || arch == "mini" else { throw ValidationError("--arch must be v2 or v1") }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         guard maxDetections >= 0 else { throw ValidationError("--max-detections must be non-negative") }
         guard scoreThreshold.isFinite else { throw ValidationError("--score-threshold must be finite") }
@@ -55,7 +68,7 @@ struct DetectCommand: ParsableCommand {
 
     func run() throws {
         if let t = threads { Runtime.threads = t }
-        var config: RetinaNetConfiguration = arch == "v2" ? .v2 : .v1
+        var config: RetinaNetConfiguration = arch == "v2" ? .v2 : arch == "v1" ? .v1 : .mini
         config.scoreThreshold = scoreThreshold
         config.detectionsPerImage = maxDetections
         // Cheap failures first: the checkpoint and the images are read before the model is built.
@@ -72,7 +85,13 @@ struct DetectCommand: ParsableCommand {
             }
         }
         if inputs.isEmpty { throw ExitCode(1) }
+        let initStart = ContinuousClock.now
         let model = try loadModel(config, checkpoint: checkpoint)
+        if profile {
+            try runProfile(model, inputs, initSeconds: Self.seconds(ContinuousClock.now - initStart))
+            if failed { throw ExitCode(1) }
+            return
+        }
         var records: [String] = []
         var start = 0
         while start < inputs.count {
@@ -97,6 +116,41 @@ struct DetectCommand: ParsableCommand {
             }
         }
         if failed { throw ExitCode(1) }
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+
+    /// `--profile`: one JSON object per image on stdout with every run's stage times (seconds),
+    /// the model construction time and the process's peak resident memory so far.
+    private func runProfile(_ model: RetinaNet, _ inputs: [(name: String, image: Image)], initSeconds: Double) throws {
+        func record(_ t: StageTimes) -> String {
+            "{\"transform\":\(t.transform),\"body\":\(t.body),\"fpn\":\(t.fpn),\"head\":\(t.head),"
+                + "\"postprocess\":\(t.postprocess),\"total\":\(t.total)}"
+        }
+        for input in inputs {
+            var warm: [String] = [], runs: [String] = []
+            var detections: [Detection] = []
+            for i in 0..<(profileWarmup + profileRuns) {
+                let (d, t) = try model.profile(input.image)
+                detections = d
+                if i < profileWarmup { warm.append(record(t)) } else { runs.append(record(t)) }
+            }
+            print("{\"file\":\(DetectionRecord.string(input.name)),\"arch\":\"\(arch)\",\"threads\":\(Runtime.threads),"
+                  + "\"width\":\(input.image.width),\"height\":\(input.image.height),\"init_seconds\":\(initSeconds),"
+                  + "\"detections\":\(detections.count),\"peak_rss_kb\":\(Self.peakResidentKilobytes() ?? -1),"
+                  + "\"warmup\":[\(warm.joined(separator: ","))],\"runs\":[\(runs.joined(separator: ","))]}")
+        }
+    }
+
+    /// `VmHWM` from /proc/self/status (Linux), in kB.
+    static func peakResidentKilobytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            return Int(line.dropFirst(6).split(separator: " ").first ?? "")
+        }
+        return nil
     }
 
     private func readCheckpoint(_ path: String) throws -> StateDict {

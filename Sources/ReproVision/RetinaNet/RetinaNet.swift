@@ -57,7 +57,7 @@ public struct RetinaNet: Module, Sendable {
     public func detect(_ images: [Image]) throws(RetinaNetError) -> [[Detection]] {
         var out: [[Detection]] = []
         for (i, image) in images.enumerated() {
-            out.append(try run(image, index: i).detections)
+            out.append(try run(image, index: i, keepFeatures: false).detections)
         }
         return out
     }
@@ -86,33 +86,73 @@ public struct RetinaNet: Module, Sendable {
         public var detections: [Detection]
     }
 
-    /// Runs one image and returns every intermediate.
+    /// Runs one image and returns every intermediate (feature maps converted to PyTorch's NCHW).
     public func trace(_ image: Image) throws(RetinaNetError) -> Trace {
-        try run(image, index: 0)
+        let pass = try run(image, index: 0, keepFeatures: true)
+        do {
+            let f = pass.features!
+            return Trace(resized: pass.resized, batched: pass.canvas, stem: try f.stem.nchwFromNHWC(),
+                         body: try f.c.map { (t) throws(TensorError) in try t.nchwFromNHWC() },
+                         fpn: try f.p.map { (t) throws(TensorError) in try t.nchwFromNHWC() },
+                         clsLogits: f.clsLogits, bboxRegression: f.bboxRegression, anchors: pass.anchors,
+                         boxesResized: pass.boxesResized, detections: pass.detections)
+        } catch {
+            throw .tensor(error)
+        }
     }
 
-    private func run(_ image: Image, index: Int) throws(RetinaNetError) -> Trace {
+    /// One image's pass: NCHW canvas, NHWC features (`nil` unless asked for), detections and the time spent per stage.
+    struct Pass {
+        var resized: Tensor, canvas: Tensor
+        var features: RetinaNetNetwork.Features?
+        var anchors: [BoundingBox], boxesResized: [BoundingBox]
+        var detections: [Detection]
+        var times: StageTimes
+    }
+
+    /// - Parameter keepFeatures: keep the intermediate feature maps (for ``trace(_:)``); without it each
+    ///   map is released as soon as the next stage has consumed it, which lowers the peak memory.
+    func run(_ image: Image, index: Int, keepFeatures: Bool) throws(RetinaNetError) -> Pass {
         let c = configuration
         guard image.width > 0, image.height > 0 else { throw .invalidImage(index: index, reason: "empty image") }
-        let rgb = image.rgb()
+        let clock = ContinuousClock()
+        var mark = clock.now
+        func lap() -> Double {
+            let now = clock.now, d = now - mark
+            mark = now
+            return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        }
+        var times = StageTimes()
         do {
+            let rgb = image.rgb()
             let input = try Tensor(shape: [1, 3, rgb.height, rgb.width], scalars: rgb.chwUnitFloats())
             let (resized, canvas) = try Self.transform(input, configuration: c)
+            let canvasNHWC = try canvas.nhwcFromNCHW()
             let h = resized.shape[2], w = resized.shape[3]
-            let features = try network.forward(canvas)
+            times.transform = lap()
+            var kept: (stem: Tensor, c: [Tensor], p: [Tensor])?
+            var body: (stem: Tensor, c: [Tensor])? = try network.body(canvasNHWC)
+            times.body = lap()
+            let ps = try network.fpn(body!.c)
+            times.fpn = lap()
+            if keepFeatures { kept = (body!.stem, body!.c, ps) }
+            body = nil
+            let (cls, reg) = try network.heads(ps)
+            times.head = lap()
             let hp = canvas.shape[2], wp = canvas.shape[3]
-            let sizes = features.p.map { (height: $0.shape[2], width: $0.shape[3]) }
+            let sizes = ps.map { (height: $0.shape[1], width: $0.shape[2]) }
             let anchors = AnchorGenerator.retinaNet.anchors(paddedHeight: hp, paddedWidth: wp, featureSizes: sizes)
             let post = try RetinaNetPostprocess(configuration: c).run(
-                clsLogits: features.clsLogits, bboxRegression: features.bboxRegression, anchors: anchors,
+                clsLogits: cls, bboxRegression: reg, anchors: anchors,
                 levelSizes: sizes.map { $0.height * $0.width }, imageHeight: h, imageWidth: w)
             let rh = Float(rgb.height) / Float(h), rw = Float(rgb.width) / Float(w)
             let dets = zip(post.boxes, zip(post.scores, post.labels)).map { b, sl in
                 Detection(box: BoundingBox(x1: b.x1 * rw, y1: b.y1 * rh, x2: b.x2 * rw, y2: b.y2 * rh), score: sl.0, label: sl.1)
             }
-            return Trace(resized: resized, batched: canvas, stem: features.stem, body: features.c, fpn: features.p,
-                         clsLogits: features.clsLogits, bboxRegression: features.bboxRegression, anchors: anchors,
-                         boxesResized: post.boxes, detections: dets)
+            times.postprocess = lap()
+            return Pass(resized: resized, canvas: canvas,
+                        features: kept.map { .init(stem: $0.stem, c: $0.c, p: $0.p, clsLogits: cls, bboxRegression: reg) },
+                        anchors: anchors, boxesResized: post.boxes, detections: dets, times: times)
         } catch {
             throw .tensor(error)
         }

@@ -13,7 +13,8 @@ struct RetinaNetNetwork: Sendable {
         var groupNorm: (weight: Tensor, bias: Tensor)?
     }
 
-    /// Feature maps produced by one forward pass of one image.
+    /// Feature maps produced by one forward pass of one image, all **NHWC** (`[1, H, W, C]`):
+    /// the network never changes layout between the canvas and the head outputs.
     struct Features: Sendable {
         var stem: Tensor
         var c: [Tensor]        // C3, C4, C5
@@ -91,59 +92,81 @@ struct RetinaNetNetwork: Sendable {
         bboxReg = try convBias("head.regression_head.bbox_reg", padding: 1)
     }
 
-    /// Runs body, FPN and heads on one padded, normalised canvas `[1, 3, Hp, Wp]`.
+    /// Runs body, FPN and heads on one padded, normalised NHWC canvas `[1, Hp, Wp, 3]`.
     func forward(_ x: Tensor) throws(TensorError) -> Features {
-        let stemOut = try stem(x).maxPool2d(kernel: 3, stride: 2, padding: 1)
+        let (stem, cs) = try body(x)
+        let ps = try fpn(cs)
+        let (cls, reg) = try heads(ps)
+        return Features(stem: stem, c: cs, p: ps, clsLogits: cls, bboxRegression: reg)
+    }
+
+    private var threads: Int { Runtime.settings.threads }
+
+    /// ResNet body on an NHWC canvas: the stem's max-pool output and C3, C4, C5 (NHWC).
+    func body(_ x: Tensor) throws(TensorError) -> (stem: Tensor, c: [Tensor]) {
+        let t = threads
+        let stemOut = try stem.forward(nhwc: x, threads: t).maxPool2dNHWC(kernel: 3, stride: 2, padding: 1)
         var h = stemOut
         var cs: [Tensor] = []
         for (s, blocks) in stages.enumerated() {
             for block in blocks {
-                let identity = try block.downsample.map { (d) throws(TensorError) in try d(h) } ?? h
-                let y = try block.conv3(block.conv2(block.conv1(h)))
-                h = try y.adding(identity, relu: true)
+                let identity = try block.downsample.map { (d) throws(TensorError) in try d.forward(nhwc: h, threads: t) } ?? h
+                var y = try block.conv3.forward(nhwc: block.conv2.forward(nhwc: block.conv1.forward(nhwc: h, threads: t), threads: t), threads: t)
+                try y.add(identity, relu: true)
+                h = y
             }
             if s >= 1 { cs.append(h) }
         }
-        // FPN top-down.
-        var last = try inner[2](cs[2])
-        var ps = [try layer[2](last)]
+        return (stemOut, cs)
+    }
+
+    /// FPN with the extra P6/P7 levels: P3 … P7 (NHWC).
+    func fpn(_ cs: [Tensor]) throws(TensorError) -> [Tensor] {
+        let t = threads
+        var last = try inner[2].forward(nhwc: cs[2], threads: t)
+        var ps = [try layer[2].forward(nhwc: last, threads: t)]
         for i in stride(from: 1, through: 0, by: -1) {
-            let lateral = try inner[i](cs[i])
-            let up = try last.upsampled(toHeight: lateral.shape[2], width: lateral.shape[3], mode: .nearest)
-            last = try lateral.adding(up)
-            ps.insert(try layer[i](last), at: 0)
+            var lateral = try inner[i].forward(nhwc: cs[i], threads: t)
+            try lateral.add(last.upsampledNearestNHWC(toHeight: lateral.shape[1], width: lateral.shape[2]))
+            last = lateral
+            ps.insert(try layer[i].forward(nhwc: last, threads: t), at: 0)
         }
         let p6Input = configuration.style == .v2 ? cs[2] : ps[2]
-        let p6Out = try p6(p6Input)
-        let p7Out = try p7(p6Out.relu())
+        let p6Out = try p6.forward(nhwc: p6Input, threads: t)
+        let p7Out = try p7.forward(nhwc: p6Out.relu(), threads: t)
         ps.append(p6Out)
         ps.append(p7Out)
-        // Heads, shared across levels.
+        return ps
+    }
+
+    /// The shared heads on every level: `cls_logits [1, ΣHWA, K]` and `bbox_regression [1, ΣHWA, 4]`.
+    /// An NHWC head output `[1, H, W, A·K]` (channel `a·K + k`) already is `[1, H·W·A, K]` in memory
+    /// (row `(y·W + x)·A + a`), so flattening is a reshape; levels are concatenated P3 … P7.
+    func heads(_ ps: [Tensor]) throws(TensorError) -> (cls: Tensor, reg: Tensor) {
+        let t = threads
         var cls: [Tensor] = [], reg: [Tensor] = []
         let k = configuration.numClasses, a = configuration.anchorsPerLocation
         for p in ps {
-            cls.append(try Self.flatten(clsLogits(runTower(clsTower, p)), anchors: a, columns: k))
-            reg.append(try Self.flatten(bboxReg(runTower(regTower, p)), anchors: a, columns: 4))
+            cls.append(try Self.flatten(clsLogits.forward(nhwc: runTower(clsTower, p), threads: t), anchors: a, columns: k))
+            reg.append(try Self.flatten(bboxReg.forward(nhwc: runTower(regTower, p), threads: t), anchors: a, columns: 4))
         }
-        return Features(stem: stemOut, c: cs, p: ps,
-                        clsLogits: try Tensor.concatenate(cls, along: 1),
-                        bboxRegression: try Tensor.concatenate(reg, along: 1))
+        return (try Tensor.concatenate(cls, along: 1), try Tensor.concatenate(reg, along: 1))
     }
 
     private func runTower(_ tower: [TowerLayer], _ x: Tensor) throws(TensorError) -> Tensor {
         var h = x
         for l in tower {
-            h = try l.conv(h)
+            h = try l.conv.forward(nhwc: h, threads: threads)
             if let gn = l.groupNorm {
-                h = try h.groupNorm(groups: configuration.headGroups, weight: gn.weight, bias: gn.bias, eps: 1e-5, relu: true)
+                try h.formGroupNormNHWC(groups: configuration.headGroups, weight: gn.weight, bias: gn.bias, eps: 1e-5, relu: true)
             }
         }
         return h
     }
 
-    /// `[N, A·K, H, W] → [N, H·W·A, K]` (row `(y·W + x)·A + a`).
+    /// NHWC `[N, H, W, A·K] → [N, H·W·A, K]` (row `(y·W + x)·A + a`): a reshape, no copy.
     static func flatten(_ t: Tensor, anchors a: Int, columns k: Int) throws(TensorError) -> Tensor {
-        let n = t.shape[0], h = t.shape[2], w = t.shape[3]
-        return try t.reshaped([n, a, k, h, w]).permuted([0, 3, 4, 1, 2]).contiguous().reshaped([n, h * w * a, k])
+        let n = t.shape[0], h = t.shape[1], w = t.shape[2]
+        return try t.reshaped([n, h * w * a, k])
     }
 }
