@@ -16,6 +16,18 @@ import _ReproTestSupport
         #expect(try t.scalar(at: [1, 2], as: Float.self) == 5)
     }
 
+    @Test func largeStorageIsZeroedAlignedAndCopies() throws {
+        // Above the huge-page threshold storage takes the 2 MB-aligned path (Linux).
+        let n = TensorStorage.hugePageThreshold / 4 + 1000
+        var t = try Tensor(zeros: [n])
+        #expect(Int(bitPattern: t.storage.base) % 64 == 0)
+        #expect(try t.scalars(as: Float.self).allSatisfy { $0.bitPattern == 0 })
+        let u = try Tensor(shape: [n], scalars: (0..<n).map { Float($0 % 977) })
+        t = u
+        #expect(try t.contiguous().scalars(as: Float.self) == u.scalars(as: Float.self))
+        #expect(t.storage.copy().byteCount == n * 4)
+    }
+
     @Test func copyOnWrite() throws {
         let a = try Tensor(shape: [3], scalars: [Float(1), 2, 3])
         var b = a
