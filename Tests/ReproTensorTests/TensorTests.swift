@@ -1,4 +1,5 @@
 import Testing
+import Foundation
 import _ReproTestSupport
 @testable import ReproTensor
 
@@ -14,6 +15,23 @@ import _ReproTestSupport
         #expect(try t.reshaped([3, -1]).shape == [3, 2])
         #expect(try p.reshaped([6]).scalars(as: Float.self) == [0, 3, 1, 4, 2, 5])
         #expect(try t.scalar(at: [1, 2], as: Float.self) == 5)
+    }
+
+    @Test func backToBackDispatchesRunEveryChunkOnce() {
+        // Many small dispatches in a row (workers spin between them, or park):
+        // every chunk runs exactly once per call, for varying participant counts.
+        let pool = ThreadPool()
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: 7)
+        defer { counts.deallocate() }
+        var total = 0
+        for call in 0..<3000 {
+            let t = [2, 3, 7, 2, 4][call % 5], chunks = 1 + call % 7
+            counts.initialize(repeating: 0, count: 7)
+            pool.forEachChunk(chunks, threads: t) { c in counts[c] += 1 }
+            total += (0..<chunks).filter { counts[$0] == 1 }.count
+            if call % 500 == 0 { usleep(200) }  // let the workers park now and then
+        }
+        #expect(total == (0..<3000).reduce(0) { $0 + 1 + $1 % 7 })
     }
 
     @Test func largeStorageIsZeroedAlignedAndCopies() throws {
