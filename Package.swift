@@ -36,7 +36,7 @@ let commonSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "Repro",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],  // macOS 15: `Synchronization.Atomic` (ThreadPool spin)
     products: [
         // The umbrella library: `import Repro` re-exports every module.
         .library(name: "Repro", targets: ["Repro"]),

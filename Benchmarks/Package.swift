@@ -22,7 +22,7 @@ let numericSettings: [SwiftSetting] = []
 
 let package = Package(
     name: "ReproBenchmarks",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     dependencies: [
         .package(path: ".."),
         .package(url: "https://github.com/ordo-one/package-benchmark", exact: "1.38.1", traits: ["MallocInterposer"]),

@@ -16,6 +16,7 @@ import Testing
         Case(c: 6, h: 10, w: 10, o: 8, dil: (2, 3)),                        // dilation
         Case(c: 8, h: 9, w: 8, o: 12, groups: 4),                           // groups
         Case(c: 4, h: 3, w: 4, o: 3, k: (2, 3), stride: (1, 2), pad: (0, 2)), // asymmetric
+        Case(c: 64, h: 21, w: 15, o: 40, stride: (2, 2)),                   // deep 3×3 s2: 11 rows split unevenly
     ]
 
     func conv(_ c: Case, bias: Bool, bn: Bool, relu: Bool) throws -> Conv2d {

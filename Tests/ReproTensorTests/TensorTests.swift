@@ -1,4 +1,5 @@
 import Testing
+import Foundation
 import _ReproTestSupport
 @testable import ReproTensor
 
@@ -14,6 +15,35 @@ import _ReproTestSupport
         #expect(try t.reshaped([3, -1]).shape == [3, 2])
         #expect(try p.reshaped([6]).scalars(as: Float.self) == [0, 3, 1, 4, 2, 5])
         #expect(try t.scalar(at: [1, 2], as: Float.self) == 5)
+    }
+
+    @Test func backToBackDispatchesRunEveryChunkOnce() {
+        // Many small dispatches in a row (workers spin between them, or park):
+        // every chunk runs exactly once per call, for varying participant counts.
+        let pool = ThreadPool()
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: 7)
+        defer { counts.deallocate() }
+        var total = 0
+        for call in 0..<3000 {
+            let t = [2, 3, 7, 2, 4][call % 5], chunks = 1 + call % 7
+            counts.initialize(repeating: 0, count: 7)
+            pool.forEachChunk(chunks, threads: t) { c in counts[c] += 1 }
+            total += (0..<chunks).filter { counts[$0] == 1 }.count
+            if call % 500 == 0 { usleep(200) }  // let the workers park now and then
+        }
+        #expect(total == (0..<3000).reduce(0) { $0 + 1 + $1 % 7 })
+    }
+
+    @Test func largeStorageIsZeroedAlignedAndCopies() throws {
+        // Above the huge-page threshold storage takes the 2 MB-aligned path (Linux).
+        let n = TensorStorage.hugePageThreshold / 4 + 1000
+        var t = try Tensor(zeros: [n])
+        #expect(Int(bitPattern: t.storage.base) % 64 == 0)
+        #expect(try t.scalars(as: Float.self).allSatisfy { $0.bitPattern == 0 })
+        let u = try Tensor(shape: [n], scalars: (0..<n).map { Float($0 % 977) })
+        t = u
+        #expect(try t.contiguous().scalars(as: Float.self) == u.scalars(as: Float.self))
+        #expect(t.storage.copy().byteCount == n * 4)
     }
 
     @Test func copyOnWrite() throws {

@@ -10,7 +10,7 @@ let rootIdentity = URL(fileURLWithPath: Context.packageDirectory)
 
 let package = Package(
     name: "tensor-probe",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     dependencies: [.package(path: "../..")],
     targets: [
         .executableTarget(

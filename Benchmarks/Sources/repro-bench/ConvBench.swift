@@ -11,6 +11,8 @@ struct ConvShape {
         ConvShape(name: "1x1_1024-256_50x68", c: 1024, h: 50, w: 68, o: 256, k: 1, stride: 1, pad: 0),
         ConvShape(name: "1x1_2048-256_25x34", c: 2048, h: 25, w: 34, o: 256, k: 1, stride: 1, pad: 0),
         ConvShape(name: "3x3s2_512-512_50x68", c: 512, h: 50, w: 68, o: 512, k: 3, stride: 2, pad: 1),
+        ConvShape(name: "3x3s2_2048-256_25x34", c: 2048, h: 25, w: 34, o: 256, k: 3, stride: 2, pad: 1),  // P6
+        ConvShape(name: "3x3s2_128-128_200x272", c: 128, h: 200, w: 272, o: 128, k: 3, stride: 2, pad: 1),
         ConvShape(name: "7x7s2_3-64_800x1088", c: 3, h: 800, w: 1088, o: 64, k: 7, stride: 2, pad: 3),
     ]
 }

@@ -1,7 +1,7 @@
 import Foundation
 import ReproTensor
 
-// repro-bench [--threads 1,2] [--only peak,gemm,conv,modes,prepacked,gemmconv,accuracy,rule] [--reps N]
+// repro-bench [--threads 1,2] [--only peak,gemm,conv,modes,prepacked,gemmconv,accuracy,rule,dispatch] [--reps N]
 //             [--algorithms direct,winograd,winogradF2x3] [--shapes 3x3_256-256_100x136,…] [--no-default]
 // Prints one line per measurement:
 //   `kind name threads gflops_best gflops_median gflops_per_cpu_second×threads`
@@ -72,6 +72,19 @@ if only.contains("rule") {
 }
 if only.contains("accuracy") {
     AccuracyBench.run()
+}
+if only.contains("dispatch") {
+    // Round trip of one ThreadPool dispatch with a tiny body (µs per call, best of reps).
+    for t in threadList where t > 1 {
+        var sink = 0
+        let calls = 20_000
+        let r = time(reps: reps) {
+            for i in 0..<calls { ThreadPool.shared.forEachChunk(t, threads: t) { c in if c == i { sink &+= 1 } } }
+        }
+        print(String(format: "dispatch %d threads %.2f us/call (median %.2f, cpu %.2f)", t, r.best / Double(calls) * 1e6,
+                     r.median / Double(calls) * 1e6, r.cpu / Double(calls) * 1e6))
+        if sink == -1 { print("") }
+    }
 }
 if only.contains("modes") {
     ModeBench.run(threads: threadList, reps: reps)

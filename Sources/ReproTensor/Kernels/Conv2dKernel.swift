@@ -83,15 +83,25 @@ public enum Conv2dKernel {
     ) {
         let pe = PaddedEpilogue(epilogue, channels: g.outChannels)
         defer { pe.deallocate() }
-        // Chunks of `rowsPerChunk` output rows: each 16-channel weight block is
-        // used for that many rows while it is in cache. The chunking changes
-        // which outputs are computed together, never one output's sum.
-        let oh = g.outHeight, rowsPerChunk = 4
-        let perImage = (oh + rowsPerChunk - 1) / rowsPerChunk
-        ThreadPool.shared.forEachChunk(g.batch * perImage, threads: threads) { chunk in
-            let n = chunk / perImage, r0 = (chunk % perImage) * rowsPerChunk
-            rows(g, n: n, rows: r0..<min(r0 + rowsPerChunk, oh), input: paddedInput, weights: weights, output: output,
-                 nchw: layout == .nchw, epilogue: pe)
+        // Participant p of T takes the output rows [p·R/T, (p+1)·R/T) of all
+        // R = batch × outHeight rows (a static split over outputs, balanced to
+        // one row) and runs them in groups of up to `rowsPerGroup` rows of one
+        // image, each 16-channel weight block over the whole group while it is
+        // in cache (the group's input rows stay in cache across blocks). The
+        // split changes which outputs are computed together and on which
+        // thread, never one output's sum.
+        let oh = g.outHeight, total = g.batch * oh, rowsPerGroup = 4
+        let t = min(max(threads, 1), total)
+        ThreadPool.shared.run(participants: t) { p in
+            var i = p * total / t
+            let end = (p + 1) * total / t
+            while i < end {
+                let n = i / oh, r0 = i % oh
+                let r1 = min(r0 + rowsPerGroup, oh, end - n * oh)
+                rows(g, n: n, rows: r0..<r1, input: paddedInput, weights: weights, output: output,
+                     nchw: layout == .nchw, epilogue: pe)
+                i = n * oh + r1
+            }
         }
     }
 
