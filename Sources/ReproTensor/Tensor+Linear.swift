@@ -1,6 +1,8 @@
 /// Matrix-multiply algorithms of ``Tensor/matmul(_:algorithm:)``.
 public enum MatmulAlgorithm: String, Sendable, CaseIterable {
-    /// ``GEMM``: each output one FMA chain over k in order. Deterministic.
+    /// ``GEMM``: each output one FMA chain over k in order — or, for long-K
+    /// products with small outputs (``GEMM/isSegmented(m:n:k:)``), fixed
+    /// K segments summed in order. Deterministic: the bits depend on the shape only.
     case blocked
     /// K is split into one range per thread and the partial products are added
     /// afterwards: faster for small outputs with a long k, but the bits depend
@@ -45,13 +47,15 @@ extension Tensor {
             }
         case .splitK:
             try Nondeterminism.check(op: op, algorithm: "splitK", reason: "partial sums are split by thread count")
+            guard m > 0, n > 0 else { return out }
             let parts = max(1, min(s.threads, k))
             let partial = UnsafeMutablePointer<Float>.allocate(capacity: max(parts * m * n, 1))
             defer { partial.deallocate() }
             ThreadPool.shared.run(participants: parts) { p in
                 let k0 = p * k / parts, k1 = (p + 1) * k / parts
-                GEMM.multiply(m: m, n: n, k: k1 - k0, a: .init(A.base + k0, rowStride: k), b: .init(B.base + k0 * n, rowStride: n),
-                              c: partial + p * m * n, ldc: n, threads: 1)
+                // One plain chain per range (never segmented), as many ranges as threads.
+                GEMM.Driver(m: m, n: n, k: k1 - k0, a: .init(A.base + k0, rowStride: k), b: .unpacked(.init(B.base + k0 * n, rowStride: n)),
+                            c: partial + p * m * n, ldc: n, epilogue: .none, epilogueAxis: .columns, threads: 1, split: .automatic).run()
             }
             let c = out.floatBase
             for p in 0..<parts { for i in 0..<(m * n) { c[i] += partial[p * m * n + i] } }

@@ -26,6 +26,12 @@ extension GEMM {
         let split: Split
         /// Floats of a shared packed operand walked per pass (tests shrink it).
         let sharedBlock: Int
+        /// Depth of the panels of a prepacked B (its full K; larger than `k`
+        /// when this multiply covers one segment of it).
+        var packedDepth: Int
+        /// Scratch memory (base, bytes) to use instead of the pool's workspace
+        /// (segmented products give each thread its own); too small: ignored.
+        var scratch: (base: UnsafeMutableRawPointer, bytes: Int)?
 
         init(m: Int, n: Int, k: Int, a: Operand, b: BSource, c: UnsafeMutablePointer<Float>, ldc: Int,
              epilogue: Epilogue, epilogueAxis: EpilogueAxis, threads: Int, split: Split,
@@ -33,6 +39,8 @@ extension GEMM {
             self.m = m; self.n = n; self.k = k; self.a = a; self.b = b; self.c = c; self.ldc = ldc
             self.epilogue = epilogue; self.epilogueAxis = epilogueAxis; self.threads = max(1, threads); self.split = split
             self.sharedBlock = sharedBlock
+            self.packedDepth = k
+            self.scratch = nil
         }
 
         func run() {
@@ -64,7 +72,7 @@ extension GEMM {
             let aPiece = GEMM.mc * kw, piece = aPiece + (both || !streamA ? GEMM.nc * kw : 0)
             let pe = PaddedEpilogue(epilogue, channels: byRow ? m : n)
             defer { pe.deallocate() }
-            ThreadPool.shared.withWorkspace(bytes: (shared + parts * piece) * 4) { raw in
+            let body = { (raw: UnsafeMutableRawPointer) in
                 let ws = raw.bindMemory(to: Float.self, capacity: shared + parts * piece)
                 let packers = min(threads, max(1, shared / GEMM.packGrain))
                 if shared > 0 {
@@ -92,6 +100,12 @@ extension GEMM {
                         streamingB(mPanels: mr, nPanels: nr, packedA: sharedBase, aBuffer: aBuf, bBuffer: bBuf, tiles: tiles)
                     }
                 }
+            }
+            let bytes = (shared + parts * piece) * 4
+            if let scratch, scratch.bytes >= bytes {
+                body(scratch.base)
+            } else {
+                ThreadPool.shared.withWorkspace(bytes: bytes, body)
             }
         }
 
@@ -122,7 +136,7 @@ extension GEMM {
                             tiles.blocks(panelsM: ic..<icEnd, panelsN: jc..<jcEnd, depth: k0..<(k0 + kw)) { ip, pc in
                                 aPiece + (ip - ic) * 6 * kw + (pc - k0) * 6
                             } bPanel: { jp, pc in
-                                if let packedB { return packedB + jp * 16 * k + pc * 16 }
+                                if let packedB { return packedB + jp * 16 * packedDepth + pc * 16 }
                                 return bPiece + (jp - jc) * 16 * kw + (pc - k0) * 16
                             }
                         }

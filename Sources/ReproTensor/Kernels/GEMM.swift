@@ -3,7 +3,9 @@
 ///
 /// Every output is exactly one fused multiply-add chain
 /// `acc = 0; for p in 0..<k { acc = fma(A[i,p], B[p,j], acc) }`, followed by
-/// the ``Epilogue``. Block sizes are constants; threads split the rows (or the
+/// the ``Epilogue`` — except long-K products with small outputs
+/// (``isSegmented(m:n:k:)``), which are summed in fixed segments of K (see
+/// `GEMM+Segments.swift`). Block sizes are constants; threads split the rows (or the
 /// columns) of C on 6-row / 16-column panel boundaries, so neither the thread
 /// count, nor the vector width, nor the surrounding rows change one bit of an
 /// output. ``GEMM/reference(m:n:k:a:b:c:ldc:epilogue:)`` computes the same bits
@@ -68,13 +70,18 @@ public enum GEMM {
     /// - Parameters:
     ///   - epilogueAxis: whether the epilogue's channel is the column (default) or the row of C.
     ///   - threads: the largest number of threads (results do not depend on it).
-    ///   - split: how threads divide C (results do not depend on it).
+    ///   - split: how threads divide C (results do not depend on it; unused by segmented products).
     public static func multiply(
         m: Int, n: Int, k: Int, a: Operand, b: Operand,
         c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue = .none,
         epilogueAxis: EpilogueAxis = .columns, threads: Int, split: Split = .automatic
     ) {
         guard m > 0 && n > 0 else { return }
+        if isSegmented(m: m, n: n, k: k) {
+            segmentedMultiply(m: m, n: n, k: k, a: a, b: .unpacked(b), packedDepth: k, c: c, ldc: ldc,
+                              epilogue: epilogue, epilogueAxis: epilogueAxis, threads: threads)
+            return
+        }
         Driver(m: m, n: n, k: k, a: a, b: .unpacked(b), c: c, ldc: ldc, epilogue: epilogue,
                epilogueAxis: epilogueAxis, threads: threads, split: split).run()
     }
@@ -87,6 +94,11 @@ public enum GEMM {
     ) {
         guard m > 0 && packedB.n > 0 else { return }
         withExtendedLifetime(packedB) {
+            if isSegmented(m: m, n: packedB.n, k: packedB.k) {
+                segmentedMultiply(m: m, n: packedB.n, k: packedB.k, a: a, b: .packed(packedB.base), packedDepth: packedB.k,
+                                  c: c, ldc: ldc, epilogue: epilogue, epilogueAxis: epilogueAxis, threads: threads)
+                return
+            }
             Driver(m: m, n: packedB.n, k: packedB.k, a: a, b: .packed(packedB.base), c: c, ldc: ldc, epilogue: epilogue,
                    epilogueAxis: epilogueAxis, threads: threads, split: split).run()
         }
@@ -110,11 +122,17 @@ public enum GEMM {
         case rows
     }
 
-    /// The scalar reference: the same chain per output, plain loops.
+    /// The scalar reference: the same bits as ``multiply(m:n:k:a:b:c:ldc:epilogue:epilogueAxis:threads:split:)``
+    /// with plain loops — one chain per output, or, for shapes that meet
+    /// ``isSegmented(m:n:k:)``, the same segmented sum.
     public static func reference(
         m: Int, n: Int, k: Int, a: Operand, b: Operand,
         c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue = .none, epilogueAxis: EpilogueAxis = .columns
     ) {
+        if isSegmented(m: m, n: n, k: k) {
+            segmentedReference(m: m, n: n, k: k, a: a, b: b, c: c, ldc: ldc, epilogue: epilogue, epilogueAxis: epilogueAxis)
+            return
+        }
         for i in 0..<m {
             for j in 0..<n {
                 var acc: Float = 0
