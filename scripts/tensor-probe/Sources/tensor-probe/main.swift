@@ -25,6 +25,9 @@ do {
     do {
         let a = try tensor([67, 300]), b = try tensor([300, 91])
         record("matmul", try a.matmul(b))
+        // Long K, small output: summed in fixed 4096-deep K segments (GEMM.isSegmented).
+        let al = try tensor([5, 17000], scale: 0.1), bl = try tensor([17000, 19], scale: 0.1)
+        record("matmul-segmented", try al.matmul(bl))
         let x = try tensor([2, 16, 13, 15])
         let bn = try ChannelAffine.frozenBatchNorm(
             weight: try tensor([24]), bias: try tensor([24]), runningMean: try tensor([24]),
