@@ -7,14 +7,8 @@ extension WinogradKernel {
         into p: UnsafeMutablePointer<Float>, threads: Int
     ) {
         let c = g.inChannels, h = g.height, w = g.width
-        let (hp, wp, cp) = paddedSize(g, variant: variant)
-        ThreadPool.shared.forEachChunk(g.batch * hp, threads: threads) { chunk in
-            let n = chunk / hp, y = chunk % hp, iy = y - g.padding.h
-            let row = p + (n * hp + y) * wp * cp
-            guard iy >= 0 && iy < h else { row.initialize(repeating: 0, count: wp * cp); return }
-            row.initialize(repeating: 0, count: g.padding.w * cp)
-            (row + (g.padding.w + w) * cp).initialize(repeating: 0, count: (wp - g.padding.w - w) * cp)
-            let src = x + n * c * h * w + iy * w, dst = row + g.padding.w * cp
+        padRows(g, variant: variant, into: p, threads: threads) { n, iy, dst, cp in
+            let src = x + n * c * h * w + iy * w
             var c0 = 0
             while c0 + 8 <= c {
                 let s = src + c0 * h * w, plane = h * w
@@ -40,14 +34,8 @@ extension WinogradKernel {
         into p: UnsafeMutablePointer<Float>, threads: Int
     ) {
         let c = g.inChannels, h = g.height, w = g.width
-        let (hp, wp, cp) = paddedSize(g, variant: variant)
-        ThreadPool.shared.forEachChunk(g.batch * hp, threads: threads) { chunk in
-            let n = chunk / hp, y = chunk % hp, iy = y - g.padding.h
-            let row = p + (n * hp + y) * wp * cp
-            guard iy >= 0 && iy < h else { row.initialize(repeating: 0, count: wp * cp); return }
-            row.initialize(repeating: 0, count: g.padding.w * cp)
-            (row + (g.padding.w + w) * cp).initialize(repeating: 0, count: (wp - g.padding.w - w) * cp)
-            let src = x + (n * h + iy) * w * c, dst = row + g.padding.w * cp
+        padRows(g, variant: variant, into: p, threads: threads) { n, iy, dst, cp in
+            let src = x + (n * h + iy) * w * c
             if cp == c {
                 dst.update(from: src, count: w * c)
             } else {
@@ -56,6 +44,25 @@ extension WinogradKernel {
                     (dst + ix * cp + c).initialize(repeating: 0, count: cp - c)
                 }
             }
+        }
+    }
+
+    /// The shared row loop of both `pad` layouts: zeroes padding rows and the
+    /// left/right borders of image rows, and lets `interior(n, iy, dst, cp)` fill
+    /// the `W × cp` image part of row `iy` of image `n` starting at `dst`.
+    private static func padRows(
+        _ g: ConvGeometry, variant: WinogradTransform.Variant, into p: UnsafeMutablePointer<Float>, threads: Int,
+        interior: (Int, Int, UnsafeMutablePointer<Float>, Int) -> Void
+    ) {
+        let h = g.height, w = g.width
+        let (hp, wp, cp) = paddedSize(g, variant: variant)
+        ThreadPool.shared.forEachChunk(g.batch * hp, threads: threads) { chunk in
+            let n = chunk / hp, y = chunk % hp, iy = y - g.padding.h
+            let row = p + (n * hp + y) * wp * cp
+            guard iy >= 0 && iy < h else { row.initialize(repeating: 0, count: wp * cp); return }
+            row.initialize(repeating: 0, count: g.padding.w * cp)
+            (row + (g.padding.w + w) * cp).initialize(repeating: 0, count: (wp - g.padding.w - w) * cp)
+            interior(n, iy, row + g.padding.w * cp, cp)
         }
     }
 
