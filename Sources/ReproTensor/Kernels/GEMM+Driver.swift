@@ -141,7 +141,7 @@ extension GEMM {
                             }
                         }
                     }
-            }
+                }
             }
         }
 
