@@ -55,6 +55,9 @@ let package = Package(
         // SHA-256 compression on the x86 SHA extensions (C, per-function
         // `target` attributes, no unsafe flags); an empty stub on other CPUs.
         .target(name: "_ReproDigestAccel"),
+        // Prefetch hints for the tensor kernels (inline C: Swift has no prefetch
+        // instruction); they change timing, never a value.
+        .target(name: "_ReproKernelHints"),
         // SHA-256 used for fingerprints of tensors, images, weights and manifests;
         // picks `_ReproDigestAccel` at run time when the CPU has SHA-NI.
         .target(
@@ -80,7 +83,7 @@ let package = Package(
         ),
         .target(
             name: "ReproTensor",
-            dependencies: ["_ReproDigest"],
+            dependencies: ["_ReproDigest", "_ReproKernelHints"],
             swiftSettings: commonSettings + numericSettings
         ),
         .target(

@@ -148,9 +148,9 @@ final class TensorStorage: @unchecked Sendable {
     /// faulted in 2 MB at a time instead of 4 KB (the 4 KB faults took a
     /// quarter of a 7×7-stem convolution's time and serialised its threads on
     /// the kernel's memory lock). Contents and results are unaffected.
-    static func allocate(_ bytes: Int) -> UnsafeMutableRawPointer {
+    static func allocate(_ bytes: Int, hugePagesFrom threshold: Int = hugePageThreshold) -> UnsafeMutableRawPointer {
         #if os(Linux)
-        if bytes >= hugePageThreshold {
+        if bytes >= threshold {
             let p = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 2 << 20)
             _ = madvise(p, (bytes + 4095) & ~4095, MADV_HUGEPAGE)
             return p

@@ -66,7 +66,10 @@ public final class ThreadPool: @unchecked Sendable {
                 workspace?.deallocate()
                 // Grow by at least 1/8 so slowly growing requests do not reallocate each time.
                 let grown = min(max(size, workspaceBytes + workspaceBytes / 8), Self.maxCachedWorkspaceBytes)
-                workspace = UnsafeMutableRawPointer.allocate(byteCount: max(grown, size), alignment: 64)
+                // Huge pages from 1 MB: the packed panels then have the same
+                // cache-set layout in every run (with 4 KB pages their physical
+                // placement, and so their cache conflicts, changed from run to run).
+                workspace = TensorStorage.allocate(max(grown, size), hugePagesFrom: 1 << 20)
                 workspaceBytes = max(grown, size)
             }
             return body(workspace!)

@@ -17,6 +17,8 @@ import Testing
         Case(c: 8, h: 9, w: 8, o: 12, groups: 4),                           // groups
         Case(c: 4, h: 3, w: 4, o: 3, k: (2, 3), stride: (1, 2), pad: (0, 2)), // asymmetric
         Case(c: 64, h: 21, w: 15, o: 40, stride: (2, 2)),                   // deep 3×3 s2: 11 rows split unevenly
+        Case(n: 2, c: 96, h: 13, w: 10, o: 20, pad: (2, 1), dil: (2, 1)),    // implicit GEMM: dilation, OC tail
+        Case(c: 300, h: 7, w: 9, o: 33, stride: (2, 2)),                   // implicit GEMM: K = 2700 > ks, taps split across KC blocks
     ]
 
     func conv(_ c: Case, bias: Bool, bn: Bool, relu: Bool) throws -> Conv2d {
@@ -93,6 +95,19 @@ import Testing
             Layout.nchwToNHWC(s.baseAddress!, $0.baseAddress!, n: 2, c: 21, hw: 9 * 13, threads: 3)
         }}
         #expect(bits(again) == bits(nhwc))
+    }
+
+    @Test func implicitGEMMRuleIsOnTheShapeAlone() throws {
+        func g(c: Int, k: Int, groups: Int = 1) throws -> ConvGeometry {
+            try ConvGeometry(batch: 1, inChannels: c, height: 20, width: 20, outChannels: 64, kernelHeight: k, kernelWidth: k,
+                             stride: (2, 2), padding: (k / 2, k / 2), dilation: (1, 1), groups: groups)
+        }
+        #expect(Conv2dKernel.usesImplicitGEMM(try g(c: 64, k: 3)))
+        #expect(Conv2dKernel.usesImplicitGEMM(try g(c: 2048, k: 3)))
+        #expect(!Conv2dKernel.usesImplicitGEMM(try g(c: 63, k: 3)))         // few channels: direct kernel
+        #expect(!Conv2dKernel.usesImplicitGEMM(try g(c: 3, k: 7)))          // the stem
+        #expect(!Conv2dKernel.usesImplicitGEMM(try g(c: 128, k: 3, groups: 2)))
+        #expect(!Conv2dKernel.usesImplicitGEMM(try g(c: 128, k: 1)))        // one tap
     }
 
     @Test func frozenBatchNormFoldIsLiteral() throws {

@@ -55,6 +55,9 @@ import Testing
         Case(m: 160, n: 40, k: 70, transposedA: true, transposedB: true),
         Case(m: 5, n: 17, k: 2049, prepacked: true),
         Case(m: 301, n: 300, k: 33),                                    // several MC and NC blocks
+        Case(m: 155, n: 64, k: 4700),                                   // three K pieces, C carried in the block buffer
+        Case(m: 200, n: 256, k: 1100, rowsEpilogue: true),              // power-of-two ldc, five KC blocks
+        Case(m: 160, n: 40, k: 700, transposedA: true, prepacked: true), // KC-blocked pieces of a transposed A
     ]
 
     @Test(arguments: cases)

@@ -32,3 +32,17 @@ func seeded(_ n: Int, seed: UInt64) -> [Float] {
         return Float(s >> 40) * 0x1p-23 - 1
     }
 }
+
+/// A copy of `values` in 2 MB-aligned memory marked for transparent huge pages on
+/// Linux (as ReproTensor allocates large tensors), so that the operands' cache-set
+/// layout does not change from run to run with the physical placement of 4 KB pages.
+func alignedBuffer(_ values: [Float]) -> UnsafeMutableBufferPointer<Float> {
+    let bytes = max(values.count * 4, 4)
+    let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 2 << 20)
+    #if os(Linux)
+    _ = madvise(raw, (bytes + 4095) & ~4095, MADV_HUGEPAGE)
+    #endif
+    let p = raw.bindMemory(to: Float.self, capacity: values.count)
+    p.initialize(from: values, count: values.count)
+    return UnsafeMutableBufferPointer(start: p, count: values.count)
+}

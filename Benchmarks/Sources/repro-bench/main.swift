@@ -40,10 +40,11 @@ if only.contains("peak") {
 }
 if only.contains("gemm") {
     for size in [512, 1024, 2048] {
-        let a = seeded(size * size, seed: 1), b = seeded(size * size, seed: 2)
-        var c = [Float](repeating: 0, count: size * size)
+        let a = alignedBuffer(seeded(size * size, seed: 1)), b = alignedBuffer(seeded(size * size, seed: 2))
+        let c = alignedBuffer([Float](repeating: 0, count: size * size))
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
         for t in threadList {
-            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+            do { let ap = UnsafeBufferPointer(a), bp = UnsafeBufferPointer(b), cp = c
                 let r = time(reps: reps) {
                     GEMM.multiply(m: size, n: size, k: size, a: .init(ap.baseAddress!, rowStride: size),
                                   b: .init(bp.baseAddress!, rowStride: size), c: cp.baseAddress!, ldc: size, threads: t)
@@ -57,7 +58,7 @@ if only.contains("gemm") {
                     }
                     report("gemm-prepacked", "\(size)x\(size)x\(size)", t, 2 * Double(size * size * size), r2)
                 }
-            }}}
+            }
         }
     }
 }

@@ -81,6 +81,11 @@ public enum Conv2dKernel {
         _ g: ConvGeometry, paddedInput: UnsafePointer<Float>, weights: PackedWeights,
         output: UnsafeMutablePointer<Float>, layout: OutputLayout = .nhwc, epilogue: Epilogue = .none, threads: Int
     ) {
+        if usesImplicitGEMM(g) {
+            forwardImplicitGEMM(g, paddedInput: paddedInput, weights: weights, output: output, layout: layout,
+                                epilogue: epilogue, threads: threads)
+            return
+        }
         let pe = PaddedEpilogue(epilogue, channels: g.outChannels)
         defer { pe.deallocate() }
         // Participant p of T takes the output rows [p·R/T, (p+1)·R/T) of all
@@ -101,6 +106,54 @@ public enum Conv2dKernel {
                 rows(g, n: n, rows: r0..<r1, input: paddedInput, weights: weights, output: output,
                      nchw: layout == .nchw, epilogue: pe)
                 i = n * oh + r1
+            }
+        }
+    }
+
+    /// Smallest number of input channels (one group) for which ``forward(_:paddedInput:weights:output:layout:epilogue:threads:)``
+    /// runs as an implicit GEMM.
+    static let implicitGEMMMinChannels = 64
+
+    /// Whether the convolution runs through ``GEMM``'s blocked driver with the
+    /// im2col matrix packed on the fly (one group, at least
+    /// ``implicitGEMMMinChannels`` input channels, more than one tap): a rule on
+    /// the shape. Either way every output is the same `(ky, kx, ic)` chain, so
+    /// the choice never changes a bit; with many channels the GEMM's cache
+    /// blocking (a 6-pixel × KC panel in L1/L2, 16-channel weight panels
+    /// reused across a block of pixels) beats the direct loop, whose
+    /// weight block and input rows do not fit in L2.
+    static func usesImplicitGEMM(_ g: ConvGeometry) -> Bool {
+        g.groups == 1 && g.inChannels >= implicitGEMMMinChannels && g.kernelHeight * g.kernelWidth > 1
+    }
+
+    /// The implicit-GEMM path: NHWC output directly; NCHW through an NHWC
+    /// buffer and one transposition.
+    static func forwardImplicitGEMM(
+        _ g: ConvGeometry, paddedInput: UnsafePointer<Float>, weights: PackedWeights,
+        output: UnsafeMutablePointer<Float>, layout: OutputLayout, epilogue: Epilogue, threads: Int
+    ) {
+        let oc = g.outChannels
+        if layout == .nhwc {
+            GEMM.convolve(g, paddedInput: paddedInput, packedWeights: weights.base, c: output, ldc: oc,
+                          epilogue: epilogue, threads: threads)
+            return
+        }
+        let plane = g.outHeight * g.outWidth
+        let count = g.batch * plane * oc
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: max(count, 1))
+        defer { buffer.deallocate() }
+        GEMM.convolve(g, paddedInput: paddedInput, packedWeights: weights.base, c: buffer, ldc: oc,
+                      epilogue: epilogue, threads: threads)
+        // [N, P, O] → [N, O, P] in 16 × 16 blocks.
+        let pBlocks = (plane + 15) / 16
+        ThreadPool.shared.forEachChunk(g.batch * pBlocks, threads: threads) { chunk in
+            let n = chunk / pBlocks, p0 = (chunk % pBlocks) * 16, p1 = min(p0 + 16, plane)
+            let src = buffer + n * plane * oc, dst = output + n * oc * plane
+            for o0 in stride(from: 0, to: oc, by: 16) {
+                for o in o0..<min(o0 + 16, oc) {
+                    for p in p0..<p1 { dst[o * plane + p] = src[p * oc + o] }
+                }
             }
         }
     }

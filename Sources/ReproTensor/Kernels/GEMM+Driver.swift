@@ -32,6 +32,8 @@ extension GEMM {
         /// Scratch memory (base, bytes) to use instead of the pool's workspace
         /// (segmented products give each thread its own); too small: ignored.
         var scratch: (base: UnsafeMutableRawPointer, bytes: Int)?
+        /// When set, A is this im2col view (``GEMM/convolve(_:paddedInput:packedWeights:c:ldc:epilogue:threads:)``), not `a`.
+        var im2col: Im2col?
 
         init(m: Int, n: Int, k: Int, a: Operand, b: BSource, c: UnsafeMutablePointer<Float>, ldc: Int,
              epilogue: Epilogue, epilogueAxis: EpilogueAxis, threads: Int, split: Split,
@@ -41,6 +43,16 @@ extension GEMM {
             self.sharedBlock = sharedBlock
             self.packedDepth = k
             self.scratch = nil
+            self.im2col = nil
+        }
+
+        /// Packs A's panels `panels` over `depth` in KC depth blocks (see ``GEMM/packABlocked(_:m:depth:panels:origin:layoutPanels:into:)``).
+        func packA(depth: Range<Int>, panels: Range<Int>, origin: Int, layoutPanels: Int, into dst: UnsafeMutablePointer<Float>) {
+            if let im2col {
+                im2col.packBlocked(depth: depth, panels: panels, origin: origin, layoutPanels: layoutPanels, into: dst)
+            } else {
+                GEMM.packABlocked(a, m: m, depth: depth, panels: panels, origin: origin, layoutPanels: layoutPanels, into: dst)
+            }
         }
 
         func run() {
@@ -69,7 +81,8 @@ extension GEMM {
             let both = !isPacked && (streamA == splitM) && perThread <= (splitM ? GEMM.mc / 6 : GEMM.nc / 16)
             let kw = min(k, GEMM.ks)
             let shared = both ? 0 : streamA ? (isPacked ? 0 : nPanels * 16 * k) : mPanels * 6 * k
-            let aPiece = GEMM.mc * kw, piece = aPiece + (both || !streamA ? GEMM.nc * kw : 0)
+            let aPiece = GEMM.mc * kw, bPieceFloats = both || !streamA ? GEMM.nc * kw : 0
+            let piece = aPiece + bPieceFloats + GEMM.mc * GEMM.nc
             let pe = PaddedEpilogue(epilogue, channels: byRow ? m : n)
             defer { pe.deallocate() }
             let body = { (raw: UnsafeMutableRawPointer) in
@@ -82,7 +95,7 @@ extension GEMM {
                             GEMM.packB(bo, n: n, depth: 0..<k, panels: lo..<hi, into: ws + lo * 16 * k)
                         } else if !streamA {
                             let lo = p * mPanels / packers, hi = (p + 1) * mPanels / packers
-                            GEMM.packA(a, m: m, depth: 0..<k, panels: lo..<hi, into: ws + lo * 6 * k)
+                            packA(depth: 0..<k, panels: lo..<hi, origin: 0, layoutPanels: mPanels, into: ws)
                         }
                     }
                 }
@@ -93,11 +106,11 @@ extension GEMM {
                 ThreadPool.shared.run(participants: parts) { p in
                     let mr = splitM ? (p * mPanels / parts)..<((p + 1) * mPanels / parts) : 0..<mPanels
                     let nr = splitM ? 0..<nPanels : (p * nPanels / parts)..<((p + 1) * nPanels / parts)
-                    let aBuf = ws + shared + p * piece, bBuf = aBuf + aPiece
+                    let aBuf = ws + shared + p * piece, bBuf = aBuf + aPiece, cBuf = bBuf + bPieceFloats
                     if streamA {
-                        streamingA(mPanels: mr, nPanels: nr, packedB: bPacked, aBuffer: aBuf, bBuffer: bBuf, tiles: tiles)
+                        streamingA(mPanels: mr, nPanels: nr, packedB: bPacked, aBuffer: aBuf, bBuffer: bBuf, cBuffer: cBuf, tiles: tiles)
                     } else {
-                        streamingB(mPanels: mr, nPanels: nr, packedA: sharedBase, aBuffer: aBuf, bBuffer: bBuf, tiles: tiles)
+                        streamingB(mPanels: mr, nPanels: nr, packedA: sharedBase, aBuffer: aBuf, bBuffer: bBuf, cBuffer: cBuf, tiles: tiles)
                     }
                 }
             }
@@ -109,12 +122,17 @@ extension GEMM {
             }
         }
 
+        private var mPanelCount: Int { (m + GEMM.mr - 1) / GEMM.mr }
+
         private var isPacked: Bool { if case .packed = b { return true } else { return false } }
 
         /// A packed per (MC rows × KS depth) piece; B shared (panels over the whole
         /// depth), or — when `packedB` is `nil` — packed per (NC × KS) piece too.
+        /// Pieces are laid out in KC depth blocks (``GEMM/packABlocked(_:m:depth:panels:origin:layoutPanels:into:)``);
+        /// `cBuffer` (MC × NC floats) carries a block of C between the KC blocks of a piece.
         func streamingA(mPanels: Range<Int>, nPanels: Range<Int>, packedB: UnsafePointer<Float>?,
-                        aBuffer: UnsafeMutablePointer<Float>, bBuffer: UnsafeMutablePointer<Float>, tiles: Tiles) {
+                        aBuffer: UnsafeMutablePointer<Float>, bBuffer: UnsafeMutablePointer<Float>,
+                        cBuffer: UnsafeMutablePointer<Float>, tiles: Tiles) {
             let mcp = GEMM.mc / 6, ncp = GEMM.nc / 16
             // Column super-blocks of shared B small enough to stay in L3 while
             // every row block uses them (A pieces are packed once per super-block).
@@ -125,19 +143,20 @@ extension GEMM {
                     let icEnd = min(ic + mcp, mPanels.upperBound)
                     for k0 in stride(from: 0, to: k, by: GEMM.ks) {
                         let kw = min(GEMM.ks, k - k0)
-                        GEMM.packA(a, m: m, depth: k0..<(k0 + kw), panels: ic..<icEnd, into: aBuffer)
+                        let kEnd = k0 + kw, mp = icEnd - ic
+                        packA(depth: k0..<kEnd, panels: ic..<icEnd, origin: ic, layoutPanels: mp, into: aBuffer)
                         let aPiece = UnsafePointer(aBuffer)
                         for jc in stride(from: ns, to: nsEnd, by: ncp) {
-                            let jcEnd = min(jc + ncp, nsEnd)
+                            let jcEnd = min(jc + ncp, nsEnd), np = jcEnd - jc
                             let bPiece = UnsafePointer(bBuffer)
                             if packedB == nil, case .unpacked(let bo) = b {
-                                GEMM.packB(bo, n: n, depth: k0..<(k0 + kw), panels: jc..<jcEnd, into: bBuffer)
+                                GEMM.packBBlocked(bo, n: n, depth: k0..<kEnd, panels: jc..<jcEnd, origin: jc, layoutPanels: np, into: bBuffer)
                             }
-                            tiles.blocks(panelsM: ic..<icEnd, panelsN: jc..<jcEnd, depth: k0..<(k0 + kw)) { ip, pc in
-                                aPiece + (ip - ic) * 6 * kw + (pc - k0) * 6
+                            tiles.blocks(panelsM: ic..<icEnd, panelsN: jc..<jcEnd, depth: k0..<kEnd, buffer: cBuffer) { ip, pc in
+                                aPiece + (pc - k0) * 6 * mp + (ip - ic) * 6 * min(GEMM.kc, kEnd - pc)
                             } bPanel: { jp, pc in
                                 if let packedB { return packedB + jp * 16 * packedDepth + pc * 16 }
-                                return bPiece + (jp - jc) * 16 * kw + (pc - k0) * 16
+                                return bPiece + (pc - k0) * 16 * np + (jp - jc) * 16 * min(GEMM.kc, kEnd - pc)
                             }
                         }
                     }
@@ -145,10 +164,12 @@ extension GEMM {
             }
         }
 
-        /// B packed per (NC columns × KS depth) piece; A shared (panels over the
-        /// whole depth), or — when `packedA` is `nil` — packed per (MC × KS) piece too.
+        /// B packed per (NC columns × KS depth) piece; A shared (packed whole, in KC
+        /// depth blocks of all its panels), or — when `packedA` is `nil` — packed per
+        /// (MC × KS) piece too. `cBuffer` as in ``streamingA``.
         func streamingB(mPanels: Range<Int>, nPanels: Range<Int>, packedA: UnsafePointer<Float>?,
-                        aBuffer: UnsafeMutablePointer<Float>, bBuffer: UnsafeMutablePointer<Float>, tiles: Tiles) {
+                        aBuffer: UnsafeMutablePointer<Float>, bBuffer: UnsafeMutablePointer<Float>,
+                        cBuffer: UnsafeMutablePointer<Float>, tiles: Tiles) {
             guard case .unpacked(let bo) = b else { return }
             let mcp = GEMM.mc / 6, ncp = GEMM.nc / 16
             // Row super-blocks of shared A small enough to stay in L3 (B pieces are packed once per super-block).
@@ -156,22 +177,23 @@ extension GEMM {
             for ms in stride(from: mPanels.lowerBound, to: mPanels.upperBound, by: packedA == nil ? max(1, mPanels.count) : msp) {
                 let msEnd = packedA == nil ? mPanels.upperBound : min(ms + msp, mPanels.upperBound)
                 for jc in stride(from: nPanels.lowerBound, to: nPanels.upperBound, by: ncp) {
-                    let jcEnd = min(jc + ncp, nPanels.upperBound)
+                    let jcEnd = min(jc + ncp, nPanels.upperBound), np = jcEnd - jc
                     for k0 in stride(from: 0, to: k, by: GEMM.ks) {
-                        let kw = min(GEMM.ks, k - k0)
-                        GEMM.packB(bo, n: n, depth: k0..<(k0 + kw), panels: jc..<jcEnd, into: bBuffer)
+                        let kw = min(GEMM.ks, k - k0), kEnd = k0 + kw
+                        GEMM.packBBlocked(bo, n: n, depth: k0..<kEnd, panels: jc..<jcEnd, origin: jc, layoutPanels: np, into: bBuffer)
                         let bPiece = UnsafePointer(bBuffer)
                         for ic in stride(from: ms, to: msEnd, by: mcp) {
-                            let icEnd = min(ic + mcp, msEnd)
+                            let icEnd = min(ic + mcp, msEnd), mp = icEnd - ic
                             let aPiece = UnsafePointer(aBuffer)
                             if packedA == nil {
-                                GEMM.packA(a, m: m, depth: k0..<(k0 + kw), panels: ic..<icEnd, into: aBuffer)
+                                packA(depth: k0..<kEnd, panels: ic..<icEnd, origin: ic, layoutPanels: mp, into: aBuffer)
                             }
-                            tiles.blocks(panelsM: ic..<icEnd, panelsN: jc..<jcEnd, depth: k0..<(k0 + kw)) { ip, pc in
-                                if let packedA { return packedA + ip * 6 * k + pc * 6 }
-                                return aPiece + (ip - ic) * 6 * kw + (pc - k0) * 6
+                            let allPanels = self.mPanelCount
+                            tiles.blocks(panelsM: ic..<icEnd, panelsN: jc..<jcEnd, depth: k0..<kEnd, buffer: cBuffer) { ip, pc in
+                                if let packedA { return packedA + pc * 6 * allPanels + ip * 6 * min(GEMM.kc, k - pc) }
+                                return aPiece + (pc - k0) * 6 * mp + (ip - ic) * 6 * min(GEMM.kc, kEnd - pc)
                             } bPanel: { jp, pc in
-                                bPiece + (jp - jc) * 16 * kw + (pc - k0) * 16
+                                bPiece + (pc - k0) * 16 * np + (jp - jc) * 16 * min(GEMM.kc, kEnd - pc)
                             }
                         }
                     }
@@ -202,9 +224,14 @@ extension GEMM {
 
         /// For each (MC × NC) block of C within the panel ranges, every KC block
         /// of `depth` in order; `aPanel(ip, pc)` / `bPanel(jp, pc)` locate the
-        /// packed micro-panels at depth `pc`.
+        /// packed micro-panels at depth `pc`. Between the KC blocks of `depth` the
+        /// block of C lives in `buffer` (MC × NC floats, tile after tile, contiguous):
+        /// C itself is read at the first and written at the last KC block only, so
+        /// a leading dimension that is a large power of two cannot make the block
+        /// fight over a few cache sets. A stored and reloaded `Float` is exact:
+        /// the bits are those of one FMA chain per output.
         @inline(__always)
-        func blocks(panelsM: Range<Int>, panelsN: Range<Int>, depth: Range<Int>,
+        func blocks(panelsM: Range<Int>, panelsN: Range<Int>, depth: Range<Int>, buffer: UnsafeMutablePointer<Float>,
                     aPanel: (Int, Int) -> UnsafePointer<Float>, bPanel: (Int, Int) -> UnsafePointer<Float>) {
             var tmp = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
             let mcp = GEMM.mc / 6, ncp = GEMM.nc / 16
@@ -216,6 +243,7 @@ extension GEMM {
                         let jcEnd = min(jc + ncp, panelsN.upperBound)
                         for pc in stride(from: depth.lowerBound, to: depth.upperBound, by: GEMM.kc) {
                             let kcb = min(GEMM.kc, depth.upperBound - pc)
+                            let fromC = pc == depth.lowerBound, toC = pc + kcb == depth.upperBound
                             let first = pc == 0, last = pc + kcb == k
                             for jp in jc..<jcEnd {
                                 let bp = bPanel(jp, pc)
@@ -223,11 +251,26 @@ extension GEMM {
                                 for ip in ic..<icEnd {
                                     let rows = min(6, m - ip * 6)
                                     let cp = c + ip * 6 * ldc + jp * 16
+                                    let bt = buffer + ((jp - jc) * mcp + (ip - ic)) * 96
                                     let col = byRow ? -1 - ip * 6 : jp * 16
+                                    let e = last ? epilogue : nil
                                     if rows == 6 && cols == 16 {
-                                        GEMM.kernel6x16(kcb, aPanel(ip, pc), bp, cp, ldc, first, last ? epilogue : nil, col)
+                                        let src: UnsafePointer<Float>? = first ? nil : fromC ? UnsafePointer(cp) : UnsafePointer(bt)
+                                        // The last row panel's call asks for the next B micro-panel.
+                                        let next = ip == icEnd - 1 && jp + 1 < jcEnd ? bPanel(jp + 1, pc) : nil
+                                        GEMM.kernel6x16(kcb, aPanel(ip, pc), bp, src, fromC ? ldc : 16, toC ? cp : bt,
+                                                        toC ? ldc : 16, e, col, next)
                                     } else {
-                                        edgeTile(kcb, aPanel(ip, pc), bp, cp, rows: rows, cols: cols, first: first, last: last, col: col, tmp: t)
+                                        // Partial tile: the buffer tile holds the whole 6 × 16; C only its valid part.
+                                        if !first && fromC {
+                                            for r in 0..<rows { for l in 0..<cols { t[r * 16 + l] = cp[r * ldc + l] } }
+                                        }
+                                        let src: UnsafePointer<Float>? = first ? nil : fromC ? UnsafePointer(t) : UnsafePointer(bt)
+                                        let dst = toC ? t : bt
+                                        GEMM.kernel6x16(kcb, aPanel(ip, pc), bp, src, 16, dst, 16, e, col)
+                                        if toC {
+                                            for r in 0..<rows { for l in 0..<cols { cp[r * ldc + l] = t[r * 16 + l] } }
+                                        }
                                     }
                                 }
                             }
@@ -235,19 +278,6 @@ extension GEMM {
                     }
                 }
             }
-        }
-
-        /// A partial tile: runs the kernel on a 6 × 16 copy and writes back the valid part.
-        func edgeTile(
-            _ kcb: Int, _ ap: UnsafePointer<Float>, _ bp: UnsafePointer<Float>, _ cp: UnsafeMutablePointer<Float>,
-            rows: Int, cols: Int, first: Bool, last: Bool, col: Int, tmp: UnsafeMutablePointer<Float>
-        ) {
-            tmp.update(repeating: 0, count: 96)
-            if !first {
-                for r in 0..<rows { for l in 0..<cols { tmp[r * 16 + l] = cp[r * ldc + l] } }
-            }
-            GEMM.kernel6x16(kcb, ap, bp, tmp, 16, first, last ? epilogue : nil, col)
-            for r in 0..<rows { for l in 0..<cols { cp[r * ldc + l] = tmp[r * 16 + l] } }
         }
     }
 }

@@ -1,21 +1,26 @@
+import _ReproKernelHints
+
 /// The register-blocked micro-kernel of ``GEMM``.
 extension GEMM {
-    /// The 6 × 16 micro-kernel: `C[6×16] (+)= Apanel · Bpanel` over `kcb` steps,
+    /// The 6 × 16 micro-kernel: `D[6×16] = S + Apanel · Bpanel` over `kcb` steps
+    /// (`S` read from `src`, leading dimension `lds`, or zero when `src` is `nil`;
+    /// `D` written to `dst`, leading dimension `ldd`; they may be the same tile),
     /// then the epilogue when `epilogue` is given (last K block). `col ≥ 0`:
     /// channels along columns starting at `col`; `col < 0`: channels along
     /// rows starting at `−1 − col`.
     @inline(never)
     static func kernel6x16(
         _ kcb: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-        _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ first: Bool,
-        _ epilogue: PaddedEpilogue?, _ col: Int
+        _ src: UnsafePointer<Float>?, _ lds: Int, _ dst: UnsafeMutablePointer<Float>, _ ldd: Int,
+        _ epilogue: PaddedEpilogue?, _ col: Int, _ next: UnsafePointer<Float>? = nil
     ) {
         typealias V = SIMD8<Float>
         @inline(__always) func ld(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
         @inline(__always) func st(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
         var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
-        if !first {
+        if let c = src {
+            let ldc = lds
             c00 = ld(c); c01 = ld(c + 8)
             c10 = ld(c + ldc); c11 = ld(c + ldc + 8)
             c20 = ld(c + 2 * ldc); c21 = ld(c + 2 * ldc + 8)
@@ -24,22 +29,49 @@ extension GEMM {
             c50 = ld(c + 5 * ldc); c51 = ld(c + 5 * ldc + 8)
         }
         var ap = a, bp = b
-        for _ in 0..<kcb {
-            let b0 = ld(bp), b1 = ld(bp + 8)
-            var x = V(repeating: ap[0])
-            c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
-            x = V(repeating: ap[1])
-            c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
-            x = V(repeating: ap[2])
-            c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
-            x = V(repeating: ap[3])
-            c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
-            x = V(repeating: ap[4])
-            c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
-            x = V(repeating: ap[5])
-            c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
-            ap += 6
-            bp += 16
+        // Two copies of one loop (a shared local function would keep the
+        // accumulators in memory): the first also asks for the next call's B
+        // micro-panel, one cache line per step, so it is in L1/L2 when that
+        // call starts; prefetching in every call cost time when B is cached.
+        if let next {
+            var np = next
+            for _ in 0..<kcb {
+                repro_prefetch(np)
+                np += 16
+                let b0 = ld(bp), b1 = ld(bp + 8)
+                var x = V(repeating: ap[0])
+                c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
+                x = V(repeating: ap[1])
+                c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
+                x = V(repeating: ap[2])
+                c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
+                x = V(repeating: ap[3])
+                c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
+                x = V(repeating: ap[4])
+                c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
+                x = V(repeating: ap[5])
+                c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+                ap += 6
+                bp += 16
+            }
+        } else {
+            for _ in 0..<kcb {
+                let b0 = ld(bp), b1 = ld(bp + 8)
+                var x = V(repeating: ap[0])
+                c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
+                x = V(repeating: ap[1])
+                c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
+                x = V(repeating: ap[2])
+                c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
+                x = V(repeating: ap[3])
+                c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
+                x = V(repeating: ap[4])
+                c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
+                x = V(repeating: ap[5])
+                c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+                ap += 6
+                bp += 16
+            }
         }
         if let e = epilogue, col < 0 {
             let r = -1 - col
@@ -57,6 +89,7 @@ extension GEMM {
             c40 = e.apply(c40, channel: col); c41 = e.apply(c41, channel: col + 8)
             c50 = e.apply(c50, channel: col); c51 = e.apply(c51, channel: col + 8)
         }
+        let c = dst, ldc = ldd
         st(c00, c); st(c01, c + 8)
         st(c10, c + ldc); st(c11, c + ldc + 8)
         st(c20, c + 2 * ldc); st(c21, c + 2 * ldc + 8)

@@ -42,6 +42,39 @@ extension GEMM {
         }
     }
 
+    /// Lays out panels `panels` (of `width` rows or columns) over `depth` in depth
+    /// blocks of ``kc``: the block at depth `pc` starts at
+    /// `dst + (pc − depth.lowerBound)·width·layoutPanels` and holds panel `i` at
+    /// `+ (i − origin)·width·kcb` (`kcb` = that block's depth), so the
+    /// micro-panels one cache block uses are contiguous. `pack(block, at)` packs
+    /// `panels` over the depths `block` with panel `panels.lowerBound` at `at`.
+    @inline(__always)
+    static func inKCBlocks(depth: Range<Int>, panels: Range<Int>, origin: Int, layoutPanels: Int, width: Int,
+                           into dst: UnsafeMutablePointer<Float>,
+                           _ pack: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
+        for pc in stride(from: depth.lowerBound, to: depth.upperBound, by: kc) {
+            let kcb = min(kc, depth.upperBound - pc)
+            let block = dst + (pc - depth.lowerBound) * width * layoutPanels
+            pack(pc..<(pc + kcb), block + (panels.lowerBound - origin) * width * kcb)
+        }
+    }
+
+    /// ``packA(_:m:depth:panels:into:)`` in the layout of ``inKCBlocks(depth:panels:origin:layoutPanels:width:into:_:)``.
+    static func packABlocked(_ a: Operand, m: Int, depth: Range<Int>, panels: Range<Int>, origin: Int,
+                             layoutPanels: Int, into dst: UnsafeMutablePointer<Float>) {
+        inKCBlocks(depth: depth, panels: panels, origin: origin, layoutPanels: layoutPanels, width: 6, into: dst) { block, at in
+            packA(a, m: m, depth: block, panels: panels, into: at)
+        }
+    }
+
+    /// ``packB(_:n:depth:panels:into:)`` in the layout of ``inKCBlocks(depth:panels:origin:layoutPanels:width:into:_:)``.
+    static func packBBlocked(_ b: Operand, n: Int, depth: Range<Int>, panels: Range<Int>, origin: Int,
+                             layoutPanels: Int, into dst: UnsafeMutablePointer<Float>) {
+        inKCBlocks(depth: depth, panels: panels, origin: origin, layoutPanels: layoutPanels, width: 16, into: dst) { block, at in
+            packB(b, n: n, depth: block, panels: panels, into: at)
+        }
+    }
+
     /// Packs column panels `panels` of `b` (`n` columns), depths `depth`, as
     /// 16-column panels: panel `j` at `dst + (j − panels.lowerBound)·16·depth.count`,
     /// depth `p`, lane `l` at `+ 16p + l` (zero lanes past `n`).

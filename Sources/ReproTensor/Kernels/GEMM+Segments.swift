@@ -37,7 +37,7 @@ extension GEMM {
     /// Floats of single-thread scratch one segment's ``Driver`` needs at most.
     static func segmentScratchFloats(m: Int, n: Int) -> Int {
         let mPadded = (m + mr - 1) / mr * mr, nPadded = (n + nr - 1) / nr * nr
-        return (mPadded + nPadded) * segmentLength + (mc + nc) * ks + 16
+        return (mPadded + nPadded) * segmentLength + (mc + nc) * ks + mc * nc + 16
     }
 
     /// Runs a segmented product (the shape must satisfy ``isSegmented(m:n:k:)``).

@@ -14,11 +14,13 @@
 /// Algorithm: one operand is packed whole and shared by the threads (B in
 /// 16-column panels, or A in 6-row panels; a pure copy, split over threads),
 /// the other is packed by each thread just before use, in cache-sized pieces
-/// of its own static range of C. Each (MC × NC) block of C is finished over
-/// all K blocks (KC deep) before the next, so it stays in the L2 cache while
-/// its outputs are continued from one K block to the next. A 6 × 16
-/// register-blocked micro-kernel holds twelve `SIMD8<Float>` accumulators and
-/// reloads C between K blocks (a stored and reloaded `Float` is exact).
+/// of its own static range of C (in KC-deep blocks, so the micro-panels of one
+/// cache block are contiguous). Each (MC × NC) block of C is finished over
+/// all K blocks (KC deep) of a piece before the next; between them its partial
+/// sums live in a contiguous per-thread buffer (L2-resident whatever C's
+/// leading dimension). A 6 × 16 register-blocked micro-kernel holds twelve
+/// `SIMD8<Float>` accumulators and reloads the partial sums between K blocks
+/// (a stored and reloaded `Float` is exact).
 ///
 /// ```swift
 /// GEMM.multiply(m: 4, n: 5, k: 3,
