@@ -59,9 +59,17 @@ public enum Conv2dKernel {
             (row + (g.padding.w + w) * c).initialize(repeating: 0, count: g.padding.w * c)
             let src = x + n * c * h * w + iy * w
             let dst = row + g.padding.w * c
-            for ci in 0..<c {
-                let s = src + ci * h * w
-                for ix in 0..<w { dst[ix * c + ci] = s[ix] }
+            // 16 × 16 tiles: each tile writes 16 runs of 16 channels (whole
+            // cache lines) instead of one float per line per channel.
+            for c0 in stride(from: 0, to: c, by: 16) {
+                let c1 = min(c0 + 16, c)
+                for x0 in stride(from: 0, to: w, by: 16) {
+                    let x1 = min(x0 + 16, w)
+                    for ci in c0..<c1 {
+                        let s = src + ci * h * w
+                        for ix in x0..<x1 { dst[ix * c + ci] = s[ix] }
+                    }
+                }
             }
         }
     }
