@@ -42,6 +42,11 @@ do {
             .forward(nhwc: try xw.permuted([0, 2, 3, 1]).contiguous(), threads: 2))
         record("conv3x3-winogradF2x3", try Conv2d(weight: w3, padding: (0, 0), algorithm: .winogradF2x3)(xw))
         record("conv3x3s2", try Conv2d(weight: try tensor([24, 16, 3, 3]), stride: (2, 2), padding: (1, 1))(x))
+        // ≥ 64 input channels, one group: the implicit-GEMM form of the direct convolution.
+        let xg = try tensor([2, 70, 9, 11]), wg = try tensor([20, 70, 3, 3], scale: 0.2)
+        record("conv3x3s2-implicit-gemm", try Conv2d(weight: wg, bias: try tensor([20]), stride: (2, 2), padding: (1, 1))(xg))
+        record("conv3x3s2-implicit-gemm-nhwc", try Conv2d(weight: wg, stride: (2, 2), padding: (1, 1), relu: true)
+            .forward(nhwc: try xg.permuted([0, 2, 3, 1]).contiguous(), threads: 2))
         record("conv1x1", try Conv2d(weight: try tensor([24, 16, 1, 1]), bias: try tensor([24]))(x))
         record("conv-grouped-dilated", try Conv2d(weight: try tensor([24, 4, 3, 3]), padding: (2, 2), dilation: (2, 2), groups: 4)(x))
         let img = try tensor([1, 3, 40, 44])
