@@ -153,17 +153,7 @@ public enum Conv2dKernel {
         defer { buffer.deallocate() }
         GEMM.convolve(g, paddedInput: paddedInput, packedWeights: weights.base, c: buffer, ldc: oc,
                       epilogue: epilogue, threads: threads)
-        // [N, P, O] → [N, O, P] in 16 × 16 blocks.
-        let pBlocks = (plane + 15) / 16
-        ThreadPool.shared.forEachChunk(g.batch * pBlocks, threads: threads) { chunk in
-            let n = chunk / pBlocks, p0 = (chunk % pBlocks) * 16, p1 = min(p0 + 16, plane)
-            let src = buffer + n * plane * oc, dst = output + n * oc * plane
-            for o0 in stride(from: 0, to: oc, by: 16) {
-                for o in o0..<min(o0 + 16, oc) {
-                    for p in p0..<p1 { dst[o * plane + p] = src[p * oc + o] }
-                }
-            }
-        }
+        Layout.nhwcToNCHW(buffer, output, n: g.batch, c: oc, hw: plane, threads: threads)
     }
 
     /// Output rows `rows` of sample `n`, all channels (weight block outermost).
