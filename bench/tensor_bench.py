@@ -19,7 +19,13 @@ the peak measured in the same run (12 FMA chains per thread) is printed below.
 
 The script makes its own virtualenv in bench/.venv (torch 2.15, numpy) unless
 REPRO_VENV points at an existing one. Usage:
-    python3 bench/tensor_bench.py [--reps 5] [--threads 1,2] [--markdown]
+    python3 bench/tensor_bench.py [--reps 5] [--threads 1,2] [--rounds 1] [--markdown]
+
+--rounds R runs the three engines R times in alternation (Repro, then PyTorch and
+NumPy per thread count) and keeps, for every engine and row, its best GFLOP/s over
+the rounds (the median column is the median of the rounds' medians). On a shared VM
+one engine's run can land in a slow minute; alternating rounds give every engine
+the same chances, and best-of-rounds is symmetric.
 """
 import argparse
 import json
@@ -125,15 +131,37 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
     python = ensure_venv()
-    repro = run_repro(threads, args.reps)
+
+    def merge(acc, new):
+        # Best over rounds; medians collected and reduced below.
+        for key, val in new.items():
+            best, med = val[0], val[1]
+            old = acc.get(key)
+            acc[key] = (max(best, old[0]) if old else best, (old[1] if old else []) + [med]) + tuple(
+                max(a, b) for a, b in zip(val[2:], old[2:] if old else val[2:]))
+        return acc
+
+    def reduce(acc):
+        return {k: (v[0], sorted(v[1])[len(v[1]) // 2]) + tuple(v[2:]) for k, v in acc.items()}
+
+    repro_acc, torch_acc, numpy_acc = {}, {t: {} for t in threads}, {t: {} for t in threads}
+    for rnd in range(args.rounds):
+        if args.rounds > 1:
+            print(f"round {rnd + 1}/{args.rounds}", file=sys.stderr)
+        merge(repro_acc, run_repro(threads, args.reps))
+        for t in threads:
+            merge(torch_acc[t], run_python(python, "torch", t, args.reps))
+            merge(numpy_acc[t], run_python(python, "numpy", t, args.reps))
+    repro = reduce(repro_acc)
     rows = []
     for t in threads:
-        torch_r = run_python(python, "torch", t, args.reps)
-        numpy_r = run_python(python, "numpy", t, args.reps)
+        torch_r = reduce(torch_acc[t])
+        numpy_r = reduce(numpy_acc[t])
         # Nominal peak of this CPU (kernels.md): 102.4 GFLOP/s per core. The
         # peak measured in the run is printed too; on a shared machine it varies.
         peak = 102.4 * t
@@ -146,18 +174,18 @@ def main():
             nhwc = repro.get(("conv-nhwc", name, t), (float("nan"),))[0]
             direct = repro.get(("conv-alg-direct", name, t), (float("nan"),))[0]
             rows.append((kind, name, t, ours[0], ours[1], ours[2], 100 * ours[0] / peak, nhwc, direct, tb, nb,
-                         ours[0] / tb, ours[0] / nb))
+                         ours[0] / tb, ours[0] / nb, nhwc / tb, nhwc / nb))
     hdr = ("kind", "shape", "thr", "repro best", "repro median", "repro cpu-time", "% of 102.4·T", "repro NHWC",
-           "repro direct", "torch", "numpy", "x torch", "x numpy")
+           "repro direct", "torch", "numpy", "x torch", "x numpy", "NHWC x torch", "NHWC x numpy")
     if args.markdown:
         print("| " + " | ".join(hdr) + " |")
         print("|" + "---|" * len(hdr))
         for r in rows:
-            print("| %s | %s | %d | %.1f | %.1f | %.1f | %.0f %% | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f |" % r)
+            print("| %s | %s | %d | %.1f | %.1f | %.1f | %.0f %% | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f | %.2f |" % r)
     else:
-        print("%-5s %-22s %3s %10s %12s %14s %13s %10s %12s %8s %8s %8s %8s" % hdr)
+        print("%-5s %-22s %3s %10s %12s %14s %13s %10s %12s %8s %8s %8s %8s %12s %12s" % hdr)
         for r in rows:
-            print("%-5s %-22s %3d %10.1f %12.1f %14.1f %12.0f%% %10.1f %12.1f %8.1f %8.1f %8.2f %8.2f" % r)
+            print("%-5s %-22s %3d %10.1f %12.1f %14.1f %12.0f%% %10.1f %12.1f %8.1f %8.1f %8.2f %8.2f %12.2f %12.2f" % r)
     for t in threads:
         print(f"# measured peak ({t} thread(s), 12 FMA chains): {repro.get(('peak', 'fma-chains', t), ('n/a',))[0]} GFLOP/s")
 
