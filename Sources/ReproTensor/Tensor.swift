@@ -131,14 +131,31 @@ public struct Tensor: Sendable {
 final class TensorStorage: @unchecked Sendable {
     let base: UnsafeMutableRawPointer
     let byteCount: Int
+    /// Bytes reserved at `base` (a reused block may be up to a quarter larger than `byteCount`).
+    let capacity: Int
 
+    /// Storage of `byteCount` bytes: a reused block from ``StorageCache`` for
+    /// large sizes when one fits, else fresh memory. Zero-filled when `zeroed`;
+    /// otherwise the contents are unspecified (every caller overwrites them).
     init(byteCount: Int, zeroed: Bool = true) {
         self.byteCount = byteCount
-        base = Self.allocate(max(byteCount, 1))
+        if byteCount >= Self.hugePageThreshold,
+           let block = StorageCache.shared.take(atLeast: byteCount) {
+            base = block.base
+            capacity = block.capacity
+        } else {
+            base = Self.allocate(max(byteCount, 1))
+            capacity = max(byteCount, 1)
+        }
         if zeroed { base.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 1)) }
     }
 
-    deinit { base.deallocate() }
+    deinit {
+        if capacity < Self.hugePageThreshold
+            || !StorageCache.shared.keep(base, capacity: capacity, limit: Runtime.settings.storageCacheBytes) {
+            base.deallocate()
+        }
+    }
 
     /// Allocations at least this large ask Linux for transparent huge pages.
     static let hugePageThreshold = 4 << 20
