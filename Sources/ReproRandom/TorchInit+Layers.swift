@@ -1,4 +1,4 @@
-// Default initialisation of nn.Conv{1,2,3}d and nn.Linear (rng.md §3):
+// Default initialisation of nn.Conv{1,2,3}d and nn.Linear (docs/random.md, "`torch.nn.init`"):
 // kaiming_uniform_(weight, a=sqrt(5)), then uniform_(bias, ±1/sqrt(fan_in)).
 
 extension TorchInit {
