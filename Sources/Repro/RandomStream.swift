@@ -78,7 +78,7 @@ public enum RandomStream: Hashable, Sendable, CustomStringConvertible {
     /// The largest `--count` accepted (the values are held in memory before printing).
     public static let maximumCount = 10_000_000
     /// The largest `N` of a permutation, shuffle or sampler stream: above torch's
-    /// `randperm` switch to 64-bit draws at `n = 214748364` (`rng.md` §2.4), so both
+    /// `randperm` switch to 64-bit draws at `n = 214748364` (docs/random.md, "`randperm(n)`"), so both
     /// branches are reachable; a permutation of `N` takes `8·N` bytes.
     public static let maximumLength = 300_000_000
     /// The largest `K` of `python.getrandbits:K`.

@@ -36,12 +36,16 @@ public struct DataLoader<Source: Dataset, Item: Sendable, Batch: Sendable>: Send
     /// Creates a loader over `epochs` epochs starting at `firstEpoch`.
     ///
     /// - Parameters:
+    ///   - dataset: the samples, by index.
     ///   - batchSize: samples per batch (≥ 1).
     ///   - shuffle: the epoch order (``ShuffleMode/counterBased`` by default).
     ///   - seed: the seed of shuffling and of every sample's generator.
     ///   - randomness: where transforms draw from (``AugmentationRandomness/perSample`` by default).
     ///   - workers: worker threads (0 loads on the consuming thread).
     ///   - prefetch: batches each worker may prepare ahead (≥ 1).
+    ///   - dropLast: drop each epoch's last batch when it is shorter than `batchSize`.
+    ///   - firstEpoch: the epoch iteration starts at.
+    ///   - epochs: how many epochs to run, from `firstEpoch` on.
     ///   - transform: turns a sample into an item, drawing randomness only from the generator it is given.
     ///   - collate: turns a batch's items (in sampler order) into a batch.
     /// - Throws: ``DataLoaderError/invalidConfiguration(_:)`` for out-of-range settings.

@@ -73,7 +73,7 @@ public enum AugmentationRandomness: String, Codable, Sendable, CaseIterable {
     /// PyTorch's scheme: per epoch a base seed `B` is drawn from the loader's
     /// `torch.Generator().manual_seed(seed)` (as `iter(DataLoader(…, generator=g))` does),
     /// batch `k` of the epoch is loaded by worker `k % W`, and worker `w`'s samples draw,
-    /// in order, from one `torch.manual_seed(B + w)` stream (``TorchWorkerSeed``).
+    /// in order, from one `torch.manual_seed(B + w)` stream (ReproRandom's `TorchWorkerSeed`).
     ///
     /// **Worker-count dependent**, like PyTorch: results change with the number of
     /// workers (`workers: 0` behaves as one worker, stream `B + 0`), and a resumed

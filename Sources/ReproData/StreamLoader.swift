@@ -39,11 +39,14 @@ public struct StreamLoader<Source: IterableDataset, Item: Sendable, Batch: Senda
     /// Creates a loader over `epochs` epochs starting at `firstEpoch`.
     ///
     /// - Parameters:
+    ///   - dataset: makes each epoch's stream of samples.
     ///   - batchSize: samples per batch (≥ 1).
     ///   - seed: the seed of the streams' ``StreamContext`` and of every sample's generator.
     ///   - workers: worker threads that transform and collate (0 works on the consuming thread).
     ///   - prefetch: batches each worker may prepare ahead (≥ 1).
     ///   - dropLast: drop an epoch's last batch when the stream ends before filling it.
+    ///   - firstEpoch: the epoch iteration starts at.
+    ///   - epochs: how many epochs to run, from `firstEpoch` on.
     ///   - transform: turns a sample into an item, drawing randomness only from the generator it is given.
     ///   - collate: turns a batch's items (in stream order) into a batch.
     /// - Throws: ``DataLoaderError/invalidConfiguration(_:)`` for out-of-range settings.

@@ -3,7 +3,7 @@
 /// CPython's `random`.
 ///
 /// The position is kept the way PyTorch keeps it (`left`, `next`; see
-/// `rng.md` §1.2) so that PyTorch's saved states round-trip exactly. The
+/// docs/random.md, "MT19937") so that PyTorch's saved states round-trip exactly. The
 /// raw 32-bit output is ``next32()``.
 ///
 /// ```swift
@@ -85,9 +85,9 @@ public struct MT19937: RandomBitGenerator {
 
     /// The 624 state words.
     public var words: [UInt32] { mt }
-    /// PyTorch's `left` counter (see `rng.md` §1.2).
+    /// PyTorch's `left` counter: draws until the next twist, plus one.
     public var leftCounter: Int32 { left }
-    /// PyTorch's `next` counter (see `rng.md` §1.2).
+    /// PyTorch's `next` counter: the index of the next word to temper.
     public var nextCounter: UInt32 { nextIndex }
 
     /// Regenerates all 624 words in place (the "twist").

@@ -49,7 +49,7 @@ enum _NumPyBounded {
     }
 
     /// A value in `0...rng` by Lemire's multiply-shift rejection (the
-    /// `Generator.integers` path, `rng.md` §5.2).
+    /// `Generator.integers` path; docs/random.md, "`default_rng`").
     @inlinable @inline(__always)
     static func lemire<B: NumPyBitGenerator>(_ rng: UInt64, _ g: inout B) -> UInt64 {
         if rng == 0 { return 0 }

@@ -1,5 +1,5 @@
 extension NumPyGenerator {
-    /// `standard_normal()`: NumPy's 256-layer ziggurat (`rng.md` §5.4).
+    /// `standard_normal()`: NumPy's 256-layer ziggurat (docs/random.md, "The ziggurat normal").
     ///
     /// About 99% of draws take one 64-bit draw and one multiply. The rare tail
     /// (layer 0) and wedge branches call libm `log1p` and `exp` through

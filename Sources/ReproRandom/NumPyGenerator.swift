@@ -1,4 +1,4 @@
-/// NumPy's `np.random.Generator` (NumPy 2.4.6, `rng.md` §5.2) over any
+/// NumPy's `np.random.Generator` (NumPy 2.4.6; docs/random.md, "`default_rng`") over any
 /// ``NumPyBitGenerator``; `NumPyGenerator<PCG64>` is `np.random.default_rng`.
 ///
 /// Integers use Lemire's method on buffered 32-bit draws (64-bit draws and a

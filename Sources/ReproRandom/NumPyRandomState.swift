@@ -1,11 +1,12 @@
-/// NumPy's legacy `np.random.RandomState` (NumPy 2.4.6, `rng.md` §5.1):
+/// NumPy's legacy `np.random.RandomState` (NumPy 2.4.6; docs/random.md, "Legacy `RandomState`"):
 /// MT19937 seeded with `init_genrand` (or `init_by_array` for a seed array),
 /// plus the cached second value of the polar Gaussian.
 ///
 /// `standardNormal()` is Marsaglia's polar method and calls the platform's
 /// `log` through ``PlatformMath`` — the one libm call NumPy makes on this
 /// path — so it reproduces NumPy bit for bit where the libm agrees with glibc
-/// (the vectors were made with glibc 2.36 on x86-64; see `rng.md` §8.4).
+/// (the vectors were made with glibc 2.36 on x86-64; see docs/random.md,
+/// "What depends on the platform").
 /// Everything else here is exact integer and IEEE arithmetic.
 ///
 /// ```swift

@@ -1,5 +1,5 @@
-/// NumPy's `PCG64` bit generator (PCG XSL-RR 128/64; NumPy 2.4.6, `rng.md`
-/// §5.2), the generator behind `np.random.default_rng`.
+/// NumPy's `PCG64` bit generator (PCG XSL-RR 128/64; NumPy 2.4.6; docs/random.md,
+/// "`default_rng`"), the generator behind `np.random.default_rng`.
 ///
 /// A 128-bit LCG with multiplier `0x2360ED051FC65DA44385DF649FCCF645` whose
 /// output is the XSL-RR permutation of the new state. 32-bit draws hand out

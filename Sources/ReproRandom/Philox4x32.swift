@@ -80,7 +80,7 @@ public struct Philox4x32: RandomBitGenerator {
         return (c0, c1, c2, c3)
     }
 
-    /// Word `index` of PyTorch's stateless Philox stream (`rng.md` §7.4):
+    /// Word `index` of PyTorch's stateless Philox stream (docs/random.md, "Philox4x32-10"):
     /// `torch.ops.aten._philox_randint_(out, torch.tensor([seed, offset], dtype=torch.uint64))`
     /// on a 4-byte dtype without bounds writes `statelessWord(seed:offset:index: i)` to element `i`.
     ///

@@ -1,6 +1,6 @@
 import _ReproDigest
 
-/// CPython 3.11's `random.Random`, bit for bit (`rng.md` §6).
+/// CPython 3.11's `random.Random`, bit for bit (docs/random.md, "CPython `random`").
 ///
 /// An MT19937 seeded with `init_by_array` over the 32-bit words of the seed's
 /// absolute value, plus CPython's cached second Gaussian. Every method draws

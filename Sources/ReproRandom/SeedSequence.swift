@@ -1,4 +1,4 @@
-/// NumPy's `SeedSequence` (NumPy 2.4.6, `rng.md` §5.3): hashes seed entropy of
+/// NumPy's `SeedSequence` (NumPy 2.4.6; docs/random.md, "`SeedSequence`"): hashes seed entropy of
 /// any size into a pool and derives seed words for bit generators and
 /// independent child sequences.
 ///

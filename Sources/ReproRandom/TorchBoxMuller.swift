@@ -3,7 +3,7 @@ import _Builtin_intrinsics.intel
 #endif
 
 // The 16-value Box–Muller blocks of PyTorch's vectorised CPU normal path
-// (rng.md §2.2.2). Each block pairs lane j (radius, from d[j]) with lane j+8
+// (docs/random.md, "Normal", vectorised path). Each block pairs lane j (radius, from d[j]) with lane j+8
 // (angle, from d[j+8]) and writes both results back in place.
 
 /// Kernels for one block of 16 values of PyTorch's vectorised normal path.
@@ -14,7 +14,8 @@ import _Builtin_intrinsics.intel
 /// and a `SIMD8<Float>` version (``avx2Block(_:mean:std:)``) that is tested to
 /// give the same bits. The other variants call libm through ``PlatformMath``.
 enum TorchBoxMuller {
-    // Cephes constants as f32 bit patterns (rng.md §2.2.2, table).
+    // Cephes constants as f32 bit patterns (the decimal literals of PyTorch's
+    // avx_mathfun.h rounded to f32).
     static let logP0 = Float(bitPattern: 0x3d90_21bb)
     static let logP1 = Float(bitPattern: 0xbdeb_d1b8)
     static let logP2 = Float(bitPattern: 0x3def_251a)

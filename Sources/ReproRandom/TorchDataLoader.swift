@@ -1,4 +1,4 @@
-// torch.utils.data.DataLoader's use of randomness (torch 2.15, rng.md §4.2–4.3):
+// torch.utils.data.DataLoader's use of randomness (torch 2.15; docs/random.md, "torch.utils.data"):
 // the base seed drawn by every iter(loader), the sampler it builds, and the
 // seeds each worker process gets.
 
@@ -98,7 +98,7 @@ public struct TorchDataLoader: Sendable, Equatable {
 }
 
 /// The seeds PyTorch gives worker `workerID` of a loader iterator with base
-/// seed `baseSeed` (`_worker_loop`, rng.md §4.3):
+/// seed `baseSeed` (`_worker_loop`; docs/random.md, "torch.utils.data"):
 ///
 /// ```
 /// seed = B + w

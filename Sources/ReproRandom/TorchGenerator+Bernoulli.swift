@@ -1,4 +1,4 @@
-// torch.bernoulli / Tensor.bernoulli_ on CPU (rng.md §2.5).
+// torch.bernoulli / Tensor.bernoulli_ on CPU (docs/random.md, "Bernoulli").
 
 extension TorchGenerator {
     /// `torch.bernoulli(p)` for a float32 probability tensor: one `random()`

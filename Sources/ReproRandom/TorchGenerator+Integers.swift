@@ -1,4 +1,4 @@
-// torch.randint, Tensor.random_(), random_(from, to) on CPU (rng.md §2.3).
+// torch.randint, Tensor.random_(), random_(from, to) on CPU (docs/random.md, "Integers").
 
 /// A PyTorch tensor dtype, as far as the integer-valued random kernels care.
 public enum TorchDType: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-// torch.randn / randn_like / normal_(mean, std) on CPU (rng.md §2.2).
+// torch.randn / randn_like / normal_(mean, std) on CPU (docs/random.md, "Normal").
 //
 // Dispatch: 16 or more elements of a contiguous tensor take the vectorised
 // path (uniforms first, then Box–Muller on blocks of 16, the last 16 outputs
@@ -116,7 +116,7 @@ extension TorchGenerator {
         }
     }
 
-    // MARK: - Scalar path (rng.md §2.2.1)
+    // MARK: - Scalar path (docs/random.md, "Normal")
 
     /// Box–Muller in double with the one-value cache; `store(i, value)` writes
     /// element `i` (value in f64, before conversion to the tensor's dtype).
@@ -145,7 +145,7 @@ extension TorchGenerator {
         doubleNormalCache = cache
     }
 
-    // MARK: - Vectorised path (rng.md §2.2.2)
+    // MARK: - Vectorised path (docs/random.md, "Normal")
 
     /// float32: `n` uniforms, in-place blocks, and a 16-uniform tail block
     /// that overwrites the last 16 outputs when `n % 16 != 0`.

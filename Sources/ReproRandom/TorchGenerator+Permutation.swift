@@ -1,4 +1,4 @@
-// torch.randperm(n) on CPU (rng.md §2.4).
+// torch.randperm(n) on CPU (docs/random.md, "`randperm(n)`").
 
 extension TorchGenerator {
     /// The `n` at and above which `randperm` switches to 64-bit draws:

@@ -1,6 +1,6 @@
 extension TorchGenerator {
     /// The generator's state in PyTorch's `Generator.get_state()` layout:
-    /// 5056 bytes, a little-endian x86-64 C struct (`rng.md` §1.6).
+    /// 5056 bytes, a little-endian x86-64 C struct (docs/random.md, "Saved state").
     ///
     /// | offset | type | field |
     /// |---|---|---|

@@ -1,4 +1,4 @@
-// torch.rand / rand_like / uniform_(from, to) on CPU (rng.md §2.1).
+// torch.rand / rand_like / uniform_(from, to) on CPU (docs/random.md, "Uniform").
 
 extension TorchGenerator {
     /// Fills `out` like `t.uniform_(from, to)` on a float32 tensor: one

@@ -2,8 +2,8 @@
 /// generator of torch 2.15), with its distributions reproduced bit for bit.
 ///
 /// The bit source is ``MT19937`` seeded with `init_genrand` from the low 32
-/// bits of the seed (`rng.md` §1.3); ``random()`` and ``random64()`` are
-/// PyTorch's two primitives (§1.4), and every distribution
+/// bits of the seed; ``random()`` and ``random64()`` are PyTorch's two
+/// primitives (docs/random.md, "Seeding" and "The two primitives"), and every distribution
 /// (`TorchGenerator+Uniform.swift`, `+Normal`, `+Integers`, `+Permutation`,
 /// `+Bernoulli`) consumes them exactly as the CPU kernels do. Values are
 /// returned in storage (memory) order, which is the order PyTorch fills a
@@ -20,7 +20,8 @@
 /// round-trips through ``serializedState`` in PyTorch's own 5056-byte
 /// `get_state()` layout.
 public struct TorchGenerator: RandomBitGenerator {
-    /// Which compiled copy of PyTorch's CPU kernels to reproduce (`rng.md` §2, §8).
+    /// Which compiled copy of PyTorch's CPU kernels to reproduce (docs/random.md,
+    /// "Two builds of the kernels").
     ///
     /// PyTorch's x86-64 wheel carries a `DEFAULT` and an `AVX2` build of its
     /// distribution kernels, and they give different bits for `uniform_` with
@@ -98,7 +99,7 @@ public struct TorchGenerator: RandomBitGenerator {
     ///
     /// Clears both normal caches, runs `init_genrand` with the low 32 bits of
     /// `seed`, and records the full 64-bit seed as ``initialSeed``. So the seeds
-    /// `5` and `2^32 + 5` give the same stream (`rng.md` §1.3).
+    /// `5` and `2^32 + 5` give the same stream (docs/random.md, "Seeding").
     ///
     /// ```swift
     /// var g = TorchGenerator()
@@ -184,6 +185,6 @@ public struct TorchGenerator: RandomBitGenerator {
     /// The cached second Box–Muller value of the scalar normal path, if any.
     ///
     /// A scalar-path `randn` of odd length leaves one value here; the next
-    /// scalar-path normal returns it without drawing (`rng.md` §2.2.1).
+    /// scalar-path normal returns it without drawing (docs/random.md, "Normal", scalar path).
     public var cachedNormal: Double? { doubleNormalCache }
 }

@@ -1,4 +1,4 @@
-// Default initialisation of nn.Conv{1,2,3}d and nn.Linear (rng.md §3):
+// Default initialisation of nn.Conv{1,2,3}d and nn.Linear (docs/random.md, "`torch.nn.init`"):
 // kaiming_uniform_(weight, a=sqrt(5)), then uniform_(bias, ±1/sqrt(fan_in)).
 
 extension TorchInit {
@@ -10,8 +10,8 @@ extension TorchInit {
     /// With `fanIn == 0` the weight is empty and nothing is drawn for it; the
     /// bias then follows the Linear rule (`uniform_(0, 0)`: +0.0, one draw per
     /// element). (`_ConvNd` skips the bias init in that case and leaves it
-    /// uninitialised; use ``conv2d(inChannels:outChannels:kernelSize:groups:bias:using:)``
-    /// for convolutions, which returns zeros there.)
+    /// uninitialised; use ``conv2d(inChannels:outChannels:kernelSize:groups:bias:using:)-(_,_,Int,_,_,_)``
+    /// (or its `(kh, kw)` form) for convolutions, which returns zeros there.)
     ///
     /// ```swift
     /// var g = TorchGenerator(seed: 0)

@@ -1,5 +1,5 @@
 // torch.nn.init and the default initialisation of Conv/Linear layers
-// (rng.md §3). All bound arithmetic is f64, in the order torch/nn/init.py
+// (docs/random.md, "`torch.nn.init`"). All bound arithmetic is f64, in the order torch/nn/init.py
 // writes it (IEEE, correctly rounded sqrt and division), and every fill goes
 // through TorchGenerator's uniform_/normal_ kernels.
 

@@ -1,4 +1,4 @@
-// torch.utils.data samplers (torch 2.15, rng.md §4.1): the index orders they
+// torch.utils.data samplers (torch 2.15; docs/random.md, "torch.utils.data"): the index orders they
 // produce and exactly which draws they make from which generator.
 //
 // PyTorch's samplers share generator *objects*; here generators are values.

@@ -1,7 +1,8 @@
 // The three tables below are data from NumPy, numpy/random/src/distributions/
 // ziggurat_constants.h (arrays ki_double, wi_double, fi_double), NumPy v2.4.6,
 // written here as IEEE-754 bit patterns. Their SHA-256 digests are checked in
-// ZigguratTablesTests against rng.md §5.4. They are carried over under NumPy's
+// ZigguratTablesTests against the digests of the same arrays in the NumPy
+// v2.4.6 header and binary. They are carried over under NumPy's
 // licence, reproduced here as it requires:
 //
 // Copyright (c) 2005-2025, NumPy Developers.
@@ -39,7 +40,7 @@
 // License, Copyright (c) 2019 Kevin Sheppard (numpy/random/LICENSE.md).
 
 /// The 256-layer normal ziggurat tables of NumPy's `Generator.standard_normal`
-/// (`rng.md` §5.4). They cannot be regenerated bit-exactly (the recurrence
+/// (docs/random.md, "The ziggurat normal"). They cannot be regenerated bit-exactly (the recurrence
 /// amplifies libm rounding), so they are NumPy's published values.
 @usableFromInline
 enum _ZigguratTables {

@@ -6,9 +6,9 @@ import ReproTensor
 /// first crop that fits (at a uniformly drawn position); otherwise the centre
 /// crop clamped to the ratio range. The crop is resized to `size × size`.
 ///
-/// Draws come from the generator passed in (``Draw``'s algorithms, not
-/// `torch.rand`), and the log and exp of the ratio are Repro's own
-/// (``ElementaryFunctions``, in Float), so the crop is a pure function of the
+/// Draws come from the generator passed in (Repro's own algorithms: 53-bit
+/// uniform doubles, Lemire bounded integers — not `torch.rand`), and the log
+/// and exp of the ratio are Repro's own (ReproTensor's `ElementaryFunctions`, in Float), so the crop is a pure function of the
 /// generator state on every platform — not bit-identical to torchvision's.
 ///
 /// ```swift
