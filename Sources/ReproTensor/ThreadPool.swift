@@ -47,6 +47,9 @@ public final class ThreadPool: @unchecked Sendable {
         /// The most distinct threads that ran the participants of one job
         /// (0 before the first job with several participants).
         public var largestTeam = 0
+        /// The most participants one job asked for (0 before the first job
+        /// with several). On a pool nobody else uses, ``largestTeam`` equals it.
+        public var largestRequest = 0
 
         /// Statistics of a pool that has run nothing.
         public init() {}
@@ -207,6 +210,7 @@ extension ThreadPool {
             guard callLock.try() else {
                 cond.lock()
                 statistics.serialFallbacks += 1
+                statistics.largestRequest = max(statistics.largestRequest, n)
                 cond.unlock()
                 for p in 0..<n { body(p) }
                 return
@@ -242,6 +246,7 @@ extension ThreadPool {
             for p in 0..<n where !(0..<p).contains(where: { pthread_equal(team[$0], team[p]) != 0 }) { distinct += 1 }
             if distinct > 1 { statistics.parallelJobs += 1 }
             statistics.largestTeam = max(statistics.largestTeam, distinct)
+            statistics.largestRequest = max(statistics.largestRequest, n)
         }
 
         private func ensureWorkers(_ n: Int) {

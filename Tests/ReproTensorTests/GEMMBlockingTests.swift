@@ -64,7 +64,10 @@ import Testing
     func bitIdenticalToReferenceForEveryThreadCountAndSplit(_ t: Case) throws {
         for threads in invarianceThreadCounts {
             for split in GEMM.Split.allCases {
-                let r = try onOwnPool(threads: threads) { Self.run(t, threads: threads, split: split, seed: UInt64(t.m * 7 + t.n * 3 + t.k)) }
+                // Edge-case shapes: some have fewer panels than threads along the split.
+                let r = try onOwnPool(threads: threads, team: .requested) {
+                    Self.run(t, threads: threads, split: split, seed: UInt64(t.m * 7 + t.n * 3 + t.k))
+                }
                 #expect(bits(r.fast) == bits(r.ref), "\(t) threads \(threads) split \(split)")
             }
         }

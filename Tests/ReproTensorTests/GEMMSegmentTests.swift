@@ -105,7 +105,9 @@ import Testing
     }
 
     @Test func matmulIsThreadInvariantOnSegmentedShapes() throws {
-        let a = try seededTensor([6, 20000], seed: 21), b = try seededTensor([20000, 17], seed: 22)
+        // 7 full segments and a partial one: a segment per thread at every invariance count.
+        let k = 7 * GEMM.segmentLength + 123
+        let a = try seededTensor([6, k], seed: 21), b = try seededTensor([k, 17], seed: 22)
         let base = try onOwnPool(threads: 1) { try bits(a.matmul(b)) }
         for t in invarianceThreadCounts where t > 1 {
             #expect(try onOwnPool(threads: t) { try bits(a.matmul(b)) } == base, "threads \(t)")

@@ -132,6 +132,7 @@ import _ReproTestSupport
         var expected = ThreadPool.Statistics()
         expected.parallelJobs = 1
         expected.largestTeam = 5
+        expected.largestRequest = 5
         #expect(pool.statistics == expected)
     }
 
