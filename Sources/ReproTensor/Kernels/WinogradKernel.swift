@@ -50,12 +50,6 @@
         kernelHeight == 3 && kernelWidth == 3 && stride == (1, 1) && dilation == (1, 1) && groups == 1
     }
 
-    /// Whether the Winograd kernel computes this geometry (see ``isApplicable(kernelHeight:kernelWidth:stride:dilation:groups:)``).
-    @_spi(Kernels) public static func isApplicable(_ g: ConvGeometry) -> Bool {
-        isApplicable(kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, stride: g.stride, dilation: g.dilation,
-                     groups: g.groups)
-    }
-
     /// Transformed weights `U = G g Gᵀ`, laid out `[ξ][16-channel panel][c][16]`
     /// (zero past the last output channel).
     @_spi(Kernels) public final class PackedWeights: @unchecked Sendable {
