@@ -1,6 +1,7 @@
 // torch.utils.data.DataLoader's use of randomness (torch 2.15; docs/random.md, "torch.utils.data"):
 // the base seed drawn by every iter(loader), the sampler it builds, and the
-// seeds each worker process gets.
+// seeds each worker process gets. ReproData's loader takes its
+// torchWorkerSeeding base seeds and worker streams from these models.
 
 /// The index batches and seeds of `torch.utils.data.DataLoader(range(count),
 /// batch_size, shuffle, drop_last, generator)` — what PyTorch's loader draws,

@@ -5,6 +5,10 @@
 // A sampler that owns a generator (`generator:` given) advances its own copy;
 // otherwise each epoch takes the caller's default generator `inout`, which
 // stands for PyTorch's process-wide default generator.
+//
+// These are models of PyTorch's draws; the samplers a loader reads (pure,
+// resumable) are ReproData's, whose torch modes call these models
+// (docs/data.md, "Where the torch-compatible models live").
 
 /// `torch.utils.data.SequentialSampler`: `0..<count`, no draws.
 ///

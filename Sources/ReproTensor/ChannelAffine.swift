@@ -69,7 +69,7 @@ extension Tensor {
         let src = x.floatBase, dst = out.floatBase
         affine.scale.withUnsafeBufferPointer { s in affine.shift.withUnsafeBufferPointer { t in
             let e = Epilogue(scale: s.baseAddress, shift: t.baseAddress, relu: relu)
-            ThreadPool.shared.forEachChunk(n * c, threads: Runtime.settings.threads) { nc in
+            ThreadPool.current.forEachChunk(n * c, threads: Runtime.settings.threads) { nc in
                 let ch = nc % c
                 for i in 0..<inner { dst[nc * inner + i] = e.apply(src[nc * inner + i], channel: ch) }
             }

@@ -47,8 +47,11 @@ extension Conv2d {
     /// The smallest input and output channel counts for which the rule picks Winograd.
     public static let winogradMinimumChannels = 24
 
+    /// Whether a Winograd algorithm can compute a layer of this shape
+    /// (``WinogradKernel/isApplicable(kernelHeight:kernelWidth:stride:dilation:groups:)``).
     static func winogradApplies(weightShape s: [Int], stride: (Int, Int), dilation: (Int, Int), groups: Int) -> Bool {
-        s.count == 4 && s[2] == 3 && s[3] == 3 && stride == (1, 1) && dilation == (1, 1) && groups == 1
+        s.count == 4
+            && WinogradKernel.isApplicable(kernelHeight: s[2], kernelWidth: s[3], stride: stride, dilation: dilation, groups: groups)
     }
 
     /// The algorithm a call runs: the layer's own, or — with ``Runtime/benchmark``

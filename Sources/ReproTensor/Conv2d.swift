@@ -109,7 +109,7 @@ public struct Conv2d: Sendable {
     }
 
     /// The geometry for an input shape `[N, C, H, W]`.
-    public func geometry(for inputShape: [Int]) throws(TensorError) -> ConvGeometry {
+    @_spi(Kernels) public func geometry(for inputShape: [Int]) throws(TensorError) -> ConvGeometry {
         guard inputShape.count == 4, inputShape[1] == weightShape[1] * groups else {
             throw .shapeMismatch(op: "conv2d", shapes: [inputShape, weightShape],
                                  reason: "input must be [N, \(weightShape[1] * groups), H, W]")
@@ -187,7 +187,7 @@ public struct Conv2d: Sendable {
                 let hp = g.height + 2 * g.padding.h, wp = g.width + 2 * g.padding.w
                 let padded = try Tensor(zeros: [g.batch, hp, wp, g.inChannels])
                 let rowBytes = g.width * g.inChannels * 4
-                ThreadPool.shared.forEachChunk(g.batch * g.height, threads: threads) { r in
+                ThreadPool.current.forEachChunk(g.batch * g.height, threads: threads) { r in
                     let n = r / g.height, y = r % g.height
                     let dst = padded.floatBase + ((n * hp + y + g.padding.h) * wp + g.padding.w) * g.inChannels
                     UnsafeMutableRawPointer(dst).copyMemory(from: x.floatBase + r * g.width * g.inChannels, byteCount: rowBytes)

@@ -1,4 +1,8 @@
 extension Tensor {
+    /// Elements per work chunk of the element-wise operations (the unit the
+    /// thread pool hands out; results never depend on it or on the thread count).
+    static let elementwiseChunk = 1 << 16
+
     /// Checks the dtype is float32 and returns a contiguous copy-free view.
     func floatOperand(_ op: String) throws(TensorError) -> Tensor {
         guard dtype == .float32 else { throw .dtypeMismatch(op: op, expected: .float32, actual: dtype) }
@@ -11,8 +15,8 @@ extension Tensor {
         let x = try floatOperand(op)
         let out = try Tensor.uninitialized(shape, op: op)
         let n = count, src = x.floatBase, dst = out.floatBase
-        let chunk = 1 << 16
-        ThreadPool.shared.forEachChunk((n + chunk - 1) / chunk, threads: Runtime.settings.threads) { c in
+        let chunk = Tensor.elementwiseChunk
+        ThreadPool.current.forEachChunk((n + chunk - 1) / chunk, threads: Runtime.settings.threads) { c in
             let lo = c * chunk
             ElementaryFunctions.map(src + lo, dst + lo, min(chunk, n - lo), f)
         }
@@ -62,8 +66,8 @@ extension Tensor {
         let a = try floatOperand("add"), b = try other.floatOperand("add")
         let out = try Tensor.uninitialized(shape, op: "add")
         let n = count, pa = a.floatBase, pb = b.floatBase, dst = out.floatBase
-        let chunk = 1 << 16
-        ThreadPool.shared.forEachChunk((n + chunk - 1) / chunk, threads: Runtime.settings.threads) { c in
+        let chunk = Tensor.elementwiseChunk
+        ThreadPool.current.forEachChunk((n + chunk - 1) / chunk, threads: Runtime.settings.threads) { c in
             for i in (c * chunk)..<min((c + 1) * chunk, n) {
                 var v = pa[i] + pb[i]
                 if relu && v < 0 { v = 0 }

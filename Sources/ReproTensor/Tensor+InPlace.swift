@@ -21,8 +21,8 @@ extension Tensor {
         let b = try other.floatOperand("add")
         makeUniqueContiguous()
         let n = count, pa = floatBase, pb = b.floatBase
-        let chunk = 1 << 16
-        ThreadPool.shared.forEachChunk((n + chunk - 1) / chunk, threads: Runtime.settings.threads) { c in
+        let chunk = Tensor.elementwiseChunk
+        ThreadPool.current.forEachChunk((n + chunk - 1) / chunk, threads: Runtime.settings.threads) { c in
             for i in (c * chunk)..<min((c + 1) * chunk, n) {
                 var v = pa[i] + pb[i]
                 if relu && v < 0 { v = 0 }

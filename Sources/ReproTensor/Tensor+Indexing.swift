@@ -33,7 +33,7 @@ extension Tensor {
         let rows = n == 0 ? 0 : count / n
         let src = x.floatBase, vp = values.floatBase
         let ip = indices.rawBase.assumingMemoryBound(to: Int64.self)
-        ThreadPool.shared.forEachChunk(rows, threads: Runtime.settings.threads) { r in
+        ThreadPool.current.forEachChunk(rows, threads: Runtime.settings.threads) { r in
             let row = UnsafeBufferPointer(start: src + r * n, count: n)
             let order = k == n ? Sorting.order(row) : Sorting.topK(row, k: k)
             for (j, i) in order.enumerated() {

@@ -51,7 +51,7 @@ extension Tensor {
             let parts = max(1, min(s.threads, k))
             let partial = UnsafeMutablePointer<Float>.allocate(capacity: max(parts * m * n, 1))
             defer { partial.deallocate() }
-            ThreadPool.shared.run(participants: parts) { p in
+            ThreadPool.current.run(participants: parts) { p in
                 let k0 = p * k / parts, k1 = (p + 1) * k / parts
                 // One plain chain per range (never segmented), as many ranges as threads.
                 GEMM.Driver(m: m, n: n, k: k1 - k0, a: .init(A.base + k0, rowStride: k), b: .unpacked(.init(B.base + k0 * n, rowStride: n)),

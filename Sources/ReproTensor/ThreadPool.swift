@@ -1,13 +1,14 @@
 import Foundation
 import Synchronization
 
-/// A persistent pool of worker threads with static partitioning.
+/// A pool of worker threads with static partitioning: the threads that run
+/// the tensor kernels.
 ///
 /// Kernels split their *outputs* into a fixed list of chunks (panels, rows)
-/// chosen from the shape alone; ``ThreadPool/forEachChunk(_:threads:_:)`` hands
-/// participant `p` of `T` the contiguous chunk range `[p·C/T, (p+1)·C/T)`.
-/// Every chunk computes its outputs completely and in a fixed order, so the
-/// result never depends on `T` or on which thread ran which chunk.
+/// chosen from the shape alone; `forEachChunk(_:threads:_:)` hands participant
+/// `p` of `T` the contiguous chunk range `[p·C/T, (p+1)·C/T)`. Every chunk
+/// computes its outputs completely and in a fixed order, so the result never
+/// depends on `T` or on which thread ran which chunk.
 ///
 /// Workers are parked on a condition variable between jobs (waking one costs
 /// microseconds, unlike `DispatchQueue.concurrentPerform`). Before parking, a
@@ -15,43 +16,75 @@ import Synchronization
 /// caller spins the same way for the workers to finish, so the back-to-back
 /// small dispatches of a network skip most sleeps and wake-ups. All state is
 /// still read and written under the lock; the spin only watches two atomic
-/// mirrors of it. When the pool is
-/// busy — another caller, or a call from inside a worker — the chunks run
-/// serially on the calling thread, with identical results.
+/// mirrors of it. When the pool is busy — another caller, or a call from
+/// inside a job — the chunks run serially on the calling thread, with
+/// identical results (counted in ``Statistics/serialFallbacks``).
+///
+/// Kernels use the process-wide pool unless a task runs them with a pool of
+/// its own (``Runtime/withThreadPool(_:_:)``) — a task-local choice, so
+/// concurrent tasks with their own pools never make each other fall back to
+/// one thread. A pool's workers exit when the pool is released.
 ///
 /// ```swift
-/// ThreadPool.shared.forEachChunk(rows, threads: Runtime.threads) { r in process(row: r) }
+/// let pool = ThreadPool()
+/// let y = try Runtime.withSettings(RuntimeSettings(threads: 4)) {
+///     try Runtime.withThreadPool(pool) { try x.relu() }
+/// }
+/// pool.statistics.largestTeam   // 4 when x spans at least 4 work chunks
 /// ```
 public final class ThreadPool: @unchecked Sendable {
-    /// The process-wide pool (grows to the largest thread count asked for).
-    public static let shared = ThreadPool()
+    /// What a pool has run since it was created.
+    ///
+    /// Invariance tests use it to prove that a parallel case really ran on
+    /// the threads it asked for.
+    public struct Statistics: Sendable, Equatable {
+        /// Jobs whose participants ran on more than one thread.
+        public var parallelJobs = 0
+        /// Jobs that asked for several participants but ran them all on the
+        /// calling thread because the pool was busy (another caller, or a
+        /// call from inside a job).
+        public var serialFallbacks = 0
+        /// The most distinct threads that ran the participants of one job
+        /// (0 before the first job with several participants).
+        public var largestTeam = 0
+        /// The most participants one job asked for (0 before the first job
+        /// with several). On a pool nobody else uses, ``largestTeam`` equals it.
+        public var largestRequest = 0
 
-    private let cond = NSCondition()
-    private let callLock = NSLock()
-    private var workerCount = 0
-    private var generation = 0
-    private var participants = 0
-    private var pending = 0
-    private var job: ((Int) -> Void)?
-    /// Mirrors `generation` (written under the lock) for spinning workers.
-    private let published = Atomic<Int>(0)
-    /// Mirrors `pending` (written under the lock) for a spinning caller.
-    private let unfinished = Atomic<Int>(0)
+        /// Statistics of a pool that has run nothing.
+        public init() {}
+    }
+
+    /// The process-wide pool (grows to the largest thread count asked for).
+    @_spi(Kernels) public static let shared = ThreadPool()
+
+    /// The pool the kernels use in the calling task (or worker thread): the
+    /// one given to ``Runtime/withThreadPool(_:_:)``, otherwise ``shared``.
+    @_spi(Kernels) public static var current: ThreadPool { scoped ?? shared }
+
+    /// The pool bound by ``Runtime/withThreadPool(_:_:)`` (task-local).
+    @TaskLocal static var scoped: ThreadPool?
 
     /// Polls of an atomic mirror before parking on the condition variable
     /// (a few microseconds; it only ever delays a wait, never replaces one).
     static let spinPolls = 4000
 
-    /// A reusable scratch buffer for kernels (packed GEMM operands): fresh
-    /// multi-megabyte allocations cost a page fault per 4 KB on every call.
-    private let workspaceLock = NSLock()
-    private var workspace: UnsafeMutableRawPointer?
-    private var workspaceBytes = 0
-
     /// Workspaces larger than this are allocated per call and not kept.
     static let maxCachedWorkspaceBytes = 256 << 20
 
-    init() {}
+    private let core: Core
+
+    /// Creates a pool with no threads yet; workers start on first use, up to
+    /// one fewer than the largest participant count asked for.
+    public init() {
+        core = Core()
+        core.owner = self
+    }
+
+    deinit { core.shutDown() }
+
+    /// What the pool has run so far.
+    public var statistics: Statistics { core.statisticsSnapshot() }
 
     /// Calls `body` with at least `bytes` bytes of 64-byte-aligned scratch
     /// memory (uninitialised). The pool keeps the largest buffer asked for (up
@@ -59,24 +92,7 @@ public final class ThreadPool: @unchecked Sendable {
     /// a concurrent or nested caller gets a temporary allocation instead. The
     /// contents never influence results: callers write before they read.
     func withWorkspace<R>(bytes: Int, _ body: (UnsafeMutableRawPointer) -> R) -> R {
-        let size = max(bytes, 64)
-        if size <= Self.maxCachedWorkspaceBytes && workspaceLock.try() {
-            defer { workspaceLock.unlock() }
-            if workspaceBytes < size {
-                workspace?.deallocate()
-                // Grow by at least 1/8 so slowly growing requests do not reallocate each time.
-                let grown = min(max(size, workspaceBytes + workspaceBytes / 8), Self.maxCachedWorkspaceBytes)
-                // Huge pages from 1 MB: the packed panels then have the same
-                // cache-set layout in every run (with 4 KB pages their physical
-                // placement, and so their cache conflicts, changed from run to run).
-                workspace = TensorStorage.allocate(max(grown, size), hugePagesFrom: 1 << 20)
-                workspaceBytes = max(grown, size)
-            }
-            return body(workspace!)
-        }
-        let temporary = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
-        defer { temporary.deallocate() }
-        return body(temporary)
+        core.withWorkspace(bytes: bytes, body)
     }
 
     /// Runs `body(chunk)` for every chunk in `0..<chunks`, over at most `threads` threads.
@@ -85,7 +101,7 @@ public final class ThreadPool: @unchecked Sendable {
     ///   - chunks: the number of independent pieces of work.
     ///   - threads: the largest number of threads to use.
     ///   - body: processes one chunk; must not depend on the thread it runs on.
-    public func forEachChunk(_ chunks: Int, threads: Int, _ body: (Int) -> Void) {
+    @_spi(Kernels) public func forEachChunk(_ chunks: Int, threads: Int, _ body: (Int) -> Void) {
         let t = min(max(threads, 1), chunks)
         if t <= 1 {
             for c in 0..<chunks { body(c) }
@@ -97,71 +113,202 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
-    /// Runs `body(p)` once for each participant `p` in `0..<participants`.
-    public func run(participants n: Int, _ body: (Int) -> Void) {
+    /// Runs `body(p)` once for each participant `p` in `0..<participants`,
+    /// each on its own thread unless the pool is busy (then all on the caller's).
+    @_spi(Kernels) public func run(participants n: Int, _ body: (Int) -> Void) {
         if n <= 1 {
             if n == 1 { body(0) }
             return
         }
-        guard callLock.try() else {
-            for p in 0..<n { body(p) }
-            return
+        core.run(participants: n, body)
+    }
+}
+
+extension Runtime {
+    /// Runs `body` with `pool` as the thread pool of every kernel the current
+    /// task calls (a task-local choice, like ``withSettings(_:_:)``). The
+    /// number of threads still comes from ``RuntimeSettings/threads``.
+    ///
+    /// A pool used by one task alone is never busy, so each parallel job runs
+    /// on as many threads as it asks for; its ``ThreadPool/statistics`` then
+    /// show how many took part.
+    ///
+    /// ```swift
+    /// let pool = ThreadPool()
+    /// let y = try Runtime.withThreadPool(pool) { try a.matmul(b) }
+    /// ```
+    public static func withThreadPool<R, E: Error>(
+        _ pool: ThreadPool, _ body: () throws(E) -> R
+    ) throws(E) -> R {
+        let result = ThreadPool.$scoped.withValue(pool) { Result(catching: body) }
+        return try result.get()
+    }
+}
+
+extension ThreadPool {
+    /// The threads, the job hand-over and the workspace of one pool. Workers
+    /// hold the core (not the pool), so releasing the pool can stop them.
+    private final class Core: @unchecked Sendable {
+        /// The pool this core serves; workers bind it as the current pool
+        /// while they run a job, so a kernel called from inside a job uses it too.
+        weak var owner: ThreadPool?
+
+        private let cond = NSCondition()
+        private let callLock = NSLock()
+        private var workerCount = 0
+        private var generation = 0
+        private var participants = 0
+        private var pending = 0
+        private var stopping = false
+        private var job: ((Int) -> Void)?
+        /// The thread that ran each participant of the current job (capacity `workerCount + 1`).
+        private var team: UnsafeMutablePointer<pthread_t>?
+        private var statistics = Statistics()
+        /// Mirrors `generation` (written under the lock) for spinning workers.
+        private let published = Atomic<Int>(0)
+        /// Mirrors `pending` (written under the lock) for a spinning caller.
+        private let unfinished = Atomic<Int>(0)
+
+        private let workspaceLock = NSLock()
+        private var workspace: UnsafeMutableRawPointer?
+        private var workspaceBytes = 0
+
+        deinit {
+            workspace?.deallocate()
+            team?.deallocate()
         }
-        defer { callLock.unlock() }
-        ensureWorkers(n - 1)
-        withoutActuallyEscaping(body) { job in
+
+        func statisticsSnapshot() -> Statistics {
             cond.lock()
-            self.job = job
-            participants = n
-            pending = n - 1
+            defer { cond.unlock() }
+            return statistics
+        }
+
+        func withWorkspace<R>(bytes: Int, _ body: (UnsafeMutableRawPointer) -> R) -> R {
+            let size = max(bytes, 64)
+            if size <= ThreadPool.maxCachedWorkspaceBytes && workspaceLock.try() {
+                defer { workspaceLock.unlock() }
+                if workspaceBytes < size {
+                    workspace?.deallocate()
+                    // Grow by at least 1/8 so slowly growing requests do not reallocate each time.
+                    let grown = min(max(size, workspaceBytes + workspaceBytes / 8), ThreadPool.maxCachedWorkspaceBytes)
+                    // Huge pages from 1 MB: the packed panels then have the same
+                    // cache-set layout in every run (with 4 KB pages their physical
+                    // placement, and so their cache conflicts, changed from run to run).
+                    workspace = TensorStorage.allocate(max(grown, size), hugePagesFrom: 1 << 20)
+                    workspaceBytes = max(grown, size)
+                }
+                return body(workspace!)
+            }
+            let temporary = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+            defer { temporary.deallocate() }
+            return body(temporary)
+        }
+
+        /// Runs a job of `n` (≥ 2) participants.
+        func run(participants n: Int, _ body: (Int) -> Void) {
+            guard callLock.try() else {
+                cond.lock()
+                statistics.serialFallbacks += 1
+                statistics.largestRequest = max(statistics.largestRequest, n)
+                cond.unlock()
+                for p in 0..<n { body(p) }
+                return
+            }
+            defer { callLock.unlock() }
+            ensureWorkers(n - 1)
+            withoutActuallyEscaping(body) { job in
+                cond.lock()
+                self.job = job
+                participants = n
+                pending = n - 1
+                generation &+= 1
+                unfinished.store(n - 1, ordering: .releasing)
+                published.store(generation, ordering: .releasing)
+                cond.broadcast()
+                cond.unlock()
+                team![0] = pthread_self()
+                job(0)
+                var polls = 0
+                while polls < ThreadPool.spinPolls && unfinished.load(ordering: .acquiring) != 0 { polls += 1 }
+                cond.lock()
+                while pending > 0 { cond.wait() }
+                self.job = nil
+                recordTeam(n)
+                cond.unlock()
+            }
+        }
+
+        /// Counts the distinct threads that ran the `n` participants just finished (under the lock).
+        private func recordTeam(_ n: Int) {
+            let team = team!
+            var distinct = 0
+            for p in 0..<n where !(0..<p).contains(where: { pthread_equal(team[$0], team[p]) != 0 }) { distinct += 1 }
+            if distinct > 1 { statistics.parallelJobs += 1 }
+            statistics.largestTeam = max(statistics.largestTeam, distinct)
+            statistics.largestRequest = max(statistics.largestRequest, n)
+        }
+
+        private func ensureWorkers(_ n: Int) {
+            cond.lock()
+            defer { cond.unlock() }
+            guard workerCount < n else { return }
+            let grown = UnsafeMutablePointer<pthread_t>.allocate(capacity: n + 1)
+            grown.initialize(repeating: pthread_self(), count: n + 1)
+            team?.deallocate()
+            team = grown
+            while workerCount < n {
+                workerCount += 1
+                let id = workerCount
+                let seen = generation
+                let thread = Thread { [self] in workerLoop(id: id, seen: seen) }
+                thread.name = "ReproTensor.worker.\(id)"
+                thread.stackSize = 1 << 20
+                thread.start()
+            }
+        }
+
+        /// Runs one participant with the pool as the current pool. The strong
+        /// reference to the pool ends with this call, before the worker reports
+        /// back, so a worker never holds the last one (the caller holds it).
+        private func perform(_ job: (Int) -> Void, participant id: Int) {
+            let pool = owner
+            ThreadPool.$scoped.withValue(pool) { job(id) }
+        }
+
+        /// Stops the workers (they exit at their next wake-up and release the core).
+        func shutDown() {
+            cond.lock()
+            stopping = true
             generation &+= 1
-            unfinished.store(n - 1, ordering: .releasing)
             published.store(generation, ordering: .releasing)
             cond.broadcast()
             cond.unlock()
-            job(0)
-            var polls = 0
-            while polls < Self.spinPolls && unfinished.load(ordering: .acquiring) != 0 { polls += 1 }
+        }
+
+        private func workerLoop(id: Int, seen initial: Int) {
+            var seen = initial
             cond.lock()
-            while pending > 0 { cond.wait() }
-            self.job = nil
-            cond.unlock()
-        }
-    }
-
-    private func ensureWorkers(_ n: Int) {
-        cond.lock()
-        defer { cond.unlock() }
-        while workerCount < n {
-            workerCount += 1
-            let id = workerCount
-            let seen = generation
-            let thread = Thread { [self] in workerLoop(id: id, seen: seen) }
-            thread.name = "ReproTensor.worker.\(id)"
-            thread.stackSize = 1 << 20
-            thread.start()
-        }
-    }
-
-    private func workerLoop(id: Int, seen initial: Int) {
-        var seen = initial
-        cond.lock()
-        while true {
-            if generation == seen {
+            while true {
+                if generation == seen {
+                    cond.unlock()
+                    var polls = 0
+                    while polls < ThreadPool.spinPolls && published.load(ordering: .acquiring) == seen { polls += 1 }
+                    cond.lock()
+                    while generation == seen { cond.wait() }
+                }
+                seen = generation
+                if stopping { break }
+                guard id < participants, let job, let slots = team else { continue }
                 cond.unlock()
-                var polls = 0
-                while polls < Self.spinPolls && published.load(ordering: .acquiring) == seen { polls += 1 }
+                slots[id] = pthread_self()
+                perform(job, participant: id)
                 cond.lock()
-                while generation == seen { cond.wait() }
+                pending -= 1
+                unfinished.store(pending, ordering: .releasing)
+                if pending == 0 { cond.broadcast() }
             }
-            seen = generation
-            guard id < participants, let job else { continue }
             cond.unlock()
-            job(id)
-            cond.lock()
-            pending -= 1
-            unfinished.store(pending, ordering: .releasing)
-            if pending == 0 { cond.broadcast() }
         }
     }
 }

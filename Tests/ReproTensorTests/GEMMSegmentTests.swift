@@ -1,5 +1,5 @@
 import Testing
-@testable import ReproTensor
+@_spi(Kernels) @testable import ReproTensor
 
 /// Long-K products with small outputs: summed in fixed K segments (`GEMM+Segments.swift`).
 @Suite struct GEMMSegmentTests {
@@ -81,13 +81,14 @@ import Testing
         if m * n > 1 { #expect(bits(oneChain) != bits(plain)) }
     }
 
-    @Test func threadCountInvariance() {
+    @Test func threadCountInvariance() throws {
         let m = 14, n = 37, k = 4096 * 6 + 123
         let a = seededFloats(m * k, seed: 5), b = seededFloats(k * n, seed: 6), bias = seededFloats(n, seed: 7)
         let base = run(m: m, n: n, k: k, a: a, b: b, bias: bias, threads: 1, prepacked: false)
         for t in invarianceThreadCounts {
             for prepacked in [false, true] {
-                #expect(bits(run(m: m, n: n, k: k, a: a, b: b, bias: bias, threads: t, prepacked: prepacked)) == bits(base))
+                let c = try onOwnPool(threads: t) { run(m: m, n: n, k: k, a: a, b: b, bias: bias, threads: t, prepacked: prepacked) }
+                #expect(bits(c) == bits(base), "threads \(t) prepacked \(prepacked)")
             }
         }
     }
@@ -104,10 +105,12 @@ import Testing
     }
 
     @Test func matmulIsThreadInvariantOnSegmentedShapes() throws {
-        let a = try seededTensor([6, 20000], seed: 21), b = try seededTensor([20000, 17], seed: 22)
-        let base = try Runtime.withSettings(threads(1)) { try bits(a.matmul(b)) }
-        for t in invarianceThreadCounts {
-            #expect(try Runtime.withSettings(threads(t)) { try bits(a.matmul(b)) } == base)
+        // 7 full segments and a partial one: a segment per thread at every invariance count.
+        let k = 7 * GEMM.segmentLength + 123
+        let a = try seededTensor([6, k], seed: 21), b = try seededTensor([k, 17], seed: 22)
+        let base = try onOwnPool(threads: 1) { try bits(a.matmul(b)) }
+        for t in invarianceThreadCounts where t > 1 {
+            #expect(try onOwnPool(threads: t) { try bits(a.matmul(b)) } == base, "threads \(t)")
         }
     }
 }

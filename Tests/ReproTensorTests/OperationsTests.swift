@@ -1,11 +1,14 @@
 import Testing
-@testable import ReproTensor
+@_spi(Kernels) @testable import ReproTensor
 
-/// Runs `body` under every invariance thread count and checks the hashes agree.
-func expectThreadInvariant(_ body: () throws -> Tensor) throws {
-    let base = try Runtime.withSettings(threads(1), body).bitsHash
-    for t in invarianceThreadCounts {
-        #expect(try Runtime.withSettings(threads(t), body).bitsHash == base, "threads \(t)")
+/// Runs `body` under every invariance thread count, each on a pool of its own
+/// (``onOwnPool(threads:sourceLocation:_:)``: the threads must really run), and
+/// checks the hashes agree.
+func expectThreadInvariant(sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Tensor) throws {
+    let base = try onOwnPool(threads: 1, sourceLocation: sourceLocation, body).bitsHash
+    for t in invarianceThreadCounts where t > 1 {
+        #expect(try onOwnPool(threads: t, sourceLocation: sourceLocation, body).bitsHash == base, "threads \(t)",
+                sourceLocation: sourceLocation)
     }
 }
 
@@ -25,7 +28,10 @@ func expectBatchInvariant(_ x: Tensor, _ f: (Tensor) throws -> Tensor) throws {
         #expect(try bits(x.exp()) == bits(xv.map(ElementaryFunctions.exp)))
         #expect(try bits(x.sigmoid()) == bits(xv.map(ElementaryFunctions.sigmoid)))
         #expect(throws: TensorError.self) { try x.adding(try seededTensor([3, 4], seed: 1)) }
-        for op in [{ try x.relu() }, { try x.exp() }, { try x.sigmoid() }, { try x.adding(y, relu: true) }] {
+        // Invariance on 7 full work chunks and a partial eighth, so every thread count splits the work.
+        let n = 7 * Tensor.elementwiseChunk + 4321
+        let bx = try seededTensor([n], seed: 1, scale: 10), by = try seededTensor([n], seed: 2, scale: 10)
+        for op in [{ try bx.relu() }, { try bx.exp() }, { try bx.log() }, { try bx.sigmoid() }, { try bx.adding(by, relu: true) }] {
             try expectThreadInvariant(op)
         }
         try expectBatchInvariant(x) { try $0.sigmoid() }
@@ -44,7 +50,8 @@ func expectBatchInvariant(_ x: Tensor, _ f: (Tensor) throws -> Tensor) throws {
             }}
             #expect(yv[(p * 5 + oy) * 6 + ox] == m)
         }}}
-        try expectThreadInvariant { try x.maxPool2d(kernel: 3, stride: 2, padding: 1) }
+        let planes = try seededTensor([3, 5, 9, 12], seed: 3)  // 15 planes: work for 7 threads
+        try expectThreadInvariant { try planes.maxPool2d(kernel: 3, stride: 2, padding: 1) }
         try expectBatchInvariant(try seededTensor([3, 2, 9, 12], seed: 4)) { try $0.maxPool2d(kernel: 3, stride: 2, padding: 1) }
         #expect(throws: TensorError.self) { try x.maxPool2d(kernel: 3, stride: 0, padding: 1) }
     }
@@ -56,7 +63,7 @@ func expectBatchInvariant(_ x: Tensor, _ f: (Tensor) throws -> Tensor) throws {
         // Non-integer ratio: src = min(floor(d · 3/5), 2) → 0, 0, 1, 1, 2.
         #expect(Resampling.nearestIndex(3, input: 3, output: 5) == 1)
         #expect((0..<5).map { Resampling.nearestIndex($0, input: 3, output: 5) } == [0, 0, 1, 1, 2])
-        let big = try seededTensor([3, 2, 13, 17], seed: 5)
+        let big = try seededTensor([3, 3, 13, 17], seed: 5)
         try expectThreadInvariant { try big.upsampled(toHeight: 25, width: 34, mode: .nearest) }
     }
 
@@ -82,7 +89,8 @@ func expectBatchInvariant(_ x: Tensor, _ f: (Tensor) throws -> Tensor) throws {
             let e = (1 - wy) * ((1 - wx) * v(y0, x0) + wx * v(y0, x1)) + wy * ((1 - wx) * v(y1, x0) + wx * v(y1, x1))
             #expect(abs(Double(yv[(p * 11 + oy) * 5 + ox]) - e) <= 1e-6)
         }}}
-        try expectThreadInvariant { try x.upsampled(toHeight: 11, width: 5, mode: .bilinear) }
+        let planes = try seededTensor([3, 3, 7, 9], seed: 6)
+        try expectThreadInvariant { try planes.upsampled(toHeight: 11, width: 5, mode: .bilinear) }
         try expectBatchInvariant(try seededTensor([3, 2, 7, 9], seed: 7)) { try $0.upsampled(toHeight: 10, width: 13, mode: .bilinear) }
     }
 
@@ -115,9 +123,10 @@ func expectBatchInvariant(_ x: Tensor, _ f: (Tensor) throws -> Tensor) throws {
         for k in [0, 1, 7, 100, 5000] {
             #expect(many.withUnsafeBufferPointer { Sorting.topK($0, k: k) } == Array(ref.prefix(k)))
         }
-        let t = try Tensor(shape: [2, 5000], scalars: many + many.reversed())
+        // Eight rows: one work chunk each, enough for every invariance thread count.
+        let t = try Tensor(shape: [8, 5000], scalars: Array(repeating: many + many.reversed(), count: 4).flatMap { $0 })
         let (vals, idx) = try t.topK(10)
-        #expect(idx.dtype == .int64 && vals.shape == [2, 10])
+        #expect(idx.dtype == .int64 && vals.shape == [8, 10])
         #expect(try idx.scalars(as: Int64.self).prefix(10).map(Int.init) == Array(ref.prefix(10)))
         try expectThreadInvariant { try t.topK(10).indices }
         try expectThreadInvariant { try t.sortedDescending().values }

@@ -21,8 +21,8 @@ import Testing
     }
 
     @Test func maxPoolEqualsNCHWBits() throws {
-        // 19 channels: two SIMD8 blocks and a scalar tail.
-        for (shape, k, s, p) in [([2, 19, 11, 14], 3, 2, 1), ([1, 8, 7, 7], 2, 2, 0), ([1, 5, 6, 9], 3, 1, 1)] {
+        // 19 channels: two SIMD8 blocks and a scalar tail. At least 7 output rows (the work chunks).
+        for (shape, k, s, p) in [([2, 19, 11, 14], 3, 2, 1), ([1, 8, 14, 7], 2, 2, 0), ([1, 5, 7, 9], 3, 1, 1)] {
             let x = try hostile(shape, seed: UInt64(shape[1]))
             let expected = try bits(x.maxPool2d(kernel: k, stride: s, padding: p).nhwcFromNCHW())
             let nhwc = try x.nhwcFromNCHW()
@@ -36,7 +36,8 @@ import Testing
     }
 
     @Test func nearestUpsampleEqualsNCHWBits() throws {
-        for (shape, oh, ow) in [([2, 13, 7, 9], 14, 18), ([1, 5, 13, 17], 25, 34), ([1, 3, 4, 6], 4, 6), ([1, 3, 3, 5], 7, 4)] {
+        // At least 7 output rows (the work chunks) in every case.
+        for (shape, oh, ow) in [([2, 13, 7, 9], 14, 18), ([1, 5, 13, 17], 25, 34), ([1, 3, 8, 6], 8, 6), ([1, 3, 3, 5], 7, 4)] {
             let x = try seededTensor(shape, seed: UInt64(oh))
             let expected = try bits(x.upsampled(toHeight: oh, width: ow, mode: .nearest).nhwcFromNCHW())
             let nhwc = try x.nhwcFromNCHW()
@@ -48,7 +49,9 @@ import Testing
 
     @Test func groupNormEqualsNCHWBits() throws {
         // 2 channels per group (mini head), 8 per group (full head), odd spatial sizes (tail of the striped sum).
-        for (shape, groups) in [([2, 64, 5, 7], 32), ([1, 256, 13, 17], 32), ([3, 12, 1, 1], 4), ([1, 6, 9, 11], 3)] {
+        // Every case has at least 7 (image, group) chunks; [1, 256, 13, 17] spans 14 pixel chunks of the
+        // affine pass (16 rows each at 256 channels), the last one partial.
+        for (shape, groups) in [([2, 64, 5, 7], 32), ([1, 256, 13, 17], 32), ([3, 12, 1, 1], 4), ([3, 6, 9, 11], 3)] {
             let c = shape[1]
             let x = try seededTensor(shape, seed: UInt64(c), scale: 7)
             let g = try seededTensor([c], seed: 90), b = try seededTensor([c], seed: 91)
@@ -83,8 +86,11 @@ import Testing
             #expect(try bits(y) == bits(a.adding(b, relu: relu)))
             #expect(try bits(a) == bits(seededTensor([1, 5, 7, 9], seed: 11)), "the shared original changed")
         }
-        let big = try seededTensor([2, 33, 40, 64], seed: 17)
-        try expectThreadInvariant { var y = try seededTensor([2, 33, 40, 64], seed: 13); try y.add(big, relu: true); return y }
+        // 7.5 element-wise work chunks: every thread count splits the work, with a partial last chunk.
+        let shape = [2, 60, 64, 64]
+        #expect(shape.reduce(1, *) == 7 * Tensor.elementwiseChunk + Tensor.elementwiseChunk / 2)
+        let big = try seededTensor(shape, seed: 17)
+        try expectThreadInvariant { var y = try seededTensor(shape, seed: 13); try y.add(big, relu: true); return y }
         var wrong = a
         #expect(throws: TensorError.self) { try wrong.add(try seededTensor([5, 7, 9], seed: 1)) }
     }

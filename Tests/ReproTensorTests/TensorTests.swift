@@ -1,7 +1,7 @@
 import Testing
 import Foundation
 import _ReproTestSupport
-@testable import ReproTensor
+@_spi(Kernels) @testable import ReproTensor
 
 @Suite struct TensorTests {
     @Test func viewsAndContiguous() throws {
@@ -111,14 +111,67 @@ import _ReproTestSupport
         #expect(Runtime.settings == outer)
     }
 
-    @Test func threadPoolRunsEveryChunkOnce() {
+    @Test func threadPoolRunsEveryChunkOnce() throws {
         for t in invarianceThreadCounts {
             let hits = UnsafeMutablePointer<Int>.allocate(capacity: 100)
             hits.initialize(repeating: 0, count: 100)
-            ThreadPool.shared.forEachChunk(100, threads: t) { hits[$0] += 1 }
+            try onOwnPool(threads: t) { ThreadPool.current.forEachChunk(100, threads: t) { hits[$0] += 1 } }
             #expect((0..<100).allSatisfy { hits[$0] == 1 })
             hits.deallocate()
         }
+    }
+
+    @Test func ownPoolRunsEachParticipantOnItsOwnThread() {
+        let pool = ThreadPool()
+        let ids = UnsafeMutablePointer<pthread_t>.allocate(capacity: 5)
+        defer { ids.deallocate() }
+        ids.initialize(repeating: pthread_self(), count: 5)
+        pool.run(participants: 5) { ids[$0] = pthread_self() }
+        let distinct = (0..<5).filter { p in !(0..<p).contains { pthread_equal(ids[$0], ids[p]) != 0 } }.count
+        #expect(distinct == 5)
+        var expected = ThreadPool.Statistics()
+        expected.parallelJobs = 1
+        expected.largestTeam = 5
+        expected.largestRequest = 5
+        #expect(pool.statistics == expected)
+    }
+
+    @Test func aBusyPoolRunsSeriallyAndSaysSo() {
+        // A job started from inside a job finds the pool busy: it runs on the calling
+        // thread, and the statistics record it (this is what the invariance tests check).
+        let pool = ThreadPool()
+        let inner = UnsafeMutablePointer<Int>.allocate(capacity: 3)
+        defer { inner.deallocate() }
+        inner.initialize(repeating: 0, count: 3)
+        Runtime.withThreadPool(pool) {
+            ThreadPool.current.run(participants: 3) { p in
+                if p == 0 { ThreadPool.current.forEachChunk(3, threads: 3) { inner[$0] += 1 } }
+            }
+        }
+        #expect((0..<3).allSatisfy { inner[$0] == 1 })
+        #expect(pool.statistics.serialFallbacks == 1)
+        #expect(pool.statistics.parallelJobs == 1 && pool.statistics.largestTeam == 3)
+    }
+
+    @Test func withThreadPoolIsScopedToTheTask() async {
+        let pool = ThreadPool()
+        #expect(ThreadPool.current === ThreadPool.shared)
+        Runtime.withThreadPool(pool) { #expect(ThreadPool.current === pool) }
+        #expect(ThreadPool.current === ThreadPool.shared)
+        let other = await Task.detached { ThreadPool.current === ThreadPool.shared }.value
+        #expect(other)
+        #expect(pool.statistics == ThreadPool.Statistics())
+    }
+
+    @Test func releasingAPoolReleasesItsWorkers() {
+        weak var released: ThreadPool?
+        do {
+            let pool = ThreadPool()
+            pool.run(participants: 3) { _ in }
+            released = pool
+            #expect(released != nil)
+        }
+        #expect(released == nil)
     }
 }
 

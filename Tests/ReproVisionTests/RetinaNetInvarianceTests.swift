@@ -25,8 +25,13 @@ import _ReproTestSupport
         for threads in [1, 2, 4] {
             var settings = Runtime.settings
             settings.threads = threads
-            let dets = try Runtime.withSettings(settings) { try model.detect([coffee])[0] }
+            // A pool of its own: the shared pool may be busy with another test, and the
+            // kernels would then run on this thread alone. Its statistics show they did not.
+            let pool = ThreadPool()
+            let dets = try Runtime.withSettings(settings) { try Runtime.withThreadPool(pool) { try model.detect([coffee])[0] } }
             #expect(Self.bits(dets) == Self.bits(reference), "threads \(threads)")
+            let ran = pool.statistics
+            #expect(ran.serialFallbacks == 0 && ran.largestTeam == (threads > 1 ? threads : 0), "threads \(threads): \(ran)")
         }
         // Alone vs in a batch of three (larger and smaller companions, any position).
         let batch = try model.detect([synthetic, coffee, synthetic])

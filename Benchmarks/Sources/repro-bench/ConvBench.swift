@@ -1,4 +1,4 @@
-import ReproTensor
+@_spi(Kernels) import ReproTensor
 
 /// RetinaNet convolutions at 800×1067 (padded 800×1088), from retinanet.md §9.
 struct ConvShape {

@@ -1,4 +1,4 @@
-import ReproTensor
+@_spi(Kernels) import ReproTensor
 
 /// The GEMMs of RetinaNet's 1×1 convolutions (O × C × pixels), called directly:
 /// NCHW as `W · X` (B = the activation, packed by GEMM in pieces, epilogue per

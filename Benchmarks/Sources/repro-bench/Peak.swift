@@ -1,5 +1,5 @@
 import Foundation
-import ReproTensor
+@_spi(Kernels) import ReproTensor
 
 /// Measures the FP32 peak: twelve independent SIMD8 FMA chains per thread
 /// (latency 4 cycles × 2 pipes needs ≥ 8 chains in flight), as kernels.md describes.

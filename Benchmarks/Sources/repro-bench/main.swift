@@ -1,5 +1,5 @@
 import Foundation
-import ReproTensor
+@_spi(Kernels) import ReproTensor
 
 // repro-bench [--threads 1,2] [--only peak,gemm,conv,modes,prepacked,gemmconv,accuracy,rule,dispatch] [--reps N]
 //             [--algorithms direct,winograd,winogradF2x3] [--shapes 3x3_256-256_100x136,…] [--no-default]

@@ -11,12 +11,12 @@
 /// let w = Conv2dKernel.PackedWeights(oihw: wPtr, geometry: g)
 /// Conv2dKernel.forward(g, paddedInput: xPadded, weights: w, output: yNHWC, threads: 2)
 /// ```
-public enum Conv2dKernel {
+@_spi(Kernels) public enum Conv2dKernel {
     /// Weights in the kernel's layout: per group and 16-channel output block,
     /// `[ky][kx][ic][16]` (zero past the last output channel).
-    public final class PackedWeights: @unchecked Sendable {
+    @_spi(Kernels) public final class PackedWeights: @unchecked Sendable {
         /// The geometry the weights were packed for (batch and input size are ignored).
-        public let geometry: ConvGeometry
+        @_spi(Kernels) public let geometry: ConvGeometry
         /// Output-channel blocks per group.
         let blocks: Int
         /// Floats per block.
@@ -24,7 +24,7 @@ public enum Conv2dKernel {
         let base: UnsafeMutablePointer<Float>
 
         /// Packs OIHW weights `[O, C/groups, KH, KW]`.
-        public init(oihw w: UnsafePointer<Float>, geometry g: ConvGeometry) {
+        @_spi(Kernels) public init(oihw w: UnsafePointer<Float>, geometry g: ConvGeometry) {
             geometry = g
             let icg = g.groupInChannels, ocg = g.groupOutChannels, kh = g.kernelHeight, kw = g.kernelWidth
             blocks = (ocg + 15) / 16
@@ -47,10 +47,10 @@ public enum Conv2dKernel {
     }
 
     /// Copies NCHW `input` into a zero-padded NHWC buffer `[N, H+2·padH, W+2·padW, C]`.
-    public static func padToNHWC(_ g: ConvGeometry, nchw x: UnsafePointer<Float>, into p: UnsafeMutablePointer<Float>, threads: Int) {
+    @_spi(Kernels) public static func padToNHWC(_ g: ConvGeometry, nchw x: UnsafePointer<Float>, into p: UnsafeMutablePointer<Float>, threads: Int) {
         let c = g.inChannels, h = g.height, w = g.width
         let hp = h + 2 * g.padding.h, wp = w + 2 * g.padding.w
-        ThreadPool.shared.forEachChunk(g.batch * hp, threads: threads) { chunk in
+        ThreadPool.current.forEachChunk(g.batch * hp, threads: threads) { chunk in
             let n = chunk / hp, y = chunk % hp
             let row = p + (n * hp + y) * wp * c
             let iy = y - g.padding.h
@@ -75,7 +75,7 @@ public enum Conv2dKernel {
     }
 
     /// Layout of the kernel's output.
-    public enum OutputLayout: Sendable {
+    @_spi(Kernels) public enum OutputLayout: Sendable {
         /// `[N, OH, OW, O]` (vector stores).
         case nhwc
         /// `[N, O, OH, OW]` (PyTorch's layout; each 6 × 16 tile is scattered
@@ -85,7 +85,7 @@ public enum Conv2dKernel {
 
     /// Runs the convolution: `paddedInput` is NHWC `[N, H+2·padH, W+2·padW, C]`
     /// (see ``padToNHWC(_:nchw:into:threads:)``); `output` is laid out as `layout` says.
-    public static func forward(
+    @_spi(Kernels) public static func forward(
         _ g: ConvGeometry, paddedInput: UnsafePointer<Float>, weights: PackedWeights,
         output: UnsafeMutablePointer<Float>, layout: OutputLayout = .nhwc, epilogue: Epilogue = .none, threads: Int
     ) {
@@ -105,7 +105,7 @@ public enum Conv2dKernel {
         // thread, never one output's sum.
         let oh = g.outHeight, total = g.batch * oh, rowsPerGroup = 4
         let t = min(max(threads, 1), total)
-        ThreadPool.shared.run(participants: t) { p in
+        ThreadPool.current.run(participants: t) { p in
             var i = p * total / t
             let end = (p + 1) * total / t
             while i < end {
@@ -205,6 +205,13 @@ public enum Conv2dKernel {
 
     /// 6 pixels × 16 channels. Pixel `j` reads `src + min(j, valid−1)·pixelStep`;
     /// output pixel `j` is stored at `dst + j·ldo` for `j < valid`.
+    ///
+    /// Why this is not ``GEMM``'s `kernel6x16`: that kernel reads A from a packed
+    /// `[k][6]` panel, while this one reads the six pixels' taps straight from
+    /// the padded image (six base pointers stepping over `(ky, kx, ic)`). Feeding
+    /// the GEMM kernel would need that panel, i.e. an im2col copy of every input
+    /// pixel per tap — the copy the direct kernel exists to avoid. The FMA chain
+    /// per output (`(ky, kx, ic)` order, accumulators from zero) is the same.
     @inline(never)
     static func micro(
         _ src: UnsafePointer<Float>, _ pixelStep: Int, _ valid: Int, _ w: UnsafePointer<Float>,
@@ -263,7 +270,7 @@ public enum Conv2dKernel {
 
     /// The scalar reference on NCHW input, OIHW weights and NCHW output: the
     /// same `(ky, kx, ic)` chain, padded taps contributing `fma(0, w, acc)`.
-    public static func reference(
+    @_spi(Kernels) public static func reference(
         _ g: ConvGeometry, input x: UnsafePointer<Float>, weight w: UnsafePointer<Float>,
         output y: UnsafeMutablePointer<Float>, epilogue: Epilogue = .none
     ) {

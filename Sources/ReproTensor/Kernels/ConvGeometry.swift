@@ -8,47 +8,47 @@
 ///                          stride: (2, 2), padding: (3, 3))
 /// g.outHeight   // 112
 /// ```
-public struct ConvGeometry: Sendable, Equatable {
+@_spi(Kernels) public struct ConvGeometry: Sendable, Equatable {
     /// Samples in the batch.
-    public var batch: Int
+    @_spi(Kernels) public var batch: Int
     /// Input channels (all groups).
-    public var inChannels: Int
+    @_spi(Kernels) public var inChannels: Int
     /// Input height.
-    public var height: Int
+    @_spi(Kernels) public var height: Int
     /// Input width.
-    public var width: Int
+    @_spi(Kernels) public var width: Int
     /// Output channels (all groups).
-    public var outChannels: Int
+    @_spi(Kernels) public var outChannels: Int
     /// Kernel height.
-    public var kernelHeight: Int
+    @_spi(Kernels) public var kernelHeight: Int
     /// Kernel width.
-    public var kernelWidth: Int
+    @_spi(Kernels) public var kernelWidth: Int
     /// Vertical and horizontal stride.
-    public var stride: (h: Int, w: Int)
+    @_spi(Kernels) public var stride: (h: Int, w: Int)
     /// Zero padding on each side (top = bottom, left = right).
-    public var padding: (h: Int, w: Int)
+    @_spi(Kernels) public var padding: (h: Int, w: Int)
     /// Spacing between kernel taps.
-    public var dilation: (h: Int, w: Int)
+    @_spi(Kernels) public var dilation: (h: Int, w: Int)
     /// Channel groups; input and output channels must both divide by it.
-    public var groups: Int
+    @_spi(Kernels) public var groups: Int
 
     /// Output height.
-    public var outHeight: Int { (height + 2 * padding.h - dilation.h * (kernelHeight - 1) - 1) / stride.h + 1 }
+    @_spi(Kernels) public var outHeight: Int { (height + 2 * padding.h - dilation.h * (kernelHeight - 1) - 1) / stride.h + 1 }
     /// Output width.
-    public var outWidth: Int { (width + 2 * padding.w - dilation.w * (kernelWidth - 1) - 1) / stride.w + 1 }
+    @_spi(Kernels) public var outWidth: Int { (width + 2 * padding.w - dilation.w * (kernelWidth - 1) - 1) / stride.w + 1 }
     /// Input channels per group.
-    public var groupInChannels: Int { inChannels / groups }
+    @_spi(Kernels) public var groupInChannels: Int { inChannels / groups }
     /// Output channels per group.
-    public var groupOutChannels: Int { outChannels / groups }
+    @_spi(Kernels) public var groupOutChannels: Int { outChannels / groups }
     /// Multiply-adds of the whole convolution.
-    public var macs: Int { batch * outChannels * outHeight * outWidth * groupInChannels * kernelHeight * kernelWidth }
+    @_spi(Kernels) public var macs: Int { batch * outChannels * outHeight * outWidth * groupInChannels * kernelHeight * kernelWidth }
 
     /// Creates and validates a geometry.
     ///
     /// - Throws: ``TensorError/invalidArgument(op:reason:)`` for non-positive
     ///   sizes, strides or dilations, negative padding, channels not divisible
     ///   by `groups`, or an empty output.
-    public init(
+    @_spi(Kernels) public init(
         batch: Int, inChannels: Int, height: Int, width: Int, outChannels: Int,
         kernelHeight: Int, kernelWidth: Int, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
         dilation: (Int, Int) = (1, 1), groups: Int = 1
@@ -83,21 +83,21 @@ public struct ConvGeometry: Sendable, Equatable {
     }
 
     /// Equal when every field is equal.
-    public static func == (l: ConvGeometry, r: ConvGeometry) -> Bool {
+    @_spi(Kernels) public static func == (l: ConvGeometry, r: ConvGeometry) -> Bool {
         l.batch == r.batch && l.inChannels == r.inChannels && l.height == r.height && l.width == r.width
             && l.outChannels == r.outChannels && l.kernelHeight == r.kernelHeight && l.kernelWidth == r.kernelWidth
             && l.stride == r.stride && l.padding == r.padding && l.dilation == r.dilation && l.groups == r.groups
     }
 
     /// The same geometry for another batch size.
-    public func withBatch(_ n: Int) -> ConvGeometry {
+    @_spi(Kernels) public func withBatch(_ n: Int) -> ConvGeometry {
         var g = self
         g.batch = n
         return g
     }
 
     /// Whether the convolution is a plain matrix product (1×1, stride 1, no padding, one group).
-    public var isPointwise: Bool {
+    @_spi(Kernels) public var isPointwise: Bool {
         kernelHeight == 1 && kernelWidth == 1 && stride == (1, 1) && padding == (0, 0) && groups == 1
     }
 }

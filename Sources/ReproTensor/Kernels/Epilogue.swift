@@ -9,15 +9,15 @@
 /// ```swift
 /// let e = Epilogue(bias: biasPointer, relu: true)
 /// ```
-public struct Epilogue: @unchecked Sendable {
+@_spi(Kernels) public struct Epilogue: @unchecked Sendable {
     /// Added first, per channel (or `nil`).
-    public var bias: UnsafePointer<Float>?
+    @_spi(Kernels) public var bias: UnsafePointer<Float>?
     /// Multiplied next, per channel (or `nil`; requires `shift`).
-    public var scale: UnsafePointer<Float>?
+    @_spi(Kernels) public var scale: UnsafePointer<Float>?
     /// Added after the scale, per channel (or `nil`; requires `scale`).
-    public var shift: UnsafePointer<Float>?
+    @_spi(Kernels) public var shift: UnsafePointer<Float>?
     /// Clamp negatives to zero last.
-    public var relu: Bool
+    @_spi(Kernels) public var relu: Bool
 
     /// Creates an epilogue.
     ///
@@ -26,7 +26,7 @@ public struct Epilogue: @unchecked Sendable {
     ///   - scale: per-channel scale (folded batch norm), with `shift`.
     ///   - shift: per-channel shift (folded batch norm), with `scale`.
     ///   - relu: apply ReLU last.
-    public init(bias: UnsafePointer<Float>? = nil, scale: UnsafePointer<Float>? = nil,
+    @_spi(Kernels) public init(bias: UnsafePointer<Float>? = nil, scale: UnsafePointer<Float>? = nil,
                 shift: UnsafePointer<Float>? = nil, relu: Bool = false) {
         self.bias = bias
         self.scale = scale
@@ -35,7 +35,7 @@ public struct Epilogue: @unchecked Sendable {
     }
 
     /// No epilogue: the raw accumulation.
-    public static let none = Epilogue()
+    @_spi(Kernels) public static let none = Epilogue()
 
     /// Whether any step is present.
     var isIdentity: Bool { bias == nil && scale == nil && !relu }

@@ -89,7 +89,7 @@ extension GEMM {
                 let ws = raw.bindMemory(to: Float.self, capacity: shared + parts * piece)
                 let packers = min(threads, max(1, shared / GEMM.packGrain))
                 if shared > 0 {
-                    ThreadPool.shared.run(participants: packers) { p in
+                    ThreadPool.current.run(participants: packers) { p in
                         if streamA, case .unpacked(let bo) = b {
                             let lo = p * nPanels / packers, hi = (p + 1) * nPanels / packers
                             GEMM.packB(bo, n: n, depth: 0..<k, panels: lo..<hi, into: ws + lo * 16 * k)
@@ -103,7 +103,7 @@ extension GEMM {
                 var bPacked = sharedBase
                 if case .packed(let pb) = b { bPacked = pb }
                 let tiles = Tiles(m: m, n: n, k: k, c: c, ldc: ldc, epilogue: pe, byRow: byRow)
-                ThreadPool.shared.run(participants: parts) { p in
+                ThreadPool.current.run(participants: parts) { p in
                     let mr = splitM ? (p * mPanels / parts)..<((p + 1) * mPanels / parts) : 0..<mPanels
                     let nr = splitM ? 0..<nPanels : (p * nPanels / parts)..<((p + 1) * nPanels / parts)
                     let aBuf = ws + shared + p * piece, bBuf = aBuf + aPiece, cBuf = bBuf + bPieceFloats
@@ -118,7 +118,7 @@ extension GEMM {
             if let scratch, scratch.bytes >= bytes {
                 body(scratch.base)
             } else {
-                ThreadPool.shared.withWorkspace(bytes: bytes, body)
+                ThreadPool.current.withWorkspace(bytes: bytes, body)
             }
         }
 

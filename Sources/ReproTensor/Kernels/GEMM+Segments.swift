@@ -17,11 +17,11 @@
 /// bits depend on the shape only — not on the thread count.
 extension GEMM {
     /// Depth of one segment of a segmented product (the last one may be shorter).
-    public static let segmentLength = 4096
+    @_spi(Kernels) public static let segmentLength = 4096
     /// Smallest K for which a product is segmented.
-    public static let segmentMinDepth = 16384
+    @_spi(Kernels) public static let segmentMinDepth = 16384
     /// Largest number of outputs `m·n` for which a product is segmented.
-    public static let segmentMaxOutputs = 1 << 16
+    @_spi(Kernels) public static let segmentMaxOutputs = 1 << 16
 
     /// Whether ``multiply(m:n:k:a:b:c:ldc:epilogue:epilogueAxis:threads:split:)``
     /// sums `m × k · k × n` in segments: `k ≥ segmentMinDepth` and
@@ -30,7 +30,7 @@ extension GEMM {
     /// ```swift
     /// GEMM.isSegmented(m: 64, n: 64, k: 65536)   // true
     /// ```
-    public static func isSegmented(m: Int, n: Int, k: Int) -> Bool {
+    @_spi(Kernels) public static func isSegmented(m: Int, n: Int, k: Int) -> Bool {
         k >= segmentMinDepth && m > 0 && n > 0 && m * n <= segmentMaxOutputs
     }
 
@@ -52,9 +52,9 @@ extension GEMM {
         let partialFloats = (segments * outputs + 15) / 16 * 16
         let perThread = segmentScratchFloats(m: m, n: n)
         let total = partialFloats + parts * perThread
-        ThreadPool.shared.withWorkspace(bytes: total * 4) { raw in
+        ThreadPool.current.withWorkspace(bytes: total * 4) { raw in
             let partial = raw.bindMemory(to: Float.self, capacity: total)
-            ThreadPool.shared.run(participants: parts) { p in
+            ThreadPool.current.run(participants: parts) { p in
                 let scratch = UnsafeMutableRawPointer(partial + partialFloats + p * perThread)
                 for s in (p * segments / parts)..<((p + 1) * segments / parts) {
                     let k0 = s * segmentLength, kw = min(segmentLength, k - k0)
@@ -72,7 +72,7 @@ extension GEMM {
                 }
             }
             let byRow = epilogueAxis == .rows
-            ThreadPool.shared.forEachChunk(m, threads: threads) { i in
+            ThreadPool.current.forEachChunk(m, threads: threads) { i in
                 for j in 0..<n {
                     var acc = partial[i * n + j]
                     for s in 1..<segments { acc += partial[s * outputs + i * n + j] }

@@ -27,17 +27,17 @@
 ///               a: .init(aPtr, rowStride: 3), b: .init(bPtr, rowStride: 5),
 ///               c: cPtr, ldc: 5, threads: 2)
 /// ```
-public enum GEMM {
+@_spi(Kernels) public enum GEMM {
     /// Rows of the micro-kernel.
-    public static let mr = 6
+    @_spi(Kernels) public static let mr = 6
     /// Columns of the micro-kernel.
-    public static let nr = 16
+    @_spi(Kernels) public static let nr = 16
     /// Rows of A (and of the block of C kept in the L2 cache) per cache block (a multiple of ``mr``).
-    public static let mc = 144
+    @_spi(Kernels) public static let mc = 144
     /// Depth of a cache block (the A and B micro-panels of one kernel call).
-    public static let kc = 256
+    @_spi(Kernels) public static let kc = 256
     /// Columns of B (and of the block of C) per cache block (a multiple of ``nr``).
-    public static let nc = 256
+    @_spi(Kernels) public static let nc = 256
     /// Depth of the operand pieces packed just before use (a multiple of ``kc``).
     static let ks = 2048
     /// Floats of a shared packed operand walked per pass (4 MB: stays in L3).
@@ -46,16 +46,16 @@ public enum GEMM {
     static let packGrain = 1 << 16
 
     /// A read-only matrix operand: element `(i, j)` is `base[i·rowStride + j·colStride]`.
-    public struct Operand: @unchecked Sendable {
+    @_spi(Kernels) public struct Operand: @unchecked Sendable {
         /// The element `(0, 0)`.
-        public var base: UnsafePointer<Float>
+        @_spi(Kernels) public var base: UnsafePointer<Float>
         /// Step between rows, in elements.
-        public var rowStride: Int
+        @_spi(Kernels) public var rowStride: Int
         /// Step between columns, in elements.
-        public var colStride: Int
+        @_spi(Kernels) public var colStride: Int
 
         /// Creates an operand (row-major when `colStride` is 1).
-        public init(_ base: UnsafePointer<Float>, rowStride: Int, colStride: Int = 1) {
+        @_spi(Kernels) public init(_ base: UnsafePointer<Float>, rowStride: Int, colStride: Int = 1) {
             self.base = base
             self.rowStride = rowStride
             self.colStride = colStride
@@ -73,7 +73,7 @@ public enum GEMM {
     ///   - epilogueAxis: whether the epilogue's channel is the column (default) or the row of C.
     ///   - threads: the largest number of threads (results do not depend on it).
     ///   - split: how threads divide C (results do not depend on it; unused by segmented products).
-    public static func multiply(
+    @_spi(Kernels) public static func multiply(
         m: Int, n: Int, k: Int, a: Operand, b: Operand,
         c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue = .none,
         epilogueAxis: EpilogueAxis = .columns, threads: Int, split: Split = .automatic
@@ -89,7 +89,7 @@ public enum GEMM {
     }
 
     /// Computes `C = epilogue(A · B)` with a B packed once (for weights reused across calls).
-    public static func multiply(
+    @_spi(Kernels) public static func multiply(
         m: Int, a: Operand, packedB: PackedMatrix,
         c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue = .none,
         epilogueAxis: EpilogueAxis = .columns, threads: Int, split: Split = .automatic
@@ -107,7 +107,7 @@ public enum GEMM {
     }
 
     /// How threads divide C (every choice gives identical bits).
-    public enum Split: String, Sendable, CaseIterable {
+    @_spi(Kernels) public enum Split: String, Sendable, CaseIterable {
         /// The longer side of C, unless the other balances the tiles more than 5 % better.
         case automatic
         /// Threads take ranges of 6-row panels.
@@ -117,7 +117,7 @@ public enum GEMM {
     }
 
     /// Which index of C selects the epilogue's per-channel values.
-    public enum EpilogueAxis: Sendable {
+    @_spi(Kernels) public enum EpilogueAxis: Sendable {
         /// Channel = column `j` (NHWC-style outputs).
         case columns
         /// Channel = row `i` (NCHW-style outputs: `out[o, pixel] = W · X`).
@@ -127,7 +127,7 @@ public enum GEMM {
     /// The scalar reference: the same bits as ``multiply(m:n:k:a:b:c:ldc:epilogue:epilogueAxis:threads:split:)``
     /// with plain loops — one chain per output, or, for shapes that meet
     /// ``isSegmented(m:n:k:)``, the same segmented sum.
-    public static func reference(
+    @_spi(Kernels) public static func reference(
         m: Int, n: Int, k: Int, a: Operand, b: Operand,
         c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: Epilogue = .none, epilogueAxis: EpilogueAxis = .columns
     ) {

@@ -12,7 +12,7 @@
 /// ```
 extension GroupNormKernel {
     /// Normalises NHWC `x` into `y` (may alias). `gamma`/`beta` hold one value per channel (or `nil` for 1 / 0).
-    public static func forwardNHWC(
+    @_spi(Kernels) public static func forwardNHWC(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, spatial: Int, channels: Int,
         groups: Int, gamma: UnsafePointer<Float>?, beta: UnsafePointer<Float>?, eps: Float, relu: Bool, threads: Int
     ) {
@@ -22,7 +22,7 @@ extension GroupNormKernel {
         let scales = UnsafeMutablePointer<Float>.allocate(capacity: max(batch * channels, 1))
         let shifts = UnsafeMutablePointer<Float>.allocate(capacity: max(batch * channels, 1))
         defer { scales.deallocate(); shifts.deallocate() }
-        ThreadPool.shared.forEachChunk(batch * groups, threads: threads) { ng in
+        ThreadPool.current.forEachChunk(batch * groups, threads: threads) { ng in
             let n = ng / groups, g = ng % groups
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(m, 1))
             defer { scratch.deallocate() }
@@ -44,7 +44,7 @@ extension GroupNormKernel {
         }
         let rowsPerChunk = max(1, 4096 / max(channels, 1))
         let chunksPerImage = (spatial + rowsPerChunk - 1) / rowsPerChunk
-        ThreadPool.shared.forEachChunk(batch * chunksPerImage, threads: threads) { chunk in
+        ThreadPool.current.forEachChunk(batch * chunksPerImage, threads: threads) { chunk in
             let n = chunk / chunksPerImage, s0 = (chunk % chunksPerImage) * rowsPerChunk
             let s1 = min(s0 + rowsPerChunk, spatial)
             let scale = scales + n * channels, shift = shifts + n * channels

@@ -17,14 +17,14 @@
 /// GroupNormKernel.forward(x, y, batch: 1, channels: 256, spatial: 100 * 136, groups: 32,
 ///                         gamma: g, beta: b, eps: 1e-5, relu: true, threads: 2)
 /// ```
-public enum GroupNormKernel {
+@_spi(Kernels) public enum GroupNormKernel {
     /// Normalises `x` into `y` (may alias). `gamma`/`beta` hold one value per channel (or `nil` for 1 / 0).
-    public static func forward(
+    @_spi(Kernels) public static func forward(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, channels: Int, spatial: Int,
         groups: Int, gamma: UnsafePointer<Float>?, beta: UnsafePointer<Float>?, eps: Float, relu: Bool, threads: Int
     ) {
         let cg = channels / groups
-        ThreadPool.shared.forEachChunk(batch * groups, threads: threads) { ng in
+        ThreadPool.current.forEachChunk(batch * groups, threads: threads) { ng in
             let n = ng / groups, g = ng % groups
             let base = (n * channels + g * cg) * spatial
             let m = cg * spatial

@@ -8,18 +8,18 @@
 /// ```
 extension GEMM {
     /// A packed copy of B (owns its memory).
-    public final class PackedMatrix: @unchecked Sendable {
+    @_spi(Kernels) public final class PackedMatrix: @unchecked Sendable {
         /// Depth (rows of B).
-        public let k: Int
+        @_spi(Kernels) public let k: Int
         /// Columns of B.
-        public let n: Int
+        @_spi(Kernels) public let n: Int
         /// Number of 16-column panels.
-        public let panels: Int
+        @_spi(Kernels) public let panels: Int
         /// Packed elements: `panels · k · 16` floats, 64-byte aligned.
         let base: UnsafeMutablePointer<Float>
 
         /// Packs `b` (`k` rows × `n` columns), splitting the copy over `threads`.
-        public init(_ b: Operand, k: Int, n: Int, threads: Int) {
+        @_spi(Kernels) public init(_ b: Operand, k: Int, n: Int, threads: Int) {
             self.k = k
             self.n = n
             panels = (n + 15) / 16
@@ -28,7 +28,7 @@ extension GEMM {
                 .bindMemory(to: Float.self, capacity: count)
             let dst = base
             let parts = min(max(threads, 1), max(1, count / GEMM.packGrain))
-            ThreadPool.shared.run(participants: parts) { p in
+            ThreadPool.current.run(participants: parts) { p in
                 Self.pack(b, k: k, n: n, part: p, of: parts, into: dst)
             }
         }

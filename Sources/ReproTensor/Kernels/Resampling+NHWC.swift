@@ -10,13 +10,13 @@
 extension Resampling {
     /// Max pooling of NHWC data with implicit −∞ padding; a NaN in the window gives the first NaN met
     /// in window order (rows, then columns), exactly as ``maxPool2d(_:_:planes:height:width:kernel:stride:padding:threads:)``.
-    public static func maxPool2dNHWC(
+    @_spi(Kernels) public static func maxPool2dNHWC(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, height h: Int, width w: Int,
         channels c: Int, kernel: Int, stride: Int, padding: Int, threads: Int
     ) {
         let oh = pooledSize(h, kernel: kernel, stride: stride, padding: padding)
         let ow = pooledSize(w, kernel: kernel, stride: stride, padding: padding)
-        ThreadPool.shared.forEachChunk(batch * oh, threads: threads) { row in
+        ThreadPool.current.forEachChunk(batch * oh, threads: threads) { row in
             let n = row / oh, oy = row % oh
             let src = x + n * h * w * c
             let y0 = max(oy * stride - padding, 0), y1 = min(oy * stride - padding + kernel, h)
@@ -55,13 +55,13 @@ extension Resampling {
 
     /// Nearest-neighbour resize of NHWC data (legacy `"nearest"` indices, see ``nearestIndex(_:input:output:)``);
     /// every output pixel is a copy of one input pixel's `C` values.
-    public static func upsampleNearestNHWC(
+    @_spi(Kernels) public static func upsampleNearestNHWC(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, height h: Int, width w: Int,
         channels c: Int, outHeight oh: Int, outWidth ow: Int, threads: Int
     ) {
         let xs = (0..<ow).map { nearestIndex($0, input: w, output: ow) }
         xs.withUnsafeBufferPointer { xi in
-            ThreadPool.shared.forEachChunk(batch * oh, threads: threads) { row in
+            ThreadPool.current.forEachChunk(batch * oh, threads: threads) { row in
                 let n = row / oh, oy = row % oh
                 let srcRow = x + (n * h + nearestIndex(oy, input: h, output: oh)) * w * c
                 let dstRow = y + row * ow * c

@@ -7,7 +7,7 @@
 /// ```swift
 /// Sorting.order([0.5, 2, 0.5, -1])   // [1, 0, 2, 3]
 /// ```
-public enum Sorting {
+@_spi(Kernels) public enum Sorting {
     /// A key whose ascending order is the descending value order (NaN first, ±0 equal).
     @inline(__always)
     static func descendingKey(_ v: Float) -> UInt32 {
@@ -18,7 +18,7 @@ public enum Sorting {
     }
 
     /// Indices of `values` in the total order.
-    public static func order(_ values: UnsafeBufferPointer<Float>) -> [Int] {
+    @_spi(Kernels) public static func order(_ values: UnsafeBufferPointer<Float>) -> [Int] {
         var keys = [UInt64](repeating: 0, count: values.count)
         for i in values.indices { keys[i] = UInt64(descendingKey(values[i])) << 32 | UInt64(i) }
         keys.sort()
@@ -26,12 +26,12 @@ public enum Sorting {
     }
 
     /// Indices of `values` in the total order.
-    public static func order(_ values: [Float]) -> [Int] {
+    @_spi(Kernels) public static func order(_ values: [Float]) -> [Int] {
         values.withUnsafeBufferPointer { order($0) }
     }
 
     /// The first `k` indices of the total order (the top `k`).
-    public static func topK(_ values: UnsafeBufferPointer<Float>, k: Int) -> [Int] {
+    @_spi(Kernels) public static func topK(_ values: UnsafeBufferPointer<Float>, k: Int) -> [Int] {
         let n = values.count
         let k = min(max(k, 0), n)
         if k == 0 { return [] }
@@ -69,7 +69,7 @@ public enum Sorting {
     }
 
     /// The scalar reference: a comparison sort with the order written out.
-    public static func referenceOrder(_ values: [Float]) -> [Int] {
+    @_spi(Kernels) public static func referenceOrder(_ values: [Float]) -> [Int] {
         values.indices.sorted { a, b in
             let va = values[a], vb = values[b]
             if va.isNaN || vb.isNaN {

@@ -2,7 +2,7 @@ extension WinogradKernel {
     /// Copies NCHW `x` into the zero-padded NHWC buffer `[N, hp, wp, cp]` of
     /// ``paddedSize(_:variant:)``: the image at `(padH, padW)`, zeros elsewhere
     /// (also in channels `C..<cp`). Pure copies: exact.
-    public static func pad(
+    @_spi(Kernels) public static func pad(
         _ g: ConvGeometry, variant: WinogradTransform.Variant, nchw x: UnsafePointer<Float>,
         into p: UnsafeMutablePointer<Float>, threads: Int
     ) {
@@ -29,7 +29,7 @@ extension WinogradKernel {
 
     /// Copies NHWC `x` `[N, H, W, C]` into the zero-padded NHWC buffer of
     /// ``paddedSize(_:variant:)`` (see ``pad(_:variant:nchw:into:threads:)``).
-    public static func pad(
+    @_spi(Kernels) public static func pad(
         _ g: ConvGeometry, variant: WinogradTransform.Variant, nhwc x: UnsafePointer<Float>,
         into p: UnsafeMutablePointer<Float>, threads: Int
     ) {
@@ -56,7 +56,7 @@ extension WinogradKernel {
     ) {
         let h = g.height, w = g.width
         let (hp, wp, cp) = paddedSize(g, variant: variant)
-        ThreadPool.shared.forEachChunk(g.batch * hp, threads: threads) { chunk in
+        ThreadPool.current.forEachChunk(g.batch * hp, threads: threads) { chunk in
             let n = chunk / hp, y = chunk % hp, iy = y - g.padding.h
             let row = p + (n * hp + y) * wp * cp
             guard iy >= 0 && iy < h else { row.initialize(repeating: 0, count: wp * cp); return }
@@ -71,7 +71,7 @@ extension WinogradKernel {
     /// output channel and frequency one FMA chain over c = 0…C−1 from zero,
     /// `Y = Aᵀ M A`, the epilogue. Every operation in the order of
     /// ``WinogradTransform``, so the bits equal ``forward(_:paddedInput:weights:output:layout:epilogue:threads:)``.
-    public static func reference(
+    @_spi(Kernels) public static func reference(
         _ g: ConvGeometry, input x: UnsafePointer<Float>, weights: PackedWeights,
         output y: UnsafeMutablePointer<Float>, epilogue: Epilogue = .none
     ) {

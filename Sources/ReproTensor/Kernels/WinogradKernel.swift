@@ -25,42 +25,46 @@
 /// WinogradKernel.pad(g, variant: .f4x3, nchw: x, into: buffer, threads: 2)   // buffer: N·hp·wp·cp floats
 /// WinogradKernel.forward(g, paddedInput: buffer, weights: w, output: y, layout: .nchw, threads: 2)
 /// ```
-public enum WinogradKernel {
+@_spi(Kernels) public enum WinogradKernel {
     /// Tiles per block: the transformed inputs of one block (α² · tiles · channels
     /// floats) are produced once and reused for every output channel.
-    public static let maximumTilesPerBlock = 96
+    @_spi(Kernels) public static let maximumTilesPerBlock = 96
 
     /// Tiles per block for an image of `tiles` tiles: about a sixteenth of the
     /// image (so a few threads get even shares), a multiple of 6 between 12 and
     /// ``maximumTilesPerBlock``. Blocking never changes an output's bits.
-    public static func tilesPerBlock(tilesPerImage tiles: Int) -> Int {
+    @_spi(Kernels) public static func tilesPerBlock(tilesPerImage tiles: Int) -> Int {
         min(maximumTilesPerBlock, max(12, (tiles + 16 * 6 - 1) / (16 * 6) * 6))
     }
     /// Channel depth of one pass of the micro-kernel (its operands stay in L1/L2).
-    public static let channelBlock = 256
+    @_spi(Kernels) public static let channelBlock = 256
     /// Output channels whose products are buffered at once (bounds that buffer).
-    public static let outputChannelBlock = 64
+    @_spi(Kernels) public static let outputChannelBlock = 64
 
-    /// Whether the Winograd kernel computes this geometry: 3×3, stride 1, dilation 1, one group.
-    public static func isApplicable(_ g: ConvGeometry) -> Bool {
-        g.kernelHeight == 3 && g.kernelWidth == 3 && g.stride == (1, 1) && g.dilation == (1, 1) && g.groups == 1
+    /// Whether the Winograd kernel computes a convolution of this shape: 3×3,
+    /// stride 1, dilation 1, one group. The one statement of the rule
+    /// (``Conv2d`` asks it too).
+    @_spi(Kernels) public static func isApplicable(
+        kernelHeight: Int, kernelWidth: Int, stride: (Int, Int), dilation: (Int, Int), groups: Int
+    ) -> Bool {
+        kernelHeight == 3 && kernelWidth == 3 && stride == (1, 1) && dilation == (1, 1) && groups == 1
     }
 
     /// Transformed weights `U = G g Gᵀ`, laid out `[ξ][16-channel panel][c][16]`
     /// (zero past the last output channel).
-    public final class PackedWeights: @unchecked Sendable {
+    @_spi(Kernels) public final class PackedWeights: @unchecked Sendable {
         /// The transform (tile size) the weights were prepared for.
-        public let transform: WinogradTransform
+        @_spi(Kernels) public let transform: WinogradTransform
         /// Input channels C.
-        public let inChannels: Int
+        @_spi(Kernels) public let inChannels: Int
         /// Output channels O.
-        public let outChannels: Int
+        @_spi(Kernels) public let outChannels: Int
         /// 16-channel output panels.
         let panels: Int
         let base: UnsafeMutablePointer<Float>
 
         /// Transforms OIHW weights `[O, C, 3, 3]`, each filter in ``WinogradTransform/transformFilter(_:into:)``'s order.
-        public init(oihw w: UnsafePointer<Float>, outChannels: Int, inChannels: Int, variant: WinogradTransform.Variant) {
+        @_spi(Kernels) public init(oihw w: UnsafePointer<Float>, outChannels: Int, inChannels: Int, variant: WinogradTransform.Variant) {
             let t = WinogradTransform(variant)
             transform = t
             self.inChannels = inChannels
@@ -93,14 +97,14 @@ public enum WinogradKernel {
 
     /// The padded NHWC buffer's height, width and channel stride for `g`:
     /// every tile window fits inside, and channels are rounded up to 8.
-    public static func paddedSize(_ g: ConvGeometry, variant: WinogradTransform.Variant) -> (height: Int, width: Int, channels: Int) {
+    @_spi(Kernels) public static func paddedSize(_ g: ConvGeometry, variant: WinogradTransform.Variant) -> (height: Int, width: Int, channels: Int) {
         let m = variant.rawValue, t = tiles(g, m: m)
         return (t.rows * m + 2, t.cols * m + 2, (g.inChannels + 7) / 8 * 8)
     }
 
     /// Runs the convolution: `paddedInput` from ``pad(_:variant:nchw:into:threads:)``
     /// (or the NHWC variant), `output` laid out as `layout` says.
-    public static func forward(
+    @_spi(Kernels) public static func forward(
         _ g: ConvGeometry, paddedInput: UnsafePointer<Float>, weights: PackedWeights,
         output: UnsafeMutablePointer<Float>, layout: Conv2dKernel.OutputLayout = .nhwc, epilogue: Epilogue = .none,
         threads: Int
@@ -111,7 +115,7 @@ public enum WinogradKernel {
         defer { plan.epilogue.deallocate() }
         let chunks = plan.chunks
         let parts = max(1, min(threads, chunks))
-        ThreadPool.shared.run(participants: parts) { p in
+        ThreadPool.current.run(participants: parts) { p in
             let scratch = Scratch(plan)
             defer { scratch.deallocate() }
             for chunk in (p * chunks / parts)..<((p + 1) * chunks / parts) { plan.run(chunk: chunk, scratch) }
@@ -246,7 +250,11 @@ extension WinogradKernel {
                         for tp in 0..<tilePanels {
                             let a = v + xi * vStride + (tp * cp + cb) * 6
                             let out = mBuf + xi * mStride + tp * 6 * width + (p - panels.lowerBound) * 16
-                            WinogradKernel.micro(kcb, a, min(6, count - tp * 6), bp, out, width, cb == 0)
+                            // GEMM's micro-kernel (A packed `[k][6]`, B `[k][16]`, one
+                            // FMA chain per element). A partial last panel computes all
+                            // six rows: its extra A rows are zero and `mBuf` holds a whole
+                            // block (`tb` is a multiple of 6), and those rows are never read.
+                            GEMM.kernel6x16(kcb, a, bp, cb == 0 ? nil : UnsafePointer(out), width, out, width, nil, 0)
                         }
                     }
                 }
@@ -330,52 +338,5 @@ extension WinogradKernel {
             m.deallocate()
             tmp.deallocate()
         }
-    }
-
-    /// 6 tiles × 16 channels: `C[j][0..<16] (+)= Σ_k A[k][j] · B[k][0..<16]` for
-    /// k < `kcb`, one FMA per step, A packed `[k][6]`, B `[k][16]`; only rows
-    /// `j < valid` of C are loaded (unless `first`) and stored.
-    @inline(never)
-    static func micro(
-        _ kcb: Int, _ a: UnsafePointer<Float>, _ valid: Int, _ b: UnsafePointer<Float>,
-        _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ first: Bool
-    ) {
-        typealias V = SIMD8<Float>
-        @inline(__always) func ld(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
-        @inline(__always) func st(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
-        var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
-        var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
-        if !first {
-            c00 = ld(c); c01 = ld(c + 8)
-            if valid > 1 { c10 = ld(c + ldc); c11 = ld(c + ldc + 8) }
-            if valid > 2 { c20 = ld(c + 2 * ldc); c21 = ld(c + 2 * ldc + 8) }
-            if valid > 3 { c30 = ld(c + 3 * ldc); c31 = ld(c + 3 * ldc + 8) }
-            if valid > 4 { c40 = ld(c + 4 * ldc); c41 = ld(c + 4 * ldc + 8) }
-            if valid > 5 { c50 = ld(c + 5 * ldc); c51 = ld(c + 5 * ldc + 8) }
-        }
-        var ap = a, bp = b
-        for _ in 0..<kcb {
-            let b0 = ld(bp), b1 = ld(bp + 8)
-            var x = V(repeating: ap[0])
-            c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
-            x = V(repeating: ap[1])
-            c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
-            x = V(repeating: ap[2])
-            c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
-            x = V(repeating: ap[3])
-            c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
-            x = V(repeating: ap[4])
-            c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
-            x = V(repeating: ap[5])
-            c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
-            ap += 6
-            bp += 16
-        }
-        st(c00, c); st(c01, c + 8)
-        if valid > 1 { st(c10, c + ldc); st(c11, c + ldc + 8) }
-        if valid > 2 { st(c20, c + 2 * ldc); st(c21, c + 2 * ldc + 8) }
-        if valid > 3 { st(c30, c + 3 * ldc); st(c31, c + 3 * ldc + 8) }
-        if valid > 4 { st(c40, c + 4 * ldc); st(c41, c + 4 * ldc + 8) }
-        if valid > 5 { st(c50, c + 5 * ldc); st(c51, c + 5 * ldc + 8) }
     }
 }

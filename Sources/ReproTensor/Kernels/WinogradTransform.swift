@@ -17,9 +17,9 @@
 /// let t = WinogradTransform(.f4x3)
 /// t.alpha   // 6 — the input tile; 36 products per 16 outputs instead of 144
 /// ```
-public struct WinogradTransform: Sendable {
+@_spi(Kernels) public struct WinogradTransform: Sendable {
     /// The two supported tile sizes.
-    public enum Variant: Int, Sendable, CaseIterable {
+    @_spi(Kernels) public enum Variant: Int, Sendable, CaseIterable {
         /// F(2×2, 3×3): 4×4 input tiles, 16 products per 4 outputs (2.25× fewer than direct).
         case f2x3 = 2
         /// F(4×4, 3×3): 6×6 input tiles, 36 products per 16 outputs (4× fewer than direct).
@@ -27,20 +27,20 @@ public struct WinogradTransform: Sendable {
     }
 
     /// The variant.
-    public let variant: Variant
+    @_spi(Kernels) public let variant: Variant
     /// Output tile side m.
-    public var m: Int { variant.rawValue }
+    @_spi(Kernels) public var m: Int { variant.rawValue }
     /// Input tile side α = m + 2.
-    public var alpha: Int { variant.rawValue + 2 }
+    @_spi(Kernels) public var alpha: Int { variant.rawValue + 2 }
     /// `Bᵀ` (α × α), the input transform.
-    public let bt: [[Float]]
+    @_spi(Kernels) public let bt: [[Float]]
     /// `G` (α × 3), the filter transform, in double precision.
-    public let g: [[Double]]
+    @_spi(Kernels) public let g: [[Double]]
     /// `Aᵀ` (m × α), the output transform.
-    public let at: [[Float]]
+    @_spi(Kernels) public let at: [[Float]]
 
     /// The transform matrices of `variant` (interpolation points 0, ±1, (±2,) ∞).
-    public init(_ variant: Variant) {
+    @_spi(Kernels) public init(_ variant: Variant) {
         self.variant = variant
         switch variant {
         case .f2x3:
@@ -58,7 +58,7 @@ public struct WinogradTransform: Sendable {
 
     /// `U = G g Gᵀ` for one 3×3 filter `f` (row-major), α×α row-major into `u`:
     /// `W = G f` then `U = W Gᵀ`, each entry a left-to-right `Double` sum, rounded once.
-    public func transformFilter(_ f: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>) {
+    @_spi(Kernels) public func transformFilter(_ f: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>) {
         let a = alpha
         var w = [Double](repeating: 0, count: a * 3)
         for i in 0..<a {
@@ -94,7 +94,7 @@ public struct WinogradTransform: Sendable {
     }
 
     /// Scalar reference of `V = (Bᵀ d) B` for one α×α tile (row-major in, row-major out).
-    public func inputTile(_ d: [Float]) -> [Float] {
+    @_spi(Kernels) public func inputTile(_ d: [Float]) -> [Float] {
         let a = alpha
         var t = [Float](repeating: 0, count: a * a)
         for j in 0..<a { for i in 0..<a { t[i * a + j] = Self.chain(bt[i]) { d[$0 * a + j] } } }
@@ -104,7 +104,7 @@ public struct WinogradTransform: Sendable {
     }
 
     /// Scalar reference of `Y = (Aᵀ M) A` for one α×α tile of products (m×m out, row-major).
-    public func outputTile(_ mt: [Float]) -> [Float] {
+    @_spi(Kernels) public func outputTile(_ mt: [Float]) -> [Float] {
         let a = alpha, m = self.m
         var s = [Float](repeating: 0, count: m * a)
         for j in 0..<a { for i in 0..<m { s[i * a + j] = Self.chain(at[i]) { mt[$0 * a + j] } } }

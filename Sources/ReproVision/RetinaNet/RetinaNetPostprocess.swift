@@ -1,4 +1,4 @@
-import ReproTensor
+@_spi(Kernels) import ReproTensor
 
 /// torchvision's `postprocess_detections` for one image (retinanet.md §7), with a
 /// documented tie rule: equal scores keep the lower flat index first.
@@ -37,7 +37,7 @@ struct RetinaNetPostprocess: Sendable {
         var parts = [(scores: [Float], flat: [Int])](repeating: ([], []), count: chunks)
         parts.withUnsafeMutableBufferPointer { out in
             let outBase = out.baseAddress!
-            ThreadPool.shared.forEachChunk(chunks, threads: threads) { ci in
+            ThreadPool.current.forEachChunk(chunks, threads: threads) { ci in
                 let lo = ci * chunk, hi = min(lo + chunk, n)
                 var sc: [Float] = [], fl: [Int] = []
                 var f = lo

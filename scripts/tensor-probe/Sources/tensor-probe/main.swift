@@ -2,7 +2,7 @@
 // all outputs (and, with --verbose, one hash per operation). Inputs come from
 // a fixed 64-bit LCG: no system randomness.
 import Foundation
-import ReproTensor
+@_spi(Kernels) import ReproTensor
 
 var state: UInt64 = 0x5EED
 @MainActor func floats(_ n: Int, scale: Float = 1) -> [Float] {
