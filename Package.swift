@@ -29,6 +29,13 @@ let numericSettings: [SwiftSetting] =
 let numericSettings: [SwiftSetting] = []
 #endif
 
+// The source commit, embedded in the binary (`ReproBuild.commit`, `repro env`):
+// read from git when SwiftPM evaluates this manifest, passed to the C target
+// `_ReproBuildInfo` as preprocessor definitions. Outside a git checkout (a
+// source archive) it is "unknown".
+let gitCommit = Context.gitInformation?.currentCommit ?? "unknown"
+let gitTreeState = Context.gitInformation.map { $0.hasUncommittedChanges ? "1" : "0" } ?? "-1"
+
 // Every target is built in the Swift 6 language mode (strict concurrency).
 let commonSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -58,6 +65,14 @@ let package = Package(
         // Prefetch hints for the tensor kernels (inline C: Swift has no prefetch
         // instruction); they change timing, never a value.
         .target(name: "_ReproKernelHints"),
+        // The build-time commit (see `gitCommit` above).
+        .target(
+            name: "_ReproBuildInfo",
+            cSettings: [
+                .define("REPRO_GIT_COMMIT", to: "\"\(gitCommit)\""),
+                .define("REPRO_GIT_DIRTY", to: gitTreeState),
+            ]
+        ),
         // SHA-256 used for fingerprints of tensors, images, weights and manifests;
         // picks `_ReproDigestAccel` at run time when the CPU has SHA-NI.
         .target(
@@ -104,7 +119,8 @@ let package = Package(
         ),
         .target(
             name: "Repro",
-            dependencies: ["ReproRandom", "ReproTensor", "ReproNN", "ReproVision", "ReproData", "ReproImage", "_ReproDigest"],
+            dependencies: ["ReproRandom", "ReproTensor", "ReproNN", "ReproVision", "ReproData", "ReproImage", "_ReproDigest",
+                           "_ReproBuildInfo"],
             swiftSettings: commonSettings
         ),
 
@@ -159,6 +175,12 @@ let package = Package(
         .testTarget(
             name: "ReproTests",
             dependencies: ["Repro", "_ReproTestSupport"],
+            swiftSettings: commonSettings
+        ),
+        // The public doc-comment examples and the README's library example, compiled and run.
+        .testTarget(
+            name: "DocExamplesTests",
+            dependencies: ["Repro", "_ReproDigest", "_ReproTestSupport"],
             swiftSettings: commonSettings
         ),
         .testTarget(

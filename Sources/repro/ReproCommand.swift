@@ -14,7 +14,7 @@ struct ReproCommand: ParsableCommand {
             REPRO_REEXECUTED=1 to rule out a loop). Set REPRO_NO_REEXEC=1 to opt out; a value you \
             set for SWIFT_DETERMINISTIC_HASHING yourself is always kept. `repro env` reports the mode.
             """,
-        version: Repro.version,
+        version: ReproBuild.version,
         subcommands: [RandomCommand.self, EnvCommand.self, DetectCommand.self, ImageCommand.self, BatchesCommand.self]
     )
 
