@@ -29,13 +29,6 @@ let numericSettings: [SwiftSetting] =
 let numericSettings: [SwiftSetting] = []
 #endif
 
-// The source commit, embedded in the binary (`ReproBuild.commit`, `repro env`):
-// read from git when SwiftPM evaluates this manifest, passed to the C target
-// `_ReproBuildInfo` as preprocessor definitions. Outside a git checkout (a
-// source archive) it is "unknown".
-let gitCommit = Context.gitInformation?.currentCommit ?? "unknown"
-let gitTreeState = Context.gitInformation.map { $0.hasUncommittedChanges ? "1" : "0" } ?? "-1"
-
 // Every target is built in the Swift 6 language mode (strict concurrency).
 let commonSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -65,14 +58,10 @@ let package = Package(
         // Prefetch hints for the tensor kernels (inline C: Swift has no prefetch
         // instruction); they change timing, never a value.
         .target(name: "_ReproKernelHints"),
-        // The build-time commit (see `gitCommit` above).
-        .target(
-            name: "_ReproBuildInfo",
-            cSettings: [
-                .define("REPRO_GIT_COMMIT", to: "\"\(gitCommit)\""),
-                .define("REPRO_GIT_DIRTY", to: gitTreeState),
-            ]
-        ),
+        // Embeds the source commit in `Repro` at build time (`ReproBuild.commit`, `repro env`):
+        // a prebuild command runs git before every build (works from a clean clone and in CI).
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
+
         // SHA-256 used for fingerprints of tensors, images, weights and manifests;
         // picks `_ReproDigestAccel` at run time when the CPU has SHA-NI.
         .target(
@@ -119,9 +108,9 @@ let package = Package(
         ),
         .target(
             name: "Repro",
-            dependencies: ["ReproRandom", "ReproTensor", "ReproNN", "ReproVision", "ReproData", "ReproImage", "_ReproDigest",
-                           "_ReproBuildInfo"],
-            swiftSettings: commonSettings
+            dependencies: ["ReproRandom", "ReproTensor", "ReproNN", "ReproVision", "ReproData", "ReproImage", "_ReproDigest"],
+            swiftSettings: commonSettings,
+            plugins: ["BuildInfoPlugin"]
         ),
 
         // MARK: Command-line tool

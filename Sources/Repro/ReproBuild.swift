@@ -1,11 +1,9 @@
-import _ReproBuildInfo
-
 /// What this binary is: the Repro release and the source commit it was built from.
 ///
 /// Both are fixed when the binary is built, so they describe the running code, not
-/// whatever checkout is in the working directory. The commit comes from git when
-/// SwiftPM evaluates `Package.swift` (`Context.gitInformation`); a build from a
-/// source archive without `.git` reports `"unknown"`.
+/// whatever checkout is in the working directory. The commit comes from git, run by
+/// the package's build plugin before every build; a build from a source archive
+/// without `.git` (or without git) reports `"unknown"`.
 ///
 /// ```swift
 /// print("Repro \(ReproBuild.version) (\(ReproBuild.commit))")
@@ -18,15 +16,9 @@ public enum ReproBuild {
 
     /// The full hash of the source commit this binary was built from, or `"unknown"`
     /// when it was built outside a git checkout.
-    public static let commit: String = String(cString: repro_build_commit())
+    public static let commit: String = buildCommit
 
     /// Whether the checkout had uncommitted changes when the binary was built
     /// (`nil` when unknown).
-    public static let hasUncommittedChanges: Bool? = {
-        switch repro_build_tree_state() {
-        case 0: return false
-        case 1: return true
-        default: return nil
-        }
-    }()
+    public static let hasUncommittedChanges: Bool? = buildTreeHasUncommittedChanges
 }
