@@ -43,13 +43,13 @@ struct DetectCommand: ParsableCommand {
 
     @OptionGroup var threadsOption: ThreadsOption
 
-    @Option(name: .long, help: "Images per batch (results are identical for any value).")
+    @Option(name: .long, parsing: .unconditional, help: "Images per batch (results are identical for any value).")
     var batchSize: Int = 1
 
-    @Option(name: .long, help: "Candidate score threshold (strict >), in [0, 1).")
+    @Option(name: .long, parsing: .unconditional, help: "Candidate score threshold (strict >), in [0, 1).")
     var scoreThreshold: Float = 0.05
 
-    @Option(name: .long, help: "Detections kept per image (at least 1).")
+    @Option(name: .long, parsing: .unconditional, help: "Detections kept per image (at least 1).")
     var maxDetections: Int = 300
 
     @OptionGroup var output: OutputOptions

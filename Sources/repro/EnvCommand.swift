@@ -8,7 +8,7 @@ struct EnvCommand: ParsableCommand {
         abstract: "Print the environment fingerprint: Repro version and commit, Swift, OS, CPU and SIMD, build, threads, hashing.",
         discussion: """
             The version and the git commit describe the running binary: the commit is embedded when the binary \
-            is built (from git, when SwiftPM reads Package.swift), so it does not depend on the working directory; \
+            is built (from git, by the package's build plugin), so it does not depend on the working directory; \
             it is "unknown" for a build outside a git checkout. With --json the output is one JSON object \
             (sorted snake_case keys) on one line.
             """

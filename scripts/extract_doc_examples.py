@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Writes Tests/DocExamplesTests/DocCommentExamples.swift: every ```swift example in a `///`
+doc comment under Sources/ becomes the body of its own function, so `swift build --build-tests`
+compiles each one and DocExamplesTests runs the ones that need no outside files.
+
+Usage: scripts/extract_doc_examples.py [--check]
+  --check  exit 1 if the generated file is out of date (DocExamplesTests checks the same).
+
+An example that needs surrounding values gets them from CONTEXT below (keyed by
+"path:line" of its ```swift line): the doc comment shows the essential lines, the test
+adds the setup. Examples listed in COMPILE_ONLY are compiled but not run (they read files
+a reader has, such as photo.jpg, or build full-size models).
+"""
+import os, re, sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "Tests", "DocExamplesTests", "DocCommentExamples.swift")
+# The modules whose examples are compiled so far (ReproRandom, ReproTensor and ReproData
+# examples still need their CONTEXT entries).
+MODULES = ["Repro", "ReproImage", "ReproNN", "ReproVision"]
+
+IMAGE = "var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))"
+BYTES = "let bytes = try Image(width: 4, height: 3, channels: 3, pixels: [UInt8](repeating: 7, count: 36)).pngData()"
+MINI = "let model = try RetinaNet(configuration: .mini, seed: 0)"
+DICT = 'let dict = try StateDict(contentsOf: "weights.pth")'
+
+
+# Setup code for examples that use values defined outside them.
+CONTEXT = {
+    "Sources/ReproImage/Image+Drawing.swift:71": IMAGE,
+    "Sources/ReproImage/Image+Drawing.swift:84": IMAGE,
+    "Sources/ReproImage/Image+Drawing.swift:99": IMAGE,
+    "Sources/ReproImage/Image+Drawing.swift:122": IMAGE,
+    "Sources/ReproImage/Image+Drawing.swift:139": IMAGE,
+    "Sources/ReproImage/Image.swift:112": IMAGE,
+    "Sources/ReproImage/PNGEncoder.swift:11": IMAGE,
+    "Sources/ReproImage/PNGEncoder.swift:72": IMAGE,
+    "Sources/ReproImage/Image+Orientation.swift:6": BYTES,
+    "Sources/ReproImage/ImageDecoder.swift:13": BYTES,
+    "Sources/ReproImage/ImageDecoder.swift:62": BYTES,
+    "Sources/ReproImage/ImageDecoder.swift:99": BYTES,
+    "Sources/ReproImage/ImageError.swift:7": BYTES,
+    "Sources/ReproImage/Image+Tensor.swift:10": "let (w, h) = (4, 3)\nlet pixels = [UInt8](repeating: 9, count: w * h * 3)",
+    "Sources/ReproNN/Module/CheckpointTensor+Tensor.swift:10": DICT,
+    "Sources/ReproNN/Module/LoadReport.swift:29": "var model = try RetinaNet(configuration: .mini, seed: 0)\n" + DICT,
+    "Sources/ReproNN/Module/Module.swift:37": DICT,
+    "Sources/ReproVision/Detection/NonMaximumSuppression.swift:17":
+        "let boxes = [BoundingBox(x1: 0, y1: 0, x2: 10, y2: 10), BoundingBox(x1: 1, y1: 1, x2: 10, y2: 10)]\n"
+        "let scores: [Float] = [0.9, 0.8]\nlet labels = [1, 1]",
+    "Sources/ReproVision/RetinaNet/Detection.swift:3":
+        "let detections = [Detection(box: BoundingBox(x1: 0, y1: 0, x2: 4, y2: 4), score: 0.9, label: 18)]",
+    "Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift:14": MINI + "\n" + IMAGE,
+    "Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift:42": MINI + "\n" + IMAGE,
+}
+# Examples compiled but not run: they read files the reader has, write into the working
+# directory, or build a full-size model (slow in a debug build).
+COMPILE_ONLY = {
+    "Sources/ReproImage/Image+Tensor.swift:40", "Sources/ReproImage/Image.swift:70", "Sources/ReproImage/Image.swift:9",
+    "Sources/ReproImage/ImageDecoder.swift:108", "Sources/ReproImage/PNGEncoder.swift:11",
+    "Sources/ReproImage/PNGEncoder.swift:72", "Sources/ReproNN/Checkpoint/CheckpointTensor.swift:76",
+    "Sources/ReproNN/Checkpoint/StateDict+Legacy.swift:14", "Sources/ReproNN/Checkpoint/StateDict.swift:12",
+    "Sources/ReproNN/Module/Module.swift:10", "Sources/ReproVision/RetinaNet/RetinaNet+TorchInit.swift:17",
+    "Sources/ReproVision/RetinaNet/RetinaNet.swift:13", "Sources/ReproVision/RetinaNet/RetinaNetConfiguration.swift:3",
+    "Sources/ReproNN/Module/CheckpointTensor+Tensor.swift:10", "Sources/ReproNN/Module/LoadReport.swift:29",
+    "Sources/ReproNN/Module/Module.swift:37",
+}
+# Examples that are not Swift statements (left out, with the reason).
+SKIP = {}
+
+
+def examples():
+    for module in MODULES:
+        base = os.path.join(ROOT, "Sources", module)
+        for dirpath, _, files in sorted(os.walk(base)):
+            for name in sorted(files):
+                if not name.endswith(".swift"):
+                    continue
+                path = os.path.join(dirpath, name)
+                rel = os.path.relpath(path, ROOT)
+                lines = open(path, encoding="utf-8").read().split("\n")
+                i = 0
+                while i < len(lines):
+                    m = re.match(r"^(\s*)/// ```swift\s*$", lines[i])
+                    if not m:
+                        i += 1
+                        continue
+                    start = i
+                    body = []
+                    i += 1
+                    while i < len(lines) and not re.match(r"^\s*/// ```\s*$", lines[i]):
+                        text = re.sub(r"^\s*///", "", lines[i])
+                        body.append(text[1:] if text.startswith(" ") else text)
+                        i += 1
+                    yield rel, start + 1, body
+                    i += 1
+
+
+def identifier(rel, line):
+    stem = re.sub(r"[^A-Za-z0-9]", "_", os.path.splitext(rel[len("Sources/"):])[0])
+    return f"{stem}_{line}"
+
+
+def generate():
+    out = [
+        "// Generated by scripts/extract_doc_examples.py from the ```swift examples in the doc",
+        "// comments under Sources/. Do not edit: change the doc comment (or the script's CONTEXT)",
+        "// and run the script again. DocExamplesTests fails when this file is out of date.",
+        "// swiftlint:disable all",
+        "import Foundation",
+        "import Repro",
+        "import _ReproDigest",
+        "",
+        "/// One generated example: where it comes from, its code, and whether the tests run it.",
+        "struct DocCommentExample: Sendable {",
+        "    var location: String",
+        "    var code: String",
+        "    var runs: Bool",
+        "    var body: @Sendable () throws -> Void",
+        "}",
+        "",
+    ]
+    table = []
+    for rel, line, body in examples():
+        key = f"{rel}:{line}"
+        if key in SKIP:
+            continue
+        name = identifier(rel, line)
+        code = "\n".join(body)
+        out.append(f"// {key}")
+        out.append(f"@Sendable func example_{name}() throws {{")
+        for setup in CONTEXT.get(key, "").split("\n"):
+            if setup:
+                out.append("    " + setup)
+        for b in body:
+            out.append(("    " + b) if b else "")
+        out.append("}")
+        out.append("")
+        literal = code.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        table.append(f'    DocCommentExample(location: "{key}", code: "{literal}", runs: {"false" if key in COMPILE_ONLY else "true"}, body: example_{name}),')
+    out.append("/// Every example, in source order.")
+    out.append("let docCommentExamples: [DocCommentExample] = [")
+    out.extend(table)
+    out.append("]")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    text = generate()
+    if "--check" in sys.argv:
+        current = open(OUT, encoding="utf-8").read() if os.path.exists(OUT) else ""
+        sys.exit(0 if current == text else 1)
+    open(OUT, "w", encoding="utf-8").write(text)
