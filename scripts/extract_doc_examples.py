@@ -15,9 +15,13 @@ import os, re, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests", "DocExamplesTests", "DocCommentExamples.swift")
-# The modules whose examples are compiled so far (ReproRandom, ReproTensor and ReproData
-# examples still need their CONTEXT entries).
-MODULES = ["Repro", "ReproImage", "ReproNN", "ReproVision"]
+# The modules whose examples are compiled so far (ReproTensor and ReproData examples still
+# need their CONTEXT entries).
+MODULES = ["Repro", "ReproRandom", "ReproImage", "ReproNN", "ReproVision"]
+
+# Per module: setup for an example that uses a generator `g` without declaring it.
+DEFAULT_GENERATOR = {"ReproRandom": "var g = TorchGenerator(seed: UInt64(0))"}
+SAVED = "let saved = TorchGenerator(seed: UInt64(1)).serializedState"
 
 IMAGE = "var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))"
 BYTES = "let bytes = try Image(width: 4, height: 3, channels: 3, pixels: [UInt8](repeating: 7, count: 36)).pngData()"
@@ -51,6 +55,14 @@ CONTEXT = {
         "let detections = [Detection(box: BoundingBox(x1: 0, y1: 0, x2: 4, y2: 4), score: 0.9, label: 18)]",
     "Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift:14": MINI + "\n" + IMAGE,
     "Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift:42": MINI + "\n" + IMAGE,
+    "Sources/ReproRandom/TorchGenerator+State.swift:59": SAVED,
+    "Sources/ReproRandom/TorchGenerator+State.swift:105": SAVED,
+    "Sources/ReproRandom/TorchInit.swift:200": "var bias = [Float](repeating: 0, count: 4)",
+    "Sources/ReproRandom/TorchInit.swift:209": "var bias = [Float](repeating: 1, count: 4)",
+    "Sources/ReproRandom/TorchInit.swift:216": "var scale = [Float](repeating: 0, count: 4)",
+    "Sources/ReproRandom/TorchInit.swift:245": "var w = [Float](repeating: 0, count: 64 * 3 * 7 * 7)",
+    "Sources/ReproRandom/TorchInit.swift:263": "var w = [Float](repeating: 0, count: 15)",
+    "Sources/ReproRandom/TorchInit.swift:279": "var w = [Float](repeating: 0, count: 15)",
 }
 # Examples compiled but not run: they read files the reader has, write into the working
 # directory, or build a full-size model (slow in a debug build).
@@ -63,7 +75,10 @@ COMPILE_ONLY = {
     "Sources/ReproVision/RetinaNet/RetinaNet.swift:13", "Sources/ReproVision/RetinaNet/RetinaNetConfiguration.swift:3",
     "Sources/ReproNN/Module/CheckpointTensor+Tensor.swift:10", "Sources/ReproNN/Module/LoadReport.swift:29",
     "Sources/ReproNN/Module/Module.swift:37",
+    "Sources/ReproRandom/TorchGenerator+Permutation.swift:28",  # 214,748,364 values
 }
+# Examples that end by showing an error (the test expects it to be thrown).
+THROWS = {"Sources/ReproRandom/TorchGenerator.swift:135"}
 # Examples that are not Swift statements (left out, with the reason).
 SKIP = {}
 
@@ -115,6 +130,7 @@ def generate():
         "    var location: String",
         "    var code: String",
         "    var runs: Bool",
+        "    var throwsError: Bool",
         "    var body: @Sendable () throws -> Void",
         "}",
         "",
@@ -128,7 +144,11 @@ def generate():
         code = "\n".join(body)
         out.append(f"// {key}")
         out.append(f"@Sendable func example_{name}() throws {{")
-        for setup in CONTEXT.get(key, "").split("\n"):
+        setups = CONTEXT.get(key, "").split("\n")
+        module = rel.split("/")[1]
+        if module in DEFAULT_GENERATOR and re.search(r"\bg\b", code) and not re.search(r"\b(var|let) g\b", code):
+            setups.insert(0, DEFAULT_GENERATOR[module])
+        for setup in setups:
             if setup:
                 out.append("    " + setup)
         for b in body:
@@ -136,7 +156,7 @@ def generate():
         out.append("}")
         out.append("")
         literal = code.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        table.append(f'    DocCommentExample(location: "{key}", code: "{literal}", runs: {"false" if key in COMPILE_ONLY else "true"}, body: example_{name}),')
+        table.append(f'    DocCommentExample(location: "{key}", code: "{literal}", runs: {"false" if key in COMPILE_ONLY else "true"}, throwsError: {"true" if key in THROWS else "false"}, body: example_{name}),')
     out.append("/// Every example, in source order.")
     out.append("let docCommentExamples: [DocCommentExample] = [")
     out.extend(table)

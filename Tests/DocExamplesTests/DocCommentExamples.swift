@@ -11,6 +11,7 @@ struct DocCommentExample: Sendable {
     var location: String
     var code: String
     var runs: Bool
+    var throwsError: Bool
     var body: @Sendable () throws -> Void
 }
 
@@ -99,6 +100,532 @@ struct DocCommentExample: Sendable {
 @Sendable func example_Repro_Seeding_98() throws {
     var mine = DefaultGenerators(seed: 42)
     let u = mine.python.random()
+}
+
+// Sources/ReproRandom/MT19937+NumPy.swift:12
+@Sendable func example_ReproRandom_MT19937_NumPy_12() throws {
+    var modern = MT19937(seedSequence: SeedSequence(entropy: 42)) // np.random.MT19937(42)
+    let raw = modern.nextRaw()                                    // .random_raw()
+    var legacy = MT19937(seed: 42)                                // RandomState(42)._bit_generator
+}
+
+// Sources/ReproRandom/MT19937.swift:9
+@Sendable func example_ReproRandom_MT19937_9() throws {
+    var mt = MT19937(seed: 5)          // init_genrand(5), as torch.manual_seed(5)
+    let word = mt.next32()
+    var py = MT19937(key: [5])         // init_by_array([5]), as random.seed(5)
+}
+
+// Sources/ReproRandom/NumPyBitGenerator.swift:11
+@Sendable func example_ReproRandom_NumPyBitGenerator_11() throws {
+    var bits = SFC64(seed: 42)                 // np.random.SFC64(42)
+    let raw = bits.nextRaw()                   // bits.random_raw()
+    let more = try bits.randomRaw(count: 4)     // bits.random_raw(4)
+    var g = NumPyGenerator(bitGenerator: bits) // np.random.Generator(bits)
+}
+
+// Sources/ReproRandom/NumPyGenerator+Ziggurat.swift:11
+@Sendable func example_ReproRandom_NumPyGenerator_Ziggurat_11() throws {
+    var g = NumPyGenerator(seed: 42)
+    let z = g.standardNormal()
+}
+
+// Sources/ReproRandom/NumPyGenerator.swift:8
+@Sendable func example_ReproRandom_NumPyGenerator_8() throws {
+    var g = NumPyGenerator(seed: 0)                  // np.random.default_rng(0)
+    let u = g.random()                               // 0.6369616873214543
+    let k = try g.integers(low: 0, high: 100)
+    let z = g.standardNormal()
+    let p = g.permutation(20)
+    var h = NumPyGenerator(bitGenerator: SFC64(seed: 7))  // Generator(SFC64(7))
+}
+
+// Sources/ReproRandom/NumPyPhilox.swift:11
+@Sendable func example_ReproRandom_NumPyPhilox_11() throws {
+    var bits = NumPyPhilox(seed: 42)                          // np.random.Philox(42)
+    let far = bits.jumped()                                   // counter + 2^128
+    var keyed = NumPyPhilox(key: (1, 2), counter: (0, 0, 0, 0)) // Philox(key=2**64 + 1)
+}
+
+// Sources/ReproRandom/NumPyRandomState.swift:11
+@Sendable func example_ReproRandom_NumPyRandomState_11() throws {
+    var rs = NumPyRandomState(seed: 0)        // np.random.RandomState(0)
+    let u = rs.randomSample()                 // 0.5488135039273248
+    let z = rs.standardNormal()
+    let k = try rs.randint(low: 0, high: 100)
+    let p = rs.permutation(20)
+}
+
+// Sources/ReproRandom/PCG64.swift:8
+@Sendable func example_ReproRandom_PCG64_8() throws {
+    var bits = PCG64(seed: 0)                    // np.random.PCG64(0)
+    let x = bits.next64()                        // 0xa30febcfd9c2825f
+    let far = bits.jumped()                      // bits.jumped()
+    bits.advance(by: Word128(1_000))             // bits.advance(1000)
+}
+
+// Sources/ReproRandom/PCG64DXSM.swift:10
+@Sendable func example_ReproRandom_PCG64DXSM_10() throws {
+    var bits = PCG64DXSM(seed: 42)       // np.random.PCG64DXSM(42)
+    let raw = try bits.randomRaw(count: 4)   // bits.random_raw(4)
+}
+
+// Sources/ReproRandom/Philox4x32.swift:14
+@Sendable func example_ReproRandom_Philox4x32_14() throws {
+    var p = Philox4x32(seed: 42, subsequence: 0, offset: 0)
+    let w = p.next32()
+    let block = Philox4x32.block(counter: (0, 0, 0, 0), key: (0, 0))  // Random123 KAT
+}
+
+// Sources/ReproRandom/Philox4x32.swift:91
+@Sendable func example_ReproRandom_Philox4x32_91() throws {
+    Philox4x32.statelessWord(seed: 0, offset: 0, index: 0)   // 1713891541
+}
+
+// Sources/ReproRandom/PythonRandom+Sequences.swift:5
+@Sendable func example_ReproRandom_PythonRandom_Sequences_5() throws {
+    var r = PythonRandom(seed: 42)
+    let i = try r.randrange(1000)
+}
+
+// Sources/ReproRandom/PythonRandom+Sequences.swift:51
+@Sendable func example_ReproRandom_PythonRandom_Sequences_51() throws {
+    var r = PythonRandom(seed: 0)
+    var x = Array(0..<20)
+    r.shuffle(&x)
+}
+
+// Sources/ReproRandom/PythonRandom+State.swift:5
+@Sendable func example_ReproRandom_PythonRandom_State_5() throws {
+    var r = PythonRandom(seed: 1)
+    let saved = r.state                      // random.getstate()
+    let a = r.random()
+    r = try PythonRandom(state: saved)       // random.setstate(saved)
+    assert(r.random() == a)
+}
+
+// Sources/ReproRandom/PythonRandom.swift:10
+@Sendable func example_ReproRandom_PythonRandom_10() throws {
+    var r = PythonRandom(seed: 42)
+    r.random()                        // 0.6394267984578837, as random.seed(42); random.random()
+    try r.randrange(1000)             // as random.randrange(1000)
+    var deck = Array(0..<20)
+    r.shuffle(&deck)                  // as random.shuffle(deck)
+}
+
+// Sources/ReproRandom/PythonRandom.swift:36
+@Sendable func example_ReproRandom_PythonRandom_36() throws {
+    var r = PythonRandom(seed: UInt64.max)   // random.seed(2**64 - 1)
+}
+
+// Sources/ReproRandom/PythonRandom.swift:55
+@Sendable func example_ReproRandom_PythonRandom_55() throws {
+    var r = PythonRandom(seedWords: [7, 0, 0, 16])   // random.seed(2**100 + 7)
+}
+
+// Sources/ReproRandom/PythonRandom.swift:69
+@Sendable func example_ReproRandom_PythonRandom_69() throws {
+    var r = PythonRandom(seed: "hello")   // random.seed("hello")
+}
+
+// Sources/ReproRandom/PythonRandom.swift:123
+@Sendable func example_ReproRandom_PythonRandom_123() throws {
+    var r = PythonRandom(seed: 0)
+    let w = try r.getrandbitsWords(100)   // 4 words; w[3] < 16
+}
+
+// Sources/ReproRandom/RandomBitGenerator.swift:7
+@Sendable func example_ReproRandom_RandomBitGenerator_7() throws {
+    var a = MT19937(seed: 5)
+    _ = a.next()
+    let saved = a.serializedState
+    var b = try MT19937(serializedState: saved)
+    assert(a.next() == b.next())
+}
+
+// Sources/ReproRandom/SFC64.swift:8
+@Sendable func example_ReproRandom_SFC64_8() throws {
+    var bits = SFC64(seed: 42)           // np.random.SFC64(42)
+    let x = bits.next64()
+}
+
+// Sources/ReproRandom/SeedSequence.swift:11
+@Sendable func example_ReproRandom_SeedSequence_11() throws {
+    let ss = SeedSequence(entropy: 42)
+    let words = ss.generateState(count: 4)            // ss.generate_state(4)
+    let seeds = ss.generateState64(count: 2)          // ss.generate_state(2, np.uint64)
+    var parent = SeedSequence(entropy: 7)
+    let children = parent.spawn(2)                    // spawn keys (0,) and (1,)
+}
+
+// Sources/ReproRandom/SplitMix64.swift:4
+@Sendable func example_ReproRandom_SplitMix64_4() throws {
+    var g = SplitMix64(seed: 0)
+    g.next()   // 0xe220a8397b1dcdaf
+}
+
+// Sources/ReproRandom/TorchDataLoader.swift:17
+@Sendable func example_ReproRandom_TorchDataLoader_17() throws {
+    var g = TorchGenerator(seed: 42)                        // torch.manual_seed(42)
+    var loader = try TorchDataLoader(count: 25, batchSize: 4, shuffle: true)
+    let e = loader.epoch(defaultGenerator: &g)
+    e.baseSeed                      // 6909045637428952499 (it._base_seed)
+    e.batches[0]                    // [13, 14, 19, 1]
+    let w1 = try e.workerSeed(workerID: 1)   // worker 1's seeds
+}
+
+// Sources/ReproRandom/TorchDataLoader.swift:109
+@Sendable func example_ReproRandom_TorchDataLoader_109() throws {
+    let w = try TorchWorkerSeed(baseSeed: 6909045637428952499, workerID: 1)
+    w.seed                      // 6909045637428952500 (get_worker_info().seed, torch.initial_seed())
+    var g = w.torchGenerator    // the worker's default torch generator
+    w.numPySeedSequenceEntropy  // [1, B & 0xffffffff, B >> 32, 0]
+    var np = w.numPyRandomState // the worker's np.random global state
+    var py = w.pythonRandom     // the worker's random module state
+}
+
+// Sources/ReproRandom/TorchGenerator+Bernoulli.swift:8
+@Sendable func example_ReproRandom_TorchGenerator_Bernoulli_8() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    let b = try g.bernoulli(probabilities: [Float](repeating: 0.3, count: 32))
+}
+
+// Sources/ReproRandom/TorchGenerator+Bernoulli.swift:29
+@Sendable func example_ReproRandom_TorchGenerator_Bernoulli_29() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    let b = try g.bernoulli(probabilities: [Double](repeating: 0.3, count: 8))
+}
+
+// Sources/ReproRandom/TorchGenerator+Bernoulli.swift:49
+@Sendable func example_ReproRandom_TorchGenerator_Bernoulli_49() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    let b = try g.bernoulli(count: 32, probability: 0.3)
+}
+
+// Sources/ReproRandom/TorchGenerator+Integers.swift:54
+@Sendable func example_ReproRandom_TorchGenerator_Integers_54() throws {
+    var g = TorchGenerator(seed: 42)
+    let v = try g.randint(low: 0, high: 10, count: 20)
+}
+
+// Sources/ReproRandom/TorchGenerator+Integers.swift:73
+@Sendable func example_ReproRandom_TorchGenerator_Integers_73() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    let a = try g.randomValues(count: 4, from: 5, to: nil)   // random_(from=5, to=None)
+    let b = try g.randomValues(count: 4, from: 0, to: 5)     // random_(5)
+}
+
+// Sources/ReproRandom/TorchGenerator+Integers.swift:127
+@Sendable func example_ReproRandom_TorchGenerator_Integers_127() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    let seed = try g.randomValues(count: 1, dtype: .int64)[0]  // as RandomSampler draws it
+}
+
+// Sources/ReproRandom/TorchGenerator+Integers.swift:162
+@Sendable func example_ReproRandom_TorchGenerator_Integers_162() throws {
+    var g = TorchGenerator(seed: 42)
+    g.randomInt64()   // 6909045637428952499
+}
+
+// Sources/ReproRandom/TorchGenerator+Normal.swift:17
+@Sendable func example_ReproRandom_TorchGenerator_Normal_17() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    var w = [Float](repeating: 0, count: 64)
+    try w.withUnsafeMutableBufferPointer { try g.fillNormal($0, mean: 0, std: 0.01) }
+}
+
+// Sources/ReproRandom/TorchGenerator+Normal.swift:41
+@Sendable func example_ReproRandom_TorchGenerator_Normal_41() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    var w = [Double](repeating: 0, count: 32)
+    try w.withUnsafeMutableBufferPointer { try g.fillNormal($0, mean: 0.5, std: 0.3) }
+}
+
+// Sources/ReproRandom/TorchGenerator+Normal.swift:63
+@Sendable func example_ReproRandom_TorchGenerator_Normal_63() throws {
+    var g = TorchGenerator(seed: 42)
+    let z = try g.randn(count: 7)   // scalar path; leaves one value cached
+}
+
+// Sources/ReproRandom/TorchGenerator+Normal.swift:75
+@Sendable func example_ReproRandom_TorchGenerator_Normal_75() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    let z = try g.randn(count: 20, as: Double.self)
+}
+
+// Sources/ReproRandom/TorchGenerator+Normal.swift:87
+@Sendable func example_ReproRandom_TorchGenerator_Normal_87() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    let z = try g.normal(count: 32, mean: 0.5, std: 0.3)
+    // torch.manual_seed(3); torch.empty(4, 8).t().normal_(): memory order
+    let t = try g.normal(count: 32, mean: 0, std: 1, contiguous: false)
+}
+
+// Sources/ReproRandom/TorchGenerator+Normal.swift:105
+@Sendable func example_ReproRandom_TorchGenerator_Normal_105() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    let z = try g.normal(count: 5, mean: 0.5, std: 0.3, as: Double.self)
+}
+
+// Sources/ReproRandom/TorchGenerator+Permutation.swift:14
+@Sendable func example_ReproRandom_TorchGenerator_Permutation_14() throws {
+    var g = TorchGenerator(seed: 42)
+    let p = try g.randperm(10)   // [2, 6, 1, 8, 4, 5, 0, 9, 3, 7]
+}
+
+// Sources/ReproRandom/TorchGenerator+Permutation.swift:28
+@Sendable func example_ReproRandom_TorchGenerator_Permutation_28() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    let p = try g.randperm(214_748_364, as: Int32.self)
+}
+
+// Sources/ReproRandom/TorchGenerator+State.swift:21
+@Sendable func example_ReproRandom_TorchGenerator_State_21() throws {
+    var g = TorchGenerator(seed: 42)
+    _ = try g.randn(count: 3)
+    let saved = g.serializedState            // 5056 bytes
+    var h = try TorchGenerator(serializedState: saved)
+}
+
+// Sources/ReproRandom/TorchGenerator+State.swift:59
+@Sendable func example_ReproRandom_TorchGenerator_State_59() throws {
+    let saved = TorchGenerator(seed: UInt64(1)).serializedState
+    let h = try TorchGenerator(serializedState: saved, capability: .generic)
+}
+
+// Sources/ReproRandom/TorchGenerator+State.swift:105
+@Sendable func example_ReproRandom_TorchGenerator_State_105() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    let saved = TorchGenerator(seed: UInt64(1)).serializedState
+    try g.setState(saved)
+}
+
+// Sources/ReproRandom/TorchGenerator+Uniform.swift:12
+@Sendable func example_ReproRandom_TorchGenerator_Uniform_12() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    var w = [Float](repeating: 0, count: 8)
+    try w.withUnsafeMutableBufferPointer { try g.fillUniform($0, from: -0.37, to: 0.81) }
+}
+
+// Sources/ReproRandom/TorchGenerator+Uniform.swift:32
+@Sendable func example_ReproRandom_TorchGenerator_Uniform_32() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    var w = [Double](repeating: 0, count: 8)
+    try w.withUnsafeMutableBufferPointer { try g.fillUniform($0, from: 2.5, to: 3.75) }
+}
+
+// Sources/ReproRandom/TorchGenerator+Uniform.swift:49
+@Sendable func example_ReproRandom_TorchGenerator_Uniform_49() throws {
+    var g = TorchGenerator(seed: 0)
+    let u = try g.rand(count: 3)   // [0.49625659, 0.76822180, 0.08847743]
+}
+
+// Sources/ReproRandom/TorchGenerator+Uniform.swift:62
+@Sendable func example_ReproRandom_TorchGenerator_Uniform_62() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    let u = try g.rand(count: 5, as: Double.self)
+}
+
+// Sources/ReproRandom/TorchGenerator+Uniform.swift:73
+@Sendable func example_ReproRandom_TorchGenerator_Uniform_73() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    let b = try g.uniform(count: 8, from: -0.19245008972987526, to: 0.19245008972987526)
+}
+
+// Sources/ReproRandom/TorchGenerator+Uniform.swift:85
+@Sendable func example_ReproRandom_TorchGenerator_Uniform_85() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    let x = try g.uniform(count: 8, from: 2.5, to: 3.75, as: Double.self)
+}
+
+// Sources/ReproRandom/TorchGenerator.swift:12
+@Sendable func example_ReproRandom_TorchGenerator_12() throws {
+    var g = TorchGenerator(seed: 42)            // torch.Generator().manual_seed(42)
+    let u = try g.rand(count: 3)                // torch.rand(3, generator=g)
+    let z = try g.randn(count: 20)              // torch.randn(20, generator=g)
+    let p = try g.randperm(10)                  // torch.randperm(10, generator=g)
+}
+
+// Sources/ReproRandom/TorchGenerator.swift:68
+@Sendable func example_ReproRandom_TorchGenerator_68() throws {
+    var g = TorchGenerator()                      // torch.Generator()
+    var h = TorchGenerator(seed: 42, capability: .generic)
+}
+
+// Sources/ReproRandom/TorchGenerator.swift:83
+@Sendable func example_ReproRandom_TorchGenerator_83() throws {
+    let g = TorchGenerator(seed: Int64(-1))   // initialSeed == 0xffff_ffff_ffff_ffff
+}
+
+// Sources/ReproRandom/TorchGenerator.swift:103
+@Sendable func example_ReproRandom_TorchGenerator_103() throws {
+    var g = TorchGenerator()
+    g.manualSeed(UInt64(1) << 32 | 5)   // same stream as manualSeed(5)
+}
+
+// Sources/ReproRandom/TorchGenerator.swift:117
+@Sendable func example_ReproRandom_TorchGenerator_117() throws {
+    var g = TorchGenerator()
+    g.manualSeed(Int64(-5))   // g.initialSeed == 18446744073709551611
+}
+
+// Sources/ReproRandom/TorchGenerator.swift:135
+@Sendable func example_ReproRandom_TorchGenerator_135() throws {
+    try TorchGenerator.seed(parsing: "-1")                     // 18446744073709551615
+    try TorchGenerator.seed(parsing: "18446744073709551616")   // throws: out of range
+}
+
+// Sources/ReproRandom/TorchGenerator.swift:163
+@Sendable func example_ReproRandom_TorchGenerator_163() throws {
+    var g = TorchGenerator(seed: 0)
+    g.random()   // 2357136044
+}
+
+// Sources/ReproRandom/TorchGenerator.swift:173
+@Sendable func example_ReproRandom_TorchGenerator_173() throws {
+    var g = TorchGenerator(seed: 0)
+    let w = g.random64()   // (first << 32) | second
+}
+
+// Sources/ReproRandom/TorchInit+Layers.swift:16
+@Sendable func example_ReproRandom_TorchInit_Layers_16() throws {
+    var g = TorchGenerator(seed: 0)
+    let conv1d = try TorchInit.defaultLayer(weightShape: [16, 4, 5], bias: true, using: &g)
+}
+
+// Sources/ReproRandom/TorchInit+Layers.swift:54
+@Sendable func example_ReproRandom_TorchInit_Layers_54() throws {
+    var g = TorchGenerator(seed: 0)                   // torch.manual_seed(0)
+    let p = try TorchInit.conv2d(inChannels: 3, outChannels: 8, kernelSize: 3, using: &g)
+}
+
+// Sources/ReproRandom/TorchInit+Layers.swift:72
+@Sendable func example_ReproRandom_TorchInit_Layers_72() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    let p = try TorchInit.conv2d(inChannels: 3, outChannels: 8, kernelSize: (1, 3), using: &g)
+}
+
+// Sources/ReproRandom/TorchInit+Layers.swift:94
+@Sendable func example_ReproRandom_TorchInit_Layers_94() throws {
+    var g = TorchGenerator(seed: 0)
+    let p = try TorchInit.linear(inFeatures: 5, outFeatures: 3, using: &g)
+}
+
+// Sources/ReproRandom/TorchInit.swift:11
+@Sendable func example_ReproRandom_TorchInit_11() throws {
+    var g = TorchGenerator(seed: 0)                       // torch.manual_seed(0)
+    let conv = try TorchInit.conv2d(inChannels: 3, outChannels: 8, kernelSize: 3, using: &g)
+    // conv.weight (8×3×3×3) and conv.bias equal nn.Conv2d(3, 8, 3)'s
+}
+
+// Sources/ReproRandom/TorchInit.swift:70
+@Sendable func example_ReproRandom_TorchInit_70() throws {
+    try TorchInit.calculateGain(.leakyRelu, param: 5.0.squareRoot())  // 0.5773502691896257
+}
+
+// Sources/ReproRandom/TorchInit.swift:98
+@Sendable func example_ReproRandom_TorchInit_98() throws {
+    try TorchInit.fans(shape: [8, 3, 3, 3])   // (fanIn: 27, fanOut: 72)
+}
+
+// Sources/ReproRandom/TorchInit.swift:117
+@Sendable func example_ReproRandom_TorchInit_117() throws {
+    try TorchInit.kaimingUniformBound(shape: [8, 3, 3, 3], a: 5.0.squareRoot())  // 0.19245008972987523
+}
+
+// Sources/ReproRandom/TorchInit.swift:167
+@Sendable func example_ReproRandom_TorchInit_167() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    var w = [Float](repeating: 0, count: 10)
+    try TorchInit.uniform(&w, from: -0.1, to: 0.1, using: &g)
+}
+
+// Sources/ReproRandom/TorchInit.swift:184
+@Sendable func example_ReproRandom_TorchInit_184() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    var w = [Float](repeating: 0, count: 64)
+    try TorchInit.normal(&w, std: 0.01, using: &g)
+}
+
+// Sources/ReproRandom/TorchInit.swift:200
+@Sendable func example_ReproRandom_TorchInit_200() throws {
+    var bias = [Float](repeating: 0, count: 4)
+    TorchInit.constant(&bias, 0.1)
+}
+
+// Sources/ReproRandom/TorchInit.swift:209
+@Sendable func example_ReproRandom_TorchInit_209() throws {
+    var bias = [Float](repeating: 1, count: 4)
+    TorchInit.zeros(&bias)
+}
+
+// Sources/ReproRandom/TorchInit.swift:216
+@Sendable func example_ReproRandom_TorchInit_216() throws {
+    var scale = [Float](repeating: 0, count: 4)
+    TorchInit.ones(&scale)
+}
+
+// Sources/ReproRandom/TorchInit.swift:225
+@Sendable func example_ReproRandom_TorchInit_225() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    var w = [Float](repeating: 0, count: 216)
+    try TorchInit.kaimingUniform(&w, shape: [8, 3, 3, 3], a: 5.0.squareRoot(), using: &g)
+}
+
+// Sources/ReproRandom/TorchInit.swift:245
+@Sendable func example_ReproRandom_TorchInit_245() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    var w = [Float](repeating: 0, count: 64 * 3 * 7 * 7)
+    try TorchInit.kaimingNormal(&w, shape: [64, 3, 7, 7], mode: .fanOut, nonlinearity: .relu, using: &g)
+}
+
+// Sources/ReproRandom/TorchInit.swift:263
+@Sendable func example_ReproRandom_TorchInit_263() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    var w = [Float](repeating: 0, count: 15)
+    try TorchInit.xavierUniform(&w, shape: [3, 5], using: &g)
+}
+
+// Sources/ReproRandom/TorchInit.swift:279
+@Sendable func example_ReproRandom_TorchInit_279() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    var w = [Float](repeating: 0, count: 15)
+    try TorchInit.xavierNormal(&w, shape: [3, 5], using: &g)
+}
+
+// Sources/ReproRandom/TorchSamplers.swift:11
+@Sendable func example_ReproRandom_TorchSamplers_11() throws {
+    try TorchSequentialSampler(count: 7).indices()   // [0, 1, 2, 3, 4, 5, 6]
+}
+
+// Sources/ReproRandom/TorchSamplers.swift:33
+@Sendable func example_ReproRandom_TorchSamplers_33() throws {
+    try TorchBatchSampler.batches(of: Array(0..<10), batchSize: 3, dropLast: false)
+    // [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
+}
+
+// Sources/ReproRandom/TorchSamplers.swift:68
+@Sendable func example_ReproRandom_TorchSamplers_68() throws {
+    var g = TorchGenerator(seed: UInt64(0))
+    var smp = try TorchRandomSampler(count: 25, generator: TorchGenerator(seed: 42))
+    var unused = TorchGenerator()
+    let epoch1 = smp.epoch(defaultGenerator: &unused)   // g's 1st permutation
+    let epoch2 = smp.epoch(defaultGenerator: &unused)   // g's 3rd permutation
+}
+
+// Sources/ReproRandom/TorchSamplers.swift:140
+@Sendable func example_ReproRandom_TorchSamplers_140() throws {
+    var smp = TorchSubsetRandomSampler(indices: [10, 20, 30])
+    var g = TorchGenerator(seed: 0)
+    let order = smp.epoch(defaultGenerator: &g)
+}
+
+// Sources/ReproRandom/Word128.swift:8
+@Sendable func example_ReproRandom_Word128_8() throws {
+    let d = Word128(high: 1 << 36, low: 12345)   // 2^100 + 12345
+    var g = PCG64(seed: 12345)
+    g.advance(by: d)
+    print(g.state)                               // 0x23c23703589b35f326a9023c7969590c
 }
 
 // Sources/ReproImage/BitmapFont.swift:9
@@ -364,59 +891,138 @@ struct DocCommentExample: Sendable {
 
 /// Every example, in source order.
 let docCommentExamples: [DocCommentExample] = [
-    DocCommentExample(location: "Sources/Repro/EnvironmentFingerprint.swift:14", code: "let env = EnvironmentFingerprint.current()\nprint(env.cpuModel, env.simdBuild)\nprint(env.jsonString())   // sorted keys", runs: true, body: example_Repro_EnvironmentFingerprint_14),
-    DocCommentExample(location: "Sources/Repro/HashingDeterminism.swift:18", code: "if !HashingDeterminism.isDeterministic { print(\"hash order varies per run\") }", runs: true, body: example_Repro_HashingDeterminism_18),
-    DocCommentExample(location: "Sources/Repro/HashingDeterminism.swift:62", code: "HashingDeterminism.needsReexec(environment: [:])                                   // true\nHashingDeterminism.needsReexec(environment: [\"SWIFT_DETERMINISTIC_HASHING\": \"1\"])  // false", runs: true, body: example_Repro_HashingDeterminism_62),
-    DocCommentExample(location: "Sources/Repro/IntegerSeed.swift:8", code: "let s = try IntegerSeed(parsing: \"-42\")\ns.int64        // -42\ns.uint64       // nil (negative)\nIntegerSeed(3407).description   // \"3407\"", runs: true, body: example_Repro_IntegerSeed_8),
-    DocCommentExample(location: "Sources/Repro/IntegerSeed.swift:99", code: "IntegerSeed.decimal([0, 1])   // \"4294967296\"", runs: true, body: example_Repro_IntegerSeed_99),
-    DocCommentExample(location: "Sources/Repro/RandomStream+Values.swift:21", code: "RandomValue.float32(1).formatted(.hex)      // \"0x3f800000\"\nRandomValue.float64(0.5).formatted(.decimal) // \"0.5\"", runs: true, body: example_Repro_RandomStream_Values_21),
-    DocCommentExample(location: "Sources/Repro/RandomStream+Values.swift:132", code: "try RandomStream.pythonRandom.values(seed: IntegerSeed(42), count: 1)\n// [.float64(0.6394267984578837)]", runs: true, body: example_Repro_RandomStream_Values_132),
-    DocCommentExample(location: "Sources/Repro/RandomStream.swift:5", code: "let s = try RandomStream(parsing: \"torch.randint:-5:5\")   // .torchRandint(low: -5, high: 5)\ns.name                                                     // \"torch.randint:-5:5\"\ns.fixedLength                                              // nil: any count", runs: true, body: example_Repro_RandomStream_5),
-    DocCommentExample(location: "Sources/Repro/Repro.swift:15", code: "let report = Reproducibility.seed(3407)\nprint(report)", runs: true, body: example_Repro_Repro_15),
-    DocCommentExample(location: "Sources/Repro/ReproBuild.swift:8", code: "print(\"Repro \\(ReproBuild.version) (\\(ReproBuild.commit))\")", runs: true, body: example_Repro_ReproBuild_8),
-    DocCommentExample(location: "Sources/Repro/SeedReport.swift:4", code: "let report = Reproducibility.seed(42)\nreport.seeded.map(\\.source)        // [.pythonRandom, .philox4x32, …]\nreport.unreachable.map(\\.source)   // [.systemRandom, .gpuGenerators, …]\nprint(report)                      // one line per entry", runs: true, body: example_Repro_SeedReport_4),
-    DocCommentExample(location: "Sources/Repro/Seeding.swift:30", code: "let report = Reproducibility.seed(3407)\nReproducibility.withDefaultGenerators { $0.python.random() }   // random.seed(3407); random.random()\nprint(report.unreachable.map(\\.source))", runs: true, body: example_Repro_Seeding_30),
-    DocCommentExample(location: "Sources/Repro/Seeding.swift:63", code: "let x = Reproducibility.withDefaultGenerators { $0.python.random() }", runs: true, body: example_Repro_Seeding_63),
-    DocCommentExample(location: "Sources/Repro/Seeding.swift:98", code: "var mine = DefaultGenerators(seed: 42)\nlet u = mine.python.random()", runs: true, body: example_Repro_Seeding_98),
-    DocCommentExample(location: "Sources/ReproImage/BitmapFont.swift:9", code: "BitmapFont.glyphWidth       // 5\nBitmapFont.textWidth(\"cat 0.98\", scale: 2)", runs: true, body: example_ReproImage_BitmapFont_9),
-    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift:7", code: "let c = Color(red: 255, green: 128, blue: 0)\nlet person = Color.forClass(1)", runs: true, body: example_ReproImage_Image_Drawing_7),
-    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift:36", code: "Color.forClass(0) == Color.forClass(20)   // true", runs: true, body: example_ReproImage_Image_Drawing_36),
-    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift:71", code: "image.fillRectangle(x0: 10, y0: 10, x1: 49, y1: 19, color: .black)", runs: true, body: example_ReproImage_Image_Drawing_71),
-    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift:84", code: "image.drawRectangle(x0: 5, y0: 5, x1: 60, y1: 40, color: .forClass(3), lineWidth: 2)", runs: true, body: example_ReproImage_Image_Drawing_84),
-    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift:99", code: "image.drawText(\"PERSON 0.98\", x: 4, y: 4, color: .white, scale: 2)", runs: true, body: example_ReproImage_Image_Drawing_99),
-    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift:122", code: "image.drawLabel(\"dog 0.87\", x: 30, y: 12, background: .forClass(18))", runs: true, body: example_ReproImage_Image_Drawing_122),
-    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift:139", code: "image.drawDetection(x0: 12.4, y0: 30, x1: 200.6, y1: 180, label: \"cat 0.91\", classIndex: 17)", runs: true, body: example_ReproImage_Image_Drawing_139),
-    DocCommentExample(location: "Sources/ReproImage/Image+Orientation.swift:6", code: "let d = try ImageDecoder.decode(bytes)\nlet upright = d.image.oriented(exif: d.exifOrientation)", runs: true, body: example_ReproImage_Image_Orientation_6),
-    DocCommentExample(location: "Sources/ReproImage/Image+Tensor.swift:10", code: "var out = [Float](repeating: 0, count: 3 * h * w)\npixels.withUnsafeBufferPointer { p in\n    out.withUnsafeMutableBufferPointer { o in\n        ImageTensor.chwUnitFloats(hwc: p, width: w, height: h, channels: 3, into: o)\n    }\n}", runs: true, body: example_ReproImage_Image_Tensor_10),
-    DocCommentExample(location: "Sources/ReproImage/Image+Tensor.swift:40", code: "let x = try Image(contentsOfFile: \"cat.jpg\").rgb().chwUnitFloats()   // 3 * h * w floats", runs: false, body: example_ReproImage_Image_Tensor_40),
-    DocCommentExample(location: "Sources/ReproImage/Image.swift:9", code: "let image = try Image(contentsOfFile: \"cat.jpg\")\nlet rgb = image.rgb()            // 3 channels\nprint(rgb.width, rgb.height, rgb.rgbDigest)", runs: false, body: example_ReproImage_Image_9),
-    DocCommentExample(location: "Sources/ReproImage/Image.swift:47", code: "let black = Image(width: 64, height: 32, channels: 3)", runs: true, body: example_ReproImage_Image_47),
-    DocCommentExample(location: "Sources/ReproImage/Image.swift:70", code: "let rgb = try Image(contentsOfFile: \"logo.png\").rgb()", runs: false, body: example_ReproImage_Image_70),
-    DocCommentExample(location: "Sources/ReproImage/Image.swift:112", code: "let topLeft = image.pixel(x: 0, y: 0)   // e.g. [255, 0, 0]", runs: true, body: example_ReproImage_Image_112),
-    DocCommentExample(location: "Sources/ReproImage/ImageDecoder.swift:13", code: "var options = ImageDecodingOptions()\noptions.maxPixels = 4096 * 4096\nlet image = try Image(decoding: bytes, options: options)", runs: true, body: example_ReproImage_ImageDecoder_13),
-    DocCommentExample(location: "Sources/ReproImage/ImageDecoder.swift:62", code: "let decoded = try ImageDecoder.decode(bytes)\nprint(decoded.format, decoded.image.width, decoded.exifOrientation)", runs: true, body: example_ReproImage_ImageDecoder_62),
-    DocCommentExample(location: "Sources/ReproImage/ImageDecoder.swift:99", code: "let image = try Image(decoding: bytes)", runs: true, body: example_ReproImage_ImageDecoder_99),
-    DocCommentExample(location: "Sources/ReproImage/ImageDecoder.swift:108", code: "let image = try Image(contentsOfFile: \"photo.jpg\")", runs: false, body: example_ReproImage_ImageDecoder_108),
-    DocCommentExample(location: "Sources/ReproImage/ImageError.swift:7", code: "do { _ = try Image(decoding: bytes) }\ncatch ImageError.truncated(let what) { print(\"file ends early:\", what) }", runs: true, body: example_ReproImage_ImageError_7),
-    DocCommentExample(location: "Sources/ReproImage/PNGEncoder.swift:11", code: "let png = image.pngData()\ntry Data(png).write(to: URL(fileURLWithPath: \"overlay.png\"))", runs: false, body: example_ReproImage_PNGEncoder_11),
-    DocCommentExample(location: "Sources/ReproImage/PNGEncoder.swift:72", code: "try image.writePNG(to: \"out.png\")", runs: false, body: example_ReproImage_PNGEncoder_72),
-    DocCommentExample(location: "Sources/ReproNN/Checkpoint/CheckpointTensor.swift:76", code: "let dict = try StateDict(contentsOf: \"weights.pth\")\nlet w = try dict.tensor(\"backbone.body.conv1.weight\")\nw.shape          // [64, 3, 7, 7]\nlet values = try w.floats()", runs: false, body: example_ReproNN_Checkpoint_CheckpointTensor_76),
-    DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict+Legacy.swift:14", code: "let dict = try StateDict(contentsOf: \"retinanet_resnet50_fpn_coco.pth\").upgradingLegacyRetinaNetKeys()", runs: false, body: example_ReproNN_Checkpoint_StateDict_Legacy_14),
-    DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict.swift:12", code: "let dict = try StateDict(contentsOf: \"retinanet_resnet50_fpn_v2_coco.pth\")\nfor key in dict.keys { print(key, try dict.tensor(key).shape) }", runs: false, body: example_ReproNN_Checkpoint_StateDict_12),
-    DocCommentExample(location: "Sources/ReproNN/Module/CheckpointTensor+Tensor.swift:10", code: "let w = try Tensor(checkpoint: dict.tensor(\"conv1.weight\"), name: \"conv1.weight\")", runs: false, body: example_ReproNN_Module_CheckpointTensor_Tensor_10),
-    DocCommentExample(location: "Sources/ReproNN/Module/LoadReport.swift:5", code: "let spec = ParameterSpec(name: \"conv1.weight\", shape: [64, 3, 7, 7])", runs: true, body: example_ReproNN_Module_LoadReport_5),
-    DocCommentExample(location: "Sources/ReproNN/Module/LoadReport.swift:29", code: "let report = try model.load(stateDict: dict, strict: false)\nif !report.missing.isEmpty { print(\"left at their initial values:\", report.missing) }", runs: false, body: example_ReproNN_Module_LoadReport_29),
-    DocCommentExample(location: "Sources/ReproNN/Module/Module.swift:10", code: "var model = try RetinaNet(configuration: .mini, seed: 0)\nlet report = try model.load(stateDict: StateDict(contentsOf: \"weights.safetensors\"))", runs: false, body: example_ReproNN_Module_Module_10),
-    DocCommentExample(location: "Sources/ReproNN/Module/Module.swift:37", code: "var store = try ParameterStore(specs: [ParameterSpec(name: \"w\", shape: [2])])\nlet report = try store.load(dict, strict: true)", runs: false, body: example_ReproNN_Module_Module_37),
-    DocCommentExample(location: "Sources/ReproVision/COCO.swift:5", code: "COCO.categories[1]   // \"person\"\nCOCO.name(of: 18)    // \"dog\"", runs: true, body: example_ReproVision_COCO_5),
-    DocCommentExample(location: "Sources/ReproVision/Detection/BoundingBox.swift:4", code: "let b = BoundingBox(x1: 0, y1: 0, x2: 10, y2: 5)\nb.area  // 50", runs: true, body: example_ReproVision_Detection_BoundingBox_4),
-    DocCommentExample(location: "Sources/ReproVision/Detection/DetectionGeometry.swift:9", code: "DetectionGeometry.resizedSize(height: 154, width: 231, minSize: 160, maxSize: 256)  // (159, 239)", runs: true, body: example_ReproVision_Detection_DetectionGeometry_9),
-    DocCommentExample(location: "Sources/ReproVision/Detection/DetectionGeometry.swift:42", code: "let anchors = AnchorGenerator.retinaNet.anchors(paddedHeight: 800, paddedWidth: 1088,\n                                                featureSizes: DetectionGeometry.featureSizes(paddedHeight: 800, paddedWidth: 1088))", runs: true, body: example_ReproVision_Detection_DetectionGeometry_42),
-    DocCommentExample(location: "Sources/ReproVision/Detection/NonMaximumSuppression.swift:17", code: "let keep = NonMaximumSuppression.batched(boxes: boxes, scores: scores, labels: labels, iouThreshold: 0.5)", runs: true, body: example_ReproVision_Detection_NonMaximumSuppression_17),
-    DocCommentExample(location: "Sources/ReproVision/RetinaNet/Detection.swift:3", code: "for d in detections where d.score > 0.5 { print(COCO.name(of: d.label), d.score, d.box) }", runs: true, body: example_ReproVision_RetinaNet_Detection_3),
-    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift:14", code: "let (detections, times) = try model.profile(image)\nprint(times.body, times.total)", runs: true, body: example_ReproVision_RetinaNet_RetinaNet_Profile_14),
-    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift:42", code: "let (detections, times) = try model.profile(image)", runs: true, body: example_ReproVision_RetinaNet_RetinaNet_Profile_42),
-    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+TorchInit.swift:17", code: "let model = try RetinaNet(configuration: .v2, seed: 3407)", runs: false, body: example_ReproVision_RetinaNet_RetinaNet_TorchInit_17),
-    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet.swift:13", code: "var model = try RetinaNet(configuration: .v2, seed: 3407)\n_ = try model.load(stateDict: StateDict(contentsOf: \"retinanet_v2.pth\"))\nlet detections = try model.detect([Image(contentsOfFile: \"photo.jpg\")])", runs: false, body: example_ReproVision_RetinaNet_RetinaNet_13),
-    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNetConfiguration.swift:3", code: "let model = try RetinaNet(configuration: .v2, seed: 3407)\nlet small = RetinaNetConfiguration.mini   // the `mini` fixture's narrow layout", runs: false, body: example_ReproVision_RetinaNet_RetinaNetConfiguration_3),
+    DocCommentExample(location: "Sources/Repro/EnvironmentFingerprint.swift:14", code: "let env = EnvironmentFingerprint.current()\nprint(env.cpuModel, env.simdBuild)\nprint(env.jsonString())   // sorted keys", runs: true, throwsError: false, body: example_Repro_EnvironmentFingerprint_14),
+    DocCommentExample(location: "Sources/Repro/HashingDeterminism.swift:18", code: "if !HashingDeterminism.isDeterministic { print(\"hash order varies per run\") }", runs: true, throwsError: false, body: example_Repro_HashingDeterminism_18),
+    DocCommentExample(location: "Sources/Repro/HashingDeterminism.swift:62", code: "HashingDeterminism.needsReexec(environment: [:])                                   // true\nHashingDeterminism.needsReexec(environment: [\"SWIFT_DETERMINISTIC_HASHING\": \"1\"])  // false", runs: true, throwsError: false, body: example_Repro_HashingDeterminism_62),
+    DocCommentExample(location: "Sources/Repro/IntegerSeed.swift:8", code: "let s = try IntegerSeed(parsing: \"-42\")\ns.int64        // -42\ns.uint64       // nil (negative)\nIntegerSeed(3407).description   // \"3407\"", runs: true, throwsError: false, body: example_Repro_IntegerSeed_8),
+    DocCommentExample(location: "Sources/Repro/IntegerSeed.swift:99", code: "IntegerSeed.decimal([0, 1])   // \"4294967296\"", runs: true, throwsError: false, body: example_Repro_IntegerSeed_99),
+    DocCommentExample(location: "Sources/Repro/RandomStream+Values.swift:21", code: "RandomValue.float32(1).formatted(.hex)      // \"0x3f800000\"\nRandomValue.float64(0.5).formatted(.decimal) // \"0.5\"", runs: true, throwsError: false, body: example_Repro_RandomStream_Values_21),
+    DocCommentExample(location: "Sources/Repro/RandomStream+Values.swift:132", code: "try RandomStream.pythonRandom.values(seed: IntegerSeed(42), count: 1)\n// [.float64(0.6394267984578837)]", runs: true, throwsError: false, body: example_Repro_RandomStream_Values_132),
+    DocCommentExample(location: "Sources/Repro/RandomStream.swift:5", code: "let s = try RandomStream(parsing: \"torch.randint:-5:5\")   // .torchRandint(low: -5, high: 5)\ns.name                                                     // \"torch.randint:-5:5\"\ns.fixedLength                                              // nil: any count", runs: true, throwsError: false, body: example_Repro_RandomStream_5),
+    DocCommentExample(location: "Sources/Repro/Repro.swift:15", code: "let report = Reproducibility.seed(3407)\nprint(report)", runs: true, throwsError: false, body: example_Repro_Repro_15),
+    DocCommentExample(location: "Sources/Repro/ReproBuild.swift:8", code: "print(\"Repro \\(ReproBuild.version) (\\(ReproBuild.commit))\")", runs: true, throwsError: false, body: example_Repro_ReproBuild_8),
+    DocCommentExample(location: "Sources/Repro/SeedReport.swift:4", code: "let report = Reproducibility.seed(42)\nreport.seeded.map(\\.source)        // [.pythonRandom, .philox4x32, …]\nreport.unreachable.map(\\.source)   // [.systemRandom, .gpuGenerators, …]\nprint(report)                      // one line per entry", runs: true, throwsError: false, body: example_Repro_SeedReport_4),
+    DocCommentExample(location: "Sources/Repro/Seeding.swift:30", code: "let report = Reproducibility.seed(3407)\nReproducibility.withDefaultGenerators { $0.python.random() }   // random.seed(3407); random.random()\nprint(report.unreachable.map(\\.source))", runs: true, throwsError: false, body: example_Repro_Seeding_30),
+    DocCommentExample(location: "Sources/Repro/Seeding.swift:63", code: "let x = Reproducibility.withDefaultGenerators { $0.python.random() }", runs: true, throwsError: false, body: example_Repro_Seeding_63),
+    DocCommentExample(location: "Sources/Repro/Seeding.swift:98", code: "var mine = DefaultGenerators(seed: 42)\nlet u = mine.python.random()", runs: true, throwsError: false, body: example_Repro_Seeding_98),
+    DocCommentExample(location: "Sources/ReproRandom/MT19937+NumPy.swift:12", code: "var modern = MT19937(seedSequence: SeedSequence(entropy: 42)) // np.random.MT19937(42)\nlet raw = modern.nextRaw()                                    // .random_raw()\nvar legacy = MT19937(seed: 42)                                // RandomState(42)._bit_generator", runs: true, throwsError: false, body: example_ReproRandom_MT19937_NumPy_12),
+    DocCommentExample(location: "Sources/ReproRandom/MT19937.swift:9", code: "var mt = MT19937(seed: 5)          // init_genrand(5), as torch.manual_seed(5)\nlet word = mt.next32()\nvar py = MT19937(key: [5])         // init_by_array([5]), as random.seed(5)", runs: true, throwsError: false, body: example_ReproRandom_MT19937_9),
+    DocCommentExample(location: "Sources/ReproRandom/NumPyBitGenerator.swift:11", code: "var bits = SFC64(seed: 42)                 // np.random.SFC64(42)\nlet raw = bits.nextRaw()                   // bits.random_raw()\nlet more = try bits.randomRaw(count: 4)     // bits.random_raw(4)\nvar g = NumPyGenerator(bitGenerator: bits) // np.random.Generator(bits)", runs: true, throwsError: false, body: example_ReproRandom_NumPyBitGenerator_11),
+    DocCommentExample(location: "Sources/ReproRandom/NumPyGenerator+Ziggurat.swift:11", code: "var g = NumPyGenerator(seed: 42)\nlet z = g.standardNormal()", runs: true, throwsError: false, body: example_ReproRandom_NumPyGenerator_Ziggurat_11),
+    DocCommentExample(location: "Sources/ReproRandom/NumPyGenerator.swift:8", code: "var g = NumPyGenerator(seed: 0)                  // np.random.default_rng(0)\nlet u = g.random()                               // 0.6369616873214543\nlet k = try g.integers(low: 0, high: 100)\nlet z = g.standardNormal()\nlet p = g.permutation(20)\nvar h = NumPyGenerator(bitGenerator: SFC64(seed: 7))  // Generator(SFC64(7))", runs: true, throwsError: false, body: example_ReproRandom_NumPyGenerator_8),
+    DocCommentExample(location: "Sources/ReproRandom/NumPyPhilox.swift:11", code: "var bits = NumPyPhilox(seed: 42)                          // np.random.Philox(42)\nlet far = bits.jumped()                                   // counter + 2^128\nvar keyed = NumPyPhilox(key: (1, 2), counter: (0, 0, 0, 0)) // Philox(key=2**64 + 1)", runs: true, throwsError: false, body: example_ReproRandom_NumPyPhilox_11),
+    DocCommentExample(location: "Sources/ReproRandom/NumPyRandomState.swift:11", code: "var rs = NumPyRandomState(seed: 0)        // np.random.RandomState(0)\nlet u = rs.randomSample()                 // 0.5488135039273248\nlet z = rs.standardNormal()\nlet k = try rs.randint(low: 0, high: 100)\nlet p = rs.permutation(20)", runs: true, throwsError: false, body: example_ReproRandom_NumPyRandomState_11),
+    DocCommentExample(location: "Sources/ReproRandom/PCG64.swift:8", code: "var bits = PCG64(seed: 0)                    // np.random.PCG64(0)\nlet x = bits.next64()                        // 0xa30febcfd9c2825f\nlet far = bits.jumped()                      // bits.jumped()\nbits.advance(by: Word128(1_000))             // bits.advance(1000)", runs: true, throwsError: false, body: example_ReproRandom_PCG64_8),
+    DocCommentExample(location: "Sources/ReproRandom/PCG64DXSM.swift:10", code: "var bits = PCG64DXSM(seed: 42)       // np.random.PCG64DXSM(42)\nlet raw = try bits.randomRaw(count: 4)   // bits.random_raw(4)", runs: true, throwsError: false, body: example_ReproRandom_PCG64DXSM_10),
+    DocCommentExample(location: "Sources/ReproRandom/Philox4x32.swift:14", code: "var p = Philox4x32(seed: 42, subsequence: 0, offset: 0)\nlet w = p.next32()\nlet block = Philox4x32.block(counter: (0, 0, 0, 0), key: (0, 0))  // Random123 KAT", runs: true, throwsError: false, body: example_ReproRandom_Philox4x32_14),
+    DocCommentExample(location: "Sources/ReproRandom/Philox4x32.swift:91", code: "Philox4x32.statelessWord(seed: 0, offset: 0, index: 0)   // 1713891541", runs: true, throwsError: false, body: example_ReproRandom_Philox4x32_91),
+    DocCommentExample(location: "Sources/ReproRandom/PythonRandom+Sequences.swift:5", code: "var r = PythonRandom(seed: 42)\nlet i = try r.randrange(1000)", runs: true, throwsError: false, body: example_ReproRandom_PythonRandom_Sequences_5),
+    DocCommentExample(location: "Sources/ReproRandom/PythonRandom+Sequences.swift:51", code: "var r = PythonRandom(seed: 0)\nvar x = Array(0..<20)\nr.shuffle(&x)", runs: true, throwsError: false, body: example_ReproRandom_PythonRandom_Sequences_51),
+    DocCommentExample(location: "Sources/ReproRandom/PythonRandom+State.swift:5", code: "var r = PythonRandom(seed: 1)\nlet saved = r.state                      // random.getstate()\nlet a = r.random()\nr = try PythonRandom(state: saved)       // random.setstate(saved)\nassert(r.random() == a)", runs: true, throwsError: false, body: example_ReproRandom_PythonRandom_State_5),
+    DocCommentExample(location: "Sources/ReproRandom/PythonRandom.swift:10", code: "var r = PythonRandom(seed: 42)\nr.random()                        // 0.6394267984578837, as random.seed(42); random.random()\ntry r.randrange(1000)             // as random.randrange(1000)\nvar deck = Array(0..<20)\nr.shuffle(&deck)                  // as random.shuffle(deck)", runs: true, throwsError: false, body: example_ReproRandom_PythonRandom_10),
+    DocCommentExample(location: "Sources/ReproRandom/PythonRandom.swift:36", code: "var r = PythonRandom(seed: UInt64.max)   // random.seed(2**64 - 1)", runs: true, throwsError: false, body: example_ReproRandom_PythonRandom_36),
+    DocCommentExample(location: "Sources/ReproRandom/PythonRandom.swift:55", code: "var r = PythonRandom(seedWords: [7, 0, 0, 16])   // random.seed(2**100 + 7)", runs: true, throwsError: false, body: example_ReproRandom_PythonRandom_55),
+    DocCommentExample(location: "Sources/ReproRandom/PythonRandom.swift:69", code: "var r = PythonRandom(seed: \"hello\")   // random.seed(\"hello\")", runs: true, throwsError: false, body: example_ReproRandom_PythonRandom_69),
+    DocCommentExample(location: "Sources/ReproRandom/PythonRandom.swift:123", code: "var r = PythonRandom(seed: 0)\nlet w = try r.getrandbitsWords(100)   // 4 words; w[3] < 16", runs: true, throwsError: false, body: example_ReproRandom_PythonRandom_123),
+    DocCommentExample(location: "Sources/ReproRandom/RandomBitGenerator.swift:7", code: "var a = MT19937(seed: 5)\n_ = a.next()\nlet saved = a.serializedState\nvar b = try MT19937(serializedState: saved)\nassert(a.next() == b.next())", runs: true, throwsError: false, body: example_ReproRandom_RandomBitGenerator_7),
+    DocCommentExample(location: "Sources/ReproRandom/SFC64.swift:8", code: "var bits = SFC64(seed: 42)           // np.random.SFC64(42)\nlet x = bits.next64()", runs: true, throwsError: false, body: example_ReproRandom_SFC64_8),
+    DocCommentExample(location: "Sources/ReproRandom/SeedSequence.swift:11", code: "let ss = SeedSequence(entropy: 42)\nlet words = ss.generateState(count: 4)            // ss.generate_state(4)\nlet seeds = ss.generateState64(count: 2)          // ss.generate_state(2, np.uint64)\nvar parent = SeedSequence(entropy: 7)\nlet children = parent.spawn(2)                    // spawn keys (0,) and (1,)", runs: true, throwsError: false, body: example_ReproRandom_SeedSequence_11),
+    DocCommentExample(location: "Sources/ReproRandom/SplitMix64.swift:4", code: "var g = SplitMix64(seed: 0)\ng.next()   // 0xe220a8397b1dcdaf", runs: true, throwsError: false, body: example_ReproRandom_SplitMix64_4),
+    DocCommentExample(location: "Sources/ReproRandom/TorchDataLoader.swift:17", code: "var g = TorchGenerator(seed: 42)                        // torch.manual_seed(42)\nvar loader = try TorchDataLoader(count: 25, batchSize: 4, shuffle: true)\nlet e = loader.epoch(defaultGenerator: &g)\ne.baseSeed                      // 6909045637428952499 (it._base_seed)\ne.batches[0]                    // [13, 14, 19, 1]\nlet w1 = try e.workerSeed(workerID: 1)   // worker 1's seeds", runs: true, throwsError: false, body: example_ReproRandom_TorchDataLoader_17),
+    DocCommentExample(location: "Sources/ReproRandom/TorchDataLoader.swift:109", code: "let w = try TorchWorkerSeed(baseSeed: 6909045637428952499, workerID: 1)\nw.seed                      // 6909045637428952500 (get_worker_info().seed, torch.initial_seed())\nvar g = w.torchGenerator    // the worker's default torch generator\nw.numPySeedSequenceEntropy  // [1, B & 0xffffffff, B >> 32, 0]\nvar np = w.numPyRandomState // the worker's np.random global state\nvar py = w.pythonRandom     // the worker's random module state", runs: true, throwsError: false, body: example_ReproRandom_TorchDataLoader_109),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Bernoulli.swift:8", code: "let b = try g.bernoulli(probabilities: [Float](repeating: 0.3, count: 32))", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Bernoulli_8),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Bernoulli.swift:29", code: "let b = try g.bernoulli(probabilities: [Double](repeating: 0.3, count: 8))", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Bernoulli_29),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Bernoulli.swift:49", code: "let b = try g.bernoulli(count: 32, probability: 0.3)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Bernoulli_49),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Integers.swift:54", code: "var g = TorchGenerator(seed: 42)\nlet v = try g.randint(low: 0, high: 10, count: 20)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Integers_54),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Integers.swift:73", code: "let a = try g.randomValues(count: 4, from: 5, to: nil)   // random_(from=5, to=None)\nlet b = try g.randomValues(count: 4, from: 0, to: 5)     // random_(5)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Integers_73),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Integers.swift:127", code: "let seed = try g.randomValues(count: 1, dtype: .int64)[0]  // as RandomSampler draws it", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Integers_127),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Integers.swift:162", code: "var g = TorchGenerator(seed: 42)\ng.randomInt64()   // 6909045637428952499", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Integers_162),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Normal.swift:17", code: "var w = [Float](repeating: 0, count: 64)\ntry w.withUnsafeMutableBufferPointer { try g.fillNormal($0, mean: 0, std: 0.01) }", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Normal_17),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Normal.swift:41", code: "var w = [Double](repeating: 0, count: 32)\ntry w.withUnsafeMutableBufferPointer { try g.fillNormal($0, mean: 0.5, std: 0.3) }", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Normal_41),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Normal.swift:63", code: "var g = TorchGenerator(seed: 42)\nlet z = try g.randn(count: 7)   // scalar path; leaves one value cached", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Normal_63),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Normal.swift:75", code: "let z = try g.randn(count: 20, as: Double.self)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Normal_75),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Normal.swift:87", code: "let z = try g.normal(count: 32, mean: 0.5, std: 0.3)\n// torch.manual_seed(3); torch.empty(4, 8).t().normal_(): memory order\nlet t = try g.normal(count: 32, mean: 0, std: 1, contiguous: false)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Normal_87),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Normal.swift:105", code: "let z = try g.normal(count: 5, mean: 0.5, std: 0.3, as: Double.self)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Normal_105),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Permutation.swift:14", code: "var g = TorchGenerator(seed: 42)\nlet p = try g.randperm(10)   // [2, 6, 1, 8, 4, 5, 0, 9, 3, 7]", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Permutation_14),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Permutation.swift:28", code: "let p = try g.randperm(214_748_364, as: Int32.self)", runs: false, throwsError: false, body: example_ReproRandom_TorchGenerator_Permutation_28),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+State.swift:21", code: "var g = TorchGenerator(seed: 42)\n_ = try g.randn(count: 3)\nlet saved = g.serializedState            // 5056 bytes\nvar h = try TorchGenerator(serializedState: saved)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_State_21),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+State.swift:59", code: "let h = try TorchGenerator(serializedState: saved, capability: .generic)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_State_59),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+State.swift:105", code: "try g.setState(saved)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_State_105),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Uniform.swift:12", code: "var w = [Float](repeating: 0, count: 8)\ntry w.withUnsafeMutableBufferPointer { try g.fillUniform($0, from: -0.37, to: 0.81) }", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Uniform_12),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Uniform.swift:32", code: "var w = [Double](repeating: 0, count: 8)\ntry w.withUnsafeMutableBufferPointer { try g.fillUniform($0, from: 2.5, to: 3.75) }", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Uniform_32),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Uniform.swift:49", code: "var g = TorchGenerator(seed: 0)\nlet u = try g.rand(count: 3)   // [0.49625659, 0.76822180, 0.08847743]", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Uniform_49),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Uniform.swift:62", code: "let u = try g.rand(count: 5, as: Double.self)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Uniform_62),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Uniform.swift:73", code: "let b = try g.uniform(count: 8, from: -0.19245008972987526, to: 0.19245008972987526)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Uniform_73),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Uniform.swift:85", code: "let x = try g.uniform(count: 8, from: 2.5, to: 3.75, as: Double.self)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Uniform_85),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator.swift:12", code: "var g = TorchGenerator(seed: 42)            // torch.Generator().manual_seed(42)\nlet u = try g.rand(count: 3)                // torch.rand(3, generator=g)\nlet z = try g.randn(count: 20)              // torch.randn(20, generator=g)\nlet p = try g.randperm(10)                  // torch.randperm(10, generator=g)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_12),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator.swift:68", code: "var g = TorchGenerator()                      // torch.Generator()\nvar h = TorchGenerator(seed: 42, capability: .generic)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_68),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator.swift:83", code: "let g = TorchGenerator(seed: Int64(-1))   // initialSeed == 0xffff_ffff_ffff_ffff", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_83),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator.swift:103", code: "var g = TorchGenerator()\ng.manualSeed(UInt64(1) << 32 | 5)   // same stream as manualSeed(5)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_103),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator.swift:117", code: "var g = TorchGenerator()\ng.manualSeed(Int64(-5))   // g.initialSeed == 18446744073709551611", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_117),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator.swift:135", code: "try TorchGenerator.seed(parsing: \"-1\")                     // 18446744073709551615\ntry TorchGenerator.seed(parsing: \"18446744073709551616\")   // throws: out of range", runs: true, throwsError: true, body: example_ReproRandom_TorchGenerator_135),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator.swift:163", code: "var g = TorchGenerator(seed: 0)\ng.random()   // 2357136044", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_163),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator.swift:173", code: "var g = TorchGenerator(seed: 0)\nlet w = g.random64()   // (first << 32) | second", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_173),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit+Layers.swift:16", code: "var g = TorchGenerator(seed: 0)\nlet conv1d = try TorchInit.defaultLayer(weightShape: [16, 4, 5], bias: true, using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_Layers_16),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit+Layers.swift:54", code: "var g = TorchGenerator(seed: 0)                   // torch.manual_seed(0)\nlet p = try TorchInit.conv2d(inChannels: 3, outChannels: 8, kernelSize: 3, using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_Layers_54),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit+Layers.swift:72", code: "let p = try TorchInit.conv2d(inChannels: 3, outChannels: 8, kernelSize: (1, 3), using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_Layers_72),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit+Layers.swift:94", code: "var g = TorchGenerator(seed: 0)\nlet p = try TorchInit.linear(inFeatures: 5, outFeatures: 3, using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_Layers_94),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:11", code: "var g = TorchGenerator(seed: 0)                       // torch.manual_seed(0)\nlet conv = try TorchInit.conv2d(inChannels: 3, outChannels: 8, kernelSize: 3, using: &g)\n// conv.weight (8×3×3×3) and conv.bias equal nn.Conv2d(3, 8, 3)'s", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_11),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:70", code: "try TorchInit.calculateGain(.leakyRelu, param: 5.0.squareRoot())  // 0.5773502691896257", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_70),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:98", code: "try TorchInit.fans(shape: [8, 3, 3, 3])   // (fanIn: 27, fanOut: 72)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_98),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:117", code: "try TorchInit.kaimingUniformBound(shape: [8, 3, 3, 3], a: 5.0.squareRoot())  // 0.19245008972987523", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_117),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:167", code: "var w = [Float](repeating: 0, count: 10)\ntry TorchInit.uniform(&w, from: -0.1, to: 0.1, using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_167),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:184", code: "var w = [Float](repeating: 0, count: 64)\ntry TorchInit.normal(&w, std: 0.01, using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_184),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:200", code: "TorchInit.constant(&bias, 0.1)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_200),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:209", code: "TorchInit.zeros(&bias)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_209),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:216", code: "TorchInit.ones(&scale)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_216),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:225", code: "var w = [Float](repeating: 0, count: 216)\ntry TorchInit.kaimingUniform(&w, shape: [8, 3, 3, 3], a: 5.0.squareRoot(), using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_225),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:245", code: "try TorchInit.kaimingNormal(&w, shape: [64, 3, 7, 7], mode: .fanOut, nonlinearity: .relu, using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_245),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:263", code: "try TorchInit.xavierUniform(&w, shape: [3, 5], using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_263),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:279", code: "try TorchInit.xavierNormal(&w, shape: [3, 5], using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_279),
+    DocCommentExample(location: "Sources/ReproRandom/TorchSamplers.swift:11", code: "try TorchSequentialSampler(count: 7).indices()   // [0, 1, 2, 3, 4, 5, 6]", runs: true, throwsError: false, body: example_ReproRandom_TorchSamplers_11),
+    DocCommentExample(location: "Sources/ReproRandom/TorchSamplers.swift:33", code: "try TorchBatchSampler.batches(of: Array(0..<10), batchSize: 3, dropLast: false)\n// [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]", runs: true, throwsError: false, body: example_ReproRandom_TorchSamplers_33),
+    DocCommentExample(location: "Sources/ReproRandom/TorchSamplers.swift:68", code: "var smp = try TorchRandomSampler(count: 25, generator: TorchGenerator(seed: 42))\nvar unused = TorchGenerator()\nlet epoch1 = smp.epoch(defaultGenerator: &unused)   // g's 1st permutation\nlet epoch2 = smp.epoch(defaultGenerator: &unused)   // g's 3rd permutation", runs: true, throwsError: false, body: example_ReproRandom_TorchSamplers_68),
+    DocCommentExample(location: "Sources/ReproRandom/TorchSamplers.swift:140", code: "var smp = TorchSubsetRandomSampler(indices: [10, 20, 30])\nvar g = TorchGenerator(seed: 0)\nlet order = smp.epoch(defaultGenerator: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchSamplers_140),
+    DocCommentExample(location: "Sources/ReproRandom/Word128.swift:8", code: "let d = Word128(high: 1 << 36, low: 12345)   // 2^100 + 12345\nvar g = PCG64(seed: 12345)\ng.advance(by: d)\nprint(g.state)                               // 0x23c23703589b35f326a9023c7969590c", runs: true, throwsError: false, body: example_ReproRandom_Word128_8),
+    DocCommentExample(location: "Sources/ReproImage/BitmapFont.swift:9", code: "BitmapFont.glyphWidth       // 5\nBitmapFont.textWidth(\"cat 0.98\", scale: 2)", runs: true, throwsError: false, body: example_ReproImage_BitmapFont_9),
+    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift:7", code: "let c = Color(red: 255, green: 128, blue: 0)\nlet person = Color.forClass(1)", runs: true, throwsError: false, body: example_ReproImage_Image_Drawing_7),
+    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift:36", code: "Color.forClass(0) == Color.forClass(20)   // true", runs: true, throwsError: false, body: example_ReproImage_Image_Drawing_36),
+    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift:71", code: "image.fillRectangle(x0: 10, y0: 10, x1: 49, y1: 19, color: .black)", runs: true, throwsError: false, body: example_ReproImage_Image_Drawing_71),
+    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift:84", code: "image.drawRectangle(x0: 5, y0: 5, x1: 60, y1: 40, color: .forClass(3), lineWidth: 2)", runs: true, throwsError: false, body: example_ReproImage_Image_Drawing_84),
+    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift:99", code: "image.drawText(\"PERSON 0.98\", x: 4, y: 4, color: .white, scale: 2)", runs: true, throwsError: false, body: example_ReproImage_Image_Drawing_99),
+    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift:122", code: "image.drawLabel(\"dog 0.87\", x: 30, y: 12, background: .forClass(18))", runs: true, throwsError: false, body: example_ReproImage_Image_Drawing_122),
+    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift:139", code: "image.drawDetection(x0: 12.4, y0: 30, x1: 200.6, y1: 180, label: \"cat 0.91\", classIndex: 17)", runs: true, throwsError: false, body: example_ReproImage_Image_Drawing_139),
+    DocCommentExample(location: "Sources/ReproImage/Image+Orientation.swift:6", code: "let d = try ImageDecoder.decode(bytes)\nlet upright = d.image.oriented(exif: d.exifOrientation)", runs: true, throwsError: false, body: example_ReproImage_Image_Orientation_6),
+    DocCommentExample(location: "Sources/ReproImage/Image+Tensor.swift:10", code: "var out = [Float](repeating: 0, count: 3 * h * w)\npixels.withUnsafeBufferPointer { p in\n    out.withUnsafeMutableBufferPointer { o in\n        ImageTensor.chwUnitFloats(hwc: p, width: w, height: h, channels: 3, into: o)\n    }\n}", runs: true, throwsError: false, body: example_ReproImage_Image_Tensor_10),
+    DocCommentExample(location: "Sources/ReproImage/Image+Tensor.swift:40", code: "let x = try Image(contentsOfFile: \"cat.jpg\").rgb().chwUnitFloats()   // 3 * h * w floats", runs: false, throwsError: false, body: example_ReproImage_Image_Tensor_40),
+    DocCommentExample(location: "Sources/ReproImage/Image.swift:9", code: "let image = try Image(contentsOfFile: \"cat.jpg\")\nlet rgb = image.rgb()            // 3 channels\nprint(rgb.width, rgb.height, rgb.rgbDigest)", runs: false, throwsError: false, body: example_ReproImage_Image_9),
+    DocCommentExample(location: "Sources/ReproImage/Image.swift:47", code: "let black = Image(width: 64, height: 32, channels: 3)", runs: true, throwsError: false, body: example_ReproImage_Image_47),
+    DocCommentExample(location: "Sources/ReproImage/Image.swift:70", code: "let rgb = try Image(contentsOfFile: \"logo.png\").rgb()", runs: false, throwsError: false, body: example_ReproImage_Image_70),
+    DocCommentExample(location: "Sources/ReproImage/Image.swift:112", code: "let topLeft = image.pixel(x: 0, y: 0)   // e.g. [255, 0, 0]", runs: true, throwsError: false, body: example_ReproImage_Image_112),
+    DocCommentExample(location: "Sources/ReproImage/ImageDecoder.swift:13", code: "var options = ImageDecodingOptions()\noptions.maxPixels = 4096 * 4096\nlet image = try Image(decoding: bytes, options: options)", runs: true, throwsError: false, body: example_ReproImage_ImageDecoder_13),
+    DocCommentExample(location: "Sources/ReproImage/ImageDecoder.swift:62", code: "let decoded = try ImageDecoder.decode(bytes)\nprint(decoded.format, decoded.image.width, decoded.exifOrientation)", runs: true, throwsError: false, body: example_ReproImage_ImageDecoder_62),
+    DocCommentExample(location: "Sources/ReproImage/ImageDecoder.swift:99", code: "let image = try Image(decoding: bytes)", runs: true, throwsError: false, body: example_ReproImage_ImageDecoder_99),
+    DocCommentExample(location: "Sources/ReproImage/ImageDecoder.swift:108", code: "let image = try Image(contentsOfFile: \"photo.jpg\")", runs: false, throwsError: false, body: example_ReproImage_ImageDecoder_108),
+    DocCommentExample(location: "Sources/ReproImage/ImageError.swift:7", code: "do { _ = try Image(decoding: bytes) }\ncatch ImageError.truncated(let what) { print(\"file ends early:\", what) }", runs: true, throwsError: false, body: example_ReproImage_ImageError_7),
+    DocCommentExample(location: "Sources/ReproImage/PNGEncoder.swift:11", code: "let png = image.pngData()\ntry Data(png).write(to: URL(fileURLWithPath: \"overlay.png\"))", runs: false, throwsError: false, body: example_ReproImage_PNGEncoder_11),
+    DocCommentExample(location: "Sources/ReproImage/PNGEncoder.swift:72", code: "try image.writePNG(to: \"out.png\")", runs: false, throwsError: false, body: example_ReproImage_PNGEncoder_72),
+    DocCommentExample(location: "Sources/ReproNN/Checkpoint/CheckpointTensor.swift:76", code: "let dict = try StateDict(contentsOf: \"weights.pth\")\nlet w = try dict.tensor(\"backbone.body.conv1.weight\")\nw.shape          // [64, 3, 7, 7]\nlet values = try w.floats()", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_CheckpointTensor_76),
+    DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict+Legacy.swift:14", code: "let dict = try StateDict(contentsOf: \"retinanet_resnet50_fpn_coco.pth\").upgradingLegacyRetinaNetKeys()", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_Legacy_14),
+    DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict.swift:12", code: "let dict = try StateDict(contentsOf: \"retinanet_resnet50_fpn_v2_coco.pth\")\nfor key in dict.keys { print(key, try dict.tensor(key).shape) }", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_12),
+    DocCommentExample(location: "Sources/ReproNN/Module/CheckpointTensor+Tensor.swift:10", code: "let w = try Tensor(checkpoint: dict.tensor(\"conv1.weight\"), name: \"conv1.weight\")", runs: false, throwsError: false, body: example_ReproNN_Module_CheckpointTensor_Tensor_10),
+    DocCommentExample(location: "Sources/ReproNN/Module/LoadReport.swift:5", code: "let spec = ParameterSpec(name: \"conv1.weight\", shape: [64, 3, 7, 7])", runs: true, throwsError: false, body: example_ReproNN_Module_LoadReport_5),
+    DocCommentExample(location: "Sources/ReproNN/Module/LoadReport.swift:29", code: "let report = try model.load(stateDict: dict, strict: false)\nif !report.missing.isEmpty { print(\"left at their initial values:\", report.missing) }", runs: false, throwsError: false, body: example_ReproNN_Module_LoadReport_29),
+    DocCommentExample(location: "Sources/ReproNN/Module/Module.swift:10", code: "var model = try RetinaNet(configuration: .mini, seed: 0)\nlet report = try model.load(stateDict: StateDict(contentsOf: \"weights.safetensors\"))", runs: false, throwsError: false, body: example_ReproNN_Module_Module_10),
+    DocCommentExample(location: "Sources/ReproNN/Module/Module.swift:37", code: "var store = try ParameterStore(specs: [ParameterSpec(name: \"w\", shape: [2])])\nlet report = try store.load(dict, strict: true)", runs: false, throwsError: false, body: example_ReproNN_Module_Module_37),
+    DocCommentExample(location: "Sources/ReproVision/COCO.swift:5", code: "COCO.categories[1]   // \"person\"\nCOCO.name(of: 18)    // \"dog\"", runs: true, throwsError: false, body: example_ReproVision_COCO_5),
+    DocCommentExample(location: "Sources/ReproVision/Detection/BoundingBox.swift:4", code: "let b = BoundingBox(x1: 0, y1: 0, x2: 10, y2: 5)\nb.area  // 50", runs: true, throwsError: false, body: example_ReproVision_Detection_BoundingBox_4),
+    DocCommentExample(location: "Sources/ReproVision/Detection/DetectionGeometry.swift:9", code: "DetectionGeometry.resizedSize(height: 154, width: 231, minSize: 160, maxSize: 256)  // (159, 239)", runs: true, throwsError: false, body: example_ReproVision_Detection_DetectionGeometry_9),
+    DocCommentExample(location: "Sources/ReproVision/Detection/DetectionGeometry.swift:42", code: "let anchors = AnchorGenerator.retinaNet.anchors(paddedHeight: 800, paddedWidth: 1088,\n                                                featureSizes: DetectionGeometry.featureSizes(paddedHeight: 800, paddedWidth: 1088))", runs: true, throwsError: false, body: example_ReproVision_Detection_DetectionGeometry_42),
+    DocCommentExample(location: "Sources/ReproVision/Detection/NonMaximumSuppression.swift:17", code: "let keep = NonMaximumSuppression.batched(boxes: boxes, scores: scores, labels: labels, iouThreshold: 0.5)", runs: true, throwsError: false, body: example_ReproVision_Detection_NonMaximumSuppression_17),
+    DocCommentExample(location: "Sources/ReproVision/RetinaNet/Detection.swift:3", code: "for d in detections where d.score > 0.5 { print(COCO.name(of: d.label), d.score, d.box) }", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_Detection_3),
+    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift:14", code: "let (detections, times) = try model.profile(image)\nprint(times.body, times.total)", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_Profile_14),
+    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift:42", code: "let (detections, times) = try model.profile(image)", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_Profile_42),
+    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+TorchInit.swift:17", code: "let model = try RetinaNet(configuration: .v2, seed: 3407)", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_TorchInit_17),
+    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet.swift:13", code: "var model = try RetinaNet(configuration: .v2, seed: 3407)\n_ = try model.load(stateDict: StateDict(contentsOf: \"retinanet_v2.pth\"))\nlet detections = try model.detect([Image(contentsOfFile: \"photo.jpg\")])", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_13),
+    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNetConfiguration.swift:3", code: "let model = try RetinaNet(configuration: .v2, seed: 3407)\nlet small = RetinaNetConfiguration.mini   // the `mini` fixture's narrow layout", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNetConfiguration_3),
 ]
