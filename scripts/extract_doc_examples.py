@@ -15,13 +15,27 @@ import os, re, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests", "DocExamplesTests", "DocCommentExamples.swift")
-# The modules whose examples are compiled so far (ReproTensor and ReproData examples still
-# need their CONTEXT entries).
-MODULES = ["Repro", "ReproRandom", "ReproImage", "ReproNN", "ReproVision"]
+# The modules whose examples are compiled so far (ReproTensor's examples still need their
+# CONTEXT entries).
+MODULES = ["Repro", "ReproRandom", "ReproImage", "ReproNN", "ReproVision", "ReproData"]
 
 # Per module: setup for an example that uses a generator `g` without declaring it.
 DEFAULT_GENERATOR = {"ReproRandom": "var g = TorchGenerator(seed: UInt64(0))"}
 SAVED = "let saved = TorchGenerator(seed: UInt64(1)).serializedState"
+CHW = ("let x = CHWImage(try Image(width: 64, height: 48, channels: 3, pixels: [UInt8](repeating: 100, count: 64 * 48 * 3)))\n"
+       "var g = SampleGenerator(SampleRandomness.generator(seed: 1, epoch: 0, index: 5))")
+LOADER = ("let loader = try DataLoader(dataset: InMemoryDataset(Array(0..<10)), batchSize: 4, seed: 0,\n"
+          "                            transform: { x, _ in x }, collate: { $0 })")
+BATCH = "var iterator = loader.makeIterator()\nlet batch = try iterator.next()!.get()"
+COUNTING = """struct Counting: IterableDataset {
+    struct Stream: SampleStream {
+        var i = 0
+        mutating func next() throws -> Int? { i += 1; return i <= 10 ? i : nil }
+    }
+    func makeStream(context: StreamContext) throws -> Stream { Stream() }
+}"""
+STREAM_LOADER = ("let loader = try StreamLoader(dataset: Counting(), batchSize: 4, seed: 0,\n"
+                 "                              transform: { x, _ in x }, collate: { $0 })")
 
 IMAGE = "var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))"
 BYTES = "let bytes = try Image(width: 4, height: 3, channels: 3, pixels: [UInt8](repeating: 7, count: 36)).pngData()"
@@ -63,6 +77,26 @@ CONTEXT = {
     "Sources/ReproRandom/TorchInit.swift:245": "var w = [Float](repeating: 0, count: 64 * 3 * 7 * 7)",
     "Sources/ReproRandom/TorchInit.swift:263": "var w = [Float](repeating: 0, count: 15)",
     "Sources/ReproRandom/TorchInit.swift:279": "var w = [Float](repeating: 0, count: 15)",
+    "Sources/ReproData/Transforms/ColorJitter.swift:9": CHW,
+    "Sources/ReproData/Transforms/Normalize.swift:4": CHW,
+    "Sources/ReproData/Transforms/RandomFlip.swift:4": CHW,
+    "Sources/ReproData/Transforms/RandomFlip.swift:23": CHW,
+    "Sources/ReproData/Transforms/RandomResizedCrop.swift:14": CHW,
+    "Sources/ReproData/Transforms/Resize.swift:9": CHW,
+    "Sources/ReproData/Transforms/ImageTransform.swift:4":
+        "let image = try Image(width: 300, height: 260, channels: 3, pixels: [UInt8](repeating: 80, count: 300 * 260 * 3))",
+    "Sources/ReproData/SampleGenerator.swift:52": "var g = SampleGenerator(TorchGenerator(seed: UInt64(0)))",
+    "Sources/ReproData/DataLoader.swift:79": "let ds = InMemoryDataset(Array(0..<1000))",
+    "Sources/ReproData/DataLoader+Iteration.swift:102": LOADER,
+    "Sources/ReproData/LoaderProgress.swift:3": LOADER,
+    "Sources/ReproData/LoaderProgress.swift:28": LOADER,
+    "Sources/ReproData/LoaderState.swift:4": LOADER + "\n" + BATCH,
+    "Sources/ReproData/IterableDataset.swift:43": COUNTING + "\nlet dataset = Counting()",
+    "Sources/ReproData/IterableDataset.swift:73": "let context = StreamContext(seed: 0, epoch: 0)",
+    "Sources/ReproData/StreamLoader+Iteration.swift:167": COUNTING + "\n" + STREAM_LOADER,
+    "Sources/ReproData/StreamLoader.swift:137": COUNTING + "\n" + STREAM_LOADER + "\n" + BATCH,
+    "Sources/ReproData/StreamLoader.swift:19": COUNTING + "\nlet records = Counting()\n"
+        "@Sendable func decodeAndAugment(_ r: Int, _ g: inout SampleGenerator) -> Int { r }\nfunc save(_ state: StreamLoaderState) {}",
 }
 # Examples compiled but not run: they read files the reader has, write into the working
 # directory, or build a full-size model (slow in a debug build).
@@ -76,6 +110,7 @@ COMPILE_ONLY = {
     "Sources/ReproNN/Module/CheckpointTensor+Tensor.swift:10", "Sources/ReproNN/Module/LoadReport.swift:29",
     "Sources/ReproNN/Module/Module.swift:37",
     "Sources/ReproRandom/TorchGenerator+Permutation.swift:28",  # 214,748,364 values
+    "Sources/ReproData/Transforms/CHWImage.swift:5", "Sources/ReproData/ImageFolderDataset.swift:25",
 }
 # Examples that end by showing an error (the test expects it to be thrown).
 THROWS = {"Sources/ReproRandom/TorchGenerator.swift:135"}
@@ -131,7 +166,7 @@ def generate():
         "    var code: String",
         "    var runs: Bool",
         "    var throwsError: Bool",
-        "    var body: @Sendable () throws -> Void",
+        "    var body: @Sendable () async throws -> Void",
         "}",
         "",
     ]
@@ -143,7 +178,7 @@ def generate():
         name = identifier(rel, line)
         code = "\n".join(body)
         out.append(f"// {key}")
-        out.append(f"@Sendable func example_{name}() throws {{")
+        out.append(f"@Sendable func example_{name}() async throws {{")
         setups = CONTEXT.get(key, "").split("\n")
         module = rel.split("/")[1]
         if module in DEFAULT_GENERATOR and re.search(r"\bg\b", code) and not re.search(r"\b(var|let) g\b", code):

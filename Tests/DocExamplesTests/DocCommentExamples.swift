@@ -12,29 +12,29 @@ struct DocCommentExample: Sendable {
     var code: String
     var runs: Bool
     var throwsError: Bool
-    var body: @Sendable () throws -> Void
+    var body: @Sendable () async throws -> Void
 }
 
 // Sources/Repro/EnvironmentFingerprint.swift:14
-@Sendable func example_Repro_EnvironmentFingerprint_14() throws {
+@Sendable func example_Repro_EnvironmentFingerprint_14() async throws {
     let env = EnvironmentFingerprint.current()
     print(env.cpuModel, env.simdBuild)
     print(env.jsonString())   // sorted keys
 }
 
 // Sources/Repro/HashingDeterminism.swift:18
-@Sendable func example_Repro_HashingDeterminism_18() throws {
+@Sendable func example_Repro_HashingDeterminism_18() async throws {
     if !HashingDeterminism.isDeterministic { print("hash order varies per run") }
 }
 
 // Sources/Repro/HashingDeterminism.swift:62
-@Sendable func example_Repro_HashingDeterminism_62() throws {
+@Sendable func example_Repro_HashingDeterminism_62() async throws {
     HashingDeterminism.needsReexec(environment: [:])                                   // true
     HashingDeterminism.needsReexec(environment: ["SWIFT_DETERMINISTIC_HASHING": "1"])  // false
 }
 
 // Sources/Repro/IntegerSeed.swift:8
-@Sendable func example_Repro_IntegerSeed_8() throws {
+@Sendable func example_Repro_IntegerSeed_8() async throws {
     let s = try IntegerSeed(parsing: "-42")
     s.int64        // -42
     s.uint64       // nil (negative)
@@ -42,42 +42,42 @@ struct DocCommentExample: Sendable {
 }
 
 // Sources/Repro/IntegerSeed.swift:99
-@Sendable func example_Repro_IntegerSeed_99() throws {
+@Sendable func example_Repro_IntegerSeed_99() async throws {
     IntegerSeed.decimal([0, 1])   // "4294967296"
 }
 
 // Sources/Repro/RandomStream+Values.swift:21
-@Sendable func example_Repro_RandomStream_Values_21() throws {
+@Sendable func example_Repro_RandomStream_Values_21() async throws {
     RandomValue.float32(1).formatted(.hex)      // "0x3f800000"
     RandomValue.float64(0.5).formatted(.decimal) // "0.5"
 }
 
 // Sources/Repro/RandomStream+Values.swift:132
-@Sendable func example_Repro_RandomStream_Values_132() throws {
+@Sendable func example_Repro_RandomStream_Values_132() async throws {
     try RandomStream.pythonRandom.values(seed: IntegerSeed(42), count: 1)
     // [.float64(0.6394267984578837)]
 }
 
 // Sources/Repro/RandomStream.swift:5
-@Sendable func example_Repro_RandomStream_5() throws {
+@Sendable func example_Repro_RandomStream_5() async throws {
     let s = try RandomStream(parsing: "torch.randint:-5:5")   // .torchRandint(low: -5, high: 5)
     s.name                                                     // "torch.randint:-5:5"
     s.fixedLength                                              // nil: any count
 }
 
 // Sources/Repro/Repro.swift:15
-@Sendable func example_Repro_Repro_15() throws {
+@Sendable func example_Repro_Repro_15() async throws {
     let report = Reproducibility.seed(3407)
     print(report)
 }
 
 // Sources/Repro/ReproBuild.swift:8
-@Sendable func example_Repro_ReproBuild_8() throws {
+@Sendable func example_Repro_ReproBuild_8() async throws {
     print("Repro \(ReproBuild.version) (\(ReproBuild.commit))")
 }
 
 // Sources/Repro/SeedReport.swift:4
-@Sendable func example_Repro_SeedReport_4() throws {
+@Sendable func example_Repro_SeedReport_4() async throws {
     let report = Reproducibility.seed(42)
     report.seeded.map(\.source)        // [.pythonRandom, .philox4x32, …]
     report.unreachable.map(\.source)   // [.systemRandom, .gpuGenerators, …]
@@ -85,39 +85,39 @@ struct DocCommentExample: Sendable {
 }
 
 // Sources/Repro/Seeding.swift:30
-@Sendable func example_Repro_Seeding_30() throws {
+@Sendable func example_Repro_Seeding_30() async throws {
     let report = Reproducibility.seed(3407)
     Reproducibility.withDefaultGenerators { $0.python.random() }   // random.seed(3407); random.random()
     print(report.unreachable.map(\.source))
 }
 
 // Sources/Repro/Seeding.swift:63
-@Sendable func example_Repro_Seeding_63() throws {
+@Sendable func example_Repro_Seeding_63() async throws {
     let x = Reproducibility.withDefaultGenerators { $0.python.random() }
 }
 
 // Sources/Repro/Seeding.swift:98
-@Sendable func example_Repro_Seeding_98() throws {
+@Sendable func example_Repro_Seeding_98() async throws {
     var mine = DefaultGenerators(seed: 42)
     let u = mine.python.random()
 }
 
 // Sources/ReproRandom/MT19937+NumPy.swift:12
-@Sendable func example_ReproRandom_MT19937_NumPy_12() throws {
+@Sendable func example_ReproRandom_MT19937_NumPy_12() async throws {
     var modern = MT19937(seedSequence: SeedSequence(entropy: 42)) // np.random.MT19937(42)
     let raw = modern.nextRaw()                                    // .random_raw()
     var legacy = MT19937(seed: 42)                                // RandomState(42)._bit_generator
 }
 
 // Sources/ReproRandom/MT19937.swift:9
-@Sendable func example_ReproRandom_MT19937_9() throws {
+@Sendable func example_ReproRandom_MT19937_9() async throws {
     var mt = MT19937(seed: 5)          // init_genrand(5), as torch.manual_seed(5)
     let word = mt.next32()
     var py = MT19937(key: [5])         // init_by_array([5]), as random.seed(5)
 }
 
 // Sources/ReproRandom/NumPyBitGenerator.swift:11
-@Sendable func example_ReproRandom_NumPyBitGenerator_11() throws {
+@Sendable func example_ReproRandom_NumPyBitGenerator_11() async throws {
     var bits = SFC64(seed: 42)                 // np.random.SFC64(42)
     let raw = bits.nextRaw()                   // bits.random_raw()
     let more = try bits.randomRaw(count: 4)     // bits.random_raw(4)
@@ -125,13 +125,13 @@ struct DocCommentExample: Sendable {
 }
 
 // Sources/ReproRandom/NumPyGenerator+Ziggurat.swift:11
-@Sendable func example_ReproRandom_NumPyGenerator_Ziggurat_11() throws {
+@Sendable func example_ReproRandom_NumPyGenerator_Ziggurat_11() async throws {
     var g = NumPyGenerator(seed: 42)
     let z = g.standardNormal()
 }
 
 // Sources/ReproRandom/NumPyGenerator.swift:8
-@Sendable func example_ReproRandom_NumPyGenerator_8() throws {
+@Sendable func example_ReproRandom_NumPyGenerator_8() async throws {
     var g = NumPyGenerator(seed: 0)                  // np.random.default_rng(0)
     let u = g.random()                               // 0.6369616873214543
     let k = try g.integers(low: 0, high: 100)
@@ -141,14 +141,14 @@ struct DocCommentExample: Sendable {
 }
 
 // Sources/ReproRandom/NumPyPhilox.swift:11
-@Sendable func example_ReproRandom_NumPyPhilox_11() throws {
+@Sendable func example_ReproRandom_NumPyPhilox_11() async throws {
     var bits = NumPyPhilox(seed: 42)                          // np.random.Philox(42)
     let far = bits.jumped()                                   // counter + 2^128
     var keyed = NumPyPhilox(key: (1, 2), counter: (0, 0, 0, 0)) // Philox(key=2**64 + 1)
 }
 
 // Sources/ReproRandom/NumPyRandomState.swift:11
-@Sendable func example_ReproRandom_NumPyRandomState_11() throws {
+@Sendable func example_ReproRandom_NumPyRandomState_11() async throws {
     var rs = NumPyRandomState(seed: 0)        // np.random.RandomState(0)
     let u = rs.randomSample()                 // 0.5488135039273248
     let z = rs.standardNormal()
@@ -157,7 +157,7 @@ struct DocCommentExample: Sendable {
 }
 
 // Sources/ReproRandom/PCG64.swift:8
-@Sendable func example_ReproRandom_PCG64_8() throws {
+@Sendable func example_ReproRandom_PCG64_8() async throws {
     var bits = PCG64(seed: 0)                    // np.random.PCG64(0)
     let x = bits.next64()                        // 0xa30febcfd9c2825f
     let far = bits.jumped()                      // bits.jumped()
@@ -165,38 +165,38 @@ struct DocCommentExample: Sendable {
 }
 
 // Sources/ReproRandom/PCG64DXSM.swift:10
-@Sendable func example_ReproRandom_PCG64DXSM_10() throws {
+@Sendable func example_ReproRandom_PCG64DXSM_10() async throws {
     var bits = PCG64DXSM(seed: 42)       // np.random.PCG64DXSM(42)
     let raw = try bits.randomRaw(count: 4)   // bits.random_raw(4)
 }
 
 // Sources/ReproRandom/Philox4x32.swift:14
-@Sendable func example_ReproRandom_Philox4x32_14() throws {
+@Sendable func example_ReproRandom_Philox4x32_14() async throws {
     var p = Philox4x32(seed: 42, subsequence: 0, offset: 0)
     let w = p.next32()
     let block = Philox4x32.block(counter: (0, 0, 0, 0), key: (0, 0))  // Random123 KAT
 }
 
 // Sources/ReproRandom/Philox4x32.swift:91
-@Sendable func example_ReproRandom_Philox4x32_91() throws {
+@Sendable func example_ReproRandom_Philox4x32_91() async throws {
     Philox4x32.statelessWord(seed: 0, offset: 0, index: 0)   // 1713891541
 }
 
 // Sources/ReproRandom/PythonRandom+Sequences.swift:5
-@Sendable func example_ReproRandom_PythonRandom_Sequences_5() throws {
+@Sendable func example_ReproRandom_PythonRandom_Sequences_5() async throws {
     var r = PythonRandom(seed: 42)
     let i = try r.randrange(1000)
 }
 
 // Sources/ReproRandom/PythonRandom+Sequences.swift:51
-@Sendable func example_ReproRandom_PythonRandom_Sequences_51() throws {
+@Sendable func example_ReproRandom_PythonRandom_Sequences_51() async throws {
     var r = PythonRandom(seed: 0)
     var x = Array(0..<20)
     r.shuffle(&x)
 }
 
 // Sources/ReproRandom/PythonRandom+State.swift:5
-@Sendable func example_ReproRandom_PythonRandom_State_5() throws {
+@Sendable func example_ReproRandom_PythonRandom_State_5() async throws {
     var r = PythonRandom(seed: 1)
     let saved = r.state                      // random.getstate()
     let a = r.random()
@@ -205,7 +205,7 @@ struct DocCommentExample: Sendable {
 }
 
 // Sources/ReproRandom/PythonRandom.swift:10
-@Sendable func example_ReproRandom_PythonRandom_10() throws {
+@Sendable func example_ReproRandom_PythonRandom_10() async throws {
     var r = PythonRandom(seed: 42)
     r.random()                        // 0.6394267984578837, as random.seed(42); random.random()
     try r.randrange(1000)             // as random.randrange(1000)
@@ -214,28 +214,28 @@ struct DocCommentExample: Sendable {
 }
 
 // Sources/ReproRandom/PythonRandom.swift:36
-@Sendable func example_ReproRandom_PythonRandom_36() throws {
+@Sendable func example_ReproRandom_PythonRandom_36() async throws {
     var r = PythonRandom(seed: UInt64.max)   // random.seed(2**64 - 1)
 }
 
 // Sources/ReproRandom/PythonRandom.swift:55
-@Sendable func example_ReproRandom_PythonRandom_55() throws {
+@Sendable func example_ReproRandom_PythonRandom_55() async throws {
     var r = PythonRandom(seedWords: [7, 0, 0, 16])   // random.seed(2**100 + 7)
 }
 
 // Sources/ReproRandom/PythonRandom.swift:69
-@Sendable func example_ReproRandom_PythonRandom_69() throws {
+@Sendable func example_ReproRandom_PythonRandom_69() async throws {
     var r = PythonRandom(seed: "hello")   // random.seed("hello")
 }
 
 // Sources/ReproRandom/PythonRandom.swift:123
-@Sendable func example_ReproRandom_PythonRandom_123() throws {
+@Sendable func example_ReproRandom_PythonRandom_123() async throws {
     var r = PythonRandom(seed: 0)
     let w = try r.getrandbitsWords(100)   // 4 words; w[3] < 16
 }
 
 // Sources/ReproRandom/RandomBitGenerator.swift:7
-@Sendable func example_ReproRandom_RandomBitGenerator_7() throws {
+@Sendable func example_ReproRandom_RandomBitGenerator_7() async throws {
     var a = MT19937(seed: 5)
     _ = a.next()
     let saved = a.serializedState
@@ -244,13 +244,13 @@ struct DocCommentExample: Sendable {
 }
 
 // Sources/ReproRandom/SFC64.swift:8
-@Sendable func example_ReproRandom_SFC64_8() throws {
+@Sendable func example_ReproRandom_SFC64_8() async throws {
     var bits = SFC64(seed: 42)           // np.random.SFC64(42)
     let x = bits.next64()
 }
 
 // Sources/ReproRandom/SeedSequence.swift:11
-@Sendable func example_ReproRandom_SeedSequence_11() throws {
+@Sendable func example_ReproRandom_SeedSequence_11() async throws {
     let ss = SeedSequence(entropy: 42)
     let words = ss.generateState(count: 4)            // ss.generate_state(4)
     let seeds = ss.generateState64(count: 2)          // ss.generate_state(2, np.uint64)
@@ -259,13 +259,13 @@ struct DocCommentExample: Sendable {
 }
 
 // Sources/ReproRandom/SplitMix64.swift:4
-@Sendable func example_ReproRandom_SplitMix64_4() throws {
+@Sendable func example_ReproRandom_SplitMix64_4() async throws {
     var g = SplitMix64(seed: 0)
     g.next()   // 0xe220a8397b1dcdaf
 }
 
 // Sources/ReproRandom/TorchDataLoader.swift:17
-@Sendable func example_ReproRandom_TorchDataLoader_17() throws {
+@Sendable func example_ReproRandom_TorchDataLoader_17() async throws {
     var g = TorchGenerator(seed: 42)                        // torch.manual_seed(42)
     var loader = try TorchDataLoader(count: 25, batchSize: 4, shuffle: true)
     let e = loader.epoch(defaultGenerator: &g)
@@ -275,7 +275,7 @@ struct DocCommentExample: Sendable {
 }
 
 // Sources/ReproRandom/TorchDataLoader.swift:109
-@Sendable func example_ReproRandom_TorchDataLoader_109() throws {
+@Sendable func example_ReproRandom_TorchDataLoader_109() async throws {
     let w = try TorchWorkerSeed(baseSeed: 6909045637428952499, workerID: 1)
     w.seed                      // 6909045637428952500 (get_worker_info().seed, torch.initial_seed())
     var g = w.torchGenerator    // the worker's default torch generator
@@ -285,76 +285,76 @@ struct DocCommentExample: Sendable {
 }
 
 // Sources/ReproRandom/TorchGenerator+Bernoulli.swift:8
-@Sendable func example_ReproRandom_TorchGenerator_Bernoulli_8() throws {
+@Sendable func example_ReproRandom_TorchGenerator_Bernoulli_8() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let b = try g.bernoulli(probabilities: [Float](repeating: 0.3, count: 32))
 }
 
 // Sources/ReproRandom/TorchGenerator+Bernoulli.swift:29
-@Sendable func example_ReproRandom_TorchGenerator_Bernoulli_29() throws {
+@Sendable func example_ReproRandom_TorchGenerator_Bernoulli_29() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let b = try g.bernoulli(probabilities: [Double](repeating: 0.3, count: 8))
 }
 
 // Sources/ReproRandom/TorchGenerator+Bernoulli.swift:49
-@Sendable func example_ReproRandom_TorchGenerator_Bernoulli_49() throws {
+@Sendable func example_ReproRandom_TorchGenerator_Bernoulli_49() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let b = try g.bernoulli(count: 32, probability: 0.3)
 }
 
 // Sources/ReproRandom/TorchGenerator+Integers.swift:54
-@Sendable func example_ReproRandom_TorchGenerator_Integers_54() throws {
+@Sendable func example_ReproRandom_TorchGenerator_Integers_54() async throws {
     var g = TorchGenerator(seed: 42)
     let v = try g.randint(low: 0, high: 10, count: 20)
 }
 
 // Sources/ReproRandom/TorchGenerator+Integers.swift:73
-@Sendable func example_ReproRandom_TorchGenerator_Integers_73() throws {
+@Sendable func example_ReproRandom_TorchGenerator_Integers_73() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let a = try g.randomValues(count: 4, from: 5, to: nil)   // random_(from=5, to=None)
     let b = try g.randomValues(count: 4, from: 0, to: 5)     // random_(5)
 }
 
 // Sources/ReproRandom/TorchGenerator+Integers.swift:127
-@Sendable func example_ReproRandom_TorchGenerator_Integers_127() throws {
+@Sendable func example_ReproRandom_TorchGenerator_Integers_127() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let seed = try g.randomValues(count: 1, dtype: .int64)[0]  // as RandomSampler draws it
 }
 
 // Sources/ReproRandom/TorchGenerator+Integers.swift:162
-@Sendable func example_ReproRandom_TorchGenerator_Integers_162() throws {
+@Sendable func example_ReproRandom_TorchGenerator_Integers_162() async throws {
     var g = TorchGenerator(seed: 42)
     g.randomInt64()   // 6909045637428952499
 }
 
 // Sources/ReproRandom/TorchGenerator+Normal.swift:17
-@Sendable func example_ReproRandom_TorchGenerator_Normal_17() throws {
+@Sendable func example_ReproRandom_TorchGenerator_Normal_17() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     var w = [Float](repeating: 0, count: 64)
     try w.withUnsafeMutableBufferPointer { try g.fillNormal($0, mean: 0, std: 0.01) }
 }
 
 // Sources/ReproRandom/TorchGenerator+Normal.swift:41
-@Sendable func example_ReproRandom_TorchGenerator_Normal_41() throws {
+@Sendable func example_ReproRandom_TorchGenerator_Normal_41() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     var w = [Double](repeating: 0, count: 32)
     try w.withUnsafeMutableBufferPointer { try g.fillNormal($0, mean: 0.5, std: 0.3) }
 }
 
 // Sources/ReproRandom/TorchGenerator+Normal.swift:63
-@Sendable func example_ReproRandom_TorchGenerator_Normal_63() throws {
+@Sendable func example_ReproRandom_TorchGenerator_Normal_63() async throws {
     var g = TorchGenerator(seed: 42)
     let z = try g.randn(count: 7)   // scalar path; leaves one value cached
 }
 
 // Sources/ReproRandom/TorchGenerator+Normal.swift:75
-@Sendable func example_ReproRandom_TorchGenerator_Normal_75() throws {
+@Sendable func example_ReproRandom_TorchGenerator_Normal_75() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let z = try g.randn(count: 20, as: Double.self)
 }
 
 // Sources/ReproRandom/TorchGenerator+Normal.swift:87
-@Sendable func example_ReproRandom_TorchGenerator_Normal_87() throws {
+@Sendable func example_ReproRandom_TorchGenerator_Normal_87() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let z = try g.normal(count: 32, mean: 0.5, std: 0.3)
     // torch.manual_seed(3); torch.empty(4, 8).t().normal_(): memory order
@@ -362,25 +362,25 @@ struct DocCommentExample: Sendable {
 }
 
 // Sources/ReproRandom/TorchGenerator+Normal.swift:105
-@Sendable func example_ReproRandom_TorchGenerator_Normal_105() throws {
+@Sendable func example_ReproRandom_TorchGenerator_Normal_105() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let z = try g.normal(count: 5, mean: 0.5, std: 0.3, as: Double.self)
 }
 
 // Sources/ReproRandom/TorchGenerator+Permutation.swift:14
-@Sendable func example_ReproRandom_TorchGenerator_Permutation_14() throws {
+@Sendable func example_ReproRandom_TorchGenerator_Permutation_14() async throws {
     var g = TorchGenerator(seed: 42)
     let p = try g.randperm(10)   // [2, 6, 1, 8, 4, 5, 0, 9, 3, 7]
 }
 
 // Sources/ReproRandom/TorchGenerator+Permutation.swift:28
-@Sendable func example_ReproRandom_TorchGenerator_Permutation_28() throws {
+@Sendable func example_ReproRandom_TorchGenerator_Permutation_28() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let p = try g.randperm(214_748_364, as: Int32.self)
 }
 
 // Sources/ReproRandom/TorchGenerator+State.swift:21
-@Sendable func example_ReproRandom_TorchGenerator_State_21() throws {
+@Sendable func example_ReproRandom_TorchGenerator_State_21() async throws {
     var g = TorchGenerator(seed: 42)
     _ = try g.randn(count: 3)
     let saved = g.serializedState            // 5056 bytes
@@ -388,58 +388,58 @@ struct DocCommentExample: Sendable {
 }
 
 // Sources/ReproRandom/TorchGenerator+State.swift:59
-@Sendable func example_ReproRandom_TorchGenerator_State_59() throws {
+@Sendable func example_ReproRandom_TorchGenerator_State_59() async throws {
     let saved = TorchGenerator(seed: UInt64(1)).serializedState
     let h = try TorchGenerator(serializedState: saved, capability: .generic)
 }
 
 // Sources/ReproRandom/TorchGenerator+State.swift:105
-@Sendable func example_ReproRandom_TorchGenerator_State_105() throws {
+@Sendable func example_ReproRandom_TorchGenerator_State_105() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let saved = TorchGenerator(seed: UInt64(1)).serializedState
     try g.setState(saved)
 }
 
 // Sources/ReproRandom/TorchGenerator+Uniform.swift:12
-@Sendable func example_ReproRandom_TorchGenerator_Uniform_12() throws {
+@Sendable func example_ReproRandom_TorchGenerator_Uniform_12() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     var w = [Float](repeating: 0, count: 8)
     try w.withUnsafeMutableBufferPointer { try g.fillUniform($0, from: -0.37, to: 0.81) }
 }
 
 // Sources/ReproRandom/TorchGenerator+Uniform.swift:32
-@Sendable func example_ReproRandom_TorchGenerator_Uniform_32() throws {
+@Sendable func example_ReproRandom_TorchGenerator_Uniform_32() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     var w = [Double](repeating: 0, count: 8)
     try w.withUnsafeMutableBufferPointer { try g.fillUniform($0, from: 2.5, to: 3.75) }
 }
 
 // Sources/ReproRandom/TorchGenerator+Uniform.swift:49
-@Sendable func example_ReproRandom_TorchGenerator_Uniform_49() throws {
+@Sendable func example_ReproRandom_TorchGenerator_Uniform_49() async throws {
     var g = TorchGenerator(seed: 0)
     let u = try g.rand(count: 3)   // [0.49625659, 0.76822180, 0.08847743]
 }
 
 // Sources/ReproRandom/TorchGenerator+Uniform.swift:62
-@Sendable func example_ReproRandom_TorchGenerator_Uniform_62() throws {
+@Sendable func example_ReproRandom_TorchGenerator_Uniform_62() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let u = try g.rand(count: 5, as: Double.self)
 }
 
 // Sources/ReproRandom/TorchGenerator+Uniform.swift:73
-@Sendable func example_ReproRandom_TorchGenerator_Uniform_73() throws {
+@Sendable func example_ReproRandom_TorchGenerator_Uniform_73() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let b = try g.uniform(count: 8, from: -0.19245008972987526, to: 0.19245008972987526)
 }
 
 // Sources/ReproRandom/TorchGenerator+Uniform.swift:85
-@Sendable func example_ReproRandom_TorchGenerator_Uniform_85() throws {
+@Sendable func example_ReproRandom_TorchGenerator_Uniform_85() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let x = try g.uniform(count: 8, from: 2.5, to: 3.75, as: Double.self)
 }
 
 // Sources/ReproRandom/TorchGenerator.swift:12
-@Sendable func example_ReproRandom_TorchGenerator_12() throws {
+@Sendable func example_ReproRandom_TorchGenerator_12() async throws {
     var g = TorchGenerator(seed: 42)            // torch.Generator().manual_seed(42)
     let u = try g.rand(count: 3)                // torch.rand(3, generator=g)
     let z = try g.randn(count: 20)              // torch.randn(20, generator=g)
@@ -447,165 +447,165 @@ struct DocCommentExample: Sendable {
 }
 
 // Sources/ReproRandom/TorchGenerator.swift:68
-@Sendable func example_ReproRandom_TorchGenerator_68() throws {
+@Sendable func example_ReproRandom_TorchGenerator_68() async throws {
     var g = TorchGenerator()                      // torch.Generator()
     var h = TorchGenerator(seed: 42, capability: .generic)
 }
 
 // Sources/ReproRandom/TorchGenerator.swift:83
-@Sendable func example_ReproRandom_TorchGenerator_83() throws {
+@Sendable func example_ReproRandom_TorchGenerator_83() async throws {
     let g = TorchGenerator(seed: Int64(-1))   // initialSeed == 0xffff_ffff_ffff_ffff
 }
 
 // Sources/ReproRandom/TorchGenerator.swift:103
-@Sendable func example_ReproRandom_TorchGenerator_103() throws {
+@Sendable func example_ReproRandom_TorchGenerator_103() async throws {
     var g = TorchGenerator()
     g.manualSeed(UInt64(1) << 32 | 5)   // same stream as manualSeed(5)
 }
 
 // Sources/ReproRandom/TorchGenerator.swift:117
-@Sendable func example_ReproRandom_TorchGenerator_117() throws {
+@Sendable func example_ReproRandom_TorchGenerator_117() async throws {
     var g = TorchGenerator()
     g.manualSeed(Int64(-5))   // g.initialSeed == 18446744073709551611
 }
 
 // Sources/ReproRandom/TorchGenerator.swift:135
-@Sendable func example_ReproRandom_TorchGenerator_135() throws {
+@Sendable func example_ReproRandom_TorchGenerator_135() async throws {
     try TorchGenerator.seed(parsing: "-1")                     // 18446744073709551615
     try TorchGenerator.seed(parsing: "18446744073709551616")   // throws: out of range
 }
 
 // Sources/ReproRandom/TorchGenerator.swift:163
-@Sendable func example_ReproRandom_TorchGenerator_163() throws {
+@Sendable func example_ReproRandom_TorchGenerator_163() async throws {
     var g = TorchGenerator(seed: 0)
     g.random()   // 2357136044
 }
 
 // Sources/ReproRandom/TorchGenerator.swift:173
-@Sendable func example_ReproRandom_TorchGenerator_173() throws {
+@Sendable func example_ReproRandom_TorchGenerator_173() async throws {
     var g = TorchGenerator(seed: 0)
     let w = g.random64()   // (first << 32) | second
 }
 
 // Sources/ReproRandom/TorchInit+Layers.swift:16
-@Sendable func example_ReproRandom_TorchInit_Layers_16() throws {
+@Sendable func example_ReproRandom_TorchInit_Layers_16() async throws {
     var g = TorchGenerator(seed: 0)
     let conv1d = try TorchInit.defaultLayer(weightShape: [16, 4, 5], bias: true, using: &g)
 }
 
 // Sources/ReproRandom/TorchInit+Layers.swift:54
-@Sendable func example_ReproRandom_TorchInit_Layers_54() throws {
+@Sendable func example_ReproRandom_TorchInit_Layers_54() async throws {
     var g = TorchGenerator(seed: 0)                   // torch.manual_seed(0)
     let p = try TorchInit.conv2d(inChannels: 3, outChannels: 8, kernelSize: 3, using: &g)
 }
 
 // Sources/ReproRandom/TorchInit+Layers.swift:72
-@Sendable func example_ReproRandom_TorchInit_Layers_72() throws {
+@Sendable func example_ReproRandom_TorchInit_Layers_72() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let p = try TorchInit.conv2d(inChannels: 3, outChannels: 8, kernelSize: (1, 3), using: &g)
 }
 
 // Sources/ReproRandom/TorchInit+Layers.swift:94
-@Sendable func example_ReproRandom_TorchInit_Layers_94() throws {
+@Sendable func example_ReproRandom_TorchInit_Layers_94() async throws {
     var g = TorchGenerator(seed: 0)
     let p = try TorchInit.linear(inFeatures: 5, outFeatures: 3, using: &g)
 }
 
 // Sources/ReproRandom/TorchInit.swift:11
-@Sendable func example_ReproRandom_TorchInit_11() throws {
+@Sendable func example_ReproRandom_TorchInit_11() async throws {
     var g = TorchGenerator(seed: 0)                       // torch.manual_seed(0)
     let conv = try TorchInit.conv2d(inChannels: 3, outChannels: 8, kernelSize: 3, using: &g)
     // conv.weight (8×3×3×3) and conv.bias equal nn.Conv2d(3, 8, 3)'s
 }
 
 // Sources/ReproRandom/TorchInit.swift:70
-@Sendable func example_ReproRandom_TorchInit_70() throws {
+@Sendable func example_ReproRandom_TorchInit_70() async throws {
     try TorchInit.calculateGain(.leakyRelu, param: 5.0.squareRoot())  // 0.5773502691896257
 }
 
 // Sources/ReproRandom/TorchInit.swift:98
-@Sendable func example_ReproRandom_TorchInit_98() throws {
+@Sendable func example_ReproRandom_TorchInit_98() async throws {
     try TorchInit.fans(shape: [8, 3, 3, 3])   // (fanIn: 27, fanOut: 72)
 }
 
 // Sources/ReproRandom/TorchInit.swift:117
-@Sendable func example_ReproRandom_TorchInit_117() throws {
+@Sendable func example_ReproRandom_TorchInit_117() async throws {
     try TorchInit.kaimingUniformBound(shape: [8, 3, 3, 3], a: 5.0.squareRoot())  // 0.19245008972987523
 }
 
 // Sources/ReproRandom/TorchInit.swift:167
-@Sendable func example_ReproRandom_TorchInit_167() throws {
+@Sendable func example_ReproRandom_TorchInit_167() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     var w = [Float](repeating: 0, count: 10)
     try TorchInit.uniform(&w, from: -0.1, to: 0.1, using: &g)
 }
 
 // Sources/ReproRandom/TorchInit.swift:184
-@Sendable func example_ReproRandom_TorchInit_184() throws {
+@Sendable func example_ReproRandom_TorchInit_184() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     var w = [Float](repeating: 0, count: 64)
     try TorchInit.normal(&w, std: 0.01, using: &g)
 }
 
 // Sources/ReproRandom/TorchInit.swift:200
-@Sendable func example_ReproRandom_TorchInit_200() throws {
+@Sendable func example_ReproRandom_TorchInit_200() async throws {
     var bias = [Float](repeating: 0, count: 4)
     TorchInit.constant(&bias, 0.1)
 }
 
 // Sources/ReproRandom/TorchInit.swift:209
-@Sendable func example_ReproRandom_TorchInit_209() throws {
+@Sendable func example_ReproRandom_TorchInit_209() async throws {
     var bias = [Float](repeating: 1, count: 4)
     TorchInit.zeros(&bias)
 }
 
 // Sources/ReproRandom/TorchInit.swift:216
-@Sendable func example_ReproRandom_TorchInit_216() throws {
+@Sendable func example_ReproRandom_TorchInit_216() async throws {
     var scale = [Float](repeating: 0, count: 4)
     TorchInit.ones(&scale)
 }
 
 // Sources/ReproRandom/TorchInit.swift:225
-@Sendable func example_ReproRandom_TorchInit_225() throws {
+@Sendable func example_ReproRandom_TorchInit_225() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     var w = [Float](repeating: 0, count: 216)
     try TorchInit.kaimingUniform(&w, shape: [8, 3, 3, 3], a: 5.0.squareRoot(), using: &g)
 }
 
 // Sources/ReproRandom/TorchInit.swift:245
-@Sendable func example_ReproRandom_TorchInit_245() throws {
+@Sendable func example_ReproRandom_TorchInit_245() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     var w = [Float](repeating: 0, count: 64 * 3 * 7 * 7)
     try TorchInit.kaimingNormal(&w, shape: [64, 3, 7, 7], mode: .fanOut, nonlinearity: .relu, using: &g)
 }
 
 // Sources/ReproRandom/TorchInit.swift:263
-@Sendable func example_ReproRandom_TorchInit_263() throws {
+@Sendable func example_ReproRandom_TorchInit_263() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     var w = [Float](repeating: 0, count: 15)
     try TorchInit.xavierUniform(&w, shape: [3, 5], using: &g)
 }
 
 // Sources/ReproRandom/TorchInit.swift:279
-@Sendable func example_ReproRandom_TorchInit_279() throws {
+@Sendable func example_ReproRandom_TorchInit_279() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     var w = [Float](repeating: 0, count: 15)
     try TorchInit.xavierNormal(&w, shape: [3, 5], using: &g)
 }
 
 // Sources/ReproRandom/TorchSamplers.swift:11
-@Sendable func example_ReproRandom_TorchSamplers_11() throws {
+@Sendable func example_ReproRandom_TorchSamplers_11() async throws {
     try TorchSequentialSampler(count: 7).indices()   // [0, 1, 2, 3, 4, 5, 6]
 }
 
 // Sources/ReproRandom/TorchSamplers.swift:33
-@Sendable func example_ReproRandom_TorchSamplers_33() throws {
+@Sendable func example_ReproRandom_TorchSamplers_33() async throws {
     try TorchBatchSampler.batches(of: Array(0..<10), batchSize: 3, dropLast: false)
     // [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
 }
 
 // Sources/ReproRandom/TorchSamplers.swift:68
-@Sendable func example_ReproRandom_TorchSamplers_68() throws {
+@Sendable func example_ReproRandom_TorchSamplers_68() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     var smp = try TorchRandomSampler(count: 25, generator: TorchGenerator(seed: 42))
     var unused = TorchGenerator()
@@ -614,14 +614,14 @@ struct DocCommentExample: Sendable {
 }
 
 // Sources/ReproRandom/TorchSamplers.swift:140
-@Sendable func example_ReproRandom_TorchSamplers_140() throws {
+@Sendable func example_ReproRandom_TorchSamplers_140() async throws {
     var smp = TorchSubsetRandomSampler(indices: [10, 20, 30])
     var g = TorchGenerator(seed: 0)
     let order = smp.epoch(defaultGenerator: &g)
 }
 
 // Sources/ReproRandom/Word128.swift:8
-@Sendable func example_ReproRandom_Word128_8() throws {
+@Sendable func example_ReproRandom_Word128_8() async throws {
     let d = Word128(high: 1 << 36, low: 12345)   // 2^100 + 12345
     var g = PCG64(seed: 12345)
     g.advance(by: d)
@@ -629,61 +629,61 @@ struct DocCommentExample: Sendable {
 }
 
 // Sources/ReproImage/BitmapFont.swift:9
-@Sendable func example_ReproImage_BitmapFont_9() throws {
+@Sendable func example_ReproImage_BitmapFont_9() async throws {
     BitmapFont.glyphWidth       // 5
     BitmapFont.textWidth("cat 0.98", scale: 2)
 }
 
 // Sources/ReproImage/Image+Drawing.swift:7
-@Sendable func example_ReproImage_Image_Drawing_7() throws {
+@Sendable func example_ReproImage_Image_Drawing_7() async throws {
     let c = Color(red: 255, green: 128, blue: 0)
     let person = Color.forClass(1)
 }
 
 // Sources/ReproImage/Image+Drawing.swift:36
-@Sendable func example_ReproImage_Image_Drawing_36() throws {
+@Sendable func example_ReproImage_Image_Drawing_36() async throws {
     Color.forClass(0) == Color.forClass(20)   // true
 }
 
 // Sources/ReproImage/Image+Drawing.swift:71
-@Sendable func example_ReproImage_Image_Drawing_71() throws {
+@Sendable func example_ReproImage_Image_Drawing_71() async throws {
     var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
     image.fillRectangle(x0: 10, y0: 10, x1: 49, y1: 19, color: .black)
 }
 
 // Sources/ReproImage/Image+Drawing.swift:84
-@Sendable func example_ReproImage_Image_Drawing_84() throws {
+@Sendable func example_ReproImage_Image_Drawing_84() async throws {
     var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
     image.drawRectangle(x0: 5, y0: 5, x1: 60, y1: 40, color: .forClass(3), lineWidth: 2)
 }
 
 // Sources/ReproImage/Image+Drawing.swift:99
-@Sendable func example_ReproImage_Image_Drawing_99() throws {
+@Sendable func example_ReproImage_Image_Drawing_99() async throws {
     var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
     image.drawText("PERSON 0.98", x: 4, y: 4, color: .white, scale: 2)
 }
 
 // Sources/ReproImage/Image+Drawing.swift:122
-@Sendable func example_ReproImage_Image_Drawing_122() throws {
+@Sendable func example_ReproImage_Image_Drawing_122() async throws {
     var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
     image.drawLabel("dog 0.87", x: 30, y: 12, background: .forClass(18))
 }
 
 // Sources/ReproImage/Image+Drawing.swift:139
-@Sendable func example_ReproImage_Image_Drawing_139() throws {
+@Sendable func example_ReproImage_Image_Drawing_139() async throws {
     var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
     image.drawDetection(x0: 12.4, y0: 30, x1: 200.6, y1: 180, label: "cat 0.91", classIndex: 17)
 }
 
 // Sources/ReproImage/Image+Orientation.swift:6
-@Sendable func example_ReproImage_Image_Orientation_6() throws {
+@Sendable func example_ReproImage_Image_Orientation_6() async throws {
     let bytes = try Image(width: 4, height: 3, channels: 3, pixels: [UInt8](repeating: 7, count: 36)).pngData()
     let d = try ImageDecoder.decode(bytes)
     let upright = d.image.oriented(exif: d.exifOrientation)
 }
 
 // Sources/ReproImage/Image+Tensor.swift:10
-@Sendable func example_ReproImage_Image_Tensor_10() throws {
+@Sendable func example_ReproImage_Image_Tensor_10() async throws {
     let (w, h) = (4, 3)
     let pixels = [UInt8](repeating: 9, count: w * h * 3)
     var out = [Float](repeating: 0, count: 3 * h * w)
@@ -695,35 +695,35 @@ struct DocCommentExample: Sendable {
 }
 
 // Sources/ReproImage/Image+Tensor.swift:40
-@Sendable func example_ReproImage_Image_Tensor_40() throws {
+@Sendable func example_ReproImage_Image_Tensor_40() async throws {
     let x = try Image(contentsOfFile: "cat.jpg").rgb().chwUnitFloats()   // 3 * h * w floats
 }
 
 // Sources/ReproImage/Image.swift:9
-@Sendable func example_ReproImage_Image_9() throws {
+@Sendable func example_ReproImage_Image_9() async throws {
     let image = try Image(contentsOfFile: "cat.jpg")
     let rgb = image.rgb()            // 3 channels
     print(rgb.width, rgb.height, rgb.rgbDigest)
 }
 
 // Sources/ReproImage/Image.swift:47
-@Sendable func example_ReproImage_Image_47() throws {
+@Sendable func example_ReproImage_Image_47() async throws {
     let black = Image(width: 64, height: 32, channels: 3)
 }
 
 // Sources/ReproImage/Image.swift:70
-@Sendable func example_ReproImage_Image_70() throws {
+@Sendable func example_ReproImage_Image_70() async throws {
     let rgb = try Image(contentsOfFile: "logo.png").rgb()
 }
 
 // Sources/ReproImage/Image.swift:112
-@Sendable func example_ReproImage_Image_112() throws {
+@Sendable func example_ReproImage_Image_112() async throws {
     var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
     let topLeft = image.pixel(x: 0, y: 0)   // e.g. [255, 0, 0]
 }
 
 // Sources/ReproImage/ImageDecoder.swift:13
-@Sendable func example_ReproImage_ImageDecoder_13() throws {
+@Sendable func example_ReproImage_ImageDecoder_13() async throws {
     let bytes = try Image(width: 4, height: 3, channels: 3, pixels: [UInt8](repeating: 7, count: 36)).pngData()
     var options = ImageDecodingOptions()
     options.maxPixels = 4096 * 4096
@@ -731,45 +731,45 @@ struct DocCommentExample: Sendable {
 }
 
 // Sources/ReproImage/ImageDecoder.swift:62
-@Sendable func example_ReproImage_ImageDecoder_62() throws {
+@Sendable func example_ReproImage_ImageDecoder_62() async throws {
     let bytes = try Image(width: 4, height: 3, channels: 3, pixels: [UInt8](repeating: 7, count: 36)).pngData()
     let decoded = try ImageDecoder.decode(bytes)
     print(decoded.format, decoded.image.width, decoded.exifOrientation)
 }
 
 // Sources/ReproImage/ImageDecoder.swift:99
-@Sendable func example_ReproImage_ImageDecoder_99() throws {
+@Sendable func example_ReproImage_ImageDecoder_99() async throws {
     let bytes = try Image(width: 4, height: 3, channels: 3, pixels: [UInt8](repeating: 7, count: 36)).pngData()
     let image = try Image(decoding: bytes)
 }
 
 // Sources/ReproImage/ImageDecoder.swift:108
-@Sendable func example_ReproImage_ImageDecoder_108() throws {
+@Sendable func example_ReproImage_ImageDecoder_108() async throws {
     let image = try Image(contentsOfFile: "photo.jpg")
 }
 
 // Sources/ReproImage/ImageError.swift:7
-@Sendable func example_ReproImage_ImageError_7() throws {
+@Sendable func example_ReproImage_ImageError_7() async throws {
     let bytes = try Image(width: 4, height: 3, channels: 3, pixels: [UInt8](repeating: 7, count: 36)).pngData()
     do { _ = try Image(decoding: bytes) }
     catch ImageError.truncated(let what) { print("file ends early:", what) }
 }
 
 // Sources/ReproImage/PNGEncoder.swift:11
-@Sendable func example_ReproImage_PNGEncoder_11() throws {
+@Sendable func example_ReproImage_PNGEncoder_11() async throws {
     var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
     let png = image.pngData()
     try Data(png).write(to: URL(fileURLWithPath: "overlay.png"))
 }
 
 // Sources/ReproImage/PNGEncoder.swift:72
-@Sendable func example_ReproImage_PNGEncoder_72() throws {
+@Sendable func example_ReproImage_PNGEncoder_72() async throws {
     var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
     try image.writePNG(to: "out.png")
 }
 
 // Sources/ReproNN/Checkpoint/CheckpointTensor.swift:76
-@Sendable func example_ReproNN_Checkpoint_CheckpointTensor_76() throws {
+@Sendable func example_ReproNN_Checkpoint_CheckpointTensor_76() async throws {
     let dict = try StateDict(contentsOf: "weights.pth")
     let w = try dict.tensor("backbone.body.conv1.weight")
     w.shape          // [64, 3, 7, 7]
@@ -777,29 +777,29 @@ struct DocCommentExample: Sendable {
 }
 
 // Sources/ReproNN/Checkpoint/StateDict+Legacy.swift:14
-@Sendable func example_ReproNN_Checkpoint_StateDict_Legacy_14() throws {
+@Sendable func example_ReproNN_Checkpoint_StateDict_Legacy_14() async throws {
     let dict = try StateDict(contentsOf: "retinanet_resnet50_fpn_coco.pth").upgradingLegacyRetinaNetKeys()
 }
 
 // Sources/ReproNN/Checkpoint/StateDict.swift:12
-@Sendable func example_ReproNN_Checkpoint_StateDict_12() throws {
+@Sendable func example_ReproNN_Checkpoint_StateDict_12() async throws {
     let dict = try StateDict(contentsOf: "retinanet_resnet50_fpn_v2_coco.pth")
     for key in dict.keys { print(key, try dict.tensor(key).shape) }
 }
 
 // Sources/ReproNN/Module/CheckpointTensor+Tensor.swift:10
-@Sendable func example_ReproNN_Module_CheckpointTensor_Tensor_10() throws {
+@Sendable func example_ReproNN_Module_CheckpointTensor_Tensor_10() async throws {
     let dict = try StateDict(contentsOf: "weights.pth")
     let w = try Tensor(checkpoint: dict.tensor("conv1.weight"), name: "conv1.weight")
 }
 
 // Sources/ReproNN/Module/LoadReport.swift:5
-@Sendable func example_ReproNN_Module_LoadReport_5() throws {
+@Sendable func example_ReproNN_Module_LoadReport_5() async throws {
     let spec = ParameterSpec(name: "conv1.weight", shape: [64, 3, 7, 7])
 }
 
 // Sources/ReproNN/Module/LoadReport.swift:29
-@Sendable func example_ReproNN_Module_LoadReport_29() throws {
+@Sendable func example_ReproNN_Module_LoadReport_29() async throws {
     var model = try RetinaNet(configuration: .mini, seed: 0)
     let dict = try StateDict(contentsOf: "weights.pth")
     let report = try model.load(stateDict: dict, strict: false)
@@ -807,43 +807,43 @@ struct DocCommentExample: Sendable {
 }
 
 // Sources/ReproNN/Module/Module.swift:10
-@Sendable func example_ReproNN_Module_Module_10() throws {
+@Sendable func example_ReproNN_Module_Module_10() async throws {
     var model = try RetinaNet(configuration: .mini, seed: 0)
     let report = try model.load(stateDict: StateDict(contentsOf: "weights.safetensors"))
 }
 
 // Sources/ReproNN/Module/Module.swift:37
-@Sendable func example_ReproNN_Module_Module_37() throws {
+@Sendable func example_ReproNN_Module_Module_37() async throws {
     let dict = try StateDict(contentsOf: "weights.pth")
     var store = try ParameterStore(specs: [ParameterSpec(name: "w", shape: [2])])
     let report = try store.load(dict, strict: true)
 }
 
 // Sources/ReproVision/COCO.swift:5
-@Sendable func example_ReproVision_COCO_5() throws {
+@Sendable func example_ReproVision_COCO_5() async throws {
     COCO.categories[1]   // "person"
     COCO.name(of: 18)    // "dog"
 }
 
 // Sources/ReproVision/Detection/BoundingBox.swift:4
-@Sendable func example_ReproVision_Detection_BoundingBox_4() throws {
+@Sendable func example_ReproVision_Detection_BoundingBox_4() async throws {
     let b = BoundingBox(x1: 0, y1: 0, x2: 10, y2: 5)
     b.area  // 50
 }
 
 // Sources/ReproVision/Detection/DetectionGeometry.swift:9
-@Sendable func example_ReproVision_Detection_DetectionGeometry_9() throws {
+@Sendable func example_ReproVision_Detection_DetectionGeometry_9() async throws {
     DetectionGeometry.resizedSize(height: 154, width: 231, minSize: 160, maxSize: 256)  // (159, 239)
 }
 
 // Sources/ReproVision/Detection/DetectionGeometry.swift:42
-@Sendable func example_ReproVision_Detection_DetectionGeometry_42() throws {
+@Sendable func example_ReproVision_Detection_DetectionGeometry_42() async throws {
     let anchors = AnchorGenerator.retinaNet.anchors(paddedHeight: 800, paddedWidth: 1088,
                                                     featureSizes: DetectionGeometry.featureSizes(paddedHeight: 800, paddedWidth: 1088))
 }
 
 // Sources/ReproVision/Detection/NonMaximumSuppression.swift:17
-@Sendable func example_ReproVision_Detection_NonMaximumSuppression_17() throws {
+@Sendable func example_ReproVision_Detection_NonMaximumSuppression_17() async throws {
     let boxes = [BoundingBox(x1: 0, y1: 0, x2: 10, y2: 10), BoundingBox(x1: 1, y1: 1, x2: 10, y2: 10)]
     let scores: [Float] = [0.9, 0.8]
     let labels = [1, 1]
@@ -851,13 +851,13 @@ struct DocCommentExample: Sendable {
 }
 
 // Sources/ReproVision/RetinaNet/Detection.swift:3
-@Sendable func example_ReproVision_RetinaNet_Detection_3() throws {
+@Sendable func example_ReproVision_RetinaNet_Detection_3() async throws {
     let detections = [Detection(box: BoundingBox(x1: 0, y1: 0, x2: 4, y2: 4), score: 0.9, label: 18)]
     for d in detections where d.score > 0.5 { print(COCO.name(of: d.label), d.score, d.box) }
 }
 
 // Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift:14
-@Sendable func example_ReproVision_RetinaNet_RetinaNet_Profile_14() throws {
+@Sendable func example_ReproVision_RetinaNet_RetinaNet_Profile_14() async throws {
     let model = try RetinaNet(configuration: .mini, seed: 0)
     var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
     let (detections, times) = try model.profile(image)
@@ -865,28 +865,316 @@ struct DocCommentExample: Sendable {
 }
 
 // Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift:42
-@Sendable func example_ReproVision_RetinaNet_RetinaNet_Profile_42() throws {
+@Sendable func example_ReproVision_RetinaNet_RetinaNet_Profile_42() async throws {
     let model = try RetinaNet(configuration: .mini, seed: 0)
     var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
     let (detections, times) = try model.profile(image)
 }
 
 // Sources/ReproVision/RetinaNet/RetinaNet+TorchInit.swift:17
-@Sendable func example_ReproVision_RetinaNet_RetinaNet_TorchInit_17() throws {
+@Sendable func example_ReproVision_RetinaNet_RetinaNet_TorchInit_17() async throws {
     let model = try RetinaNet(configuration: .v2, seed: 3407)
 }
 
 // Sources/ReproVision/RetinaNet/RetinaNet.swift:13
-@Sendable func example_ReproVision_RetinaNet_RetinaNet_13() throws {
+@Sendable func example_ReproVision_RetinaNet_RetinaNet_13() async throws {
     var model = try RetinaNet(configuration: .v2, seed: 3407)
     _ = try model.load(stateDict: StateDict(contentsOf: "retinanet_v2.pth"))
     let detections = try model.detect([Image(contentsOfFile: "photo.jpg")])
 }
 
 // Sources/ReproVision/RetinaNet/RetinaNetConfiguration.swift:3
-@Sendable func example_ReproVision_RetinaNet_RetinaNetConfiguration_3() throws {
+@Sendable func example_ReproVision_RetinaNet_RetinaNetConfiguration_3() async throws {
     let model = try RetinaNet(configuration: .v2, seed: 3407)
     let small = RetinaNetConfiguration.mini   // the `mini` fixture's narrow layout
+}
+
+// Sources/ReproData/BatchSampler.swift:7
+@Sendable func example_ReproData_BatchSampler_7() async throws {
+    let b = try BatchSampler(SequentialSampler(count: 10), batchSize: 4, dropLast: false)
+    b.batches(epoch: 0)            // [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    b.batch(epoch: 0, position: 1) // [4, 5, 6, 7]
+}
+
+// Sources/ReproData/CounterPermutation.swift:12
+@Sendable func example_ReproData_CounterPermutation_12() async throws {
+    let p = CounterPermutation(count: 10, seed: 42, epoch: 0)
+    p[0]          // the first index of epoch 0
+    Array(p)      // all ten indices, each exactly once
+}
+
+// Sources/ReproData/DataLoader+Iteration.swift:102
+@Sendable func example_ReproData_DataLoader_Iteration_102() async throws {
+    let loader = try DataLoader(dataset: InMemoryDataset(Array(0..<10)), batchSize: 4, seed: 0,
+                                transform: { x, _ in x }, collate: { $0 })
+    for try await batch in loader.asyncBatches { print(batch.indices) }
+}
+
+// Sources/ReproData/DataLoader.swift:13
+@Sendable func example_ReproData_DataLoader_13() async throws {
+    let loader = try DataLoader(dataset: InMemoryDataset(Array(0..<10)), batchSize: 4, seed: 42, workers: 2,
+                                transform: { x, g in x + Int(g.next32() % 3) }, collate: { $0 })
+    for result in loader {
+        let batch = try result.get()
+        print(batch.epoch, batch.position, batch.indices, batch.value)
+    }
+}
+
+// Sources/ReproData/DataLoader.swift:79
+@Sendable func example_ReproData_DataLoader_79() async throws {
+    let ds = InMemoryDataset(Array(0..<1000))
+    let shard = try DistributedSampler(count: 1000, worldSize: 4, rank: 1, seed: 7)
+    let loader = try DataLoader(dataset: ds, sampler: shard, batchSize: 32, seed: 7, workers: 2,
+                                transform: { x, _ in x }, collate: { $0 })
+}
+
+// Sources/ReproData/Dataset.swift:7
+@Sendable func example_ReproData_Dataset_7() async throws {
+    struct Squares: Dataset {
+        var count: Int { 10 }
+        func sample(at index: Int) throws -> Int { index * index }
+    }
+}
+
+// Sources/ReproData/Dataset.swift:26
+@Sendable func example_ReproData_Dataset_26() async throws {
+    let ds = InMemoryDataset([1, 2, 3])
+    try ds.sample(at: 1)  // 2
+}
+
+// Sources/ReproData/DistributedSampler.swift:20
+@Sendable func example_ReproData_DistributedSampler_20() async throws {
+    var s = try DistributedSampler(count: 10, worldSize: 3, rank: 1, seed: 0)
+    s.setEpoch(2)
+    s.indices   // this rank's 4 indices of epoch 2
+    s.indices(epoch: 2, positions: 1..<3)   // two of them, computed alone
+}
+
+// Sources/ReproData/ImageFolderDataset.swift:25
+@Sendable func example_ReproData_ImageFolderDataset_25() async throws {
+    let ds = try ImageFolderDataset(root: "data/train")
+    ds.classes            // ["cat", "dog"]
+    let s = try ds.sample(at: 0)   // s.image, s.label, s.path
+}
+
+// Sources/ReproData/IterableDataset.swift:17
+@Sendable func example_ReproData_IterableDataset_17() async throws {
+    struct Counting: IterableDataset {
+        let length: Int
+        func makeStream(context: StreamContext) -> CountingStream { CountingStream(limit: length) }
+    }
+    struct CountingStream: SampleStream {
+        let limit: Int
+        var i = 0
+        mutating func next() -> Int? { guard i < limit else { return nil }; i += 1; return i - 1 }
+        mutating func skip(count: Int) -> Int { let n = min(count, limit - i); i += n; return n }
+    }
+}
+
+// Sources/ReproData/IterableDataset.swift:43
+@Sendable func example_ReproData_IterableDataset_43() async throws {
+    struct Counting: IterableDataset {
+        struct Stream: SampleStream {
+            var i = 0
+            mutating func next() throws -> Int? { i += 1; return i <= 10 ? i : nil }
+        }
+        func makeStream(context: StreamContext) throws -> Stream { Stream() }
+    }
+    let dataset = Counting()
+    var s = try dataset.makeStream(context: StreamContext(seed: 0, epoch: 0))
+    while let sample = try s.next() { print(sample) }
+}
+
+// Sources/ReproData/IterableDataset.swift:73
+@Sendable func example_ReproData_IterableDataset_73() async throws {
+    let context = StreamContext(seed: 0, epoch: 0)
+    var g = context.generator            // the stream's own randomness, e.g. a shuffle buffer
+    let k = g.next32() % 16
+}
+
+// Sources/ReproData/IterableDataset.swift:104
+@Sendable func example_ReproData_IterableDataset_104() async throws {
+    var g = SampleRandomness.streamGenerator(seed: 7, epoch: 0, index: 12)
+}
+
+// Sources/ReproData/LoaderProgress.swift:3
+@Sendable func example_ReproData_LoaderProgress_3() async throws {
+    let loader = try DataLoader(dataset: InMemoryDataset(Array(0..<10)), batchSize: 4, seed: 0,
+                                transform: { x, _ in x }, collate: { $0 })
+    let watched = loader.reportingProgress { p in
+        if p.delivered % 100 == 0 { print("\(p.delivered)/\(p.total) batches, epoch \(p.epoch)") }
+    }
+}
+
+// Sources/ReproData/LoaderProgress.swift:28
+@Sendable func example_ReproData_LoaderProgress_28() async throws {
+    let loader = try DataLoader(dataset: InMemoryDataset(Array(0..<10)), batchSize: 4, seed: 0,
+                                transform: { x, _ in x }, collate: { $0 })
+    for result in loader.reportingProgress({ print($0.fraction) }) { _ = try result.get() }
+}
+
+// Sources/ReproData/LoaderState.swift:4
+@Sendable func example_ReproData_LoaderState_4() async throws {
+    let loader = try DataLoader(dataset: InMemoryDataset(Array(0..<10)), batchSize: 4, seed: 0,
+                                transform: { x, _ in x }, collate: { $0 })
+    var iterator = loader.makeIterator()
+    let batch = try iterator.next()!.get()
+    let saved = try JSONEncoder().encode(batch.stateAfter)
+    let rest = try loader.resumed(from: JSONDecoder().decode(LoaderState.self, from: saved))
+}
+
+// Sources/ReproData/RandomSampler.swift:14
+@Sendable func example_ReproData_RandomSampler_14() async throws {
+    let s = RandomSampler(count: 10, seed: 42)
+    s.indices(epoch: 0)                       // a permutation of 0..<10
+    s.indices(epoch: 0, positions: 3..<5)     // its positions 3 and 4, without the rest
+}
+
+// Sources/ReproData/SampleGenerator.swift:11
+@Sendable func example_ReproData_SampleGenerator_11() async throws {
+    var g = SampleGenerator(SampleRandomness.generator(seed: 7, epoch: 0, index: 3))
+    let flip = g.next32() & 1 == 1
+}
+
+// Sources/ReproData/SampleGenerator.swift:52
+@Sendable func example_ReproData_SampleGenerator_52() async throws {
+    var g = SampleGenerator(TorchGenerator(seed: UInt64(0)))
+    let u = try g.withTorchGenerator { try $0.rand(count: 1)[0] }
+}
+
+// Sources/ReproData/SampleRandomness.swift:10
+@Sendable func example_ReproData_SampleRandomness_10() async throws {
+    var g = SampleRandomness.generator(seed: 7, epoch: 0, index: 12)
+    let flip = g.next32() & 1 == 1
+}
+
+// Sources/ReproData/Sampler.swift:10
+@Sendable func example_ReproData_Sampler_10() async throws {
+    struct Reversed: Sampler {
+        let count: Int
+        func indices(epoch: Int, positions: Range<Int>) -> [Int] { positions.map { count - 1 - $0 } }
+    }
+    Reversed(count: 3).indices(epoch: 0)  // [2, 1, 0]
+}
+
+// Sources/ReproData/Sampler.swift:31
+@Sendable func example_ReproData_Sampler_31() async throws {
+    SequentialSampler(count: 3).indices(epoch: 0)  // [0, 1, 2]
+}
+
+// Sources/ReproData/Sampler.swift:42
+@Sendable func example_ReproData_Sampler_42() async throws {
+    SequentialSampler(count: 4).indices(epoch: 7)  // [0, 1, 2, 3]
+}
+
+// Sources/ReproData/StreamLoader+Iteration.swift:167
+@Sendable func example_ReproData_StreamLoader_Iteration_167() async throws {
+    struct Counting: IterableDataset {
+        struct Stream: SampleStream {
+            var i = 0
+            mutating func next() throws -> Int? { i += 1; return i <= 10 ? i : nil }
+        }
+        func makeStream(context: StreamContext) throws -> Stream { Stream() }
+    }
+    let loader = try StreamLoader(dataset: Counting(), batchSize: 4, seed: 0,
+                                  transform: { x, _ in x }, collate: { $0 })
+    for try await batch in loader.asyncBatches { print(batch.indices) }
+}
+
+// Sources/ReproData/StreamLoader.swift:19
+@Sendable func example_ReproData_StreamLoader_19() async throws {
+    struct Counting: IterableDataset {
+        struct Stream: SampleStream {
+            var i = 0
+            mutating func next() throws -> Int? { i += 1; return i <= 10 ? i : nil }
+        }
+        func makeStream(context: StreamContext) throws -> Stream { Stream() }
+    }
+    let records = Counting()
+    @Sendable func decodeAndAugment(_ r: Int, _ g: inout SampleGenerator) -> Int { r }
+    func save(_ state: StreamLoaderState) {}
+    let loader = try StreamLoader(dataset: records, batchSize: 32, seed: 7, workers: 4,
+                                  transform: { r, g in decodeAndAugment(r, &g) }, collate: { $0 })
+    for result in loader {
+        let batch = try result.get()    // batch.indices are stream indices
+        save(batch.stateAfter)          // resume later with loader.resumed(from:)
+    }
+}
+
+// Sources/ReproData/StreamLoader.swift:137
+@Sendable func example_ReproData_StreamLoader_137() async throws {
+    struct Counting: IterableDataset {
+        struct Stream: SampleStream {
+            var i = 0
+            mutating func next() throws -> Int? { i += 1; return i <= 10 ? i : nil }
+        }
+        func makeStream(context: StreamContext) throws -> Stream { Stream() }
+    }
+    let loader = try StreamLoader(dataset: Counting(), batchSize: 4, seed: 0,
+                                  transform: { x, _ in x }, collate: { $0 })
+    var iterator = loader.makeIterator()
+    let batch = try iterator.next()!.get()
+    let saved = try JSONEncoder().encode(batch.stateAfter)
+    let rest = try loader.resumed(from: JSONDecoder().decode(StreamLoaderState.self, from: saved))
+}
+
+// Sources/ReproData/Transforms/CHWImage.swift:5
+@Sendable func example_ReproData_Transforms_CHWImage_5() async throws {
+    let x = CHWImage(try Image(contentsOfFile: "cat.jpg").rgb())   // values v / 255
+    print(x.channels, x.height, x.width)   // 3, h, w
+}
+
+// Sources/ReproData/Transforms/ColorJitter.swift:9
+@Sendable func example_ReproData_Transforms_ColorJitter_9() async throws {
+    let x = CHWImage(try Image(width: 64, height: 48, channels: 3, pixels: [UInt8](repeating: 100, count: 64 * 48 * 3)))
+    var g = SampleGenerator(SampleRandomness.generator(seed: 1, epoch: 0, index: 5))
+    let t = ColorJitter(brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1)
+    let y = try t.apply(x, using: &g)
+}
+
+// Sources/ReproData/Transforms/ImageTransform.swift:4
+@Sendable func example_ReproData_Transforms_ImageTransform_4() async throws {
+    let image = try Image(width: 300, height: 260, channels: 3, pixels: [UInt8](repeating: 80, count: 300 * 260 * 3))
+    let t = Compose([RandomResizedCrop(size: 224), RandomHorizontalFlip(), Normalize.imageNet])
+    var g = SampleGenerator(SampleRandomness.generator(seed: 1, epoch: 0, index: 5))
+    let y = try t.apply(CHWImage(image), using: &g)
+}
+
+// Sources/ReproData/Transforms/Normalize.swift:4
+@Sendable func example_ReproData_Transforms_Normalize_4() async throws {
+    let x = CHWImage(try Image(width: 64, height: 48, channels: 3, pixels: [UInt8](repeating: 100, count: 64 * 48 * 3)))
+    var g = SampleGenerator(SampleRandomness.generator(seed: 1, epoch: 0, index: 5))
+    let y = try Normalize.imageNet.apply(x, using: &g)
+}
+
+// Sources/ReproData/Transforms/RandomFlip.swift:4
+@Sendable func example_ReproData_Transforms_RandomFlip_4() async throws {
+    let x = CHWImage(try Image(width: 64, height: 48, channels: 3, pixels: [UInt8](repeating: 100, count: 64 * 48 * 3)))
+    var g = SampleGenerator(SampleRandomness.generator(seed: 1, epoch: 0, index: 5))
+    let y = try RandomHorizontalFlip().apply(x, using: &g)
+}
+
+// Sources/ReproData/Transforms/RandomFlip.swift:23
+@Sendable func example_ReproData_Transforms_RandomFlip_23() async throws {
+    let x = CHWImage(try Image(width: 64, height: 48, channels: 3, pixels: [UInt8](repeating: 100, count: 64 * 48 * 3)))
+    var g = SampleGenerator(SampleRandomness.generator(seed: 1, epoch: 0, index: 5))
+    let y = try RandomVerticalFlip(p: 0.2).apply(x, using: &g)
+}
+
+// Sources/ReproData/Transforms/RandomResizedCrop.swift:14
+@Sendable func example_ReproData_Transforms_RandomResizedCrop_14() async throws {
+    let x = CHWImage(try Image(width: 64, height: 48, channels: 3, pixels: [UInt8](repeating: 100, count: 64 * 48 * 3)))
+    var g = SampleGenerator(SampleRandomness.generator(seed: 1, epoch: 0, index: 5))
+    let t = RandomResizedCrop(size: 224)
+    let y = try t.apply(x, using: &g)   // 3×224×224
+}
+
+// Sources/ReproData/Transforms/Resize.swift:9
+@Sendable func example_ReproData_Transforms_Resize_9() async throws {
+    let x = CHWImage(try Image(width: 64, height: 48, channels: 3, pixels: [UInt8](repeating: 100, count: 64 * 48 * 3)))
+    var g = SampleGenerator(SampleRandomness.generator(seed: 1, epoch: 0, index: 5))
+    let r = Resize(shorterSide: 256)          // 500×375 → 341×256 (w×h)
+    let y = try r.apply(x, using: &g)         // draws nothing
 }
 
 /// Every example, in source order.
@@ -1025,4 +1313,38 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+TorchInit.swift:17", code: "let model = try RetinaNet(configuration: .v2, seed: 3407)", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_TorchInit_17),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet.swift:13", code: "var model = try RetinaNet(configuration: .v2, seed: 3407)\n_ = try model.load(stateDict: StateDict(contentsOf: \"retinanet_v2.pth\"))\nlet detections = try model.detect([Image(contentsOfFile: \"photo.jpg\")])", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_13),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNetConfiguration.swift:3", code: "let model = try RetinaNet(configuration: .v2, seed: 3407)\nlet small = RetinaNetConfiguration.mini   // the `mini` fixture's narrow layout", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNetConfiguration_3),
+    DocCommentExample(location: "Sources/ReproData/BatchSampler.swift:7", code: "let b = try BatchSampler(SequentialSampler(count: 10), batchSize: 4, dropLast: false)\nb.batches(epoch: 0)            // [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]\nb.batch(epoch: 0, position: 1) // [4, 5, 6, 7]", runs: true, throwsError: false, body: example_ReproData_BatchSampler_7),
+    DocCommentExample(location: "Sources/ReproData/CounterPermutation.swift:12", code: "let p = CounterPermutation(count: 10, seed: 42, epoch: 0)\np[0]          // the first index of epoch 0\nArray(p)      // all ten indices, each exactly once", runs: true, throwsError: false, body: example_ReproData_CounterPermutation_12),
+    DocCommentExample(location: "Sources/ReproData/DataLoader+Iteration.swift:102", code: "for try await batch in loader.asyncBatches { print(batch.indices) }", runs: true, throwsError: false, body: example_ReproData_DataLoader_Iteration_102),
+    DocCommentExample(location: "Sources/ReproData/DataLoader.swift:13", code: "let loader = try DataLoader(dataset: InMemoryDataset(Array(0..<10)), batchSize: 4, seed: 42, workers: 2,\n                            transform: { x, g in x + Int(g.next32() % 3) }, collate: { $0 })\nfor result in loader {\n    let batch = try result.get()\n    print(batch.epoch, batch.position, batch.indices, batch.value)\n}", runs: true, throwsError: false, body: example_ReproData_DataLoader_13),
+    DocCommentExample(location: "Sources/ReproData/DataLoader.swift:79", code: "let shard = try DistributedSampler(count: 1000, worldSize: 4, rank: 1, seed: 7)\nlet loader = try DataLoader(dataset: ds, sampler: shard, batchSize: 32, seed: 7, workers: 2,\n                            transform: { x, _ in x }, collate: { $0 })", runs: true, throwsError: false, body: example_ReproData_DataLoader_79),
+    DocCommentExample(location: "Sources/ReproData/Dataset.swift:7", code: "struct Squares: Dataset {\n    var count: Int { 10 }\n    func sample(at index: Int) throws -> Int { index * index }\n}", runs: true, throwsError: false, body: example_ReproData_Dataset_7),
+    DocCommentExample(location: "Sources/ReproData/Dataset.swift:26", code: "let ds = InMemoryDataset([1, 2, 3])\ntry ds.sample(at: 1)  // 2", runs: true, throwsError: false, body: example_ReproData_Dataset_26),
+    DocCommentExample(location: "Sources/ReproData/DistributedSampler.swift:20", code: "var s = try DistributedSampler(count: 10, worldSize: 3, rank: 1, seed: 0)\ns.setEpoch(2)\ns.indices   // this rank's 4 indices of epoch 2\ns.indices(epoch: 2, positions: 1..<3)   // two of them, computed alone", runs: true, throwsError: false, body: example_ReproData_DistributedSampler_20),
+    DocCommentExample(location: "Sources/ReproData/ImageFolderDataset.swift:25", code: "let ds = try ImageFolderDataset(root: \"data/train\")\nds.classes            // [\"cat\", \"dog\"]\nlet s = try ds.sample(at: 0)   // s.image, s.label, s.path", runs: false, throwsError: false, body: example_ReproData_ImageFolderDataset_25),
+    DocCommentExample(location: "Sources/ReproData/IterableDataset.swift:17", code: "struct Counting: IterableDataset {\n    let length: Int\n    func makeStream(context: StreamContext) -> CountingStream { CountingStream(limit: length) }\n}\nstruct CountingStream: SampleStream {\n    let limit: Int\n    var i = 0\n    mutating func next() -> Int? { guard i < limit else { return nil }; i += 1; return i - 1 }\n    mutating func skip(count: Int) -> Int { let n = min(count, limit - i); i += n; return n }\n}", runs: true, throwsError: false, body: example_ReproData_IterableDataset_17),
+    DocCommentExample(location: "Sources/ReproData/IterableDataset.swift:43", code: "var s = try dataset.makeStream(context: StreamContext(seed: 0, epoch: 0))\nwhile let sample = try s.next() { print(sample) }", runs: true, throwsError: false, body: example_ReproData_IterableDataset_43),
+    DocCommentExample(location: "Sources/ReproData/IterableDataset.swift:73", code: "var g = context.generator            // the stream's own randomness, e.g. a shuffle buffer\nlet k = g.next32() % 16", runs: true, throwsError: false, body: example_ReproData_IterableDataset_73),
+    DocCommentExample(location: "Sources/ReproData/IterableDataset.swift:104", code: "var g = SampleRandomness.streamGenerator(seed: 7, epoch: 0, index: 12)", runs: true, throwsError: false, body: example_ReproData_IterableDataset_104),
+    DocCommentExample(location: "Sources/ReproData/LoaderProgress.swift:3", code: "let watched = loader.reportingProgress { p in\n    if p.delivered % 100 == 0 { print(\"\\(p.delivered)/\\(p.total) batches, epoch \\(p.epoch)\") }\n}", runs: true, throwsError: false, body: example_ReproData_LoaderProgress_3),
+    DocCommentExample(location: "Sources/ReproData/LoaderProgress.swift:28", code: "for result in loader.reportingProgress({ print($0.fraction) }) { _ = try result.get() }", runs: true, throwsError: false, body: example_ReproData_LoaderProgress_28),
+    DocCommentExample(location: "Sources/ReproData/LoaderState.swift:4", code: "let saved = try JSONEncoder().encode(batch.stateAfter)\nlet rest = try loader.resumed(from: JSONDecoder().decode(LoaderState.self, from: saved))", runs: true, throwsError: false, body: example_ReproData_LoaderState_4),
+    DocCommentExample(location: "Sources/ReproData/RandomSampler.swift:14", code: "let s = RandomSampler(count: 10, seed: 42)\ns.indices(epoch: 0)                       // a permutation of 0..<10\ns.indices(epoch: 0, positions: 3..<5)     // its positions 3 and 4, without the rest", runs: true, throwsError: false, body: example_ReproData_RandomSampler_14),
+    DocCommentExample(location: "Sources/ReproData/SampleGenerator.swift:11", code: "var g = SampleGenerator(SampleRandomness.generator(seed: 7, epoch: 0, index: 3))\nlet flip = g.next32() & 1 == 1", runs: true, throwsError: false, body: example_ReproData_SampleGenerator_11),
+    DocCommentExample(location: "Sources/ReproData/SampleGenerator.swift:52", code: "let u = try g.withTorchGenerator { try $0.rand(count: 1)[0] }", runs: true, throwsError: false, body: example_ReproData_SampleGenerator_52),
+    DocCommentExample(location: "Sources/ReproData/SampleRandomness.swift:10", code: "var g = SampleRandomness.generator(seed: 7, epoch: 0, index: 12)\nlet flip = g.next32() & 1 == 1", runs: true, throwsError: false, body: example_ReproData_SampleRandomness_10),
+    DocCommentExample(location: "Sources/ReproData/Sampler.swift:10", code: "struct Reversed: Sampler {\n    let count: Int\n    func indices(epoch: Int, positions: Range<Int>) -> [Int] { positions.map { count - 1 - $0 } }\n}\nReversed(count: 3).indices(epoch: 0)  // [2, 1, 0]", runs: true, throwsError: false, body: example_ReproData_Sampler_10),
+    DocCommentExample(location: "Sources/ReproData/Sampler.swift:31", code: "SequentialSampler(count: 3).indices(epoch: 0)  // [0, 1, 2]", runs: true, throwsError: false, body: example_ReproData_Sampler_31),
+    DocCommentExample(location: "Sources/ReproData/Sampler.swift:42", code: "SequentialSampler(count: 4).indices(epoch: 7)  // [0, 1, 2, 3]", runs: true, throwsError: false, body: example_ReproData_Sampler_42),
+    DocCommentExample(location: "Sources/ReproData/StreamLoader+Iteration.swift:167", code: "for try await batch in loader.asyncBatches { print(batch.indices) }", runs: true, throwsError: false, body: example_ReproData_StreamLoader_Iteration_167),
+    DocCommentExample(location: "Sources/ReproData/StreamLoader.swift:19", code: "let loader = try StreamLoader(dataset: records, batchSize: 32, seed: 7, workers: 4,\n                              transform: { r, g in decodeAndAugment(r, &g) }, collate: { $0 })\nfor result in loader {\n    let batch = try result.get()    // batch.indices are stream indices\n    save(batch.stateAfter)          // resume later with loader.resumed(from:)\n}", runs: true, throwsError: false, body: example_ReproData_StreamLoader_19),
+    DocCommentExample(location: "Sources/ReproData/StreamLoader.swift:137", code: "let saved = try JSONEncoder().encode(batch.stateAfter)\nlet rest = try loader.resumed(from: JSONDecoder().decode(StreamLoaderState.self, from: saved))", runs: true, throwsError: false, body: example_ReproData_StreamLoader_137),
+    DocCommentExample(location: "Sources/ReproData/Transforms/CHWImage.swift:5", code: "let x = CHWImage(try Image(contentsOfFile: \"cat.jpg\").rgb())   // values v / 255\nprint(x.channels, x.height, x.width)   // 3, h, w", runs: false, throwsError: false, body: example_ReproData_Transforms_CHWImage_5),
+    DocCommentExample(location: "Sources/ReproData/Transforms/ColorJitter.swift:9", code: "let t = ColorJitter(brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1)\nlet y = try t.apply(x, using: &g)", runs: true, throwsError: false, body: example_ReproData_Transforms_ColorJitter_9),
+    DocCommentExample(location: "Sources/ReproData/Transforms/ImageTransform.swift:4", code: "let t = Compose([RandomResizedCrop(size: 224), RandomHorizontalFlip(), Normalize.imageNet])\nvar g = SampleGenerator(SampleRandomness.generator(seed: 1, epoch: 0, index: 5))\nlet y = try t.apply(CHWImage(image), using: &g)", runs: true, throwsError: false, body: example_ReproData_Transforms_ImageTransform_4),
+    DocCommentExample(location: "Sources/ReproData/Transforms/Normalize.swift:4", code: "let y = try Normalize.imageNet.apply(x, using: &g)", runs: true, throwsError: false, body: example_ReproData_Transforms_Normalize_4),
+    DocCommentExample(location: "Sources/ReproData/Transforms/RandomFlip.swift:4", code: "let y = try RandomHorizontalFlip().apply(x, using: &g)", runs: true, throwsError: false, body: example_ReproData_Transforms_RandomFlip_4),
+    DocCommentExample(location: "Sources/ReproData/Transforms/RandomFlip.swift:23", code: "let y = try RandomVerticalFlip(p: 0.2).apply(x, using: &g)", runs: true, throwsError: false, body: example_ReproData_Transforms_RandomFlip_23),
+    DocCommentExample(location: "Sources/ReproData/Transforms/RandomResizedCrop.swift:14", code: "let t = RandomResizedCrop(size: 224)\nlet y = try t.apply(x, using: &g)   // 3×224×224", runs: true, throwsError: false, body: example_ReproData_Transforms_RandomResizedCrop_14),
+    DocCommentExample(location: "Sources/ReproData/Transforms/Resize.swift:9", code: "let r = Resize(shorterSide: 256)          // 500×375 → 341×256 (w×h)\nlet y = try r.apply(x, using: &g)         // draws nothing", runs: true, throwsError: false, body: example_ReproData_Transforms_Resize_9),
 ]

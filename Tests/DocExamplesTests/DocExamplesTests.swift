@@ -46,19 +46,19 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
                 "README.md needs a ```swift block equal to Tests/DocExamplesTests/ReadmeExample.swift")
     }
 
-    @Test func docCommentExamplesRun() throws {
-        #expect(docCommentExamples.count >= 130)
+    @Test func docCommentExamplesRun() async throws {
+        #expect(docCommentExamples.count >= 160)
         for example in docCommentExamples where example.runs {
             if example.throwsError {
-                #expect(throws: (any Error).self, "\(example.location)") { try example.body() }
+                await #expect(throws: (any Error).self, "\(example.location)") { try await example.body() }
             } else {
-                #expect(throws: Never.self, "\(example.location)") { try example.body() }
+                await #expect(throws: Never.self, "\(example.location)") { try await example.body() }
             }
         }
     }
 
     /// The modules whose examples are compiled (scripts/extract_doc_examples.py's MODULES).
-    static let compiledModules: Set<String> = ["Repro", "ReproRandom", "ReproImage", "ReproNN", "ReproVision"]
+    static let compiledModules: Set<String> = ["Repro", "ReproRandom", "ReproImage", "ReproNN", "ReproVision", "ReproData"]
 
     /// The generated file holds exactly the examples the doc comments of those modules show now.
     @Test func generatedExamplesAreUpToDate() throws {
