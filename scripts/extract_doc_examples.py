@@ -27,7 +27,9 @@ CHW = ("let x = CHWImage(try Image(width: 64, height: 48, channels: 3, pixels: [
 LOADER = ("let loader = try DataLoader(dataset: InMemoryDataset(Array(0..<10)), batchSize: 4, seed: 0,\n"
           "                            transform: { x, _ in x }, collate: { $0 })")
 BATCH = "var iterator = loader.makeIterator()\nlet batch = try iterator.next()!.get()"
-COUNTING = """struct Counting: IterableDataset {
+# Declared once at the top of the generated file.
+PRELUDE = """/// A stream of the integers 1...10: the iterable dataset the ReproData examples read.
+struct Counting: IterableDataset {
     struct Stream: SampleStream {
         var i = 0
         mutating func next() throws -> Int? { i += 1; return i <= 10 ? i : nil }
@@ -91,11 +93,11 @@ CONTEXT = {
     "Sources/ReproData/LoaderProgress.swift:3": LOADER,
     "Sources/ReproData/LoaderProgress.swift:28": LOADER,
     "Sources/ReproData/LoaderState.swift:4": LOADER + "\n" + BATCH,
-    "Sources/ReproData/IterableDataset.swift:43": COUNTING + "\nlet dataset = Counting()",
+    "Sources/ReproData/IterableDataset.swift:43": "let dataset = Counting()",
     "Sources/ReproData/IterableDataset.swift:73": "let context = StreamContext(seed: 0, epoch: 0)",
-    "Sources/ReproData/StreamLoader+Iteration.swift:167": COUNTING + "\n" + STREAM_LOADER,
-    "Sources/ReproData/StreamLoader.swift:137": COUNTING + "\n" + STREAM_LOADER + "\n" + BATCH,
-    "Sources/ReproData/StreamLoader.swift:19": COUNTING + "\nlet records = Counting()\n"
+    "Sources/ReproData/StreamLoader+Iteration.swift:167": STREAM_LOADER,
+    "Sources/ReproData/StreamLoader.swift:137": STREAM_LOADER + "\n" + BATCH,
+    "Sources/ReproData/StreamLoader.swift:19": "let records = Counting()\n"
         "@Sendable func decodeAndAugment(_ r: Int, _ g: inout SampleGenerator) -> Int { r }\nfunc save(_ state: StreamLoaderState) {}",
 }
 # Examples compiled but not run: they read files the reader has, write into the working
@@ -159,6 +161,8 @@ def generate():
         "import Foundation",
         "import Repro",
         "import _ReproDigest",
+        "",
+        PRELUDE,
         "",
         "/// One generated example: where it comes from, its code, and whether the tests run it.",
         "struct DocCommentExample: Sendable {",

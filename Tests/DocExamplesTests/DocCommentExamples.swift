@@ -6,6 +6,15 @@ import Foundation
 import Repro
 import _ReproDigest
 
+/// A stream of the integers 1...10: the iterable dataset the ReproData examples read.
+struct Counting: IterableDataset {
+    struct Stream: SampleStream {
+        var i = 0
+        mutating func next() throws -> Int? { i += 1; return i <= 10 ? i : nil }
+    }
+    func makeStream(context: StreamContext) throws -> Stream { Stream() }
+}
+
 /// One generated example: where it comes from, its code, and whether the tests run it.
 struct DocCommentExample: Sendable {
     var location: String
@@ -973,13 +982,6 @@ struct DocCommentExample: Sendable {
 
 // Sources/ReproData/IterableDataset.swift:43
 @Sendable func example_ReproData_IterableDataset_43() async throws {
-    struct Counting: IterableDataset {
-        struct Stream: SampleStream {
-            var i = 0
-            mutating func next() throws -> Int? { i += 1; return i <= 10 ? i : nil }
-        }
-        func makeStream(context: StreamContext) throws -> Stream { Stream() }
-    }
     let dataset = Counting()
     var s = try dataset.makeStream(context: StreamContext(seed: 0, epoch: 0))
     while let sample = try s.next() { print(sample) }
@@ -1069,13 +1071,6 @@ struct DocCommentExample: Sendable {
 
 // Sources/ReproData/StreamLoader+Iteration.swift:167
 @Sendable func example_ReproData_StreamLoader_Iteration_167() async throws {
-    struct Counting: IterableDataset {
-        struct Stream: SampleStream {
-            var i = 0
-            mutating func next() throws -> Int? { i += 1; return i <= 10 ? i : nil }
-        }
-        func makeStream(context: StreamContext) throws -> Stream { Stream() }
-    }
     let loader = try StreamLoader(dataset: Counting(), batchSize: 4, seed: 0,
                                   transform: { x, _ in x }, collate: { $0 })
     for try await batch in loader.asyncBatches { print(batch.indices) }
@@ -1083,13 +1078,6 @@ struct DocCommentExample: Sendable {
 
 // Sources/ReproData/StreamLoader.swift:19
 @Sendable func example_ReproData_StreamLoader_19() async throws {
-    struct Counting: IterableDataset {
-        struct Stream: SampleStream {
-            var i = 0
-            mutating func next() throws -> Int? { i += 1; return i <= 10 ? i : nil }
-        }
-        func makeStream(context: StreamContext) throws -> Stream { Stream() }
-    }
     let records = Counting()
     @Sendable func decodeAndAugment(_ r: Int, _ g: inout SampleGenerator) -> Int { r }
     func save(_ state: StreamLoaderState) {}
@@ -1103,13 +1091,6 @@ struct DocCommentExample: Sendable {
 
 // Sources/ReproData/StreamLoader.swift:137
 @Sendable func example_ReproData_StreamLoader_137() async throws {
-    struct Counting: IterableDataset {
-        struct Stream: SampleStream {
-            var i = 0
-            mutating func next() throws -> Int? { i += 1; return i <= 10 ? i : nil }
-        }
-        func makeStream(context: StreamContext) throws -> Stream { Stream() }
-    }
     let loader = try StreamLoader(dataset: Counting(), batchSize: 4, seed: 0,
                                   transform: { x, _ in x }, collate: { $0 })
     var iterator = loader.makeIterator()
