@@ -61,6 +61,10 @@ let package = Package(
         // Prefetch hints for the tensor kernels (inline C: Swift has no prefetch
         // instruction); they change timing, never a value.
         .target(name: "_ReproKernelHints"),
+        // Embeds the source commit in `Repro` at build time (`ReproBuild.commit`, `repro env`):
+        // a prebuild command runs git before every build (works from a clean clone and in CI).
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
+
         // SHA-256 used for fingerprints of tensors, images, weights and manifests;
         // picks `_ReproDigestAccel` at run time when the CPU has SHA-NI.
         .target(
@@ -108,7 +112,8 @@ let package = Package(
         .target(
             name: "Repro",
             dependencies: ["ReproRandom", "ReproTensor", "ReproNN", "ReproVision", "ReproData", "ReproImage", "_ReproDigest"],
-            swiftSettings: commonSettings
+            swiftSettings: commonSettings,
+            plugins: ["BuildInfoPlugin"]
         ),
 
         // MARK: Command-line tool
@@ -162,6 +167,12 @@ let package = Package(
         .testTarget(
             name: "ReproTests",
             dependencies: ["Repro", "_ReproTestSupport"],
+            swiftSettings: commonSettings
+        ),
+        // The public doc-comment examples and the README's library example, compiled and run.
+        .testTarget(
+            name: "DocExamplesTests",
+            dependencies: ["Repro", "_ReproDigest", "_ReproTestSupport"],
             swiftSettings: commonSettings
         ),
         .testTarget(

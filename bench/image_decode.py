@@ -74,7 +74,7 @@ def main():
 
     out = subprocess.run([binary, "image", "--json", "--repeat", str(n)] + [str(f) for f in files],
                          capture_output=True, text=True, check=True).stdout
-    ours = {r["file"]: r for r in json.loads(out)}
+    ours = {r["file"]: r for r in map(json.loads, out.splitlines()) if r}  # JSON lines: one object per file
     print(f"{'file':34} {'size':>11} {'Pillow ms':>10} {'Repro ms':>10} {'ratio':>6}  pixels")
     ratios = {"PNG": [], "JPEG": []}
     for f in files:

@@ -17,9 +17,9 @@ import Darwin
 /// print(env.jsonString())   // sorted keys
 /// ```
 public struct EnvironmentFingerprint: Codable, Equatable, Sendable {
-    /// ``Repro/version``.
+    /// ``ReproBuild/version``.
     public var reproVersion: String
-    /// The commit of the source checkout this binary was built from, or `"unknown"`.
+    /// The source commit this binary was built from (``ReproBuild/commit``), or `"unknown"`.
     public var gitCommit: String
     /// How ``gitCommit`` was found (or why it could not be).
     public var gitCommitSource: String
@@ -50,6 +50,25 @@ public struct EnvironmentFingerprint: Codable, Equatable, Sendable {
     /// Who set `SWIFT_DETERMINISTIC_HASHING` (see ``HashingDeterminism/origin``).
     public var deterministicHashingOrigin: String
 
+    /// JSON keys are snake_case, like every JSON output of Repro and the `repro` tool.
+    enum CodingKeys: String, CodingKey {
+        case reproVersion = "repro_version"
+        case gitCommit = "git_commit"
+        case gitCommitSource = "git_commit_source"
+        case swiftCompiler = "swift_compiler"
+        case operatingSystem = "operating_system"
+        case kernel
+        case architecture
+        case cpuModel = "cpu_model"
+        case simdBuild = "simd_build"
+        case cpuFeatures = "cpu_features"
+        case cpuSupportsBuild = "cpu_supports_build"
+        case buildConfiguration = "build_configuration"
+        case threadCount = "thread_count"
+        case deterministicHashing = "deterministic_hashing"
+        case deterministicHashingOrigin = "deterministic_hashing_origin"
+    }
+
     /// The fingerprint of this process and machine.
     public static func current() -> EnvironmentFingerprint {
         let (commit, source) = gitCommit()
@@ -57,7 +76,7 @@ public struct EnvironmentFingerprint: Codable, Equatable, Sendable {
         let features = cpuFeatureList()
         let build = simdBuildFeatures
         return EnvironmentFingerprint(
-            reproVersion: Repro.version,
+            reproVersion: ReproBuild.version,
             gitCommit: commit,
             gitCommitSource: source,
             swiftCompiler: swiftCompilerVersion,
@@ -75,7 +94,7 @@ public struct EnvironmentFingerprint: Codable, Equatable, Sendable {
         )
     }
 
-    /// Pretty-printed JSON with sorted keys (stable key order), ending in a newline.
+    /// Pretty-printed JSON with sorted snake_case keys (stable key order), ending in a newline.
     public func jsonString() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
@@ -213,36 +232,15 @@ extension EnvironmentFingerprint {
         #endif
     }
 
-    /// The package root, from this file's path at build time.
-    static var sourceRoot: URL {
-        URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent()   // Repro
-            .deletingLastPathComponent()   // Sources
-            .deletingLastPathComponent()   // package root
-    }
-
-    /// `git rev-parse HEAD` in the checkout this binary was built from, run now.
-    /// It names the checkout's current commit, which differs from the built one
-    /// if the checkout moved after the build.
+    /// The commit embedded at build time (``ReproBuild/commit``) and where it came from.
     static func gitCommit() -> (String, String) {
-        let root = sourceRoot.path
-        guard FileManager.default.fileExists(atPath: root + "/.git") else {
-            return ("unknown", "no git checkout at \(root)")
+        let commit = ReproBuild.commit
+        guard commit != "unknown" else { return (commit, "not built from a git checkout") }
+        switch ReproBuild.hasUncommittedChanges {
+        case true?: return (commit, "embedded at build time; the checkout had uncommitted changes")
+        case false?: return (commit, "embedded at build time")
+        case nil: return (commit, "embedded at build time")
         }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["git", "-C", root, "rev-parse", "HEAD"]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = Pipe()
-        do { try p.run() } catch { return ("unknown", "could not run git: \(error)") }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard p.terminationStatus == 0, text.count == 40, text.allSatisfy(\.isHexDigit) else {
-            return ("unknown", "git rev-parse HEAD failed in \(root)")
-        }
-        return (text, "git rev-parse HEAD in \(root), at run time")
     }
 }
 

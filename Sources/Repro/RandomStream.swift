@@ -5,7 +5,7 @@
 /// ```swift
 /// let s = try RandomStream(parsing: "torch.randint:-5:5")   // .torchRandint(low: -5, high: 5)
 /// s.name                                                     // "torch.randint:-5:5"
-/// s.recipe   // "torch.manual_seed(S); torch.randint(-5, 5, (N,))"
+/// s.fixedLength                                              // nil: any count
 /// ```
 ///
 /// For `torch.*` streams the count is the tensor's length (so PyTorch's

@@ -7,16 +7,13 @@
 @_exported import ReproVision
 @_exported import ReproData
 
-/// Run-level entry points: the version, ``seed(_:)-(IntegerSeed)`` and the default generators.
+/// Run-level seeding: ``seed(_:)-(IntegerSeed)`` and the default generators it resets.
+///
+/// (Named `Reproducibility`, not `Repro`, so that `Repro.RetinaNet` still names the
+/// module's type.)
 ///
 /// ```swift
-/// import Repro
-/// let report = Repro.seed(3407)
+/// let report = Reproducibility.seed(3407)
 /// print(report)
 /// ```
-public enum Repro {
-    /// The Repro release this build is (semantic versioning). Part of every
-    /// environment fingerprint: bit-identical results are promised for the same
-    /// inputs and the same version.
-    public static let version = "0.1.0"
-}
+public enum Reproducibility {}

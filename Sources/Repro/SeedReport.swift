@@ -1,8 +1,8 @@
-/// What ``Repro/seed(_:)-(IntegerSeed)`` seeded, and every source of run-to-run
+/// What ``Reproducibility/seed(_:)-(IntegerSeed)`` seeded, and every source of run-to-run
 /// variation it could not reach, with the reason.
 ///
 /// ```swift
-/// let report = Repro.seed(42)
+/// let report = Reproducibility.seed(42)
 /// report.seeded.map(\.source)        // [.pythonRandom, .philox4x32, …]
 /// report.unreachable.map(\.source)   // [.systemRandom, .gpuGenerators, …]
 /// print(report)                      // one line per entry
@@ -63,7 +63,7 @@ public struct SeedReport: Sendable, Equatable, CustomStringConvertible {
 
     /// One line per entry: `seeded  <source>: <detail>` or `not seeded  <source>: <detail>`.
     public var description: String {
-        var lines = ["Repro.seed(\(seed))"]
+        var lines = ["Reproducibility.seed(\(seed))"]
         lines += seeded.map { "  seeded      \($0.source.rawValue): \($0.detail)" }
         lines += unreachable.map { "  not seeded  \($0.source.rawValue): \($0.detail)" }
         return lines.joined(separator: "\n")

@@ -1,12 +1,12 @@
 import Foundation
 
 // Repro's one piece of global mutable state: the default generators that
-// `Repro.seed(_:)` resets. It is runtime configuration (like PyTorch's default
+// `Reproducibility.seed(_:)` resets. It is runtime configuration (like PyTorch's default
 // CPU generator or `np.random`'s global `RandomState`), guarded by a lock, and
 // library code only draws from it when the caller asks for the default. Every
 // other generator in Repro is a value the caller owns.
 
-extension Repro {
+extension Reproducibility {
     /// Seeds every default generator from one integer, each the way its own
     /// library's seeding call would, and reports what it could not reach.
     ///
@@ -28,8 +28,8 @@ extension Repro {
     /// kernels are deterministic by construction.
     ///
     /// ```swift
-    /// let report = Repro.seed(3407)
-    /// Repro.withDefaultGenerators { $0.python.random() }   // random.seed(3407); random.random()
+    /// let report = Reproducibility.seed(3407)
+    /// Reproducibility.withDefaultGenerators { $0.python.random() }   // random.seed(3407); random.random()
     /// print(report.unreachable.map(\.source))
     /// ```
     @discardableResult
@@ -49,7 +49,7 @@ extension Repro {
 
     /// A copy of the default generators as they are now.
     ///
-    /// Before the first ``seed(_:)-(IntegerSeed)`` they hold the state `Repro.seed(0)`
+    /// Before the first ``seed(_:)-(IntegerSeed)`` they hold the state `Reproducibility.seed(0)`
     /// gives (Repro never seeds from entropy).
     public static var defaultGenerators: DefaultGenerators {
         store.lock.lock()
@@ -61,7 +61,7 @@ extension Repro {
     /// `body` advance them.
     ///
     /// ```swift
-    /// let x = Repro.withDefaultGenerators { $0.python.random() }
+    /// let x = Reproducibility.withDefaultGenerators { $0.python.random() }
     /// ```
     public static func withDefaultGenerators<Result, Failure: Error>(
         _ body: (inout DefaultGenerators) throws(Failure) -> Result
@@ -81,7 +81,7 @@ extension Repro {
     private static let store = _DefaultGeneratorStore()
 }
 
-/// The lock-protected storage behind ``Repro/defaultGenerators``.
+/// The lock-protected storage behind ``Reproducibility/defaultGenerators``.
 private final class _DefaultGeneratorStore: @unchecked Sendable {
     // Invariant: `generators` and `lastReport` are only touched with `lock` held.
     let lock = NSLock()
@@ -89,7 +89,7 @@ private final class _DefaultGeneratorStore: @unchecked Sendable {
     var lastReport: SeedReport?
 }
 
-/// The generators ``Repro/seed(_:)-(IntegerSeed)`` resets: one per library whose
+/// The generators ``Reproducibility/seed(_:)-(IntegerSeed)`` resets: one per library whose
 /// global generator a PyTorch project seeds.
 ///
 /// A value type: take a copy to fork every stream at once, or build one
@@ -111,13 +111,13 @@ public struct DefaultGenerators: Sendable, Equatable {
     /// A NumPy `Generator` as `np.random.default_rng(s)` makes it.
     public var numpy: NumPyGenerator<PCG64>
 
-    /// The state `Repro.seed(0)` gives.
+    /// The state `Reproducibility.seed(0)` gives.
     public init() {
         self.init(seed: 0)
     }
 
-    /// Every generator seeded from `seed` as ``Repro/seed(_:)-(IntegerSeed)`` does
-    /// (a generator that cannot take `seed` keeps the `Repro.seed(0)` state).
+    /// Every generator seeded from `seed` as ``Reproducibility/seed(_:)-(IntegerSeed)`` does
+    /// (a generator that cannot take `seed` keeps the `Reproducibility.seed(0)` state).
     public init(seed: some BinaryInteger) {
         python = PythonRandom(seed: 0)
         philox = Philox4x32(seed: 0)

@@ -100,7 +100,7 @@ extension DataLoader {
     /// The batches as an `AsyncSequence` that throws the error that stopped loading.
     ///
     /// ```swift
-    /// for try await batch in loader.asyncBatches { … }
+    /// for try await batch in loader.asyncBatches { print(batch.indices) }
     /// ```
     public var asyncBatches: AsyncBatches { AsyncBatches(loader: self) }
 

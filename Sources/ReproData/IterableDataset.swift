@@ -42,7 +42,7 @@ public protocol IterableDataset: Sendable {
 ///
 /// ```swift
 /// var s = try dataset.makeStream(context: StreamContext(seed: 0, epoch: 0))
-/// while let sample = try s.next() { … }
+/// while let sample = try s.next() { print(sample) }
 /// ```
 public protocol SampleStream {
     /// The type of one sample.

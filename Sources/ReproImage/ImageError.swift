@@ -6,7 +6,7 @@
 ///
 /// ```swift
 /// do { _ = try Image(decoding: bytes) }
-/// catch .truncated(let what) { print("file ends early:", what) }
+/// catch ImageError.truncated(let what) { print("file ends early:", what) }
 /// ```
 public enum ImageError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The bytes start with no signature this library decodes (PNG or JPEG).

@@ -1,6 +1,6 @@
 /// The 91 COCO category names in torchvision's detection label order
 /// (`torchvision.models._meta._COCO_CATEGORIES`): index 0 is `__background__`
-/// and the unused ids are `N/A`. A RetinaNet label `k` names `cocoCategories[k]`.
+/// and the unused ids are `N/A`. A RetinaNet label `k` names `categories[k]`.
 ///
 /// ```swift
 /// COCO.categories[1]   // "person"

@@ -27,8 +27,9 @@ struct BatchesCommand: ParsableCommand {
     @Argument(help: "A folder with one subfolder per class, or a list file of 'path label' lines.")
     var folder: String
 
-    @Option(name: .long, help: "Seed of shuffling and augmentation.")
-    var seed: UInt64 = 0
+    @OptionGroup var seedOption: SeedOption
+
+    @OptionGroup var threadsOption: ThreadsOption
 
     @Option(name: .long, help: "Images per batch.")
     var batchSize: Int = 8
@@ -48,14 +49,13 @@ struct BatchesCommand: ParsableCommand {
     @Option(name: .long, help: "Output size of the standard augmentation's random resized crop.")
     var cropSize: Int = 224
 
-    @Option(name: .long, help: "Stop after K batches, save the state, and continue from it in a fresh loader.")
+    @Option(name: .long, help: "Stop after K batches (1 to the number of batches), save the state, and continue from it in a fresh loader.")
     var resumeAt: Int?
 
     @Flag(name: .long, help: "Skip the SHA-256 of each batch (prints '-' instead); for timing the loader alone.")
     var noHash = false
 
-    @Flag(name: .long, help: "Print one JSON object per batch (JSON lines).")
-    var json = false
+    @OptionGroup var output: OutputOptions
 
     @Flag(name: .long, inversion: .prefixedNo, help: "Show a progress bar on stderr (default: when stderr is a terminal).")
     var progress: Bool?
@@ -65,10 +65,12 @@ struct BatchesCommand: ParsableCommand {
         guard (0...256).contains(workers) else { throw ValidationError("--workers must be in 0...256") }
         guard cropSize >= 1 else { throw ValidationError("--crop-size must be at least 1") }
         guard epochs >= 0 else { throw ValidationError("--epochs must not be negative") }
-        if let k = resumeAt { guard k >= 0 else { throw ValidationError("--resume-at must not be negative") } }
+        if let k = resumeAt { guard k >= 1 else { throw ValidationError("--resume-at must be at least 1") } }
+        _ = try seedOption.torchSeed(default: IntegerSeed(0))
     }
 
     func makeLoader(_ dataset: ImageFolderDataset, workers: Int) throws -> DataLoader<ImageFolderDataset, CHWImage, BatchDigest> {
+        let seed = try seedOption.torchSeed(default: IntegerSeed(0))
         let mode: ShuffleMode = shuffle == .counter ? .counterBased : shuffle == .torch ? .torchCompatible : .none
         // The crop runs on the 8-bit image (same bits as cropping the float image, less work).
         let crop: RandomResizedCrop? = augment == .none ? nil : RandomResizedCrop(size: cropSize)
@@ -89,37 +91,51 @@ struct BatchesCommand: ParsableCommand {
             collate: { [noHash] images in try BatchDigest(images, hashing: !noHash) })
     }
 
+    /// One batch (`--json`).
+    struct Record: Encodable {
+        var epoch: Int, position: Int, indices: [Int], shape: [Int], sha256: String
+    }
+
     func run() throws {
+        threadsOption.apply()
+        var guardian = OutputGuard()
+        guardian.addInput(folder)
+        if let path = output.output { try guardian.claimFile(path) }
         var isDirectory: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory)
         let dataset = isDirectory.boolValue
             ? try ImageFolderDataset(root: folder) : try ImageFolderDataset(listFile: folder)
         var loader = try makeLoader(dataset, workers: workers)
-        let bar = ProgressBar(total: loader.batchCount, enabled: progress ?? (isatty(2) == 1))
+        if let k = resumeAt, k > loader.batchCount {
+            throw CLIError("--resume-at \(k) is past the end: this run has \(loader.batchCount) batches "
+                + "(\(epochs) epochs of \(dataset.count) images in batches of \(batchSize))")
+        }
+        let sink = try OutputSink.named(output.output)
+        let bar = ProgressBar(total: loader.batchCount, unit: "batches", enabled: progress)
         var state: LoaderState?
         var printed = 0
-        for result in loader.reportingProgress(bar.update) {
+        for result in loader.reportingProgress({ bar.advance(note: "epoch \($0.epoch)") }) {
             let batch = try result.get()
-            emit(batch)
+            try emit(batch, to: sink)
             printed += 1
             if printed == resumeAt { state = batch.stateAfter; break }
         }
         if let state {
             let saved = try JSONEncoder().encode(state)
-            FileHandle.standardError.write(Data("resuming from saved state \(String(decoding: saved, as: UTF8.self))\n".utf8))
+            printError("resuming from saved state \(String(decoding: saved, as: UTF8.self))")
             loader = try makeLoader(dataset, workers: workers).resumed(from: JSONDecoder().decode(LoaderState.self, from: saved))
-            for result in loader.reportingProgress(bar.update) { emit(try result.get()) }
+            for result in loader.reportingProgress({ bar.advance(note: "epoch \($0.epoch)") }) { try emit(try result.get(), to: sink) }
         }
         bar.finish()
+        try sink.close()
     }
 
-    func emit(_ b: LoaderBatch<BatchDigest>) {
-        let indices = b.indices.map(String.init).joined(separator: ",")
-        if json {
-            let shape = b.value.shape.map(String.init).joined(separator: ",")
-            print(#"{"epoch":\#(b.epoch),"position":\#(b.position),"indices":[\#(indices)],"shape":[\#(shape)],"sha256":"\#(b.value.sha256)"}"#)
+    func emit(_ b: LoaderBatch<BatchDigest>, to sink: OutputSink) throws(CLIError) {
+        if output.json {
+            try sink.writeLine(JSONOutput.line(Record(
+                epoch: b.epoch, position: b.position, indices: b.indices, shape: b.value.shape, sha256: b.value.sha256)))
         } else {
-            print("epoch \(b.epoch) batch \(b.position) indices \(indices) sha256 \(b.value.sha256)")
+            try sink.writeLine("epoch \(b.epoch) batch \(b.position) indices \(b.indices.map(String.init).joined(separator: ",")) sha256 \(b.value.sha256)")
         }
     }
 }
@@ -146,31 +162,5 @@ struct BatchDigest: Sendable {
             #endif
         }
         sha256 = hasher.finalize().hex
-    }
-}
-
-/// A one-line progress bar redrawn on stderr.
-final class ProgressBar: @unchecked Sendable {
-    let total: Int
-    let enabled: Bool
-    private var delivered = 0
-    private let lock = NSLock()
-
-    init(total: Int, enabled: Bool) {
-        self.total = total
-        self.enabled = enabled
-    }
-
-    func update(_ p: LoaderProgress) {
-        guard enabled else { return }
-        lock.lock(); defer { lock.unlock() }
-        delivered += 1
-        let width = 30, done = total == 0 ? width : width * delivered / total
-        let bar = String(repeating: "#", count: done) + String(repeating: ".", count: width - done)
-        FileHandle.standardError.write(Data("\r[\(bar)] \(delivered)/\(total) batches (epoch \(p.epoch))".utf8))
-    }
-
-    func finish() {
-        if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }

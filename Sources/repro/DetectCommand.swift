@@ -1,21 +1,36 @@
 import ArgumentParser
 import Foundation
 import Repro
+import _ReproDigest
 
 /// `repro detect IMAGE...`: torchvision-compatible RetinaNet detections, identical bits on every run.
 struct DetectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "detect",
-        abstract: "Detect objects with RetinaNet (torchvision v2/v1 layout); identical output on every run, thread count and batch.",
+        abstract: "Detect objects with RetinaNet (torchvision v2/v1 layout); identical output on every run, thread count and batch size.",
         discussion: """
-            Without --weights the model is initialised from --seed exactly as torch.manual_seed(seed) followed by
-            torchvision's builder would (every parameter random: reproducible but meaningless output).
-            Without IMAGE a built-in 640x480 procedural sample is used. Each image is processed on its own canvas,
-            so results never depend on the other images or on --batch.
+            Without --weights the model is initialised from --seed exactly as torch.manual_seed(seed) followed by \
+            torchvision's builder would (every parameter random: reproducible but meaningless output). Without IMAGE \
+            a built-in 640x480 procedural sample is used; IMAGE '-' reads one image from standard input. Each image is \
+            processed on its own canvas, so results never depend on the other images or on --batch-size. Images are \
+            decoded when their batch comes, and each result is written as soon as it is ready.
+
+            Output: a summary per image (text), or with --json one JSON object per line: first \
+            {"provenance": …} (Repro version and commit, architecture, weights SHA-256 or seed, thresholds), then one \
+            record per image with "file", "image_id", "width", "height", "rgb_sha256" and "detections" (each with \
+            "box" [x1, y1, x2, y2], "score", "label" and "category"). --coco writes the COCO results format instead: \
+            a JSON array of {"image_id", "category_id", "bbox": [x, y, width, height], "score"} (labels are COCO's \
+            91-id category ids, as torchvision's); the image id is the file name's number when the name is all \
+            digits (COCO's 000000000139.jpg is 139), otherwise the image's position in the list (from 1). The array \
+            is closed when the run ends or is interrupted (SIGINT, SIGTERM).
+
+            Every output (--output, --draw and each overlay in it) is checked before the model is built: an output \
+            never overwrites an input and two outputs never share a file. Overlays are named after the input's path \
+            relative to the inputs' common folder (a/img.png becomes DIR/a/img.detections.png).
             """
     )
 
-    @Argument(help: "PNG or JPEG files (default: the built-in sample scene).")
+    @Argument(help: "PNG or JPEG files, '-' for standard input (default: the built-in sample scene).")
     var images: [String] = []
 
     @Option(name: .long, help: "Checkpoint: safetensors or a torch.save .pth (legacy v1 names are upgraded).")
@@ -24,26 +39,29 @@ struct DetectCommand: ParsableCommand {
     @Option(name: .long, help: "Architecture: v2 (retinanet_resnet50_fpn_v2) or v1 (retinanet_resnet50_fpn).")
     var arch: String = "v2"
 
-    @Option(name: .long, help: "Seed for the torch-compatible random initialisation (without --weights).")
-    var seed: Int64 = 3407
+    @OptionGroup var seedOption: SeedOption
 
-    @Option(name: .long, help: "Worker threads (results are identical for any value).")
-    var threads: Int?
+    @OptionGroup var threadsOption: ThreadsOption
 
-    @Option(name: .long, help: "Images per batch (results are identical for any value).")
-    var batch: Int = 1
+    @Option(name: .long, parsing: .unconditional, help: "Images per batch (results are identical for any value).")
+    var batchSize: Int = 1
 
-    @Option(name: .long, help: "Candidate score threshold (strict >).")
+    @Option(name: .long, parsing: .unconditional, help: "Candidate score threshold (strict >), in [0, 1).")
     var scoreThreshold: Float = 0.05
 
-    @Option(name: .long, help: "Detections kept per image.")
+    @Option(name: .long, parsing: .unconditional, help: "Detections kept per image (at least 1).")
     var maxDetections: Int = 300
 
-    @Option(name: .long, help: "Write JSON records to PATH, or '-' for stdout.")
-    var json: String?
+    @OptionGroup var output: OutputOptions
 
-    @Option(name: .long, help: "Write PNG overlays into this directory.")
+    @Flag(name: .long, help: "Write the COCO results format (a JSON array) instead of text or --json records.")
+    var coco = false
+
+    @Option(name: .long, help: ArgumentHelp("Write PNG overlays into this directory.", valueName: "directory"))
     var draw: String?
+
+    @Flag(name: .long, inversion: .prefixedNo, help: "Show progress and an ETA on stderr (default: when stderr is a terminal).")
+    var progress: Bool?
 
     // Benchmark hook (bench/retinanet_bench.py; documented in docs/retinanet.md, hidden from --help).
     @Flag(name: .long, help: ArgumentHelp("Print per-stage timings as JSON instead of detections.", visibility: .hidden))
@@ -55,66 +73,94 @@ struct DetectCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Untimed warm-up runs per image with --profile.", visibility: .hidden))
     var profileWarmup: Int = 1
 
+    static let defaultSeed = IntegerSeed(3407)
+
     func validate() throws {
         guard profileRuns >= 1, profileWarmup >= 0 else { throw ValidationError("--profile-runs must be ≥ 1, --profile-warmup ≥ 0") }
         // "mini" (the small fixture architecture, 160/256 px) is undocumented in --help: it exists so the CLI's
         // tests can run the whole command (drawing included) quickly in debug builds.
         guard arch == "v2" || arch == "v1" || arch == "mini" else { throw ValidationError("--arch must be v2 or v1") }
-        guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
-        guard maxDetections >= 0 else { throw ValidationError("--max-detections must be non-negative") }
-        guard scoreThreshold.isFinite else { throw ValidationError("--score-threshold must be finite") }
-        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        guard maxDetections >= 1 else {
+            throw ValidationError("--max-detections must be at least 1 (0 would keep no detection at all)")
+        }
+        guard scoreThreshold >= 0, scoreThreshold < 1 else {
+            throw ValidationError("--score-threshold must be in [0, 1): scores are sigmoid outputs in (0, 1), got \(scoreThreshold)")
+        }
+        guard !(output.json && coco) else { throw ValidationError("--json and --coco are two output formats; choose one") }
+        guard images.filter({ $0 == "-" }).count <= 1 else { throw ValidationError("standard input ('-') can be read only once") }
+        _ = try seedOption.torchSeed(default: Self.defaultSeed)
     }
 
     func run() throws {
-        if let t = threads { Runtime.threads = t }
+        threadsOption.apply()
         var config: RetinaNetConfiguration = arch == "v2" ? .v2 : arch == "v1" ? .v1 : .mini
         config.scoreThreshold = scoreThreshold
         config.detectionsPerImage = maxDetections
-        // Cheap failures first: the checkpoint and the images are read before the model is built.
-        let checkpoint = try weights.map(readCheckpoint)
-        var inputs: [(name: String, image: Image)] = []
+        let seed = Int64(bitPattern: try seedOption.torchSeed(default: Self.defaultSeed))
+
+        // 1. Inputs: missing files are reported now; images are decoded later, batch by batch.
         var failed = false
-        if images.isEmpty {
-            inputs.append((SampleImage.name, try SampleImage.make()))
-        }
+        var inputs: [DetectionInput] = []
+        if images.isEmpty { inputs.append(.sample) }
         for path in images {
-            do { inputs.append((path, try Image(contentsOfFile: path))) } catch {
-                FileHandle.standardError.write(Data("\(path): error: \(error.description)\n".utf8))
+            if path == "-" { inputs.append(.standardInput); continue }
+            if access(path, R_OK) != 0 {
+                printError(CLIError.posix(path, "error: cannot read the image").description)
                 failed = true
+            } else {
+                inputs.append(.file(path))
             }
         }
         if inputs.isEmpty { throw ExitCode(1) }
+        let ids = try DetectionInput.imageIDs(inputs)
+
+        // 2. Outputs, all checked before the (slow) model is built.
+        var guardian = OutputGuard()
+        for case .file(let path) in inputs { guardian.addInput(path) }
+        if let weights { guardian.addInput(weights) }
+        let overlays = try draw.map { dir in try planOverlays(inputs, in: dir, guardian: &guardian) }
+        if let path = output.output { try guardian.claimFile(path) }
+        let sink = try OutputSink.named(output.output)
+
+        // 3. The model.
         let initStart = ContinuousClock.now
-        let model = try loadModel(config, checkpoint: checkpoint)
+        let checkpoint = try weights.map(readCheckpoint)
+        let model = try loadModel(config, seed: seed, checkpoint: checkpoint?.dict)
         if profile {
-            try runProfile(model, inputs, initSeconds: Self.seconds(ContinuousClock.now - initStart))
+            try runProfile(model, inputs, sink: sink, initSeconds: Self.seconds(ContinuousClock.now - initStart))
+            try sink.close()
             if failed { throw ExitCode(1) }
             return
         }
-        var records: [String] = []
+
+        // 4. Batches: decode, detect, write each record at once.
+        var writer = try DetectionWriter(
+            sink: sink, format: coco ? .coco : output.json ? .json : .text,
+            provenance: Provenance(config: config, arch: arch, seed: IntegerSeed(seed), weights: weights,
+                                   weightsSHA256: checkpoint?.sha256))
+        let bar = ProgressBar(total: inputs.count, unit: "images", enabled: progress)
         var start = 0
         while start < inputs.count {
-            let chunk = Array(inputs[start..<min(start + batch, inputs.count)])
-            if inputs.count > 3 {
-                FileHandle.standardError.write(Data("detect: images \(start + 1)-\(start + chunk.count) of \(inputs.count)\n".utf8))
-            }
-            let results = try model.detect(chunk.map(\.image))
-            for (input, dets) in zip(chunk, results) {
-                records.append(DetectionRecord.json(file: input.name, image: input.image, detections: dets))
-                if json != "-" { print(DetectionRecord.summary(file: input.name, detections: dets)) }
-                if let dir = draw { try writeOverlay(input.name, input.image, dets, dir) }
-            }
-            start += chunk.count
-        }
-        if let json {
-            let text = "[\n" + records.joined(separator: ",\n") + "\n]\n"
-            if json == "-" { print(text, terminator: "") } else {
-                do { try Data(text.utf8).write(to: URL(fileURLWithPath: json)) } catch {
-                    throw ValidationError("cannot write \(json): \(error.localizedDescription)")
+            let range = start..<min(start + batchSize, inputs.count)
+            var decoded: [(index: Int, image: Image)] = []
+            for i in range {
+                do { decoded.append((i, try inputs[i].decode())) } catch {
+                    printError("\(inputs[i].name): error: \(error.description)")
+                    try writer.writeFailure(file: inputs[i].name, message: error.description)
+                    failed = true
                 }
             }
+            let results = try model.detect(decoded.map(\.image))
+            for ((i, image), dets) in zip(decoded, results) {
+                try writer.write(file: inputs[i].name, imageID: ids[i], image: image, detections: dets)
+                if let overlays { try writeOverlay(image, dets, to: overlays[i]) }
+            }
+            bar.advance(by: range.count)
+            start = range.upperBound
         }
+        bar.finish()
+        try writer.finish()
         if failed { throw ExitCode(1) }
     }
 
@@ -122,25 +168,44 @@ struct DetectCommand: ParsableCommand {
         Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }
 
-    /// `--profile`: one JSON object per image on stdout with every run's stage times (seconds),
+    /// The overlay file of every input inside `dir`, its folders created and every file claimed.
+    private func planOverlays(_ inputs: [DetectionInput], in dir: String, guardian: inout OutputGuard) throws(CLIError) -> [String] {
+        try guardian.prepareDirectory(dir)
+        let paths = DetectionInput.overlayNames(inputs).map { dir + "/" + $0 }
+        for path in paths {
+            let folder = (path as NSString).deletingLastPathComponent
+            if folder != dir { try guardian.prepareDirectory(folder) }
+            try guardian.claimFile(path)
+        }
+        return paths
+    }
+
+    /// `--profile`: one JSON object per image with every run's stage times (seconds),
     /// the model construction time and the process's peak resident memory so far.
-    private func runProfile(_ model: RetinaNet, _ inputs: [(name: String, image: Image)], initSeconds: Double) throws {
-        func record(_ t: StageTimes) -> String {
-            "{\"transform\":\(t.transform),\"body\":\(t.body),\"fpn\":\(t.fpn),\"head\":\(t.head),"
-                + "\"postprocess\":\(t.postprocess),\"total\":\(t.total)}"
+    private func runProfile(_ model: RetinaNet, _ inputs: [DetectionInput], sink: OutputSink, initSeconds: Double) throws {
+        struct Record: Encodable {
+            var file: String, arch: String, threads: Int, width: Int, height: Int, initSeconds: Double
+            var detections: Int, peakRssKb: Int, warmup: [Times], runs: [Times]
+        }
+        struct Times: Encodable {
+            var transform, body, fpn, head, postprocess, total: Double
+            init(_ t: StageTimes) {
+                (transform, body, fpn, head, postprocess, total) = (t.transform, t.body, t.fpn, t.head, t.postprocess, t.total)
+            }
         }
         for input in inputs {
-            var warm: [String] = [], runs: [String] = []
+            let image = try input.decode()
+            var warm: [Times] = [], runs: [Times] = []
             var detections: [Detection] = []
             for i in 0..<(profileWarmup + profileRuns) {
-                let (d, t) = try model.profile(input.image)
+                let (d, t) = try model.profile(image)
                 detections = d
-                if i < profileWarmup { warm.append(record(t)) } else { runs.append(record(t)) }
+                if i < profileWarmup { warm.append(Times(t)) } else { runs.append(Times(t)) }
             }
-            print("{\"file\":\(DetectionRecord.string(input.name)),\"arch\":\"\(arch)\",\"threads\":\(Runtime.threads),"
-                  + "\"width\":\(input.image.width),\"height\":\(input.image.height),\"init_seconds\":\(initSeconds),"
-                  + "\"detections\":\(detections.count),\"peak_rss_kb\":\(Self.peakResidentKilobytes() ?? -1),"
-                  + "\"warmup\":[\(warm.joined(separator: ","))],\"runs\":[\(runs.joined(separator: ","))]}")
+            try sink.writeLine(JSONOutput.line(Record(
+                file: input.name, arch: arch, threads: Runtime.threads, width: image.width, height: image.height,
+                initSeconds: initSeconds, detections: detections.count, peakRssKb: Self.peakResidentKilobytes() ?? -1,
+                warmup: warm, runs: runs)))
         }
     }
 
@@ -153,84 +218,140 @@ struct DetectCommand: ParsableCommand {
         return nil
     }
 
-    private func readCheckpoint(_ path: String) throws -> StateDict {
-        do { return try StateDict(contentsOf: path) } catch {
-            FileHandle.standardError.write(Data("\(path): error: \(error.description)\n".utf8))
+    /// The checkpoint and the SHA-256 of its bytes (for the provenance record).
+    private func readCheckpoint(_ path: String) throws -> (dict: StateDict, sha256: String) {
+        do {
+            let bytes = try FileIO.read(path)
+            let digest = SHA256.hash(bytes).hex
+            return (try StateDict(bytes: bytes), digest)
+        } catch let error as CLIError {
+            printError("\(path): error: \(error.message(without: path))")
+            throw ExitCode(1)
+        } catch {
+            printError("\(path): error: \(error)")
             throw ExitCode(1)
         }
     }
 
-    private func loadModel(_ config: RetinaNetConfiguration, checkpoint: StateDict?) throws -> RetinaNet {
+    private func loadModel(_ config: RetinaNetConfiguration, seed: Int64, checkpoint: StateDict?) throws -> RetinaNet {
         var model = try RetinaNet(configuration: config, seed: seed)
         guard let checkpoint, let weights else {
-            FileHandle.standardError.write(Data("""
-                warning: no --weights given: every parameter is RANDOM (torch.manual_seed(\(seed)) + torchvision's \
-                initialisation of retinanet_resnet50_fpn\(arch == "v2" ? "_v2" : "")). The detections are reproducible \
-                but meaningless.\n
-                """.utf8))
+            printError("""
+                warning: no --weights given: every parameter is RANDOM (torch.manual_seed(\(IntegerSeed(seed))) + \
+                torchvision's initialisation of retinanet_resnet50_fpn\(arch == "v2" ? "_v2" : "")). The detections \
+                are reproducible but meaningless.
+                """)
             return model
         }
         do {
             let report = try model.load(stateDict: checkpoint, strict: true)
             if !report.ignored.isEmpty {
-                FileHandle.standardError.write(Data("note: ignored \(report.ignored.count) checkpoint entries (\(report.ignored.prefix(3).joined(separator: ", "))…)\n".utf8))
+                printError("note: ignored \(report.ignored.count) checkpoint entries (\(report.ignored.prefix(3).joined(separator: ", "))…)")
             }
         } catch {
-            FileHandle.standardError.write(Data("\(weights): error: \(error.description)\n".utf8))
+            printError("\(weights): error: \(error.description)")
             throw ExitCode(1)
         }
         return model
     }
 
-    private func writeOverlay(_ name: String, _ image: Image, _ dets: [Detection], _ dir: String) throws {
+    private func writeOverlay(_ image: Image, _ dets: [Detection], to path: String) throws(CLIError) {
         var canvas = image.rgb()
         for d in dets.reversed() {
             canvas.drawDetection(x0: d.box.x1, y0: d.box.y1, x1: d.box.x2, y1: d.box.y2,
                                  label: "\(COCO.name(of: d.label)) \(String(format: "%.2f", Double(d.score)))", classIndex: d.label)
         }
-        let base = (URL(fileURLWithPath: name).deletingPathExtension().lastPathComponent) + ".detections.png"
-        let url = URL(fileURLWithPath: dir).appendingPathComponent(base)
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            try Data(canvas.pngData()).write(to: url)
-        } catch {
-            throw ValidationError("cannot write \(url.path): \(error.localizedDescription)")
-        }
+        let file = try OutputSink.create(path)
+        try file.writeBytes(canvas.pngData())
+        try file.close()
     }
 }
 
-/// JSON and text rendering of one image's detections (floats in shortest round-trip form).
-enum DetectionRecord {
-    static func number(_ v: Float) -> String { v.isFinite ? "\(v)" : "null" }
+extension DetectCommand {
+    /// One image to detect in: a file, standard input or the built-in sample.
+    enum DetectionInput {
+        case file(String)
+        case standardInput
+        case sample
 
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-            default: out.unicodeScalars.append(u)
+        /// The name in records and messages: the path as given, `-`, or `sample-scene.png`.
+        var name: String {
+            switch self {
+            case .file(let path): return path
+            case .standardInput: return "-"
+            case .sample: return SampleImage.name
             }
         }
-        return out + "\""
-    }
 
-    static func json(file: String, image: Image, detections: [Detection]) -> String {
-        let dets = detections.map { d in
-            "{\"bbox\":[\(number(d.box.x1)),\(number(d.box.y1)),\(number(d.box.x2)),\(number(d.box.y2))],"
-                + "\"score\":\(number(d.score)),\"label\":\(d.label),\"category\":\(string(COCO.name(of: d.label)))}"
+        /// Reads and decodes the image (called when its batch comes).
+        func decode() throws(CLIError) -> Image {
+            switch self {
+            case .sample:
+                do { return try SampleImage.make() } catch { throw CLIError("\(error)") }
+            case .file, .standardInput:
+                let bytes: [UInt8]
+                do { bytes = try FileIO.read(name) } catch { throw CLIError(error.message(without: name)) }
+                do { return try Image(decoding: bytes) } catch { throw CLIError(error.description) }
+            }
         }
-        return "{\"file\":\(string(file)),\"width\":\(image.width),\"height\":\(image.height),"
-            + "\"pixel_sha256\":\"\(image.rgbDigest)\",\"detections\":[" + dets.joined(separator: ",") + "]}"
-    }
 
-    static func summary(file: String, detections: [Detection]) -> String {
-        var lines = ["\(file): \(detections.count) detections"]
-        for d in detections.prefix(5) {
-            lines.append("  \(COCO.name(of: d.label)) \(d.score) [\(d.box.x1), \(d.box.y1), \(d.box.x2), \(d.box.y2)]")
+        /// COCO image ids: the file name's number when the base name is all digits (COCO's
+        /// `000000000139.jpg` is 139), otherwise the position in the list, from 1. Two inputs
+        /// with one id are refused.
+        static func imageIDs(_ inputs: [Self]) throws(CLIError) -> [Int] {
+            var ids: [Int] = []
+            var seen: [Int: String] = [:]
+            for (i, input) in inputs.enumerated() {
+                let stem = ((input.name as NSString).lastPathComponent as NSString).deletingPathExtension
+                var id = i + 1
+                if case .file = input, !stem.isEmpty, stem.count <= 18, stem.allSatisfy(\.isASCII), let n = Int(stem), n >= 0 {
+                    id = n
+                }
+                if let other = seen[id] {
+                    throw CLIError("\(input.name): image id \(id) is also the id of \(other); "
+                        + "ids are the file name's number (all-digit names) or the position in the list")
+                }
+                seen[id] = input.name
+                ids.append(id)
+            }
+            return ids
         }
-        if detections.count > 5 { lines.append("  …") }
-        return lines.joined(separator: "\n")
+
+        /// Overlay file names, relative to the output folder: each input's path relative to the
+        /// inputs' deepest common folder, extension replaced by `.detections.png`
+        /// (`a/img.png` → `a/img.detections.png`); a name already taken gets `.2`, `.3`… before
+        /// `.detections.png`.
+        static func overlayNames(_ inputs: [Self]) -> [String] {
+            let resolved: [[String]?] = inputs.map { input in
+                guard case .file(let path) = input else { return nil }
+                return OutputGuard.resolve(path).split(separator: "/").map(String.init)
+            }
+            let folders = resolved.compactMap { $0?.dropLast() }
+            var common = folders.first.map(Array.init) ?? []
+            for f in folders.dropFirst() {
+                var n = 0
+                while n < min(common.count, f.count), common[n] == f[f.startIndex + n] { n += 1 }
+                common = Array(common.prefix(n))
+            }
+            var taken = Set<String>()
+            return zip(inputs, resolved).map { input, parts in
+                let relative: String
+                if let parts {
+                    relative = parts.dropFirst(common.count).joined(separator: "/")
+                } else {
+                    relative = input == .standardInput ? "stdin" : SampleImage.name
+                }
+                let stem = (relative as NSString).deletingPathExtension
+                var name = stem + ".detections.png"
+                var k = 2
+                while !taken.insert(name).inserted {
+                    name = "\(stem).\(k).detections.png"
+                    k += 1
+                }
+                return name
+            }
+        }
     }
 }
+
+extension DetectCommand.DetectionInput: Equatable {}

@@ -3,12 +3,12 @@ import Testing
 import _ReproTestSupport
 import Repro
 
-/// `Repro.seed(_:)` and the default generators. Serialized: these tests share
+/// `Reproducibility.seed(_:)` and the default generators. Serialized: these tests share
 /// the process-wide defaults.
 @Suite(.serialized) struct SeedingTests {
     @Test func seedsEachGeneratorAsItsLibraryWould() throws {
-        let report = Repro.seed(42)
-        let g = Repro.defaultGenerators
+        let report = Reproducibility.seed(42)
+        let g = Reproducibility.defaultGenerators
         #expect(g.python == PythonRandom(seed: 42))
         #expect(g.philox == Philox4x32(seed: 42))
         #expect(report.seeded.map(\.source) == [.pythonRandom, .philox4x32, .torchCPU, .numpyLegacy, .numpyDefaultRNG])
@@ -16,21 +16,21 @@ import Repro
         #expect(g.numpyLegacy == NumPyRandomState(seed: 42))
         #expect(g.numpy == NumPyGenerator(seed: 42))
         #expect(report.seed == IntegerSeed(42))
-        #expect(Repro.lastSeedReport == report)
+        #expect(Reproducibility.lastSeedReport == report)
         // random.seed(42); random.random() from python_random.json.
         let first = try Fixtures.json("rng/python_random.json")["seeds"]["42"]["random_10"].f64Bits[0]
-        #expect(Repro.withDefaultGenerators { $0.python.random() }.bitPattern == first)
+        #expect(Reproducibility.withDefaultGenerators { $0.python.random() }.bitPattern == first)
     }
 
     @Test func drawsAdvanceAndReseedingResets() {
-        Repro.seed(7)
-        let a = Repro.withDefaultGenerators { g in (g.python.random(), g.philox.next32()) }
-        let b = Repro.withDefaultGenerators { g in (g.python.random(), g.philox.next32()) }
+        Reproducibility.seed(7)
+        let a = Reproducibility.withDefaultGenerators { g in (g.python.random(), g.philox.next32()) }
+        let b = Reproducibility.withDefaultGenerators { g in (g.python.random(), g.philox.next32()) }
         #expect(a != b)
-        Repro.seed(7)
-        let c = Repro.withDefaultGenerators { g in (g.python.random(), g.philox.next32()) }
+        Reproducibility.seed(7)
+        let c = Reproducibility.withDefaultGenerators { g in (g.python.random(), g.philox.next32()) }
         #expect(a == c)
-        #expect(DefaultGenerators(seed: 7) != Repro.defaultGenerators)
+        #expect(DefaultGenerators(seed: 7) != Reproducibility.defaultGenerators)
     }
 
     @Test func unseededDefaultsEqualSeedZero() {
@@ -41,23 +41,23 @@ import Repro
     }
 
     @Test func seedsOutsideALibraryRangeAreReportedAndKeepState() throws {
-        Repro.seed(5)
-        let before = Repro.defaultGenerators.philox
+        Reproducibility.seed(5)
+        let before = Reproducibility.defaultGenerators.philox
         let big = try IntegerSeed(parsing: "1267650600228229401496703205383")   // 2^100 + 7
-        let report = Repro.seed(big)
+        let report = Reproducibility.seed(big)
         #expect(report.seeded.map(\.source) == [.pythonRandom, .numpyDefaultRNG])
         #expect(report.unreachable.contains { $0.source == .philox4x32 && $0.detail.contains("outside") })
         #expect(report.unreachable.contains { $0.source == .torchCPU && $0.detail.contains("raises") })
         #expect(report.unreachable.contains { $0.source == .numpyLegacy && $0.detail.contains("raises") })
-        #expect(Repro.defaultGenerators.numpyLegacy == NumPyRandomState(seed: 5))
-        #expect(Repro.defaultGenerators.numpy == NumPyGenerator(seedSequence: SeedSequence(bigEntropy: [7, 0, 0, 16])))
-        #expect(Repro.defaultGenerators.philox == before)
-        #expect(Repro.defaultGenerators.python == PythonRandom(seedWords: [7, 0, 0, 16]))
+        #expect(Reproducibility.defaultGenerators.numpyLegacy == NumPyRandomState(seed: 5))
+        #expect(Reproducibility.defaultGenerators.numpy == NumPyGenerator(seedSequence: SeedSequence(bigEntropy: [7, 0, 0, 16])))
+        #expect(Reproducibility.defaultGenerators.philox == before)
+        #expect(Reproducibility.defaultGenerators.python == PythonRandom(seedWords: [7, 0, 0, 16]))
         // Negative seeds: CPython uses |s|, torch-style 64-bit mapping for Philox.
-        Repro.seed(-1)
-        #expect(Repro.defaultGenerators.python == PythonRandom(seed: 1))
-        #expect(Repro.defaultGenerators.philox == Philox4x32(seed: .max))
-        #expect(Repro.defaultGenerators.torch.initialSeed == .max)  // torch.manual_seed(-1) keeps 2^64 - 1
+        Reproducibility.seed(-1)
+        #expect(Reproducibility.defaultGenerators.python == PythonRandom(seed: 1))
+        #expect(Reproducibility.defaultGenerators.philox == Philox4x32(seed: .max))
+        #expect(Reproducibility.defaultGenerators.torch.initialSeed == .max)  // torch.manual_seed(-1) keeps 2^64 - 1
         #expect(try IntegerSeed(parsing: "-9223372036854775808").torchSeed == 1 << 63)
         #expect(try IntegerSeed(parsing: "-9223372036854775809").torchSeed == nil)
         #expect(try IntegerSeed(parsing: "18446744073709551615").torchSeed == .max)
@@ -65,7 +65,7 @@ import Repro
     }
 
     @Test func reportListsWhatNoSeedReaches() {
-        let report = Repro.seed(1)
+        let report = Reproducibility.seed(1)
         let sources = report.unreachable.map(\.source)
         #expect(sources.contains(.systemRandom))
         #expect(sources.contains(.gpuGenerators))
@@ -75,20 +75,20 @@ import Repro
         } ?? false
         #expect(report.hashingIsDeterministic == deterministic)
         #expect(sources.contains(.swiftHashing) == !deterministic)
-        #expect(report.description.hasPrefix("Repro.seed(1)\n  seeded      python.random: random.seed(1)"))
+        #expect(report.description.hasPrefix("Reproducibility.seed(1)\n  seeded      python.random: random.seed(1)"))
         #expect(!sources.contains(.numpyLegacy) && !sources.contains(.numpyDefaultRNG) && !sources.contains(.torchCPU))
     }
 
     @Test func concurrentDrawsAreSerialisedByTheLock() async {
-        Repro.seed(11)
+        Reproducibility.seed(11)
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<8 {
-                group.addTask { for _ in 0..<250 { _ = Repro.withDefaultGenerators { $0.philox.next32() } } }
+                group.addTask { for _ in 0..<250 { _ = Reproducibility.withDefaultGenerators { $0.philox.next32() } } }
             }
         }
         var expected = Philox4x32(seed: 11)
         for _ in 0..<2000 { _ = expected.next32() }
-        #expect(Repro.defaultGenerators.philox == expected)
+        #expect(Reproducibility.defaultGenerators.philox == expected)
     }
 }
 

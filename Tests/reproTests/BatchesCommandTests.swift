@@ -50,7 +50,8 @@ func makeImageFolder(sameSize: Bool) throws -> String {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let r = try runRepro(["batches", root, "--batch-size", "4", "--shuffle", "none", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.hasPrefix(#"{"epoch":0,"position":0,"indices":[0,1,2,3],"shape":[4,3,9,12],"sha256":""#))
+        #expect(r.stdout.hasPrefix(#"{"epoch":0,"indices":[0,1,2,3],"position":0,"sha256":""#))
+        #expect(r.stdout.split(separator: "\n")[0].hasSuffix(#"","shape":[4,3,9,12]}"#))
         let missing = try runRepro(["batches", root + "/nope"])
         #expect(missing.status != 0)
         #expect(missing.stderr.contains(root + "/nope"))
@@ -59,5 +60,28 @@ func makeImageFolder(sameSize: Bool) throws -> String {
         let bad = try runRepro(["batches", root, "--shuffle", "none"])
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("sample 2") && bad.stderr.contains("cat/2.png"), "\(bad.stderr)")
+    }
+
+    @Test func seedsAndResumeLimits() throws {
+        let root = try makeImageFolder(sameSize: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let common = ["batches", root, "--batch-size", "4", "--json"]
+        // torch.manual_seed(-1) keeps 2^64 - 1: both spellings give the same batches.
+        let negative = try runRepro(common + ["--seed", "-1"])
+        let big = try runRepro(common + ["--seed", "18446744073709551615"])
+        #expect(negative.status == 0, "\(negative.stderr)")
+        #expect(negative.stdout == big.stdout)
+        #expect(negative.stdout != (try runRepro(common + ["--seed", "1"])).stdout)
+        let tooBig = try runRepro(common + ["--seed", "18446744073709551616"])
+        #expect(tooBig.status != 0 && tooBig.stderr.contains("--seed 18446744073709551616 is out of range"))
+        // 10 images in batches of 4: 3 batches; resuming after 3 is legal, after 4 is refused.
+        #expect(try runRepro(common + ["--resume-at", "3"]).status == 0)
+        let past = try runRepro(common + ["--resume-at", "4"])
+        #expect(past.status == 1)
+        #expect(past.stderr.contains("--resume-at 4 is past the end: this run has 3 batches"))
+        #expect(past.stdout.isEmpty)
+        let zero = try runRepro(common + ["--resume-at", "0"])
+        #expect(zero.status != 0 && zero.stderr.contains("--resume-at must be at least 1"))
+        for line in try parseJSONLines(negative.stdout) { #expect(line.keys.allSatisfy(isSnakeCase)) }
     }
 }

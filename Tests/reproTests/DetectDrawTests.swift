@@ -21,14 +21,15 @@ import _ReproTestSupport
         var overlays: [Data] = []
         var detections: [[String: Any]] = []
         for run in 0..<2 {
-            let out = dir.appendingPathComponent("run\(run)"), json = dir.appendingPathComponent("run\(run).json")
-            let r = try runRepro(["detect", inputPath, "--draw", out.path, "--json", json.path,
+            let out = dir.appendingPathComponent("run\(run)"), json = dir.appendingPathComponent("run\(run).jsonl")
+            let r = try runRepro(["detect", inputPath, "--draw", out.path, "--json", "--output", json.path,
                                   "--arch", "mini", "--score-threshold", "0.005", "--max-detections", "5", "--threads", "2"])
             #expect(r.status == 0, "\(r.stderr)")
             let png = out.appendingPathComponent("scene.detections.png")
             overlays.append(try Data(contentsOf: png))
-            let records = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [[String: Any]])
-            detections = try #require(records.first?["detections"] as? [[String: Any]])
+            let records = try parseJSONLines(String(contentsOf: json, encoding: .utf8))
+            #expect(records.count == 2 && records[0]["provenance"] != nil)
+            detections = try #require(records.last?["detections"] as? [[String: Any]])
         }
         #expect(overlays[0] == overlays[1], "overlay bytes differ between runs")
         let drawn = try Image(contentsOfFile: dir.appendingPathComponent("run0/scene.detections.png").path)
@@ -36,14 +37,14 @@ import _ReproTestSupport
         #expect(drawn.pixels != input.pixels, "nothing was drawn")
         // The best detection is drawn last: the middle of its bottom edge has its class colour.
         let best = try #require(detections.first)
-        let box = try #require(best["bbox"] as? [Double]), label = try #require(best["label"] as? Int)
+        let box = try #require(best["box"] as? [Double]), label = try #require(best["label"] as? Int)
         let x = Int(((box[0] + box[2]) / 2).rounded()), y = Int(box[3].rounded(.toNearestOrAwayFromZero))
         if (0..<120).contains(x) && (0..<90).contains(y) {
             let c = Color.forClass(label)
             #expect(Array(drawn.pixel(x: x, y: y)) == [c.red, c.green, c.blue])
         }
         // Rows below every box (and below any label hanging from one, ≤ 12 px) are untouched.
-        let lowest = detections.compactMap { ($0["bbox"] as? [Double]).map { max($0[1], $0[3]) } }.max() ?? 0
+        let lowest = detections.compactMap { ($0["box"] as? [Double]).map { max($0[1], $0[3]) } }.max() ?? 0
         var changed = 0
         for yy in min(90, Int(lowest.rounded(.up)) + 12)..<90 {
             for xx in 0..<120 where drawn.pixel(x: xx, y: yy) != input.pixel(x: xx, y: yy) { changed += 1 }

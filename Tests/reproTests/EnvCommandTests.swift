@@ -4,9 +4,9 @@ import Testing
 /// `repro env` and the deterministic-hashing re-execution, end to end.
 @Suite struct EnvCommandTests {
     static let keys = [
-        "architecture", "buildConfiguration", "cpuFeatures", "cpuModel", "cpuSupportsBuild",
-        "deterministicHashing", "deterministicHashingOrigin", "gitCommit", "gitCommitSource", "kernel",
-        "operatingSystem", "reproVersion", "simdBuild", "swiftCompiler", "threadCount",
+        "architecture", "build_configuration", "cpu_features", "cpu_model", "cpu_supports_build",
+        "deterministic_hashing", "deterministic_hashing_origin", "git_commit", "git_commit_source", "kernel",
+        "operating_system", "repro_version", "simd_build", "swift_compiler", "thread_count",
     ]
 
     func envJSON(_ environment: [String: String]?) throws -> (raw: String, object: [String: Any]) {
@@ -22,38 +22,43 @@ import Testing
         // Keys appear in sorted order in the text itself.
         let positions = Self.keys.map { raw.range(of: "\"\($0)\"")!.lowerBound }
         #expect(positions == positions.sorted())
-        #expect(obj["reproVersion"] as? String == "0.1.0")
-        #expect((obj["threadCount"] as? Int ?? 0) >= 1)
-        let commit = try #require(obj["gitCommit"] as? String)
+        #expect(obj["repro_version"] as? String == "0.1.0")
+        #expect(obj.keys.allSatisfy(isSnakeCase))
+        #expect((obj["thread_count"] as? Int ?? 0) >= 1)
+        let commit = try #require(obj["git_commit"] as? String)
         #expect(commit == "unknown" || (commit.count == 40 && commit.allSatisfy(\.isHexDigit)))
+        // The commit is embedded at build time: it is the same from any working directory.
+        let source = try #require(obj["git_commit_source"] as? String)
+        #expect(commit == "unknown" ? source == "not built from a git checkout" : source.hasPrefix("embedded at build time"))
+        #expect(raw.split(separator: "\n").count == 1, "one object on one line")
         #if arch(x86_64)
-        #expect(obj["simdBuild"] as? [String] == ["AVX2", "FMA"])
+        #expect(obj["simd_build"] as? [String] == ["AVX2", "FMA"])
         #endif
         #if DEBUG
-        #expect(obj["buildConfiguration"] as? String == "debug")
+        #expect(obj["build_configuration"] as? String == "debug")
         #else
-        #expect(obj["buildConfiguration"] as? String == "release")
+        #expect(obj["build_configuration"] as? String == "release")
         #endif
     }
 
     @Test func reexecutesOnceToMakeHashingDeterministic() throws {
         let (_, obj) = try envJSON([:])
-        #expect(obj["deterministicHashing"] as? Bool == true)
-        #expect(obj["deterministicHashingOrigin"] as? String == "set by repro re-executing itself")
+        #expect(obj["deterministic_hashing"] as? Bool == true)
+        #expect(obj["deterministic_hashing_origin"] as? String == "set by repro re-executing itself")
     }
 
     @Test func respectsTheOptOutAndTheUsersValue() throws {
         let optOut = try envJSON(["REPRO_NO_REEXEC": "1"]).object
-        #expect(optOut["deterministicHashing"] as? Bool == false)
-        #expect(optOut["deterministicHashingOrigin"] as? String == "not set (REPRO_NO_REEXEC opts out)")
+        #expect(optOut["deterministic_hashing"] as? Bool == false)
+        #expect(optOut["deterministic_hashing_origin"] as? String == "not set (REPRO_NO_REEXEC opts out)")
         let userOn = try envJSON(["SWIFT_DETERMINISTIC_HASHING": "1"]).object
-        #expect(userOn["deterministicHashing"] as? Bool == true)
-        #expect(userOn["deterministicHashingOrigin"] as? String == "set in the environment at launch")
+        #expect(userOn["deterministic_hashing"] as? Bool == true)
+        #expect(userOn["deterministic_hashing_origin"] as? String == "set in the environment at launch")
         let userOff = try envJSON(["SWIFT_DETERMINISTIC_HASHING": "0"]).object
-        #expect(userOff["deterministicHashing"] as? Bool == false)
+        #expect(userOff["deterministic_hashing"] as? Bool == false)
         // The loop guard: a process marked as re-executed never re-executes again.
         let guarded = try envJSON(["REPRO_REEXECUTED": "1"]).object
-        #expect(guarded["deterministicHashing"] as? Bool == false)
+        #expect(guarded["deterministic_hashing"] as? Bool == false)
     }
 
     @Test func textOutputAndHelp() throws {

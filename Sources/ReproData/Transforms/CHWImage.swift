@@ -4,7 +4,7 @@ import ReproImage
 ///
 /// ```swift
 /// let x = CHWImage(try Image(contentsOfFile: "cat.jpg").rgb())   // values v / 255
-/// x.channels, x.height, x.width
+/// print(x.channels, x.height, x.width)   // 3, h, w
 /// ```
 public struct CHWImage: Sendable, Equatable {
     /// Number of channels.

@@ -35,7 +35,7 @@ extension Module {
 /// Named tensors with fixed expected shapes; implements the state-dict matching rules.
 ///
 /// ```swift
-/// var store = ParameterStore(specs: [ParameterSpec(name: "w", shape: [2])])
+/// var store = try ParameterStore(specs: [ParameterSpec(name: "w", shape: [2])])
 /// let report = try store.load(dict, strict: true)
 /// ```
 public struct ParameterStore: Sendable {

@@ -1,7 +1,7 @@
 /// One detected object, in the original image's pixel coordinates.
 ///
 /// ```swift
-/// for d in detections where d.score > 0.5 { print(d.category, d.box) }
+/// for d in detections where d.score > 0.5 { print(COCO.name(of: d.label), d.score, d.box) }
 /// ```
 public struct Detection: Sendable, Hashable {
     /// The box `(x1, y1, x2, y2)`.
