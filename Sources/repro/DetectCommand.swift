@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Repro
+import _ReproDigest
 
 /// `repro detect IMAGE...`: torchvision-compatible RetinaNet detections, identical bits on every run.
 struct DetectCommand: ParsableCommand {
@@ -23,6 +24,11 @@ struct DetectCommand: ParsableCommand {
 
     @Option(name: .long, help: "Architecture: v2 (retinanet_resnet50_fpn_v2) or v1 (retinanet_resnet50_fpn).")
     var arch: String = "v2"
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Backbone norm epsilon (default: 0 for torchvision's official COCO v1 file, recognised by its SHA-256; 1e-5 otherwise).",
+        valueName: "eps"))
+    var normEps: Float?
 
     @Option(name: .long, help: "Seed for the torch-compatible random initialisation (without --weights).")
     var seed: Int64 = 3407
@@ -64,6 +70,7 @@ struct DetectCommand: ParsableCommand {
         guard maxDetections >= 0 else { throw ValidationError("--max-detections must be non-negative") }
         guard scoreThreshold.isFinite else { throw ValidationError("--score-threshold must be finite") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        if let e = normEps, !(e >= 0 && e.isFinite) { throw ValidationError("--norm-eps must be finite and ≥ 0") }
     }
 
     func run() throws {
@@ -73,6 +80,7 @@ struct DetectCommand: ParsableCommand {
         config.detectionsPerImage = maxDetections
         // Cheap failures first: the checkpoint and the images are read before the model is built.
         let checkpoint = try weights.map(readCheckpoint)
+        config.normEpsilon = try normEpsilon(style: config.style)
         var inputs: [(name: String, image: Image)] = []
         var failed = false
         if images.isEmpty {
@@ -151,6 +159,18 @@ struct DetectCommand: ParsableCommand {
             return Int(line.dropFirst(6).split(separator: " ").first ?? "")
         }
         return nil
+    }
+
+    /// `--norm-eps`, else 0 for torchvision's official COCO v1 file (its SHA-256 starts with the digits
+    /// in its torch hub name), else 1e-5 (seeded models and other checkpoints), as torchvision decides.
+    private func normEpsilon(style: RetinaNetConfiguration.Style) throws -> Float {
+        if let normEps { return normEps }
+        guard style == .v1, let weights else { return 1e-5 }
+        guard let data = FileManager.default.contents(atPath: weights) else {
+            FileHandle.standardError.write(Data("\(weights): error: cannot read the file\n".utf8))
+            throw ExitCode(1)
+        }
+        return RetinaNetConfiguration.isOfficialCOCOV1Checkpoint(sha256: SHA256.hash(data).hex) ? 0 : 1e-5
     }
 
     private func readCheckpoint(_ path: String) throws -> StateDict {
