@@ -30,6 +30,10 @@ public struct Conv2d: Layer {
     /// Channel groups.
     public let groups: Int
     private var prepared: PreparedConv2d?
+    /// The weight's state-dict name (what init loops such as `nn.init.kaiming_normal_(m.weight)` address).
+    public static let weightName = "weight"
+    /// The bias's state-dict name.
+    public static let biasName = "bias"
 
     /// A convolution with PyTorch's default initialisation drawn from `generator`.
     ///
@@ -76,9 +80,9 @@ public struct Conv2d: Layer {
 
     /// Visits `weight` and (when present) `bias`.
     public mutating func walk<V: ModuleVisitor>(_ walker: inout ModuleWalker<V>) throws(ModuleError) {
-        try walker.parameter("weight", &weight, layer: .conv2d)
+        try walker.parameter(Self.weightName, &weight, layer: .conv2d)
         if var b = bias {
-            try walker.parameter("bias", &b, layer: .conv2d)
+            try walker.parameter(Self.biasName, &b, layer: .conv2d)
             bias = b
         }
     }

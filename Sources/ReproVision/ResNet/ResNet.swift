@@ -110,41 +110,44 @@ public struct ResNet: Layer {
 
     /// Visits `conv1`, `bn1`, `layer1` … `layer4`, `fc`.
     public mutating func walk<V: ModuleVisitor>(_ walker: inout ModuleWalker<V>) throws(ModuleError) {
-        try walker.child("conv1", &conv1)
-        try walker.child("bn1", &bn1)
-        for i in stages.indices { try walker.child("layer\(i + 1)", &stages[i]) }
-        try walker.child("fc", &fc)
+        try walker.child(ResNetNames.conv1, &conv1)
+        try walker.child(ResNetNames.bn1, &bn1)
+        for i in stages.indices { try walker.child(ResNetNames.layer(i), &stages[i]) }
+        try walker.child(ResNetNames.fc, &fc)
     }
 
     /// Folds every norm into its convolution and packs the classifier.
     public mutating func prepare(in scope: ModuleScope) throws(ModuleError) {
-        stem = try FusedConv(conv1, bn1, relu: true, convName: "conv1", normName: "bn1", in: scope)
-        for i in stages.indices { try stages[i].prepare(in: scope.child("layer\(i + 1)")) }
-        try fc?.prepare(in: scope.child("fc"))
+        stem = try FusedConv(conv1, bn1, relu: true, convName: ResNetNames.conv1, normName: ResNetNames.bn1, in: scope)
+        for i in stages.indices { try stages[i].prepare(in: scope.child(ResNetNames.layer(i))) }
+        try fc?.prepare(in: scope.child(ResNetNames.fc))
     }
 
-    /// The stem (convolution, norm, ReLU, max pool) and every stage's output, NHWC.
-    public func features(_ input: Tensor, in scope: ModuleScope) throws(ModuleError) -> (stem: Tensor, stages: [Tensor]) {
+    /// The stem (convolution, norm, ReLU, max pool) and the outputs of the `returned` stages
+    /// (0 = `layer1`), NHWC — torchvision's `IntermediateLayerGetter`; other stage outputs are
+    /// released as soon as the next stage has used them.
+    public func features(_ input: Tensor, returning returned: Set<Int> = [0, 1, 2, 3],
+                         in scope: ModuleScope) throws(ModuleError) -> (stem: Tensor, stages: [Tensor]) {
         guard let stem else { throw .notPrepared(path: scope.path) }
-        let s = try maxPool.forward(stem(input, in: scope), in: scope.child("maxpool"))
+        let s = try maxPool.forward(stem(input, in: scope), in: scope.child(ResNetNames.maxpool))
         var h = s
         var outs: [Tensor] = []
         for (i, stage) in stages.enumerated() {
-            let ss = scope.child("layer\(i + 1)")
+            let ss = scope.child(ResNetNames.layer(i))
             for (b, block) in stage.enumerated() { h = try block.forward(h, in: ss.child(String(b))) }
             ss.report(h)
-            outs.append(h)
+            if returned.contains(i) { outs.append(h) }
         }
         return (s, outs)
     }
 
     /// NHWC `[N, H, W, 3]` → logits `[N, numClasses]` (or the last stage's NHWC output without `fc`).
     public func forward(_ input: Tensor, in scope: ModuleScope) throws(ModuleError) -> Tensor {
-        let last = try features(input, in: scope).stages[3]
+        let last = try features(input, returning: [3], in: scope).stages[0]
         guard let fc else { return last }
-        let pooled = try avgPool.forward(last, in: scope.child("avgpool"))
+        let pooled = try avgPool.forward(last, in: scope.child(ResNetNames.avgpool))
         let flat = try scope.run { () throws(TensorError) in try pooled.reshaped([pooled.shape[0], pooled.shape[3]]) }
-        let logits = try fc.forward(flat, in: scope.child("fc"))
+        let logits = try fc.forward(flat, in: scope.child(ResNetNames.fc))
         scope.report(logits)
         return logits
     }
@@ -191,7 +194,7 @@ struct ResNetInitPass: ModuleVisitor {
     var generator: TorchGenerator
 
     mutating func visit(_ key: String, _ tensor: inout Tensor, _ info: ParameterInfo) throws(ModuleError) {
-        guard info.layer == .conv2d, info.name == "weight" else { return }
+        guard info.layer == .conv2d, info.name == Conv2d.weightName else { return }
         var w = [Float](repeating: 0, count: tensor.count)
         do { try TorchInit.kaimingNormal(&w, shape: tensor.shape, mode: .fanOut, nonlinearity: .relu, using: &generator) } catch {
             throw .invalidConfiguration("\(key): \(error)")

@@ -52,6 +52,13 @@ extension ResNet {
     }
 }
 
+/// torchvision's attribute names of the ResNet modules (each spelled once, here).
+enum ResNetNames {
+    static let conv1 = "conv1", bn1 = "bn1", conv2 = "conv2", bn2 = "bn2", conv3 = "conv3", bn3 = "bn3"
+    static let downsample = "downsample", maxpool = "maxpool", avgpool = "avgpool", fc = "fc"
+    static func layer(_ stage: Int) -> String { "layer\(stage + 1)" }
+}
+
 /// A convolution with its norm folded in (and ReLU fused): failures name the convolution, the
 /// hook reports the output under the norm's path.
 struct FusedConv: Sendable {
@@ -103,24 +110,24 @@ public struct BasicBlock: Layer {
 
     /// Visits `conv1`, `bn1`, `conv2`, `bn2`, `downsample`.
     public mutating func walk<V: ModuleVisitor>(_ walker: inout ModuleWalker<V>) throws(ModuleError) {
-        try walker.child("conv1", &conv1)
-        try walker.child("bn1", &bn1)
-        try walker.child("conv2", &conv2)
-        try walker.child("bn2", &bn2)
-        try walker.child("downsample", &downsample)
+        try walker.child(ResNetNames.conv1, &conv1)
+        try walker.child(ResNetNames.bn1, &bn1)
+        try walker.child(ResNetNames.conv2, &conv2)
+        try walker.child(ResNetNames.bn2, &bn2)
+        try walker.child(ResNetNames.downsample, &downsample)
     }
 
     /// Folds each norm into its convolution.
     public mutating func prepare(in scope: ModuleScope) throws(ModuleError) {
-        fused = [try FusedConv(conv1, bn1, relu: true, convName: "conv1", normName: "bn1", in: scope),
-                 try FusedConv(conv2, bn2, relu: false, convName: "conv2", normName: "bn2", in: scope)]
-        try downsample?.prepare(in: scope.child("downsample"))
+        fused = [try FusedConv(conv1, bn1, relu: true, convName: ResNetNames.conv1, normName: ResNetNames.bn1, in: scope),
+                 try FusedConv(conv2, bn2, relu: false, convName: ResNetNames.conv2, normName: ResNetNames.bn2, in: scope)]
+        try downsample?.prepare(in: scope.child(ResNetNames.downsample))
     }
 
     /// `relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))` on NHWC.
     public func forward(_ input: Tensor, in scope: ModuleScope) throws(ModuleError) -> Tensor {
         guard fused.count == 2 else { throw .notPrepared(path: scope.path) }
-        let identity = try downsample?.forward(input, in: scope.child("downsample")) ?? input
+        let identity = try downsample?.forward(input, in: scope.child(ResNetNames.downsample)) ?? input
         var y = try fused[1](fused[0](input, in: scope), in: scope)
         try residual(&y, identity, in: scope)
         return y
@@ -160,27 +167,27 @@ public struct Bottleneck: Layer {
 
     /// Visits `conv1`, `bn1`, `conv2`, `bn2`, `conv3`, `bn3`, `downsample`.
     public mutating func walk<V: ModuleVisitor>(_ walker: inout ModuleWalker<V>) throws(ModuleError) {
-        try walker.child("conv1", &conv1)
-        try walker.child("bn1", &bn1)
-        try walker.child("conv2", &conv2)
-        try walker.child("bn2", &bn2)
-        try walker.child("conv3", &conv3)
-        try walker.child("bn3", &bn3)
-        try walker.child("downsample", &downsample)
+        try walker.child(ResNetNames.conv1, &conv1)
+        try walker.child(ResNetNames.bn1, &bn1)
+        try walker.child(ResNetNames.conv2, &conv2)
+        try walker.child(ResNetNames.bn2, &bn2)
+        try walker.child(ResNetNames.conv3, &conv3)
+        try walker.child(ResNetNames.bn3, &bn3)
+        try walker.child(ResNetNames.downsample, &downsample)
     }
 
     /// Folds each norm into its convolution.
     public mutating func prepare(in scope: ModuleScope) throws(ModuleError) {
-        fused = [try FusedConv(conv1, bn1, relu: true, convName: "conv1", normName: "bn1", in: scope),
-                 try FusedConv(conv2, bn2, relu: true, convName: "conv2", normName: "bn2", in: scope),
-                 try FusedConv(conv3, bn3, relu: false, convName: "conv3", normName: "bn3", in: scope)]
-        try downsample?.prepare(in: scope.child("downsample"))
+        fused = [try FusedConv(conv1, bn1, relu: true, convName: ResNetNames.conv1, normName: ResNetNames.bn1, in: scope),
+                 try FusedConv(conv2, bn2, relu: true, convName: ResNetNames.conv2, normName: ResNetNames.bn2, in: scope),
+                 try FusedConv(conv3, bn3, relu: false, convName: ResNetNames.conv3, normName: ResNetNames.bn3, in: scope)]
+        try downsample?.prepare(in: scope.child(ResNetNames.downsample))
     }
 
     /// `relu(bn3(conv3(…conv1(x))) + shortcut(x))` on NHWC.
     public func forward(_ input: Tensor, in scope: ModuleScope) throws(ModuleError) -> Tensor {
         guard fused.count == 3 else { throw .notPrepared(path: scope.path) }
-        let identity = try downsample?.forward(input, in: scope.child("downsample")) ?? input
+        let identity = try downsample?.forward(input, in: scope.child(ResNetNames.downsample)) ?? input
         var y = try fused[2](fused[1](fused[0](input, in: scope), in: scope), in: scope)
         try residual(&y, identity, in: scope)
         return y

@@ -18,8 +18,8 @@ struct ConvInitPass: ModuleVisitor {
 
     mutating func visit(_ key: String, _ tensor: inout Tensor, _ info: ParameterInfo) throws(ModuleError) {
         guard info.layer == .conv2d else { return }
-        var v = [Float](repeating: info.name == "bias" ? bias : 0, count: tensor.count)
-        if info.name == "weight" {
+        var v = [Float](repeating: info.name == Conv2d.biasName ? bias : 0, count: tensor.count)
+        if info.name == Conv2d.weightName {
             do {
                 switch rule {
                 case .kaimingUniformA1: try TorchInit.kaimingUniform(&v, shape: tensor.shape, a: 1, using: &generator)

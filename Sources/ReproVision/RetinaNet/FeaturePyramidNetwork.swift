@@ -2,6 +2,12 @@ import ReproNN
 import ReproRandom
 import ReproTensor
 
+/// torchvision's attribute names of the FPN modules (each spelled once, here).
+enum FPNNames {
+    static let p6 = "p6", p7 = "p7", innerBlocks = "inner_blocks", layerBlocks = "layer_blocks", extraBlocks = "extra_blocks"
+    static let body = "body", fpn = "fpn"
+}
+
 /// torchvision's `LastLevelP6P7`: `p6` (3×3, stride 2) on C5 — or on P5 when its input width equals
 /// its output width — and `p7` (3×3, stride 2) on `relu(P6)`.
 public struct LastLevelP6P7: Module {
@@ -24,19 +30,19 @@ public struct LastLevelP6P7: Module {
 
     /// Visits `p6`, `p7`.
     public mutating func walk<V: ModuleVisitor>(_ walker: inout ModuleWalker<V>) throws(ModuleError) {
-        try walker.child("p6", &p6)
-        try walker.child("p7", &p7)
+        try walker.child(FPNNames.p6, &p6)
+        try walker.child(FPNNames.p7, &p7)
     }
 
     /// Packs both convolutions.
     public mutating func prepare(in scope: ModuleScope) throws(ModuleError) {
-        prepared = [try p6.prepared(in: scope.child("p6")), try p7.prepared(in: scope.child("p7"))]
+        prepared = [try p6.prepared(in: scope.child(FPNNames.p6)), try p7.prepared(in: scope.child(FPNNames.p7))]
     }
 
     /// P6 and P7 (NHWC) from C5 and P5.
     public func forward(c5: Tensor, p5: Tensor, in scope: ModuleScope) throws(ModuleError) -> (p6: Tensor, p7: Tensor) {
         guard prepared.count == 2 else { throw .notPrepared(path: scope.path) }
-        let s6 = scope.child("p6"), s7 = scope.child("p7")
+        let s6 = scope.child(FPNNames.p6), s7 = scope.child(FPNNames.p7)
         let y6 = try prepared[0].run(usesP5 ? p5 : c5, in: s6)
         s6.report(y6)
         let y7 = try prepared[1].run(try s7.run { () throws(TensorError) in try y6.relu() }, in: s7)
@@ -73,16 +79,16 @@ public struct FeaturePyramidNetwork: Module {
 
     /// Visits `inner_blocks`, `layer_blocks`, `extra_blocks`.
     public mutating func walk<V: ModuleVisitor>(_ walker: inout ModuleWalker<V>) throws(ModuleError) {
-        try walker.child("inner_blocks", &innerBlocks)
-        try walker.child("layer_blocks", &layerBlocks)
-        try walker.child("extra_blocks", &extraBlocks)
+        try walker.child(FPNNames.innerBlocks, &innerBlocks)
+        try walker.child(FPNNames.layerBlocks, &layerBlocks)
+        try walker.child(FPNNames.extraBlocks, &extraBlocks)
     }
 
     /// Prepares every block.
     public mutating func prepare(in scope: ModuleScope) throws(ModuleError) {
-        try innerBlocks.prepare(in: scope.child("inner_blocks"))
-        try layerBlocks.prepare(in: scope.child("layer_blocks"))
-        try extraBlocks.prepare(in: scope.child("extra_blocks"))
+        try innerBlocks.prepare(in: scope.child(FPNNames.innerBlocks))
+        try layerBlocks.prepare(in: scope.child(FPNNames.layerBlocks))
+        try extraBlocks.prepare(in: scope.child(FPNNames.extraBlocks))
     }
 
     /// The pyramid (NHWC) from the body's last three stages: top-down from the coarsest level with
@@ -92,7 +98,7 @@ public struct FeaturePyramidNetwork: Module {
         guard features.count == n, n > 0 else {
             throw .layer(path: scope.path, .invalidArgument(op: "fpn", reason: "expected \(n) feature maps, got \(features.count)"))
         }
-        let inner = scope.child("inner_blocks"), outer = scope.child("layer_blocks")
+        let inner = scope.child(FPNNames.innerBlocks), outer = scope.child(FPNNames.layerBlocks)
         var last = try innerBlocks[n - 1].forward(features[n - 1], in: inner.child(String(n - 1)))
         var ps = [try layerBlocks[n - 1].forward(last, in: outer.child(String(n - 1)))]
         for i in stride(from: n - 2, through: 0, by: -1) {
@@ -104,7 +110,7 @@ public struct FeaturePyramidNetwork: Module {
             last = lateral
             ps.insert(try layerBlocks[i].forward(last, in: outer.child(String(i))), at: 0)
         }
-        let extra = try extraBlocks.forward(c5: features[n - 1], p5: ps[n - 1], in: scope.child("extra_blocks"))
+        let extra = try extraBlocks.forward(c5: features[n - 1], p5: ps[n - 1], in: scope.child(FPNNames.extraBlocks))
         return ps + [extra.p6, extra.p7]
     }
 }
@@ -118,13 +124,13 @@ public struct BackboneWithFPN: Module {
 
     /// Visits `body`, `fpn`.
     public mutating func walk<V: ModuleVisitor>(_ walker: inout ModuleWalker<V>) throws(ModuleError) {
-        try walker.child("body", &body)
-        try walker.child("fpn", &fpn)
+        try walker.child(FPNNames.body, &body)
+        try walker.child(FPNNames.fpn, &fpn)
     }
 
     /// Prepares both.
     public mutating func prepare(in scope: ModuleScope) throws(ModuleError) {
-        try body.prepare(in: scope.child("body"))
-        try fpn.prepare(in: scope.child("fpn"))
+        try body.prepare(in: scope.child(FPNNames.body))
+        try fpn.prepare(in: scope.child(FPNNames.fpn))
     }
 }

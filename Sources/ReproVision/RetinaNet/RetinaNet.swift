@@ -21,6 +21,7 @@ import ReproTensor
 public struct RetinaNet: Module {
     /// The architecture and inference settings.
     public let configuration: RetinaNetConfiguration
+    static let backboneName = "backbone", headName = "head"
     /// `backbone.body` and `backbone.fpn`.
     public private(set) var backbone: BackboneWithFPN
     /// `head.classification_head` and `head.regression_head`.
@@ -88,14 +89,14 @@ public struct RetinaNet: Module {
 
     /// Visits `backbone`, then `head`.
     public mutating func walk<V: ModuleVisitor>(_ walker: inout ModuleWalker<V>) throws(ModuleError) {
-        try walker.child("backbone", &backbone)
-        try walker.child("head", &head)
+        try walker.child(RetinaNet.backboneName, &backbone)
+        try walker.child(RetinaNet.headName, &head)
     }
 
     /// Folds the norms, packs every convolution (NHWC kernels, Winograd transforms).
     public mutating func prepare(in scope: ModuleScope) throws(ModuleError) {
-        try backbone.prepare(in: scope.child("backbone"))
-        try head.prepare(in: scope.child("head"))
+        try backbone.prepare(in: scope.child(RetinaNet.backboneName))
+        try head.prepare(in: scope.child(RetinaNet.headName))
     }
 
     /// Loads a checkpoint and re-prepares the layers; nothing changes unless all of it loads.
@@ -232,7 +233,7 @@ public struct RetinaNet: Module {
         }
         var times = StageTimes()
         let root = ModuleScope(observer: observer)
-        let scope = root.child("backbone")
+        let scope = root.child(RetinaNet.backboneName)
         let height = input.shape[2], width = input.shape[3]
         let (resized, canvas, canvasNHWC): (Tensor, Tensor, Tensor)
         do {
@@ -242,15 +243,15 @@ public struct RetinaNet: Module {
         let h = resized.shape[2], w = resized.shape[3]
         times.transform = lap()
         var body: (stem: Tensor, stages: [Tensor])?
-        try Self.stage("body") { () throws(ModuleError) in body = try backbone.body.features(canvasNHWC, in: scope.child("body")) }
+        try Self.stage("body") { () throws(ModuleError) in body = try backbone.body.features(canvasNHWC, returning: [1, 2, 3], in: scope.child(FPNNames.body)) }
         times.body = lap()
         var ps: [Tensor] = []
-        try Self.stage("fpn") { () throws(ModuleError) in ps = try backbone.fpn.forward(Array(body?.stages.dropFirst() ?? []), in: scope.child("fpn")) }
+        try Self.stage("fpn") { () throws(ModuleError) in ps = try backbone.fpn.forward(body?.stages ?? [], in: scope.child(FPNNames.fpn)) }
         times.fpn = lap()
-        let kept = keepFeatures ? body.map { (stem: $0.stem, c: Array($0.stages.dropFirst())) } : nil
+        let kept = keepFeatures ? body.map { (stem: $0.stem, c: $0.stages) } : nil
         body = nil
         var heads: (cls: Tensor, reg: Tensor)?
-        try Self.stage("head") { () throws(ModuleError) in heads = try head.forward(ps, in: root.child("head")) }
+        try Self.stage("head") { () throws(ModuleError) in heads = try head.forward(ps, in: root.child(RetinaNet.headName)) }
         guard let (cls, reg) = heads else { throw .invalidConfiguration("the head produced no output") }
         times.head = lap()
         do {

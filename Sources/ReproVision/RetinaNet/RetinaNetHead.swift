@@ -10,6 +10,12 @@ func flattenHeadOutput(_ t: Tensor, columns k: Int, in scope: ModuleScope) throw
     }
 }
 
+/// torchvision's attribute names of the head modules (each spelled once, here).
+enum HeadNames {
+    static let conv = "conv", clsLogits = "cls_logits", bboxReg = "bbox_reg"
+    static let classificationHead = "classification_head", regressionHead = "regression_head"
+}
+
 /// One branch of the RetinaNet head: a tower `conv` of four `Conv2dNormActivation` blocks and a
 /// final 3×3 convolution (`cls_logits` or `bbox_reg`), shared by every pyramid level.
 public struct RetinaNetHeadBranch: Module {
@@ -44,13 +50,13 @@ public struct RetinaNetHeadBranch: Module {
 
     /// Visits `conv`, then the output convolution.
     public mutating func walk<V: ModuleVisitor>(_ walker: inout ModuleWalker<V>) throws(ModuleError) {
-        try walker.child("conv", &conv)
+        try walker.child(HeadNames.conv, &conv)
         try walker.child(outputName, &output)
     }
 
     /// Prepares the tower and the output convolution.
     public mutating func prepare(in scope: ModuleScope) throws(ModuleError) {
-        try conv.prepare(in: scope.child("conv"))
+        try conv.prepare(in: scope.child(HeadNames.conv))
         preparedOutput = try output.prepared(in: scope.child(outputName))
     }
 
@@ -58,7 +64,7 @@ public struct RetinaNetHeadBranch: Module {
     public func forward(_ level: Tensor, in scope: ModuleScope) throws(ModuleError) -> Tensor {
         guard let preparedOutput else { throw .notPrepared(path: scope.path) }
         let s = scope.child(outputName)
-        let y = try preparedOutput.run(try conv.forward(level, in: scope.child("conv")), in: s)
+        let y = try preparedOutput.run(try conv.forward(level, in: scope.child(HeadNames.conv)), in: s)
         s.report(y)
         return try flattenHeadOutput(y, columns: columns, in: s)
     }
@@ -78,29 +84,29 @@ public struct RetinaNetHead: Module {
     ///   - priorBias: `cls_logits` bias, `−log((1 − π) / π)` for the prior π = 0.01.
     init(channels: Int, anchors: Int, numClasses: Int, groups: Int?, priorBias: Float, generator g: inout TorchGenerator) throws(ModuleError) {
         classificationHead = try RetinaNetHeadBranch(
-            channels: channels, groups: groups, outputChannels: anchors * numClasses, outputName: "cls_logits",
+            channels: channels, groups: groups, outputChannels: anchors * numClasses, outputName: HeadNames.clsLogits,
             columns: numClasses, outputBias: priorBias, towerFirst: true, generator: &g)
         regressionHead = try RetinaNetHeadBranch(
-            channels: channels, groups: groups, outputChannels: anchors * 4, outputName: "bbox_reg",
+            channels: channels, groups: groups, outputChannels: anchors * 4, outputName: HeadNames.bboxReg,
             columns: 4, outputBias: 0, towerFirst: false, generator: &g)
     }
 
     /// Visits `classification_head`, `regression_head`.
     public mutating func walk<V: ModuleVisitor>(_ walker: inout ModuleWalker<V>) throws(ModuleError) {
-        try walker.child("classification_head", &classificationHead)
-        try walker.child("regression_head", &regressionHead)
+        try walker.child(HeadNames.classificationHead, &classificationHead)
+        try walker.child(HeadNames.regressionHead, &regressionHead)
     }
 
     /// Prepares both branches.
     public mutating func prepare(in scope: ModuleScope) throws(ModuleError) {
-        try classificationHead.prepare(in: scope.child("classification_head"))
-        try regressionHead.prepare(in: scope.child("regression_head"))
+        try classificationHead.prepare(in: scope.child(HeadNames.classificationHead))
+        try regressionHead.prepare(in: scope.child(HeadNames.regressionHead))
     }
 
     /// Both branches on every level, levels concatenated in order:
     /// `cls_logits [N, ΣHWA, K]` and `bbox_regression [N, ΣHWA, 4]`.
     public func forward(_ levels: [Tensor], in scope: ModuleScope) throws(ModuleError) -> (cls: Tensor, reg: Tensor) {
-        let cs = scope.child("classification_head"), rs = scope.child("regression_head")
+        let cs = scope.child(HeadNames.classificationHead), rs = scope.child(HeadNames.regressionHead)
         var cls: [Tensor] = [], reg: [Tensor] = []
         for p in levels {
             cls.append(try classificationHead.forward(p, in: cs))
