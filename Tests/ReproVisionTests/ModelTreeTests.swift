@@ -44,6 +44,24 @@ import _ReproTestSupport
         #expect(specs.map(\.dtype.description) == (try expected.map { try $0["dtype"].string }))
     }
 
+    @Test func normEpsilonRule() throws {
+        // Seeded models: torchvision's weights=None (BatchNorm2d, eps 1e-5) for both layouts.
+        #expect(RetinaNetConfiguration.v2.normEpsilon == 1e-5 && RetinaNetConfiguration.v1.normEpsilon == 1e-5)
+        // The official COCO v1 file is recognised by the SHA-256 prefix its torch hub name carries.
+        #expect(RetinaNetConfiguration.isOfficialCOCOV1Checkpoint(sha256: "EEACB38B" + String(repeating: "0", count: 56)))
+        #expect(!RetinaNetConfiguration.isOfficialCOCOV1Checkpoint(sha256: "eeacb38c" + String(repeating: "0", count: 56)))
+        var c = RetinaNetConfiguration.miniV1
+        c.normEpsilon = 1e-5
+        let block = try RetinaNet(configuration: c, seed: 0).backbone.body.stages[0][0]
+        guard case .bottleneck(let b) = block, case .frozen(let bn1) = b.bn1, case .frozen(let bn3) = b.bn3 else {
+            Issue.record("the v1 body should hold frozen norms")
+            return
+        }
+        #expect(bn1.eps == 1e-5 && bn3.eps == 1e-5)
+        c.normEpsilon = -1
+        #expect(throws: RetinaNetError.self) { _ = try RetinaNet(configuration: c, seed: 0) }
+    }
+
     @Test func legacyKeyTableRenamesOnlyLegacyModules() throws {
         let t = try CheckpointTensor(dtype: .float32, shape: [1], bytes: [0, 0, 128, 63])
         let old = StateDict([

@@ -34,7 +34,7 @@ import _ReproTestSupport
     }
 
     @Test func badNumericOptionsAreRejected() throws {
-        for args in [["--batch", "0"], ["--threads", "0"], ["--max-detections", "-1"]] {
+        for args in [["--batch", "0"], ["--threads", "0"], ["--max-detections", "-1"], ["--norm-eps", "-1"], ["--norm-eps", "nan"]] {
             let r = try runRepro(["detect"] + args)
             #expect(r.status != 0, "\(args)")
         }
