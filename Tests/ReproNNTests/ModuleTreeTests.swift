@@ -102,7 +102,7 @@ struct TinyNet: Layer {
             _ = try m.load(stateDict: dict)
         }
         for (k, v) in before {
-            #expect(try m.stateDict[k]?.bitsHash == v.bitsHash, "\(k) changed by a failed load")
+            #expect(m.stateDict[k]?.bitsHash == v.bitsHash, "\(k) changed by a failed load")
         }
     }
 
