@@ -1,12 +1,12 @@
-extension Conv2d {
-    /// How a ``Conv2d`` computes its outputs. Every algorithm is deterministic
+extension PreparedConv2d {
+    /// How a ``PreparedConv2d`` computes its outputs. Every algorithm is deterministic
     /// (the same bits for any thread count, batch and build), but **different
     /// algorithms give different bits** for the same layer.
     ///
     /// ```swift
-    /// let conv = try Conv2d(weight: w, padding: (1, 1))          // the shape rule decides
+    /// let conv = try PreparedConv2d(weight: w, padding: (1, 1))          // the shape rule decides
     /// conv.algorithm                                            // .winograd for 3×3 256→256
-    /// let exact = try Conv2d(weight: w, padding: (1, 1), algorithm: .direct)
+    /// let exact = try PreparedConv2d(weight: w, padding: (1, 1), algorithm: .direct)
     /// ```
     public enum Algorithm: String, Sendable, CaseIterable {
         /// One fused multiply-add chain per output over `(ky, kx, ic)` (direct NHWC
@@ -37,7 +37,7 @@ extension Conv2d {
     /// is on, see ``init(weight:bias:stride:padding:dilation:groups:normalization:relu:algorithm:)``).
     ///
     /// ```swift
-    /// Conv2d.defaultAlgorithm(weightShape: [256, 256, 3, 3], stride: (1, 1), dilation: (1, 1), groups: 1)  // .winograd
+    /// PreparedConv2d.defaultAlgorithm(weightShape: [256, 256, 3, 3], stride: (1, 1), dilation: (1, 1), groups: 1)  // .winograd
     /// ```
     public static func defaultAlgorithm(weightShape s: [Int], stride: (Int, Int), dilation: (Int, Int), groups: Int) -> Algorithm {
         guard s.count == 4, winogradApplies(weightShape: s, stride: stride, dilation: dilation, groups: groups) else { return .direct }

@@ -14,10 +14,10 @@
 /// the direct NHWC kernel ``Conv2dKernel``.
 ///
 /// ```swift
-/// let conv = try Conv2d(weight: w, bias: b, stride: (2, 2), padding: (3, 3), relu: true)
+/// let conv = try PreparedConv2d(weight: w, bias: b, stride: (2, 2), padding: (3, 3), relu: true)
 /// let y = try conv(x)
 /// ```
-public struct Conv2d: Sendable {
+public struct PreparedConv2d: Sendable {
     /// `[O, C/groups, KH, KW]`.
     public let weightShape: [Int]
     /// Vertical and horizontal stride.
@@ -241,7 +241,7 @@ public struct Conv2d: Sendable {
 }
 
 extension Tensor {
-    /// One-shot convolution (prepares the weights each call; keep a ``Conv2d`` to reuse them).
+    /// One-shot convolution (prepares the weights each call; keep a ``PreparedConv2d`` to reuse them).
     ///
     /// ```swift
     /// let y = try x.conv2d(weight: w, padding: (1, 1))
@@ -250,7 +250,7 @@ extension Tensor {
         weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
         dilation: (Int, Int) = (1, 1), groups: Int = 1, relu: Bool = false
     ) throws(TensorError) -> Tensor {
-        try Conv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation,
+        try PreparedConv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation,
                    groups: groups, relu: relu)(self)
     }
 }

@@ -1,5 +1,5 @@
 /// Channels-last (`[N, H, W, C]`) operations for networks that keep their
-/// activations NHWC between ``Conv2d/forward(nhwc:threads:)`` calls. Each
+/// activations NHWC between ``PreparedConv2d/forward(nhwc:threads:)`` calls. Each
 /// gives the same bits as its NCHW counterpart after permuting (tested), at
 /// any thread count. Element-wise operations (``adding(_:relu:)``,
 /// ``relu()``) are layout-agnostic and need no NHWC version.

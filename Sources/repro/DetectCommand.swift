@@ -39,6 +39,11 @@ struct DetectCommand: ParsableCommand {
     @Option(name: .long, help: "Architecture: v2 (retinanet_resnet50_fpn_v2) or v1 (retinanet_resnet50_fpn).")
     var arch: String = "v2"
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Backbone norm epsilon (default: 0 for torchvision's official COCO v1 file, recognised by its SHA-256; 1e-5 otherwise).",
+        valueName: "eps"))
+    var normEps: Float?
+
     @OptionGroup var seedOption: SeedOption
 
     @OptionGroup var threadsOption: ThreadsOption
@@ -90,6 +95,7 @@ struct DetectCommand: ParsableCommand {
         guard !(output.json && coco) else { throw ValidationError("--json and --coco are two output formats; choose one") }
         guard images.filter({ $0 == "-" }).count <= 1 else { throw ValidationError("standard input ('-') can be read only once") }
         _ = try seedOption.torchSeed(default: Self.defaultSeed)
+        if let e = normEps, !(e >= 0 && e.isFinite) { throw ValidationError("--norm-eps must be finite and ≥ 0") }
     }
 
     func run() throws {
@@ -126,6 +132,14 @@ struct DetectCommand: ParsableCommand {
         // 3. The model.
         let initStart = ContinuousClock.now
         let checkpoint = try weights.map(readCheckpoint)
+        // Norm epsilon as torchvision decides it: 0 only for its official COCO v1 file (recognised by its
+        // SHA-256), 1e-5 for seeded models and other checkpoints; --norm-eps overrides both.
+        if let normEps {
+            config.normEpsilon = normEps
+        } else if config.style == .v1, let sha = checkpoint?.sha256,
+                  RetinaNetConfiguration.isOfficialCOCOV1Checkpoint(sha256: sha) {
+            config.normEpsilon = 0
+        }
         let model = try loadModel(config, seed: seed, checkpoint: checkpoint?.dict)
         if profile {
             try runProfile(model, inputs, sink: sink, initSeconds: Self.seconds(ContinuousClock.now - initStart))

@@ -21,11 +21,11 @@ import Testing
         Case(c: 300, h: 7, w: 9, o: 33, stride: (2, 2)),                   // implicit GEMM: K = 2700 > ks, taps split across KC blocks
     ]
 
-    func conv(_ c: Case, bias: Bool, bn: Bool, relu: Bool) throws -> Conv2d {
+    func conv(_ c: Case, bias: Bool, bn: Bool, relu: Bool) throws -> PreparedConv2d {
         let w = try seededTensor([c.o, c.c / c.groups, c.k.0, c.k.1], seed: 3)
         let b = bias ? try seededTensor([c.o], seed: 4) : nil
         let affine = bn ? try ChannelAffine(scale: seededFloats(c.o, seed: 5), shift: seededFloats(c.o, seed: 6)) : nil
-        return try Conv2d(weight: w, bias: b, stride: c.stride, padding: c.pad, dilation: c.dil, groups: c.groups,
+        return try PreparedConv2d(weight: w, bias: b, stride: c.stride, padding: c.pad, dilation: c.dil, groups: c.groups,
                           normalization: affine, relu: relu)
     }
 
@@ -124,10 +124,10 @@ import Testing
 
     @Test func badInputsThrowTypedErrors() throws {
         let w = try seededTensor([4, 3, 3, 3], seed: 1)
-        #expect(throws: TensorError.self) { try Conv2d(weight: w, stride: (0, 1)) }
-        #expect(throws: TensorError.self) { try Conv2d(weight: w, groups: 3) }  // 4 outputs not divisible by 3
-        #expect(throws: TensorError.self) { try Conv2d(weight: w, bias: try seededTensor([3], seed: 1)) }
-        let layer = try Conv2d(weight: w)
+        #expect(throws: TensorError.self) { try PreparedConv2d(weight: w, stride: (0, 1)) }
+        #expect(throws: TensorError.self) { try PreparedConv2d(weight: w, groups: 3) }  // 4 outputs not divisible by 3
+        #expect(throws: TensorError.self) { try PreparedConv2d(weight: w, bias: try seededTensor([3], seed: 1)) }
+        let layer = try PreparedConv2d(weight: w)
         #expect(throws: TensorError.self) { try layer(try seededTensor([1, 4, 5, 5], seed: 2)) }
         #expect(throws: TensorError.self) { try layer(try seededTensor([1, 3, 2, 2], seed: 2)) }
         let x = try seededTensor([1, 4, 5, 5], seed: 2)

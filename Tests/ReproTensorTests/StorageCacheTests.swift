@@ -93,8 +93,8 @@ import Testing
     @Test func aNetworkOfLargeTensorsGivesTheSameBitsWithTheCacheOnAndOff() throws {
         // 64 × 128 × 128 floats = 4 MB per activation: every tensor goes through the cache.
         let x = try seededTensor([1, 64, 128, 128], seed: 11)
-        let c1 = try Conv2d(weight: try seededTensor([64, 64, 3, 3], seed: 12), padding: (1, 1), relu: true)
-        let c2 = try Conv2d(weight: try seededTensor([64, 64, 3, 3], seed: 13), stride: (2, 2), padding: (1, 1))
+        let c1 = try PreparedConv2d(weight: try seededTensor([64, 64, 3, 3], seed: 12), padding: (1, 1), relu: true)
+        let c2 = try PreparedConv2d(weight: try seededTensor([64, 64, 3, 3], seed: 13), stride: (2, 2), padding: (1, 1))
         func run() throws -> String {
             var y = x
             for _ in 0..<3 { y = try c1.forward(y, threads: 2).adding(y, relu: true) }

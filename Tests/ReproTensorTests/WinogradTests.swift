@@ -4,7 +4,7 @@ import Testing
 @Suite struct WinogradTests {
     struct Case: CustomStringConvertible, Sendable {
         var n = 1, c = 5, h = 9, w = 11, o = 19, pad = (1, 1)
-        var alg = Conv2d.Algorithm.winograd
+        var alg = PreparedConv2d.Algorithm.winograd
         var description: String { "n\(n) c\(c) \(h)x\(w) o\(o) p\(pad) \(alg.rawValue)" }
     }
 
@@ -13,7 +13,7 @@ import Testing
     /// blocks, several output-channel ranges, more than one channel block.
     static let cases: [Case] = {
         var out: [Case] = []
-        for alg in [Conv2d.Algorithm.winograd, .winogradF2x3] {
+        for alg in [PreparedConv2d.Algorithm.winograd, .winogradF2x3] {
             out += [
                 Case(alg: alg),
                 Case(n: 2, c: 3, h: 1, w: 1, o: 4, alg: alg),                   // 1×1 image, padding 1
@@ -27,11 +27,11 @@ import Testing
         return out
     }()
 
-    func conv(_ c: Case, bias: Bool, bn: Bool, relu: Bool) throws -> Conv2d {
+    func conv(_ c: Case, bias: Bool, bn: Bool, relu: Bool) throws -> PreparedConv2d {
         let w = try seededTensor([c.o, c.c, 3, 3], seed: 3, scale: 0.5)
         let b = bias ? try seededTensor([c.o], seed: 4) : nil
         let affine = bn ? try ChannelAffine(scale: seededFloats(c.o, seed: 5), shift: seededFloats(c.o, seed: 6)) : nil
-        return try Conv2d(weight: w, bias: b, padding: c.pad, normalization: affine, relu: relu, algorithm: c.alg)
+        return try PreparedConv2d(weight: w, bias: b, padding: c.pad, normalization: affine, relu: relu, algorithm: c.alg)
     }
 
     @Test(arguments: cases)
@@ -121,8 +121,8 @@ import Testing
             exact[(oc * h + y) * w + xx] = s
         }}}
         let scale = exact.map(abs).max()!
-        for (alg, bound) in [(Conv2d.Algorithm.direct, 2e-6), (.winogradF2x3, 2e-6), (.winograd, 3e-5)] {
-            let y: [Float] = try Conv2d(weight: weight, padding: (1, 1), algorithm: alg).forward(x, threads: 2).scalars()
+        for (alg, bound) in [(PreparedConv2d.Algorithm.direct, 2e-6), (.winogradF2x3, 2e-6), (.winograd, 3e-5)] {
+            let y: [Float] = try PreparedConv2d(weight: weight, padding: (1, 1), algorithm: alg).forward(x, threads: 2).scalars()
             let err = zip(y, exact).map { abs(Double($0) - $1) }.max()!
             print("winograd accuracy: \(alg.rawValue) max abs \(err), relative to max |y| \(err / scale)")
             #expect(err / scale < bound, "\(alg): max error \(err) on outputs up to \(scale)")
@@ -131,52 +131,52 @@ import Testing
 
     @Test func ruleAndForcing() throws {
         let big = try seededTensor([32, 32, 3, 3], seed: 1), small = try seededTensor([16, 32, 3, 3], seed: 1)
-        #expect(try Conv2d(weight: big, padding: (1, 1)).algorithm == .winograd)
-        #expect(try Conv2d(weight: big, padding: (0, 0)).algorithm == .winograd)
-        #expect(try Conv2d(weight: small, padding: (1, 1)).algorithm == .direct)
-        #expect(try Conv2d(weight: try seededTensor([24, 24, 3, 3], seed: 1), padding: (1, 1)).algorithm == .winograd)
-        #expect(try Conv2d(weight: try seededTensor([24, 23, 3, 3], seed: 1), padding: (1, 1)).algorithm == .direct)
-        #expect(try Conv2d(weight: big, stride: (2, 2), padding: (1, 1)).algorithm == .direct)
-        #expect(try Conv2d(weight: big, padding: (2, 2), dilation: (2, 2)).algorithm == .direct)
-        #expect(try Conv2d(weight: try seededTensor([32, 32, 1, 1], seed: 1)).algorithm == .direct)
-        #expect(try Conv2d(weight: big, padding: (1, 1), algorithm: .direct).algorithm == .direct)
-        #expect(try Conv2d(weight: small, padding: (1, 1), algorithm: .winograd).algorithm == .winograd)
+        #expect(try PreparedConv2d(weight: big, padding: (1, 1)).algorithm == .winograd)
+        #expect(try PreparedConv2d(weight: big, padding: (0, 0)).algorithm == .winograd)
+        #expect(try PreparedConv2d(weight: small, padding: (1, 1)).algorithm == .direct)
+        #expect(try PreparedConv2d(weight: try seededTensor([24, 24, 3, 3], seed: 1), padding: (1, 1)).algorithm == .winograd)
+        #expect(try PreparedConv2d(weight: try seededTensor([24, 23, 3, 3], seed: 1), padding: (1, 1)).algorithm == .direct)
+        #expect(try PreparedConv2d(weight: big, stride: (2, 2), padding: (1, 1)).algorithm == .direct)
+        #expect(try PreparedConv2d(weight: big, padding: (2, 2), dilation: (2, 2)).algorithm == .direct)
+        #expect(try PreparedConv2d(weight: try seededTensor([32, 32, 1, 1], seed: 1)).algorithm == .direct)
+        #expect(try PreparedConv2d(weight: big, padding: (1, 1), algorithm: .direct).algorithm == .direct)
+        #expect(try PreparedConv2d(weight: small, padding: (1, 1), algorithm: .winograd).algorithm == .winograd)
         // Winograd forced on a shape it cannot compute: a typed error naming the operation.
         do {
-            _ = try Conv2d(weight: big, stride: (2, 2), algorithm: .winograd)
+            _ = try PreparedConv2d(weight: big, stride: (2, 2), algorithm: .winograd)
             Issue.record("expected an error")
         } catch {
             #expect(error.description.contains("conv2d") && error.description.contains("winograd"))
         }
-        #expect(throws: TensorError.self) { try Conv2d(weight: try seededTensor([8, 2, 3, 3], seed: 1), groups: 2, algorithm: .winogradF2x3) }
+        #expect(throws: TensorError.self) { try PreparedConv2d(weight: try seededTensor([8, 2, 3, 3], seed: 1), groups: 2, algorithm: .winogradF2x3) }
         // Bad inputs still give typed errors on the Winograd path.
-        let layer = try Conv2d(weight: big, padding: (1, 1))
+        let layer = try PreparedConv2d(weight: big, padding: (1, 1))
         #expect(throws: TensorError.self) { try layer(try seededTensor([1, 31, 5, 5], seed: 2)) }
         #expect(throws: TensorError.self) { try layer.forward(nhwc: try seededTensor([1, 5, 5, 31], seed: 2), threads: 1) }
-        #expect(throws: TensorError.self) { try Conv2d(weight: big)(try seededTensor([1, 32, 2, 2], seed: 2)) }
+        #expect(throws: TensorError.self) { try PreparedConv2d(weight: big)(try seededTensor([1, 32, 2, 2], seed: 2)) }
         #expect(throws: TensorError.self) { try layer(try Tensor(zeros: [1, 32, 4, 4], dtype: .float64)) }
         // Winograd and direct differ in bits (both deterministic).
         let x = try seededTensor([1, 32, 9, 9], seed: 3)
-        let direct = try Conv2d(weight: big, padding: (1, 1), algorithm: .direct)
+        let direct = try PreparedConv2d(weight: big, padding: (1, 1), algorithm: .direct)
         #expect(try layer(x).bitsHash != direct(x).bitsHash)
         #expect(try layer.reference(x, algorithm: .direct).bitsHash == direct(x).bitsHash)
     }
 
     @Test func autotunerPicksARecordedAlgorithmOnlyInBenchmarkMode() throws {
-        let layer = try Conv2d(weight: try seededTensor([40, 33, 3, 3], seed: 1), padding: (1, 1))
+        let layer = try PreparedConv2d(weight: try seededTensor([40, 33, 3, 3], seed: 1), padding: (1, 1))
         let x = try seededTensor([1, 33, 11, 10], seed: 2)
         var s = RuntimeSettings(threads: 2)
         s.benchmark = true
         let first = try Runtime.withSettings(s) { try layer(x) }
         let key = "conv2d input [1, 33, 11, 10] weight [40, 33, 3, 3] padding (h: 1, w: 1) threads 2"
         let choice = try #require(Runtime.autotuneChoices.first { $0.key == key }?.choice)
-        let chosen = try #require(Conv2d.Algorithm(rawValue: choice))
+        let chosen = try #require(PreparedConv2d.Algorithm(rawValue: choice))
         let expected = try layer.reference(x, algorithm: chosen == .direct ? .direct : layer.algorithm)
         #expect(first.bitsHash == expected.bitsHash)
         #expect(try Runtime.withSettings(s) { try layer(x) }.bitsHash == first.bitsHash)
         // Without benchmark mode the rule decides, and a forced algorithm is never overridden.
         #expect(try layer.forward(x, threads: 2).bitsHash == layer.reference(x).bitsHash)
-        let forced = try Conv2d(weight: try seededTensor([40, 33, 3, 3], seed: 1), padding: (1, 1), algorithm: .direct)
+        let forced = try PreparedConv2d(weight: try seededTensor([40, 33, 3, 3], seed: 1), padding: (1, 1), algorithm: .direct)
         #expect(try Runtime.withSettings(s) { try forced(x) }.bitsHash == forced.reference(x).bitsHash)
     }
 }

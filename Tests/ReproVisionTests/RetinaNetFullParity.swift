@@ -21,8 +21,9 @@ import Testing
             Issue.record("REPRO_FULL_RETINANET is set but \(dir)/weights.safetensors is missing")
             return
         }
-        let configuration: RetinaNetConfiguration = variant == "v2" ? .v2 : .v1
-        var model = try RetinaNet(configuration: configuration, parameters: ParameterStore(specs: configuration.parameterSpecs))
+        var configuration: RetinaNetConfiguration = variant == "v2" ? .v2 : .v1
+        if variant == "v1" { configuration.normEpsilon = 0 }   // the recipe's v1 uses the COCO checkpoint's eps 0
+        var model = try RetinaNet(configuration: configuration, seed: 0)
         _ = try model.load(stateDict: StateDict(contentsOf: dir + "/weights.safetensors"))
         let names = try FileManager.default.contentsOfDirectory(atPath: dir)
             .filter { $0.hasSuffix(".tensors.safetensors") }.map { String($0.dropLast(".tensors.safetensors".count)) }.sorted()

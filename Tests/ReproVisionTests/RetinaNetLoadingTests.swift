@@ -7,20 +7,20 @@ import ReproVision
 @Suite struct RetinaNetLoadingTests {
     /// A state dict shaped like `configuration`, all zeros (only keys and shapes matter here).
     static func zeros(_ c: RetinaNetConfiguration, rename: (String) -> String = { $0 }) throws -> StateDict {
-        StateDict(try c.parameterSpecs.map { s in
+        StateDict(try RetinaNet(configuration: c, seed: 0).parameterSpecs.map { s in
             let bytes = [UInt8](repeating: 0, count: s.shape.reduce(1, *) * (s.dtype == .int64 ? 8 : 4))
             return (rename(s.name), try CheckpointTensor(dtype: s.dtype == .int64 ? .int64 : .float32, shape: s.shape, bytes: bytes))
         })
     }
 
     @Test func matchingStateDictLoadsExactly() throws {
-        var model = try RetinaNet(configuration: .miniV1, parameters: ParameterStore(specs: RetinaNetConfiguration.miniV1.parameterSpecs))
+        var model = try RetinaNet(configuration: .miniV1, seed: 0)
         let report = try model.load(stateDict: Self.zeros(.miniV1))
-        #expect(report.isExact && report.loaded == RetinaNetConfiguration.miniV1.parameterSpecs.count)
+        #expect(report.isExact && report.loaded == model.parameterSpecs.count)
     }
 
     @Test func wrongModelsStateDictNamesTheKeys() throws {
-        var model = try RetinaNet(configuration: .mini, parameters: ParameterStore(specs: RetinaNetConfiguration.mini.parameterSpecs))
+        var model = try RetinaNet(configuration: .mini, seed: 0)
         do {
             _ = try model.load(stateDict: Self.zeros(.miniV1))
             Issue.record("a v1 state dict loaded into a v2 model")
@@ -35,7 +35,7 @@ import ReproVision
     }
 
     @Test func fullSizeCheckpointIntoMiniIsAShapeError() throws {
-        var model = try RetinaNet(configuration: .mini, parameters: ParameterStore(specs: RetinaNetConfiguration.mini.parameterSpecs))
+        var model = try RetinaNet(configuration: .mini, seed: 0)
         var full = RetinaNetConfiguration.v2
         full.planes = [16, 32, 64, 128]   // same keys as mini except block counts and widths of FPN/head
         full.blocks = [2, 2, 2, 2]
@@ -59,7 +59,7 @@ import ReproVision
             }
             return k
         }
-        var model = try RetinaNet(configuration: .miniV1, parameters: ParameterStore(specs: RetinaNetConfiguration.miniV1.parameterSpecs))
+        var model = try RetinaNet(configuration: .miniV1, seed: 0)
         #expect(try model.load(stateDict: legacy).isExact)
     }
 

@@ -38,8 +38,7 @@ import Testing
     @Test(.enabled(if: root != nil), arguments: ["mini", "mini_v1"])
     func compare(variant: String) throws {
         let dir = Self.root! + "/" + variant
-        var model = try RetinaNet(configuration: variant == "mini" ? .mini : .miniV1,
-                                  parameters: ParameterStore(specs: (variant == "mini" ? RetinaNetConfiguration.mini : .miniV1).parameterSpecs))
+        var model = try RetinaNet(configuration: variant == "mini" ? .mini : .miniV1, seed: 0)
         let report = try model.load(stateDict: StateDict(contentsOf: dir + "/weights.safetensors"))
         print(variant, report)
         for name in ["img0_coffee_154x231", "img1_synthetic_300x120"] {

@@ -52,6 +52,8 @@ import _ReproTestSupport
             (["--seed", "18446744073709551616"], "--seed 18446744073709551616 is out of range"),
             (["--seed", "-9223372036854775809"], "--seed -9223372036854775809 is out of range"),
             (["--seed", "1e3"], "seed '1e3' is not a decimal integer"),
+            (["--norm-eps", "-1"], "--norm-eps must be finite and ≥ 0"),
+            (["--norm-eps", "nan"], "--norm-eps must be finite and ≥ 0"),
         ]
         for (args, message) in cases {
             let r = try runRepro(["detect"] + args)

@@ -31,7 +31,7 @@ let benchmarks: @Sendable () -> Void = {
         Benchmark("conv3x3 256→256 100×136 threads \(threads)") { benchmark in
             let x = try Tensor(shape: [1, 256, 100, 136], scalars: lcgFloats(256 * 100 * 136, seed: 3))
             let w = try Tensor(shape: [256, 256, 3, 3], scalars: lcgFloats(256 * 256 * 9, seed: 4))
-            let conv = try Conv2d(weight: w, padding: (1, 1))
+            let conv = try PreparedConv2d(weight: w, padding: (1, 1))
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations { blackHole(try conv.forward(x, threads: threads)) }
             benchmark.stopMeasurement()
@@ -39,7 +39,7 @@ let benchmarks: @Sendable () -> Void = {
         Benchmark("conv1x1 1024→256 50×68 threads \(threads)") { benchmark in
             let x = try Tensor(shape: [1, 1024, 50, 68], scalars: lcgFloats(1024 * 50 * 68, seed: 5))
             let w = try Tensor(shape: [256, 1024, 1, 1], scalars: lcgFloats(256 * 1024, seed: 6))
-            let conv = try Conv2d(weight: w)
+            let conv = try PreparedConv2d(weight: w)
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations { blackHole(try conv.forward(x, threads: threads)) }
             benchmark.stopMeasurement()

@@ -38,8 +38,8 @@ enum AccuracyBench {
                 }
             }
             let scale = exact.map(abs).max()!
-            for alg in Conv2d.Algorithm.allCases {
-                let y: [Float] = try! Conv2d(weight: w, padding: (1, 1), algorithm: alg).forward(x, threads: 2).scalars()
+            for alg in PreparedConv2d.Algorithm.allCases {
+                let y: [Float] = try! PreparedConv2d(weight: w, padding: (1, 1), algorithm: alg).forward(x, threads: 2).scalars()
                 var maxAbs = 0.0, maxRel = 0.0
                 for o in 0..<s.o {
                     for (ri, row) in rows.enumerated() {

@@ -23,7 +23,7 @@ enum ConvBench {
             do {
                 let w = try Tensor(shape: [s.o, s.c, s.k, s.k], scalars: seeded(s.o * s.c * s.k * s.k, seed: 3).map { $0 * 0.05 })
                 let x = try Tensor(shape: [1, s.c, s.h, s.w], scalars: seeded(s.c * s.h * s.w, seed: 4))
-                let conv = try Conv2d(weight: w, stride: (s.stride, s.stride), padding: (s.pad, s.pad))
+                let conv = try PreparedConv2d(weight: w, stride: (s.stride, s.stride), padding: (s.pad, s.pad))
                 let g = try conv.geometry(for: x.shape)
                 let flops = 2 * Double(g.macs)
                 for t in threads where includeDefault {
@@ -36,8 +36,8 @@ enum ConvBench {
                     if sink == 0 { print("") }
                 }
                 // Every algorithm that can run this shape, NCHW API (kind `conv-alg-<name>`).
-                for alg in Conv2d.Algorithm.allCases where algorithms.contains(alg.rawValue) {
-                    guard let forced = try? Conv2d(weight: w, stride: (s.stride, s.stride), padding: (s.pad, s.pad), algorithm: alg)
+                for alg in PreparedConv2d.Algorithm.allCases where algorithms.contains(alg.rawValue) {
+                    guard let forced = try? PreparedConv2d(weight: w, stride: (s.stride, s.stride), padding: (s.pad, s.pad), algorithm: alg)
                     else { continue }
                     for t in threads {
                         var sink = 0
@@ -78,8 +78,8 @@ enum RuleBench {
         for s in shapes {
             let w = try! Tensor(shape: [s.o, s.c, 3, 3], scalars: seeded(s.o * s.c * 9, seed: 3).map { $0 * 0.05 })
             let x = try! Tensor(shape: [1, s.c, s.h, s.w], scalars: seeded(s.c * s.h * s.w, seed: 4))
-            for alg in Conv2d.Algorithm.allCases {
-                let conv = try! Conv2d(weight: w, padding: (1, 1), algorithm: alg)
+            for alg in PreparedConv2d.Algorithm.allCases {
+                let conv = try! PreparedConv2d(weight: w, padding: (1, 1), algorithm: alg)
                 let flops = 2 * Double(try! conv.geometry(for: x.shape).macs)
                 for t in threads {
                     var sink = 0

@@ -1,108 +1,197 @@
 import ReproTensor
 
-/// A model or layer with named parameters and buffers, loadable from a ``StateDict``.
+/// A node of a model tree: a layer or a composite that owns its parameters, buffers and children
+/// under PyTorch's names.
 ///
-/// Conforming types list what they expect (``parameterSpecs``), expose their current
-/// values (``stateDict``) and accept new ones through ``load(stateDict:strict:)``.
-/// The matching rules live in ``ParameterStore``; a module usually keeps one and
-/// rebuilds its prepared layers after a load.
+/// A module describes itself once, in ``walk(_:)``: it hands every parameter and buffer to the
+/// walker under its own name (`weight`, `running_mean`, …) and every child under its attribute
+/// name (`layer1`, `0`, `downsample`, …), in the order PyTorch registers them. That one walk
+/// yields the `state_dict()` key list (``parameterSpecs``), the current values (``stateDict``),
+/// loading (``load(stateDict:strict:)``) and the re-initialisation passes that PyTorch runs over
+/// `modules()`. ``prepare(in:)`` builds the inference form (folded norms, packed weights) from the
+/// current values; it runs after construction and after every load.
 ///
 /// ```swift
-/// var model = try RetinaNet(configuration: .mini, seed: 0)
-/// let report = try model.load(stateDict: StateDict(contentsOf: "weights.safetensors"))
+/// var model = try ResNet(configuration: .resnet18, generator: &g)
+/// let keys = model.parameterSpecs.map(\.name)         // "conv1.weight", "bn1.weight", …
+/// let report = try model.load(stateDict: StateDict(contentsOf: "resnet18.pth"))
 /// ```
-public protocol Module {
-    /// Every parameter and buffer, in PyTorch's `state_dict()` order.
-    var parameterSpecs: [ParameterSpec] { get }
-    /// The current values, keyed like PyTorch's `state_dict()`.
-    var stateDict: [String: Tensor] { get }
-    /// Replaces parameters from a checkpoint.
+public protocol Module: Sendable {
+    /// Hands every parameter, buffer and child to `walker`, in PyTorch's registration order.
+    mutating func walk<V: ModuleVisitor>(_ walker: inout ModuleWalker<V>) throws(ModuleError)
+    /// Rebuilds the inference form of this module and its children from the current values.
     ///
-    /// - Parameter strict: when `true` (the default) any missing, unexpected or
-    ///   shape-mismatched key is an error; when `false` only shape mismatches are,
-    ///   and missing keys keep their current values (listed in the report).
+    /// - Parameter scope: where this module sits in the tree (used to name failures).
+    mutating func prepare(in scope: ModuleScope) throws(ModuleError)
+    /// Replaces parameters from a checkpoint, then prepares the module again.
+    ///
+    /// The default implementation is ``replaceParameters(from:strict:)`` followed by
+    /// ``prepare(in:)``, on a copy: nothing changes unless both succeed.
+    ///
+    /// - Parameter strict: when `true` any missing, unexpected or shape-mismatched key is an
+    ///   error; when `false` only shape mismatches are, and missing keys keep their values.
     /// - Returns: what was loaded, missing, unexpected and ignored.
     mutating func load(stateDict: StateDict, strict: Bool) throws(ModuleError) -> LoadReport
 }
 
-extension Module {
-    /// Strict loading: every key must match.
-    public mutating func load(stateDict: StateDict) throws(ModuleError) -> LoadReport {
-        try load(stateDict: stateDict, strict: true)
+/// What a ``ModuleWalker`` tells a visitor about a parameter or buffer.
+public struct ParameterInfo: Sendable, Hashable {
+    /// The name inside its layer (`weight`, `bias`, `running_mean`, …).
+    public var name: String
+    /// `true` for buffers (running statistics, counters), `false` for learnable parameters.
+    public var isBuffer: Bool
+    /// The kind of layer that owns it (what PyTorch's `isinstance` checks in init loops look at).
+    public var layer: LayerKind
+
+    /// Creates the description.
+    public init(name: String, isBuffer: Bool, layer: LayerKind) {
+        self.name = name
+        self.isBuffer = isBuffer
+        self.layer = layer
     }
 }
 
-/// Named tensors with fixed expected shapes; implements the state-dict matching rules.
+/// The layer types that own tensors.
+public enum LayerKind: String, Sendable, Hashable, CaseIterable {
+    /// ``Conv2d``.
+    case conv2d
+    /// ``BatchNorm2d``.
+    case batchNorm2d
+    /// ``FrozenBatchNorm2d``.
+    case frozenBatchNorm2d
+    /// ``GroupNorm``.
+    case groupNorm
+    /// ``Linear``.
+    case linear
+}
+
+/// Receives the tensors of a module tree, one at a time, with their full state-dict keys.
 ///
 /// ```swift
-/// var store = try ParameterStore(specs: [ParameterSpec(name: "w", shape: [2])])
-/// let report = try store.load(dict, strict: true)
+/// struct Counter: ModuleVisitor {
+///     var total = 0
+///     mutating func visit(_ key: String, _ tensor: inout Tensor, _ info: ParameterInfo) { total += tensor.count }
+/// }
 /// ```
-public struct ParameterStore: Sendable {
-    /// The expected tensors in order.
-    public let specs: [ParameterSpec]
-    /// Checkpoint keys silently skipped when the module does not have them
-    /// (matched as suffixes, e.g. `.num_batches_tracked` for frozen batch norms).
-    public var ignorableSuffixes: [String]
-    /// Current values.
-    public private(set) var values: [String: Tensor]
+public protocol ModuleVisitor {
+    /// Called for each parameter and buffer; the visitor may replace `tensor`.
+    mutating func visit(_ key: String, _ tensor: inout Tensor, _ info: ParameterInfo) throws(ModuleError)
+    /// Called for a checkpoint key the module drops on load on purpose (e.g. `num_batches_tracked`
+    /// of a frozen norm, as its `_load_from_state_dict` does).
+    mutating func ignore(_ key: String)
+}
 
-    /// A store with every tensor zero-filled.
-    public init(specs: [ParameterSpec], ignorableSuffixes: [String] = []) throws(ModuleError) {
-        self.specs = specs
-        self.ignorableSuffixes = ignorableSuffixes
-        var v: [String: Tensor] = [:]
-        for s in specs {
-            guard v[s.name] == nil else { throw .invalidConfiguration("duplicate parameter name \(s.name)") }
-            do { v[s.name] = try Tensor(zeros: s.shape, dtype: s.dtype) } catch { throw .tensor(error) }
-        }
-        values = v
+extension ModuleVisitor {
+    /// Ignored keys are of no interest to most visitors.
+    public mutating func ignore(_ key: String) {}
+}
+
+/// Carries a visitor through a module tree and keeps the dotted path of the current module.
+///
+/// ```swift
+/// mutating func walk<V: ModuleVisitor>(_ walker: inout ModuleWalker<V>) throws(ModuleError) {
+///     try walker.child("conv1", &conv1)
+///     try walker.parameter("weight", &weight, layer: .linear)
+/// }
+/// ```
+public struct ModuleWalker<Visitor: ModuleVisitor> {
+    /// The visitor (read it back after the walk).
+    public var visitor: Visitor
+    /// The dotted path of the module being walked (`""` at the root).
+    public private(set) var path: String
+
+    /// A walker starting at the root, or at `path` for a subtree.
+    public init(_ visitor: Visitor, path: String = "") {
+        self.visitor = visitor
+        self.path = path
     }
 
-    /// The tensor for a key (zeros until set or loaded).
-    public subscript(name: String) -> Tensor? { values[name] }
+    /// The full key of `name` in the current module.
+    public func key(_ name: String) -> String { path.isEmpty ? name : path + "." + name }
 
-    /// Sets one tensor; its shape must match the specification.
-    public mutating func set(_ name: String, _ tensor: Tensor) throws(ModuleError) {
-        guard let spec = specs.first(where: { $0.name == name }) else {
-            throw .incompatibleStateDict(LoadReport(unexpected: [name]))
-        }
-        guard spec.shape == tensor.shape else {
-            throw .incompatibleStateDict(LoadReport(shapeMismatches: [.init(key: name, expected: spec.shape, actual: tensor.shape)]))
-        }
-        values[name] = tensor
+    /// Visits one parameter (`buffer: false`) or buffer of the current module.
+    public mutating func parameter(
+        _ name: String, _ tensor: inout Tensor, buffer: Bool = false, layer: LayerKind
+    ) throws(ModuleError) {
+        try visitor.visit(key(name), &tensor, ParameterInfo(name: name, isBuffer: buffer, layer: layer))
     }
 
-    /// Compares a checkpoint with the specifications and loads what matches.
-    ///
-    /// Nothing is changed unless the whole load succeeds.
-    public mutating func load(_ dict: StateDict, strict: Bool = true) throws(ModuleError) -> LoadReport {
-        var report = LoadReport()
-        let known = Dictionary(uniqueKeysWithValues: specs.map { ($0.name, $0) })
-        for key in dict.keys where known[key] == nil {
-            if ignorableSuffixes.contains(where: { key.hasSuffix($0) }) { report.ignored.append(key) } else { report.unexpected.append(key) }
-        }
-        var staged: [String: Tensor] = [:]
-        for spec in specs {
-            guard let t = dict[spec.name] else { report.missing.append(spec.name); continue }
-            guard t.shape == spec.shape else {
-                report.shapeMismatches.append(.init(key: spec.name, expected: spec.shape, actual: t.shape))
-                continue
-            }
-            var tensor = try Tensor(checkpoint: t, name: spec.name)
-            if tensor.dtype != spec.dtype {
-                guard spec.dtype == .int64 || t.dtype == .float32 else {
-                    throw .unsupportedDType(key: spec.name, dtype: t.dtype.rawValue)
-                }
-                do { tensor = try tensor.converted(to: spec.dtype) } catch { throw .tensor(error) }
-            }
-            staged[spec.name] = tensor
-        }
-        if !report.shapeMismatches.isEmpty || (strict && !report.isExact) {
-            throw .incompatibleStateDict(report)
-        }
-        for (k, v) in staged { values[k] = v }
-        report.loaded = staged.count
-        return report
+    /// Declares a checkpoint key of the current module that loading drops on purpose.
+    public mutating func ignore(_ name: String) { visitor.ignore(key(name)) }
+
+    /// Walks a child module under its attribute name.
+    public mutating func child<M: Module>(_ name: String, _ module: inout M) throws(ModuleError) {
+        try child(name) { (w: inout Self) throws(ModuleError) in try module.walk(&w) }
+    }
+
+    /// Walks an optional child (PyTorch's `None` attribute: nothing is visited).
+    public mutating func child<M: Module>(_ name: String, _ module: inout M?) throws(ModuleError) {
+        guard var m = module else { return }
+        try child(name, &m)
+        module = m
+    }
+
+    /// Runs `body` with the path extended by `name` (for containers of existential layers).
+    public mutating func child(_ name: String, _ body: (inout Self) throws(ModuleError) -> Void) throws(ModuleError) {
+        let saved = path
+        path = key(name)
+        defer { path = saved }
+        try body(&self)
+    }
+}
+
+/// Where a module sits in its tree during ``Module/prepare(in:)`` and a forward pass, and who
+/// observes its outputs: the per-module hook that tracing and gradient recording attach to.
+///
+/// ```swift
+/// var seen: [String] = []
+/// let scope = ModuleScope(observer: { path, output in seen.append("\(path) \(output.shape)") })
+/// let logits = try model.forward(x, in: scope)
+/// ```
+public struct ModuleScope {
+    /// The dotted module path (`""` at the root).
+    public let path: String
+    /// Called with a module's path and its output after the module ran (`nil`: no hook).
+    public let observer: ModuleObserver?
+
+    /// A root scope with an optional observer.
+    public init(path: String = "", observer: ModuleObserver? = nil) {
+        self.path = path
+        self.observer = observer
+    }
+
+    /// The root scope without an observer.
+    public static var root: ModuleScope { ModuleScope() }
+
+    /// The scope of a child module.
+    public func child(_ name: String) -> ModuleScope {
+        ModuleScope(path: path.isEmpty ? name : path + "." + name, observer: observer)
+    }
+
+    /// Reports this module's output to the observer (if any).
+    public func report(_ output: Tensor) { observer?(path, output) }
+
+    /// Runs a tensor operation and names this module in its failure.
+    public func run<R>(_ body: () throws(TensorError) -> R) throws(ModuleError) -> R {
+        do { return try body() } catch { throw .layer(path: path, error) }
+    }
+}
+
+/// The per-module hook: called with the module's dotted path and its output.
+public typealias ModuleObserver = (_ path: String, _ output: Tensor) -> Void
+
+/// A module with a forward pass.
+///
+/// Image layers compute on channels-last activations `[N, H, W, C]` (the layout the kernels
+/// use, so no transposition happens between layers); ``Linear`` on `[N, F]`.
+public protocol Layer: Module {
+    /// Computes the output; `scope` names the module in failures and carries the hook.
+    func forward(_ input: Tensor, in scope: ModuleScope) throws(ModuleError) -> Tensor
+}
+
+extension Layer {
+    /// Runs the layer at the root scope without a hook.
+    public func callAsFunction(_ input: Tensor) throws(ModuleError) -> Tensor {
+        try forward(input, in: .root)
     }
 }

@@ -12,6 +12,10 @@ public enum ModuleError: Error, Equatable, Sendable, CustomStringConvertible {
     case tensor(TensorError)
     /// The module's configuration is invalid.
     case invalidConfiguration(String)
+    /// A layer failed; `path` is its dotted module path (`head.classification_head.conv.2.0`).
+    case layer(path: String, TensorError)
+    /// A layer ran before ``Module/prepare(in:)`` built its inference form.
+    case notPrepared(path: String)
 
     /// A readable message naming the problem.
     public var description: String {
@@ -21,6 +25,8 @@ public enum ModuleError: Error, Equatable, Sendable, CustomStringConvertible {
         case .checkpoint(let e): return "checkpoint: \(e)"
         case .tensor(let e): return "tensor: \(e)"
         case .invalidConfiguration(let m): return "invalid configuration: \(m)"
+        case .layer(let path, let e): return "\(path.isEmpty ? "<root>" : path): \(e)"
+        case .notPrepared(let path): return "\(path.isEmpty ? "<root>" : path): not prepared (call prepare(in:) after changing parameters)"
         }
     }
 }

@@ -43,7 +43,7 @@ extension RetinaNet {
     /// let (detections, times) = try model.profile(image)
     /// ```
     public func profile(_ image: Image) throws(RetinaNetError) -> (detections: [Detection], times: StageTimes) {
-        let pass = try run(image, index: 0, keepFeatures: false)
+        let pass = try run(try Self.input(image, index: 0), index: 0, keepFeatures: false)
         return (pass.detections, pass.times)
     }
 }

@@ -1,53 +1,116 @@
 import ReproImage
 import ReproNN
+import ReproRandom
 import ReproTensor
 
-/// torchvision's RetinaNet (v2 or v1 layout) for deterministic CPU inference.
+/// torchvision's RetinaNet (v2 or v1 layout) for deterministic CPU inference: a tree of
+/// `backbone.body` (``ResNet``), `backbone.fpn` (``FeaturePyramidNetwork``) and `head`
+/// (``RetinaNetHead``) whose walk is the state-dict key list.
 ///
 /// Each image is processed on its own canvas (its resized size rounded up to a
 /// multiple of 32), exactly like torchvision's batch of one, so an image's
 /// detections never depend on the other images passed with it. torchvision pads a
 /// batch to its largest image instead, which changes GroupNorm statistics and
-/// P6/P7 anchor strides (retinanet.md §10.1).
+/// P6/P7 anchor strides (docs/retinanet.md, "Batches").
 ///
 /// ```swift
 /// var model = try RetinaNet(configuration: .v2, seed: 3407)
 /// _ = try model.load(stateDict: StateDict(contentsOf: "retinanet_v2.pth"))
 /// let detections = try model.detect([Image(contentsOfFile: "photo.jpg")])
 /// ```
-public struct RetinaNet: Module, Sendable {
+public struct RetinaNet: Module {
     /// The architecture and inference settings.
     public let configuration: RetinaNetConfiguration
-    private var store: ParameterStore
-    private var network: RetinaNetNetwork
+    static let backboneName = "backbone", headName = "head"
+    /// `backbone.body` and `backbone.fpn`.
+    public private(set) var backbone: BackboneWithFPN
+    /// `head.classification_head` and `head.regression_head`.
+    public private(set) var head: RetinaNetHead
 
-    /// A model whose parameters come from a ``ParameterStore`` (e.g. after a custom initialisation).
-    public init(configuration: RetinaNetConfiguration, parameters: ParameterStore) throws(RetinaNetError) {
-        try configuration.validate()
-        guard parameters.specs == configuration.parameterSpecs else {
-            throw .invalidConfiguration("the parameter store does not describe this configuration")
-        }
-        self.configuration = configuration
-        store = parameters
-        do { network = try RetinaNetNetwork(configuration: configuration, store: parameters) } catch { throw .tensor(error) }
+    /// A model initialised exactly as `torch.manual_seed(seed)` followed by torchvision's
+    /// builder would initialise it (same draws, same order, same bits).
+    ///
+    /// For ``RetinaNetConfiguration/v2`` this is `retinanet_resnet50_fpn_v2(weights=None,
+    /// weights_backbone=None)`; for ``RetinaNetConfiguration/v1`` it is `retinanet_resnet50_fpn(weights=None,
+    /// weights_backbone=None)` (see ``RetinaNetConfiguration/normEpsilon`` for the norm). For
+    /// ``RetinaNetConfiguration/mini`` and ``RetinaNetConfiguration/miniV1`` it is the fixture
+    /// recipe's narrow ResNet (a standard-width 1-block ResNet is built first and its stages
+    /// replaced). Every parameter is random: outputs are reproducible but meaningless.
+    ///
+    /// ```swift
+    /// let model = try RetinaNet(configuration: .v2, seed: 3407)
+    /// ```
+    public init(configuration: RetinaNetConfiguration, seed: Int64) throws(RetinaNetError) {
+        var g = TorchGenerator(seed: seed)
+        try self.init(configuration: configuration, generator: &g)
     }
 
-    /// Every parameter and buffer in torchvision's `state_dict()` order.
-    public var parameterSpecs: [ParameterSpec] { store.specs }
-
-    /// The current parameters and buffers.
-    public var stateDict: [String: Tensor] { store.values }
-
-    /// Loads a checkpoint (legacy v1 key names are upgraded first) and re-prepares the layers.
+    /// A model built from a caller's generator, which then continues exactly as torch's default
+    /// generator does after the builder returns (e.g. for the `torch.rand` input of torchvision's tests).
     ///
-    /// `num_batches_tracked` entries are ignored for the v1 (frozen norm) layout, as torchvision does.
+    /// ```swift
+    /// var g = TorchGenerator(seed: 0)
+    /// var c = RetinaNetConfiguration.v2
+    /// c.numClasses = 20
+    /// let model = try RetinaNet(configuration: c, generator: &g)
+    /// let x = try Tensor(shape: [3, 224, 224], scalars: try g.rand(count: 3 * 224 * 224))
+    /// ```
+    public init(configuration: RetinaNetConfiguration, generator: inout TorchGenerator) throws(RetinaNetError) {
+        try configuration.validate()
+        self.configuration = configuration
+        let c = configuration
+        var g = generator
+        do {
+            // The body: resnet50(...) (fc drawn, then dropped by the FPN extractor).
+            var body: ResNet
+            if c.isNarrow {
+                var standard = c.bodyConfiguration
+                standard.planes = [64, 128, 256, 512]
+                standard.layers = [1, 1, 1, 1]
+                body = try ResNet(configuration: standard, generator: &g, prepare: false)
+                try body.buildStages(planes: c.planes, blocks: c.blocks, numClasses: 10, generator: &g)
+            } else {
+                body = try ResNet(configuration: c.bodyConfiguration, generator: &g, prepare: false)
+            }
+            body.removeClassifier()
+            // LastLevelP6P7 is constructed (as an argument) before the FPN.
+            let extra = try LastLevelP6P7(inChannels: c.p6InputChannels, outChannels: c.fpnChannels, generator: &g)
+            let fpn = try FeaturePyramidNetwork(inChannels: Array(c.stageChannels[1...]), outChannels: c.fpnChannels,
+                                                extraBlocks: extra, generator: &g)
+            backbone = BackboneWithFPN(body: body, fpn: fpn)
+            head = try RetinaNetHead(channels: c.fpnChannels, anchors: c.anchorsPerLocation, numClasses: c.numClasses,
+                                     groups: c.style == .v2 ? c.headGroups : nil, priorBias: c.clsPriorBias, generator: &g)
+            try prepare(in: .root)
+        } catch {
+            throw .module(error)
+        }
+        generator = g
+    }
+
+    /// Visits `backbone`, then `head`.
+    public mutating func walk<V: ModuleVisitor>(_ walker: inout ModuleWalker<V>) throws(ModuleError) {
+        try walker.child(RetinaNet.backboneName, &backbone)
+        try walker.child(RetinaNet.headName, &head)
+    }
+
+    /// Folds the norms, packs every convolution (NHWC kernels, Winograd transforms).
+    public mutating func prepare(in scope: ModuleScope) throws(ModuleError) {
+        try backbone.prepare(in: scope.child(RetinaNet.backboneName))
+        try head.prepare(in: scope.child(RetinaNet.headName))
+    }
+
+    /// Loads a checkpoint and re-prepares the layers; nothing changes unless all of it loads.
+    ///
+    /// For the v1 layout, legacy key names are upgraded first (``StateDict/upgradingLegacyRetinaNetKeys(fpnBlocks:)``)
+    /// and `num_batches_tracked` entries are ignored, as torchvision's frozen norm does. The norm epsilon
+    /// is the configuration's: build the model with ``RetinaNetConfiguration/normEpsilon`` = 0 for
+    /// torchvision's official COCO v1 file (``RetinaNetConfiguration/isOfficialCOCOV1Checkpoint(sha256:)``).
     public mutating func load(stateDict: StateDict, strict: Bool = true) throws(ModuleError) -> LoadReport {
         let dict = configuration.style == .v1 ? stateDict.upgradingLegacyRetinaNetKeys() : stateDict
-        var s = store
-        if configuration.style == .v1 { s.ignorableSuffixes = [".num_batches_tracked"] }
-        let report = try s.load(dict, strict: strict)
-        do { network = try RetinaNetNetwork(configuration: configuration, store: s) } catch { throw .tensor(error) }
-        store = s
+        var copy = self
+        let report = try copy.replaceParameters(from: dict, strict: strict)
+        try copy.prepare(in: .root)
+        self = copy
         return report
     }
 
@@ -57,7 +120,27 @@ public struct RetinaNet: Module, Sendable {
     public func detect(_ images: [Image]) throws(RetinaNetError) -> [[Detection]] {
         var out: [[Detection]] = []
         for (i, image) in images.enumerated() {
-            out.append(try run(image, index: i, keepFeatures: false).detections)
+            out.append(try run(try Self.input(image, index: i), index: i, keepFeatures: false).detections)
+        }
+        return out
+    }
+
+    /// Detects objects in float images `[N, 3, H, W]` or `[3, H, W]` with values in [0, 1]
+    /// (torchvision's `model([x])` input), each image on its own canvas.
+    ///
+    /// - Parameter observer: the per-module hook, called with each module's path and output
+    ///   (NHWC feature maps; fused groups report once, under their last module).
+    /// - Returns: per image, detections in descending score order.
+    public func detect(_ images: Tensor, observer: ModuleObserver? = nil) throws(RetinaNetError) -> [[Detection]] {
+        guard images.dtype == .float32, (images.rank == 4 && images.shape[1] == 3) || (images.rank == 3 && images.shape[0] == 3) else {
+            throw .invalidImage(index: 0, reason: "expected a float32 [N, 3, H, W] or [3, H, W] tensor, got \(images.dtype) \(images.shape)")
+        }
+        let batch = images.rank == 4 ? images : try Self.checked(0) { () throws(TensorError) in try images.reshaped([1] + images.shape) }
+        guard batch.shape[2] > 0, batch.shape[3] > 0 else { throw .invalidImage(index: 0, reason: "empty image \(images.shape)") }
+        var out: [[Detection]] = []
+        for i in 0..<batch.shape[0] {
+            let input = try Self.checked(i) { () throws(TensorError) in try batch.sliced(dim: 0, range: i..<(i + 1)).contiguous() }
+            out.append(try run(input, index: i, keepFeatures: false, observer: observer).detections)
         }
         return out
     }
@@ -88,9 +171,9 @@ public struct RetinaNet: Module, Sendable {
 
     /// Runs one image and returns every intermediate (feature maps converted to PyTorch's NCHW).
     public func trace(_ image: Image) throws(RetinaNetError) -> Trace {
-        let pass = try run(image, index: 0, keepFeatures: true)
+        let pass = try run(try Self.input(image, index: 0), index: 0, keepFeatures: true)
+        guard let f = pass.features else { throw .invalidConfiguration("trace kept no features") }
         do {
-            let f = pass.features!
             return Trace(resized: pass.resized, batched: pass.canvas, stem: try f.stem.nchwFromNHWC(),
                          body: try f.c.map { (t) throws(TensorError) in try t.nchwFromNHWC() },
                          fpn: try f.p.map { (t) throws(TensorError) in try t.nchwFromNHWC() },
@@ -101,20 +184,46 @@ public struct RetinaNet: Module, Sendable {
         }
     }
 
+    /// Feature maps of one pass, all NHWC `[1, H, W, C]`: the network never changes layout
+    /// between the canvas and the head outputs.
+    struct Features: Sendable {
+        var stem: Tensor
+        var c: [Tensor]             // C3, C4, C5
+        var p: [Tensor]             // P3 … P7
+        var clsLogits: Tensor       // [1, ΣHWA, K]
+        var bboxRegression: Tensor  // [1, ΣHWA, 4]
+    }
+
     /// One image's pass: NCHW canvas, NHWC features (`nil` unless asked for), detections and the time spent per stage.
     struct Pass {
         var resized: Tensor, canvas: Tensor
-        var features: RetinaNetNetwork.Features?
+        var features: Features?
         var anchors: [BoundingBox], boxesResized: [BoundingBox]
         var detections: [Detection]
         var times: StageTimes
     }
 
+    /// An image as torchvision's `to_tensor`: `[1, 3, H, W]` floats in [0, 1].
+    static func input(_ image: Image, index: Int) throws(RetinaNetError) -> Tensor {
+        guard image.width > 0, image.height > 0 else { throw .invalidImage(index: index, reason: "empty image") }
+        let rgb = image.rgb()
+        do { return try Tensor(shape: [1, 3, rgb.height, rgb.width], scalars: rgb.chwUnitFloats()) } catch { throw .tensor(error) }
+    }
+
+    /// Runs a tensor operation on input `index`, reporting a failure as an invalid image.
+    private static func checked<R>(_ index: Int, _ body: () throws(TensorError) -> R) throws(RetinaNetError) -> R {
+        do { return try body() } catch { throw .invalidImage(index: index, reason: "\(error)") }
+    }
+
+    /// Maps a module failure to the stage it happened in.
+    private static func stage(_ name: String, _ body: () throws(ModuleError) -> Void) throws(RetinaNetError) {
+        do { try body() } catch { throw .stage(name, error) }
+    }
+
     /// - Parameter keepFeatures: keep the intermediate feature maps (for ``trace(_:)``); without it each
     ///   map is released as soon as the next stage has consumed it, which lowers the peak memory.
-    func run(_ image: Image, index: Int, keepFeatures: Bool) throws(RetinaNetError) -> Pass {
+    func run(_ input: Tensor, index: Int, keepFeatures: Bool, observer: ModuleObserver? = nil) throws(RetinaNetError) -> Pass {
         let c = configuration
-        guard image.width > 0, image.height > 0 else { throw .invalidImage(index: index, reason: "empty image") }
         let clock = ContinuousClock()
         var mark = clock.now
         func lap() -> Double {
@@ -123,35 +232,42 @@ public struct RetinaNet: Module, Sendable {
             return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
         }
         var times = StageTimes()
+        let root = ModuleScope(observer: observer)
+        let scope = root.child(RetinaNet.backboneName)
+        let height = input.shape[2], width = input.shape[3]
+        let (resized, canvas, canvasNHWC): (Tensor, Tensor, Tensor)
         do {
-            let rgb = image.rgb()
-            let input = try Tensor(shape: [1, 3, rgb.height, rgb.width], scalars: rgb.chwUnitFloats())
-            let (resized, canvas) = try Self.transform(input, configuration: c)
-            let canvasNHWC = try canvas.nhwcFromNCHW()
-            let h = resized.shape[2], w = resized.shape[3]
-            times.transform = lap()
-            var kept: (stem: Tensor, c: [Tensor], p: [Tensor])?
-            var body: (stem: Tensor, c: [Tensor])? = try network.body(canvasNHWC)
-            times.body = lap()
-            let ps = try network.fpn(body!.c)
-            times.fpn = lap()
-            if keepFeatures { kept = (body!.stem, body!.c, ps) }
-            body = nil
-            let (cls, reg) = try network.heads(ps)
-            times.head = lap()
+            let t = try Self.transform(input, configuration: c)
+            (resized, canvas, canvasNHWC) = (t.resized, t.canvas, try t.canvas.nhwcFromNCHW())
+        } catch { throw .tensor(error) }
+        let h = resized.shape[2], w = resized.shape[3]
+        times.transform = lap()
+        var body: (stem: Tensor, stages: [Tensor])?
+        try Self.stage("body") { () throws(ModuleError) in body = try backbone.body.features(canvasNHWC, returning: [1, 2, 3], in: scope.child(FPNNames.body)) }
+        times.body = lap()
+        var ps: [Tensor] = []
+        try Self.stage("fpn") { () throws(ModuleError) in ps = try backbone.fpn.forward(body?.stages ?? [], in: scope.child(FPNNames.fpn)) }
+        times.fpn = lap()
+        let kept = keepFeatures ? body.map { (stem: $0.stem, c: $0.stages) } : nil
+        body = nil
+        var heads: (cls: Tensor, reg: Tensor)?
+        try Self.stage("head") { () throws(ModuleError) in heads = try head.forward(ps, in: root.child(RetinaNet.headName)) }
+        guard let (cls, reg) = heads else { throw .invalidConfiguration("the head produced no output") }
+        times.head = lap()
+        do {
             let hp = canvas.shape[2], wp = canvas.shape[3]
             let sizes = ps.map { (height: $0.shape[1], width: $0.shape[2]) }
             let anchors = AnchorGenerator.retinaNet.anchors(paddedHeight: hp, paddedWidth: wp, featureSizes: sizes)
             let post = try RetinaNetPostprocess(configuration: c).run(
                 clsLogits: cls, bboxRegression: reg, anchors: anchors,
                 levelSizes: sizes.map { $0.height * $0.width }, imageHeight: h, imageWidth: w)
-            let rh = Float(rgb.height) / Float(h), rw = Float(rgb.width) / Float(w)
+            let rh = Float(height) / Float(h), rw = Float(width) / Float(w)
             let dets = zip(post.boxes, zip(post.scores, post.labels)).map { b, sl in
                 Detection(box: BoundingBox(x1: b.x1 * rw, y1: b.y1 * rh, x2: b.x2 * rw, y2: b.y2 * rh), score: sl.0, label: sl.1)
             }
             times.postprocess = lap()
             return Pass(resized: resized, canvas: canvas,
-                        features: kept.map { .init(stem: $0.stem, c: $0.c, p: $0.p, clsLogits: cls, bboxRegression: reg) },
+                        features: kept.map { Features(stem: $0.stem, c: $0.c, p: ps, clsLogits: cls, bboxRegression: reg) },
                         anchors: anchors, boxesResized: post.boxes, detections: dets, times: times)
         } catch {
             throw .tensor(error)

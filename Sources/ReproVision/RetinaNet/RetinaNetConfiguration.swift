@@ -9,7 +9,8 @@ public struct RetinaNetConfiguration: Sendable, Equatable {
     public enum Style: String, Sendable, Equatable {
         /// `retinanet_resnet50_fpn_v2`: BatchNorm2d body, P6 from C5, GroupNorm head.
         case v2
-        /// `retinanet_resnet50_fpn` with COCO weights: FrozenBatchNorm2d (eps 0), P6 from P5, plain head.
+        /// `retinanet_resnet50_fpn`: P6 from P5, plain head; the body's norms are FrozenBatchNorm2d
+        /// layers (the COCO checkpoint's key layout) with ``RetinaNetConfiguration/normEpsilon``.
         case v1
     }
 
@@ -27,8 +28,15 @@ public struct RetinaNetConfiguration: Sendable, Equatable {
     public var fpnChannels = 256
     /// GroupNorm groups in the v2 head.
     public var headGroups = 32
-    /// Backbone norm epsilon (1e-5 for BatchNorm2d, 0 for v1's frozen norm with COCO weights).
-    public var normEpsilon: Float
+    /// Backbone norm epsilon.
+    ///
+    /// The rule (torchvision's): 1e-5 for every model built from a seed — v2 and v1 alike, since
+    /// `retinanet_resnet50_fpn(weights=None)` builds `nn.BatchNorm2d` (eps 1e-5), which in eval mode
+    /// computes what our frozen norm with eps 1e-5 computes — and for a user's checkpoint unless told
+    /// otherwise; **0** only for torchvision's official COCO v1 checkpoint, to which torchvision applies
+    /// `overwrite_eps(model, 0.0)` when it loads it. Recognise that file with
+    /// ``isOfficialCOCOV1Checkpoint(sha256:)`` and set this to 0 before building the model.
+    public var normEpsilon: Float = 1e-5
     /// Number of classes including torchvision's background slot.
     public var numClasses = 91
     /// Resize target of the short side.
@@ -49,6 +57,21 @@ public struct RetinaNetConfiguration: Sendable, Equatable {
     public var nmsThreshold: Float = 0.5
     /// Detections kept per image.
     public var detectionsPerImage = 300
+    /// The first hex digits of the SHA-256 of torchvision's official COCO v1 checkpoint
+    /// `retinanet_resnet50_fpn_coco-eeacb38b.pth` (torch hub names carry them and check them the same way).
+    public static let officialCOCOV1SHA256Prefix = "eeacb38b"
+
+    /// Whether a checkpoint file is torchvision's official COCO v1 file, whose norms use eps 0:
+    /// its SHA-256 (hex) starts with ``officialCOCOV1SHA256Prefix``, as torch hub verifies it.
+    ///
+    /// ```swift
+    /// var c = RetinaNetConfiguration.v1
+    /// if RetinaNetConfiguration.isOfficialCOCOV1Checkpoint(sha256: fileHash) { c.normEpsilon = 0 }
+    /// ```
+    public static func isOfficialCOCOV1Checkpoint(sha256: String) -> Bool {
+        sha256.lowercased().hasPrefix(officialCOCOV1SHA256Prefix)
+    }
+
     /// The cls_logits bias given by torchvision's initialisation (prior 0.01).
     public var clsPriorBias: Float = -4.59511985013459
 
@@ -56,18 +79,32 @@ public struct RetinaNetConfiguration: Sendable, Equatable {
     public var stageChannels: [Int] { planes.map { $0 * expansion } }
     /// Input channels of P6: C5's for v2, the FPN width for v1.
     public var p6InputChannels: Int { style == .v2 ? stageChannels[3] : fpnChannels }
+    /// True for the narrow fixture bodies (anything that is not ResNet-50's widths): the fixture
+    /// recipe builds them by replacing the stages of a standard 1-block ResNet.
+    var isNarrow: Bool { planes != [64, 128, 256, 512] || blocks != [3, 4, 6, 3] }
+
+    /// The body's ResNet layout (classifier of 1000 classes, drawn then dropped as torchvision does).
+    var bodyConfiguration: ResNetConfiguration {
+        var r = ResNetConfiguration(block: .bottleneck, layers: blocks)
+        r.planes = planes
+        r.stemChannels = stemChannels
+        r.expansion = expansion
+        r.norm = style == .v1 ? .frozenBatchNorm : .batchNorm
+        r.normEpsilon = normEpsilon
+        return r
+    }
+
     /// Anchors per location.
     public var anchorsPerLocation: Int { AnchorGenerator.retinaNet.anchorsPerLocation }
 
-    /// Creates a configuration with ResNet-50 widths.
+    /// Creates a configuration with ResNet-50 widths (norm epsilon 1e-5).
     public init(style: Style) {
         self.style = style
-        normEpsilon = style == .v2 ? 1e-5 : 0
     }
 
     /// torchvision's `retinanet_resnet50_fpn_v2`.
     public static let v2 = RetinaNetConfiguration(style: .v2)
-    /// torchvision's `retinanet_resnet50_fpn` as built for its COCO v1 checkpoint.
+    /// torchvision's `retinanet_resnet50_fpn` (eps 1e-5; set ``normEpsilon`` to 0 for the official COCO file).
     public static let v1 = RetinaNetConfiguration(style: .v1)
 
     /// The `mini` fixture layout: planes 16/32/64/128, 2 blocks per stage, 64-channel FPN, sizes 160/256.
@@ -81,7 +118,7 @@ public struct RetinaNetConfiguration: Sendable, Equatable {
         return c
     }()
 
-    /// The `mini_v1` fixture layout (v1 style of ``mini``).
+    /// The `mini_v1` fixture layout (v1 style of ``mini``), whose recipe uses eps 0 like the COCO file.
     public static let miniV1: RetinaNetConfiguration = {
         var c = mini
         c.style = .v1
@@ -104,5 +141,6 @@ public struct RetinaNetConfiguration: Sendable, Equatable {
             throw .invalidConfiguration("transform sizes and 3-channel mean/std required")
         }
         guard topKCandidates > 0, detectionsPerImage >= 0 else { throw .invalidConfiguration("top-k and detection limits") }
+        guard normEpsilon >= 0, normEpsilon.isFinite else { throw .invalidConfiguration("normEpsilon must be finite and ≥ 0") }
     }
 }

@@ -1,6 +1,6 @@
 @_spi(Kernels) import ReproTensor
 
-/// torchvision's `postprocess_detections` for one image (retinanet.md §7), with a
+/// torchvision's `postprocess_detections` for one image (docs/retinanet.md, "Post-processing"), with a
 /// documented tie rule: equal scores keep the lower flat index first.
 struct RetinaNetPostprocess: Sendable {
     let configuration: RetinaNetConfiguration

@@ -32,25 +32,25 @@ do {
         let bn = try ChannelAffine.frozenBatchNorm(
             weight: try tensor([24]), bias: try tensor([24]), runningMean: try tensor([24]),
             runningVariance: try Tensor(shape: [24], scalars: floats(24).map { $0 * $0 + 0.1 }), eps: 1e-5)
-        record("conv3x3", try Conv2d(weight: try tensor([24, 16, 3, 3]), bias: try tensor([24]), padding: (1, 1),
+        record("conv3x3", try PreparedConv2d(weight: try tensor([24, 16, 3, 3]), bias: try tensor([24]), padding: (1, 1),
                                      normalization: bn, relu: true)(x))
         // 3×3 stride 1 with ≥ 32 channels: Winograd F(4×4, 3×3) by the shape rule; F(2×2, 3×3) forced.
         let xw = try tensor([2, 40, 11, 13])
         let w3 = try tensor([36, 40, 3, 3], scale: 0.2), b3 = try tensor([36])
-        record("conv3x3-winograd", try Conv2d(weight: w3, bias: b3, padding: (1, 1), relu: true)(xw))
-        record("conv3x3-winograd-nhwc", try Conv2d(weight: w3, bias: b3, padding: (1, 1))
+        record("conv3x3-winograd", try PreparedConv2d(weight: w3, bias: b3, padding: (1, 1), relu: true)(xw))
+        record("conv3x3-winograd-nhwc", try PreparedConv2d(weight: w3, bias: b3, padding: (1, 1))
             .forward(nhwc: try xw.permuted([0, 2, 3, 1]).contiguous(), threads: 2))
-        record("conv3x3-winogradF2x3", try Conv2d(weight: w3, padding: (0, 0), algorithm: .winogradF2x3)(xw))
-        record("conv3x3s2", try Conv2d(weight: try tensor([24, 16, 3, 3]), stride: (2, 2), padding: (1, 1))(x))
+        record("conv3x3-winogradF2x3", try PreparedConv2d(weight: w3, padding: (0, 0), algorithm: .winogradF2x3)(xw))
+        record("conv3x3s2", try PreparedConv2d(weight: try tensor([24, 16, 3, 3]), stride: (2, 2), padding: (1, 1))(x))
         // ≥ 64 input channels, one group: the implicit-GEMM form of the direct convolution.
         let xg = try tensor([2, 70, 9, 11]), wg = try tensor([20, 70, 3, 3], scale: 0.2)
-        record("conv3x3s2-implicit-gemm", try Conv2d(weight: wg, bias: try tensor([20]), stride: (2, 2), padding: (1, 1))(xg))
-        record("conv3x3s2-implicit-gemm-nhwc", try Conv2d(weight: wg, stride: (2, 2), padding: (1, 1), relu: true)
+        record("conv3x3s2-implicit-gemm", try PreparedConv2d(weight: wg, bias: try tensor([20]), stride: (2, 2), padding: (1, 1))(xg))
+        record("conv3x3s2-implicit-gemm-nhwc", try PreparedConv2d(weight: wg, stride: (2, 2), padding: (1, 1), relu: true)
             .forward(nhwc: try xg.permuted([0, 2, 3, 1]).contiguous(), threads: 2))
-        record("conv1x1", try Conv2d(weight: try tensor([24, 16, 1, 1]), bias: try tensor([24]))(x))
-        record("conv-grouped-dilated", try Conv2d(weight: try tensor([24, 4, 3, 3]), padding: (2, 2), dilation: (2, 2), groups: 4)(x))
+        record("conv1x1", try PreparedConv2d(weight: try tensor([24, 16, 1, 1]), bias: try tensor([24]))(x))
+        record("conv-grouped-dilated", try PreparedConv2d(weight: try tensor([24, 4, 3, 3]), padding: (2, 2), dilation: (2, 2), groups: 4)(x))
         let img = try tensor([1, 3, 40, 44])
-        record("conv7x7s2", try Conv2d(weight: try tensor([16, 3, 7, 7]), stride: (2, 2), padding: (3, 3), relu: true)(img))
+        record("conv7x7s2", try PreparedConv2d(weight: try tensor([16, 3, 7, 7]), stride: (2, 2), padding: (3, 3), relu: true)(img))
         record("maxpool", try x.maxPool2d(kernel: 3, stride: 2, padding: 1))
         record("nearest", try x.upsampled(toHeight: 26, width: 31, mode: .nearest))
         record("bilinear", try x.upsampled(toHeight: 20, width: 11, mode: .bilinear))

@@ -1,7 +1,9 @@
+import ReproNN
+
 extension StateDict {
     /// Renames RetinaNet keys from torchvision's first layout to the current
     /// one, as torchvision does on load for a module whose stored version is
-    /// missing or below 2:
+    /// missing or below 2 (this is the legacy-name table):
     ///
     /// - heads (`head.classification_head.`, `head.regression_head.`):
     ///   `conv.{2i}.{weight,bias}` → `conv.{i}.0.{weight,bias}` for i in 0..<4;
@@ -29,7 +31,7 @@ extension StateDict {
                 }
             }
         }
-        let entries = keys.map { k in (renames[k] ?? k, self[k]!) }
+        let entries = keys.compactMap { k in self[k].map { (renames[k] ?? k, $0) } }
         return StateDict(entries, format: format, moduleVersions: moduleVersions)
     }
 }

@@ -1,0 +1,123 @@
+import ReproTensor
+
+/// `nn.Sequential`: layers run in order, named `0`, `1`, … in the state dict.
+///
+/// Preparation fuses what eval mode allows, without changing any key: a ``Conv2d`` followed by a
+/// ``FoldableNormalization`` folds the norm into the convolution's epilogue, a following ``ReLU``
+/// is fused too, and a ``GroupNorm`` followed by a ``ReLU`` runs as one in-place pass. The hook
+/// then reports a fused group's output once, under the path of its last layer (e.g. `…conv.0.2`).
+///
+/// ```swift
+/// var block = Sequential([try Conv2d(inChannels: 64, outChannels: 64, kernelSize: 3, padding: 1, bias: false, generator: &g),
+///                         try BatchNorm2d(numFeatures: 64), ReLU()])
+/// try block.prepare(in: .root)
+/// let y = try block(x)
+/// ```
+public struct Sequential: Layer {
+    /// The layers in order.
+    public var layers: [any Layer]
+    private var steps: [Step] = []
+
+    private enum Step: Sendable {
+        /// A convolution with a folded norm and/or ReLU covering layers `first ... last`.
+        case conv(PreparedConv2d, first: Int, last: Int)
+        /// A group norm with the following ReLU fused (layers `index`, `index + 1`).
+        case groupNormReLU(index: Int)
+        /// One layer on its own.
+        case layer(index: Int)
+    }
+
+    /// A sequence of layers.
+    public init(_ layers: [any Layer]) { self.layers = layers }
+
+    /// Visits each layer under its index.
+    public mutating func walk<V: ModuleVisitor>(_ walker: inout ModuleWalker<V>) throws(ModuleError) {
+        for i in layers.indices {
+            try walker.child(String(i)) { (w: inout ModuleWalker<V>) throws(ModuleError) in try layers[i].walk(&w) }
+        }
+    }
+
+    /// Builds the fused plan (see the type's description).
+    public mutating func prepare(in scope: ModuleScope) throws(ModuleError) {
+        var plan: [Step] = []
+        var i = 0
+        while i < layers.count {
+            if let conv = layers[i] as? Conv2d {
+                var j = i + 1
+                var affine: ChannelAffine?
+                if j < layers.count, let norm = layers[j] as? any FoldableNormalization {
+                    affine = try norm.foldedAffine(in: scope.child(String(j)))
+                    j += 1
+                }
+                let relu = j < layers.count && layers[j] is ReLU
+                if relu { j += 1 }
+                plan.append(.conv(try conv.prepared(normalization: affine, relu: relu, in: scope.child(String(i))), first: i, last: j - 1))
+                i = j
+            } else if layers[i] is GroupNorm, i + 1 < layers.count, layers[i + 1] is ReLU {
+                plan.append(.groupNormReLU(index: i))
+                i += 2
+            } else {
+                try layers[i].prepare(in: scope.child(String(i)))
+                plan.append(.layer(index: i))
+                i += 1
+            }
+        }
+        steps = plan
+    }
+
+    /// Runs the prepared plan.
+    public func forward(_ input: Tensor, in scope: ModuleScope) throws(ModuleError) -> Tensor {
+        guard steps.count > 0 || layers.isEmpty else { throw .notPrepared(path: scope.path) }
+        var x = input
+        for step in steps {
+            switch step {
+            case .conv(let conv, let first, let last):
+                x = try conv.run(x, in: scope.child(String(first)))
+                scope.child(String(last)).report(x)
+            case .groupNormReLU(let index):
+                guard let norm = layers[index] as? GroupNorm else { throw .notPrepared(path: scope.child(String(index)).path) }
+                try norm.apply(to: &x, relu: true, in: scope.child(String(index)))
+                scope.child(String(index + 1)).report(x)
+            case .layer(let index):
+                x = try layers[index].forward(x, in: scope.child(String(index)))
+            }
+        }
+        scope.report(x)
+        return x
+    }
+}
+
+/// `nn.ModuleList` (or a `Sequential` of one layer type): children named `0`, `1`, … with
+/// typed access.
+///
+/// ```swift
+/// var blocks = ModuleList<Conv2d>([c0, c1])
+/// let second = blocks[1]
+/// ```
+public struct ModuleList<Element: Module>: Module, RandomAccessCollection {
+    /// The children in order.
+    public var elements: [Element]
+
+    /// A list of modules.
+    public init(_ elements: [Element]) { self.elements = elements }
+
+    /// The first index (0).
+    public var startIndex: Int { elements.startIndex }
+    /// One past the last index.
+    public var endIndex: Int { elements.endIndex }
+    /// The child at `i`.
+    public subscript(i: Int) -> Element {
+        get { elements[i] }
+        set { elements[i] = newValue }
+    }
+
+    /// Visits each child under its index.
+    public mutating func walk<V: ModuleVisitor>(_ walker: inout ModuleWalker<V>) throws(ModuleError) {
+        for i in elements.indices { try walker.child(String(i), &elements[i]) }
+    }
+
+    /// Prepares each child.
+    public mutating func prepare(in scope: ModuleScope) throws(ModuleError) {
+        for i in elements.indices { try elements[i].prepare(in: scope.child(String(i))) }
+    }
+}
