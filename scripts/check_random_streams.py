@@ -30,6 +30,7 @@ def ensure_venv():
 
 
 ensure_venv()
+sys.dont_write_bytecode = True  # no __pycache__ in scripts/
 sys.path.insert(0, HERE)
 from make_random_stream_vectors import reference as library_values  # noqa: E402  (imports torch, numpy)
 
