@@ -41,6 +41,7 @@ import torchvision_cpu_nms  # noqa: E402
 
 NMS_SHIM = torchvision_cpu_nms.install()
 import torchvision  # noqa: E402
+import PIL  # noqa: E402
 from PIL import Image  # noqa: E402
 
 OUT_DIR = os.path.join(ROOT, "Tests", "Fixtures", "detect")
@@ -116,6 +117,7 @@ def main():
         "model": f"torch.manual_seed({SEED}); torchvision.models.detection.retinanet_resnet50_fpn_v2("
                  "weights=None, weights_backbone=None).eval(); model([rgb float32 / 255])",
         "torch": torch.__version__, "torchvision": torchvision.__version__, "numpy": np.__version__,
+        "pillow": PIL.__version__,
         "python": platform.python_version(), "machine": platform.machine(), "torch_num_threads": a.threads,
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "nms": ("scripts/torchvision_cpu_nms.py (torchvision's CPU kernel transcribed; the wheel's compiled ops "

@@ -23,6 +23,7 @@ import argparse
 import hashlib
 import json
 import os
+import platform
 
 import numpy as np
 from safetensors.numpy import load_file, save_file
@@ -77,6 +78,7 @@ def main():
             "generator": "scripts/make_retinanet_value_samples.py",
             "source_sha256": json.dumps(provenance, sort_keys=True),
             "reference_versions": json.dumps(versions, sort_keys=True),
+            "sampled_with": json.dumps({"numpy": np.__version__, "python": platform.python_version()}, sort_keys=True),
             "sampling": f"numpy.random.default_rng([{SEED}, stage number, element count]).choice(count, min({K}, count), "
                         "replace=False) plus the first and last element, sorted",
         })
