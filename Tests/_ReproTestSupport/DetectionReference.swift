@@ -118,3 +118,16 @@ extension JSON {
         }
     }
 }
+
+extension DetectionReference {
+    /// Whether tests of the full-size model run in this build: always in release builds (CI runs
+    /// `swift test -c release`, about 2 s per forward pass); in debug builds, where one forward
+    /// pass takes minutes, only with `REPRO_HEAVY_TESTS=1`.
+    public static var fullSizeModelRuns: Bool {
+        #if DEBUG
+        ProcessInfo.processInfo.environment["REPRO_HEAVY_TESTS"] == "1"
+        #else
+        true
+        #endif
+    }
+}
