@@ -7,6 +7,8 @@ import Testing
 import _ReproTestSupport
 
 /// Parity with torchvision on the mini fixtures (weights rebuilt from the seed recipe).
+/// Statistics alone would not see a transposed stage: `RetinaNetLocalParity` compares the same
+/// stages value by value at fixed indices.
 ///
 /// Tolerances: convolutions and GroupNorm differ from PyTorch's oneDNN/SLEEF kernels by a
 /// few ulp (retinanet.md §10), and the bilinear resize by up to 1.7e-5 (§2). Measured
