@@ -15,9 +15,9 @@ Keys are (path, anchor) pairs, never line numbers, so editing a file above an ex
 not detach its entry: `path` is the source file relative to the package root and `anchor`
 is a piece of the example's code (normally its first line, stripped) that occurs in exactly
 one example of that file; when two examples share a first line, use another line that tells
-them apart (an anchor equal to an example's whole code names that example even when
-the code also occurs inside a longer one). The script fails when a key matches no example or several, so an entry cannot
-silently go stale.
+them apart (an anchor equal to an example's whole code names that example even when that
+code also occurs inside a longer one). The script fails when a key matches no example or
+several, so an entry cannot silently go stale.
 
 An example whose first line declares a type (`struct`, `enum`, `class`, `actor`) compiles as
 a local type inside its function; a doc comment that shows a member (a `mutating func walk`)
