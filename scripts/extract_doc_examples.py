@@ -6,10 +6,25 @@ compiles each one and DocExamplesTests runs the ones that need no outside files.
 Usage: scripts/extract_doc_examples.py [--check]
   --check  exit 1 if the generated file is out of date (DocExamplesTests checks the same).
 
-An example that needs surrounding values gets them from CONTEXT below (keyed by
-"path:line" of its ```swift line): the doc comment shows the essential lines, the test
-adds the setup. Examples listed in COMPILE_ONLY are compiled but not run (they read files
-a reader has, such as photo.jpg, or build full-size models).
+An example that needs surrounding values gets them from CONTEXT below: the doc comment
+shows the essential lines, the test adds the setup. Examples listed in COMPILE_ONLY are
+compiled but not run (they read files a reader has, such as photo.jpg, or build full-size
+models); THROWS lists examples expected to end in a thrown error.
+
+Keys are (path, anchor) pairs, never line numbers, so editing a file above an example does
+not detach its entry: `path` is the source file relative to the package root and `anchor`
+is a piece of the example's code (normally its first line, stripped) that occurs in exactly
+one example of that file; when two examples share a first line, use another line that tells
+them apart (an anchor equal to an example's whole code names that example even when that
+code also occurs inside a longer one). The script fails when a key matches no example or
+several, so an entry cannot silently go stale.
+
+An example whose first line declares a type (`struct`, `enum`, `class`, `actor`) compiles as
+a local type inside its function; a doc comment that shows a member (a `mutating func walk`)
+shows it inside a complete type declaration so it compiles as written.
+
+The generated file names and locates examples by file and ordinal (`Image.swift #2`), not
+by line, so it only goes stale when an example's code changes, appears or disappears.
 """
 import os, re, sys
 
@@ -42,82 +57,105 @@ STREAM_LOADER = ("let loader = try StreamLoader(dataset: Counting(), batchSize: 
 IMAGE = "var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))"
 BYTES = "let bytes = try Image(width: 4, height: 3, channels: 3, pixels: [UInt8](repeating: 7, count: 36)).pngData()"
 MINI = "let model = try RetinaNet(configuration: .mini, seed: 0)"
+GEN = "var g = TorchGenerator(seed: 0)"
+NHWC3 = "let x = try Tensor(shape: [1, 6, 6, 3], scalars: [Float](repeating: 0.5, count: 6 * 6 * 3))"
 DICT = 'let dict = try StateDict(contentsOf: "weights.pth")'
 
 
 # Setup code for examples that use values defined outside them.
 CONTEXT = {
-    "Sources/ReproImage/Image+Drawing.swift:71": IMAGE,
-    "Sources/ReproImage/Image+Drawing.swift:84": IMAGE,
-    "Sources/ReproImage/Image+Drawing.swift:99": IMAGE,
-    "Sources/ReproImage/Image+Drawing.swift:122": IMAGE,
-    "Sources/ReproImage/Image+Drawing.swift:139": IMAGE,
-    "Sources/ReproImage/Image.swift:112": IMAGE,
-    "Sources/ReproImage/PNGEncoder.swift:11": IMAGE,
-    "Sources/ReproImage/PNGEncoder.swift:72": IMAGE,
-    "Sources/ReproImage/Image+Orientation.swift:6": BYTES,
-    "Sources/ReproImage/ImageDecoder.swift:13": BYTES,
-    "Sources/ReproImage/ImageDecoder.swift:62": BYTES,
-    "Sources/ReproImage/ImageDecoder.swift:99": BYTES,
-    "Sources/ReproImage/ImageError.swift:7": BYTES,
-    "Sources/ReproImage/Image+Tensor.swift:10": "let (w, h) = (4, 3)\nlet pixels = [UInt8](repeating: 9, count: w * h * 3)",
-    "Sources/ReproNN/Module/CheckpointTensor+Tensor.swift:10": DICT,
-    "Sources/ReproNN/Module/LoadReport.swift:29": "var model = try RetinaNet(configuration: .mini, seed: 0)\n" + DICT,
-    "Sources/ReproNN/Module/Module.swift:37": DICT,
-    "Sources/ReproVision/Detection/NonMaximumSuppression.swift:17":
+    ("Sources/ReproImage/Image+Drawing.swift", "image.fillRectangle(x0: 10, y0: 10, x1: 49, y1: 19, color: .black)"): IMAGE,
+    ("Sources/ReproImage/Image+Drawing.swift", "image.drawRectangle(x0: 5, y0: 5, x1: 60, y1: 40, color: .forClass(3), lineWidth: 2)"): IMAGE,
+    ("Sources/ReproImage/Image+Drawing.swift", 'image.drawText("PERSON 0.98", x: 4, y: 4, color: .white, scale: 2)'): IMAGE,
+    ("Sources/ReproImage/Image+Drawing.swift", 'image.drawLabel("dog 0.87", x: 30, y: 12, background: .forClass(18))'): IMAGE,
+    ("Sources/ReproImage/Image+Drawing.swift", 'image.drawDetection(x0: 12.4, y0: 30, x1: 200.6, y1: 180, label: "cat 0.91", classIndex: 17)'): IMAGE,
+    ("Sources/ReproImage/Image.swift", "let topLeft = image.pixel(x: 0, y: 0)   // e.g. [255, 0, 0]"): IMAGE,
+    ("Sources/ReproImage/PNGEncoder.swift", "let png = image.pngData()"): IMAGE,
+    ("Sources/ReproImage/PNGEncoder.swift", 'try image.writePNG(to: "out.png")'): IMAGE,
+    ("Sources/ReproImage/Image+Orientation.swift", "let d = try ImageDecoder.decode(bytes)"): BYTES,
+    ("Sources/ReproImage/ImageDecoder.swift", "var options = ImageDecodingOptions()"): BYTES,
+    ("Sources/ReproImage/ImageDecoder.swift", "let decoded = try ImageDecoder.decode(bytes)"): BYTES,
+    ("Sources/ReproImage/ImageDecoder.swift", "let image = try Image(decoding: bytes)"): BYTES,
+    ("Sources/ReproImage/ImageError.swift", "do { _ = try Image(decoding: bytes) }"): BYTES,
+    ("Sources/ReproImage/Image+Tensor.swift", "var out = [Float](repeating: 0, count: 3 * h * w)"): "let (w, h) = (4, 3)\nlet pixels = [UInt8](repeating: 9, count: w * h * 3)",
+    ("Sources/ReproNN/Module/CheckpointTensor+Tensor.swift", 'let w = try Tensor(checkpoint: dict.tensor("conv1.weight"), name: "conv1.weight")'): DICT,
+    ("Sources/ReproNN/Module/LoadReport.swift", "let report = try model.load(stateDict: dict, strict: false)"): "var model = try RetinaNet(configuration: .mini, seed: 0)\n" + DICT,
+    ("Sources/ReproNN/Layers/Conv2d.swift", "var conv = try Conv2d("): NHWC3,
+    ("Sources/ReproNN/Layers/Linear.swift", "var fc = try Linear("):
+        GEN + "\nlet features = try Tensor(shape: [2, 512], scalars: [Float](repeating: 0.25, count: 2 * 512))",
+    ("Sources/ReproNN/Layers/Sequential.swift", "var block = Sequential("):
+        GEN + "\nlet x = try Tensor(shape: [1, 6, 6, 64], scalars: [Float](repeating: 0.5, count: 6 * 6 * 64))",
+    ("Sources/ReproNN/Layers/Sequential.swift", "var blocks = ModuleList<Conv2d>([c0, c1])"):
+        GEN + "\nlet c0 = try Conv2d(inChannels: 3, outChannels: 4, kernelSize: 1, generator: &g)"
+        "\nlet c1 = try Conv2d(inChannels: 4, outChannels: 4, kernelSize: 3, padding: 1, generator: &g)",
+    ("Sources/ReproNN/Module/Module.swift", "var model = try ResNet(configuration: .resnet18, generator: &g)"): GEN,
+    ("Sources/ReproNN/Module/Module.swift", "let scope = ModuleScope(observer:"):
+        GEN + "\nvar model = try Linear(inFeatures: 4, outFeatures: 2, generator: &g)\ntry model.prepare(in: .root)"
+        "\nlet x = try Tensor(shape: [1, 4], scalars: [Float]([1, 2, 3, 4]))",
+    ("Sources/ReproVision/RetinaNet/RetinaNetConfiguration.swift", "isOfficialCOCOV1Checkpoint(sha256: fileHash)"):
+        'let fileHash = String(repeating: "0", count: 64)',
+    ("Sources/ReproVision/Detection/NonMaximumSuppression.swift", "let keep = NonMaximumSuppression.batched(boxes: boxes, scores: scores, labels: labels, iouThreshold: 0.5)"):
         "let boxes = [BoundingBox(x1: 0, y1: 0, x2: 10, y2: 10), BoundingBox(x1: 1, y1: 1, x2: 10, y2: 10)]\n"
         "let scores: [Float] = [0.9, 0.8]\nlet labels = [1, 1]",
-    "Sources/ReproVision/RetinaNet/Detection.swift:3":
+    ("Sources/ReproVision/RetinaNet/Detection.swift", "for d in detections where d.score > 0.5 { print(COCO.name(of: d.label), d.score, d.box) }"):
         "let detections = [Detection(box: BoundingBox(x1: 0, y1: 0, x2: 4, y2: 4), score: 0.9, label: 18)]",
-    "Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift:14": MINI + "\n" + IMAGE,
-    "Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift:42": MINI + "\n" + IMAGE,
-    "Sources/ReproRandom/TorchGenerator+State.swift:59": SAVED,
-    "Sources/ReproRandom/TorchGenerator+State.swift:105": SAVED,
-    "Sources/ReproRandom/TorchInit.swift:200": "var bias = [Float](repeating: 0, count: 4)",
-    "Sources/ReproRandom/TorchInit.swift:209": "var bias = [Float](repeating: 1, count: 4)",
-    "Sources/ReproRandom/TorchInit.swift:216": "var scale = [Float](repeating: 0, count: 4)",
-    "Sources/ReproRandom/TorchInit.swift:245": "var w = [Float](repeating: 0, count: 64 * 3 * 7 * 7)",
-    "Sources/ReproRandom/TorchInit.swift:263": "var w = [Float](repeating: 0, count: 15)",
-    "Sources/ReproRandom/TorchInit.swift:279": "var w = [Float](repeating: 0, count: 15)",
-    "Sources/ReproData/Transforms/ColorJitter.swift:9": CHW,
-    "Sources/ReproData/Transforms/Normalize.swift:4": CHW,
-    "Sources/ReproData/Transforms/RandomFlip.swift:4": CHW,
-    "Sources/ReproData/Transforms/RandomFlip.swift:23": CHW,
-    "Sources/ReproData/Transforms/RandomResizedCrop.swift:14": CHW,
-    "Sources/ReproData/Transforms/Resize.swift:9": CHW,
-    "Sources/ReproData/Transforms/ImageTransform.swift:4":
+    ("Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift", "print(times.body, times.total)"): MINI + "\n" + IMAGE,
+    ("Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift", "let (detections, times) = try model.profile(image)"): MINI + "\n" + IMAGE,
+    ("Sources/ReproRandom/TorchGenerator+State.swift", "let h = try TorchGenerator(serializedState: saved, capability: .generic)"): SAVED,
+    ("Sources/ReproRandom/TorchGenerator+State.swift", "try g.setState(saved)"): SAVED,
+    ("Sources/ReproRandom/TorchInit.swift", "TorchInit.constant(&bias, 0.1)"): "var bias = [Float](repeating: 0, count: 4)",
+    ("Sources/ReproRandom/TorchInit.swift", "TorchInit.zeros(&bias)"): "var bias = [Float](repeating: 1, count: 4)",
+    ("Sources/ReproRandom/TorchInit.swift", "TorchInit.ones(&scale)"): "var scale = [Float](repeating: 0, count: 4)",
+    ("Sources/ReproRandom/TorchInit.swift", "try TorchInit.kaimingNormal(&w, shape: [64, 3, 7, 7], mode: .fanOut, nonlinearity: .relu, using: &g)"): "var w = [Float](repeating: 0, count: 64 * 3 * 7 * 7)",
+    ("Sources/ReproRandom/TorchInit.swift", "try TorchInit.xavierUniform(&w, shape: [3, 5], using: &g)"): "var w = [Float](repeating: 0, count: 15)",
+    ("Sources/ReproRandom/TorchInit.swift", "try TorchInit.xavierNormal(&w, shape: [3, 5], using: &g)"): "var w = [Float](repeating: 0, count: 15)",
+    ("Sources/ReproData/Transforms/ColorJitter.swift", "let t = ColorJitter(brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1)"): CHW,
+    ("Sources/ReproData/Transforms/Normalize.swift", "let y = try Normalize.imageNet.apply(x, using: &g)"): CHW,
+    ("Sources/ReproData/Transforms/RandomFlip.swift", "let y = try RandomHorizontalFlip().apply(x, using: &g)"): CHW,
+    ("Sources/ReproData/Transforms/RandomFlip.swift", "let y = try RandomVerticalFlip(p: 0.2).apply(x, using: &g)"): CHW,
+    ("Sources/ReproData/Transforms/RandomResizedCrop.swift", "let t = RandomResizedCrop(size: 224)"): CHW,
+    ("Sources/ReproData/Transforms/Resize.swift", "let r = Resize(shorterSide: 256)          // 500×375 → 341×256 (w×h)"): CHW,
+    ("Sources/ReproData/Transforms/ImageTransform.swift", "let t = Compose([RandomResizedCrop(size: 224), RandomHorizontalFlip(), Normalize.imageNet])"):
         "let image = try Image(width: 300, height: 260, channels: 3, pixels: [UInt8](repeating: 80, count: 300 * 260 * 3))",
-    "Sources/ReproData/SampleGenerator.swift:52": "var g = SampleGenerator(TorchGenerator(seed: UInt64(0)))",
-    "Sources/ReproData/DataLoader.swift:79": "let ds = InMemoryDataset(Array(0..<1000))",
-    "Sources/ReproData/DataLoader+Iteration.swift:102": LOADER,
-    "Sources/ReproData/LoaderProgress.swift:3": LOADER,
-    "Sources/ReproData/LoaderProgress.swift:28": LOADER,
-    "Sources/ReproData/LoaderState.swift:4": LOADER + "\n" + BATCH,
-    "Sources/ReproData/IterableDataset.swift:43": "let dataset = Counting()",
-    "Sources/ReproData/IterableDataset.swift:73": "let context = StreamContext(seed: 0, epoch: 0)",
-    "Sources/ReproData/StreamLoader+Iteration.swift:167": STREAM_LOADER,
-    "Sources/ReproData/StreamLoader.swift:137": STREAM_LOADER + "\n" + BATCH,
-    "Sources/ReproData/StreamLoader.swift:19": "let records = Counting()\n"
+    ("Sources/ReproData/SampleGenerator.swift", "let u = try g.withTorchGenerator { try $0.rand(count: 1)[0] }"): "var g = SampleGenerator(TorchGenerator(seed: UInt64(0)))",
+    ("Sources/ReproData/DataLoader.swift", "let shard = try DistributedSampler(count: 1000, worldSize: 4, rank: 1, seed: 7)"): "let ds = InMemoryDataset(Array(0..<1000))",
+    ("Sources/ReproData/DataLoader+Iteration.swift", "for try await batch in loader.asyncBatches { print(batch.indices) }"): LOADER,
+    ("Sources/ReproData/LoaderProgress.swift", "let watched = loader.reportingProgress { p in"): LOADER,
+    ("Sources/ReproData/LoaderProgress.swift", "for result in loader.reportingProgress({ print($0.fraction) }) { _ = try result.get() }"): LOADER,
+    ("Sources/ReproData/LoaderState.swift", "let saved = try JSONEncoder().encode(batch.stateAfter)"): LOADER + "\n" + BATCH,
+    ("Sources/ReproData/IterableDataset.swift", "var s = try dataset.makeStream(context: StreamContext(seed: 0, epoch: 0))"): "let dataset = Counting()",
+    ("Sources/ReproData/IterableDataset.swift", "var g = context.generator            // the stream's own randomness, e.g. a shuffle buffer"): "let context = StreamContext(seed: 0, epoch: 0)",
+    ("Sources/ReproData/StreamLoader+Iteration.swift", "for try await batch in loader.asyncBatches { print(batch.indices) }"): STREAM_LOADER,
+    ("Sources/ReproData/StreamLoader.swift", "let saved = try JSONEncoder().encode(batch.stateAfter)"): STREAM_LOADER + "\n" + BATCH,
+    ("Sources/ReproData/StreamLoader.swift", "let loader = try StreamLoader(dataset: records, batchSize: 32, seed: 7, workers: 4,"): "let records = Counting()\n"
         "@Sendable func decodeAndAugment(_ r: Int, _ g: inout SampleGenerator) -> Int { r }\nfunc save(_ state: StreamLoaderState) {}",
 }
 # Examples compiled but not run: they read files the reader has, write into the working
 # directory, or build a full-size model (slow in a debug build).
 COMPILE_ONLY = {
-    "Sources/ReproImage/Image+Tensor.swift:40", "Sources/ReproImage/Image.swift:70", "Sources/ReproImage/Image.swift:9",
-    "Sources/ReproImage/ImageDecoder.swift:108", "Sources/ReproImage/PNGEncoder.swift:11",
-    "Sources/ReproImage/PNGEncoder.swift:72", "Sources/ReproNN/Checkpoint/CheckpointTensor.swift:76",
-    "Sources/ReproNN/Checkpoint/StateDict+Legacy.swift:14", "Sources/ReproNN/Checkpoint/StateDict.swift:12",
-    "Sources/ReproNN/Module/Module.swift:10", "Sources/ReproVision/RetinaNet/RetinaNet+TorchInit.swift:17",
-    "Sources/ReproVision/RetinaNet/RetinaNet.swift:13", "Sources/ReproVision/RetinaNet/RetinaNetConfiguration.swift:3",
-    "Sources/ReproNN/Module/CheckpointTensor+Tensor.swift:10", "Sources/ReproNN/Module/LoadReport.swift:29",
-    "Sources/ReproNN/Module/Module.swift:37",
-    "Sources/ReproRandom/TorchGenerator+Permutation.swift:28",  # 214,748,364 values
-    "Sources/ReproData/Transforms/CHWImage.swift:5", "Sources/ReproData/ImageFolderDataset.swift:25",
+    ("Sources/ReproImage/Image+Tensor.swift", 'let x = try Image(contentsOfFile: "cat.jpg").rgb().chwUnitFloats()   // 3 * h * w floats'),
+    ("Sources/ReproImage/Image.swift", 'let rgb = try Image(contentsOfFile: "logo.png").rgb()'),
+    ("Sources/ReproImage/Image.swift", 'let image = try Image(contentsOfFile: "cat.jpg")'),
+    ("Sources/ReproImage/ImageDecoder.swift", 'let image = try Image(contentsOfFile: "photo.jpg")'),
+    ("Sources/ReproImage/PNGEncoder.swift", "let png = image.pngData()"),
+    ("Sources/ReproImage/PNGEncoder.swift", 'try image.writePNG(to: "out.png")'),
+    ("Sources/ReproNN/Checkpoint/CheckpointTensor.swift", 'let dict = try StateDict(contentsOf: "weights.pth")'),
+    ("Sources/ReproVision/RetinaNet/StateDict+LegacyRetinaNet.swift", "upgradingLegacyRetinaNetKeys()"),
+    ("Sources/ReproNN/Checkpoint/StateDict.swift", 'let dict = try StateDict(contentsOf: "retinanet_resnet50_fpn_v2_coco.pth")'),
+    ("Sources/ReproNN/Module/Module.swift", 'StateDict(contentsOf: "resnet18.pth")'),
+    ("Sources/ReproVision/RetinaNet/RetinaNet.swift", "let model = try RetinaNet(configuration: .v2, seed: 3407)"),
+    ("Sources/ReproVision/RetinaNet/RetinaNet.swift", "var model = try RetinaNet(configuration: .v2, seed: 3407)"),
+    ("Sources/ReproVision/RetinaNet/RetinaNetConfiguration.swift", "let model = try RetinaNet(configuration: .v2, seed: 3407)"),
+    ("Sources/ReproNN/Module/CheckpointTensor+Tensor.swift", 'let w = try Tensor(checkpoint: dict.tensor("conv1.weight"), name: "conv1.weight")'),
+    ("Sources/ReproNN/Module/LoadReport.swift", "let report = try model.load(stateDict: dict, strict: false)"),
+    ("Sources/ReproVision/ResNet/ResNet.swift", "let logits = try model.classify(x)"),  # ResNet-18 at 224×224
+    ("Sources/ReproVision/RetinaNet/RetinaNet.swift", "c.numClasses = 20"),  # full-size RetinaNet v2
+    ("Sources/ReproRandom/TorchGenerator+Permutation.swift", "let p = try g.randperm(214_748_364, as: Int32.self)"),  # 214,748,364 values
+    ("Sources/ReproData/Transforms/CHWImage.swift", 'let x = CHWImage(try Image(contentsOfFile: "cat.jpg").rgb())   // values v / 255'),
+    ("Sources/ReproData/ImageFolderDataset.swift", 'let ds = try ImageFolderDataset(root: "data/train")'),
 }
 # Examples that end by showing an error (the test expects it to be thrown).
-THROWS = {"Sources/ReproRandom/TorchGenerator.swift:135"}
-# Examples that are not Swift statements (left out, with the reason).
-SKIP = {}
+THROWS = {("Sources/ReproRandom/TorchGenerator.swift", 'try TorchGenerator.seed(parsing: "-1")                     // 18446744073709551615')}
 
 
 def examples():
@@ -131,6 +169,7 @@ def examples():
                 rel = os.path.relpath(path, ROOT)
                 lines = open(path, encoding="utf-8").read().split("\n")
                 i = 0
+                ordinal = 0
                 while i < len(lines):
                     m = re.match(r"^(\s*)/// ```swift\s*$", lines[i])
                     if not m:
@@ -143,13 +182,35 @@ def examples():
                         text = re.sub(r"^\s*///", "", lines[i])
                         body.append(text[1:] if text.startswith(" ") else text)
                         i += 1
-                    yield rel, start + 1, body
+                    ordinal += 1
+                    yield rel, ordinal, start + 1, body
                     i += 1
 
 
-def identifier(rel, line):
+def identifier(rel, ordinal):
     stem = re.sub(r"[^A-Za-z0-9]", "_", os.path.splitext(rel[len("Sources/"):])[0])
-    return f"{stem}_{line}"
+    return f"{stem}_{ordinal}"
+
+
+def resolve(found):
+    """Maps every (path, anchor) key of CONTEXT, COMPILE_ONLY and THROWS to the one example
+    (path, ordinal) it names; exits with a message when a key matches none or several."""
+    by_path = {}
+    for rel, ordinal, _, body in found:
+        by_path.setdefault(rel, []).append((ordinal, "\n".join(body)))
+    resolved, problems = {}, []
+    for table, keys in (("CONTEXT", CONTEXT), ("COMPILE_ONLY", COMPILE_ONLY), ("THROWS", THROWS)):
+        for rel, anchor in keys:
+            candidates = by_path.get(rel, [])
+            hits = [ordinal for ordinal, code in candidates if anchor == code] or \
+                [ordinal for ordinal, code in candidates if anchor in code]
+            if len(hits) != 1:
+                problems.append(f"{table} key ({rel!r}, {anchor!r}) matches {len(hits)} examples, not 1")
+            else:
+                resolved[(rel, anchor)] = (rel, hits[0])
+    if problems:
+        sys.exit("extract_doc_examples.py: " + "\n".join(problems))
+    return resolved
 
 
 def generate():
@@ -174,16 +235,20 @@ def generate():
         "}",
         "",
     ]
+    found = list(examples())
+    resolved = resolve(found)
+    context = {resolved[k]: v for k, v in CONTEXT.items()}
+    compile_only = {resolved[k] for k in COMPILE_ONLY}
+    throws = {resolved[k] for k in THROWS}
     table = []
-    for rel, line, body in examples():
-        key = f"{rel}:{line}"
-        if key in SKIP:
-            continue
-        name = identifier(rel, line)
+    for rel, ordinal, _, body in found:
+        key = (rel, ordinal)
+        location = f"{rel} #{ordinal}"
+        name = identifier(rel, ordinal)
         code = "\n".join(body)
-        out.append(f"// {key}")
+        out.append(f"// {location}")
         out.append(f"@Sendable func example_{name}() async throws {{")
-        setups = CONTEXT.get(key, "").split("\n")
+        setups = context.get(key, "").split("\n")
         module = rel.split("/")[1]
         if module in DEFAULT_GENERATOR and re.search(r"\bg\b", code) and not re.search(r"\b(var|let) g\b", code):
             setups.insert(0, DEFAULT_GENERATOR[module])
@@ -195,7 +260,7 @@ def generate():
         out.append("}")
         out.append("")
         literal = code.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        table.append(f'    DocCommentExample(location: "{key}", code: "{literal}", runs: {"false" if key in COMPILE_ONLY else "true"}, throwsError: {"true" if key in THROWS else "false"}, body: example_{name}),')
+        table.append(f'    DocCommentExample(location: "{location}", code: "{literal}", runs: {"false" if key in compile_only else "true"}, throwsError: {"true" if key in throws else "false"}, body: example_{name}),')
     out.append("/// Every example, in source order.")
     out.append("let docCommentExamples: [DocCommentExample] = [")
     out.extend(table)

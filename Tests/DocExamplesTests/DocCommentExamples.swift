@@ -24,123 +24,123 @@ struct DocCommentExample: Sendable {
     var body: @Sendable () async throws -> Void
 }
 
-// Sources/Repro/EnvironmentFingerprint.swift:14
-@Sendable func example_Repro_EnvironmentFingerprint_14() async throws {
+// Sources/Repro/EnvironmentFingerprint.swift #1
+@Sendable func example_Repro_EnvironmentFingerprint_1() async throws {
     let env = EnvironmentFingerprint.current()
     print(env.cpuModel, env.simdBuild)
     print(env.jsonString())   // sorted keys
 }
 
-// Sources/Repro/HashingDeterminism.swift:18
-@Sendable func example_Repro_HashingDeterminism_18() async throws {
+// Sources/Repro/HashingDeterminism.swift #1
+@Sendable func example_Repro_HashingDeterminism_1() async throws {
     if !HashingDeterminism.isDeterministic { print("hash order varies per run") }
 }
 
-// Sources/Repro/HashingDeterminism.swift:62
-@Sendable func example_Repro_HashingDeterminism_62() async throws {
+// Sources/Repro/HashingDeterminism.swift #2
+@Sendable func example_Repro_HashingDeterminism_2() async throws {
     HashingDeterminism.needsReexec(environment: [:])                                   // true
     HashingDeterminism.needsReexec(environment: ["SWIFT_DETERMINISTIC_HASHING": "1"])  // false
 }
 
-// Sources/Repro/IntegerSeed.swift:8
-@Sendable func example_Repro_IntegerSeed_8() async throws {
+// Sources/Repro/IntegerSeed.swift #1
+@Sendable func example_Repro_IntegerSeed_1() async throws {
     let s = try IntegerSeed(parsing: "-42")
     s.int64        // -42
     s.uint64       // nil (negative)
     IntegerSeed(3407).description   // "3407"
 }
 
-// Sources/Repro/IntegerSeed.swift:99
-@Sendable func example_Repro_IntegerSeed_99() async throws {
+// Sources/Repro/IntegerSeed.swift #2
+@Sendable func example_Repro_IntegerSeed_2() async throws {
     IntegerSeed.decimal([0, 1])   // "4294967296"
 }
 
-// Sources/Repro/RandomStream+Values.swift:21
-@Sendable func example_Repro_RandomStream_Values_21() async throws {
+// Sources/Repro/RandomStream+Values.swift #1
+@Sendable func example_Repro_RandomStream_Values_1() async throws {
     RandomValue.float32(1).formatted(.hex)      // "0x3f800000"
     RandomValue.float64(0.5).formatted(.decimal) // "0.5"
 }
 
-// Sources/Repro/RandomStream+Values.swift:132
-@Sendable func example_Repro_RandomStream_Values_132() async throws {
+// Sources/Repro/RandomStream+Values.swift #2
+@Sendable func example_Repro_RandomStream_Values_2() async throws {
     try RandomStream.pythonRandom.values(seed: IntegerSeed(42), count: 1)
     // [.float64(0.6394267984578837)]
 }
 
-// Sources/Repro/RandomStream.swift:5
-@Sendable func example_Repro_RandomStream_5() async throws {
+// Sources/Repro/RandomStream.swift #1
+@Sendable func example_Repro_RandomStream_1() async throws {
     let s = try RandomStream(parsing: "torch.randint:-5:5")   // .torchRandint(low: -5, high: 5)
     s.name                                                     // "torch.randint:-5:5"
     s.fixedLength                                              // nil: any count
 }
 
-// Sources/Repro/Repro.swift:15
-@Sendable func example_Repro_Repro_15() async throws {
+// Sources/Repro/Repro.swift #1
+@Sendable func example_Repro_Repro_1() async throws {
     let report = Reproducibility.seed(3407)
     print(report)
 }
 
-// Sources/Repro/ReproBuild.swift:8
-@Sendable func example_Repro_ReproBuild_8() async throws {
+// Sources/Repro/ReproBuild.swift #1
+@Sendable func example_Repro_ReproBuild_1() async throws {
     print("Repro \(ReproBuild.version) (\(ReproBuild.commit))")
 }
 
-// Sources/Repro/SeedReport.swift:4
-@Sendable func example_Repro_SeedReport_4() async throws {
+// Sources/Repro/SeedReport.swift #1
+@Sendable func example_Repro_SeedReport_1() async throws {
     let report = Reproducibility.seed(42)
     report.seeded.map(\.source)        // [.pythonRandom, .philox4x32, …]
     report.unreachable.map(\.source)   // [.systemRandom, .gpuGenerators, …]
     print(report)                      // one line per entry
 }
 
-// Sources/Repro/Seeding.swift:30
-@Sendable func example_Repro_Seeding_30() async throws {
+// Sources/Repro/Seeding.swift #1
+@Sendable func example_Repro_Seeding_1() async throws {
     let report = Reproducibility.seed(3407)
     Reproducibility.withDefaultGenerators { $0.python.random() }   // random.seed(3407); random.random()
     print(report.unreachable.map(\.source))
 }
 
-// Sources/Repro/Seeding.swift:63
-@Sendable func example_Repro_Seeding_63() async throws {
+// Sources/Repro/Seeding.swift #2
+@Sendable func example_Repro_Seeding_2() async throws {
     let x = Reproducibility.withDefaultGenerators { $0.python.random() }
 }
 
-// Sources/Repro/Seeding.swift:98
-@Sendable func example_Repro_Seeding_98() async throws {
+// Sources/Repro/Seeding.swift #3
+@Sendable func example_Repro_Seeding_3() async throws {
     var mine = DefaultGenerators(seed: 42)
     let u = mine.python.random()
 }
 
-// Sources/ReproRandom/MT19937+NumPy.swift:12
-@Sendable func example_ReproRandom_MT19937_NumPy_12() async throws {
+// Sources/ReproRandom/MT19937+NumPy.swift #1
+@Sendable func example_ReproRandom_MT19937_NumPy_1() async throws {
     var modern = MT19937(seedSequence: SeedSequence(entropy: 42)) // np.random.MT19937(42)
     let raw = modern.nextRaw()                                    // .random_raw()
     var legacy = MT19937(seed: 42)                                // RandomState(42)._bit_generator
 }
 
-// Sources/ReproRandom/MT19937.swift:9
-@Sendable func example_ReproRandom_MT19937_9() async throws {
+// Sources/ReproRandom/MT19937.swift #1
+@Sendable func example_ReproRandom_MT19937_1() async throws {
     var mt = MT19937(seed: 5)          // init_genrand(5), as torch.manual_seed(5)
     let word = mt.next32()
     var py = MT19937(key: [5])         // init_by_array([5]), as random.seed(5)
 }
 
-// Sources/ReproRandom/NumPyBitGenerator.swift:11
-@Sendable func example_ReproRandom_NumPyBitGenerator_11() async throws {
+// Sources/ReproRandom/NumPyBitGenerator.swift #1
+@Sendable func example_ReproRandom_NumPyBitGenerator_1() async throws {
     var bits = SFC64(seed: 42)                 // np.random.SFC64(42)
     let raw = bits.nextRaw()                   // bits.random_raw()
     let more = try bits.randomRaw(count: 4)     // bits.random_raw(4)
     var g = NumPyGenerator(bitGenerator: bits) // np.random.Generator(bits)
 }
 
-// Sources/ReproRandom/NumPyGenerator+Ziggurat.swift:11
-@Sendable func example_ReproRandom_NumPyGenerator_Ziggurat_11() async throws {
+// Sources/ReproRandom/NumPyGenerator+Ziggurat.swift #1
+@Sendable func example_ReproRandom_NumPyGenerator_Ziggurat_1() async throws {
     var g = NumPyGenerator(seed: 42)
     let z = g.standardNormal()
 }
 
-// Sources/ReproRandom/NumPyGenerator.swift:8
-@Sendable func example_ReproRandom_NumPyGenerator_8() async throws {
+// Sources/ReproRandom/NumPyGenerator.swift #1
+@Sendable func example_ReproRandom_NumPyGenerator_1() async throws {
     var g = NumPyGenerator(seed: 0)                  // np.random.default_rng(0)
     let u = g.random()                               // 0.6369616873214543
     let k = try g.integers(low: 0, high: 100)
@@ -149,15 +149,15 @@ struct DocCommentExample: Sendable {
     var h = NumPyGenerator(bitGenerator: SFC64(seed: 7))  // Generator(SFC64(7))
 }
 
-// Sources/ReproRandom/NumPyPhilox.swift:11
-@Sendable func example_ReproRandom_NumPyPhilox_11() async throws {
+// Sources/ReproRandom/NumPyPhilox.swift #1
+@Sendable func example_ReproRandom_NumPyPhilox_1() async throws {
     var bits = NumPyPhilox(seed: 42)                          // np.random.Philox(42)
     let far = bits.jumped()                                   // counter + 2^128
     var keyed = NumPyPhilox(key: (1, 2), counter: (0, 0, 0, 0)) // Philox(key=2**64 + 1)
 }
 
-// Sources/ReproRandom/NumPyRandomState.swift:11
-@Sendable func example_ReproRandom_NumPyRandomState_11() async throws {
+// Sources/ReproRandom/NumPyRandomState.swift #1
+@Sendable func example_ReproRandom_NumPyRandomState_1() async throws {
     var rs = NumPyRandomState(seed: 0)        // np.random.RandomState(0)
     let u = rs.randomSample()                 // 0.5488135039273248
     let z = rs.standardNormal()
@@ -165,47 +165,47 @@ struct DocCommentExample: Sendable {
     let p = rs.permutation(20)
 }
 
-// Sources/ReproRandom/PCG64.swift:8
-@Sendable func example_ReproRandom_PCG64_8() async throws {
+// Sources/ReproRandom/PCG64.swift #1
+@Sendable func example_ReproRandom_PCG64_1() async throws {
     var bits = PCG64(seed: 0)                    // np.random.PCG64(0)
     let x = bits.next64()                        // 0xa30febcfd9c2825f
     let far = bits.jumped()                      // bits.jumped()
     bits.advance(by: Word128(1_000))             // bits.advance(1000)
 }
 
-// Sources/ReproRandom/PCG64DXSM.swift:10
-@Sendable func example_ReproRandom_PCG64DXSM_10() async throws {
+// Sources/ReproRandom/PCG64DXSM.swift #1
+@Sendable func example_ReproRandom_PCG64DXSM_1() async throws {
     var bits = PCG64DXSM(seed: 42)       // np.random.PCG64DXSM(42)
     let raw = try bits.randomRaw(count: 4)   // bits.random_raw(4)
 }
 
-// Sources/ReproRandom/Philox4x32.swift:14
-@Sendable func example_ReproRandom_Philox4x32_14() async throws {
+// Sources/ReproRandom/Philox4x32.swift #1
+@Sendable func example_ReproRandom_Philox4x32_1() async throws {
     var p = Philox4x32(seed: 42, subsequence: 0, offset: 0)
     let w = p.next32()
     let block = Philox4x32.block(counter: (0, 0, 0, 0), key: (0, 0))  // Random123 KAT
 }
 
-// Sources/ReproRandom/Philox4x32.swift:91
-@Sendable func example_ReproRandom_Philox4x32_91() async throws {
+// Sources/ReproRandom/Philox4x32.swift #2
+@Sendable func example_ReproRandom_Philox4x32_2() async throws {
     Philox4x32.statelessWord(seed: 0, offset: 0, index: 0)   // 1713891541
 }
 
-// Sources/ReproRandom/PythonRandom+Sequences.swift:5
-@Sendable func example_ReproRandom_PythonRandom_Sequences_5() async throws {
+// Sources/ReproRandom/PythonRandom+Sequences.swift #1
+@Sendable func example_ReproRandom_PythonRandom_Sequences_1() async throws {
     var r = PythonRandom(seed: 42)
     let i = try r.randrange(1000)
 }
 
-// Sources/ReproRandom/PythonRandom+Sequences.swift:51
-@Sendable func example_ReproRandom_PythonRandom_Sequences_51() async throws {
+// Sources/ReproRandom/PythonRandom+Sequences.swift #2
+@Sendable func example_ReproRandom_PythonRandom_Sequences_2() async throws {
     var r = PythonRandom(seed: 0)
     var x = Array(0..<20)
     r.shuffle(&x)
 }
 
-// Sources/ReproRandom/PythonRandom+State.swift:5
-@Sendable func example_ReproRandom_PythonRandom_State_5() async throws {
+// Sources/ReproRandom/PythonRandom+State.swift #1
+@Sendable func example_ReproRandom_PythonRandom_State_1() async throws {
     var r = PythonRandom(seed: 1)
     let saved = r.state                      // random.getstate()
     let a = r.random()
@@ -213,8 +213,8 @@ struct DocCommentExample: Sendable {
     assert(r.random() == a)
 }
 
-// Sources/ReproRandom/PythonRandom.swift:10
-@Sendable func example_ReproRandom_PythonRandom_10() async throws {
+// Sources/ReproRandom/PythonRandom.swift #1
+@Sendable func example_ReproRandom_PythonRandom_1() async throws {
     var r = PythonRandom(seed: 42)
     r.random()                        // 0.6394267984578837, as random.seed(42); random.random()
     try r.randrange(1000)             // as random.randrange(1000)
@@ -222,29 +222,29 @@ struct DocCommentExample: Sendable {
     r.shuffle(&deck)                  // as random.shuffle(deck)
 }
 
-// Sources/ReproRandom/PythonRandom.swift:36
-@Sendable func example_ReproRandom_PythonRandom_36() async throws {
+// Sources/ReproRandom/PythonRandom.swift #2
+@Sendable func example_ReproRandom_PythonRandom_2() async throws {
     var r = PythonRandom(seed: UInt64.max)   // random.seed(2**64 - 1)
 }
 
-// Sources/ReproRandom/PythonRandom.swift:55
-@Sendable func example_ReproRandom_PythonRandom_55() async throws {
+// Sources/ReproRandom/PythonRandom.swift #3
+@Sendable func example_ReproRandom_PythonRandom_3() async throws {
     var r = PythonRandom(seedWords: [7, 0, 0, 16])   // random.seed(2**100 + 7)
 }
 
-// Sources/ReproRandom/PythonRandom.swift:69
-@Sendable func example_ReproRandom_PythonRandom_69() async throws {
+// Sources/ReproRandom/PythonRandom.swift #4
+@Sendable func example_ReproRandom_PythonRandom_4() async throws {
     var r = PythonRandom(seed: "hello")   // random.seed("hello")
 }
 
-// Sources/ReproRandom/PythonRandom.swift:123
-@Sendable func example_ReproRandom_PythonRandom_123() async throws {
+// Sources/ReproRandom/PythonRandom.swift #5
+@Sendable func example_ReproRandom_PythonRandom_5() async throws {
     var r = PythonRandom(seed: 0)
     let w = try r.getrandbitsWords(100)   // 4 words; w[3] < 16
 }
 
-// Sources/ReproRandom/RandomBitGenerator.swift:7
-@Sendable func example_ReproRandom_RandomBitGenerator_7() async throws {
+// Sources/ReproRandom/RandomBitGenerator.swift #1
+@Sendable func example_ReproRandom_RandomBitGenerator_1() async throws {
     var a = MT19937(seed: 5)
     _ = a.next()
     let saved = a.serializedState
@@ -252,14 +252,14 @@ struct DocCommentExample: Sendable {
     assert(a.next() == b.next())
 }
 
-// Sources/ReproRandom/SFC64.swift:8
-@Sendable func example_ReproRandom_SFC64_8() async throws {
+// Sources/ReproRandom/SFC64.swift #1
+@Sendable func example_ReproRandom_SFC64_1() async throws {
     var bits = SFC64(seed: 42)           // np.random.SFC64(42)
     let x = bits.next64()
 }
 
-// Sources/ReproRandom/SeedSequence.swift:11
-@Sendable func example_ReproRandom_SeedSequence_11() async throws {
+// Sources/ReproRandom/SeedSequence.swift #1
+@Sendable func example_ReproRandom_SeedSequence_1() async throws {
     let ss = SeedSequence(entropy: 42)
     let words = ss.generateState(count: 4)            // ss.generate_state(4)
     let seeds = ss.generateState64(count: 2)          // ss.generate_state(2, np.uint64)
@@ -267,14 +267,14 @@ struct DocCommentExample: Sendable {
     let children = parent.spawn(2)                    // spawn keys (0,) and (1,)
 }
 
-// Sources/ReproRandom/SplitMix64.swift:4
-@Sendable func example_ReproRandom_SplitMix64_4() async throws {
+// Sources/ReproRandom/SplitMix64.swift #1
+@Sendable func example_ReproRandom_SplitMix64_1() async throws {
     var g = SplitMix64(seed: 0)
     g.next()   // 0xe220a8397b1dcdaf
 }
 
-// Sources/ReproRandom/TorchDataLoader.swift:17
-@Sendable func example_ReproRandom_TorchDataLoader_17() async throws {
+// Sources/ReproRandom/TorchDataLoader.swift #1
+@Sendable func example_ReproRandom_TorchDataLoader_1() async throws {
     var g = TorchGenerator(seed: 42)                        // torch.manual_seed(42)
     var loader = try TorchDataLoader(count: 25, batchSize: 4, shuffle: true)
     let e = loader.epoch(defaultGenerator: &g)
@@ -283,8 +283,8 @@ struct DocCommentExample: Sendable {
     let w1 = try e.workerSeed(workerID: 1)   // worker 1's seeds
 }
 
-// Sources/ReproRandom/TorchDataLoader.swift:109
-@Sendable func example_ReproRandom_TorchDataLoader_109() async throws {
+// Sources/ReproRandom/TorchDataLoader.swift #2
+@Sendable func example_ReproRandom_TorchDataLoader_2() async throws {
     let w = try TorchWorkerSeed(baseSeed: 6909045637428952499, workerID: 1)
     w.seed                      // 6909045637428952500 (get_worker_info().seed, torch.initial_seed())
     var g = w.torchGenerator    // the worker's default torch generator
@@ -293,328 +293,328 @@ struct DocCommentExample: Sendable {
     var py = w.pythonRandom     // the worker's random module state
 }
 
-// Sources/ReproRandom/TorchGenerator+Bernoulli.swift:8
-@Sendable func example_ReproRandom_TorchGenerator_Bernoulli_8() async throws {
+// Sources/ReproRandom/TorchGenerator+Bernoulli.swift #1
+@Sendable func example_ReproRandom_TorchGenerator_Bernoulli_1() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let b = try g.bernoulli(probabilities: [Float](repeating: 0.3, count: 32))
 }
 
-// Sources/ReproRandom/TorchGenerator+Bernoulli.swift:29
-@Sendable func example_ReproRandom_TorchGenerator_Bernoulli_29() async throws {
+// Sources/ReproRandom/TorchGenerator+Bernoulli.swift #2
+@Sendable func example_ReproRandom_TorchGenerator_Bernoulli_2() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let b = try g.bernoulli(probabilities: [Double](repeating: 0.3, count: 8))
 }
 
-// Sources/ReproRandom/TorchGenerator+Bernoulli.swift:49
-@Sendable func example_ReproRandom_TorchGenerator_Bernoulli_49() async throws {
+// Sources/ReproRandom/TorchGenerator+Bernoulli.swift #3
+@Sendable func example_ReproRandom_TorchGenerator_Bernoulli_3() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let b = try g.bernoulli(count: 32, probability: 0.3)
 }
 
-// Sources/ReproRandom/TorchGenerator+Integers.swift:54
-@Sendable func example_ReproRandom_TorchGenerator_Integers_54() async throws {
+// Sources/ReproRandom/TorchGenerator+Integers.swift #1
+@Sendable func example_ReproRandom_TorchGenerator_Integers_1() async throws {
     var g = TorchGenerator(seed: 42)
     let v = try g.randint(low: 0, high: 10, count: 20)
 }
 
-// Sources/ReproRandom/TorchGenerator+Integers.swift:73
-@Sendable func example_ReproRandom_TorchGenerator_Integers_73() async throws {
+// Sources/ReproRandom/TorchGenerator+Integers.swift #2
+@Sendable func example_ReproRandom_TorchGenerator_Integers_2() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let a = try g.randomValues(count: 4, from: 5, to: nil)   // random_(from=5, to=None)
     let b = try g.randomValues(count: 4, from: 0, to: 5)     // random_(5)
 }
 
-// Sources/ReproRandom/TorchGenerator+Integers.swift:127
-@Sendable func example_ReproRandom_TorchGenerator_Integers_127() async throws {
+// Sources/ReproRandom/TorchGenerator+Integers.swift #3
+@Sendable func example_ReproRandom_TorchGenerator_Integers_3() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let seed = try g.randomValues(count: 1, dtype: .int64)[0]  // as RandomSampler draws it
 }
 
-// Sources/ReproRandom/TorchGenerator+Integers.swift:162
-@Sendable func example_ReproRandom_TorchGenerator_Integers_162() async throws {
+// Sources/ReproRandom/TorchGenerator+Integers.swift #4
+@Sendable func example_ReproRandom_TorchGenerator_Integers_4() async throws {
     var g = TorchGenerator(seed: 42)
     g.randomInt64()   // 6909045637428952499
 }
 
-// Sources/ReproRandom/TorchGenerator+Normal.swift:17
-@Sendable func example_ReproRandom_TorchGenerator_Normal_17() async throws {
+// Sources/ReproRandom/TorchGenerator+Normal.swift #1
+@Sendable func example_ReproRandom_TorchGenerator_Normal_1() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     var w = [Float](repeating: 0, count: 64)
     try w.withUnsafeMutableBufferPointer { try g.fillNormal($0, mean: 0, std: 0.01) }
 }
 
-// Sources/ReproRandom/TorchGenerator+Normal.swift:41
-@Sendable func example_ReproRandom_TorchGenerator_Normal_41() async throws {
+// Sources/ReproRandom/TorchGenerator+Normal.swift #2
+@Sendable func example_ReproRandom_TorchGenerator_Normal_2() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     var w = [Double](repeating: 0, count: 32)
     try w.withUnsafeMutableBufferPointer { try g.fillNormal($0, mean: 0.5, std: 0.3) }
 }
 
-// Sources/ReproRandom/TorchGenerator+Normal.swift:63
-@Sendable func example_ReproRandom_TorchGenerator_Normal_63() async throws {
+// Sources/ReproRandom/TorchGenerator+Normal.swift #3
+@Sendable func example_ReproRandom_TorchGenerator_Normal_3() async throws {
     var g = TorchGenerator(seed: 42)
     let z = try g.randn(count: 7)   // scalar path; leaves one value cached
 }
 
-// Sources/ReproRandom/TorchGenerator+Normal.swift:75
-@Sendable func example_ReproRandom_TorchGenerator_Normal_75() async throws {
+// Sources/ReproRandom/TorchGenerator+Normal.swift #4
+@Sendable func example_ReproRandom_TorchGenerator_Normal_4() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let z = try g.randn(count: 20, as: Double.self)
 }
 
-// Sources/ReproRandom/TorchGenerator+Normal.swift:87
-@Sendable func example_ReproRandom_TorchGenerator_Normal_87() async throws {
+// Sources/ReproRandom/TorchGenerator+Normal.swift #5
+@Sendable func example_ReproRandom_TorchGenerator_Normal_5() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let z = try g.normal(count: 32, mean: 0.5, std: 0.3)
     // torch.manual_seed(3); torch.empty(4, 8).t().normal_(): memory order
     let t = try g.normal(count: 32, mean: 0, std: 1, contiguous: false)
 }
 
-// Sources/ReproRandom/TorchGenerator+Normal.swift:105
-@Sendable func example_ReproRandom_TorchGenerator_Normal_105() async throws {
+// Sources/ReproRandom/TorchGenerator+Normal.swift #6
+@Sendable func example_ReproRandom_TorchGenerator_Normal_6() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let z = try g.normal(count: 5, mean: 0.5, std: 0.3, as: Double.self)
 }
 
-// Sources/ReproRandom/TorchGenerator+Permutation.swift:14
-@Sendable func example_ReproRandom_TorchGenerator_Permutation_14() async throws {
+// Sources/ReproRandom/TorchGenerator+Permutation.swift #1
+@Sendable func example_ReproRandom_TorchGenerator_Permutation_1() async throws {
     var g = TorchGenerator(seed: 42)
     let p = try g.randperm(10)   // [2, 6, 1, 8, 4, 5, 0, 9, 3, 7]
 }
 
-// Sources/ReproRandom/TorchGenerator+Permutation.swift:28
-@Sendable func example_ReproRandom_TorchGenerator_Permutation_28() async throws {
+// Sources/ReproRandom/TorchGenerator+Permutation.swift #2
+@Sendable func example_ReproRandom_TorchGenerator_Permutation_2() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let p = try g.randperm(214_748_364, as: Int32.self)
 }
 
-// Sources/ReproRandom/TorchGenerator+State.swift:21
-@Sendable func example_ReproRandom_TorchGenerator_State_21() async throws {
+// Sources/ReproRandom/TorchGenerator+State.swift #1
+@Sendable func example_ReproRandom_TorchGenerator_State_1() async throws {
     var g = TorchGenerator(seed: 42)
     _ = try g.randn(count: 3)
     let saved = g.serializedState            // 5056 bytes
     var h = try TorchGenerator(serializedState: saved)
 }
 
-// Sources/ReproRandom/TorchGenerator+State.swift:59
-@Sendable func example_ReproRandom_TorchGenerator_State_59() async throws {
+// Sources/ReproRandom/TorchGenerator+State.swift #2
+@Sendable func example_ReproRandom_TorchGenerator_State_2() async throws {
     let saved = TorchGenerator(seed: UInt64(1)).serializedState
     let h = try TorchGenerator(serializedState: saved, capability: .generic)
 }
 
-// Sources/ReproRandom/TorchGenerator+State.swift:105
-@Sendable func example_ReproRandom_TorchGenerator_State_105() async throws {
+// Sources/ReproRandom/TorchGenerator+State.swift #3
+@Sendable func example_ReproRandom_TorchGenerator_State_3() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let saved = TorchGenerator(seed: UInt64(1)).serializedState
     try g.setState(saved)
 }
 
-// Sources/ReproRandom/TorchGenerator+Uniform.swift:12
-@Sendable func example_ReproRandom_TorchGenerator_Uniform_12() async throws {
+// Sources/ReproRandom/TorchGenerator+Uniform.swift #1
+@Sendable func example_ReproRandom_TorchGenerator_Uniform_1() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     var w = [Float](repeating: 0, count: 8)
     try w.withUnsafeMutableBufferPointer { try g.fillUniform($0, from: -0.37, to: 0.81) }
 }
 
-// Sources/ReproRandom/TorchGenerator+Uniform.swift:32
-@Sendable func example_ReproRandom_TorchGenerator_Uniform_32() async throws {
+// Sources/ReproRandom/TorchGenerator+Uniform.swift #2
+@Sendable func example_ReproRandom_TorchGenerator_Uniform_2() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     var w = [Double](repeating: 0, count: 8)
     try w.withUnsafeMutableBufferPointer { try g.fillUniform($0, from: 2.5, to: 3.75) }
 }
 
-// Sources/ReproRandom/TorchGenerator+Uniform.swift:49
-@Sendable func example_ReproRandom_TorchGenerator_Uniform_49() async throws {
+// Sources/ReproRandom/TorchGenerator+Uniform.swift #3
+@Sendable func example_ReproRandom_TorchGenerator_Uniform_3() async throws {
     var g = TorchGenerator(seed: 0)
     let u = try g.rand(count: 3)   // [0.49625659, 0.76822180, 0.08847743]
 }
 
-// Sources/ReproRandom/TorchGenerator+Uniform.swift:62
-@Sendable func example_ReproRandom_TorchGenerator_Uniform_62() async throws {
+// Sources/ReproRandom/TorchGenerator+Uniform.swift #4
+@Sendable func example_ReproRandom_TorchGenerator_Uniform_4() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let u = try g.rand(count: 5, as: Double.self)
 }
 
-// Sources/ReproRandom/TorchGenerator+Uniform.swift:73
-@Sendable func example_ReproRandom_TorchGenerator_Uniform_73() async throws {
+// Sources/ReproRandom/TorchGenerator+Uniform.swift #5
+@Sendable func example_ReproRandom_TorchGenerator_Uniform_5() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let b = try g.uniform(count: 8, from: -0.19245008972987526, to: 0.19245008972987526)
 }
 
-// Sources/ReproRandom/TorchGenerator+Uniform.swift:85
-@Sendable func example_ReproRandom_TorchGenerator_Uniform_85() async throws {
+// Sources/ReproRandom/TorchGenerator+Uniform.swift #6
+@Sendable func example_ReproRandom_TorchGenerator_Uniform_6() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let x = try g.uniform(count: 8, from: 2.5, to: 3.75, as: Double.self)
 }
 
-// Sources/ReproRandom/TorchGenerator.swift:12
-@Sendable func example_ReproRandom_TorchGenerator_12() async throws {
+// Sources/ReproRandom/TorchGenerator.swift #1
+@Sendable func example_ReproRandom_TorchGenerator_1() async throws {
     var g = TorchGenerator(seed: 42)            // torch.Generator().manual_seed(42)
     let u = try g.rand(count: 3)                // torch.rand(3, generator=g)
     let z = try g.randn(count: 20)              // torch.randn(20, generator=g)
     let p = try g.randperm(10)                  // torch.randperm(10, generator=g)
 }
 
-// Sources/ReproRandom/TorchGenerator.swift:68
-@Sendable func example_ReproRandom_TorchGenerator_68() async throws {
+// Sources/ReproRandom/TorchGenerator.swift #2
+@Sendable func example_ReproRandom_TorchGenerator_2() async throws {
     var g = TorchGenerator()                      // torch.Generator()
     var h = TorchGenerator(seed: 42, capability: .generic)
 }
 
-// Sources/ReproRandom/TorchGenerator.swift:83
-@Sendable func example_ReproRandom_TorchGenerator_83() async throws {
+// Sources/ReproRandom/TorchGenerator.swift #3
+@Sendable func example_ReproRandom_TorchGenerator_3() async throws {
     let g = TorchGenerator(seed: Int64(-1))   // initialSeed == 0xffff_ffff_ffff_ffff
 }
 
-// Sources/ReproRandom/TorchGenerator.swift:103
-@Sendable func example_ReproRandom_TorchGenerator_103() async throws {
+// Sources/ReproRandom/TorchGenerator.swift #4
+@Sendable func example_ReproRandom_TorchGenerator_4() async throws {
     var g = TorchGenerator()
     g.manualSeed(UInt64(1) << 32 | 5)   // same stream as manualSeed(5)
 }
 
-// Sources/ReproRandom/TorchGenerator.swift:117
-@Sendable func example_ReproRandom_TorchGenerator_117() async throws {
+// Sources/ReproRandom/TorchGenerator.swift #5
+@Sendable func example_ReproRandom_TorchGenerator_5() async throws {
     var g = TorchGenerator()
     g.manualSeed(Int64(-5))   // g.initialSeed == 18446744073709551611
 }
 
-// Sources/ReproRandom/TorchGenerator.swift:135
-@Sendable func example_ReproRandom_TorchGenerator_135() async throws {
+// Sources/ReproRandom/TorchGenerator.swift #6
+@Sendable func example_ReproRandom_TorchGenerator_6() async throws {
     try TorchGenerator.seed(parsing: "-1")                     // 18446744073709551615
     try TorchGenerator.seed(parsing: "18446744073709551616")   // throws: out of range
 }
 
-// Sources/ReproRandom/TorchGenerator.swift:163
-@Sendable func example_ReproRandom_TorchGenerator_163() async throws {
+// Sources/ReproRandom/TorchGenerator.swift #7
+@Sendable func example_ReproRandom_TorchGenerator_7() async throws {
     var g = TorchGenerator(seed: 0)
     g.random()   // 2357136044
 }
 
-// Sources/ReproRandom/TorchGenerator.swift:173
-@Sendable func example_ReproRandom_TorchGenerator_173() async throws {
+// Sources/ReproRandom/TorchGenerator.swift #8
+@Sendable func example_ReproRandom_TorchGenerator_8() async throws {
     var g = TorchGenerator(seed: 0)
     let w = g.random64()   // (first << 32) | second
 }
 
-// Sources/ReproRandom/TorchInit+Layers.swift:16
-@Sendable func example_ReproRandom_TorchInit_Layers_16() async throws {
+// Sources/ReproRandom/TorchInit+Layers.swift #1
+@Sendable func example_ReproRandom_TorchInit_Layers_1() async throws {
     var g = TorchGenerator(seed: 0)
     let conv1d = try TorchInit.defaultLayer(weightShape: [16, 4, 5], bias: true, using: &g)
 }
 
-// Sources/ReproRandom/TorchInit+Layers.swift:54
-@Sendable func example_ReproRandom_TorchInit_Layers_54() async throws {
+// Sources/ReproRandom/TorchInit+Layers.swift #2
+@Sendable func example_ReproRandom_TorchInit_Layers_2() async throws {
     var g = TorchGenerator(seed: 0)                   // torch.manual_seed(0)
     let p = try TorchInit.conv2d(inChannels: 3, outChannels: 8, kernelSize: 3, using: &g)
 }
 
-// Sources/ReproRandom/TorchInit+Layers.swift:72
-@Sendable func example_ReproRandom_TorchInit_Layers_72() async throws {
+// Sources/ReproRandom/TorchInit+Layers.swift #3
+@Sendable func example_ReproRandom_TorchInit_Layers_3() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     let p = try TorchInit.conv2d(inChannels: 3, outChannels: 8, kernelSize: (1, 3), using: &g)
 }
 
-// Sources/ReproRandom/TorchInit+Layers.swift:94
-@Sendable func example_ReproRandom_TorchInit_Layers_94() async throws {
+// Sources/ReproRandom/TorchInit+Layers.swift #4
+@Sendable func example_ReproRandom_TorchInit_Layers_4() async throws {
     var g = TorchGenerator(seed: 0)
     let p = try TorchInit.linear(inFeatures: 5, outFeatures: 3, using: &g)
 }
 
-// Sources/ReproRandom/TorchInit.swift:11
-@Sendable func example_ReproRandom_TorchInit_11() async throws {
+// Sources/ReproRandom/TorchInit.swift #1
+@Sendable func example_ReproRandom_TorchInit_1() async throws {
     var g = TorchGenerator(seed: 0)                       // torch.manual_seed(0)
     let conv = try TorchInit.conv2d(inChannels: 3, outChannels: 8, kernelSize: 3, using: &g)
     // conv.weight (8×3×3×3) and conv.bias equal nn.Conv2d(3, 8, 3)'s
 }
 
-// Sources/ReproRandom/TorchInit.swift:70
-@Sendable func example_ReproRandom_TorchInit_70() async throws {
+// Sources/ReproRandom/TorchInit.swift #2
+@Sendable func example_ReproRandom_TorchInit_2() async throws {
     try TorchInit.calculateGain(.leakyRelu, param: 5.0.squareRoot())  // 0.5773502691896257
 }
 
-// Sources/ReproRandom/TorchInit.swift:98
-@Sendable func example_ReproRandom_TorchInit_98() async throws {
+// Sources/ReproRandom/TorchInit.swift #3
+@Sendable func example_ReproRandom_TorchInit_3() async throws {
     try TorchInit.fans(shape: [8, 3, 3, 3])   // (fanIn: 27, fanOut: 72)
 }
 
-// Sources/ReproRandom/TorchInit.swift:117
-@Sendable func example_ReproRandom_TorchInit_117() async throws {
+// Sources/ReproRandom/TorchInit.swift #4
+@Sendable func example_ReproRandom_TorchInit_4() async throws {
     try TorchInit.kaimingUniformBound(shape: [8, 3, 3, 3], a: 5.0.squareRoot())  // 0.19245008972987523
 }
 
-// Sources/ReproRandom/TorchInit.swift:167
-@Sendable func example_ReproRandom_TorchInit_167() async throws {
+// Sources/ReproRandom/TorchInit.swift #5
+@Sendable func example_ReproRandom_TorchInit_5() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     var w = [Float](repeating: 0, count: 10)
     try TorchInit.uniform(&w, from: -0.1, to: 0.1, using: &g)
 }
 
-// Sources/ReproRandom/TorchInit.swift:184
-@Sendable func example_ReproRandom_TorchInit_184() async throws {
+// Sources/ReproRandom/TorchInit.swift #6
+@Sendable func example_ReproRandom_TorchInit_6() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     var w = [Float](repeating: 0, count: 64)
     try TorchInit.normal(&w, std: 0.01, using: &g)
 }
 
-// Sources/ReproRandom/TorchInit.swift:200
-@Sendable func example_ReproRandom_TorchInit_200() async throws {
+// Sources/ReproRandom/TorchInit.swift #7
+@Sendable func example_ReproRandom_TorchInit_7() async throws {
     var bias = [Float](repeating: 0, count: 4)
     TorchInit.constant(&bias, 0.1)
 }
 
-// Sources/ReproRandom/TorchInit.swift:209
-@Sendable func example_ReproRandom_TorchInit_209() async throws {
+// Sources/ReproRandom/TorchInit.swift #8
+@Sendable func example_ReproRandom_TorchInit_8() async throws {
     var bias = [Float](repeating: 1, count: 4)
     TorchInit.zeros(&bias)
 }
 
-// Sources/ReproRandom/TorchInit.swift:216
-@Sendable func example_ReproRandom_TorchInit_216() async throws {
+// Sources/ReproRandom/TorchInit.swift #9
+@Sendable func example_ReproRandom_TorchInit_9() async throws {
     var scale = [Float](repeating: 0, count: 4)
     TorchInit.ones(&scale)
 }
 
-// Sources/ReproRandom/TorchInit.swift:225
-@Sendable func example_ReproRandom_TorchInit_225() async throws {
+// Sources/ReproRandom/TorchInit.swift #10
+@Sendable func example_ReproRandom_TorchInit_10() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     var w = [Float](repeating: 0, count: 216)
     try TorchInit.kaimingUniform(&w, shape: [8, 3, 3, 3], a: 5.0.squareRoot(), using: &g)
 }
 
-// Sources/ReproRandom/TorchInit.swift:245
-@Sendable func example_ReproRandom_TorchInit_245() async throws {
+// Sources/ReproRandom/TorchInit.swift #11
+@Sendable func example_ReproRandom_TorchInit_11() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     var w = [Float](repeating: 0, count: 64 * 3 * 7 * 7)
     try TorchInit.kaimingNormal(&w, shape: [64, 3, 7, 7], mode: .fanOut, nonlinearity: .relu, using: &g)
 }
 
-// Sources/ReproRandom/TorchInit.swift:263
-@Sendable func example_ReproRandom_TorchInit_263() async throws {
+// Sources/ReproRandom/TorchInit.swift #12
+@Sendable func example_ReproRandom_TorchInit_12() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     var w = [Float](repeating: 0, count: 15)
     try TorchInit.xavierUniform(&w, shape: [3, 5], using: &g)
 }
 
-// Sources/ReproRandom/TorchInit.swift:279
-@Sendable func example_ReproRandom_TorchInit_279() async throws {
+// Sources/ReproRandom/TorchInit.swift #13
+@Sendable func example_ReproRandom_TorchInit_13() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     var w = [Float](repeating: 0, count: 15)
     try TorchInit.xavierNormal(&w, shape: [3, 5], using: &g)
 }
 
-// Sources/ReproRandom/TorchSamplers.swift:11
-@Sendable func example_ReproRandom_TorchSamplers_11() async throws {
+// Sources/ReproRandom/TorchSamplers.swift #1
+@Sendable func example_ReproRandom_TorchSamplers_1() async throws {
     try TorchSequentialSampler(count: 7).indices()   // [0, 1, 2, 3, 4, 5, 6]
 }
 
-// Sources/ReproRandom/TorchSamplers.swift:33
-@Sendable func example_ReproRandom_TorchSamplers_33() async throws {
+// Sources/ReproRandom/TorchSamplers.swift #2
+@Sendable func example_ReproRandom_TorchSamplers_2() async throws {
     try TorchBatchSampler.batches(of: Array(0..<10), batchSize: 3, dropLast: false)
     // [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
 }
 
-// Sources/ReproRandom/TorchSamplers.swift:68
-@Sendable func example_ReproRandom_TorchSamplers_68() async throws {
+// Sources/ReproRandom/TorchSamplers.swift #3
+@Sendable func example_ReproRandom_TorchSamplers_3() async throws {
     var g = TorchGenerator(seed: UInt64(0))
     var smp = try TorchRandomSampler(count: 25, generator: TorchGenerator(seed: 42))
     var unused = TorchGenerator()
@@ -622,77 +622,77 @@ struct DocCommentExample: Sendable {
     let epoch2 = smp.epoch(defaultGenerator: &unused)   // g's 3rd permutation
 }
 
-// Sources/ReproRandom/TorchSamplers.swift:140
-@Sendable func example_ReproRandom_TorchSamplers_140() async throws {
+// Sources/ReproRandom/TorchSamplers.swift #4
+@Sendable func example_ReproRandom_TorchSamplers_4() async throws {
     var smp = TorchSubsetRandomSampler(indices: [10, 20, 30])
     var g = TorchGenerator(seed: 0)
     let order = smp.epoch(defaultGenerator: &g)
 }
 
-// Sources/ReproRandom/Word128.swift:8
-@Sendable func example_ReproRandom_Word128_8() async throws {
+// Sources/ReproRandom/Word128.swift #1
+@Sendable func example_ReproRandom_Word128_1() async throws {
     let d = Word128(high: 1 << 36, low: 12345)   // 2^100 + 12345
     var g = PCG64(seed: 12345)
     g.advance(by: d)
     print(g.state)                               // 0x23c23703589b35f326a9023c7969590c
 }
 
-// Sources/ReproImage/BitmapFont.swift:9
-@Sendable func example_ReproImage_BitmapFont_9() async throws {
+// Sources/ReproImage/BitmapFont.swift #1
+@Sendable func example_ReproImage_BitmapFont_1() async throws {
     BitmapFont.glyphWidth       // 5
     BitmapFont.textWidth("cat 0.98", scale: 2)
 }
 
-// Sources/ReproImage/Image+Drawing.swift:7
-@Sendable func example_ReproImage_Image_Drawing_7() async throws {
+// Sources/ReproImage/Image+Drawing.swift #1
+@Sendable func example_ReproImage_Image_Drawing_1() async throws {
     let c = Color(red: 255, green: 128, blue: 0)
     let person = Color.forClass(1)
 }
 
-// Sources/ReproImage/Image+Drawing.swift:36
-@Sendable func example_ReproImage_Image_Drawing_36() async throws {
+// Sources/ReproImage/Image+Drawing.swift #2
+@Sendable func example_ReproImage_Image_Drawing_2() async throws {
     Color.forClass(0) == Color.forClass(20)   // true
 }
 
-// Sources/ReproImage/Image+Drawing.swift:71
-@Sendable func example_ReproImage_Image_Drawing_71() async throws {
+// Sources/ReproImage/Image+Drawing.swift #3
+@Sendable func example_ReproImage_Image_Drawing_3() async throws {
     var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
     image.fillRectangle(x0: 10, y0: 10, x1: 49, y1: 19, color: .black)
 }
 
-// Sources/ReproImage/Image+Drawing.swift:84
-@Sendable func example_ReproImage_Image_Drawing_84() async throws {
+// Sources/ReproImage/Image+Drawing.swift #4
+@Sendable func example_ReproImage_Image_Drawing_4() async throws {
     var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
     image.drawRectangle(x0: 5, y0: 5, x1: 60, y1: 40, color: .forClass(3), lineWidth: 2)
 }
 
-// Sources/ReproImage/Image+Drawing.swift:99
-@Sendable func example_ReproImage_Image_Drawing_99() async throws {
+// Sources/ReproImage/Image+Drawing.swift #5
+@Sendable func example_ReproImage_Image_Drawing_5() async throws {
     var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
     image.drawText("PERSON 0.98", x: 4, y: 4, color: .white, scale: 2)
 }
 
-// Sources/ReproImage/Image+Drawing.swift:122
-@Sendable func example_ReproImage_Image_Drawing_122() async throws {
+// Sources/ReproImage/Image+Drawing.swift #6
+@Sendable func example_ReproImage_Image_Drawing_6() async throws {
     var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
     image.drawLabel("dog 0.87", x: 30, y: 12, background: .forClass(18))
 }
 
-// Sources/ReproImage/Image+Drawing.swift:139
-@Sendable func example_ReproImage_Image_Drawing_139() async throws {
+// Sources/ReproImage/Image+Drawing.swift #7
+@Sendable func example_ReproImage_Image_Drawing_7() async throws {
     var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
     image.drawDetection(x0: 12.4, y0: 30, x1: 200.6, y1: 180, label: "cat 0.91", classIndex: 17)
 }
 
-// Sources/ReproImage/Image+Orientation.swift:6
-@Sendable func example_ReproImage_Image_Orientation_6() async throws {
+// Sources/ReproImage/Image+Orientation.swift #1
+@Sendable func example_ReproImage_Image_Orientation_1() async throws {
     let bytes = try Image(width: 4, height: 3, channels: 3, pixels: [UInt8](repeating: 7, count: 36)).pngData()
     let d = try ImageDecoder.decode(bytes)
     let upright = d.image.oriented(exif: d.exifOrientation)
 }
 
-// Sources/ReproImage/Image+Tensor.swift:10
-@Sendable func example_ReproImage_Image_Tensor_10() async throws {
+// Sources/ReproImage/Image+Tensor.swift #1
+@Sendable func example_ReproImage_Image_Tensor_1() async throws {
     let (w, h) = (4, 3)
     let pixels = [UInt8](repeating: 9, count: w * h * 3)
     var out = [Float](repeating: 0, count: 3 * h * w)
@@ -703,224 +703,337 @@ struct DocCommentExample: Sendable {
     }
 }
 
-// Sources/ReproImage/Image+Tensor.swift:40
-@Sendable func example_ReproImage_Image_Tensor_40() async throws {
+// Sources/ReproImage/Image+Tensor.swift #2
+@Sendable func example_ReproImage_Image_Tensor_2() async throws {
     let x = try Image(contentsOfFile: "cat.jpg").rgb().chwUnitFloats()   // 3 * h * w floats
 }
 
-// Sources/ReproImage/Image.swift:9
-@Sendable func example_ReproImage_Image_9() async throws {
+// Sources/ReproImage/Image.swift #1
+@Sendable func example_ReproImage_Image_1() async throws {
     let image = try Image(contentsOfFile: "cat.jpg")
     let rgb = image.rgb()            // 3 channels
     print(rgb.width, rgb.height, rgb.rgbDigest)
 }
 
-// Sources/ReproImage/Image.swift:47
-@Sendable func example_ReproImage_Image_47() async throws {
+// Sources/ReproImage/Image.swift #2
+@Sendable func example_ReproImage_Image_2() async throws {
     let black = Image(width: 64, height: 32, channels: 3)
 }
 
-// Sources/ReproImage/Image.swift:70
-@Sendable func example_ReproImage_Image_70() async throws {
+// Sources/ReproImage/Image.swift #3
+@Sendable func example_ReproImage_Image_3() async throws {
     let rgb = try Image(contentsOfFile: "logo.png").rgb()
 }
 
-// Sources/ReproImage/Image.swift:112
-@Sendable func example_ReproImage_Image_112() async throws {
+// Sources/ReproImage/Image.swift #4
+@Sendable func example_ReproImage_Image_4() async throws {
     var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
     let topLeft = image.pixel(x: 0, y: 0)   // e.g. [255, 0, 0]
 }
 
-// Sources/ReproImage/ImageDecoder.swift:13
-@Sendable func example_ReproImage_ImageDecoder_13() async throws {
+// Sources/ReproImage/ImageDecoder.swift #1
+@Sendable func example_ReproImage_ImageDecoder_1() async throws {
     let bytes = try Image(width: 4, height: 3, channels: 3, pixels: [UInt8](repeating: 7, count: 36)).pngData()
     var options = ImageDecodingOptions()
     options.maxPixels = 4096 * 4096
     let image = try Image(decoding: bytes, options: options)
 }
 
-// Sources/ReproImage/ImageDecoder.swift:62
-@Sendable func example_ReproImage_ImageDecoder_62() async throws {
+// Sources/ReproImage/ImageDecoder.swift #2
+@Sendable func example_ReproImage_ImageDecoder_2() async throws {
     let bytes = try Image(width: 4, height: 3, channels: 3, pixels: [UInt8](repeating: 7, count: 36)).pngData()
     let decoded = try ImageDecoder.decode(bytes)
     print(decoded.format, decoded.image.width, decoded.exifOrientation)
 }
 
-// Sources/ReproImage/ImageDecoder.swift:99
-@Sendable func example_ReproImage_ImageDecoder_99() async throws {
+// Sources/ReproImage/ImageDecoder.swift #3
+@Sendable func example_ReproImage_ImageDecoder_3() async throws {
     let bytes = try Image(width: 4, height: 3, channels: 3, pixels: [UInt8](repeating: 7, count: 36)).pngData()
     let image = try Image(decoding: bytes)
 }
 
-// Sources/ReproImage/ImageDecoder.swift:108
-@Sendable func example_ReproImage_ImageDecoder_108() async throws {
+// Sources/ReproImage/ImageDecoder.swift #4
+@Sendable func example_ReproImage_ImageDecoder_4() async throws {
     let image = try Image(contentsOfFile: "photo.jpg")
 }
 
-// Sources/ReproImage/ImageError.swift:7
-@Sendable func example_ReproImage_ImageError_7() async throws {
+// Sources/ReproImage/ImageError.swift #1
+@Sendable func example_ReproImage_ImageError_1() async throws {
     let bytes = try Image(width: 4, height: 3, channels: 3, pixels: [UInt8](repeating: 7, count: 36)).pngData()
     do { _ = try Image(decoding: bytes) }
     catch ImageError.truncated(let what) { print("file ends early:", what) }
 }
 
-// Sources/ReproImage/PNGEncoder.swift:11
-@Sendable func example_ReproImage_PNGEncoder_11() async throws {
+// Sources/ReproImage/PNGEncoder.swift #1
+@Sendable func example_ReproImage_PNGEncoder_1() async throws {
     var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
     let png = image.pngData()
     try Data(png).write(to: URL(fileURLWithPath: "overlay.png"))
 }
 
-// Sources/ReproImage/PNGEncoder.swift:72
-@Sendable func example_ReproImage_PNGEncoder_72() async throws {
+// Sources/ReproImage/PNGEncoder.swift #2
+@Sendable func example_ReproImage_PNGEncoder_2() async throws {
     var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
     try image.writePNG(to: "out.png")
 }
 
-// Sources/ReproNN/Checkpoint/CheckpointTensor.swift:76
-@Sendable func example_ReproNN_Checkpoint_CheckpointTensor_76() async throws {
+// Sources/ReproNN/Checkpoint/CheckpointTensor.swift #1
+@Sendable func example_ReproNN_Checkpoint_CheckpointTensor_1() async throws {
     let dict = try StateDict(contentsOf: "weights.pth")
     let w = try dict.tensor("backbone.body.conv1.weight")
     w.shape          // [64, 3, 7, 7]
     let values = try w.floats()
 }
 
-// Sources/ReproNN/Checkpoint/StateDict+Legacy.swift:14
-@Sendable func example_ReproNN_Checkpoint_StateDict_Legacy_14() async throws {
-    let dict = try StateDict(contentsOf: "retinanet_resnet50_fpn_coco.pth").upgradingLegacyRetinaNetKeys()
-}
-
-// Sources/ReproNN/Checkpoint/StateDict.swift:12
-@Sendable func example_ReproNN_Checkpoint_StateDict_12() async throws {
+// Sources/ReproNN/Checkpoint/StateDict.swift #1
+@Sendable func example_ReproNN_Checkpoint_StateDict_1() async throws {
     let dict = try StateDict(contentsOf: "retinanet_resnet50_fpn_v2_coco.pth")
     for key in dict.keys { print(key, try dict.tensor(key).shape) }
 }
 
-// Sources/ReproNN/Module/CheckpointTensor+Tensor.swift:10
-@Sendable func example_ReproNN_Module_CheckpointTensor_Tensor_10() async throws {
+// Sources/ReproNN/Layers/Conv2d.swift #1
+@Sendable func example_ReproNN_Layers_Conv2d_1() async throws {
+    let x = try Tensor(shape: [1, 6, 6, 3], scalars: [Float](repeating: 0.5, count: 6 * 6 * 3))
+    var g = TorchGenerator(seed: 0)
+    var conv = try Conv2d(inChannels: 3, outChannels: 8, kernelSize: 3, padding: 1, generator: &g)
+    try conv.prepare(in: .root)
+    let y = try conv(x)   // x: NHWC [N, H, W, 3]
+}
+
+// Sources/ReproNN/Layers/Linear.swift #1
+@Sendable func example_ReproNN_Layers_Linear_1() async throws {
+    var g = TorchGenerator(seed: 0)
+    let features = try Tensor(shape: [2, 512], scalars: [Float](repeating: 0.25, count: 2 * 512))
+    var fc = try Linear(inFeatures: 512, outFeatures: 1000, generator: &g)
+    try fc.prepare(in: .root)
+    let logits = try fc(features)   // [N, 512] → [N, 1000]
+}
+
+// Sources/ReproNN/Layers/Normalization.swift #1
+@Sendable func example_ReproNN_Layers_Normalization_1() async throws {
+    let bn = try BatchNorm2d(numFeatures: 64)    // γ = 1, β = 0, μ = 0, σ² = 1, like PyTorch
+}
+
+// Sources/ReproNN/Layers/Normalization.swift #2
+@Sendable func example_ReproNN_Layers_Normalization_2() async throws {
+    let bn = try FrozenBatchNorm2d(numFeatures: 64, eps: 0)   // the COCO v1 checkpoint's eps
+}
+
+// Sources/ReproNN/Layers/Normalization.swift #3
+@Sendable func example_ReproNN_Layers_Normalization_3() async throws {
+    let gn = try GroupNorm(numGroups: 32, numChannels: 256)
+}
+
+// Sources/ReproNN/Layers/Sequential.swift #1
+@Sendable func example_ReproNN_Layers_Sequential_1() async throws {
+    var g = TorchGenerator(seed: 0)
+    let x = try Tensor(shape: [1, 6, 6, 64], scalars: [Float](repeating: 0.5, count: 6 * 6 * 64))
+    var block = Sequential([try Conv2d(inChannels: 64, outChannels: 64, kernelSize: 3, padding: 1, bias: false, generator: &g),
+                            try BatchNorm2d(numFeatures: 64), ReLU()])
+    try block.prepare(in: .root)
+    let y = try block(x)
+}
+
+// Sources/ReproNN/Layers/Sequential.swift #2
+@Sendable func example_ReproNN_Layers_Sequential_2() async throws {
+    var g = TorchGenerator(seed: 0)
+    let c0 = try Conv2d(inChannels: 3, outChannels: 4, kernelSize: 1, generator: &g)
+    let c1 = try Conv2d(inChannels: 4, outChannels: 4, kernelSize: 3, padding: 1, generator: &g)
+    var blocks = ModuleList<Conv2d>([c0, c1])
+    let second = blocks[1]
+}
+
+// Sources/ReproNN/Module/CheckpointTensor+Tensor.swift #1
+@Sendable func example_ReproNN_Module_CheckpointTensor_Tensor_1() async throws {
     let dict = try StateDict(contentsOf: "weights.pth")
     let w = try Tensor(checkpoint: dict.tensor("conv1.weight"), name: "conv1.weight")
 }
 
-// Sources/ReproNN/Module/LoadReport.swift:5
-@Sendable func example_ReproNN_Module_LoadReport_5() async throws {
+// Sources/ReproNN/Module/LoadReport.swift #1
+@Sendable func example_ReproNN_Module_LoadReport_1() async throws {
     let spec = ParameterSpec(name: "conv1.weight", shape: [64, 3, 7, 7])
 }
 
-// Sources/ReproNN/Module/LoadReport.swift:29
-@Sendable func example_ReproNN_Module_LoadReport_29() async throws {
+// Sources/ReproNN/Module/LoadReport.swift #2
+@Sendable func example_ReproNN_Module_LoadReport_2() async throws {
     var model = try RetinaNet(configuration: .mini, seed: 0)
     let dict = try StateDict(contentsOf: "weights.pth")
     let report = try model.load(stateDict: dict, strict: false)
     if !report.missing.isEmpty { print("left at their initial values:", report.missing) }
 }
 
-// Sources/ReproNN/Module/Module.swift:10
-@Sendable func example_ReproNN_Module_Module_10() async throws {
-    var model = try RetinaNet(configuration: .mini, seed: 0)
-    let report = try model.load(stateDict: StateDict(contentsOf: "weights.safetensors"))
+// Sources/ReproNN/Module/Module.swift #1
+@Sendable func example_ReproNN_Module_Module_1() async throws {
+    var g = TorchGenerator(seed: 0)
+    var model = try ResNet(configuration: .resnet18, generator: &g)
+    let keys = model.parameterSpecs.map(\.name)         // "conv1.weight", "bn1.weight", …
+    let report = try model.load(stateDict: StateDict(contentsOf: "resnet18.pth"))
 }
 
-// Sources/ReproNN/Module/Module.swift:37
-@Sendable func example_ReproNN_Module_Module_37() async throws {
-    let dict = try StateDict(contentsOf: "weights.pth")
-    var store = try ParameterStore(specs: [ParameterSpec(name: "w", shape: [2])])
-    let report = try store.load(dict, strict: true)
+// Sources/ReproNN/Module/Module.swift #2
+@Sendable func example_ReproNN_Module_Module_2() async throws {
+    struct Counter: ModuleVisitor {
+        var total = 0
+        mutating func visit(_ key: String, _ tensor: inout Tensor, _ info: ParameterInfo) { total += tensor.count }
+    }
 }
 
-// Sources/ReproVision/COCO.swift:5
-@Sendable func example_ReproVision_COCO_5() async throws {
+// Sources/ReproNN/Module/Module.swift #3
+@Sendable func example_ReproNN_Module_Module_3() async throws {
+    struct Probe: Module {   // a child convolution and a parameter of its own
+        var conv1: Conv2d
+        var weight: Tensor
+
+        mutating func walk<V: ModuleVisitor>(_ walker: inout ModuleWalker<V>) throws(ModuleError) {
+            try walker.child("conv1", &conv1)
+            try walker.parameter("weight", &weight, layer: .linear)
+        }
+
+        mutating func prepare(in scope: ModuleScope) throws(ModuleError) { try conv1.prepare(in: scope.child("conv1")) }
+    }
+}
+
+// Sources/ReproNN/Module/Module.swift #4
+@Sendable func example_ReproNN_Module_Module_4() async throws {
+    var g = TorchGenerator(seed: 0)
+    var model = try Linear(inFeatures: 4, outFeatures: 2, generator: &g)
+    try model.prepare(in: .root)
+    let x = try Tensor(shape: [1, 4], scalars: [Float]([1, 2, 3, 4]))
+    var seen: [String] = []
+    let scope = ModuleScope(observer: { path, output in seen.append("\(path) \(output.shape)") })
+    let logits = try model.forward(x, in: scope)
+}
+
+// Sources/ReproVision/COCO.swift #1
+@Sendable func example_ReproVision_COCO_1() async throws {
     COCO.categories[1]   // "person"
     COCO.name(of: 18)    // "dog"
 }
 
-// Sources/ReproVision/Detection/BoundingBox.swift:4
-@Sendable func example_ReproVision_Detection_BoundingBox_4() async throws {
+// Sources/ReproVision/Detection/BoundingBox.swift #1
+@Sendable func example_ReproVision_Detection_BoundingBox_1() async throws {
     let b = BoundingBox(x1: 0, y1: 0, x2: 10, y2: 5)
     b.area  // 50
 }
 
-// Sources/ReproVision/Detection/DetectionGeometry.swift:9
-@Sendable func example_ReproVision_Detection_DetectionGeometry_9() async throws {
+// Sources/ReproVision/Detection/DetectionGeometry.swift #1
+@Sendable func example_ReproVision_Detection_DetectionGeometry_1() async throws {
     DetectionGeometry.resizedSize(height: 154, width: 231, minSize: 160, maxSize: 256)  // (159, 239)
 }
 
-// Sources/ReproVision/Detection/DetectionGeometry.swift:42
-@Sendable func example_ReproVision_Detection_DetectionGeometry_42() async throws {
+// Sources/ReproVision/Detection/DetectionGeometry.swift #2
+@Sendable func example_ReproVision_Detection_DetectionGeometry_2() async throws {
     let anchors = AnchorGenerator.retinaNet.anchors(paddedHeight: 800, paddedWidth: 1088,
                                                     featureSizes: DetectionGeometry.featureSizes(paddedHeight: 800, paddedWidth: 1088))
 }
 
-// Sources/ReproVision/Detection/NonMaximumSuppression.swift:17
-@Sendable func example_ReproVision_Detection_NonMaximumSuppression_17() async throws {
+// Sources/ReproVision/Detection/NonMaximumSuppression.swift #1
+@Sendable func example_ReproVision_Detection_NonMaximumSuppression_1() async throws {
     let boxes = [BoundingBox(x1: 0, y1: 0, x2: 10, y2: 10), BoundingBox(x1: 1, y1: 1, x2: 10, y2: 10)]
     let scores: [Float] = [0.9, 0.8]
     let labels = [1, 1]
     let keep = NonMaximumSuppression.batched(boxes: boxes, scores: scores, labels: labels, iouThreshold: 0.5)
 }
 
-// Sources/ReproVision/RetinaNet/Detection.swift:3
-@Sendable func example_ReproVision_RetinaNet_Detection_3() async throws {
+// Sources/ReproVision/ResNet/ResNet.swift #1
+@Sendable func example_ReproVision_ResNet_ResNet_1() async throws {
+    var g = TorchGenerator(seed: 0)                          // torch.manual_seed(0)
+    var c = ResNetConfiguration.resnet18
+    c.numClasses = 50
+    let model = try ResNet(configuration: c, generator: &g)  // resnet18(num_classes=50)
+    let x = try Tensor(shape: [1, 3, 224, 224], scalars: try g.rand(count: 3 * 224 * 224))
+    let logits = try model.classify(x)                       // [1, 50]
+}
+
+// Sources/ReproVision/ResNet/ResNetConfiguration.swift #1
+@Sendable func example_ReproVision_ResNet_ResNetConfiguration_1() async throws {
+    var c = ResNetConfiguration.resnet50
+    c.numClasses = 50
+}
+
+// Sources/ReproVision/RetinaNet/Detection.swift #1
+@Sendable func example_ReproVision_RetinaNet_Detection_1() async throws {
     let detections = [Detection(box: BoundingBox(x1: 0, y1: 0, x2: 4, y2: 4), score: 0.9, label: 18)]
     for d in detections where d.score > 0.5 { print(COCO.name(of: d.label), d.score, d.box) }
 }
 
-// Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift:14
-@Sendable func example_ReproVision_RetinaNet_RetinaNet_Profile_14() async throws {
+// Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift #1
+@Sendable func example_ReproVision_RetinaNet_RetinaNet_Profile_1() async throws {
     let model = try RetinaNet(configuration: .mini, seed: 0)
     var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
     let (detections, times) = try model.profile(image)
     print(times.body, times.total)
 }
 
-// Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift:42
-@Sendable func example_ReproVision_RetinaNet_RetinaNet_Profile_42() async throws {
+// Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift #2
+@Sendable func example_ReproVision_RetinaNet_RetinaNet_Profile_2() async throws {
     let model = try RetinaNet(configuration: .mini, seed: 0)
     var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
     let (detections, times) = try model.profile(image)
 }
 
-// Sources/ReproVision/RetinaNet/RetinaNet+TorchInit.swift:17
-@Sendable func example_ReproVision_RetinaNet_RetinaNet_TorchInit_17() async throws {
-    let model = try RetinaNet(configuration: .v2, seed: 3407)
-}
-
-// Sources/ReproVision/RetinaNet/RetinaNet.swift:13
-@Sendable func example_ReproVision_RetinaNet_RetinaNet_13() async throws {
+// Sources/ReproVision/RetinaNet/RetinaNet.swift #1
+@Sendable func example_ReproVision_RetinaNet_RetinaNet_1() async throws {
     var model = try RetinaNet(configuration: .v2, seed: 3407)
     _ = try model.load(stateDict: StateDict(contentsOf: "retinanet_v2.pth"))
     let detections = try model.detect([Image(contentsOfFile: "photo.jpg")])
 }
 
-// Sources/ReproVision/RetinaNet/RetinaNetConfiguration.swift:3
-@Sendable func example_ReproVision_RetinaNet_RetinaNetConfiguration_3() async throws {
+// Sources/ReproVision/RetinaNet/RetinaNet.swift #2
+@Sendable func example_ReproVision_RetinaNet_RetinaNet_2() async throws {
+    let model = try RetinaNet(configuration: .v2, seed: 3407)
+}
+
+// Sources/ReproVision/RetinaNet/RetinaNet.swift #3
+@Sendable func example_ReproVision_RetinaNet_RetinaNet_3() async throws {
+    var g = TorchGenerator(seed: 0)
+    var c = RetinaNetConfiguration.v2
+    c.numClasses = 20
+    let model = try RetinaNet(configuration: c, generator: &g)
+    let x = try Tensor(shape: [3, 224, 224], scalars: try g.rand(count: 3 * 224 * 224))
+}
+
+// Sources/ReproVision/RetinaNet/RetinaNetConfiguration.swift #1
+@Sendable func example_ReproVision_RetinaNet_RetinaNetConfiguration_1() async throws {
     let model = try RetinaNet(configuration: .v2, seed: 3407)
     let small = RetinaNetConfiguration.mini   // the `mini` fixture's narrow layout
 }
 
-// Sources/ReproData/BatchSampler.swift:7
-@Sendable func example_ReproData_BatchSampler_7() async throws {
+// Sources/ReproVision/RetinaNet/RetinaNetConfiguration.swift #2
+@Sendable func example_ReproVision_RetinaNet_RetinaNetConfiguration_2() async throws {
+    let fileHash = String(repeating: "0", count: 64)
+    var c = RetinaNetConfiguration.v1
+    if RetinaNetConfiguration.isOfficialCOCOV1Checkpoint(sha256: fileHash) { c.normEpsilon = 0 }
+}
+
+// Sources/ReproVision/RetinaNet/StateDict+LegacyRetinaNet.swift #1
+@Sendable func example_ReproVision_RetinaNet_StateDict_LegacyRetinaNet_1() async throws {
+    let dict = try StateDict(contentsOf: "retinanet_resnet50_fpn_coco.pth").upgradingLegacyRetinaNetKeys()
+}
+
+// Sources/ReproData/BatchSampler.swift #1
+@Sendable func example_ReproData_BatchSampler_1() async throws {
     let b = try BatchSampler(SequentialSampler(count: 10), batchSize: 4, dropLast: false)
     b.batches(epoch: 0)            // [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     b.batch(epoch: 0, position: 1) // [4, 5, 6, 7]
 }
 
-// Sources/ReproData/CounterPermutation.swift:12
-@Sendable func example_ReproData_CounterPermutation_12() async throws {
+// Sources/ReproData/CounterPermutation.swift #1
+@Sendable func example_ReproData_CounterPermutation_1() async throws {
     let p = CounterPermutation(count: 10, seed: 42, epoch: 0)
     p[0]          // the first index of epoch 0
     Array(p)      // all ten indices, each exactly once
 }
 
-// Sources/ReproData/DataLoader+Iteration.swift:102
-@Sendable func example_ReproData_DataLoader_Iteration_102() async throws {
+// Sources/ReproData/DataLoader+Iteration.swift #1
+@Sendable func example_ReproData_DataLoader_Iteration_1() async throws {
     let loader = try DataLoader(dataset: InMemoryDataset(Array(0..<10)), batchSize: 4, seed: 0,
                                 transform: { x, _ in x }, collate: { $0 })
     for try await batch in loader.asyncBatches { print(batch.indices) }
 }
 
-// Sources/ReproData/DataLoader.swift:13
-@Sendable func example_ReproData_DataLoader_13() async throws {
+// Sources/ReproData/DataLoader.swift #1
+@Sendable func example_ReproData_DataLoader_1() async throws {
     let loader = try DataLoader(dataset: InMemoryDataset(Array(0..<10)), batchSize: 4, seed: 42, workers: 2,
                                 transform: { x, g in x + Int(g.next32() % 3) }, collate: { $0 })
     for result in loader {
@@ -929,45 +1042,45 @@ struct DocCommentExample: Sendable {
     }
 }
 
-// Sources/ReproData/DataLoader.swift:79
-@Sendable func example_ReproData_DataLoader_79() async throws {
+// Sources/ReproData/DataLoader.swift #2
+@Sendable func example_ReproData_DataLoader_2() async throws {
     let ds = InMemoryDataset(Array(0..<1000))
     let shard = try DistributedSampler(count: 1000, worldSize: 4, rank: 1, seed: 7)
     let loader = try DataLoader(dataset: ds, sampler: shard, batchSize: 32, seed: 7, workers: 2,
                                 transform: { x, _ in x }, collate: { $0 })
 }
 
-// Sources/ReproData/Dataset.swift:7
-@Sendable func example_ReproData_Dataset_7() async throws {
+// Sources/ReproData/Dataset.swift #1
+@Sendable func example_ReproData_Dataset_1() async throws {
     struct Squares: Dataset {
         var count: Int { 10 }
         func sample(at index: Int) throws -> Int { index * index }
     }
 }
 
-// Sources/ReproData/Dataset.swift:26
-@Sendable func example_ReproData_Dataset_26() async throws {
+// Sources/ReproData/Dataset.swift #2
+@Sendable func example_ReproData_Dataset_2() async throws {
     let ds = InMemoryDataset([1, 2, 3])
     try ds.sample(at: 1)  // 2
 }
 
-// Sources/ReproData/DistributedSampler.swift:20
-@Sendable func example_ReproData_DistributedSampler_20() async throws {
+// Sources/ReproData/DistributedSampler.swift #1
+@Sendable func example_ReproData_DistributedSampler_1() async throws {
     var s = try DistributedSampler(count: 10, worldSize: 3, rank: 1, seed: 0)
     s.setEpoch(2)
     s.indices   // this rank's 4 indices of epoch 2
     s.indices(epoch: 2, positions: 1..<3)   // two of them, computed alone
 }
 
-// Sources/ReproData/ImageFolderDataset.swift:25
-@Sendable func example_ReproData_ImageFolderDataset_25() async throws {
+// Sources/ReproData/ImageFolderDataset.swift #1
+@Sendable func example_ReproData_ImageFolderDataset_1() async throws {
     let ds = try ImageFolderDataset(root: "data/train")
     ds.classes            // ["cat", "dog"]
     let s = try ds.sample(at: 0)   // s.image, s.label, s.path
 }
 
-// Sources/ReproData/IterableDataset.swift:17
-@Sendable func example_ReproData_IterableDataset_17() async throws {
+// Sources/ReproData/IterableDataset.swift #1
+@Sendable func example_ReproData_IterableDataset_1() async throws {
     struct Counting: IterableDataset {
         let length: Int
         func makeStream(context: StreamContext) -> CountingStream { CountingStream(limit: length) }
@@ -980,27 +1093,27 @@ struct DocCommentExample: Sendable {
     }
 }
 
-// Sources/ReproData/IterableDataset.swift:43
-@Sendable func example_ReproData_IterableDataset_43() async throws {
+// Sources/ReproData/IterableDataset.swift #2
+@Sendable func example_ReproData_IterableDataset_2() async throws {
     let dataset = Counting()
     var s = try dataset.makeStream(context: StreamContext(seed: 0, epoch: 0))
     while let sample = try s.next() { print(sample) }
 }
 
-// Sources/ReproData/IterableDataset.swift:73
-@Sendable func example_ReproData_IterableDataset_73() async throws {
+// Sources/ReproData/IterableDataset.swift #3
+@Sendable func example_ReproData_IterableDataset_3() async throws {
     let context = StreamContext(seed: 0, epoch: 0)
     var g = context.generator            // the stream's own randomness, e.g. a shuffle buffer
     let k = g.next32() % 16
 }
 
-// Sources/ReproData/IterableDataset.swift:104
-@Sendable func example_ReproData_IterableDataset_104() async throws {
+// Sources/ReproData/IterableDataset.swift #4
+@Sendable func example_ReproData_IterableDataset_4() async throws {
     var g = SampleRandomness.streamGenerator(seed: 7, epoch: 0, index: 12)
 }
 
-// Sources/ReproData/LoaderProgress.swift:3
-@Sendable func example_ReproData_LoaderProgress_3() async throws {
+// Sources/ReproData/LoaderProgress.swift #1
+@Sendable func example_ReproData_LoaderProgress_1() async throws {
     let loader = try DataLoader(dataset: InMemoryDataset(Array(0..<10)), batchSize: 4, seed: 0,
                                 transform: { x, _ in x }, collate: { $0 })
     let watched = loader.reportingProgress { p in
@@ -1008,15 +1121,15 @@ struct DocCommentExample: Sendable {
     }
 }
 
-// Sources/ReproData/LoaderProgress.swift:28
-@Sendable func example_ReproData_LoaderProgress_28() async throws {
+// Sources/ReproData/LoaderProgress.swift #2
+@Sendable func example_ReproData_LoaderProgress_2() async throws {
     let loader = try DataLoader(dataset: InMemoryDataset(Array(0..<10)), batchSize: 4, seed: 0,
                                 transform: { x, _ in x }, collate: { $0 })
     for result in loader.reportingProgress({ print($0.fraction) }) { _ = try result.get() }
 }
 
-// Sources/ReproData/LoaderState.swift:4
-@Sendable func example_ReproData_LoaderState_4() async throws {
+// Sources/ReproData/LoaderState.swift #1
+@Sendable func example_ReproData_LoaderState_1() async throws {
     let loader = try DataLoader(dataset: InMemoryDataset(Array(0..<10)), batchSize: 4, seed: 0,
                                 transform: { x, _ in x }, collate: { $0 })
     var iterator = loader.makeIterator()
@@ -1025,33 +1138,33 @@ struct DocCommentExample: Sendable {
     let rest = try loader.resumed(from: JSONDecoder().decode(LoaderState.self, from: saved))
 }
 
-// Sources/ReproData/RandomSampler.swift:14
-@Sendable func example_ReproData_RandomSampler_14() async throws {
+// Sources/ReproData/RandomSampler.swift #1
+@Sendable func example_ReproData_RandomSampler_1() async throws {
     let s = RandomSampler(count: 10, seed: 42)
     s.indices(epoch: 0)                       // a permutation of 0..<10
     s.indices(epoch: 0, positions: 3..<5)     // its positions 3 and 4, without the rest
 }
 
-// Sources/ReproData/SampleGenerator.swift:11
-@Sendable func example_ReproData_SampleGenerator_11() async throws {
+// Sources/ReproData/SampleGenerator.swift #1
+@Sendable func example_ReproData_SampleGenerator_1() async throws {
     var g = SampleGenerator(SampleRandomness.generator(seed: 7, epoch: 0, index: 3))
     let flip = g.next32() & 1 == 1
 }
 
-// Sources/ReproData/SampleGenerator.swift:52
-@Sendable func example_ReproData_SampleGenerator_52() async throws {
+// Sources/ReproData/SampleGenerator.swift #2
+@Sendable func example_ReproData_SampleGenerator_2() async throws {
     var g = SampleGenerator(TorchGenerator(seed: UInt64(0)))
     let u = try g.withTorchGenerator { try $0.rand(count: 1)[0] }
 }
 
-// Sources/ReproData/SampleRandomness.swift:10
-@Sendable func example_ReproData_SampleRandomness_10() async throws {
+// Sources/ReproData/SampleRandomness.swift #1
+@Sendable func example_ReproData_SampleRandomness_1() async throws {
     var g = SampleRandomness.generator(seed: 7, epoch: 0, index: 12)
     let flip = g.next32() & 1 == 1
 }
 
-// Sources/ReproData/Sampler.swift:10
-@Sendable func example_ReproData_Sampler_10() async throws {
+// Sources/ReproData/Sampler.swift #1
+@Sendable func example_ReproData_Sampler_1() async throws {
     struct Reversed: Sampler {
         let count: Int
         func indices(epoch: Int, positions: Range<Int>) -> [Int] { positions.map { count - 1 - $0 } }
@@ -1059,25 +1172,25 @@ struct DocCommentExample: Sendable {
     Reversed(count: 3).indices(epoch: 0)  // [2, 1, 0]
 }
 
-// Sources/ReproData/Sampler.swift:31
-@Sendable func example_ReproData_Sampler_31() async throws {
+// Sources/ReproData/Sampler.swift #2
+@Sendable func example_ReproData_Sampler_2() async throws {
     SequentialSampler(count: 3).indices(epoch: 0)  // [0, 1, 2]
 }
 
-// Sources/ReproData/Sampler.swift:42
-@Sendable func example_ReproData_Sampler_42() async throws {
+// Sources/ReproData/Sampler.swift #3
+@Sendable func example_ReproData_Sampler_3() async throws {
     SequentialSampler(count: 4).indices(epoch: 7)  // [0, 1, 2, 3]
 }
 
-// Sources/ReproData/StreamLoader+Iteration.swift:167
-@Sendable func example_ReproData_StreamLoader_Iteration_167() async throws {
+// Sources/ReproData/StreamLoader+Iteration.swift #1
+@Sendable func example_ReproData_StreamLoader_Iteration_1() async throws {
     let loader = try StreamLoader(dataset: Counting(), batchSize: 4, seed: 0,
                                   transform: { x, _ in x }, collate: { $0 })
     for try await batch in loader.asyncBatches { print(batch.indices) }
 }
 
-// Sources/ReproData/StreamLoader.swift:19
-@Sendable func example_ReproData_StreamLoader_19() async throws {
+// Sources/ReproData/StreamLoader.swift #1
+@Sendable func example_ReproData_StreamLoader_1() async throws {
     let records = Counting()
     @Sendable func decodeAndAugment(_ r: Int, _ g: inout SampleGenerator) -> Int { r }
     func save(_ state: StreamLoaderState) {}
@@ -1089,8 +1202,8 @@ struct DocCommentExample: Sendable {
     }
 }
 
-// Sources/ReproData/StreamLoader.swift:137
-@Sendable func example_ReproData_StreamLoader_137() async throws {
+// Sources/ReproData/StreamLoader.swift #2
+@Sendable func example_ReproData_StreamLoader_2() async throws {
     let loader = try StreamLoader(dataset: Counting(), batchSize: 4, seed: 0,
                                   transform: { x, _ in x }, collate: { $0 })
     var iterator = loader.makeIterator()
@@ -1099,59 +1212,59 @@ struct DocCommentExample: Sendable {
     let rest = try loader.resumed(from: JSONDecoder().decode(StreamLoaderState.self, from: saved))
 }
 
-// Sources/ReproData/Transforms/CHWImage.swift:5
-@Sendable func example_ReproData_Transforms_CHWImage_5() async throws {
+// Sources/ReproData/Transforms/CHWImage.swift #1
+@Sendable func example_ReproData_Transforms_CHWImage_1() async throws {
     let x = CHWImage(try Image(contentsOfFile: "cat.jpg").rgb())   // values v / 255
     print(x.channels, x.height, x.width)   // 3, h, w
 }
 
-// Sources/ReproData/Transforms/ColorJitter.swift:9
-@Sendable func example_ReproData_Transforms_ColorJitter_9() async throws {
+// Sources/ReproData/Transforms/ColorJitter.swift #1
+@Sendable func example_ReproData_Transforms_ColorJitter_1() async throws {
     let x = CHWImage(try Image(width: 64, height: 48, channels: 3, pixels: [UInt8](repeating: 100, count: 64 * 48 * 3)))
     var g = SampleGenerator(SampleRandomness.generator(seed: 1, epoch: 0, index: 5))
     let t = ColorJitter(brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1)
     let y = try t.apply(x, using: &g)
 }
 
-// Sources/ReproData/Transforms/ImageTransform.swift:4
-@Sendable func example_ReproData_Transforms_ImageTransform_4() async throws {
+// Sources/ReproData/Transforms/ImageTransform.swift #1
+@Sendable func example_ReproData_Transforms_ImageTransform_1() async throws {
     let image = try Image(width: 300, height: 260, channels: 3, pixels: [UInt8](repeating: 80, count: 300 * 260 * 3))
     let t = Compose([RandomResizedCrop(size: 224), RandomHorizontalFlip(), Normalize.imageNet])
     var g = SampleGenerator(SampleRandomness.generator(seed: 1, epoch: 0, index: 5))
     let y = try t.apply(CHWImage(image), using: &g)
 }
 
-// Sources/ReproData/Transforms/Normalize.swift:4
-@Sendable func example_ReproData_Transforms_Normalize_4() async throws {
+// Sources/ReproData/Transforms/Normalize.swift #1
+@Sendable func example_ReproData_Transforms_Normalize_1() async throws {
     let x = CHWImage(try Image(width: 64, height: 48, channels: 3, pixels: [UInt8](repeating: 100, count: 64 * 48 * 3)))
     var g = SampleGenerator(SampleRandomness.generator(seed: 1, epoch: 0, index: 5))
     let y = try Normalize.imageNet.apply(x, using: &g)
 }
 
-// Sources/ReproData/Transforms/RandomFlip.swift:4
-@Sendable func example_ReproData_Transforms_RandomFlip_4() async throws {
+// Sources/ReproData/Transforms/RandomFlip.swift #1
+@Sendable func example_ReproData_Transforms_RandomFlip_1() async throws {
     let x = CHWImage(try Image(width: 64, height: 48, channels: 3, pixels: [UInt8](repeating: 100, count: 64 * 48 * 3)))
     var g = SampleGenerator(SampleRandomness.generator(seed: 1, epoch: 0, index: 5))
     let y = try RandomHorizontalFlip().apply(x, using: &g)
 }
 
-// Sources/ReproData/Transforms/RandomFlip.swift:23
-@Sendable func example_ReproData_Transforms_RandomFlip_23() async throws {
+// Sources/ReproData/Transforms/RandomFlip.swift #2
+@Sendable func example_ReproData_Transforms_RandomFlip_2() async throws {
     let x = CHWImage(try Image(width: 64, height: 48, channels: 3, pixels: [UInt8](repeating: 100, count: 64 * 48 * 3)))
     var g = SampleGenerator(SampleRandomness.generator(seed: 1, epoch: 0, index: 5))
     let y = try RandomVerticalFlip(p: 0.2).apply(x, using: &g)
 }
 
-// Sources/ReproData/Transforms/RandomResizedCrop.swift:14
-@Sendable func example_ReproData_Transforms_RandomResizedCrop_14() async throws {
+// Sources/ReproData/Transforms/RandomResizedCrop.swift #1
+@Sendable func example_ReproData_Transforms_RandomResizedCrop_1() async throws {
     let x = CHWImage(try Image(width: 64, height: 48, channels: 3, pixels: [UInt8](repeating: 100, count: 64 * 48 * 3)))
     var g = SampleGenerator(SampleRandomness.generator(seed: 1, epoch: 0, index: 5))
     let t = RandomResizedCrop(size: 224)
     let y = try t.apply(x, using: &g)   // 3×224×224
 }
 
-// Sources/ReproData/Transforms/Resize.swift:9
-@Sendable func example_ReproData_Transforms_Resize_9() async throws {
+// Sources/ReproData/Transforms/Resize.swift #1
+@Sendable func example_ReproData_Transforms_Resize_1() async throws {
     let x = CHWImage(try Image(width: 64, height: 48, channels: 3, pixels: [UInt8](repeating: 100, count: 64 * 48 * 3)))
     var g = SampleGenerator(SampleRandomness.generator(seed: 1, epoch: 0, index: 5))
     let r = Resize(shorterSide: 256)          // 500×375 → 341×256 (w×h)
@@ -1160,172 +1273,185 @@ struct DocCommentExample: Sendable {
 
 /// Every example, in source order.
 let docCommentExamples: [DocCommentExample] = [
-    DocCommentExample(location: "Sources/Repro/EnvironmentFingerprint.swift:14", code: "let env = EnvironmentFingerprint.current()\nprint(env.cpuModel, env.simdBuild)\nprint(env.jsonString())   // sorted keys", runs: true, throwsError: false, body: example_Repro_EnvironmentFingerprint_14),
-    DocCommentExample(location: "Sources/Repro/HashingDeterminism.swift:18", code: "if !HashingDeterminism.isDeterministic { print(\"hash order varies per run\") }", runs: true, throwsError: false, body: example_Repro_HashingDeterminism_18),
-    DocCommentExample(location: "Sources/Repro/HashingDeterminism.swift:62", code: "HashingDeterminism.needsReexec(environment: [:])                                   // true\nHashingDeterminism.needsReexec(environment: [\"SWIFT_DETERMINISTIC_HASHING\": \"1\"])  // false", runs: true, throwsError: false, body: example_Repro_HashingDeterminism_62),
-    DocCommentExample(location: "Sources/Repro/IntegerSeed.swift:8", code: "let s = try IntegerSeed(parsing: \"-42\")\ns.int64        // -42\ns.uint64       // nil (negative)\nIntegerSeed(3407).description   // \"3407\"", runs: true, throwsError: false, body: example_Repro_IntegerSeed_8),
-    DocCommentExample(location: "Sources/Repro/IntegerSeed.swift:99", code: "IntegerSeed.decimal([0, 1])   // \"4294967296\"", runs: true, throwsError: false, body: example_Repro_IntegerSeed_99),
-    DocCommentExample(location: "Sources/Repro/RandomStream+Values.swift:21", code: "RandomValue.float32(1).formatted(.hex)      // \"0x3f800000\"\nRandomValue.float64(0.5).formatted(.decimal) // \"0.5\"", runs: true, throwsError: false, body: example_Repro_RandomStream_Values_21),
-    DocCommentExample(location: "Sources/Repro/RandomStream+Values.swift:132", code: "try RandomStream.pythonRandom.values(seed: IntegerSeed(42), count: 1)\n// [.float64(0.6394267984578837)]", runs: true, throwsError: false, body: example_Repro_RandomStream_Values_132),
-    DocCommentExample(location: "Sources/Repro/RandomStream.swift:5", code: "let s = try RandomStream(parsing: \"torch.randint:-5:5\")   // .torchRandint(low: -5, high: 5)\ns.name                                                     // \"torch.randint:-5:5\"\ns.fixedLength                                              // nil: any count", runs: true, throwsError: false, body: example_Repro_RandomStream_5),
-    DocCommentExample(location: "Sources/Repro/Repro.swift:15", code: "let report = Reproducibility.seed(3407)\nprint(report)", runs: true, throwsError: false, body: example_Repro_Repro_15),
-    DocCommentExample(location: "Sources/Repro/ReproBuild.swift:8", code: "print(\"Repro \\(ReproBuild.version) (\\(ReproBuild.commit))\")", runs: true, throwsError: false, body: example_Repro_ReproBuild_8),
-    DocCommentExample(location: "Sources/Repro/SeedReport.swift:4", code: "let report = Reproducibility.seed(42)\nreport.seeded.map(\\.source)        // [.pythonRandom, .philox4x32, …]\nreport.unreachable.map(\\.source)   // [.systemRandom, .gpuGenerators, …]\nprint(report)                      // one line per entry", runs: true, throwsError: false, body: example_Repro_SeedReport_4),
-    DocCommentExample(location: "Sources/Repro/Seeding.swift:30", code: "let report = Reproducibility.seed(3407)\nReproducibility.withDefaultGenerators { $0.python.random() }   // random.seed(3407); random.random()\nprint(report.unreachable.map(\\.source))", runs: true, throwsError: false, body: example_Repro_Seeding_30),
-    DocCommentExample(location: "Sources/Repro/Seeding.swift:63", code: "let x = Reproducibility.withDefaultGenerators { $0.python.random() }", runs: true, throwsError: false, body: example_Repro_Seeding_63),
-    DocCommentExample(location: "Sources/Repro/Seeding.swift:98", code: "var mine = DefaultGenerators(seed: 42)\nlet u = mine.python.random()", runs: true, throwsError: false, body: example_Repro_Seeding_98),
-    DocCommentExample(location: "Sources/ReproRandom/MT19937+NumPy.swift:12", code: "var modern = MT19937(seedSequence: SeedSequence(entropy: 42)) // np.random.MT19937(42)\nlet raw = modern.nextRaw()                                    // .random_raw()\nvar legacy = MT19937(seed: 42)                                // RandomState(42)._bit_generator", runs: true, throwsError: false, body: example_ReproRandom_MT19937_NumPy_12),
-    DocCommentExample(location: "Sources/ReproRandom/MT19937.swift:9", code: "var mt = MT19937(seed: 5)          // init_genrand(5), as torch.manual_seed(5)\nlet word = mt.next32()\nvar py = MT19937(key: [5])         // init_by_array([5]), as random.seed(5)", runs: true, throwsError: false, body: example_ReproRandom_MT19937_9),
-    DocCommentExample(location: "Sources/ReproRandom/NumPyBitGenerator.swift:11", code: "var bits = SFC64(seed: 42)                 // np.random.SFC64(42)\nlet raw = bits.nextRaw()                   // bits.random_raw()\nlet more = try bits.randomRaw(count: 4)     // bits.random_raw(4)\nvar g = NumPyGenerator(bitGenerator: bits) // np.random.Generator(bits)", runs: true, throwsError: false, body: example_ReproRandom_NumPyBitGenerator_11),
-    DocCommentExample(location: "Sources/ReproRandom/NumPyGenerator+Ziggurat.swift:11", code: "var g = NumPyGenerator(seed: 42)\nlet z = g.standardNormal()", runs: true, throwsError: false, body: example_ReproRandom_NumPyGenerator_Ziggurat_11),
-    DocCommentExample(location: "Sources/ReproRandom/NumPyGenerator.swift:8", code: "var g = NumPyGenerator(seed: 0)                  // np.random.default_rng(0)\nlet u = g.random()                               // 0.6369616873214543\nlet k = try g.integers(low: 0, high: 100)\nlet z = g.standardNormal()\nlet p = g.permutation(20)\nvar h = NumPyGenerator(bitGenerator: SFC64(seed: 7))  // Generator(SFC64(7))", runs: true, throwsError: false, body: example_ReproRandom_NumPyGenerator_8),
-    DocCommentExample(location: "Sources/ReproRandom/NumPyPhilox.swift:11", code: "var bits = NumPyPhilox(seed: 42)                          // np.random.Philox(42)\nlet far = bits.jumped()                                   // counter + 2^128\nvar keyed = NumPyPhilox(key: (1, 2), counter: (0, 0, 0, 0)) // Philox(key=2**64 + 1)", runs: true, throwsError: false, body: example_ReproRandom_NumPyPhilox_11),
-    DocCommentExample(location: "Sources/ReproRandom/NumPyRandomState.swift:11", code: "var rs = NumPyRandomState(seed: 0)        // np.random.RandomState(0)\nlet u = rs.randomSample()                 // 0.5488135039273248\nlet z = rs.standardNormal()\nlet k = try rs.randint(low: 0, high: 100)\nlet p = rs.permutation(20)", runs: true, throwsError: false, body: example_ReproRandom_NumPyRandomState_11),
-    DocCommentExample(location: "Sources/ReproRandom/PCG64.swift:8", code: "var bits = PCG64(seed: 0)                    // np.random.PCG64(0)\nlet x = bits.next64()                        // 0xa30febcfd9c2825f\nlet far = bits.jumped()                      // bits.jumped()\nbits.advance(by: Word128(1_000))             // bits.advance(1000)", runs: true, throwsError: false, body: example_ReproRandom_PCG64_8),
-    DocCommentExample(location: "Sources/ReproRandom/PCG64DXSM.swift:10", code: "var bits = PCG64DXSM(seed: 42)       // np.random.PCG64DXSM(42)\nlet raw = try bits.randomRaw(count: 4)   // bits.random_raw(4)", runs: true, throwsError: false, body: example_ReproRandom_PCG64DXSM_10),
-    DocCommentExample(location: "Sources/ReproRandom/Philox4x32.swift:14", code: "var p = Philox4x32(seed: 42, subsequence: 0, offset: 0)\nlet w = p.next32()\nlet block = Philox4x32.block(counter: (0, 0, 0, 0), key: (0, 0))  // Random123 KAT", runs: true, throwsError: false, body: example_ReproRandom_Philox4x32_14),
-    DocCommentExample(location: "Sources/ReproRandom/Philox4x32.swift:91", code: "Philox4x32.statelessWord(seed: 0, offset: 0, index: 0)   // 1713891541", runs: true, throwsError: false, body: example_ReproRandom_Philox4x32_91),
-    DocCommentExample(location: "Sources/ReproRandom/PythonRandom+Sequences.swift:5", code: "var r = PythonRandom(seed: 42)\nlet i = try r.randrange(1000)", runs: true, throwsError: false, body: example_ReproRandom_PythonRandom_Sequences_5),
-    DocCommentExample(location: "Sources/ReproRandom/PythonRandom+Sequences.swift:51", code: "var r = PythonRandom(seed: 0)\nvar x = Array(0..<20)\nr.shuffle(&x)", runs: true, throwsError: false, body: example_ReproRandom_PythonRandom_Sequences_51),
-    DocCommentExample(location: "Sources/ReproRandom/PythonRandom+State.swift:5", code: "var r = PythonRandom(seed: 1)\nlet saved = r.state                      // random.getstate()\nlet a = r.random()\nr = try PythonRandom(state: saved)       // random.setstate(saved)\nassert(r.random() == a)", runs: true, throwsError: false, body: example_ReproRandom_PythonRandom_State_5),
-    DocCommentExample(location: "Sources/ReproRandom/PythonRandom.swift:10", code: "var r = PythonRandom(seed: 42)\nr.random()                        // 0.6394267984578837, as random.seed(42); random.random()\ntry r.randrange(1000)             // as random.randrange(1000)\nvar deck = Array(0..<20)\nr.shuffle(&deck)                  // as random.shuffle(deck)", runs: true, throwsError: false, body: example_ReproRandom_PythonRandom_10),
-    DocCommentExample(location: "Sources/ReproRandom/PythonRandom.swift:36", code: "var r = PythonRandom(seed: UInt64.max)   // random.seed(2**64 - 1)", runs: true, throwsError: false, body: example_ReproRandom_PythonRandom_36),
-    DocCommentExample(location: "Sources/ReproRandom/PythonRandom.swift:55", code: "var r = PythonRandom(seedWords: [7, 0, 0, 16])   // random.seed(2**100 + 7)", runs: true, throwsError: false, body: example_ReproRandom_PythonRandom_55),
-    DocCommentExample(location: "Sources/ReproRandom/PythonRandom.swift:69", code: "var r = PythonRandom(seed: \"hello\")   // random.seed(\"hello\")", runs: true, throwsError: false, body: example_ReproRandom_PythonRandom_69),
-    DocCommentExample(location: "Sources/ReproRandom/PythonRandom.swift:123", code: "var r = PythonRandom(seed: 0)\nlet w = try r.getrandbitsWords(100)   // 4 words; w[3] < 16", runs: true, throwsError: false, body: example_ReproRandom_PythonRandom_123),
-    DocCommentExample(location: "Sources/ReproRandom/RandomBitGenerator.swift:7", code: "var a = MT19937(seed: 5)\n_ = a.next()\nlet saved = a.serializedState\nvar b = try MT19937(serializedState: saved)\nassert(a.next() == b.next())", runs: true, throwsError: false, body: example_ReproRandom_RandomBitGenerator_7),
-    DocCommentExample(location: "Sources/ReproRandom/SFC64.swift:8", code: "var bits = SFC64(seed: 42)           // np.random.SFC64(42)\nlet x = bits.next64()", runs: true, throwsError: false, body: example_ReproRandom_SFC64_8),
-    DocCommentExample(location: "Sources/ReproRandom/SeedSequence.swift:11", code: "let ss = SeedSequence(entropy: 42)\nlet words = ss.generateState(count: 4)            // ss.generate_state(4)\nlet seeds = ss.generateState64(count: 2)          // ss.generate_state(2, np.uint64)\nvar parent = SeedSequence(entropy: 7)\nlet children = parent.spawn(2)                    // spawn keys (0,) and (1,)", runs: true, throwsError: false, body: example_ReproRandom_SeedSequence_11),
-    DocCommentExample(location: "Sources/ReproRandom/SplitMix64.swift:4", code: "var g = SplitMix64(seed: 0)\ng.next()   // 0xe220a8397b1dcdaf", runs: true, throwsError: false, body: example_ReproRandom_SplitMix64_4),
-    DocCommentExample(location: "Sources/ReproRandom/TorchDataLoader.swift:17", code: "var g = TorchGenerator(seed: 42)                        // torch.manual_seed(42)\nvar loader = try TorchDataLoader(count: 25, batchSize: 4, shuffle: true)\nlet e = loader.epoch(defaultGenerator: &g)\ne.baseSeed                      // 6909045637428952499 (it._base_seed)\ne.batches[0]                    // [13, 14, 19, 1]\nlet w1 = try e.workerSeed(workerID: 1)   // worker 1's seeds", runs: true, throwsError: false, body: example_ReproRandom_TorchDataLoader_17),
-    DocCommentExample(location: "Sources/ReproRandom/TorchDataLoader.swift:109", code: "let w = try TorchWorkerSeed(baseSeed: 6909045637428952499, workerID: 1)\nw.seed                      // 6909045637428952500 (get_worker_info().seed, torch.initial_seed())\nvar g = w.torchGenerator    // the worker's default torch generator\nw.numPySeedSequenceEntropy  // [1, B & 0xffffffff, B >> 32, 0]\nvar np = w.numPyRandomState // the worker's np.random global state\nvar py = w.pythonRandom     // the worker's random module state", runs: true, throwsError: false, body: example_ReproRandom_TorchDataLoader_109),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Bernoulli.swift:8", code: "let b = try g.bernoulli(probabilities: [Float](repeating: 0.3, count: 32))", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Bernoulli_8),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Bernoulli.swift:29", code: "let b = try g.bernoulli(probabilities: [Double](repeating: 0.3, count: 8))", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Bernoulli_29),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Bernoulli.swift:49", code: "let b = try g.bernoulli(count: 32, probability: 0.3)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Bernoulli_49),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Integers.swift:54", code: "var g = TorchGenerator(seed: 42)\nlet v = try g.randint(low: 0, high: 10, count: 20)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Integers_54),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Integers.swift:73", code: "let a = try g.randomValues(count: 4, from: 5, to: nil)   // random_(from=5, to=None)\nlet b = try g.randomValues(count: 4, from: 0, to: 5)     // random_(5)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Integers_73),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Integers.swift:127", code: "let seed = try g.randomValues(count: 1, dtype: .int64)[0]  // as RandomSampler draws it", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Integers_127),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Integers.swift:162", code: "var g = TorchGenerator(seed: 42)\ng.randomInt64()   // 6909045637428952499", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Integers_162),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Normal.swift:17", code: "var w = [Float](repeating: 0, count: 64)\ntry w.withUnsafeMutableBufferPointer { try g.fillNormal($0, mean: 0, std: 0.01) }", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Normal_17),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Normal.swift:41", code: "var w = [Double](repeating: 0, count: 32)\ntry w.withUnsafeMutableBufferPointer { try g.fillNormal($0, mean: 0.5, std: 0.3) }", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Normal_41),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Normal.swift:63", code: "var g = TorchGenerator(seed: 42)\nlet z = try g.randn(count: 7)   // scalar path; leaves one value cached", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Normal_63),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Normal.swift:75", code: "let z = try g.randn(count: 20, as: Double.self)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Normal_75),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Normal.swift:87", code: "let z = try g.normal(count: 32, mean: 0.5, std: 0.3)\n// torch.manual_seed(3); torch.empty(4, 8).t().normal_(): memory order\nlet t = try g.normal(count: 32, mean: 0, std: 1, contiguous: false)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Normal_87),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Normal.swift:105", code: "let z = try g.normal(count: 5, mean: 0.5, std: 0.3, as: Double.self)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Normal_105),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Permutation.swift:14", code: "var g = TorchGenerator(seed: 42)\nlet p = try g.randperm(10)   // [2, 6, 1, 8, 4, 5, 0, 9, 3, 7]", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Permutation_14),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Permutation.swift:28", code: "let p = try g.randperm(214_748_364, as: Int32.self)", runs: false, throwsError: false, body: example_ReproRandom_TorchGenerator_Permutation_28),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+State.swift:21", code: "var g = TorchGenerator(seed: 42)\n_ = try g.randn(count: 3)\nlet saved = g.serializedState            // 5056 bytes\nvar h = try TorchGenerator(serializedState: saved)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_State_21),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+State.swift:59", code: "let h = try TorchGenerator(serializedState: saved, capability: .generic)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_State_59),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+State.swift:105", code: "try g.setState(saved)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_State_105),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Uniform.swift:12", code: "var w = [Float](repeating: 0, count: 8)\ntry w.withUnsafeMutableBufferPointer { try g.fillUniform($0, from: -0.37, to: 0.81) }", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Uniform_12),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Uniform.swift:32", code: "var w = [Double](repeating: 0, count: 8)\ntry w.withUnsafeMutableBufferPointer { try g.fillUniform($0, from: 2.5, to: 3.75) }", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Uniform_32),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Uniform.swift:49", code: "var g = TorchGenerator(seed: 0)\nlet u = try g.rand(count: 3)   // [0.49625659, 0.76822180, 0.08847743]", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Uniform_49),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Uniform.swift:62", code: "let u = try g.rand(count: 5, as: Double.self)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Uniform_62),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Uniform.swift:73", code: "let b = try g.uniform(count: 8, from: -0.19245008972987526, to: 0.19245008972987526)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Uniform_73),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Uniform.swift:85", code: "let x = try g.uniform(count: 8, from: 2.5, to: 3.75, as: Double.self)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Uniform_85),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator.swift:12", code: "var g = TorchGenerator(seed: 42)            // torch.Generator().manual_seed(42)\nlet u = try g.rand(count: 3)                // torch.rand(3, generator=g)\nlet z = try g.randn(count: 20)              // torch.randn(20, generator=g)\nlet p = try g.randperm(10)                  // torch.randperm(10, generator=g)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_12),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator.swift:68", code: "var g = TorchGenerator()                      // torch.Generator()\nvar h = TorchGenerator(seed: 42, capability: .generic)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_68),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator.swift:83", code: "let g = TorchGenerator(seed: Int64(-1))   // initialSeed == 0xffff_ffff_ffff_ffff", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_83),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator.swift:103", code: "var g = TorchGenerator()\ng.manualSeed(UInt64(1) << 32 | 5)   // same stream as manualSeed(5)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_103),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator.swift:117", code: "var g = TorchGenerator()\ng.manualSeed(Int64(-5))   // g.initialSeed == 18446744073709551611", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_117),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator.swift:135", code: "try TorchGenerator.seed(parsing: \"-1\")                     // 18446744073709551615\ntry TorchGenerator.seed(parsing: \"18446744073709551616\")   // throws: out of range", runs: true, throwsError: true, body: example_ReproRandom_TorchGenerator_135),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator.swift:163", code: "var g = TorchGenerator(seed: 0)\ng.random()   // 2357136044", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_163),
-    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator.swift:173", code: "var g = TorchGenerator(seed: 0)\nlet w = g.random64()   // (first << 32) | second", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_173),
-    DocCommentExample(location: "Sources/ReproRandom/TorchInit+Layers.swift:16", code: "var g = TorchGenerator(seed: 0)\nlet conv1d = try TorchInit.defaultLayer(weightShape: [16, 4, 5], bias: true, using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_Layers_16),
-    DocCommentExample(location: "Sources/ReproRandom/TorchInit+Layers.swift:54", code: "var g = TorchGenerator(seed: 0)                   // torch.manual_seed(0)\nlet p = try TorchInit.conv2d(inChannels: 3, outChannels: 8, kernelSize: 3, using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_Layers_54),
-    DocCommentExample(location: "Sources/ReproRandom/TorchInit+Layers.swift:72", code: "let p = try TorchInit.conv2d(inChannels: 3, outChannels: 8, kernelSize: (1, 3), using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_Layers_72),
-    DocCommentExample(location: "Sources/ReproRandom/TorchInit+Layers.swift:94", code: "var g = TorchGenerator(seed: 0)\nlet p = try TorchInit.linear(inFeatures: 5, outFeatures: 3, using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_Layers_94),
-    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:11", code: "var g = TorchGenerator(seed: 0)                       // torch.manual_seed(0)\nlet conv = try TorchInit.conv2d(inChannels: 3, outChannels: 8, kernelSize: 3, using: &g)\n// conv.weight (8×3×3×3) and conv.bias equal nn.Conv2d(3, 8, 3)'s", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_11),
-    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:70", code: "try TorchInit.calculateGain(.leakyRelu, param: 5.0.squareRoot())  // 0.5773502691896257", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_70),
-    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:98", code: "try TorchInit.fans(shape: [8, 3, 3, 3])   // (fanIn: 27, fanOut: 72)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_98),
-    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:117", code: "try TorchInit.kaimingUniformBound(shape: [8, 3, 3, 3], a: 5.0.squareRoot())  // 0.19245008972987523", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_117),
-    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:167", code: "var w = [Float](repeating: 0, count: 10)\ntry TorchInit.uniform(&w, from: -0.1, to: 0.1, using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_167),
-    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:184", code: "var w = [Float](repeating: 0, count: 64)\ntry TorchInit.normal(&w, std: 0.01, using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_184),
-    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:200", code: "TorchInit.constant(&bias, 0.1)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_200),
-    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:209", code: "TorchInit.zeros(&bias)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_209),
-    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:216", code: "TorchInit.ones(&scale)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_216),
-    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:225", code: "var w = [Float](repeating: 0, count: 216)\ntry TorchInit.kaimingUniform(&w, shape: [8, 3, 3, 3], a: 5.0.squareRoot(), using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_225),
-    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:245", code: "try TorchInit.kaimingNormal(&w, shape: [64, 3, 7, 7], mode: .fanOut, nonlinearity: .relu, using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_245),
-    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:263", code: "try TorchInit.xavierUniform(&w, shape: [3, 5], using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_263),
-    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift:279", code: "try TorchInit.xavierNormal(&w, shape: [3, 5], using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_279),
-    DocCommentExample(location: "Sources/ReproRandom/TorchSamplers.swift:11", code: "try TorchSequentialSampler(count: 7).indices()   // [0, 1, 2, 3, 4, 5, 6]", runs: true, throwsError: false, body: example_ReproRandom_TorchSamplers_11),
-    DocCommentExample(location: "Sources/ReproRandom/TorchSamplers.swift:33", code: "try TorchBatchSampler.batches(of: Array(0..<10), batchSize: 3, dropLast: false)\n// [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]", runs: true, throwsError: false, body: example_ReproRandom_TorchSamplers_33),
-    DocCommentExample(location: "Sources/ReproRandom/TorchSamplers.swift:68", code: "var smp = try TorchRandomSampler(count: 25, generator: TorchGenerator(seed: 42))\nvar unused = TorchGenerator()\nlet epoch1 = smp.epoch(defaultGenerator: &unused)   // g's 1st permutation\nlet epoch2 = smp.epoch(defaultGenerator: &unused)   // g's 3rd permutation", runs: true, throwsError: false, body: example_ReproRandom_TorchSamplers_68),
-    DocCommentExample(location: "Sources/ReproRandom/TorchSamplers.swift:140", code: "var smp = TorchSubsetRandomSampler(indices: [10, 20, 30])\nvar g = TorchGenerator(seed: 0)\nlet order = smp.epoch(defaultGenerator: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchSamplers_140),
-    DocCommentExample(location: "Sources/ReproRandom/Word128.swift:8", code: "let d = Word128(high: 1 << 36, low: 12345)   // 2^100 + 12345\nvar g = PCG64(seed: 12345)\ng.advance(by: d)\nprint(g.state)                               // 0x23c23703589b35f326a9023c7969590c", runs: true, throwsError: false, body: example_ReproRandom_Word128_8),
-    DocCommentExample(location: "Sources/ReproImage/BitmapFont.swift:9", code: "BitmapFont.glyphWidth       // 5\nBitmapFont.textWidth(\"cat 0.98\", scale: 2)", runs: true, throwsError: false, body: example_ReproImage_BitmapFont_9),
-    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift:7", code: "let c = Color(red: 255, green: 128, blue: 0)\nlet person = Color.forClass(1)", runs: true, throwsError: false, body: example_ReproImage_Image_Drawing_7),
-    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift:36", code: "Color.forClass(0) == Color.forClass(20)   // true", runs: true, throwsError: false, body: example_ReproImage_Image_Drawing_36),
-    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift:71", code: "image.fillRectangle(x0: 10, y0: 10, x1: 49, y1: 19, color: .black)", runs: true, throwsError: false, body: example_ReproImage_Image_Drawing_71),
-    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift:84", code: "image.drawRectangle(x0: 5, y0: 5, x1: 60, y1: 40, color: .forClass(3), lineWidth: 2)", runs: true, throwsError: false, body: example_ReproImage_Image_Drawing_84),
-    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift:99", code: "image.drawText(\"PERSON 0.98\", x: 4, y: 4, color: .white, scale: 2)", runs: true, throwsError: false, body: example_ReproImage_Image_Drawing_99),
-    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift:122", code: "image.drawLabel(\"dog 0.87\", x: 30, y: 12, background: .forClass(18))", runs: true, throwsError: false, body: example_ReproImage_Image_Drawing_122),
-    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift:139", code: "image.drawDetection(x0: 12.4, y0: 30, x1: 200.6, y1: 180, label: \"cat 0.91\", classIndex: 17)", runs: true, throwsError: false, body: example_ReproImage_Image_Drawing_139),
-    DocCommentExample(location: "Sources/ReproImage/Image+Orientation.swift:6", code: "let d = try ImageDecoder.decode(bytes)\nlet upright = d.image.oriented(exif: d.exifOrientation)", runs: true, throwsError: false, body: example_ReproImage_Image_Orientation_6),
-    DocCommentExample(location: "Sources/ReproImage/Image+Tensor.swift:10", code: "var out = [Float](repeating: 0, count: 3 * h * w)\npixels.withUnsafeBufferPointer { p in\n    out.withUnsafeMutableBufferPointer { o in\n        ImageTensor.chwUnitFloats(hwc: p, width: w, height: h, channels: 3, into: o)\n    }\n}", runs: true, throwsError: false, body: example_ReproImage_Image_Tensor_10),
-    DocCommentExample(location: "Sources/ReproImage/Image+Tensor.swift:40", code: "let x = try Image(contentsOfFile: \"cat.jpg\").rgb().chwUnitFloats()   // 3 * h * w floats", runs: false, throwsError: false, body: example_ReproImage_Image_Tensor_40),
-    DocCommentExample(location: "Sources/ReproImage/Image.swift:9", code: "let image = try Image(contentsOfFile: \"cat.jpg\")\nlet rgb = image.rgb()            // 3 channels\nprint(rgb.width, rgb.height, rgb.rgbDigest)", runs: false, throwsError: false, body: example_ReproImage_Image_9),
-    DocCommentExample(location: "Sources/ReproImage/Image.swift:47", code: "let black = Image(width: 64, height: 32, channels: 3)", runs: true, throwsError: false, body: example_ReproImage_Image_47),
-    DocCommentExample(location: "Sources/ReproImage/Image.swift:70", code: "let rgb = try Image(contentsOfFile: \"logo.png\").rgb()", runs: false, throwsError: false, body: example_ReproImage_Image_70),
-    DocCommentExample(location: "Sources/ReproImage/Image.swift:112", code: "let topLeft = image.pixel(x: 0, y: 0)   // e.g. [255, 0, 0]", runs: true, throwsError: false, body: example_ReproImage_Image_112),
-    DocCommentExample(location: "Sources/ReproImage/ImageDecoder.swift:13", code: "var options = ImageDecodingOptions()\noptions.maxPixels = 4096 * 4096\nlet image = try Image(decoding: bytes, options: options)", runs: true, throwsError: false, body: example_ReproImage_ImageDecoder_13),
-    DocCommentExample(location: "Sources/ReproImage/ImageDecoder.swift:62", code: "let decoded = try ImageDecoder.decode(bytes)\nprint(decoded.format, decoded.image.width, decoded.exifOrientation)", runs: true, throwsError: false, body: example_ReproImage_ImageDecoder_62),
-    DocCommentExample(location: "Sources/ReproImage/ImageDecoder.swift:99", code: "let image = try Image(decoding: bytes)", runs: true, throwsError: false, body: example_ReproImage_ImageDecoder_99),
-    DocCommentExample(location: "Sources/ReproImage/ImageDecoder.swift:108", code: "let image = try Image(contentsOfFile: \"photo.jpg\")", runs: false, throwsError: false, body: example_ReproImage_ImageDecoder_108),
-    DocCommentExample(location: "Sources/ReproImage/ImageError.swift:7", code: "do { _ = try Image(decoding: bytes) }\ncatch ImageError.truncated(let what) { print(\"file ends early:\", what) }", runs: true, throwsError: false, body: example_ReproImage_ImageError_7),
-    DocCommentExample(location: "Sources/ReproImage/PNGEncoder.swift:11", code: "let png = image.pngData()\ntry Data(png).write(to: URL(fileURLWithPath: \"overlay.png\"))", runs: false, throwsError: false, body: example_ReproImage_PNGEncoder_11),
-    DocCommentExample(location: "Sources/ReproImage/PNGEncoder.swift:72", code: "try image.writePNG(to: \"out.png\")", runs: false, throwsError: false, body: example_ReproImage_PNGEncoder_72),
-    DocCommentExample(location: "Sources/ReproNN/Checkpoint/CheckpointTensor.swift:76", code: "let dict = try StateDict(contentsOf: \"weights.pth\")\nlet w = try dict.tensor(\"backbone.body.conv1.weight\")\nw.shape          // [64, 3, 7, 7]\nlet values = try w.floats()", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_CheckpointTensor_76),
-    DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict+Legacy.swift:14", code: "let dict = try StateDict(contentsOf: \"retinanet_resnet50_fpn_coco.pth\").upgradingLegacyRetinaNetKeys()", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_Legacy_14),
-    DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict.swift:12", code: "let dict = try StateDict(contentsOf: \"retinanet_resnet50_fpn_v2_coco.pth\")\nfor key in dict.keys { print(key, try dict.tensor(key).shape) }", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_12),
-    DocCommentExample(location: "Sources/ReproNN/Module/CheckpointTensor+Tensor.swift:10", code: "let w = try Tensor(checkpoint: dict.tensor(\"conv1.weight\"), name: \"conv1.weight\")", runs: false, throwsError: false, body: example_ReproNN_Module_CheckpointTensor_Tensor_10),
-    DocCommentExample(location: "Sources/ReproNN/Module/LoadReport.swift:5", code: "let spec = ParameterSpec(name: \"conv1.weight\", shape: [64, 3, 7, 7])", runs: true, throwsError: false, body: example_ReproNN_Module_LoadReport_5),
-    DocCommentExample(location: "Sources/ReproNN/Module/LoadReport.swift:29", code: "let report = try model.load(stateDict: dict, strict: false)\nif !report.missing.isEmpty { print(\"left at their initial values:\", report.missing) }", runs: false, throwsError: false, body: example_ReproNN_Module_LoadReport_29),
-    DocCommentExample(location: "Sources/ReproNN/Module/Module.swift:10", code: "var model = try RetinaNet(configuration: .mini, seed: 0)\nlet report = try model.load(stateDict: StateDict(contentsOf: \"weights.safetensors\"))", runs: false, throwsError: false, body: example_ReproNN_Module_Module_10),
-    DocCommentExample(location: "Sources/ReproNN/Module/Module.swift:37", code: "var store = try ParameterStore(specs: [ParameterSpec(name: \"w\", shape: [2])])\nlet report = try store.load(dict, strict: true)", runs: false, throwsError: false, body: example_ReproNN_Module_Module_37),
-    DocCommentExample(location: "Sources/ReproVision/COCO.swift:5", code: "COCO.categories[1]   // \"person\"\nCOCO.name(of: 18)    // \"dog\"", runs: true, throwsError: false, body: example_ReproVision_COCO_5),
-    DocCommentExample(location: "Sources/ReproVision/Detection/BoundingBox.swift:4", code: "let b = BoundingBox(x1: 0, y1: 0, x2: 10, y2: 5)\nb.area  // 50", runs: true, throwsError: false, body: example_ReproVision_Detection_BoundingBox_4),
-    DocCommentExample(location: "Sources/ReproVision/Detection/DetectionGeometry.swift:9", code: "DetectionGeometry.resizedSize(height: 154, width: 231, minSize: 160, maxSize: 256)  // (159, 239)", runs: true, throwsError: false, body: example_ReproVision_Detection_DetectionGeometry_9),
-    DocCommentExample(location: "Sources/ReproVision/Detection/DetectionGeometry.swift:42", code: "let anchors = AnchorGenerator.retinaNet.anchors(paddedHeight: 800, paddedWidth: 1088,\n                                                featureSizes: DetectionGeometry.featureSizes(paddedHeight: 800, paddedWidth: 1088))", runs: true, throwsError: false, body: example_ReproVision_Detection_DetectionGeometry_42),
-    DocCommentExample(location: "Sources/ReproVision/Detection/NonMaximumSuppression.swift:17", code: "let keep = NonMaximumSuppression.batched(boxes: boxes, scores: scores, labels: labels, iouThreshold: 0.5)", runs: true, throwsError: false, body: example_ReproVision_Detection_NonMaximumSuppression_17),
-    DocCommentExample(location: "Sources/ReproVision/RetinaNet/Detection.swift:3", code: "for d in detections where d.score > 0.5 { print(COCO.name(of: d.label), d.score, d.box) }", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_Detection_3),
-    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift:14", code: "let (detections, times) = try model.profile(image)\nprint(times.body, times.total)", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_Profile_14),
-    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift:42", code: "let (detections, times) = try model.profile(image)", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_Profile_42),
-    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+TorchInit.swift:17", code: "let model = try RetinaNet(configuration: .v2, seed: 3407)", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_TorchInit_17),
-    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet.swift:13", code: "var model = try RetinaNet(configuration: .v2, seed: 3407)\n_ = try model.load(stateDict: StateDict(contentsOf: \"retinanet_v2.pth\"))\nlet detections = try model.detect([Image(contentsOfFile: \"photo.jpg\")])", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_13),
-    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNetConfiguration.swift:3", code: "let model = try RetinaNet(configuration: .v2, seed: 3407)\nlet small = RetinaNetConfiguration.mini   // the `mini` fixture's narrow layout", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNetConfiguration_3),
-    DocCommentExample(location: "Sources/ReproData/BatchSampler.swift:7", code: "let b = try BatchSampler(SequentialSampler(count: 10), batchSize: 4, dropLast: false)\nb.batches(epoch: 0)            // [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]\nb.batch(epoch: 0, position: 1) // [4, 5, 6, 7]", runs: true, throwsError: false, body: example_ReproData_BatchSampler_7),
-    DocCommentExample(location: "Sources/ReproData/CounterPermutation.swift:12", code: "let p = CounterPermutation(count: 10, seed: 42, epoch: 0)\np[0]          // the first index of epoch 0\nArray(p)      // all ten indices, each exactly once", runs: true, throwsError: false, body: example_ReproData_CounterPermutation_12),
-    DocCommentExample(location: "Sources/ReproData/DataLoader+Iteration.swift:102", code: "for try await batch in loader.asyncBatches { print(batch.indices) }", runs: true, throwsError: false, body: example_ReproData_DataLoader_Iteration_102),
-    DocCommentExample(location: "Sources/ReproData/DataLoader.swift:13", code: "let loader = try DataLoader(dataset: InMemoryDataset(Array(0..<10)), batchSize: 4, seed: 42, workers: 2,\n                            transform: { x, g in x + Int(g.next32() % 3) }, collate: { $0 })\nfor result in loader {\n    let batch = try result.get()\n    print(batch.epoch, batch.position, batch.indices, batch.value)\n}", runs: true, throwsError: false, body: example_ReproData_DataLoader_13),
-    DocCommentExample(location: "Sources/ReproData/DataLoader.swift:79", code: "let shard = try DistributedSampler(count: 1000, worldSize: 4, rank: 1, seed: 7)\nlet loader = try DataLoader(dataset: ds, sampler: shard, batchSize: 32, seed: 7, workers: 2,\n                            transform: { x, _ in x }, collate: { $0 })", runs: true, throwsError: false, body: example_ReproData_DataLoader_79),
-    DocCommentExample(location: "Sources/ReproData/Dataset.swift:7", code: "struct Squares: Dataset {\n    var count: Int { 10 }\n    func sample(at index: Int) throws -> Int { index * index }\n}", runs: true, throwsError: false, body: example_ReproData_Dataset_7),
-    DocCommentExample(location: "Sources/ReproData/Dataset.swift:26", code: "let ds = InMemoryDataset([1, 2, 3])\ntry ds.sample(at: 1)  // 2", runs: true, throwsError: false, body: example_ReproData_Dataset_26),
-    DocCommentExample(location: "Sources/ReproData/DistributedSampler.swift:20", code: "var s = try DistributedSampler(count: 10, worldSize: 3, rank: 1, seed: 0)\ns.setEpoch(2)\ns.indices   // this rank's 4 indices of epoch 2\ns.indices(epoch: 2, positions: 1..<3)   // two of them, computed alone", runs: true, throwsError: false, body: example_ReproData_DistributedSampler_20),
-    DocCommentExample(location: "Sources/ReproData/ImageFolderDataset.swift:25", code: "let ds = try ImageFolderDataset(root: \"data/train\")\nds.classes            // [\"cat\", \"dog\"]\nlet s = try ds.sample(at: 0)   // s.image, s.label, s.path", runs: false, throwsError: false, body: example_ReproData_ImageFolderDataset_25),
-    DocCommentExample(location: "Sources/ReproData/IterableDataset.swift:17", code: "struct Counting: IterableDataset {\n    let length: Int\n    func makeStream(context: StreamContext) -> CountingStream { CountingStream(limit: length) }\n}\nstruct CountingStream: SampleStream {\n    let limit: Int\n    var i = 0\n    mutating func next() -> Int? { guard i < limit else { return nil }; i += 1; return i - 1 }\n    mutating func skip(count: Int) -> Int { let n = min(count, limit - i); i += n; return n }\n}", runs: true, throwsError: false, body: example_ReproData_IterableDataset_17),
-    DocCommentExample(location: "Sources/ReproData/IterableDataset.swift:43", code: "var s = try dataset.makeStream(context: StreamContext(seed: 0, epoch: 0))\nwhile let sample = try s.next() { print(sample) }", runs: true, throwsError: false, body: example_ReproData_IterableDataset_43),
-    DocCommentExample(location: "Sources/ReproData/IterableDataset.swift:73", code: "var g = context.generator            // the stream's own randomness, e.g. a shuffle buffer\nlet k = g.next32() % 16", runs: true, throwsError: false, body: example_ReproData_IterableDataset_73),
-    DocCommentExample(location: "Sources/ReproData/IterableDataset.swift:104", code: "var g = SampleRandomness.streamGenerator(seed: 7, epoch: 0, index: 12)", runs: true, throwsError: false, body: example_ReproData_IterableDataset_104),
-    DocCommentExample(location: "Sources/ReproData/LoaderProgress.swift:3", code: "let watched = loader.reportingProgress { p in\n    if p.delivered % 100 == 0 { print(\"\\(p.delivered)/\\(p.total) batches, epoch \\(p.epoch)\") }\n}", runs: true, throwsError: false, body: example_ReproData_LoaderProgress_3),
-    DocCommentExample(location: "Sources/ReproData/LoaderProgress.swift:28", code: "for result in loader.reportingProgress({ print($0.fraction) }) { _ = try result.get() }", runs: true, throwsError: false, body: example_ReproData_LoaderProgress_28),
-    DocCommentExample(location: "Sources/ReproData/LoaderState.swift:4", code: "let saved = try JSONEncoder().encode(batch.stateAfter)\nlet rest = try loader.resumed(from: JSONDecoder().decode(LoaderState.self, from: saved))", runs: true, throwsError: false, body: example_ReproData_LoaderState_4),
-    DocCommentExample(location: "Sources/ReproData/RandomSampler.swift:14", code: "let s = RandomSampler(count: 10, seed: 42)\ns.indices(epoch: 0)                       // a permutation of 0..<10\ns.indices(epoch: 0, positions: 3..<5)     // its positions 3 and 4, without the rest", runs: true, throwsError: false, body: example_ReproData_RandomSampler_14),
-    DocCommentExample(location: "Sources/ReproData/SampleGenerator.swift:11", code: "var g = SampleGenerator(SampleRandomness.generator(seed: 7, epoch: 0, index: 3))\nlet flip = g.next32() & 1 == 1", runs: true, throwsError: false, body: example_ReproData_SampleGenerator_11),
-    DocCommentExample(location: "Sources/ReproData/SampleGenerator.swift:52", code: "let u = try g.withTorchGenerator { try $0.rand(count: 1)[0] }", runs: true, throwsError: false, body: example_ReproData_SampleGenerator_52),
-    DocCommentExample(location: "Sources/ReproData/SampleRandomness.swift:10", code: "var g = SampleRandomness.generator(seed: 7, epoch: 0, index: 12)\nlet flip = g.next32() & 1 == 1", runs: true, throwsError: false, body: example_ReproData_SampleRandomness_10),
-    DocCommentExample(location: "Sources/ReproData/Sampler.swift:10", code: "struct Reversed: Sampler {\n    let count: Int\n    func indices(epoch: Int, positions: Range<Int>) -> [Int] { positions.map { count - 1 - $0 } }\n}\nReversed(count: 3).indices(epoch: 0)  // [2, 1, 0]", runs: true, throwsError: false, body: example_ReproData_Sampler_10),
-    DocCommentExample(location: "Sources/ReproData/Sampler.swift:31", code: "SequentialSampler(count: 3).indices(epoch: 0)  // [0, 1, 2]", runs: true, throwsError: false, body: example_ReproData_Sampler_31),
-    DocCommentExample(location: "Sources/ReproData/Sampler.swift:42", code: "SequentialSampler(count: 4).indices(epoch: 7)  // [0, 1, 2, 3]", runs: true, throwsError: false, body: example_ReproData_Sampler_42),
-    DocCommentExample(location: "Sources/ReproData/StreamLoader+Iteration.swift:167", code: "for try await batch in loader.asyncBatches { print(batch.indices) }", runs: true, throwsError: false, body: example_ReproData_StreamLoader_Iteration_167),
-    DocCommentExample(location: "Sources/ReproData/StreamLoader.swift:19", code: "let loader = try StreamLoader(dataset: records, batchSize: 32, seed: 7, workers: 4,\n                              transform: { r, g in decodeAndAugment(r, &g) }, collate: { $0 })\nfor result in loader {\n    let batch = try result.get()    // batch.indices are stream indices\n    save(batch.stateAfter)          // resume later with loader.resumed(from:)\n}", runs: true, throwsError: false, body: example_ReproData_StreamLoader_19),
-    DocCommentExample(location: "Sources/ReproData/StreamLoader.swift:137", code: "let saved = try JSONEncoder().encode(batch.stateAfter)\nlet rest = try loader.resumed(from: JSONDecoder().decode(StreamLoaderState.self, from: saved))", runs: true, throwsError: false, body: example_ReproData_StreamLoader_137),
-    DocCommentExample(location: "Sources/ReproData/Transforms/CHWImage.swift:5", code: "let x = CHWImage(try Image(contentsOfFile: \"cat.jpg\").rgb())   // values v / 255\nprint(x.channels, x.height, x.width)   // 3, h, w", runs: false, throwsError: false, body: example_ReproData_Transforms_CHWImage_5),
-    DocCommentExample(location: "Sources/ReproData/Transforms/ColorJitter.swift:9", code: "let t = ColorJitter(brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1)\nlet y = try t.apply(x, using: &g)", runs: true, throwsError: false, body: example_ReproData_Transforms_ColorJitter_9),
-    DocCommentExample(location: "Sources/ReproData/Transforms/ImageTransform.swift:4", code: "let t = Compose([RandomResizedCrop(size: 224), RandomHorizontalFlip(), Normalize.imageNet])\nvar g = SampleGenerator(SampleRandomness.generator(seed: 1, epoch: 0, index: 5))\nlet y = try t.apply(CHWImage(image), using: &g)", runs: true, throwsError: false, body: example_ReproData_Transforms_ImageTransform_4),
-    DocCommentExample(location: "Sources/ReproData/Transforms/Normalize.swift:4", code: "let y = try Normalize.imageNet.apply(x, using: &g)", runs: true, throwsError: false, body: example_ReproData_Transforms_Normalize_4),
-    DocCommentExample(location: "Sources/ReproData/Transforms/RandomFlip.swift:4", code: "let y = try RandomHorizontalFlip().apply(x, using: &g)", runs: true, throwsError: false, body: example_ReproData_Transforms_RandomFlip_4),
-    DocCommentExample(location: "Sources/ReproData/Transforms/RandomFlip.swift:23", code: "let y = try RandomVerticalFlip(p: 0.2).apply(x, using: &g)", runs: true, throwsError: false, body: example_ReproData_Transforms_RandomFlip_23),
-    DocCommentExample(location: "Sources/ReproData/Transforms/RandomResizedCrop.swift:14", code: "let t = RandomResizedCrop(size: 224)\nlet y = try t.apply(x, using: &g)   // 3×224×224", runs: true, throwsError: false, body: example_ReproData_Transforms_RandomResizedCrop_14),
-    DocCommentExample(location: "Sources/ReproData/Transforms/Resize.swift:9", code: "let r = Resize(shorterSide: 256)          // 500×375 → 341×256 (w×h)\nlet y = try r.apply(x, using: &g)         // draws nothing", runs: true, throwsError: false, body: example_ReproData_Transforms_Resize_9),
+    DocCommentExample(location: "Sources/Repro/EnvironmentFingerprint.swift #1", code: "let env = EnvironmentFingerprint.current()\nprint(env.cpuModel, env.simdBuild)\nprint(env.jsonString())   // sorted keys", runs: true, throwsError: false, body: example_Repro_EnvironmentFingerprint_1),
+    DocCommentExample(location: "Sources/Repro/HashingDeterminism.swift #1", code: "if !HashingDeterminism.isDeterministic { print(\"hash order varies per run\") }", runs: true, throwsError: false, body: example_Repro_HashingDeterminism_1),
+    DocCommentExample(location: "Sources/Repro/HashingDeterminism.swift #2", code: "HashingDeterminism.needsReexec(environment: [:])                                   // true\nHashingDeterminism.needsReexec(environment: [\"SWIFT_DETERMINISTIC_HASHING\": \"1\"])  // false", runs: true, throwsError: false, body: example_Repro_HashingDeterminism_2),
+    DocCommentExample(location: "Sources/Repro/IntegerSeed.swift #1", code: "let s = try IntegerSeed(parsing: \"-42\")\ns.int64        // -42\ns.uint64       // nil (negative)\nIntegerSeed(3407).description   // \"3407\"", runs: true, throwsError: false, body: example_Repro_IntegerSeed_1),
+    DocCommentExample(location: "Sources/Repro/IntegerSeed.swift #2", code: "IntegerSeed.decimal([0, 1])   // \"4294967296\"", runs: true, throwsError: false, body: example_Repro_IntegerSeed_2),
+    DocCommentExample(location: "Sources/Repro/RandomStream+Values.swift #1", code: "RandomValue.float32(1).formatted(.hex)      // \"0x3f800000\"\nRandomValue.float64(0.5).formatted(.decimal) // \"0.5\"", runs: true, throwsError: false, body: example_Repro_RandomStream_Values_1),
+    DocCommentExample(location: "Sources/Repro/RandomStream+Values.swift #2", code: "try RandomStream.pythonRandom.values(seed: IntegerSeed(42), count: 1)\n// [.float64(0.6394267984578837)]", runs: true, throwsError: false, body: example_Repro_RandomStream_Values_2),
+    DocCommentExample(location: "Sources/Repro/RandomStream.swift #1", code: "let s = try RandomStream(parsing: \"torch.randint:-5:5\")   // .torchRandint(low: -5, high: 5)\ns.name                                                     // \"torch.randint:-5:5\"\ns.fixedLength                                              // nil: any count", runs: true, throwsError: false, body: example_Repro_RandomStream_1),
+    DocCommentExample(location: "Sources/Repro/Repro.swift #1", code: "let report = Reproducibility.seed(3407)\nprint(report)", runs: true, throwsError: false, body: example_Repro_Repro_1),
+    DocCommentExample(location: "Sources/Repro/ReproBuild.swift #1", code: "print(\"Repro \\(ReproBuild.version) (\\(ReproBuild.commit))\")", runs: true, throwsError: false, body: example_Repro_ReproBuild_1),
+    DocCommentExample(location: "Sources/Repro/SeedReport.swift #1", code: "let report = Reproducibility.seed(42)\nreport.seeded.map(\\.source)        // [.pythonRandom, .philox4x32, …]\nreport.unreachable.map(\\.source)   // [.systemRandom, .gpuGenerators, …]\nprint(report)                      // one line per entry", runs: true, throwsError: false, body: example_Repro_SeedReport_1),
+    DocCommentExample(location: "Sources/Repro/Seeding.swift #1", code: "let report = Reproducibility.seed(3407)\nReproducibility.withDefaultGenerators { $0.python.random() }   // random.seed(3407); random.random()\nprint(report.unreachable.map(\\.source))", runs: true, throwsError: false, body: example_Repro_Seeding_1),
+    DocCommentExample(location: "Sources/Repro/Seeding.swift #2", code: "let x = Reproducibility.withDefaultGenerators { $0.python.random() }", runs: true, throwsError: false, body: example_Repro_Seeding_2),
+    DocCommentExample(location: "Sources/Repro/Seeding.swift #3", code: "var mine = DefaultGenerators(seed: 42)\nlet u = mine.python.random()", runs: true, throwsError: false, body: example_Repro_Seeding_3),
+    DocCommentExample(location: "Sources/ReproRandom/MT19937+NumPy.swift #1", code: "var modern = MT19937(seedSequence: SeedSequence(entropy: 42)) // np.random.MT19937(42)\nlet raw = modern.nextRaw()                                    // .random_raw()\nvar legacy = MT19937(seed: 42)                                // RandomState(42)._bit_generator", runs: true, throwsError: false, body: example_ReproRandom_MT19937_NumPy_1),
+    DocCommentExample(location: "Sources/ReproRandom/MT19937.swift #1", code: "var mt = MT19937(seed: 5)          // init_genrand(5), as torch.manual_seed(5)\nlet word = mt.next32()\nvar py = MT19937(key: [5])         // init_by_array([5]), as random.seed(5)", runs: true, throwsError: false, body: example_ReproRandom_MT19937_1),
+    DocCommentExample(location: "Sources/ReproRandom/NumPyBitGenerator.swift #1", code: "var bits = SFC64(seed: 42)                 // np.random.SFC64(42)\nlet raw = bits.nextRaw()                   // bits.random_raw()\nlet more = try bits.randomRaw(count: 4)     // bits.random_raw(4)\nvar g = NumPyGenerator(bitGenerator: bits) // np.random.Generator(bits)", runs: true, throwsError: false, body: example_ReproRandom_NumPyBitGenerator_1),
+    DocCommentExample(location: "Sources/ReproRandom/NumPyGenerator+Ziggurat.swift #1", code: "var g = NumPyGenerator(seed: 42)\nlet z = g.standardNormal()", runs: true, throwsError: false, body: example_ReproRandom_NumPyGenerator_Ziggurat_1),
+    DocCommentExample(location: "Sources/ReproRandom/NumPyGenerator.swift #1", code: "var g = NumPyGenerator(seed: 0)                  // np.random.default_rng(0)\nlet u = g.random()                               // 0.6369616873214543\nlet k = try g.integers(low: 0, high: 100)\nlet z = g.standardNormal()\nlet p = g.permutation(20)\nvar h = NumPyGenerator(bitGenerator: SFC64(seed: 7))  // Generator(SFC64(7))", runs: true, throwsError: false, body: example_ReproRandom_NumPyGenerator_1),
+    DocCommentExample(location: "Sources/ReproRandom/NumPyPhilox.swift #1", code: "var bits = NumPyPhilox(seed: 42)                          // np.random.Philox(42)\nlet far = bits.jumped()                                   // counter + 2^128\nvar keyed = NumPyPhilox(key: (1, 2), counter: (0, 0, 0, 0)) // Philox(key=2**64 + 1)", runs: true, throwsError: false, body: example_ReproRandom_NumPyPhilox_1),
+    DocCommentExample(location: "Sources/ReproRandom/NumPyRandomState.swift #1", code: "var rs = NumPyRandomState(seed: 0)        // np.random.RandomState(0)\nlet u = rs.randomSample()                 // 0.5488135039273248\nlet z = rs.standardNormal()\nlet k = try rs.randint(low: 0, high: 100)\nlet p = rs.permutation(20)", runs: true, throwsError: false, body: example_ReproRandom_NumPyRandomState_1),
+    DocCommentExample(location: "Sources/ReproRandom/PCG64.swift #1", code: "var bits = PCG64(seed: 0)                    // np.random.PCG64(0)\nlet x = bits.next64()                        // 0xa30febcfd9c2825f\nlet far = bits.jumped()                      // bits.jumped()\nbits.advance(by: Word128(1_000))             // bits.advance(1000)", runs: true, throwsError: false, body: example_ReproRandom_PCG64_1),
+    DocCommentExample(location: "Sources/ReproRandom/PCG64DXSM.swift #1", code: "var bits = PCG64DXSM(seed: 42)       // np.random.PCG64DXSM(42)\nlet raw = try bits.randomRaw(count: 4)   // bits.random_raw(4)", runs: true, throwsError: false, body: example_ReproRandom_PCG64DXSM_1),
+    DocCommentExample(location: "Sources/ReproRandom/Philox4x32.swift #1", code: "var p = Philox4x32(seed: 42, subsequence: 0, offset: 0)\nlet w = p.next32()\nlet block = Philox4x32.block(counter: (0, 0, 0, 0), key: (0, 0))  // Random123 KAT", runs: true, throwsError: false, body: example_ReproRandom_Philox4x32_1),
+    DocCommentExample(location: "Sources/ReproRandom/Philox4x32.swift #2", code: "Philox4x32.statelessWord(seed: 0, offset: 0, index: 0)   // 1713891541", runs: true, throwsError: false, body: example_ReproRandom_Philox4x32_2),
+    DocCommentExample(location: "Sources/ReproRandom/PythonRandom+Sequences.swift #1", code: "var r = PythonRandom(seed: 42)\nlet i = try r.randrange(1000)", runs: true, throwsError: false, body: example_ReproRandom_PythonRandom_Sequences_1),
+    DocCommentExample(location: "Sources/ReproRandom/PythonRandom+Sequences.swift #2", code: "var r = PythonRandom(seed: 0)\nvar x = Array(0..<20)\nr.shuffle(&x)", runs: true, throwsError: false, body: example_ReproRandom_PythonRandom_Sequences_2),
+    DocCommentExample(location: "Sources/ReproRandom/PythonRandom+State.swift #1", code: "var r = PythonRandom(seed: 1)\nlet saved = r.state                      // random.getstate()\nlet a = r.random()\nr = try PythonRandom(state: saved)       // random.setstate(saved)\nassert(r.random() == a)", runs: true, throwsError: false, body: example_ReproRandom_PythonRandom_State_1),
+    DocCommentExample(location: "Sources/ReproRandom/PythonRandom.swift #1", code: "var r = PythonRandom(seed: 42)\nr.random()                        // 0.6394267984578837, as random.seed(42); random.random()\ntry r.randrange(1000)             // as random.randrange(1000)\nvar deck = Array(0..<20)\nr.shuffle(&deck)                  // as random.shuffle(deck)", runs: true, throwsError: false, body: example_ReproRandom_PythonRandom_1),
+    DocCommentExample(location: "Sources/ReproRandom/PythonRandom.swift #2", code: "var r = PythonRandom(seed: UInt64.max)   // random.seed(2**64 - 1)", runs: true, throwsError: false, body: example_ReproRandom_PythonRandom_2),
+    DocCommentExample(location: "Sources/ReproRandom/PythonRandom.swift #3", code: "var r = PythonRandom(seedWords: [7, 0, 0, 16])   // random.seed(2**100 + 7)", runs: true, throwsError: false, body: example_ReproRandom_PythonRandom_3),
+    DocCommentExample(location: "Sources/ReproRandom/PythonRandom.swift #4", code: "var r = PythonRandom(seed: \"hello\")   // random.seed(\"hello\")", runs: true, throwsError: false, body: example_ReproRandom_PythonRandom_4),
+    DocCommentExample(location: "Sources/ReproRandom/PythonRandom.swift #5", code: "var r = PythonRandom(seed: 0)\nlet w = try r.getrandbitsWords(100)   // 4 words; w[3] < 16", runs: true, throwsError: false, body: example_ReproRandom_PythonRandom_5),
+    DocCommentExample(location: "Sources/ReproRandom/RandomBitGenerator.swift #1", code: "var a = MT19937(seed: 5)\n_ = a.next()\nlet saved = a.serializedState\nvar b = try MT19937(serializedState: saved)\nassert(a.next() == b.next())", runs: true, throwsError: false, body: example_ReproRandom_RandomBitGenerator_1),
+    DocCommentExample(location: "Sources/ReproRandom/SFC64.swift #1", code: "var bits = SFC64(seed: 42)           // np.random.SFC64(42)\nlet x = bits.next64()", runs: true, throwsError: false, body: example_ReproRandom_SFC64_1),
+    DocCommentExample(location: "Sources/ReproRandom/SeedSequence.swift #1", code: "let ss = SeedSequence(entropy: 42)\nlet words = ss.generateState(count: 4)            // ss.generate_state(4)\nlet seeds = ss.generateState64(count: 2)          // ss.generate_state(2, np.uint64)\nvar parent = SeedSequence(entropy: 7)\nlet children = parent.spawn(2)                    // spawn keys (0,) and (1,)", runs: true, throwsError: false, body: example_ReproRandom_SeedSequence_1),
+    DocCommentExample(location: "Sources/ReproRandom/SplitMix64.swift #1", code: "var g = SplitMix64(seed: 0)\ng.next()   // 0xe220a8397b1dcdaf", runs: true, throwsError: false, body: example_ReproRandom_SplitMix64_1),
+    DocCommentExample(location: "Sources/ReproRandom/TorchDataLoader.swift #1", code: "var g = TorchGenerator(seed: 42)                        // torch.manual_seed(42)\nvar loader = try TorchDataLoader(count: 25, batchSize: 4, shuffle: true)\nlet e = loader.epoch(defaultGenerator: &g)\ne.baseSeed                      // 6909045637428952499 (it._base_seed)\ne.batches[0]                    // [13, 14, 19, 1]\nlet w1 = try e.workerSeed(workerID: 1)   // worker 1's seeds", runs: true, throwsError: false, body: example_ReproRandom_TorchDataLoader_1),
+    DocCommentExample(location: "Sources/ReproRandom/TorchDataLoader.swift #2", code: "let w = try TorchWorkerSeed(baseSeed: 6909045637428952499, workerID: 1)\nw.seed                      // 6909045637428952500 (get_worker_info().seed, torch.initial_seed())\nvar g = w.torchGenerator    // the worker's default torch generator\nw.numPySeedSequenceEntropy  // [1, B & 0xffffffff, B >> 32, 0]\nvar np = w.numPyRandomState // the worker's np.random global state\nvar py = w.pythonRandom     // the worker's random module state", runs: true, throwsError: false, body: example_ReproRandom_TorchDataLoader_2),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Bernoulli.swift #1", code: "let b = try g.bernoulli(probabilities: [Float](repeating: 0.3, count: 32))", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Bernoulli_1),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Bernoulli.swift #2", code: "let b = try g.bernoulli(probabilities: [Double](repeating: 0.3, count: 8))", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Bernoulli_2),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Bernoulli.swift #3", code: "let b = try g.bernoulli(count: 32, probability: 0.3)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Bernoulli_3),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Integers.swift #1", code: "var g = TorchGenerator(seed: 42)\nlet v = try g.randint(low: 0, high: 10, count: 20)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Integers_1),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Integers.swift #2", code: "let a = try g.randomValues(count: 4, from: 5, to: nil)   // random_(from=5, to=None)\nlet b = try g.randomValues(count: 4, from: 0, to: 5)     // random_(5)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Integers_2),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Integers.swift #3", code: "let seed = try g.randomValues(count: 1, dtype: .int64)[0]  // as RandomSampler draws it", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Integers_3),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Integers.swift #4", code: "var g = TorchGenerator(seed: 42)\ng.randomInt64()   // 6909045637428952499", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Integers_4),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Normal.swift #1", code: "var w = [Float](repeating: 0, count: 64)\ntry w.withUnsafeMutableBufferPointer { try g.fillNormal($0, mean: 0, std: 0.01) }", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Normal_1),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Normal.swift #2", code: "var w = [Double](repeating: 0, count: 32)\ntry w.withUnsafeMutableBufferPointer { try g.fillNormal($0, mean: 0.5, std: 0.3) }", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Normal_2),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Normal.swift #3", code: "var g = TorchGenerator(seed: 42)\nlet z = try g.randn(count: 7)   // scalar path; leaves one value cached", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Normal_3),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Normal.swift #4", code: "let z = try g.randn(count: 20, as: Double.self)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Normal_4),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Normal.swift #5", code: "let z = try g.normal(count: 32, mean: 0.5, std: 0.3)\n// torch.manual_seed(3); torch.empty(4, 8).t().normal_(): memory order\nlet t = try g.normal(count: 32, mean: 0, std: 1, contiguous: false)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Normal_5),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Normal.swift #6", code: "let z = try g.normal(count: 5, mean: 0.5, std: 0.3, as: Double.self)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Normal_6),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Permutation.swift #1", code: "var g = TorchGenerator(seed: 42)\nlet p = try g.randperm(10)   // [2, 6, 1, 8, 4, 5, 0, 9, 3, 7]", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Permutation_1),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Permutation.swift #2", code: "let p = try g.randperm(214_748_364, as: Int32.self)", runs: false, throwsError: false, body: example_ReproRandom_TorchGenerator_Permutation_2),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+State.swift #1", code: "var g = TorchGenerator(seed: 42)\n_ = try g.randn(count: 3)\nlet saved = g.serializedState            // 5056 bytes\nvar h = try TorchGenerator(serializedState: saved)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_State_1),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+State.swift #2", code: "let h = try TorchGenerator(serializedState: saved, capability: .generic)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_State_2),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+State.swift #3", code: "try g.setState(saved)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_State_3),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Uniform.swift #1", code: "var w = [Float](repeating: 0, count: 8)\ntry w.withUnsafeMutableBufferPointer { try g.fillUniform($0, from: -0.37, to: 0.81) }", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Uniform_1),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Uniform.swift #2", code: "var w = [Double](repeating: 0, count: 8)\ntry w.withUnsafeMutableBufferPointer { try g.fillUniform($0, from: 2.5, to: 3.75) }", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Uniform_2),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Uniform.swift #3", code: "var g = TorchGenerator(seed: 0)\nlet u = try g.rand(count: 3)   // [0.49625659, 0.76822180, 0.08847743]", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Uniform_3),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Uniform.swift #4", code: "let u = try g.rand(count: 5, as: Double.self)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Uniform_4),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Uniform.swift #5", code: "let b = try g.uniform(count: 8, from: -0.19245008972987526, to: 0.19245008972987526)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Uniform_5),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator+Uniform.swift #6", code: "let x = try g.uniform(count: 8, from: 2.5, to: 3.75, as: Double.self)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_Uniform_6),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator.swift #1", code: "var g = TorchGenerator(seed: 42)            // torch.Generator().manual_seed(42)\nlet u = try g.rand(count: 3)                // torch.rand(3, generator=g)\nlet z = try g.randn(count: 20)              // torch.randn(20, generator=g)\nlet p = try g.randperm(10)                  // torch.randperm(10, generator=g)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_1),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator.swift #2", code: "var g = TorchGenerator()                      // torch.Generator()\nvar h = TorchGenerator(seed: 42, capability: .generic)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_2),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator.swift #3", code: "let g = TorchGenerator(seed: Int64(-1))   // initialSeed == 0xffff_ffff_ffff_ffff", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_3),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator.swift #4", code: "var g = TorchGenerator()\ng.manualSeed(UInt64(1) << 32 | 5)   // same stream as manualSeed(5)", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_4),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator.swift #5", code: "var g = TorchGenerator()\ng.manualSeed(Int64(-5))   // g.initialSeed == 18446744073709551611", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_5),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator.swift #6", code: "try TorchGenerator.seed(parsing: \"-1\")                     // 18446744073709551615\ntry TorchGenerator.seed(parsing: \"18446744073709551616\")   // throws: out of range", runs: true, throwsError: true, body: example_ReproRandom_TorchGenerator_6),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator.swift #7", code: "var g = TorchGenerator(seed: 0)\ng.random()   // 2357136044", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_7),
+    DocCommentExample(location: "Sources/ReproRandom/TorchGenerator.swift #8", code: "var g = TorchGenerator(seed: 0)\nlet w = g.random64()   // (first << 32) | second", runs: true, throwsError: false, body: example_ReproRandom_TorchGenerator_8),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit+Layers.swift #1", code: "var g = TorchGenerator(seed: 0)\nlet conv1d = try TorchInit.defaultLayer(weightShape: [16, 4, 5], bias: true, using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_Layers_1),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit+Layers.swift #2", code: "var g = TorchGenerator(seed: 0)                   // torch.manual_seed(0)\nlet p = try TorchInit.conv2d(inChannels: 3, outChannels: 8, kernelSize: 3, using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_Layers_2),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit+Layers.swift #3", code: "let p = try TorchInit.conv2d(inChannels: 3, outChannels: 8, kernelSize: (1, 3), using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_Layers_3),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit+Layers.swift #4", code: "var g = TorchGenerator(seed: 0)\nlet p = try TorchInit.linear(inFeatures: 5, outFeatures: 3, using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_Layers_4),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift #1", code: "var g = TorchGenerator(seed: 0)                       // torch.manual_seed(0)\nlet conv = try TorchInit.conv2d(inChannels: 3, outChannels: 8, kernelSize: 3, using: &g)\n// conv.weight (8×3×3×3) and conv.bias equal nn.Conv2d(3, 8, 3)'s", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_1),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift #2", code: "try TorchInit.calculateGain(.leakyRelu, param: 5.0.squareRoot())  // 0.5773502691896257", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_2),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift #3", code: "try TorchInit.fans(shape: [8, 3, 3, 3])   // (fanIn: 27, fanOut: 72)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_3),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift #4", code: "try TorchInit.kaimingUniformBound(shape: [8, 3, 3, 3], a: 5.0.squareRoot())  // 0.19245008972987523", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_4),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift #5", code: "var w = [Float](repeating: 0, count: 10)\ntry TorchInit.uniform(&w, from: -0.1, to: 0.1, using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_5),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift #6", code: "var w = [Float](repeating: 0, count: 64)\ntry TorchInit.normal(&w, std: 0.01, using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_6),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift #7", code: "TorchInit.constant(&bias, 0.1)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_7),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift #8", code: "TorchInit.zeros(&bias)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_8),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift #9", code: "TorchInit.ones(&scale)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_9),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift #10", code: "var w = [Float](repeating: 0, count: 216)\ntry TorchInit.kaimingUniform(&w, shape: [8, 3, 3, 3], a: 5.0.squareRoot(), using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_10),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift #11", code: "try TorchInit.kaimingNormal(&w, shape: [64, 3, 7, 7], mode: .fanOut, nonlinearity: .relu, using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_11),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift #12", code: "try TorchInit.xavierUniform(&w, shape: [3, 5], using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_12),
+    DocCommentExample(location: "Sources/ReproRandom/TorchInit.swift #13", code: "try TorchInit.xavierNormal(&w, shape: [3, 5], using: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchInit_13),
+    DocCommentExample(location: "Sources/ReproRandom/TorchSamplers.swift #1", code: "try TorchSequentialSampler(count: 7).indices()   // [0, 1, 2, 3, 4, 5, 6]", runs: true, throwsError: false, body: example_ReproRandom_TorchSamplers_1),
+    DocCommentExample(location: "Sources/ReproRandom/TorchSamplers.swift #2", code: "try TorchBatchSampler.batches(of: Array(0..<10), batchSize: 3, dropLast: false)\n// [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]", runs: true, throwsError: false, body: example_ReproRandom_TorchSamplers_2),
+    DocCommentExample(location: "Sources/ReproRandom/TorchSamplers.swift #3", code: "var smp = try TorchRandomSampler(count: 25, generator: TorchGenerator(seed: 42))\nvar unused = TorchGenerator()\nlet epoch1 = smp.epoch(defaultGenerator: &unused)   // g's 1st permutation\nlet epoch2 = smp.epoch(defaultGenerator: &unused)   // g's 3rd permutation", runs: true, throwsError: false, body: example_ReproRandom_TorchSamplers_3),
+    DocCommentExample(location: "Sources/ReproRandom/TorchSamplers.swift #4", code: "var smp = TorchSubsetRandomSampler(indices: [10, 20, 30])\nvar g = TorchGenerator(seed: 0)\nlet order = smp.epoch(defaultGenerator: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchSamplers_4),
+    DocCommentExample(location: "Sources/ReproRandom/Word128.swift #1", code: "let d = Word128(high: 1 << 36, low: 12345)   // 2^100 + 12345\nvar g = PCG64(seed: 12345)\ng.advance(by: d)\nprint(g.state)                               // 0x23c23703589b35f326a9023c7969590c", runs: true, throwsError: false, body: example_ReproRandom_Word128_1),
+    DocCommentExample(location: "Sources/ReproImage/BitmapFont.swift #1", code: "BitmapFont.glyphWidth       // 5\nBitmapFont.textWidth(\"cat 0.98\", scale: 2)", runs: true, throwsError: false, body: example_ReproImage_BitmapFont_1),
+    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift #1", code: "let c = Color(red: 255, green: 128, blue: 0)\nlet person = Color.forClass(1)", runs: true, throwsError: false, body: example_ReproImage_Image_Drawing_1),
+    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift #2", code: "Color.forClass(0) == Color.forClass(20)   // true", runs: true, throwsError: false, body: example_ReproImage_Image_Drawing_2),
+    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift #3", code: "image.fillRectangle(x0: 10, y0: 10, x1: 49, y1: 19, color: .black)", runs: true, throwsError: false, body: example_ReproImage_Image_Drawing_3),
+    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift #4", code: "image.drawRectangle(x0: 5, y0: 5, x1: 60, y1: 40, color: .forClass(3), lineWidth: 2)", runs: true, throwsError: false, body: example_ReproImage_Image_Drawing_4),
+    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift #5", code: "image.drawText(\"PERSON 0.98\", x: 4, y: 4, color: .white, scale: 2)", runs: true, throwsError: false, body: example_ReproImage_Image_Drawing_5),
+    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift #6", code: "image.drawLabel(\"dog 0.87\", x: 30, y: 12, background: .forClass(18))", runs: true, throwsError: false, body: example_ReproImage_Image_Drawing_6),
+    DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift #7", code: "image.drawDetection(x0: 12.4, y0: 30, x1: 200.6, y1: 180, label: \"cat 0.91\", classIndex: 17)", runs: true, throwsError: false, body: example_ReproImage_Image_Drawing_7),
+    DocCommentExample(location: "Sources/ReproImage/Image+Orientation.swift #1", code: "let d = try ImageDecoder.decode(bytes)\nlet upright = d.image.oriented(exif: d.exifOrientation)", runs: true, throwsError: false, body: example_ReproImage_Image_Orientation_1),
+    DocCommentExample(location: "Sources/ReproImage/Image+Tensor.swift #1", code: "var out = [Float](repeating: 0, count: 3 * h * w)\npixels.withUnsafeBufferPointer { p in\n    out.withUnsafeMutableBufferPointer { o in\n        ImageTensor.chwUnitFloats(hwc: p, width: w, height: h, channels: 3, into: o)\n    }\n}", runs: true, throwsError: false, body: example_ReproImage_Image_Tensor_1),
+    DocCommentExample(location: "Sources/ReproImage/Image+Tensor.swift #2", code: "let x = try Image(contentsOfFile: \"cat.jpg\").rgb().chwUnitFloats()   // 3 * h * w floats", runs: false, throwsError: false, body: example_ReproImage_Image_Tensor_2),
+    DocCommentExample(location: "Sources/ReproImage/Image.swift #1", code: "let image = try Image(contentsOfFile: \"cat.jpg\")\nlet rgb = image.rgb()            // 3 channels\nprint(rgb.width, rgb.height, rgb.rgbDigest)", runs: false, throwsError: false, body: example_ReproImage_Image_1),
+    DocCommentExample(location: "Sources/ReproImage/Image.swift #2", code: "let black = Image(width: 64, height: 32, channels: 3)", runs: true, throwsError: false, body: example_ReproImage_Image_2),
+    DocCommentExample(location: "Sources/ReproImage/Image.swift #3", code: "let rgb = try Image(contentsOfFile: \"logo.png\").rgb()", runs: false, throwsError: false, body: example_ReproImage_Image_3),
+    DocCommentExample(location: "Sources/ReproImage/Image.swift #4", code: "let topLeft = image.pixel(x: 0, y: 0)   // e.g. [255, 0, 0]", runs: true, throwsError: false, body: example_ReproImage_Image_4),
+    DocCommentExample(location: "Sources/ReproImage/ImageDecoder.swift #1", code: "var options = ImageDecodingOptions()\noptions.maxPixels = 4096 * 4096\nlet image = try Image(decoding: bytes, options: options)", runs: true, throwsError: false, body: example_ReproImage_ImageDecoder_1),
+    DocCommentExample(location: "Sources/ReproImage/ImageDecoder.swift #2", code: "let decoded = try ImageDecoder.decode(bytes)\nprint(decoded.format, decoded.image.width, decoded.exifOrientation)", runs: true, throwsError: false, body: example_ReproImage_ImageDecoder_2),
+    DocCommentExample(location: "Sources/ReproImage/ImageDecoder.swift #3", code: "let image = try Image(decoding: bytes)", runs: true, throwsError: false, body: example_ReproImage_ImageDecoder_3),
+    DocCommentExample(location: "Sources/ReproImage/ImageDecoder.swift #4", code: "let image = try Image(contentsOfFile: \"photo.jpg\")", runs: false, throwsError: false, body: example_ReproImage_ImageDecoder_4),
+    DocCommentExample(location: "Sources/ReproImage/ImageError.swift #1", code: "do { _ = try Image(decoding: bytes) }\ncatch ImageError.truncated(let what) { print(\"file ends early:\", what) }", runs: true, throwsError: false, body: example_ReproImage_ImageError_1),
+    DocCommentExample(location: "Sources/ReproImage/PNGEncoder.swift #1", code: "let png = image.pngData()\ntry Data(png).write(to: URL(fileURLWithPath: \"overlay.png\"))", runs: false, throwsError: false, body: example_ReproImage_PNGEncoder_1),
+    DocCommentExample(location: "Sources/ReproImage/PNGEncoder.swift #2", code: "try image.writePNG(to: \"out.png\")", runs: false, throwsError: false, body: example_ReproImage_PNGEncoder_2),
+    DocCommentExample(location: "Sources/ReproNN/Checkpoint/CheckpointTensor.swift #1", code: "let dict = try StateDict(contentsOf: \"weights.pth\")\nlet w = try dict.tensor(\"backbone.body.conv1.weight\")\nw.shape          // [64, 3, 7, 7]\nlet values = try w.floats()", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_CheckpointTensor_1),
+    DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict.swift #1", code: "let dict = try StateDict(contentsOf: \"retinanet_resnet50_fpn_v2_coco.pth\")\nfor key in dict.keys { print(key, try dict.tensor(key).shape) }", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_1),
+    DocCommentExample(location: "Sources/ReproNN/Layers/Conv2d.swift #1", code: "var g = TorchGenerator(seed: 0)\nvar conv = try Conv2d(inChannels: 3, outChannels: 8, kernelSize: 3, padding: 1, generator: &g)\ntry conv.prepare(in: .root)\nlet y = try conv(x)   // x: NHWC [N, H, W, 3]", runs: true, throwsError: false, body: example_ReproNN_Layers_Conv2d_1),
+    DocCommentExample(location: "Sources/ReproNN/Layers/Linear.swift #1", code: "var fc = try Linear(inFeatures: 512, outFeatures: 1000, generator: &g)\ntry fc.prepare(in: .root)\nlet logits = try fc(features)   // [N, 512] → [N, 1000]", runs: true, throwsError: false, body: example_ReproNN_Layers_Linear_1),
+    DocCommentExample(location: "Sources/ReproNN/Layers/Normalization.swift #1", code: "let bn = try BatchNorm2d(numFeatures: 64)    // γ = 1, β = 0, μ = 0, σ² = 1, like PyTorch", runs: true, throwsError: false, body: example_ReproNN_Layers_Normalization_1),
+    DocCommentExample(location: "Sources/ReproNN/Layers/Normalization.swift #2", code: "let bn = try FrozenBatchNorm2d(numFeatures: 64, eps: 0)   // the COCO v1 checkpoint's eps", runs: true, throwsError: false, body: example_ReproNN_Layers_Normalization_2),
+    DocCommentExample(location: "Sources/ReproNN/Layers/Normalization.swift #3", code: "let gn = try GroupNorm(numGroups: 32, numChannels: 256)", runs: true, throwsError: false, body: example_ReproNN_Layers_Normalization_3),
+    DocCommentExample(location: "Sources/ReproNN/Layers/Sequential.swift #1", code: "var block = Sequential([try Conv2d(inChannels: 64, outChannels: 64, kernelSize: 3, padding: 1, bias: false, generator: &g),\n                        try BatchNorm2d(numFeatures: 64), ReLU()])\ntry block.prepare(in: .root)\nlet y = try block(x)", runs: true, throwsError: false, body: example_ReproNN_Layers_Sequential_1),
+    DocCommentExample(location: "Sources/ReproNN/Layers/Sequential.swift #2", code: "var blocks = ModuleList<Conv2d>([c0, c1])\nlet second = blocks[1]", runs: true, throwsError: false, body: example_ReproNN_Layers_Sequential_2),
+    DocCommentExample(location: "Sources/ReproNN/Module/CheckpointTensor+Tensor.swift #1", code: "let w = try Tensor(checkpoint: dict.tensor(\"conv1.weight\"), name: \"conv1.weight\")", runs: false, throwsError: false, body: example_ReproNN_Module_CheckpointTensor_Tensor_1),
+    DocCommentExample(location: "Sources/ReproNN/Module/LoadReport.swift #1", code: "let spec = ParameterSpec(name: \"conv1.weight\", shape: [64, 3, 7, 7])", runs: true, throwsError: false, body: example_ReproNN_Module_LoadReport_1),
+    DocCommentExample(location: "Sources/ReproNN/Module/LoadReport.swift #2", code: "let report = try model.load(stateDict: dict, strict: false)\nif !report.missing.isEmpty { print(\"left at their initial values:\", report.missing) }", runs: false, throwsError: false, body: example_ReproNN_Module_LoadReport_2),
+    DocCommentExample(location: "Sources/ReproNN/Module/Module.swift #1", code: "var model = try ResNet(configuration: .resnet18, generator: &g)\nlet keys = model.parameterSpecs.map(\\.name)         // \"conv1.weight\", \"bn1.weight\", …\nlet report = try model.load(stateDict: StateDict(contentsOf: \"resnet18.pth\"))", runs: false, throwsError: false, body: example_ReproNN_Module_Module_1),
+    DocCommentExample(location: "Sources/ReproNN/Module/Module.swift #2", code: "struct Counter: ModuleVisitor {\n    var total = 0\n    mutating func visit(_ key: String, _ tensor: inout Tensor, _ info: ParameterInfo) { total += tensor.count }\n}", runs: true, throwsError: false, body: example_ReproNN_Module_Module_2),
+    DocCommentExample(location: "Sources/ReproNN/Module/Module.swift #3", code: "struct Probe: Module {   // a child convolution and a parameter of its own\n    var conv1: Conv2d\n    var weight: Tensor\n\n    mutating func walk<V: ModuleVisitor>(_ walker: inout ModuleWalker<V>) throws(ModuleError) {\n        try walker.child(\"conv1\", &conv1)\n        try walker.parameter(\"weight\", &weight, layer: .linear)\n    }\n\n    mutating func prepare(in scope: ModuleScope) throws(ModuleError) { try conv1.prepare(in: scope.child(\"conv1\")) }\n}", runs: true, throwsError: false, body: example_ReproNN_Module_Module_3),
+    DocCommentExample(location: "Sources/ReproNN/Module/Module.swift #4", code: "var seen: [String] = []\nlet scope = ModuleScope(observer: { path, output in seen.append(\"\\(path) \\(output.shape)\") })\nlet logits = try model.forward(x, in: scope)", runs: true, throwsError: false, body: example_ReproNN_Module_Module_4),
+    DocCommentExample(location: "Sources/ReproVision/COCO.swift #1", code: "COCO.categories[1]   // \"person\"\nCOCO.name(of: 18)    // \"dog\"", runs: true, throwsError: false, body: example_ReproVision_COCO_1),
+    DocCommentExample(location: "Sources/ReproVision/Detection/BoundingBox.swift #1", code: "let b = BoundingBox(x1: 0, y1: 0, x2: 10, y2: 5)\nb.area  // 50", runs: true, throwsError: false, body: example_ReproVision_Detection_BoundingBox_1),
+    DocCommentExample(location: "Sources/ReproVision/Detection/DetectionGeometry.swift #1", code: "DetectionGeometry.resizedSize(height: 154, width: 231, minSize: 160, maxSize: 256)  // (159, 239)", runs: true, throwsError: false, body: example_ReproVision_Detection_DetectionGeometry_1),
+    DocCommentExample(location: "Sources/ReproVision/Detection/DetectionGeometry.swift #2", code: "let anchors = AnchorGenerator.retinaNet.anchors(paddedHeight: 800, paddedWidth: 1088,\n                                                featureSizes: DetectionGeometry.featureSizes(paddedHeight: 800, paddedWidth: 1088))", runs: true, throwsError: false, body: example_ReproVision_Detection_DetectionGeometry_2),
+    DocCommentExample(location: "Sources/ReproVision/Detection/NonMaximumSuppression.swift #1", code: "let keep = NonMaximumSuppression.batched(boxes: boxes, scores: scores, labels: labels, iouThreshold: 0.5)", runs: true, throwsError: false, body: example_ReproVision_Detection_NonMaximumSuppression_1),
+    DocCommentExample(location: "Sources/ReproVision/ResNet/ResNet.swift #1", code: "var g = TorchGenerator(seed: 0)                          // torch.manual_seed(0)\nvar c = ResNetConfiguration.resnet18\nc.numClasses = 50\nlet model = try ResNet(configuration: c, generator: &g)  // resnet18(num_classes=50)\nlet x = try Tensor(shape: [1, 3, 224, 224], scalars: try g.rand(count: 3 * 224 * 224))\nlet logits = try model.classify(x)                       // [1, 50]", runs: false, throwsError: false, body: example_ReproVision_ResNet_ResNet_1),
+    DocCommentExample(location: "Sources/ReproVision/ResNet/ResNetConfiguration.swift #1", code: "var c = ResNetConfiguration.resnet50\nc.numClasses = 50", runs: true, throwsError: false, body: example_ReproVision_ResNet_ResNetConfiguration_1),
+    DocCommentExample(location: "Sources/ReproVision/RetinaNet/Detection.swift #1", code: "for d in detections where d.score > 0.5 { print(COCO.name(of: d.label), d.score, d.box) }", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_Detection_1),
+    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift #1", code: "let (detections, times) = try model.profile(image)\nprint(times.body, times.total)", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_Profile_1),
+    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift #2", code: "let (detections, times) = try model.profile(image)", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_Profile_2),
+    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet.swift #1", code: "var model = try RetinaNet(configuration: .v2, seed: 3407)\n_ = try model.load(stateDict: StateDict(contentsOf: \"retinanet_v2.pth\"))\nlet detections = try model.detect([Image(contentsOfFile: \"photo.jpg\")])", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_1),
+    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet.swift #2", code: "let model = try RetinaNet(configuration: .v2, seed: 3407)", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_2),
+    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet.swift #3", code: "var g = TorchGenerator(seed: 0)\nvar c = RetinaNetConfiguration.v2\nc.numClasses = 20\nlet model = try RetinaNet(configuration: c, generator: &g)\nlet x = try Tensor(shape: [3, 224, 224], scalars: try g.rand(count: 3 * 224 * 224))", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_3),
+    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNetConfiguration.swift #1", code: "let model = try RetinaNet(configuration: .v2, seed: 3407)\nlet small = RetinaNetConfiguration.mini   // the `mini` fixture's narrow layout", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNetConfiguration_1),
+    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNetConfiguration.swift #2", code: "var c = RetinaNetConfiguration.v1\nif RetinaNetConfiguration.isOfficialCOCOV1Checkpoint(sha256: fileHash) { c.normEpsilon = 0 }", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNetConfiguration_2),
+    DocCommentExample(location: "Sources/ReproVision/RetinaNet/StateDict+LegacyRetinaNet.swift #1", code: "let dict = try StateDict(contentsOf: \"retinanet_resnet50_fpn_coco.pth\").upgradingLegacyRetinaNetKeys()", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_StateDict_LegacyRetinaNet_1),
+    DocCommentExample(location: "Sources/ReproData/BatchSampler.swift #1", code: "let b = try BatchSampler(SequentialSampler(count: 10), batchSize: 4, dropLast: false)\nb.batches(epoch: 0)            // [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]\nb.batch(epoch: 0, position: 1) // [4, 5, 6, 7]", runs: true, throwsError: false, body: example_ReproData_BatchSampler_1),
+    DocCommentExample(location: "Sources/ReproData/CounterPermutation.swift #1", code: "let p = CounterPermutation(count: 10, seed: 42, epoch: 0)\np[0]          // the first index of epoch 0\nArray(p)      // all ten indices, each exactly once", runs: true, throwsError: false, body: example_ReproData_CounterPermutation_1),
+    DocCommentExample(location: "Sources/ReproData/DataLoader+Iteration.swift #1", code: "for try await batch in loader.asyncBatches { print(batch.indices) }", runs: true, throwsError: false, body: example_ReproData_DataLoader_Iteration_1),
+    DocCommentExample(location: "Sources/ReproData/DataLoader.swift #1", code: "let loader = try DataLoader(dataset: InMemoryDataset(Array(0..<10)), batchSize: 4, seed: 42, workers: 2,\n                            transform: { x, g in x + Int(g.next32() % 3) }, collate: { $0 })\nfor result in loader {\n    let batch = try result.get()\n    print(batch.epoch, batch.position, batch.indices, batch.value)\n}", runs: true, throwsError: false, body: example_ReproData_DataLoader_1),
+    DocCommentExample(location: "Sources/ReproData/DataLoader.swift #2", code: "let shard = try DistributedSampler(count: 1000, worldSize: 4, rank: 1, seed: 7)\nlet loader = try DataLoader(dataset: ds, sampler: shard, batchSize: 32, seed: 7, workers: 2,\n                            transform: { x, _ in x }, collate: { $0 })", runs: true, throwsError: false, body: example_ReproData_DataLoader_2),
+    DocCommentExample(location: "Sources/ReproData/Dataset.swift #1", code: "struct Squares: Dataset {\n    var count: Int { 10 }\n    func sample(at index: Int) throws -> Int { index * index }\n}", runs: true, throwsError: false, body: example_ReproData_Dataset_1),
+    DocCommentExample(location: "Sources/ReproData/Dataset.swift #2", code: "let ds = InMemoryDataset([1, 2, 3])\ntry ds.sample(at: 1)  // 2", runs: true, throwsError: false, body: example_ReproData_Dataset_2),
+    DocCommentExample(location: "Sources/ReproData/DistributedSampler.swift #1", code: "var s = try DistributedSampler(count: 10, worldSize: 3, rank: 1, seed: 0)\ns.setEpoch(2)\ns.indices   // this rank's 4 indices of epoch 2\ns.indices(epoch: 2, positions: 1..<3)   // two of them, computed alone", runs: true, throwsError: false, body: example_ReproData_DistributedSampler_1),
+    DocCommentExample(location: "Sources/ReproData/ImageFolderDataset.swift #1", code: "let ds = try ImageFolderDataset(root: \"data/train\")\nds.classes            // [\"cat\", \"dog\"]\nlet s = try ds.sample(at: 0)   // s.image, s.label, s.path", runs: false, throwsError: false, body: example_ReproData_ImageFolderDataset_1),
+    DocCommentExample(location: "Sources/ReproData/IterableDataset.swift #1", code: "struct Counting: IterableDataset {\n    let length: Int\n    func makeStream(context: StreamContext) -> CountingStream { CountingStream(limit: length) }\n}\nstruct CountingStream: SampleStream {\n    let limit: Int\n    var i = 0\n    mutating func next() -> Int? { guard i < limit else { return nil }; i += 1; return i - 1 }\n    mutating func skip(count: Int) -> Int { let n = min(count, limit - i); i += n; return n }\n}", runs: true, throwsError: false, body: example_ReproData_IterableDataset_1),
+    DocCommentExample(location: "Sources/ReproData/IterableDataset.swift #2", code: "var s = try dataset.makeStream(context: StreamContext(seed: 0, epoch: 0))\nwhile let sample = try s.next() { print(sample) }", runs: true, throwsError: false, body: example_ReproData_IterableDataset_2),
+    DocCommentExample(location: "Sources/ReproData/IterableDataset.swift #3", code: "var g = context.generator            // the stream's own randomness, e.g. a shuffle buffer\nlet k = g.next32() % 16", runs: true, throwsError: false, body: example_ReproData_IterableDataset_3),
+    DocCommentExample(location: "Sources/ReproData/IterableDataset.swift #4", code: "var g = SampleRandomness.streamGenerator(seed: 7, epoch: 0, index: 12)", runs: true, throwsError: false, body: example_ReproData_IterableDataset_4),
+    DocCommentExample(location: "Sources/ReproData/LoaderProgress.swift #1", code: "let watched = loader.reportingProgress { p in\n    if p.delivered % 100 == 0 { print(\"\\(p.delivered)/\\(p.total) batches, epoch \\(p.epoch)\") }\n}", runs: true, throwsError: false, body: example_ReproData_LoaderProgress_1),
+    DocCommentExample(location: "Sources/ReproData/LoaderProgress.swift #2", code: "for result in loader.reportingProgress({ print($0.fraction) }) { _ = try result.get() }", runs: true, throwsError: false, body: example_ReproData_LoaderProgress_2),
+    DocCommentExample(location: "Sources/ReproData/LoaderState.swift #1", code: "let saved = try JSONEncoder().encode(batch.stateAfter)\nlet rest = try loader.resumed(from: JSONDecoder().decode(LoaderState.self, from: saved))", runs: true, throwsError: false, body: example_ReproData_LoaderState_1),
+    DocCommentExample(location: "Sources/ReproData/RandomSampler.swift #1", code: "let s = RandomSampler(count: 10, seed: 42)\ns.indices(epoch: 0)                       // a permutation of 0..<10\ns.indices(epoch: 0, positions: 3..<5)     // its positions 3 and 4, without the rest", runs: true, throwsError: false, body: example_ReproData_RandomSampler_1),
+    DocCommentExample(location: "Sources/ReproData/SampleGenerator.swift #1", code: "var g = SampleGenerator(SampleRandomness.generator(seed: 7, epoch: 0, index: 3))\nlet flip = g.next32() & 1 == 1", runs: true, throwsError: false, body: example_ReproData_SampleGenerator_1),
+    DocCommentExample(location: "Sources/ReproData/SampleGenerator.swift #2", code: "let u = try g.withTorchGenerator { try $0.rand(count: 1)[0] }", runs: true, throwsError: false, body: example_ReproData_SampleGenerator_2),
+    DocCommentExample(location: "Sources/ReproData/SampleRandomness.swift #1", code: "var g = SampleRandomness.generator(seed: 7, epoch: 0, index: 12)\nlet flip = g.next32() & 1 == 1", runs: true, throwsError: false, body: example_ReproData_SampleRandomness_1),
+    DocCommentExample(location: "Sources/ReproData/Sampler.swift #1", code: "struct Reversed: Sampler {\n    let count: Int\n    func indices(epoch: Int, positions: Range<Int>) -> [Int] { positions.map { count - 1 - $0 } }\n}\nReversed(count: 3).indices(epoch: 0)  // [2, 1, 0]", runs: true, throwsError: false, body: example_ReproData_Sampler_1),
+    DocCommentExample(location: "Sources/ReproData/Sampler.swift #2", code: "SequentialSampler(count: 3).indices(epoch: 0)  // [0, 1, 2]", runs: true, throwsError: false, body: example_ReproData_Sampler_2),
+    DocCommentExample(location: "Sources/ReproData/Sampler.swift #3", code: "SequentialSampler(count: 4).indices(epoch: 7)  // [0, 1, 2, 3]", runs: true, throwsError: false, body: example_ReproData_Sampler_3),
+    DocCommentExample(location: "Sources/ReproData/StreamLoader+Iteration.swift #1", code: "for try await batch in loader.asyncBatches { print(batch.indices) }", runs: true, throwsError: false, body: example_ReproData_StreamLoader_Iteration_1),
+    DocCommentExample(location: "Sources/ReproData/StreamLoader.swift #1", code: "let loader = try StreamLoader(dataset: records, batchSize: 32, seed: 7, workers: 4,\n                              transform: { r, g in decodeAndAugment(r, &g) }, collate: { $0 })\nfor result in loader {\n    let batch = try result.get()    // batch.indices are stream indices\n    save(batch.stateAfter)          // resume later with loader.resumed(from:)\n}", runs: true, throwsError: false, body: example_ReproData_StreamLoader_1),
+    DocCommentExample(location: "Sources/ReproData/StreamLoader.swift #2", code: "let saved = try JSONEncoder().encode(batch.stateAfter)\nlet rest = try loader.resumed(from: JSONDecoder().decode(StreamLoaderState.self, from: saved))", runs: true, throwsError: false, body: example_ReproData_StreamLoader_2),
+    DocCommentExample(location: "Sources/ReproData/Transforms/CHWImage.swift #1", code: "let x = CHWImage(try Image(contentsOfFile: \"cat.jpg\").rgb())   // values v / 255\nprint(x.channels, x.height, x.width)   // 3, h, w", runs: false, throwsError: false, body: example_ReproData_Transforms_CHWImage_1),
+    DocCommentExample(location: "Sources/ReproData/Transforms/ColorJitter.swift #1", code: "let t = ColorJitter(brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1)\nlet y = try t.apply(x, using: &g)", runs: true, throwsError: false, body: example_ReproData_Transforms_ColorJitter_1),
+    DocCommentExample(location: "Sources/ReproData/Transforms/ImageTransform.swift #1", code: "let t = Compose([RandomResizedCrop(size: 224), RandomHorizontalFlip(), Normalize.imageNet])\nvar g = SampleGenerator(SampleRandomness.generator(seed: 1, epoch: 0, index: 5))\nlet y = try t.apply(CHWImage(image), using: &g)", runs: true, throwsError: false, body: example_ReproData_Transforms_ImageTransform_1),
+    DocCommentExample(location: "Sources/ReproData/Transforms/Normalize.swift #1", code: "let y = try Normalize.imageNet.apply(x, using: &g)", runs: true, throwsError: false, body: example_ReproData_Transforms_Normalize_1),
+    DocCommentExample(location: "Sources/ReproData/Transforms/RandomFlip.swift #1", code: "let y = try RandomHorizontalFlip().apply(x, using: &g)", runs: true, throwsError: false, body: example_ReproData_Transforms_RandomFlip_1),
+    DocCommentExample(location: "Sources/ReproData/Transforms/RandomFlip.swift #2", code: "let y = try RandomVerticalFlip(p: 0.2).apply(x, using: &g)", runs: true, throwsError: false, body: example_ReproData_Transforms_RandomFlip_2),
+    DocCommentExample(location: "Sources/ReproData/Transforms/RandomResizedCrop.swift #1", code: "let t = RandomResizedCrop(size: 224)\nlet y = try t.apply(x, using: &g)   // 3×224×224", runs: true, throwsError: false, body: example_ReproData_Transforms_RandomResizedCrop_1),
+    DocCommentExample(location: "Sources/ReproData/Transforms/Resize.swift #1", code: "let r = Resize(shorterSide: 256)          // 500×375 → 341×256 (w×h)\nlet y = try r.apply(x, using: &g)         // draws nothing", runs: true, throwsError: false, body: example_ReproData_Transforms_Resize_1),
 ]

@@ -89,9 +89,16 @@ extension ModuleVisitor {
 /// Carries a visitor through a module tree and keeps the dotted path of the current module.
 ///
 /// ```swift
-/// mutating func walk<V: ModuleVisitor>(_ walker: inout ModuleWalker<V>) throws(ModuleError) {
-///     try walker.child("conv1", &conv1)
-///     try walker.parameter("weight", &weight, layer: .linear)
+/// struct Probe: Module {   // a child convolution and a parameter of its own
+///     var conv1: Conv2d
+///     var weight: Tensor
+///
+///     mutating func walk<V: ModuleVisitor>(_ walker: inout ModuleWalker<V>) throws(ModuleError) {
+///         try walker.child("conv1", &conv1)
+///         try walker.parameter("weight", &weight, layer: .linear)
+///     }
+///
+///     mutating func prepare(in scope: ModuleScope) throws(ModuleError) { try conv1.prepare(in: scope.child("conv1")) }
 /// }
 /// ```
 public struct ModuleWalker<Visitor: ModuleVisitor> {
