@@ -145,7 +145,7 @@ import _ReproTestSupport
 }
 
 @Suite struct ZigguratTablesTests {
-    /// The tables' SHA-256 digests (rng.md §5.4) and spot values from numpy.json.
+    /// The tables' SHA-256 digests (docs/random.md, "The ziggurat normal") and spot values from numpy.json.
     @Test func tablesMatchNumPyDigests() throws {
         let z = try Fixtures.json("rng/numpy.json")["ziggurat_tables"]
         func le(_ words: [UInt64]) -> [UInt8] {

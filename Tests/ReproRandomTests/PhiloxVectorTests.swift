@@ -3,8 +3,8 @@ import _ReproTestSupport
 import ReproRandom
 
 /// Philox4x32-10 beyond the Random123 KATs: philox.json's own vectors and
-/// `at::Philox4_32` engine streams (rng.md §7.1–7.2), and torch 2.15's
-/// stateless Philox (§7.4).
+/// `at::Philox4_32` engine streams, and torch 2.15's stateless Philox
+/// (docs/random.md, "Philox4x32-10").
 @Suite struct PhiloxVectorTests {
     @Test func ownVectorsCheckedAgainstReference() throws {
         let vectors = try Fixtures.json("rng/philox.json")["own_vectors_checked_against_reference"].array

@@ -4,7 +4,7 @@ import _ReproTestSupport
 @testable import ReproRandom
 
 @Suite struct TorchPermutationTests {
-    /// Both branches at small n against a reference written from rng.md §2.4.
+    /// Both branches at small n against a reference written from the algorithm in docs/random.md (`randperm(n)`).
     @Test(arguments: [0, 1, 2, 3, 17, 1000])
     func branchesMatchSpecReference(n: Int) {
         var g = TorchGenerator(seed: 99), ref = g

@@ -8,7 +8,7 @@ enum TorchValues {
     case f64([Double])
     case ints([Int64])
 
-    /// Compares bit for bit with a vector object of rng.md §9.1; records an
+    /// Compares bit for bit with a vector object of the reference files (docs/random.md, "Reference vectors"); records an
     /// issue naming `context` on any difference.
     func expectEqual(_ vector: JSON, _ context: String) throws {
         switch self {

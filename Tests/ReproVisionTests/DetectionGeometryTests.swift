@@ -33,7 +33,7 @@ import ReproNN
         }
     }
 
-    /// The eager-mode truncation trap and the full-size examples of retinanet.md §2.
+    /// The eager-mode truncation trap and the full-size examples (docs/retinanet.md).
     @Test func resizeTraps() {
         let cases: [((Int, Int), (Int, Int))] = [
             ((154, 231), (159, 239)), ((800, 1067), (800, 1067)), ((400, 600), (800, 1200)),
@@ -47,7 +47,7 @@ import ReproNN
         }
     }
 
-    /// The cell-anchor table of retinanet.md §6 (round half to even).
+    /// torchvision's cell-anchor table (round half to even; docs/retinanet.md).
     @Test func cellAnchorTable() {
         let g = AnchorGenerator.retinaNet
         #expect(g.sizes == [[32, 40, 50], [64, 80, 101], [128, 161, 203], [256, 322, 406], [512, 645, 812]])

@@ -11,7 +11,7 @@ import _ReproTestSupport
 /// stages value by value at fixed indices.
 ///
 /// Tolerances: convolutions and GroupNorm differ from PyTorch's oneDNN/SLEEF kernels by a
-/// few ulp (retinanet.md §10), and the bilinear resize by up to 1.7e-5 (§2). Measured
+/// few ulp (they sum in other orders), and the bilinear resize by up to 1.7e-5. Measured
 /// element-wise maxima are ≤ 2e-5 abs on every stage, so summary statistics are compared
 /// within 2e-4 (min, max, mean, std) and sums within 2e-4 · count. Detections: same count
 /// and labels, boxes within 1e-3 px, scores within 1e-5; neighbours whose fixture scores are

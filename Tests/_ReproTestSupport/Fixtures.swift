@@ -4,7 +4,7 @@ import _ReproDigest
 /// Locates and decodes the test fixtures under `Tests/Fixtures/`.
 ///
 /// Fixtures live in the repository, so the tests pass on a fresh clone without
-/// `../shared`. A missing fixture is a test failure (``FixtureError``), never a skip.
+/// any folder outside it. A missing fixture is a test failure (``FixtureError``), never a skip.
 public enum Fixtures {
     /// `Tests/Fixtures`, found from this source file's location.
     public static var root: URL {
