@@ -39,7 +39,7 @@ struct DetectCommand: ParsableCommand {
     @Option(name: .long, help: "Architecture: v2 (retinanet_resnet50_fpn_v2) or v1 (retinanet_resnet50_fpn).")
     var arch: String = "v2"
 
-    @Option(name: .long, help: ArgumentHelp(
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
         "Backbone norm epsilon (default: 0 for torchvision's official COCO v1 file, recognised by its SHA-256; 1e-5 otherwise).",
         valueName: "eps"))
     var normEps: Float?
