@@ -8,6 +8,8 @@
 # orientation, drawing and PNG encoding (`probe-image`).
 # Also checks from each variant's llbuild manifest that it really was built
 # with (or without) -mavx2. Exit status 0 = identical.
+# Recorded 2026-12-03 (all four builds): probe 614eea79…0eba,
+# probe-random 456da12c…ea76, probe-image 1057e44e…2184.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 probe="$here/tensor-probe"

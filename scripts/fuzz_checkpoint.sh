@@ -6,7 +6,8 @@
 # The reader's sources (Sources/ReproNN/Checkpoint) are compiled together with
 # scripts/fuzz/FuzzCheckpoint.swift (see scripts/fuzz/build.sh), seeded from
 # Tests/Fixtures/checkpoints, and run for the given time (default 600 s).
-# Crashing inputs land in .fuzz/checkpoint-<mode>/crash-*; add each one as a
+# Crashing inputs land in .fuzz/checkpoint-<mode>/crash-* (FUZZ_WORK=<dir>
+# replaces .fuzz); add each one as a
 # regression test (Tests/ReproNNTests/FuzzRegressionTests.swift) and fix it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +16,8 @@ mode="${1:?usage: fuzz_checkpoint.sh pickle|zip|legacy|safetensors|any [seconds]
 seconds="${2:-600}"
 shift $(( $# >= 2 ? 2 : 1 ))
 fixtures=Tests/Fixtures/checkpoints
-dir=".fuzz/checkpoint-$mode"
+work="${FUZZ_WORK:-.fuzz}"
+dir="$work/checkpoint-$mode"
 mkdir -p "$dir/corpus"
 fuzz_build fuzz-checkpoint scripts/fuzz/FuzzCheckpoint.swift Sources/ReproNN/Checkpoint
 # Seeds: the fixtures in the shape the mode expects (see FuzzCheckpoint.swift).
@@ -34,5 +36,6 @@ case "$mode" in
     *) echo "mode must be pickle, zip, legacy, safetensors or any" >&2; exit 2 ;;
 esac
 cd "$dir"
-FUZZ_FORMAT="$mode" ../bin/fuzz-checkpoint corpus -max_len=8192 -rss_limit_mb=2048 -timeout=10 \
+bin="$(cd ../bin && pwd)"
+FUZZ_FORMAT="$mode" "$bin"/fuzz-checkpoint corpus -max_len=8192 -rss_limit_mb=2048 -timeout=10 \
     -max_total_time="$seconds" -print_final_stats=1 "$@"

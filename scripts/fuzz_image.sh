@@ -6,7 +6,8 @@
 #
 # ReproImage's sources are compiled together with scripts/fuzz/FuzzImage.swift
 # (see scripts/fuzz/build.sh), seeded from Tests/Fixtures/images, and run for
-# the given time (default 600 s). Crashing inputs land in .fuzz/<format>/crash-*;
+# the given time (default 600 s). Crashing inputs land in .fuzz/<format>/crash-*
+# (FUZZ_WORK=<dir> replaces .fuzz);
 # add each one as a regression test (Tests/ReproImageTests/) and fix it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +22,8 @@ case "$format" in
     jpeg) pattern='*.jpg'; skip=3; maxlen=16384 ;;
     *) echo "format must be png or jpeg" >&2; exit 2 ;;
 esac
-dir=".fuzz/$format"
+work="${FUZZ_WORK:-.fuzz}"
+dir="$work/$format"
 mkdir -p "$dir/corpus"
 fuzz_build fuzz-image scripts/fuzz/FuzzImage.swift Sources/ReproImage
 # Seeds: the fixtures without the signature the target prepends.
@@ -29,5 +31,6 @@ for f in Tests/Fixtures/images/$pattern; do
     tail -c +$((skip + 1)) "$f" > "$dir/corpus/$(basename "$f").seed"
 done
 cd "$dir"
-FUZZ_FORMAT="$format" ../bin/fuzz-image corpus -max_total_time="$seconds" -max_len=$maxlen -rss_limit_mb=2048 \
+bin="$(cd ../bin && pwd)"
+FUZZ_FORMAT="$format" "$bin"/fuzz-image corpus -max_total_time="$seconds" -max_len=$maxlen -rss_limit_mb=2048 \
     -timeout=10 -print_final_stats=1 "$@"

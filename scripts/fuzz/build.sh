@@ -10,7 +10,8 @@
 # _ReproDigest` lines are dropped; the harness may use internal API). The C
 # target `_ReproDigestAccel` is compiled with clang (ASan + coverage) and
 # imported through a generated module map, exactly as SwiftPM would.
-# The binary lands in .fuzz/bin/<name>; it is rebuilt when any input is newer.
+# The binary lands in $FUZZ_WORK/bin/<name> (FUZZ_WORK defaults to .fuzz); it
+# is rebuilt when any input is newer.
 set -euo pipefail
 
 fuzz_build() {
@@ -18,12 +19,12 @@ fuzz_build() {
     shift 2
     local root work bin
     root="$(pwd)"
-    work="$root/.fuzz/build/$name"
-    bin="$root/.fuzz/bin/$name"
+    work="$root/${FUZZ_WORK:-.fuzz}/build/$name"
+    bin="$root/${FUZZ_WORK:-.fuzz}/bin/$name"
     local dirs=("$@" Sources/_ReproDigest)
     # Several fuzzers may start at once: one builds, the others wait for it.
-    mkdir -p "$root/.fuzz"
-    exec {lock}>"$root/.fuzz/build-$name.lock"
+    mkdir -p "$root/${FUZZ_WORK:-.fuzz}"
+    exec {lock}>"$root/${FUZZ_WORK:-.fuzz}/build-$name.lock"
     flock "$lock"
     if [[ -x "$bin" && -z "$(find "${dirs[@]}" Sources/_ReproDigestAccel "$harness" scripts/fuzz/build.sh -newer "$bin" -type f | head -1)" ]]; then
         flock -u "$lock"
