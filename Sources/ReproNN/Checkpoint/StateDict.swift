@@ -7,7 +7,10 @@ import Foundation
 /// never executes anything from the file: PyTorch pickles go through a
 /// restricted unpickler with an allow-list of globals (like
 /// `torch.load(weights_only=True)`), and every size and offset is checked
-/// against the file before it is used.
+/// against the file before it is used. A hostile file cannot make reading
+/// recurse, loop or allocate without bound: pickled objects nest at most 1000
+/// deep, and a strided view may expand its storage (stride 0) to at most
+/// 64 MiB; beyond that reading throws ``CheckpointError``.
 ///
 /// ```swift
 /// let dict = try StateDict(contentsOf: "retinanet_resnet50_fpn_v2_coco.pth")
