@@ -147,6 +147,99 @@ import _ReproTestSupport
         }
         #expect(tally.keys.filter { $0.hasPrefix("pickles ") }.count >= 3, "\(tally)")
     }
+
+    /// Flipping single bytes of a PyTorch zip `.pth` (stored entries, no CRC check)
+    /// ends in the outcome the flipped region allows:
+    ///
+    /// - a storage entry's bytes: the same state dict except that exactly the tensors
+    ///   whose view covers the flipped element differ, each in one byte;
+    /// - `byteorder`: `unsupportedByteOrder` naming the flipped text;
+    /// - `data.pkl`: a pickle error (`truncated`, `invalidPickle`, `forbiddenGlobal`,
+    ///   `invalidTensor`, `missingEntry`, `tooLarge`) or a state dict of no more tensors;
+    /// - another entry's bytes (`version`, `.format_version`, …): the original state dict;
+    /// - the container (local headers, central directory, ZIP64 records): `unknownFormat`
+    ///   for the first 4 bytes, otherwise a container or pickle error, or a state dict
+    ///   with the original keys, dtypes and shapes (a flipped timestamp or CRC is ignored).
+    @Test func corruptedZipFileEndsInTheExpectedOutcome() throws {
+        let bytes = [UInt8](try Fixtures.data("checkpoints/small.pth"))
+        let reference = try StateDict(bytes: bytes)
+        let archive = try ZipReader(bytes)
+        var entryOf: [Int: (name: String, start: Int)] = [:]
+        for e in archive.entries {
+            let h = e.localHeaderOffset
+            let start = h + 30 + Int(bytes[h + 26]) + Int(bytes[h + 27]) << 8 + Int(bytes[h + 28]) + Int(bytes[h + 29]) << 8
+            for k in start..<(start + e.size) { entryOf[k] = (e.name, start) }
+        }
+        guard let pkl = archive.entries.first(where: { $0.name.hasSuffix("/data.pkl") }) else { Issue.record("no data.pkl"); return }
+        let prefix = String(pkl.name.dropLast("data.pkl".count))
+        var u = Unpickler(try archive.data(pkl.name))
+        guard case .dict(let root) = try u.load() else { Issue.record("no dict"); return }
+        var views: [String: Unpickler.TensorRef] = [:]
+        for (k, v) in zip(root.keys, root.values) {
+            if case .string(let name) = k, case .tensor(let t) = v { views[name] = t }
+        }
+        func sameShapes(_ d: StateDict) throws -> Bool {
+            try d.keys == reference.keys && reference.keys.allSatisfy {
+                let a = try d.tensor($0), b = try reference.tensor($0)
+                return a.dtype == b.dtype && a.shape == b.shape
+            }
+        }
+        var g = SplitMixForTests(seed: 2)
+        var tally: [String: Int] = [:]
+        for trial in 0..<2000 {
+            var b = bytes
+            let i = Int(g.next() % UInt64(b.count))
+            b[i] ^= UInt8(truncatingIfNeeded: g.next() | 1)
+            let what = "trial \(trial): byte \(i) flipped"
+            let result: Result<StateDict, CheckpointError>
+            do { result = .success(try StateDict(bytes: b)) } catch { result = .failure(error) }
+            let entry = entryOf[i]
+            let region: String
+            switch entry?.name {
+            case nil: region = "container"
+            case pkl.name?: region = "pickle"
+            case (prefix + "byteorder")?: region = "byteorder"
+            case let name? where name.hasPrefix(prefix + "data/"): region = "storage"
+            default: region = "other"
+            }
+            tally["\(region) \(result.outcomeName)", default: 0] += 1
+            switch (region, result) {
+            case ("storage", .success(let dict)):
+                guard let entry else { continue }
+                let key = String(entry.name.dropFirst((prefix + "data/").count))
+                let element = (i - entry.start) / (views.values.first { $0.storage.key == key }?.storage.dtype.byteCount ?? 1)
+                var differing: Set<String> = []
+                for name in reference.keys {
+                    let diff = zip(try dict.tensor(name).bytes, try reference.tensor(name).bytes).filter { $0 != $1 }.count
+                    if diff > 0 { differing.insert(name); #expect(diff == 1, "\(what): \(name)") }
+                }
+                let covering = Set(reference.keys.filter { views[$0].map { $0.storage.key == key && LegacyLayout.elements(of: $0).contains(element) } ?? false })
+                #expect(try sameShapes(dict) && differing == covering, "\(what): storage \(key) element \(element)")
+            case ("byteorder", .failure(.unsupportedByteOrder(let text))):
+                #expect(text == String(decoding: try ZipReader(b).data(prefix + "byteorder"), as: UTF8.self), "\(what)")
+            case ("pickle", .failure(.truncated)), ("pickle", .failure(.invalidPickle)), ("pickle", .failure(.forbiddenGlobal)),
+                 ("pickle", .failure(.invalidTensor)), ("pickle", .failure(.missingEntry)), ("pickle", .failure(.tooLarge)):
+                break
+            case ("pickle", .success(let dict)):
+                #expect(dict.count <= reference.count, "\(what)")
+            case ("other", .success(let dict)):
+                #expect(try sameShapes(dict) && reference.keys.allSatisfy { try dict.tensor($0) == reference.tensor($0) }, "\(what)")
+            case ("container", .failure(.unknownFormat)):
+                #expect(i < 4, "\(what)")
+            case ("container", .failure(.corruptArchive)), ("container", .failure(.truncated)), ("container", .failure(.missingEntry)),
+                 ("container", .failure(.unsupportedCompression)), ("container", .failure(.invalidPickle)),
+                 ("container", .failure(.invalidTensor)), ("container", .failure(.unsupportedByteOrder)):
+                break
+            case ("container", .success(let dict)):
+                #expect(try sameShapes(dict), "\(what)")
+            default:
+                Issue.record("\(what) (\(region)): unexpected \(result)")
+            }
+        }
+        for name in ["storage dict", "byteorder unsupportedByteOrder", "pickle invalidPickle", "container corruptArchive", "container dict"] {
+            #expect(tally[name, default: 0] > 0, "\(name) never happened: \(tally)")
+        }
+    }
 }
 
 /// Where each byte of a legacy `.pth` belongs: the detection bytes, the five
