@@ -81,6 +81,19 @@ import _ReproTestSupport
         }
     }
 
+    /// Reads `trials` copies of `bytes`, each with one byte at a seeded position
+    /// XORed with a nonzero value: (position, flipped bytes, outcome).
+    static func singleByteFlips(of bytes: [UInt8], seed: UInt64, trials: Int = 2000)
+        -> [(index: Int, bytes: [UInt8], result: Result<StateDict, CheckpointError>)] {
+        var g = SplitMixForTests(seed: seed)
+        return (0..<trials).map { _ in
+            var b = bytes
+            let i = Int(g.next() % UInt64(b.count))
+            b[i] ^= UInt8(truncatingIfNeeded: g.next() | 1)
+            do throws(CheckpointError) { return (i, b, .success(try StateDict(bytes: b))) } catch { return (i, b, .failure(error)) }
+        }
+    }
+
     /// Flipping single bytes of a legacy `.pth` ends in the outcome the flipped region allows:
     ///
     /// - the 4 bytes the format is detected by: `unknownFormat`;
@@ -99,15 +112,9 @@ import _ReproTestSupport
         let bytes = [UInt8](try Fixtures.data("checkpoints/small_legacy.pth"))
         let reference = try StateDict(bytes: bytes)
         let layout = try LegacyLayout(bytes)
-        var g = SplitMixForTests(seed: 1)
         var tally: [String: Int] = [:]
-        for trial in 0..<2000 {
-            var b = bytes
-            let i = Int(g.next() % UInt64(b.count))
-            b[i] ^= UInt8(truncatingIfNeeded: g.next() | 1)
-            let what = "trial \(trial): byte \(i) flipped"
-            let result: Result<StateDict, CheckpointError>
-            do { result = .success(try StateDict(bytes: b)) } catch { result = .failure(error) }
+        for (i, _, result) in Self.singleByteFlips(of: bytes, seed: 1) {
+            let what = "byte \(i) flipped"
             let region = layout.region(of: i)
             tally["\(region.name) \(result.outcomeName)", default: 0] += 1
             switch (region, result) {
@@ -184,15 +191,9 @@ import _ReproTestSupport
                 return a.dtype == b.dtype && a.shape == b.shape
             }
         }
-        var g = SplitMixForTests(seed: 2)
         var tally: [String: Int] = [:]
-        for trial in 0..<2000 {
-            var b = bytes
-            let i = Int(g.next() % UInt64(b.count))
-            b[i] ^= UInt8(truncatingIfNeeded: g.next() | 1)
-            let what = "trial \(trial): byte \(i) flipped"
-            let result: Result<StateDict, CheckpointError>
-            do { result = .success(try StateDict(bytes: b)) } catch { result = .failure(error) }
+        for (i, b, result) in Self.singleByteFlips(of: bytes, seed: 2) {
+            let what = "byte \(i) flipped"
             let entry = entryOf[i]
             let region: String
             switch entry?.name {
