@@ -25,11 +25,16 @@ case "$mode" in
     pickle)
         for f in "$fixtures"/*.pth; do
             [[ "$(head -c 2 "$f")" == PK ]] || continue
-            unzip -p "$f" '*/data.pkl' > "$dir/corpus/$(basename "$f").pkl.seed" 2>/dev/null || true
+            # (unzip is optional: without it the pickle mode starts from an empty corpus)
+            if command -v unzip > /dev/null; then
+                unzip -p "$f" '*/data.pkl' > "$dir/corpus/$(basename "$f").pkl.seed" 2>/dev/null || true
+            fi
         done ;;
-    zip) for f in "$fixtures"/*.pth; do
-            [[ "$(head -c 2 "$f")" == PK ]] && tail -c +5 "$f" > "$dir/corpus/$(basename "$f").seed"
-         done ;;
+    zip)
+        for f in "$fixtures"/*.pth; do
+            [[ "$(head -c 2 "$f")" == PK ]] || continue
+            tail -c +5 "$f" > "$dir/corpus/$(basename "$f").seed"
+        done ;;
     legacy) tail -c +5 "$fixtures/small_legacy.pth" > "$dir/corpus/small_legacy.seed" ;;
     safetensors) for f in "$fixtures"/*.safetensors; do tail -c +9 "$f" > "$dir/corpus/$(basename "$f").seed"; done ;;
     any) cp "$fixtures"/*.pth "$fixtures"/*.safetensors "$dir/corpus/" ;;
