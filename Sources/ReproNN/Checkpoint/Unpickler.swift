@@ -11,10 +11,10 @@
 /// While the stream runs, containers live in arenas and the stack holds flat
 /// ``Slot``s that name them by index, so a hostile pickle that appends a list
 /// to itself or nests a million tuples builds neither a reference cycle (a
-/// leak) nor a deeply recursive Swift value (a stack overflow on release).
+/// leak) nor a deeply recursive Swift value (a stack overflow when freed).
 /// At `STOP` the result is copied out as a ``Value`` tree, at most
 /// ``maxDepth`` deep and ``maxObjects`` values large (shared references are
-/// copied, so both limits also stop a pickle that doubles a tuple 60 times).
+/// copied, so the value limit also stops a pickle that doubles a tuple 60 times).
 struct Unpickler {
     /// An unpickled value: an acyclic tree.
     indirect enum Value {
