@@ -69,9 +69,23 @@ import _ReproTestSupport
     @Test func exponentialSharingIsRefused() {
         // NONE, then 64 x (DUP TUPLE2): t = (t, t).
         let bytes: [UInt8] = [0x4e] + [[UInt8]](repeating: [0x32, 0x86], count: 64).flatMap { $0 } + [0x2e]
-        #expect(throws: CheckpointError.tooLarge("the pickle expands to more than \(Unpickler.maxObjects) values")) {
+        #expect(Unpickler.objectBudget(forBytes: bytes.count) == 1024 + 8 * 130)
+        #expect(throws: CheckpointError.tooLarge("the pickle expands to more than 2064 values")) {
             try Self.readPickle(bytes)
         }
+    }
+
+    /// libFuzzer (timeout): 1 KB of memoised OrderedDicts and tuples shared
+    /// many ways expanded to millions of values (10 s under ASan; two similar
+    /// inputs took 9 s). The budget now grows with the stream (8 values per
+    /// byte), so it stops at 9,248 values (19 ms under ASan).
+    @Test func sharedDictsFromTheFuzzerStopAtTheBudget() throws {
+        let bytes = [UInt8](try Fixtures.data("checkpoints/fuzz/pickle-shared-expansion.pkl"))
+        #expect(bytes.count == 1028)
+        let clock = ContinuousClock()
+        let start = clock.now
+        #expect(throws: CheckpointError.tooLarge("the pickle expands to more than 9248 values")) { try Self.readPickle(bytes) }
+        #expect(clock.now - start < .seconds(1))
     }
 
     /// SETITEM of a key already present replaces its value in place (found while

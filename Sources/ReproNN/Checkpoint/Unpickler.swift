@@ -13,8 +13,9 @@
 /// to itself or nests a million tuples builds neither a reference cycle (a
 /// leak) nor a deeply recursive Swift value (a stack overflow when freed).
 /// At `STOP` the result is copied out as a ``Value`` tree, at most
-/// ``maxDepth`` deep and ``maxObjects`` values large (shared references are
-/// copied, so the value limit also stops a pickle that doubles a tuple 60 times).
+/// ``maxDepth`` deep and ``objectBudget(forBytes:)`` values large. Shared
+/// references are copied, so the budget, which grows with the stream's size,
+/// also stops a small pickle that doubles a tuple 60 times.
 struct Unpickler {
     /// An unpickled value: an acyclic tree.
     indirect enum Value {
@@ -106,8 +107,16 @@ struct Unpickler {
     /// Deepest nesting of the unpickled object (a state dict needs 4); deeper
     /// (or recursive) structures are refused.
     static let maxDepth = 1000
-    /// Most values in the unpickled object (a state dict has about two per tensor).
-    static let maxObjects = 4_000_000
+    /// Most values in any unpickled object (a state dict has about two per tensor).
+    static let maxObjects = 2_000_000
+
+    /// Most values the object unpickled from `count` bytes may have: 8 per byte
+    /// (torch's pickles have fewer than one: every value but a memo reference
+    /// costs at least one opcode byte, and memo references are 2–5 bytes), so
+    /// that a kilobyte cannot expand to millions of values.
+    static func objectBudget(forBytes count: Int) -> Int {
+        min(maxObjects, 1024 + 8 * count)
+    }
 
     init(_ data: ArraySlice<UInt8>) {
         self.data = data
@@ -190,9 +199,10 @@ struct Unpickler {
         }
         /// Copies a slot out of the arenas as a `Value` tree.
         var objects = 0
+        let budget = Self.objectBudget(forBytes: data.count)
         func resolve(_ s: Slot, depth: Int) throws(CheckpointError) -> Value {
             objects += 1
-            guard objects <= Self.maxObjects else { throw .tooLarge("the pickle expands to more than \(Self.maxObjects) values") }
+            guard objects <= budget else { throw .tooLarge("the pickle expands to more than \(budget) values") }
             guard depth <= Self.maxDepth else { throw fail("objects nested deeper than \(Self.maxDepth) (or recursive)") }
             switch s {
             case .none: return .none
@@ -227,6 +237,7 @@ struct Unpickler {
             }
             if let a = d.attributes {
                 objects += 1
+                guard objects <= budget else { throw .tooLarge("the pickle expands to more than \(budget) values") }
                 guard depth + 1 <= Self.maxDepth else { throw fail("objects nested deeper than \(Self.maxDepth) (or recursive)") }
                 box.attributes = try resolveDict(a, depth: depth + 1)
             }
