@@ -44,6 +44,8 @@ let package = Package(
         .library(name: "ReproRandom", targets: ["ReproRandom"]),
         // Tensors, runtime configuration and the deterministic CPU kernels.
         .library(name: "ReproTensor", targets: ["ReproTensor"]),
+        // PNG/JPEG decoding (bit-identical to Pillow) and PNG encoding alone.
+        .library(name: "ReproImage", targets: ["ReproImage"]),
         // The command-line tool.
         .executable(name: "repro", targets: ["repro"]),
     ],

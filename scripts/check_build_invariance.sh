@@ -2,9 +2,14 @@
 # Builds the tensor probe (scripts/tensor-probe, which depends on Repro by path)
 # in debug and release, with and without the AVX2/FMA code-generation flags
 # (REPRO_NO_ISA_FLAGS=1 drops them, see Package.swift), runs each build and
-# checks that all of them print the same SHA-256 over every kernel's output.
+# checks that all of them print the same SHA-256 over every kernel's output
+# (`probe`), over every ReproRandom stream family (`probe-random`: torch,
+# NumPy, Python) and over ReproImage's decoding of every PNG/JPEG fixture,
+# orientation, drawing and PNG encoding (`probe-image`).
 # Also checks from each variant's llbuild manifest that it really was built
 # with (or without) -mavx2. Exit status 0 = identical.
+# Recorded 2026-12-03 (all four builds): probe 614eea79…0eba,
+# probe-random 456da12c…ea76, probe-image 1057e44e…2184.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 probe="$here/tensor-probe"
@@ -31,9 +36,12 @@ for config in debug release; do
       if [[ "$isa" == on ]] && ! grep -q -- "-mavx2" "$plan"; then echo "$name: -mavx2 missing from $plan" >&2; exit 2; fi
       if [[ "$isa" == off ]] && grep -q -- "-mavx2" "$plan"; then echo "$name: -mavx2 present in $plan although disabled" >&2; exit 2; fi
     fi
-    out="$("$scratch/$name/$config/tensor-probe" --verbose)"
+    out="$("$scratch/$name/$config/tensor-probe" --verbose --images "$here/../Tests/Fixtures/images")" \
+      || { echo "$name: the probe failed: $(echo "$out" | tail -n 3)" >&2; exit 2; }
     echo "$out" > "$scratch/$name.out"
-    hashes[$name]="$(echo "$out" | awk '/^probe /{print $2}')"
+    hashes[$name]="$(echo "$out" | awk '/^probe(-random|-image)? /{printf "%s%s", sep, $0; sep=" "}')"
+    [[ "$(echo "$out" | grep -cE '^probe(-random|-image)? [0-9a-f]{64}$')" == 3 ]] \
+      || { echo "$name: the probe did not print its three hashes, see $scratch/$name.out" >&2; exit 2; }
     echo "$name ${hashes[$name]}"
   done
 done

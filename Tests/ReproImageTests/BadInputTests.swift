@@ -160,11 +160,25 @@ func markerOffset(_ b: [UInt8], _ m: UInt8) -> Int? {
         #expect(decodeError(sig + ihdr + pngChunk("IEND", [])) == .truncated("PNG: no image data (IDAT)"))
     }
 
-    /// Seeded random mutations of corpus files: every outcome is an image or a typed error.
+    /// Seeded random mutations of corpus files. Every mutated file must end in one of
+    /// the outcomes its format allows:
+    ///
+    /// - nothing changed (a mutation may write the byte that was there): the original image;
+    /// - the signature changed: `unknownFormat` (first 4 PNG / 3 JPEG bytes) or
+    ///   `corrupt("PNG signature")`;
+    /// - PNG, a byte of the first changed chunk's type, body or CRC changed: exactly
+    ///   `badCRC` of that chunk (under its possibly mutated name), or `corrupt` when the
+    ///   mutated type is not four letters; a changed length field: `corrupt`,
+    ///   `truncated` or `badCRC` (the reader then frames the wrong bytes);
+    /// - JPEG (no checksum): an image with sane dimensions (positive, within the pixel
+    ///   limit, a buffer of exactly width × height × channels bytes, 1, 3 or 4 channels)
+    ///   or one of `truncated`, `corrupt`, `unsupported`, `tooManyPixels`,
+    ///   `invalidDimensions` — never `badCRC`, `invalidLayout` or `io`.
     @Test(arguments: ["q050_420.jpg", "ss422_progressive.jpg", "own_411_rst7.jpg", "own_ycck.jpg",
                       "palt_13x11_d2_i.png", "rgba_13x11_d16.png", "gray_17x33_d1_i.png"])
-    func seededMutationsNeverCrash(_ name: String) throws {
+    func seededMutationsEndInAnImageOrTheExpectedError(_ name: String) throws {
         let original = try corpusBytes(name)
+        let isPNG = name.hasSuffix(".png")
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(original.count)
         func next() -> Int {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
@@ -172,7 +186,10 @@ func markerOffset(_ b: [UInt8], _ m: UInt8) -> Int? {
         }
         var options = ImageDecodingOptions()
         options.maxPixels = 1 << 20
-        for _ in 0..<400 {
+        let reference = try ImageDecoder.decode(original, options: options).image
+        let chunks = isPNG ? pngChunkLayout(original) : []
+        var outcomes: [String: Int] = [:]
+        for trial in 0..<400 {
             var b = original
             for _ in 0..<(1 + next() % 4) {
                 let i = next() % b.count
@@ -182,7 +199,96 @@ func markerOffset(_ b: [UInt8], _ m: UInt8) -> Int? {
                 default: b[i] = [0x00, 0xFF, 0x7F, 0x80][next() % 4]
                 }
             }
-            _ = decodeError(b, options: options)  // must return, not trap
+            let changed = b.indices.filter { b[$0] != original[$0] }
+            let what = "\(name) trial \(trial), bytes \(changed) changed"
+            let result: Result<Image, ImageError>
+            do { result = .success(try ImageDecoder.decode(b, options: options).image) } catch { result = .failure(error) }
+            outcomes[result.outcomeName, default: 0] += 1
+            guard let first = changed.first else {
+                #expect(result == .success(reference), "\(what)")
+                continue
+            }
+            let signature = isPNG ? 8 : 3
+            if first < signature {
+                let detected = isPNG ? 4 : 3
+                if first < detected {
+                    #expect(result == .failure(.unknownFormat), "\(what)")
+                } else {
+                    #expect(result == .failure(.corrupt("PNG signature")), "\(what)")
+                }
+                continue
+            }
+            if isPNG {
+                guard let chunk = chunks.first(where: { $0.range.contains(first) }) else {
+                    Issue.record("\(what): byte outside every chunk of the fixture")
+                    continue
+                }
+                if first < chunk.range.lowerBound + 4 {
+                    // The length field: the reader frames other bytes as this chunk.
+                    switch result {
+                    case .failure(.corrupt), .failure(.truncated), .failure(.badCRC): break
+                    default: Issue.record("\(what): length field changed, got \(result)")
+                    }
+                } else {
+                    let typeBytes = Array(b[(chunk.range.lowerBound + 4)..<(chunk.range.lowerBound + 8)])
+                    if typeBytes.allSatisfy({ (65...90).contains($0) || (97...122).contains($0) }) {
+                        #expect(result == .failure(.badCRC(chunk: String(decoding: typeBytes, as: UTF8.self))), "\(what)")
+                    } else {
+                        #expect(result == .failure(.corrupt("PNG chunk type bytes \(typeBytes)")), "\(what)")
+                    }
+                }
+                continue
+            }
+            switch result {
+            case .success(let image):
+                #expect(image.width > 0 && image.height > 0 && image.width * image.height <= 1 << 20, "\(what)")
+                #expect([1, 3, 4].contains(image.channels), "\(what)")
+                #expect(image.pixels.count == image.width * image.height * image.channels, "\(what)")
+            case .failure(.truncated), .failure(.corrupt), .failure(.unsupported), .failure(.tooManyPixels),
+                 .failure(.invalidDimensions):
+                break
+            case .failure(let error):
+                Issue.record("\(what): unexpected \(error)")
+            }
+        }
+        // The mutations must really reach the decoder: most of them break the file.
+        #expect(outcomes["image", default: 0] < 400, "\(name): \(outcomes)")
+        #expect(outcomes.count >= 2, "\(name): \(outcomes)")
+    }
+}
+
+/// One chunk of a PNG file: its bytes from the length field through the CRC.
+struct PNGChunkSpan {
+    var type: String
+    var range: Range<Int>
+}
+
+/// The chunks of a well-formed PNG file, in file order.
+func pngChunkLayout(_ b: [UInt8]) -> [PNGChunkSpan] {
+    var out: [PNGChunkSpan] = []
+    var pos = 8
+    while pos + 12 <= b.count {
+        let length = Int(b[pos]) << 24 | Int(b[pos + 1]) << 16 | Int(b[pos + 2]) << 8 | Int(b[pos + 3])
+        out.append(PNGChunkSpan(type: String(decoding: b[(pos + 4)..<(pos + 8)], as: UTF8.self), range: pos..<(pos + 12 + length)))
+        pos += 12 + length
+    }
+    return out
+}
+
+extension Result<Image, ImageError> {
+    /// "image", or the error's case name (for the outcome tally).
+    var outcomeName: String {
+        switch self {
+        case .success: return "image"
+        case .failure(.unknownFormat): return "unknownFormat"
+        case .failure(.truncated): return "truncated"
+        case .failure(.corrupt): return "corrupt"
+        case .failure(.badCRC): return "badCRC"
+        case .failure(.unsupported): return "unsupported"
+        case .failure(.tooManyPixels): return "tooManyPixels"
+        case .failure(.invalidDimensions): return "invalidDimensions"
+        case .failure(.invalidLayout): return "invalidLayout"
+        case .failure(.io): return "io"
         }
     }
 }

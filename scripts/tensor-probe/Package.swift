@@ -15,7 +15,11 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "tensor-probe",
-            dependencies: [.product(name: "ReproTensor", package: rootIdentity)]
+            dependencies: [
+                .product(name: "ReproTensor", package: rootIdentity),
+                .product(name: "ReproRandom", package: rootIdentity),
+                .product(name: "ReproImage", package: rootIdentity),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -7,7 +7,10 @@ import Foundation
 /// never executes anything from the file: PyTorch pickles go through a
 /// restricted unpickler with an allow-list of globals (like
 /// `torch.load(weights_only=True)`), and every size and offset is checked
-/// against the file before it is used.
+/// against the file before it is used. A hostile file cannot make reading
+/// recurse, loop or allocate without bound: pickled objects nest at most 1000
+/// deep, and a strided view may expand its storage (stride 0) to at most
+/// 64 MiB; beyond that reading throws ``CheckpointError``.
 ///
 /// ```swift
 /// let dict = try StateDict(contentsOf: "retinanet_resnet50_fpn_v2_coco.pth")
@@ -170,7 +173,8 @@ extension StateDict {
                 throw .invalidTensor(name: name, reason: "value is not a tensor")
             }
             let raw = try storage(t.storage)
-            guard raw.count == t.storage.elementCount * t.storage.dtype.byteCount else {
+            let (storageBytes, overflow) = t.storage.elementCount.multipliedReportingOverflow(by: t.storage.dtype.byteCount)
+            guard !overflow, raw.count == storageBytes else {
                 throw .invalidTensor(name: name, reason: "storage \(t.storage.key) has \(raw.count) bytes, expected \(t.storage.elementCount) × \(t.storage.dtype.byteCount)")
             }
             entries.append((name, try materialise(t, raw, name: name)))
@@ -189,12 +193,21 @@ extension StateDict {
         return StateDict(entries, format: format, moduleVersions: versions)
     }
 
+    /// The most bytes a view may materialise beyond the size of its storage
+    /// (a stride-0 view repeats elements); larger ones are refused before
+    /// anything is allocated.
+    static let maxExpandedViewBytes = 1 << 26
+
     static func materialise(_ t: Unpickler.TensorRef, _ raw: ArraySlice<UInt8>, name: String) throws(CheckpointError) -> CheckpointTensor {
         let size = t.storage.dtype.byteCount
         guard let count = CheckpointTensor.elementCount(t.shape) else {
             throw .invalidTensor(name: name, reason: "shape \(t.shape) is negative or overflows")
         }
-        var out = [UInt8](repeating: 0, count: count * size)
+        let (byteCount, overflow) = count.multipliedReportingOverflow(by: size)
+        guard !overflow, byteCount <= max(raw.count, maxExpandedViewBytes) else {
+            throw .tooLarge("tensor \(name): a view of shape \(t.shape) needs \(overflow ? "more than \(Int.max)" : "\(byteCount)") bytes from a \(raw.count)-byte storage")
+        }
+        var out: [UInt8] = []
         if count > 0 {
             // The largest element index the view touches must lie inside the storage.
             var maxIndex = t.offset
@@ -221,6 +234,7 @@ extension StateDict {
                 return try CheckpointTensor(dtype: t.storage.dtype, shape: t.shape,
                                             bytes: Array(raw[start..<(start + count * size)]), name: name)
             }
+            out = [UInt8](repeating: 0, count: byteCount)
             var idx = [Int](repeating: 0, count: t.shape.count)
             for e in 0..<count {
                 var src = t.offset

@@ -7,8 +7,17 @@
 /// (`torch.FloatStorage` …). Any other global, any `REDUCE`/`NEWOBJ` on
 /// something else, and any opcode outside the set is a typed error — nothing
 /// named by the file is ever executed or even looked up.
+///
+/// While the stream runs, containers live in arenas and the stack holds flat
+/// ``Slot``s that name them by index, so a hostile pickle that appends a list
+/// to itself or nests a million tuples builds neither a reference cycle (a
+/// leak) nor a deeply recursive Swift value (a stack overflow when freed).
+/// At `STOP` the result is copied out as a ``Value`` tree, at most
+/// ``maxDepth`` deep and ``objectBudget(forBytes:)`` values large. Shared
+/// references are copied, so the budget, which grows with the stream's size,
+/// also stops a small pickle that doubles a tuple 60 times.
 struct Unpickler {
-    /// A value on the pickle stack.
+    /// An unpickled value: an acyclic tree.
     indirect enum Value {
         case none
         case bool(Bool)
@@ -29,22 +38,14 @@ struct Unpickler {
         case mark
     }
 
-    /// A pickled list (reference semantics, as pickle's memo requires).
+    /// An unpickled list.
     final class ListBox { var items: [Value] = [] }
-    /// A pickled dict or OrderedDict; keeps insertion order.
+    /// An unpickled dict or OrderedDict; keeps insertion order.
     final class DictBox {
         var keys: [Value] = []
         var values: [Value] = []
         /// Attributes set by BUILD (OrderedDict `_metadata`).
         var attributes: DictBox?
-        func set(_ k: Value, _ v: Value) {
-            if case .string(let s) = k, let i = keys.firstIndex(where: { if case .string(s) = $0 { return true } else { return false } }) {
-                values[i] = v
-            } else {
-                keys.append(k)
-                values.append(v)
-            }
-        }
     }
 
     /// A storage named by a persistent id.
@@ -62,10 +63,60 @@ struct Unpickler {
         var strides: [Int]
     }
 
+    /// A value on the pickle stack while the stream runs; containers are arena indices.
+    private enum Slot {
+        case none
+        case bool(Bool)
+        case int(Int64)
+        case bigInt([UInt8])
+        case float(Double)
+        case string(String)
+        case bytes([UInt8])
+        case tuple(Int)
+        case list(Int)
+        case dict(Int)
+        case global(module: String, name: String)
+        case storage(StorageRef)
+        case tensor(TensorRef)
+        case mark
+    }
+
+    /// A dict in the arena (pickle's reference semantics: SETITEM through any alias).
+    private struct DictSlot {
+        var keys: [Slot] = []
+        var values: [Slot] = []
+        /// Position of each string key, so that repeated keys replace in O(1).
+        var stringKeys: [String: Int] = [:]
+        /// Arena index of the BUILD attributes dict.
+        var attributes: Int?
+
+        mutating func set(_ k: Slot, _ v: Slot) {
+            if case .string(let s) = k {
+                if let i = stringKeys[s] { values[i] = v; return }
+                stringKeys[s] = keys.count
+            }
+            keys.append(k)
+            values.append(v)
+        }
+    }
+
     let data: ArraySlice<UInt8>
     var pos: Int
     /// Upper bound on memo entries and stack depth, against hostile files.
     static let limit = 10_000_000
+    /// Deepest nesting of the unpickled object (a state dict needs 4); deeper
+    /// (or recursive) structures are refused.
+    static let maxDepth = 1000
+    /// Most values in any unpickled object (a state dict has about two per tensor).
+    static let maxObjects = 2_000_000
+
+    /// Most values the object unpickled from `count` bytes may have: 8 per byte
+    /// (torch's pickles have fewer than one: every value but a memo reference
+    /// costs at least one opcode byte, and memo references are 2–5 bytes), so
+    /// that a kilobyte cannot expand to millions of values.
+    static func objectBudget(forBytes count: Int) -> Int {
+        min(maxObjects, 1024 + 8 * count)
+    }
 
     init(_ data: ArraySlice<UInt8>) {
         self.data = data
@@ -74,15 +125,18 @@ struct Unpickler {
 
     /// Runs the stream to STOP and returns the top of the stack.
     mutating func load() throws(CheckpointError) -> Value {
-        var stack: [Value] = []
-        var memo: [Int: Value] = [:]
+        var stack: [Slot] = []
+        var memo: [Int: Slot] = [:]
+        var tuples: [[Slot]] = []
+        var lists: [[Slot]] = []
+        var dicts: [DictSlot] = []
 
         func fail(_ r: String) -> CheckpointError { .invalidPickle(offset: pos - data.startIndex, reason: r) }
-        func pop() throws(CheckpointError) -> Value {
+        func pop() throws(CheckpointError) -> Slot {
             guard let v = stack.popLast() else { throw fail("stack underflow") }
             return v
         }
-        func popMark() throws(CheckpointError) -> [Value] {
+        func popMark() throws(CheckpointError) -> [Slot] {
             guard let m = stack.lastIndex(where: { if case .mark = $0 { return true } else { return false } }) else {
                 throw fail("no MARK on the stack")
             }
@@ -90,13 +144,112 @@ struct Unpickler {
             stack.removeSubrange(m...)
             return items
         }
+        func tuple(_ items: [Slot]) -> Slot {
+            tuples.append(items)
+            return .tuple(tuples.count - 1)
+        }
+        func newDict() -> Int {
+            dicts.append(DictSlot())
+            return dicts.count - 1
+        }
+        func ints(_ v: Slot) -> [Int]? {
+            guard case .tuple(let id) = v else { return nil }
+            var out: [Int] = []
+            for x in tuples[id] {
+                guard case .int(let i) = x else { return nil }
+                out.append(Int(i))
+            }
+            return out
+        }
+        func persistentStorage(_ pid: Slot) throws(CheckpointError) -> Slot {
+            // ('storage', <storage class>, key, location, numel[, view_metadata])
+            guard case .tuple(let id) = pid else { throw fail("persistent id is not a storage reference") }
+            let t = tuples[id]
+            guard t.count >= 5, case .string("storage") = t[0],
+                  case .global("torch", let cls) = t[1], let dtype = CheckpointDType(torchStorage: cls),
+                  case .string(let key) = t[2], case .int(let numel) = t[4], numel >= 0
+            else { throw fail("persistent id is not a storage reference") }
+            if t.count > 5, case .none = t[5] {} else if t.count > 5 {
+                throw fail("storage views (legacy view_metadata) are not supported")
+            }
+            return .storage(StorageRef(dtype: dtype, key: key, elementCount: Int(numel)))
+        }
+        func call(_ callable: Slot, _ args: Slot) throws(CheckpointError) -> Slot {
+            guard case .global(let module, let name) = callable, case .tuple(let id) = args else {
+                throw fail("REDUCE of something that is not an allowed global")
+            }
+            let a = tuples[id]
+            switch (module, name) {
+            case ("collections", "OrderedDict"):
+                guard a.isEmpty else { throw fail("OrderedDict with constructor arguments") }
+                return .dict(newDict())
+            case ("torch._utils", "_rebuild_tensor_v2"):
+                // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
+                guard a.count >= 4, case .storage(let s) = a[0], case .int(let off) = a[1],
+                      let shape = ints(a[2]), let strides = ints(a[3]), shape.count == strides.count, off >= 0
+                else { throw fail("malformed _rebuild_tensor_v2 arguments") }
+                return .tensor(TensorRef(storage: s, offset: Int(off), shape: shape, strides: strides))
+            case ("torch._utils", "_rebuild_parameter"):
+                // (data, requires_grad, backward_hooks)
+                guard let first = a.first, case .tensor = first else { throw fail("malformed _rebuild_parameter arguments") }
+                return first
+            default:
+                throw fail("calling \(module).\(name) is not allowed")
+            }
+        }
+        /// Copies a slot out of the arenas as a `Value` tree.
+        var objects = 0
+        let budget = Self.objectBudget(forBytes: data.count)
+        func resolve(_ s: Slot, depth: Int) throws(CheckpointError) -> Value {
+            objects += 1
+            guard objects <= budget else { throw .tooLarge("the pickle expands to more than \(budget) values") }
+            guard depth <= Self.maxDepth else { throw fail("objects nested deeper than \(Self.maxDepth) (or recursive)") }
+            switch s {
+            case .none: return .none
+            case .bool(let b): return .bool(b)
+            case .int(let i): return .int(i)
+            case .bigInt(let b): return .bigInt(b)
+            case .float(let f): return .float(f)
+            case .string(let t): return .string(t)
+            case .bytes(let b): return .bytes(b)
+            case .global(let m, let n): return .global(module: m, name: n)
+            case .storage(let r): return .storage(r)
+            case .tensor(let t): return .tensor(t)
+            case .mark: return .mark
+            case .tuple(let id):
+                var out: [Value] = []
+                for x in tuples[id] { out.append(try resolve(x, depth: depth + 1)) }
+                return .tuple(out)
+            case .list(let id):
+                let box = ListBox()
+                for x in lists[id] { box.items.append(try resolve(x, depth: depth + 1)) }
+                return .list(box)
+            case .dict(let id):
+                return .dict(try resolveDict(id, depth: depth))
+            }
+        }
+        func resolveDict(_ id: Int, depth: Int) throws(CheckpointError) -> DictBox {
+            let box = DictBox()
+            let d = dicts[id]
+            for (k, v) in zip(d.keys, d.values) {
+                box.keys.append(try resolve(k, depth: depth + 1))
+                box.values.append(try resolve(v, depth: depth + 1))
+            }
+            if let a = d.attributes {
+                objects += 1
+                guard objects <= budget else { throw .tooLarge("the pickle expands to more than \(budget) values") }
+                guard depth + 1 <= Self.maxDepth else { throw fail("objects nested deeper than \(Self.maxDepth) (or recursive)") }
+                box.attributes = try resolveDict(a, depth: depth + 1)
+            }
+            return box
+        }
 
         while true {
             let op = try byte()
             switch op {
             case 0x80: _ = try byte()                                     // PROTO
             case 0x95: _ = try bytes(8)                                   // FRAME
-            case 0x2e: return try pop()                                   // STOP
+            case 0x2e: return try resolve(try pop(), depth: 0)            // STOP
             case 0x28: stack.append(.mark)                                // MARK
             case 0x4e: stack.append(.none)                                // NONE
             case 0x88: stack.append(.bool(true))                          // NEWTRUE
@@ -116,38 +269,37 @@ struct Unpickler {
                 stack.append(.string(try utf8(bytes(try count(uint(8))))))
             case 0x43: stack.append(.bytes(Array(try bytes(Int(try byte())))))     // SHORT_BINBYTES
             case 0x42: stack.append(.bytes(Array(try bytes(Int(try uint(4))))))    // BINBYTES
-            case 0x29: stack.append(.tuple([]))                           // EMPTY_TUPLE
-            case 0x85: stack.append(.tuple([try pop()]))                  // TUPLE1
-            case 0x86: let b = try pop(); let a = try pop(); stack.append(.tuple([a, b]))  // TUPLE2
-            case 0x87: let c = try pop(); let b = try pop(); let a = try pop(); stack.append(.tuple([a, b, c]))
-            case 0x74: stack.append(.tuple(try popMark()))               // TUPLE
-            case 0x5d: stack.append(.list(ListBox()))                     // EMPTY_LIST
-            case 0x7d: stack.append(.dict(DictBox()))                     // EMPTY_DICT
-            case 0x6c:                                                    // LIST
-                let l = ListBox(); l.items = try popMark(); stack.append(.list(l))
+            case 0x29: stack.append(tuple([]))                            // EMPTY_TUPLE
+            case 0x85: stack.append(tuple([try pop()]))                   // TUPLE1
+            case 0x86: let b = try pop(); let a = try pop(); stack.append(tuple([a, b]))  // TUPLE2
+            case 0x87: let c = try pop(); let b = try pop(); let a = try pop(); stack.append(tuple([a, b, c]))
+            case 0x74: stack.append(tuple(try popMark()))                // TUPLE
+            case 0x5d: lists.append([]); stack.append(.list(lists.count - 1))  // EMPTY_LIST
+            case 0x7d: stack.append(.dict(newDict()))                     // EMPTY_DICT
+            case 0x6c: lists.append(try popMark()); stack.append(.list(lists.count - 1))  // LIST
             case 0x64:                                                    // DICT
                 let items = try popMark()
                 guard items.count % 2 == 0 else { throw fail("odd number of items for DICT") }
-                let d = DictBox()
-                for i in stride(from: 0, to: items.count, by: 2) { d.set(items[i], items[i + 1]) }
+                let d = newDict()
+                for i in stride(from: 0, to: items.count, by: 2) { dicts[d].set(items[i], items[i + 1]) }
                 stack.append(.dict(d))
             case 0x61:                                                    // APPEND
                 let v = try pop()
                 guard case .list(let l)? = stack.last else { throw fail("APPEND to a non-list") }
-                l.items.append(v)
+                lists[l].append(v)
             case 0x65:                                                    // APPENDS
                 let items = try popMark()
                 guard case .list(let l)? = stack.last else { throw fail("APPENDS to a non-list") }
-                l.items += items
+                lists[l] += items
             case 0x73:                                                    // SETITEM
                 let v = try pop(), k = try pop()
                 guard case .dict(let d)? = stack.last else { throw fail("SETITEM on a non-dict") }
-                d.set(k, v)
+                dicts[d].set(k, v)
             case 0x75:                                                    // SETITEMS
                 let items = try popMark()
                 guard items.count % 2 == 0 else { throw fail("odd number of items for SETITEMS") }
                 guard case .dict(let d)? = stack.last else { throw fail("SETITEMS on a non-dict") }
-                for i in stride(from: 0, to: items.count, by: 2) { d.set(items[i], items[i + 1]) }
+                for i in stride(from: 0, to: items.count, by: 2) { dicts[d].set(items[i], items[i + 1]) }
             case 0x71: try put(Int(try byte()))                           // BINPUT
             case 0x72: try put(Int(try uint(4)))                          // LONG_BINPUT
             case 0x94: try put(memo.count)                                // MEMOIZE
@@ -162,17 +314,17 @@ struct Unpickler {
                 }
                 stack.append(try Self.allowedGlobal(module, name))
             case 0x51:                                                    // BINPERSID
-                stack.append(try Self.persistentStorage(try pop(), fail))
+                stack.append(try persistentStorage(try pop()))
             case 0x52, 0x81:                                              // REDUCE, NEWOBJ
                 let args = try pop(), callable = try pop()
-                stack.append(try Self.call(callable, args, fail))
+                stack.append(try call(callable, args))
             case 0x62:                                                    // BUILD
                 let state = try pop()
                 guard case .dict(let target)? = stack.last else { throw fail("BUILD on a non-dict object") }
                 // OrderedDict state: {'_metadata': …} (or a (dict, slots) pair).
-                var attrs: Value = state
-                if case .tuple(let t) = state, t.count == 2 { attrs = t[0] }
-                if case .dict(let a) = attrs { target.attributes = a } else if case .none = attrs {} else {
+                var attrs = state
+                if case .tuple(let id) = state, tuples[id].count == 2 { attrs = tuples[id][0] }
+                if case .dict(let a) = attrs { dicts[target].attributes = a } else if case .none = attrs {} else {
                     throw fail("unsupported BUILD state")
                 }
             case 0x30: _ = try pop()                                      // POP
@@ -197,7 +349,7 @@ struct Unpickler {
 
     // MARK: Allow-list
 
-    static func allowedGlobal(_ module: String, _ name: String) throws(CheckpointError) -> Value {
+    private static func allowedGlobal(_ module: String, _ name: String) throws(CheckpointError) -> Slot {
         switch (module, name) {
         case ("collections", "OrderedDict"),
              ("torch._utils", "_rebuild_tensor_v2"),
@@ -208,51 +360,6 @@ struct Unpickler {
         default:
             throw .forbiddenGlobal(module: module, name: name)
         }
-    }
-
-    static func persistentStorage(_ pid: Value, _ fail: (String) -> CheckpointError) throws(CheckpointError) -> Value {
-        // ('storage', <storage class>, key, location, numel[, view_metadata])
-        guard case .tuple(let t) = pid, t.count >= 5, case .string("storage") = t[0],
-              case .global("torch", let cls) = t[1], let dtype = CheckpointDType(torchStorage: cls),
-              case .string(let key) = t[2], case .int(let numel) = t[4], numel >= 0
-        else { throw fail("persistent id is not a storage reference") }
-        if t.count > 5, case .none = t[5] {} else if t.count > 5 {
-            throw fail("storage views (legacy view_metadata) are not supported")
-        }
-        return .storage(StorageRef(dtype: dtype, key: key, elementCount: Int(numel)))
-    }
-
-    static func call(_ callable: Value, _ args: Value, _ fail: (String) -> CheckpointError) throws(CheckpointError) -> Value {
-        guard case .global(let module, let name) = callable, case .tuple(let a) = args else {
-            throw fail("REDUCE of something that is not an allowed global")
-        }
-        switch (module, name) {
-        case ("collections", "OrderedDict"):
-            guard a.isEmpty else { throw fail("OrderedDict with constructor arguments") }
-            return .dict(DictBox())
-        case ("torch._utils", "_rebuild_tensor_v2"):
-            // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
-            guard a.count >= 4, case .storage(let s) = a[0], case .int(let off) = a[1],
-                  let shape = ints(a[2]), let strides = ints(a[3]), shape.count == strides.count, off >= 0
-            else { throw fail("malformed _rebuild_tensor_v2 arguments") }
-            return .tensor(TensorRef(storage: s, offset: Int(off), shape: shape, strides: strides))
-        case ("torch._utils", "_rebuild_parameter"):
-            // (data, requires_grad, backward_hooks)
-            guard let first = a.first, case .tensor = first else { throw fail("malformed _rebuild_parameter arguments") }
-            return first
-        default:
-            throw fail("calling \(module).\(name) is not allowed")
-        }
-    }
-
-    static func ints(_ v: Value) -> [Int]? {
-        guard case .tuple(let t) = v else { return nil }
-        var out: [Int] = []
-        for x in t {
-            guard case .int(let i) = x else { return nil }
-            out.append(Int(i))
-        }
-        return out
     }
 
     // MARK: Reading
@@ -300,7 +407,7 @@ struct Unpickler {
     }
 
     /// LONG1: little-endian two's complement; only values that fit in Int64.
-    private func long(_ b: ArraySlice<UInt8>) throws(CheckpointError) -> Value {
+    private func long(_ b: ArraySlice<UInt8>) throws(CheckpointError) -> Slot {
         guard b.count <= 8 else { return .bigInt(Array(b)) }
         if b.isEmpty { return .int(0) }
         var v: UInt64 = 0

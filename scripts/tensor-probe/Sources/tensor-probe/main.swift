@@ -80,3 +80,11 @@ for (name, t) in results {
 }
 let combined = try! Tensor(shape: [all.utf8.count], scalars: Array(all.utf8)).bitsHash
 print("probe \(combined)")
+
+// ReproRandom and ReproImage (RandomProbe.swift, ImageProbe.swift).
+do {
+    try printRandomAndImageHashes(verbose: verbose)
+} catch {
+    print("error: \(error)")
+    exit(1)
+}
