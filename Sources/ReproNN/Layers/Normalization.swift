@@ -7,6 +7,24 @@ public protocol FoldableNormalization: Layer {
     func foldedAffine(in scope: ModuleScope) throws(ModuleError) -> ChannelAffine
 }
 
+/// `scale = γ · rsqrt(σ² + eps)`, `shift = β − μ · scale`, in float32: FrozenBatchNorm2d's arithmetic, which
+/// BatchNorm2d in eval mode shares (see ``ChannelAffine``).
+func foldedStatistics(weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor, eps: Float,
+                      in scope: ModuleScope) throws(ModuleError) -> ChannelAffine {
+    try scope.run { () throws(TensorError) in
+        try ChannelAffine.frozenBatchNorm(weight: weight, bias: bias, runningMean: runningMean,
+                                          runningVariance: runningVar, eps: eps)
+    }
+}
+
+/// A norm's standalone forward: the folded map on the channel axis, reported to the scope's observer.
+func normalizedForward(_ input: Tensor, _ affine: ChannelAffine?, in scope: ModuleScope) throws(ModuleError) -> Tensor {
+    guard let affine else { throw .notPrepared(path: scope.path) }
+    let y = try applyingChannelsLast(input, affine, in: scope)
+    scope.report(y)
+    return y
+}
+
 /// Applies a per-channel affine map on the last axis of an NHWC activation.
 func applyingChannelsLast(_ x: Tensor, _ affine: ChannelAffine, in scope: ModuleScope) throws(ModuleError) -> Tensor {
     try scope.run { () throws(TensorError) in
@@ -65,12 +83,9 @@ public struct BatchNorm2d: FoldableNormalization {
         try walker.parameter("num_batches_tracked", &numBatchesTracked, buffer: true, layer: .batchNorm2d)
     }
 
-    /// The eval-mode map (FrozenBatchNorm2d's arithmetic, see ``ChannelAffine``).
+    /// The eval-mode map `scale = γ · rsqrt(σ² + eps)`, `shift = β − μ · scale`, in float32.
     public func foldedAffine(in scope: ModuleScope) throws(ModuleError) -> ChannelAffine {
-        try scope.run { () throws(TensorError) in
-            try ChannelAffine.frozenBatchNorm(weight: weight, bias: bias, runningMean: runningMean,
-                                              runningVariance: runningVar, eps: eps)
-        }
+        try foldedStatistics(weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar, eps: eps, in: scope)
     }
 
     /// Folds the statistics for a standalone forward.
@@ -78,10 +93,7 @@ public struct BatchNorm2d: FoldableNormalization {
 
     /// Normalises an NHWC activation with the running statistics.
     public func forward(_ input: Tensor, in scope: ModuleScope) throws(ModuleError) -> Tensor {
-        guard let affine else { throw .notPrepared(path: scope.path) }
-        let y = try applyingChannelsLast(input, affine, in: scope)
-        scope.report(y)
-        return y
+        try normalizedForward(input, affine, in: scope)
     }
 }
 
@@ -124,12 +136,9 @@ public struct FrozenBatchNorm2d: FoldableNormalization {
         walker.ignore("num_batches_tracked")
     }
 
-    /// `scale = γ · rsqrt(σ² + eps)`, `shift = β − μ · scale`, in float32.
+    /// The eval-mode map `scale = γ · rsqrt(σ² + eps)`, `shift = β − μ · scale`, in float32.
     public func foldedAffine(in scope: ModuleScope) throws(ModuleError) -> ChannelAffine {
-        try scope.run { () throws(TensorError) in
-            try ChannelAffine.frozenBatchNorm(weight: weight, bias: bias, runningMean: runningMean,
-                                              runningVariance: runningVar, eps: eps)
-        }
+        try foldedStatistics(weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar, eps: eps, in: scope)
     }
 
     /// Folds the statistics for a standalone forward.
@@ -137,10 +146,7 @@ public struct FrozenBatchNorm2d: FoldableNormalization {
 
     /// Normalises an NHWC activation.
     public func forward(_ input: Tensor, in scope: ModuleScope) throws(ModuleError) -> Tensor {
-        guard let affine else { throw .notPrepared(path: scope.path) }
-        let y = try applyingChannelsLast(input, affine, in: scope)
-        scope.report(y)
-        return y
+        try normalizedForward(input, affine, in: scope)
     }
 }
 
