@@ -23,6 +23,10 @@ An example whose first line declares a type (`struct`, `enum`, `class`, `actor`)
 a local type inside its function; a doc comment that shows a member (a `mutating func walk`)
 shows it inside a complete type declaration so it compiles as written.
 
+The generated file imports `Repro` and `@_spi(Kernels) import ReproTensor`, so the kernel
+examples (GEMM, Conv2dKernel, WinogradKernel, ...) compile against the SPI they document; their
+CONTEXT set-ups allocate raw buffers that a `defer` frees when the example returns.
+
 The generated file names and locates examples by file and ordinal (`Image.swift #2`), not
 by line, so it only goes stale when an example's code changes, appears or disappears.
 """
@@ -250,7 +254,8 @@ CONTEXT.update({
     (T + "Tensor+Views.swift", "let firstTwo = try t.sliced(dim: 0, range: 0..<2)"): floats("t", [3, 4]),
     (T + "Tensor+Views.swift", "let c = try t.permuted([1, 0]).contiguous()"): T23,
     (T + "TensorError.swift", "do { _ = try a.matmul(b) } catch { print(error) }"): lines(floats("a", [2, 3]), floats("b", [4, 5])),
-    (T + "ThreadPool.swift", "try Runtime.withThreadPool(pool) { try x.relu() }"): floats("x", [1, 3, 64, 64]),
+    # Four work chunks of 65,536 elements, so the pool can field a team of 4.
+    (T + "ThreadPool.swift", "try Runtime.withThreadPool(pool) { try x.relu() }"): floats("x", [1, 4, 256, 256]),
     (T + "ThreadPool.swift", "let y = try Runtime.withThreadPool(pool) { try a.matmul(b) }"): AB,
     (T + "Kernels/Conv2dKernel.swift", "let w = Conv2dKernel.PackedWeights(oihw: wPtr, geometry: g)"):
         lines(GEOMETRY, buffer("wPtr", 4 * 3 * 3 * 3, 0.1), buffer("xPadded", 10 * 10 * 3), buffer("yNHWC", 8 * 8 * 4, 0)),

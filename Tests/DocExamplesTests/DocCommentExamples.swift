@@ -979,12 +979,12 @@ struct DocCommentExample: Sendable {
     let a = try Tensor(shape: [2, 3], scalars: [Float](repeating: 0.5, count: 6))
     let b = try Tensor(shape: [4, 5], scalars: [Float](repeating: 0.5, count: 20))
     do { _ = try a.matmul(b) } catch { print(error) }
-    // matmul: shapes [2, 3] and [4, 5] do not match (inner dimensions 3 and 4)
+    // matmul: shapes [2, 3] and [4, 5] do not match (expected [m, k] and [k, n])
 }
 
 // Sources/ReproTensor/ThreadPool.swift #1
 @Sendable func example_ReproTensor_ThreadPool_1() async throws {
-    let x = try Tensor(shape: [1, 3, 64, 64], scalars: [Float](repeating: 0.5, count: 12288))
+    let x = try Tensor(shape: [1, 4, 256, 256], scalars: [Float](repeating: 0.5, count: 262144))
     let pool = ThreadPool()
     let y = try Runtime.withSettings(RuntimeSettings(threads: 4)) {
         try Runtime.withThreadPool(pool) { try x.relu() }
@@ -1954,7 +1954,7 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproTensor/Tensor.swift #2", code: "let z = try Tensor(zeros: [1, 3, 4, 4])", runs: true, throwsError: false, body: example_ReproTensor_Tensor_2),
     DocCommentExample(location: "Sources/ReproTensor/Tensor.swift #3", code: "let t = try Tensor(shape: [2], scalars: [Int64(3), 4])", runs: true, throwsError: false, body: example_ReproTensor_Tensor_3),
     DocCommentExample(location: "Sources/ReproTensor/Tensor.swift #4", code: "let ones = try Tensor(repeating: Float(1), shape: [4])", runs: true, throwsError: false, body: example_ReproTensor_Tensor_4),
-    DocCommentExample(location: "Sources/ReproTensor/TensorError.swift #1", code: "do { _ = try a.matmul(b) } catch { print(error) }\n// matmul: shapes [2, 3] and [4, 5] do not match (inner dimensions 3 and 4)", runs: true, throwsError: false, body: example_ReproTensor_TensorError_1),
+    DocCommentExample(location: "Sources/ReproTensor/TensorError.swift #1", code: "do { _ = try a.matmul(b) } catch { print(error) }\n// matmul: shapes [2, 3] and [4, 5] do not match (expected [m, k] and [k, n])", runs: true, throwsError: false, body: example_ReproTensor_TensorError_1),
     DocCommentExample(location: "Sources/ReproTensor/ThreadPool.swift #1", code: "let pool = ThreadPool()\nlet y = try Runtime.withSettings(RuntimeSettings(threads: 4)) {\n    try Runtime.withThreadPool(pool) { try x.relu() }\n}\npool.statistics.largestTeam   // 4 when x spans at least 4 work chunks", runs: true, throwsError: false, body: example_ReproTensor_ThreadPool_1),
     DocCommentExample(location: "Sources/ReproTensor/ThreadPool.swift #2", code: "let pool = ThreadPool()\nlet y = try Runtime.withThreadPool(pool) { try a.matmul(b) }", runs: true, throwsError: false, body: example_ReproTensor_ThreadPool_2),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/Conv2dKernel.swift #1", code: "let w = Conv2dKernel.PackedWeights(oihw: wPtr, geometry: g)\nConv2dKernel.forward(g, paddedInput: xPadded, weights: w, output: yNHWC, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_Conv2dKernel_1),
