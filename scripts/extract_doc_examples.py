@@ -23,6 +23,10 @@ An example whose first line declares a type (`struct`, `enum`, `class`, `actor`)
 a local type inside its function; a doc comment that shows a member (a `mutating func walk`)
 shows it inside a complete type declaration so it compiles as written.
 
+The generated file imports `Repro` and `@_spi(Kernels) import ReproTensor`, so the kernel
+examples (GEMM, Conv2dKernel, WinogradKernel, ...) compile against the SPI they document; their
+CONTEXT set-ups allocate raw buffers that a `defer` frees when the example returns.
+
 The generated file names and locates examples by file and ordinal (`Image.swift #2`), not
 by line, so it only goes stale when an example's code changes, appears or disappears.
 """
@@ -30,9 +34,8 @@ import os, re, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests", "DocExamplesTests", "DocCommentExamples.swift")
-# The modules whose examples are compiled so far (ReproTensor's examples still need their
-# CONTEXT entries).
-MODULES = ["Repro", "ReproRandom", "ReproImage", "ReproNN", "ReproVision", "ReproData"]
+# The modules whose examples are compiled.
+MODULES = ["Repro", "ReproRandom", "ReproTensor", "ReproImage", "ReproNN", "ReproVision", "ReproData"]
 
 # Per module: setup for an example that uses a generator `g` without declaring it.
 DEFAULT_GENERATOR = {"ReproRandom": "var g = TorchGenerator(seed: UInt64(0))"}
@@ -158,6 +161,136 @@ COMPILE_ONLY = {
 THROWS = {("Sources/ReproRandom/TorchGenerator.swift", 'try TorchGenerator.seed(parsing: "-1")                     // 18446744073709551615')}
 
 
+# ReproTensor set-ups: small tensors (NCHW unless named NHWC) and, for the kernel examples
+# behind `@_spi(Kernels)`, raw buffers freed when the example returns.
+def floats(name, shape, value=0.5):
+    """`let name = try Tensor(shape: shape, scalars: [Float](...))` with every element `value`."""
+    count = 1
+    for d in shape:
+        count *= d
+    return f"let {name} = try Tensor(shape: {list(shape)}, scalars: [Float](repeating: {value}, count: {count}))"
+
+
+def buffer(name, count, value=0.5):
+    """An initialised `UnsafeMutablePointer<Float>` of `count` floats, deallocated on return."""
+    return (f"let {name} = UnsafeMutablePointer<Float>.allocate(capacity: {count})\n"
+            f"{name}.initialize(repeating: {value}, count: {count})\n"
+            f"defer {{ {name}.deallocate() }}")
+
+
+def lines(*parts):
+    return "\n".join(parts)
+
+
+T = "Sources/ReproTensor/"
+X = floats("x", [1, 3, 8, 8])
+AB = lines(floats("a", [2, 3]), floats("b", [3, 4]))
+T23 = floats("t", [2, 3])
+NHWC4 = floats("x", [1, 8, 8, 4])
+GN64 = lines(floats("g", [64], 1), floats("b", [64], 0))
+GEOMETRY = ("let g = try ConvGeometry(batch: 1, inChannels: 3, height: 8, width: 8, outChannels: 4,\n"
+            "                         kernelHeight: 3, kernelWidth: 3, padding: (1, 1))")
+CONTEXT.update({
+    (T + "ChannelAffine.swift", "let bn = try ChannelAffine.frozenBatchNorm("):
+        lines(X, floats("g", [3], 1), floats("b", [3], 0), floats("m", [3], 0.25), floats("v", [3], 2)),
+    (T + "ChannelAffine.swift", "let y = try x.applying(bn, relu: true)"):
+        lines(X, "let bn = try ChannelAffine(scale: [1, 2, 3], shift: [0, -1, 0.5])"),
+    (T + "Conv2d+Algorithm.swift", "let conv = try PreparedConv2d(weight: w, padding: (1, 1))"):
+        floats("w", [256, 256, 3, 3], 0.01),
+    (T + "Conv2d.swift", "let conv = try PreparedConv2d(weight: w, bias: b, stride: (2, 2), padding: (3, 3), relu: true)"):
+        lines(floats("w", [8, 3, 7, 7], 0.01), floats("b", [8], 0.1), floats("x", [1, 3, 16, 16])),
+    (T + "Conv2d.swift", "let y = try conv.forward(nhwc: x, threads: 2)"):
+        lines("let conv = try PreparedConv2d(weight: try Tensor(repeating: Float(0.1), shape: [8, 4, 3, 3]), padding: (1, 1))",
+              floats("x", [1, 6, 6, 4])),
+    (T + "Conv2d.swift", "let y = try x.conv2d(weight: w, padding: (1, 1))"): lines(X, floats("w", [4, 3, 3, 3], 0.1)),
+    (T + "Runtime.swift", "let y = try Runtime.withSettings(s) { try a.matmul(b) }"): AB,
+    (T + "Runtime.swift", "let detections = try model.detect(images)"):
+        lines(MINI, "let images = [try Image(width: 64, height: 48, channels: 3, pixels: [UInt8](repeating: 90, count: 64 * 48 * 3))]"),
+    (T + "Runtime.swift", "let y = try Runtime.withSettings(RuntimeSettings(threads: 3)) { try x.relu() }"): X,
+    (T + "Tensor+Access.swift", "let v: [Float] = try t.scalars()"): T23,
+    (T + "Tensor+Access.swift", "let v: Float = try t.scalar(at: [0, 2])"): T23,
+    (T + "Tensor+Access.swift", "let sum = try t.withUnsafeBufferPointer(as: Float.self) { $0.reduce(0, +) }"): T23,
+    (T + "Tensor+Access.swift", "try t.withUnsafeMutableBufferPointer(as: Float.self) { $0[0] = 1 }"): "var " + T23[len("let "):],
+    (T + "Tensor+Access.swift", "let h = t.bitsHash"): T23,
+    (T + "Tensor+Conversion.swift", "let f = try image.converted(to: .float32)"):
+        "let image = try Tensor(shape: [1, 3, 4, 4], scalars: [UInt8](repeating: 200, count: 48))",
+    (T + "Tensor+Elementwise.swift", "let y = try x.relu()"): X,
+    (T + "Tensor+Elementwise.swift", "let y = try x.exp()"): X,
+    (T + "Tensor+Elementwise.swift", "let y = try x.log()"): X,
+    (T + "Tensor+Elementwise.swift", "let p = try logits.sigmoid()"): floats("logits", [2, 5], -1),
+    (T + "Tensor+Elementwise.swift", "let s = try a.adding(b)"): lines(floats("a", [2, 3]), floats("b", [2, 3], 1)),
+    (T + "Tensor+InPlace.swift", "var y = try conv3.forward(nhwc: h, threads: 2)"):
+        lines("let conv3 = try PreparedConv2d(weight: try Tensor(repeating: Float(0.1), shape: [4, 4, 1, 1]))",
+              floats("h", [1, 6, 6, 4]), floats("identity", [1, 6, 6, 4], -0.25)),
+    (T + "Tensor+InPlace.swift", "try y.add(shortcut, relu: true)"):
+        lines("var " + floats("y", [1, 6, 6, 4])[len("let "):], floats("shortcut", [1, 6, 6, 4], -1)),
+    (T + "Tensor+InPlace.swift", "try h.formGroupNormNHWC(groups: 32, weight: g, bias: b, relu: true)"):
+        lines("var h = try Tensor(shape: [1, 4, 4, 64], scalars: (0..<1024).map { Float($0 % 7) })", GN64),
+    (T + "Tensor+Indexing.swift", "let (v, i) = try scores.sortedDescending()"):
+        "let scores = try Tensor(shape: [2, 4], scalars: [Float]([0.5, 2, 0.5, -1, 3, 1, 2, 0]))",
+    (T + "Tensor+Indexing.swift", "let (scores, idx) = try levelScores.topK(1000)"):
+        "let levelScores = try Tensor(shape: [1200], scalars: (0..<1200).map { Float(($0 * 37) % 1200) })",
+    (T + "Tensor+Indexing.swift", "let all = try Tensor.concatenate([a, b, c], along: 1)"):
+        lines(floats("a", [2, 1]), floats("b", [2, 2]), floats("c", [2, 3])),
+    (T + "Tensor+Indexing.swift", "let kept = try boxes.indexSelect(dim: 0, indices: [4, 0, 2])"): floats("boxes", [5, 4]),
+    (T + "Tensor+Indexing.swift", "let picked = try scores.gather(dim: 1, index: labels)"):
+        lines(floats("scores", [3, 5]), "let labels = try Tensor(shape: [3, 1], scalars: [Int64(4), 0, 2])"),
+    (T + "Tensor+Linear.swift", "let c = try a.matmul(b)"): AB,
+    (T + "Tensor+NHWC.swift", "let x = try image.nhwcFromNCHW()"):
+        lines(floats("image", [1, 3, 16, 16]),
+              "let stem = try PreparedConv2d(weight: try Tensor(repeating: Float(0.01), shape: [8, 3, 7, 7]), stride: (2, 2), padding: (3, 3))"),
+    (T + "Tensor+NHWC.swift", "let nhwc = try canvas.nhwcFromNCHW()"): floats("canvas", [1, 3, 8, 8]),
+    (T + "Tensor+NHWC.swift", "let nchw = try p3.nchwFromNHWC()"): floats("p3", [1, 8, 8, 4]),
+    (T + "Tensor+NHWC.swift", "let y = try x.maxPool2dNHWC(kernel: 3, stride: 2, padding: 1)   // ResNet stem"): NHWC4,
+    (T + "Tensor+NHWC.swift", "let up = try t5.upsampledNearestNHWC(toHeight: 50, width: 68)"): floats("t5", [1, 25, 34, 2]),
+    (T + "Tensor+NHWC.swift", "let y = try x.groupNormNHWC(groups: 32, weight: g, bias: b, eps: 1e-5, relu: true)"):
+        lines(floats("x", [1, 4, 4, 64]), GN64),
+    (T + "Tensor+Resampling.swift", "let y = try x.maxPool2d(kernel: 3, stride: 2, padding: 1)   // ResNet stem"): X,
+    (T + "Tensor+Resampling.swift", "let up = try t5.upsampled(toHeight: 50, width: 68, mode: .nearest)"): floats("t5", [1, 2, 25, 34]),
+    (T + "Tensor+Resampling.swift", "let y = try x.groupNorm(groups: 32, weight: g, bias: b, eps: 1e-5, relu: true)"):
+        lines(floats("x", [1, 64, 4, 4]), GN64),
+    (T + "Tensor+Views.swift", "let m = try t.reshaped([2, -1])"): T23,
+    (T + "Tensor+Views.swift", "let nhwc = try nchw.permuted([0, 2, 3, 1])"): floats("nchw", [1, 3, 4, 4]),
+    (T + "Tensor+Views.swift", "let firstTwo = try t.sliced(dim: 0, range: 0..<2)"): floats("t", [3, 4]),
+    (T + "Tensor+Views.swift", "let c = try t.permuted([1, 0]).contiguous()"): T23,
+    (T + "TensorError.swift", "do { _ = try a.matmul(b) } catch { print(error) }"): lines(floats("a", [2, 3]), floats("b", [4, 5])),
+    # Four work chunks of 65,536 elements, so the pool can field a team of 4.
+    (T + "ThreadPool.swift", "try Runtime.withThreadPool(pool) { try x.relu() }"): floats("x", [1, 4, 256, 256]),
+    (T + "ThreadPool.swift", "let y = try Runtime.withThreadPool(pool) { try a.matmul(b) }"): AB,
+    (T + "Kernels/Conv2dKernel.swift", "let w = Conv2dKernel.PackedWeights(oihw: wPtr, geometry: g)"):
+        lines(GEOMETRY, buffer("wPtr", 4 * 3 * 3 * 3, 0.1), buffer("xPadded", 10 * 10 * 3), buffer("yNHWC", 8 * 8 * 4, 0)),
+    (T + "Kernels/Epilogue.swift", "let e = Epilogue(bias: biasPointer, relu: true)"): buffer("biasPointer", 4),
+    (T + "Kernels/GEMM.swift", "GEMM.multiply(m: 4, n: 5, k: 3,"):
+        lines(buffer("aPtr", 4 * 3), buffer("bPtr", 3 * 5), buffer("cPtr", 4 * 5, 0)),
+    (T + "Kernels/GroupNormKernel+NHWC.swift", "GroupNormKernel.forwardNHWC(x, y, batch: 1, spatial: 100 * 136, channels: 256, groups: 32,"):
+        lines(buffer("x", 256 * 100 * 136), buffer("y", 256 * 100 * 136, 0), buffer("g", 256, 1), buffer("b", 256, 0)),
+    (T + "Kernels/GroupNormKernel.swift", "GroupNormKernel.forward(x, y, batch: 1, channels: 256, spatial: 100 * 136, groups: 32,"):
+        lines(buffer("x", 256 * 100 * 136), buffer("y", 256 * 100 * 136, 0), buffer("g", 256, 1), buffer("b", 256, 0)),
+    (T + "Kernels/Layout.swift", "Layout.nhwcToNCHW(src, dst, n: 1, c: 256, hw: 100 * 136, threads: 2)"):
+        lines(buffer("src", 256 * 100 * 136), buffer("dst", 256 * 100 * 136, 0)),
+    (T + "Kernels/PackedMatrix.swift", "let w = GEMM.PackedMatrix(.init(wPtr, rowStride: 1, colStride: k), k: k, n: outChannels, threads: 1)"):
+        lines("let (k, outChannels) = (27, 8)", buffer("wPtr", 27 * 8)),
+    (T + "Kernels/Resampling+NHWC.swift", "Resampling.maxPool2dNHWC(x, y, batch: 1, height: 400, width: 544, channels: 64,"):
+        lines(buffer("x", 400 * 544 * 64), buffer("y", 200 * 272 * 64, 0)),
+    (T + "Kernels/Resampling.swift", "Resampling.maxPool2d(x, y, planes: n * c, height: 400, width: 544, kernel: 3, stride: 2, padding: 1, threads: 2)"):
+        lines("let (n, c) = (1, 64)", buffer("x", 400 * 544 * 64), buffer("y", 200 * 272 * 64, 0)),
+    (T + "Kernels/WinogradKernel.swift", "let w = WinogradKernel.PackedWeights(oihw: wPtr, outChannels: 256, inChannels: 256, variant: .f4x3)"):
+        lines("let g = try ConvGeometry(batch: 1, inChannels: 256, height: 8, width: 8, outChannels: 256,\n"
+              "                         kernelHeight: 3, kernelWidth: 3, padding: (1, 1))",
+              buffer("wPtr", 256 * 256 * 9, 0.01), buffer("x", 256 * 8 * 8), buffer("y", 256 * 8 * 8, 0),
+              "let bufferSize = WinogradKernel.paddedSize(g, variant: .f4x3)",
+              buffer("buffer", "bufferSize.height * bufferSize.width * bufferSize.channels", 0)),
+})
+COMPILE_ONLY |= {
+    # Sets the process-wide thread count, which every other test in the process would see.
+    (T + "Runtime.swift", "Runtime.threads = 2"),
+}
+THROWS |= {
+    # Deterministic algorithms are on by default, so the gate refuses.
+    (T + "Nondeterminism.swift", 'try Nondeterminism.check(op: "matmul", algorithm: "splitK", reason: "partial sums follow the thread count")'),
+}
+
+
 def examples():
     for module in MODULES:
         base = os.path.join(ROOT, "Sources", module)
@@ -222,6 +355,7 @@ def generate():
         "import Foundation",
         "import Repro",
         "import _ReproDigest",
+        "@_spi(Kernels) import ReproTensor",
         "",
         PRELUDE,
         "",

@@ -2,7 +2,7 @@
 ///
 /// ```swift
 /// do { _ = try a.matmul(b) } catch { print(error) }
-/// // matmul: shapes [2, 3] and [4, 5] do not match (inner dimensions 3 and 4)
+/// // matmul: shapes [2, 3] and [4, 5] do not match (expected [m, k] and [k, n])
 /// ```
 public enum TensorError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Operand shapes are incompatible.

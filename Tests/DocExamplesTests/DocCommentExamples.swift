@@ -5,6 +5,7 @@
 import Foundation
 import Repro
 import _ReproDigest
+@_spi(Kernels) import ReproTensor
 
 /// A stream of the integers 1...10: the iterable dataset the ReproData examples read.
 struct Counting: IterableDataset {
@@ -635,6 +636,542 @@ struct DocCommentExample: Sendable {
     var g = PCG64(seed: 12345)
     g.advance(by: d)
     print(g.state)                               // 0x23c23703589b35f326a9023c7969590c
+}
+
+// Sources/ReproTensor/ChannelAffine.swift #1
+@Sendable func example_ReproTensor_ChannelAffine_1() async throws {
+    let x = try Tensor(shape: [1, 3, 8, 8], scalars: [Float](repeating: 0.5, count: 192))
+    let g = try Tensor(shape: [3], scalars: [Float](repeating: 1, count: 3))
+    let b = try Tensor(shape: [3], scalars: [Float](repeating: 0, count: 3))
+    let m = try Tensor(shape: [3], scalars: [Float](repeating: 0.25, count: 3))
+    let v = try Tensor(shape: [3], scalars: [Float](repeating: 2, count: 3))
+    let bn = try ChannelAffine.frozenBatchNorm(weight: g, bias: b, runningMean: m, runningVariance: v, eps: 1e-5)
+    let y = try x.applying(bn)
+}
+
+// Sources/ReproTensor/ChannelAffine.swift #2
+@Sendable func example_ReproTensor_ChannelAffine_2() async throws {
+    let x = try Tensor(shape: [1, 3, 8, 8], scalars: [Float](repeating: 0.5, count: 192))
+    let bn = try ChannelAffine(scale: [1, 2, 3], shift: [0, -1, 0.5])
+    let y = try x.applying(bn, relu: true)
+}
+
+// Sources/ReproTensor/Conv2d+Algorithm.swift #1
+@Sendable func example_ReproTensor_Conv2d_Algorithm_1() async throws {
+    let w = try Tensor(shape: [256, 256, 3, 3], scalars: [Float](repeating: 0.01, count: 589824))
+    let conv = try PreparedConv2d(weight: w, padding: (1, 1))          // the shape rule decides
+    conv.algorithm                                            // .winograd for 3×3 256→256
+    let exact = try PreparedConv2d(weight: w, padding: (1, 1), algorithm: .direct)
+}
+
+// Sources/ReproTensor/Conv2d+Algorithm.swift #2
+@Sendable func example_ReproTensor_Conv2d_Algorithm_2() async throws {
+    PreparedConv2d.defaultAlgorithm(weightShape: [256, 256, 3, 3], stride: (1, 1), dilation: (1, 1), groups: 1)  // .winograd
+}
+
+// Sources/ReproTensor/Conv2d.swift #1
+@Sendable func example_ReproTensor_Conv2d_1() async throws {
+    let w = try Tensor(shape: [8, 3, 7, 7], scalars: [Float](repeating: 0.01, count: 1176))
+    let b = try Tensor(shape: [8], scalars: [Float](repeating: 0.1, count: 8))
+    let x = try Tensor(shape: [1, 3, 16, 16], scalars: [Float](repeating: 0.5, count: 768))
+    let conv = try PreparedConv2d(weight: w, bias: b, stride: (2, 2), padding: (3, 3), relu: true)
+    let y = try conv(x)
+}
+
+// Sources/ReproTensor/Conv2d.swift #2
+@Sendable func example_ReproTensor_Conv2d_2() async throws {
+    let conv = try PreparedConv2d(weight: try Tensor(repeating: Float(0.1), shape: [8, 4, 3, 3]), padding: (1, 1))
+    let x = try Tensor(shape: [1, 6, 6, 4], scalars: [Float](repeating: 0.5, count: 144))
+    let y = try conv.forward(nhwc: x, threads: 2)   // x: [1, 100, 136, 256]
+}
+
+// Sources/ReproTensor/Conv2d.swift #3
+@Sendable func example_ReproTensor_Conv2d_3() async throws {
+    let x = try Tensor(shape: [1, 3, 8, 8], scalars: [Float](repeating: 0.5, count: 192))
+    let w = try Tensor(shape: [4, 3, 3, 3], scalars: [Float](repeating: 0.1, count: 108))
+    let y = try x.conv2d(weight: w, padding: (1, 1))
+}
+
+// Sources/ReproTensor/DType.swift #1
+@Sendable func example_ReproTensor_DType_1() async throws {
+    DType.float32.byteCount   // 4
+}
+
+// Sources/ReproTensor/DType.swift #2
+@Sendable func example_ReproTensor_DType_2() async throws {
+    Float.dtype   // .float32
+}
+
+// Sources/ReproTensor/Nondeterminism.swift #1
+@Sendable func example_ReproTensor_Nondeterminism_1() async throws {
+    try Nondeterminism.check(op: "matmul", algorithm: "splitK", reason: "partial sums follow the thread count")
+}
+
+// Sources/ReproTensor/Runtime.swift #1
+@Sendable func example_ReproTensor_Runtime_1() async throws {
+    let a = try Tensor(shape: [2, 3], scalars: [Float](repeating: 0.5, count: 6))
+    let b = try Tensor(shape: [3, 4], scalars: [Float](repeating: 0.5, count: 12))
+    var s = Runtime.settings
+    s.threads = 1
+    let y = try Runtime.withSettings(s) { try a.matmul(b) }
+}
+
+// Sources/ReproTensor/Runtime.swift #2
+@Sendable func example_ReproTensor_Runtime_2() async throws {
+    Runtime.threads = 2
+    Runtime.deterministicAlgorithms   // true
+}
+
+// Sources/ReproTensor/Runtime.swift #3
+@Sendable func example_ReproTensor_Runtime_3() async throws {
+    let model = try RetinaNet(configuration: .mini, seed: 0)
+    let images = [try Image(width: 64, height: 48, channels: 3, pixels: [UInt8](repeating: 90, count: 64 * 48 * 3))]
+    let detections = try model.detect(images)
+    Runtime.releaseCachedStorage()   // the activations' blocks go back now
+}
+
+// Sources/ReproTensor/Runtime.swift #4
+@Sendable func example_ReproTensor_Runtime_4() async throws {
+    let x = try Tensor(shape: [1, 3, 8, 8], scalars: [Float](repeating: 0.5, count: 192))
+    let y = try Runtime.withSettings(RuntimeSettings(threads: 3)) { try x.relu() }
+}
+
+// Sources/ReproTensor/Tensor+Access.swift #1
+@Sendable func example_ReproTensor_Tensor_Access_1() async throws {
+    let t = try Tensor(shape: [2, 3], scalars: [Float](repeating: 0.5, count: 6))
+    let v: [Float] = try t.scalars()
+}
+
+// Sources/ReproTensor/Tensor+Access.swift #2
+@Sendable func example_ReproTensor_Tensor_Access_2() async throws {
+    let t = try Tensor(shape: [2, 3], scalars: [Float](repeating: 0.5, count: 6))
+    let v: Float = try t.scalar(at: [0, 2])
+}
+
+// Sources/ReproTensor/Tensor+Access.swift #3
+@Sendable func example_ReproTensor_Tensor_Access_3() async throws {
+    let t = try Tensor(shape: [2, 3], scalars: [Float](repeating: 0.5, count: 6))
+    let sum = try t.withUnsafeBufferPointer(as: Float.self) { $0.reduce(0, +) }
+}
+
+// Sources/ReproTensor/Tensor+Access.swift #4
+@Sendable func example_ReproTensor_Tensor_Access_4() async throws {
+    var t = try Tensor(shape: [2, 3], scalars: [Float](repeating: 0.5, count: 6))
+    try t.withUnsafeMutableBufferPointer(as: Float.self) { $0[0] = 1 }
+}
+
+// Sources/ReproTensor/Tensor+Access.swift #5
+@Sendable func example_ReproTensor_Tensor_Access_5() async throws {
+    let t = try Tensor(shape: [2, 3], scalars: [Float](repeating: 0.5, count: 6))
+    let h = t.bitsHash   // "3f1c…"
+}
+
+// Sources/ReproTensor/Tensor+Conversion.swift #1
+@Sendable func example_ReproTensor_Tensor_Conversion_1() async throws {
+    let image = try Tensor(shape: [1, 3, 4, 4], scalars: [UInt8](repeating: 200, count: 48))
+    let f = try image.converted(to: .float32)   // UInt8 0…255 → 0.0…255.0
+}
+
+// Sources/ReproTensor/Tensor+Elementwise.swift #1
+@Sendable func example_ReproTensor_Tensor_Elementwise_1() async throws {
+    let x = try Tensor(shape: [1, 3, 8, 8], scalars: [Float](repeating: 0.5, count: 192))
+    let y = try x.relu()
+}
+
+// Sources/ReproTensor/Tensor+Elementwise.swift #2
+@Sendable func example_ReproTensor_Tensor_Elementwise_2() async throws {
+    let x = try Tensor(shape: [1, 3, 8, 8], scalars: [Float](repeating: 0.5, count: 192))
+    let y = try x.exp()
+}
+
+// Sources/ReproTensor/Tensor+Elementwise.swift #3
+@Sendable func example_ReproTensor_Tensor_Elementwise_3() async throws {
+    let x = try Tensor(shape: [1, 3, 8, 8], scalars: [Float](repeating: 0.5, count: 192))
+    let y = try x.log()
+}
+
+// Sources/ReproTensor/Tensor+Elementwise.swift #4
+@Sendable func example_ReproTensor_Tensor_Elementwise_4() async throws {
+    let logits = try Tensor(shape: [2, 5], scalars: [Float](repeating: -1, count: 10))
+    let p = try logits.sigmoid()
+}
+
+// Sources/ReproTensor/Tensor+Elementwise.swift #5
+@Sendable func example_ReproTensor_Tensor_Elementwise_5() async throws {
+    let a = try Tensor(shape: [2, 3], scalars: [Float](repeating: 0.5, count: 6))
+    let b = try Tensor(shape: [2, 3], scalars: [Float](repeating: 1, count: 6))
+    let s = try a.adding(b)
+}
+
+// Sources/ReproTensor/Tensor+InPlace.swift #1
+@Sendable func example_ReproTensor_Tensor_InPlace_1() async throws {
+    let conv3 = try PreparedConv2d(weight: try Tensor(repeating: Float(0.1), shape: [4, 4, 1, 1]))
+    let h = try Tensor(shape: [1, 6, 6, 4], scalars: [Float](repeating: 0.5, count: 144))
+    let identity = try Tensor(shape: [1, 6, 6, 4], scalars: [Float](repeating: -0.25, count: 144))
+    var y = try conv3.forward(nhwc: h, threads: 2)
+    try y.add(identity, relu: true)          // y = relu(y + identity)
+}
+
+// Sources/ReproTensor/Tensor+InPlace.swift #2
+@Sendable func example_ReproTensor_Tensor_InPlace_2() async throws {
+    var y = try Tensor(shape: [1, 6, 6, 4], scalars: [Float](repeating: 0.5, count: 144))
+    let shortcut = try Tensor(shape: [1, 6, 6, 4], scalars: [Float](repeating: -1, count: 144))
+    try y.add(shortcut, relu: true)
+}
+
+// Sources/ReproTensor/Tensor+InPlace.swift #3
+@Sendable func example_ReproTensor_Tensor_InPlace_3() async throws {
+    var h = try Tensor(shape: [1, 4, 4, 64], scalars: (0..<1024).map { Float($0 % 7) })
+    let g = try Tensor(shape: [64], scalars: [Float](repeating: 1, count: 64))
+    let b = try Tensor(shape: [64], scalars: [Float](repeating: 0, count: 64))
+    try h.formGroupNormNHWC(groups: 32, weight: g, bias: b, relu: true)
+}
+
+// Sources/ReproTensor/Tensor+Indexing.swift #1
+@Sendable func example_ReproTensor_Tensor_Indexing_1() async throws {
+    let scores = try Tensor(shape: [2, 4], scalars: [Float]([0.5, 2, 0.5, -1, 3, 1, 2, 0]))
+    let (v, i) = try scores.sortedDescending()
+}
+
+// Sources/ReproTensor/Tensor+Indexing.swift #2
+@Sendable func example_ReproTensor_Tensor_Indexing_2() async throws {
+    let levelScores = try Tensor(shape: [1200], scalars: (0..<1200).map { Float(($0 * 37) % 1200) })
+    let (scores, idx) = try levelScores.topK(1000)
+}
+
+// Sources/ReproTensor/Tensor+Indexing.swift #3
+@Sendable func example_ReproTensor_Tensor_Indexing_3() async throws {
+    let a = try Tensor(shape: [2, 1], scalars: [Float](repeating: 0.5, count: 2))
+    let b = try Tensor(shape: [2, 2], scalars: [Float](repeating: 0.5, count: 4))
+    let c = try Tensor(shape: [2, 3], scalars: [Float](repeating: 0.5, count: 6))
+    let all = try Tensor.concatenate([a, b, c], along: 1)
+}
+
+// Sources/ReproTensor/Tensor+Indexing.swift #4
+@Sendable func example_ReproTensor_Tensor_Indexing_4() async throws {
+    let boxes = try Tensor(shape: [5, 4], scalars: [Float](repeating: 0.5, count: 20))
+    let kept = try boxes.indexSelect(dim: 0, indices: [4, 0, 2])
+}
+
+// Sources/ReproTensor/Tensor+Indexing.swift #5
+@Sendable func example_ReproTensor_Tensor_Indexing_5() async throws {
+    let scores = try Tensor(shape: [3, 5], scalars: [Float](repeating: 0.5, count: 15))
+    let labels = try Tensor(shape: [3, 1], scalars: [Int64(4), 0, 2])
+    let picked = try scores.gather(dim: 1, index: labels)
+}
+
+// Sources/ReproTensor/Tensor+Linear.swift #1
+@Sendable func example_ReproTensor_Tensor_Linear_1() async throws {
+    let a = try Tensor(shape: [2, 3], scalars: [Float](repeating: 0.5, count: 6))
+    let b = try Tensor(shape: [3, 4], scalars: [Float](repeating: 0.5, count: 12))
+    let c = try a.matmul(b)
+}
+
+// Sources/ReproTensor/Tensor+NHWC.swift #1
+@Sendable func example_ReproTensor_Tensor_NHWC_1() async throws {
+    let image = try Tensor(shape: [1, 3, 16, 16], scalars: [Float](repeating: 0.5, count: 768))
+    let stem = try PreparedConv2d(weight: try Tensor(repeating: Float(0.01), shape: [8, 3, 7, 7]), stride: (2, 2), padding: (3, 3))
+    let x = try image.nhwcFromNCHW()                          // [1, H, W, 3]
+    let y = try stem.forward(nhwc: x, threads: 2).maxPool2dNHWC(kernel: 3, stride: 2, padding: 1)
+}
+
+// Sources/ReproTensor/Tensor+NHWC.swift #2
+@Sendable func example_ReproTensor_Tensor_NHWC_2() async throws {
+    let canvas = try Tensor(shape: [1, 3, 8, 8], scalars: [Float](repeating: 0.5, count: 192))
+    let nhwc = try canvas.nhwcFromNCHW()
+}
+
+// Sources/ReproTensor/Tensor+NHWC.swift #3
+@Sendable func example_ReproTensor_Tensor_NHWC_3() async throws {
+    let p3 = try Tensor(shape: [1, 8, 8, 4], scalars: [Float](repeating: 0.5, count: 256))
+    let nchw = try p3.nchwFromNHWC()
+}
+
+// Sources/ReproTensor/Tensor+NHWC.swift #4
+@Sendable func example_ReproTensor_Tensor_NHWC_4() async throws {
+    let x = try Tensor(shape: [1, 8, 8, 4], scalars: [Float](repeating: 0.5, count: 256))
+    let y = try x.maxPool2dNHWC(kernel: 3, stride: 2, padding: 1)   // ResNet stem
+}
+
+// Sources/ReproTensor/Tensor+NHWC.swift #5
+@Sendable func example_ReproTensor_Tensor_NHWC_5() async throws {
+    let t5 = try Tensor(shape: [1, 25, 34, 2], scalars: [Float](repeating: 0.5, count: 1700))
+    let up = try t5.upsampledNearestNHWC(toHeight: 50, width: 68)
+}
+
+// Sources/ReproTensor/Tensor+NHWC.swift #6
+@Sendable func example_ReproTensor_Tensor_NHWC_6() async throws {
+    let x = try Tensor(shape: [1, 4, 4, 64], scalars: [Float](repeating: 0.5, count: 1024))
+    let g = try Tensor(shape: [64], scalars: [Float](repeating: 1, count: 64))
+    let b = try Tensor(shape: [64], scalars: [Float](repeating: 0, count: 64))
+    let y = try x.groupNormNHWC(groups: 32, weight: g, bias: b, eps: 1e-5, relu: true)
+}
+
+// Sources/ReproTensor/Tensor+Resampling.swift #1
+@Sendable func example_ReproTensor_Tensor_Resampling_1() async throws {
+    let x = try Tensor(shape: [1, 3, 8, 8], scalars: [Float](repeating: 0.5, count: 192))
+    let y = try x.maxPool2d(kernel: 3, stride: 2, padding: 1)   // ResNet stem
+}
+
+// Sources/ReproTensor/Tensor+Resampling.swift #2
+@Sendable func example_ReproTensor_Tensor_Resampling_2() async throws {
+    let t5 = try Tensor(shape: [1, 2, 25, 34], scalars: [Float](repeating: 0.5, count: 1700))
+    let up = try t5.upsampled(toHeight: 50, width: 68, mode: .nearest)
+}
+
+// Sources/ReproTensor/Tensor+Resampling.swift #3
+@Sendable func example_ReproTensor_Tensor_Resampling_3() async throws {
+    let x = try Tensor(shape: [1, 64, 4, 4], scalars: [Float](repeating: 0.5, count: 1024))
+    let g = try Tensor(shape: [64], scalars: [Float](repeating: 1, count: 64))
+    let b = try Tensor(shape: [64], scalars: [Float](repeating: 0, count: 64))
+    let y = try x.groupNorm(groups: 32, weight: g, bias: b, eps: 1e-5, relu: true)
+}
+
+// Sources/ReproTensor/Tensor+Views.swift #1
+@Sendable func example_ReproTensor_Tensor_Views_1() async throws {
+    let t = try Tensor(shape: [2, 3], scalars: [Float](repeating: 0.5, count: 6))
+    let m = try t.reshaped([2, -1])
+}
+
+// Sources/ReproTensor/Tensor+Views.swift #2
+@Sendable func example_ReproTensor_Tensor_Views_2() async throws {
+    let nchw = try Tensor(shape: [1, 3, 4, 4], scalars: [Float](repeating: 0.5, count: 48))
+    let nhwc = try nchw.permuted([0, 2, 3, 1])
+}
+
+// Sources/ReproTensor/Tensor+Views.swift #3
+@Sendable func example_ReproTensor_Tensor_Views_3() async throws {
+    let t = try Tensor(shape: [3, 4], scalars: [Float](repeating: 0.5, count: 12))
+    let firstTwo = try t.sliced(dim: 0, range: 0..<2)
+}
+
+// Sources/ReproTensor/Tensor+Views.swift #4
+@Sendable func example_ReproTensor_Tensor_Views_4() async throws {
+    let t = try Tensor(shape: [2, 3], scalars: [Float](repeating: 0.5, count: 6))
+    let c = try t.permuted([1, 0]).contiguous()
+}
+
+// Sources/ReproTensor/Tensor.swift #1
+@Sendable func example_ReproTensor_Tensor_1() async throws {
+    let x = try Tensor(shape: [2, 3], scalars: [Float](repeating: 1, count: 6))
+    let y = try x.permuted([1, 0]).contiguous()
+    y.shape      // [3, 2]
+    y.bitsHash   // SHA-256 hex of dtype, shape and bytes
+}
+
+// Sources/ReproTensor/Tensor.swift #2
+@Sendable func example_ReproTensor_Tensor_2() async throws {
+    let z = try Tensor(zeros: [1, 3, 4, 4])
+}
+
+// Sources/ReproTensor/Tensor.swift #3
+@Sendable func example_ReproTensor_Tensor_3() async throws {
+    let t = try Tensor(shape: [2], scalars: [Int64(3), 4])
+}
+
+// Sources/ReproTensor/Tensor.swift #4
+@Sendable func example_ReproTensor_Tensor_4() async throws {
+    let ones = try Tensor(repeating: Float(1), shape: [4])
+}
+
+// Sources/ReproTensor/TensorError.swift #1
+@Sendable func example_ReproTensor_TensorError_1() async throws {
+    let a = try Tensor(shape: [2, 3], scalars: [Float](repeating: 0.5, count: 6))
+    let b = try Tensor(shape: [4, 5], scalars: [Float](repeating: 0.5, count: 20))
+    do { _ = try a.matmul(b) } catch { print(error) }
+    // matmul: shapes [2, 3] and [4, 5] do not match (expected [m, k] and [k, n])
+}
+
+// Sources/ReproTensor/ThreadPool.swift #1
+@Sendable func example_ReproTensor_ThreadPool_1() async throws {
+    let x = try Tensor(shape: [1, 4, 256, 256], scalars: [Float](repeating: 0.5, count: 262144))
+    let pool = ThreadPool()
+    let y = try Runtime.withSettings(RuntimeSettings(threads: 4)) {
+        try Runtime.withThreadPool(pool) { try x.relu() }
+    }
+    pool.statistics.largestTeam   // 4 when x spans at least 4 work chunks
+}
+
+// Sources/ReproTensor/ThreadPool.swift #2
+@Sendable func example_ReproTensor_ThreadPool_2() async throws {
+    let a = try Tensor(shape: [2, 3], scalars: [Float](repeating: 0.5, count: 6))
+    let b = try Tensor(shape: [3, 4], scalars: [Float](repeating: 0.5, count: 12))
+    let pool = ThreadPool()
+    let y = try Runtime.withThreadPool(pool) { try a.matmul(b) }
+}
+
+// Sources/ReproTensor/Kernels/Conv2dKernel.swift #1
+@Sendable func example_ReproTensor_Kernels_Conv2dKernel_1() async throws {
+    let g = try ConvGeometry(batch: 1, inChannels: 3, height: 8, width: 8, outChannels: 4,
+                             kernelHeight: 3, kernelWidth: 3, padding: (1, 1))
+    let wPtr = UnsafeMutablePointer<Float>.allocate(capacity: 108)
+    wPtr.initialize(repeating: 0.1, count: 108)
+    defer { wPtr.deallocate() }
+    let xPadded = UnsafeMutablePointer<Float>.allocate(capacity: 300)
+    xPadded.initialize(repeating: 0.5, count: 300)
+    defer { xPadded.deallocate() }
+    let yNHWC = UnsafeMutablePointer<Float>.allocate(capacity: 256)
+    yNHWC.initialize(repeating: 0, count: 256)
+    defer { yNHWC.deallocate() }
+    let w = Conv2dKernel.PackedWeights(oihw: wPtr, geometry: g)
+    Conv2dKernel.forward(g, paddedInput: xPadded, weights: w, output: yNHWC, threads: 2)
+}
+
+// Sources/ReproTensor/Kernels/ConvGeometry.swift #1
+@Sendable func example_ReproTensor_Kernels_ConvGeometry_1() async throws {
+    let g = try ConvGeometry(batch: 1, inChannels: 3, height: 224, width: 224,
+                             outChannels: 64, kernelHeight: 7, kernelWidth: 7,
+                             stride: (2, 2), padding: (3, 3))
+    g.outHeight   // 112
+}
+
+// Sources/ReproTensor/Kernels/ElementaryFunctions.swift #1
+@Sendable func example_ReproTensor_Kernels_ElementaryFunctions_1() async throws {
+    ElementaryFunctions.exp(Float(1))      // 2.7182817
+    ElementaryFunctions.sigmoid(Float(0))  // 0.5
+}
+
+// Sources/ReproTensor/Kernels/Epilogue.swift #1
+@Sendable func example_ReproTensor_Kernels_Epilogue_1() async throws {
+    let biasPointer = UnsafeMutablePointer<Float>.allocate(capacity: 4)
+    biasPointer.initialize(repeating: 0.5, count: 4)
+    defer { biasPointer.deallocate() }
+    let e = Epilogue(bias: biasPointer, relu: true)
+}
+
+// Sources/ReproTensor/Kernels/GEMM+Segments.swift #1
+@Sendable func example_ReproTensor_Kernels_GEMM_Segments_1() async throws {
+    GEMM.isSegmented(m: 64, n: 64, k: 65536)   // true
+}
+
+// Sources/ReproTensor/Kernels/GEMM.swift #1
+@Sendable func example_ReproTensor_Kernels_GEMM_1() async throws {
+    let aPtr = UnsafeMutablePointer<Float>.allocate(capacity: 12)
+    aPtr.initialize(repeating: 0.5, count: 12)
+    defer { aPtr.deallocate() }
+    let bPtr = UnsafeMutablePointer<Float>.allocate(capacity: 15)
+    bPtr.initialize(repeating: 0.5, count: 15)
+    defer { bPtr.deallocate() }
+    let cPtr = UnsafeMutablePointer<Float>.allocate(capacity: 20)
+    cPtr.initialize(repeating: 0, count: 20)
+    defer { cPtr.deallocate() }
+    GEMM.multiply(m: 4, n: 5, k: 3,
+                  a: .init(aPtr, rowStride: 3), b: .init(bPtr, rowStride: 5),
+                  c: cPtr, ldc: 5, threads: 2)
+}
+
+// Sources/ReproTensor/Kernels/GroupNormKernel+NHWC.swift #1
+@Sendable func example_ReproTensor_Kernels_GroupNormKernel_NHWC_1() async throws {
+    let x = UnsafeMutablePointer<Float>.allocate(capacity: 3481600)
+    x.initialize(repeating: 0.5, count: 3481600)
+    defer { x.deallocate() }
+    let y = UnsafeMutablePointer<Float>.allocate(capacity: 3481600)
+    y.initialize(repeating: 0, count: 3481600)
+    defer { y.deallocate() }
+    let g = UnsafeMutablePointer<Float>.allocate(capacity: 256)
+    g.initialize(repeating: 1, count: 256)
+    defer { g.deallocate() }
+    let b = UnsafeMutablePointer<Float>.allocate(capacity: 256)
+    b.initialize(repeating: 0, count: 256)
+    defer { b.deallocate() }
+    GroupNormKernel.forwardNHWC(x, y, batch: 1, spatial: 100 * 136, channels: 256, groups: 32,
+                                gamma: g, beta: b, eps: 1e-5, relu: true, threads: 2)
+}
+
+// Sources/ReproTensor/Kernels/GroupNormKernel.swift #1
+@Sendable func example_ReproTensor_Kernels_GroupNormKernel_1() async throws {
+    let x = UnsafeMutablePointer<Float>.allocate(capacity: 3481600)
+    x.initialize(repeating: 0.5, count: 3481600)
+    defer { x.deallocate() }
+    let y = UnsafeMutablePointer<Float>.allocate(capacity: 3481600)
+    y.initialize(repeating: 0, count: 3481600)
+    defer { y.deallocate() }
+    let g = UnsafeMutablePointer<Float>.allocate(capacity: 256)
+    g.initialize(repeating: 1, count: 256)
+    defer { g.deallocate() }
+    let b = UnsafeMutablePointer<Float>.allocate(capacity: 256)
+    b.initialize(repeating: 0, count: 256)
+    defer { b.deallocate() }
+    GroupNormKernel.forward(x, y, batch: 1, channels: 256, spatial: 100 * 136, groups: 32,
+                            gamma: g, beta: b, eps: 1e-5, relu: true, threads: 2)
+}
+
+// Sources/ReproTensor/Kernels/Layout.swift #1
+@Sendable func example_ReproTensor_Kernels_Layout_1() async throws {
+    let src = UnsafeMutablePointer<Float>.allocate(capacity: 3481600)
+    src.initialize(repeating: 0.5, count: 3481600)
+    defer { src.deallocate() }
+    let dst = UnsafeMutablePointer<Float>.allocate(capacity: 3481600)
+    dst.initialize(repeating: 0, count: 3481600)
+    defer { dst.deallocate() }
+    Layout.nhwcToNCHW(src, dst, n: 1, c: 256, hw: 100 * 136, threads: 2)
+}
+
+// Sources/ReproTensor/Kernels/PackedMatrix.swift #1
+@Sendable func example_ReproTensor_Kernels_PackedMatrix_1() async throws {
+    let (k, outChannels) = (27, 8)
+    let wPtr = UnsafeMutablePointer<Float>.allocate(capacity: 216)
+    wPtr.initialize(repeating: 0.5, count: 216)
+    defer { wPtr.deallocate() }
+    let w = GEMM.PackedMatrix(.init(wPtr, rowStride: 1, colStride: k), k: k, n: outChannels, threads: 1)
+}
+
+// Sources/ReproTensor/Kernels/Resampling+NHWC.swift #1
+@Sendable func example_ReproTensor_Kernels_Resampling_NHWC_1() async throws {
+    let x = UnsafeMutablePointer<Float>.allocate(capacity: 13926400)
+    x.initialize(repeating: 0.5, count: 13926400)
+    defer { x.deallocate() }
+    let y = UnsafeMutablePointer<Float>.allocate(capacity: 3481600)
+    y.initialize(repeating: 0, count: 3481600)
+    defer { y.deallocate() }
+    Resampling.maxPool2dNHWC(x, y, batch: 1, height: 400, width: 544, channels: 64,
+                             kernel: 3, stride: 2, padding: 1, threads: 2)
+}
+
+// Sources/ReproTensor/Kernels/Resampling.swift #1
+@Sendable func example_ReproTensor_Kernels_Resampling_1() async throws {
+    let (n, c) = (1, 64)
+    let x = UnsafeMutablePointer<Float>.allocate(capacity: 13926400)
+    x.initialize(repeating: 0.5, count: 13926400)
+    defer { x.deallocate() }
+    let y = UnsafeMutablePointer<Float>.allocate(capacity: 3481600)
+    y.initialize(repeating: 0, count: 3481600)
+    defer { y.deallocate() }
+    Resampling.maxPool2d(x, y, planes: n * c, height: 400, width: 544, kernel: 3, stride: 2, padding: 1, threads: 2)
+}
+
+// Sources/ReproTensor/Kernels/Sorting.swift #1
+@Sendable func example_ReproTensor_Kernels_Sorting_1() async throws {
+    Sorting.order([0.5, 2, 0.5, -1])   // [1, 0, 2, 3]
+}
+
+// Sources/ReproTensor/Kernels/WinogradKernel.swift #1
+@Sendable func example_ReproTensor_Kernels_WinogradKernel_1() async throws {
+    let g = try ConvGeometry(batch: 1, inChannels: 256, height: 8, width: 8, outChannels: 256,
+                             kernelHeight: 3, kernelWidth: 3, padding: (1, 1))
+    let wPtr = UnsafeMutablePointer<Float>.allocate(capacity: 589824)
+    wPtr.initialize(repeating: 0.01, count: 589824)
+    defer { wPtr.deallocate() }
+    let x = UnsafeMutablePointer<Float>.allocate(capacity: 16384)
+    x.initialize(repeating: 0.5, count: 16384)
+    defer { x.deallocate() }
+    let y = UnsafeMutablePointer<Float>.allocate(capacity: 16384)
+    y.initialize(repeating: 0, count: 16384)
+    defer { y.deallocate() }
+    let bufferSize = WinogradKernel.paddedSize(g, variant: .f4x3)
+    let buffer = UnsafeMutablePointer<Float>.allocate(capacity: bufferSize.height * bufferSize.width * bufferSize.channels)
+    buffer.initialize(repeating: 0, count: bufferSize.height * bufferSize.width * bufferSize.channels)
+    defer { buffer.deallocate() }
+    let w = WinogradKernel.PackedWeights(oihw: wPtr, outChannels: 256, inChannels: 256, variant: .f4x3)
+    let (hp, wp, cp) = WinogradKernel.paddedSize(g, variant: .f4x3)
+    WinogradKernel.pad(g, variant: .f4x3, nchw: x, into: buffer, threads: 2)   // buffer: N·hp·wp·cp floats
+    WinogradKernel.forward(g, paddedInput: buffer, weights: w, output: y, layout: .nchw, threads: 2)
+}
+
+// Sources/ReproTensor/Kernels/WinogradTransform.swift #1
+@Sendable func example_ReproTensor_Kernels_WinogradTransform_1() async throws {
+    let t = WinogradTransform(.f4x3)
+    t.alpha   // 6 — the input tile; 36 products per 16 outputs instead of 144
 }
 
 // Sources/ReproImage/BitmapFont.swift #1
@@ -1366,6 +1903,75 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproRandom/TorchSamplers.swift #3", code: "var smp = try TorchRandomSampler(count: 25, generator: TorchGenerator(seed: 42))\nvar unused = TorchGenerator()\nlet epoch1 = smp.epoch(defaultGenerator: &unused)   // g's 1st permutation\nlet epoch2 = smp.epoch(defaultGenerator: &unused)   // g's 3rd permutation", runs: true, throwsError: false, body: example_ReproRandom_TorchSamplers_3),
     DocCommentExample(location: "Sources/ReproRandom/TorchSamplers.swift #4", code: "var smp = TorchSubsetRandomSampler(indices: [10, 20, 30])\nvar g = TorchGenerator(seed: 0)\nlet order = smp.epoch(defaultGenerator: &g)", runs: true, throwsError: false, body: example_ReproRandom_TorchSamplers_4),
     DocCommentExample(location: "Sources/ReproRandom/Word128.swift #1", code: "let d = Word128(high: 1 << 36, low: 12345)   // 2^100 + 12345\nvar g = PCG64(seed: 12345)\ng.advance(by: d)\nprint(g.state)                               // 0x23c23703589b35f326a9023c7969590c", runs: true, throwsError: false, body: example_ReproRandom_Word128_1),
+    DocCommentExample(location: "Sources/ReproTensor/ChannelAffine.swift #1", code: "let bn = try ChannelAffine.frozenBatchNorm(weight: g, bias: b, runningMean: m, runningVariance: v, eps: 1e-5)\nlet y = try x.applying(bn)", runs: true, throwsError: false, body: example_ReproTensor_ChannelAffine_1),
+    DocCommentExample(location: "Sources/ReproTensor/ChannelAffine.swift #2", code: "let y = try x.applying(bn, relu: true)", runs: true, throwsError: false, body: example_ReproTensor_ChannelAffine_2),
+    DocCommentExample(location: "Sources/ReproTensor/Conv2d+Algorithm.swift #1", code: "let conv = try PreparedConv2d(weight: w, padding: (1, 1))          // the shape rule decides\nconv.algorithm                                            // .winograd for 3×3 256→256\nlet exact = try PreparedConv2d(weight: w, padding: (1, 1), algorithm: .direct)", runs: true, throwsError: false, body: example_ReproTensor_Conv2d_Algorithm_1),
+    DocCommentExample(location: "Sources/ReproTensor/Conv2d+Algorithm.swift #2", code: "PreparedConv2d.defaultAlgorithm(weightShape: [256, 256, 3, 3], stride: (1, 1), dilation: (1, 1), groups: 1)  // .winograd", runs: true, throwsError: false, body: example_ReproTensor_Conv2d_Algorithm_2),
+    DocCommentExample(location: "Sources/ReproTensor/Conv2d.swift #1", code: "let conv = try PreparedConv2d(weight: w, bias: b, stride: (2, 2), padding: (3, 3), relu: true)\nlet y = try conv(x)", runs: true, throwsError: false, body: example_ReproTensor_Conv2d_1),
+    DocCommentExample(location: "Sources/ReproTensor/Conv2d.swift #2", code: "let y = try conv.forward(nhwc: x, threads: 2)   // x: [1, 100, 136, 256]", runs: true, throwsError: false, body: example_ReproTensor_Conv2d_2),
+    DocCommentExample(location: "Sources/ReproTensor/Conv2d.swift #3", code: "let y = try x.conv2d(weight: w, padding: (1, 1))", runs: true, throwsError: false, body: example_ReproTensor_Conv2d_3),
+    DocCommentExample(location: "Sources/ReproTensor/DType.swift #1", code: "DType.float32.byteCount   // 4", runs: true, throwsError: false, body: example_ReproTensor_DType_1),
+    DocCommentExample(location: "Sources/ReproTensor/DType.swift #2", code: "Float.dtype   // .float32", runs: true, throwsError: false, body: example_ReproTensor_DType_2),
+    DocCommentExample(location: "Sources/ReproTensor/Nondeterminism.swift #1", code: "try Nondeterminism.check(op: \"matmul\", algorithm: \"splitK\", reason: \"partial sums follow the thread count\")", runs: true, throwsError: true, body: example_ReproTensor_Nondeterminism_1),
+    DocCommentExample(location: "Sources/ReproTensor/Runtime.swift #1", code: "var s = Runtime.settings\ns.threads = 1\nlet y = try Runtime.withSettings(s) { try a.matmul(b) }", runs: true, throwsError: false, body: example_ReproTensor_Runtime_1),
+    DocCommentExample(location: "Sources/ReproTensor/Runtime.swift #2", code: "Runtime.threads = 2\nRuntime.deterministicAlgorithms   // true", runs: false, throwsError: false, body: example_ReproTensor_Runtime_2),
+    DocCommentExample(location: "Sources/ReproTensor/Runtime.swift #3", code: "let detections = try model.detect(images)\nRuntime.releaseCachedStorage()   // the activations' blocks go back now", runs: true, throwsError: false, body: example_ReproTensor_Runtime_3),
+    DocCommentExample(location: "Sources/ReproTensor/Runtime.swift #4", code: "let y = try Runtime.withSettings(RuntimeSettings(threads: 3)) { try x.relu() }", runs: true, throwsError: false, body: example_ReproTensor_Runtime_4),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Access.swift #1", code: "let v: [Float] = try t.scalars()", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Access_1),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Access.swift #2", code: "let v: Float = try t.scalar(at: [0, 2])", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Access_2),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Access.swift #3", code: "let sum = try t.withUnsafeBufferPointer(as: Float.self) { $0.reduce(0, +) }", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Access_3),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Access.swift #4", code: "try t.withUnsafeMutableBufferPointer(as: Float.self) { $0[0] = 1 }", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Access_4),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Access.swift #5", code: "let h = t.bitsHash   // \"3f1c…\"", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Access_5),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Conversion.swift #1", code: "let f = try image.converted(to: .float32)   // UInt8 0…255 → 0.0…255.0", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Conversion_1),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Elementwise.swift #1", code: "let y = try x.relu()", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Elementwise_1),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Elementwise.swift #2", code: "let y = try x.exp()", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Elementwise_2),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Elementwise.swift #3", code: "let y = try x.log()", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Elementwise_3),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Elementwise.swift #4", code: "let p = try logits.sigmoid()", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Elementwise_4),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Elementwise.swift #5", code: "let s = try a.adding(b)", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Elementwise_5),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+InPlace.swift #1", code: "var y = try conv3.forward(nhwc: h, threads: 2)\ntry y.add(identity, relu: true)          // y = relu(y + identity)", runs: true, throwsError: false, body: example_ReproTensor_Tensor_InPlace_1),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+InPlace.swift #2", code: "try y.add(shortcut, relu: true)", runs: true, throwsError: false, body: example_ReproTensor_Tensor_InPlace_2),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+InPlace.swift #3", code: "try h.formGroupNormNHWC(groups: 32, weight: g, bias: b, relu: true)", runs: true, throwsError: false, body: example_ReproTensor_Tensor_InPlace_3),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Indexing.swift #1", code: "let (v, i) = try scores.sortedDescending()", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Indexing_1),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Indexing.swift #2", code: "let (scores, idx) = try levelScores.topK(1000)", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Indexing_2),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Indexing.swift #3", code: "let all = try Tensor.concatenate([a, b, c], along: 1)", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Indexing_3),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Indexing.swift #4", code: "let kept = try boxes.indexSelect(dim: 0, indices: [4, 0, 2])", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Indexing_4),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Indexing.swift #5", code: "let picked = try scores.gather(dim: 1, index: labels)", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Indexing_5),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Linear.swift #1", code: "let c = try a.matmul(b)", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Linear_1),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+NHWC.swift #1", code: "let x = try image.nhwcFromNCHW()                          // [1, H, W, 3]\nlet y = try stem.forward(nhwc: x, threads: 2).maxPool2dNHWC(kernel: 3, stride: 2, padding: 1)", runs: true, throwsError: false, body: example_ReproTensor_Tensor_NHWC_1),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+NHWC.swift #2", code: "let nhwc = try canvas.nhwcFromNCHW()", runs: true, throwsError: false, body: example_ReproTensor_Tensor_NHWC_2),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+NHWC.swift #3", code: "let nchw = try p3.nchwFromNHWC()", runs: true, throwsError: false, body: example_ReproTensor_Tensor_NHWC_3),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+NHWC.swift #4", code: "let y = try x.maxPool2dNHWC(kernel: 3, stride: 2, padding: 1)   // ResNet stem", runs: true, throwsError: false, body: example_ReproTensor_Tensor_NHWC_4),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+NHWC.swift #5", code: "let up = try t5.upsampledNearestNHWC(toHeight: 50, width: 68)", runs: true, throwsError: false, body: example_ReproTensor_Tensor_NHWC_5),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+NHWC.swift #6", code: "let y = try x.groupNormNHWC(groups: 32, weight: g, bias: b, eps: 1e-5, relu: true)", runs: true, throwsError: false, body: example_ReproTensor_Tensor_NHWC_6),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Resampling.swift #1", code: "let y = try x.maxPool2d(kernel: 3, stride: 2, padding: 1)   // ResNet stem", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Resampling_1),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Resampling.swift #2", code: "let up = try t5.upsampled(toHeight: 50, width: 68, mode: .nearest)", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Resampling_2),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Resampling.swift #3", code: "let y = try x.groupNorm(groups: 32, weight: g, bias: b, eps: 1e-5, relu: true)", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Resampling_3),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Views.swift #1", code: "let m = try t.reshaped([2, -1])", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Views_1),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Views.swift #2", code: "let nhwc = try nchw.permuted([0, 2, 3, 1])", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Views_2),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Views.swift #3", code: "let firstTwo = try t.sliced(dim: 0, range: 0..<2)", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Views_3),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Views.swift #4", code: "let c = try t.permuted([1, 0]).contiguous()", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Views_4),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor.swift #1", code: "let x = try Tensor(shape: [2, 3], scalars: [Float](repeating: 1, count: 6))\nlet y = try x.permuted([1, 0]).contiguous()\ny.shape      // [3, 2]\ny.bitsHash   // SHA-256 hex of dtype, shape and bytes", runs: true, throwsError: false, body: example_ReproTensor_Tensor_1),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor.swift #2", code: "let z = try Tensor(zeros: [1, 3, 4, 4])", runs: true, throwsError: false, body: example_ReproTensor_Tensor_2),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor.swift #3", code: "let t = try Tensor(shape: [2], scalars: [Int64(3), 4])", runs: true, throwsError: false, body: example_ReproTensor_Tensor_3),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor.swift #4", code: "let ones = try Tensor(repeating: Float(1), shape: [4])", runs: true, throwsError: false, body: example_ReproTensor_Tensor_4),
+    DocCommentExample(location: "Sources/ReproTensor/TensorError.swift #1", code: "do { _ = try a.matmul(b) } catch { print(error) }\n// matmul: shapes [2, 3] and [4, 5] do not match (expected [m, k] and [k, n])", runs: true, throwsError: false, body: example_ReproTensor_TensorError_1),
+    DocCommentExample(location: "Sources/ReproTensor/ThreadPool.swift #1", code: "let pool = ThreadPool()\nlet y = try Runtime.withSettings(RuntimeSettings(threads: 4)) {\n    try Runtime.withThreadPool(pool) { try x.relu() }\n}\npool.statistics.largestTeam   // 4 when x spans at least 4 work chunks", runs: true, throwsError: false, body: example_ReproTensor_ThreadPool_1),
+    DocCommentExample(location: "Sources/ReproTensor/ThreadPool.swift #2", code: "let pool = ThreadPool()\nlet y = try Runtime.withThreadPool(pool) { try a.matmul(b) }", runs: true, throwsError: false, body: example_ReproTensor_ThreadPool_2),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/Conv2dKernel.swift #1", code: "let w = Conv2dKernel.PackedWeights(oihw: wPtr, geometry: g)\nConv2dKernel.forward(g, paddedInput: xPadded, weights: w, output: yNHWC, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_Conv2dKernel_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/ConvGeometry.swift #1", code: "let g = try ConvGeometry(batch: 1, inChannels: 3, height: 224, width: 224,\n                         outChannels: 64, kernelHeight: 7, kernelWidth: 7,\n                         stride: (2, 2), padding: (3, 3))\ng.outHeight   // 112", runs: true, throwsError: false, body: example_ReproTensor_Kernels_ConvGeometry_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/ElementaryFunctions.swift #1", code: "ElementaryFunctions.exp(Float(1))      // 2.7182817\nElementaryFunctions.sigmoid(Float(0))  // 0.5", runs: true, throwsError: false, body: example_ReproTensor_Kernels_ElementaryFunctions_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/Epilogue.swift #1", code: "let e = Epilogue(bias: biasPointer, relu: true)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_Epilogue_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/GEMM+Segments.swift #1", code: "GEMM.isSegmented(m: 64, n: 64, k: 65536)   // true", runs: true, throwsError: false, body: example_ReproTensor_Kernels_GEMM_Segments_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/GEMM.swift #1", code: "GEMM.multiply(m: 4, n: 5, k: 3,\n              a: .init(aPtr, rowStride: 3), b: .init(bPtr, rowStride: 5),\n              c: cPtr, ldc: 5, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_GEMM_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/GroupNormKernel+NHWC.swift #1", code: "GroupNormKernel.forwardNHWC(x, y, batch: 1, spatial: 100 * 136, channels: 256, groups: 32,\n                            gamma: g, beta: b, eps: 1e-5, relu: true, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_GroupNormKernel_NHWC_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/GroupNormKernel.swift #1", code: "GroupNormKernel.forward(x, y, batch: 1, channels: 256, spatial: 100 * 136, groups: 32,\n                        gamma: g, beta: b, eps: 1e-5, relu: true, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_GroupNormKernel_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/Layout.swift #1", code: "Layout.nhwcToNCHW(src, dst, n: 1, c: 256, hw: 100 * 136, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_Layout_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/PackedMatrix.swift #1", code: "let w = GEMM.PackedMatrix(.init(wPtr, rowStride: 1, colStride: k), k: k, n: outChannels, threads: 1)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_PackedMatrix_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/Resampling+NHWC.swift #1", code: "Resampling.maxPool2dNHWC(x, y, batch: 1, height: 400, width: 544, channels: 64,\n                         kernel: 3, stride: 2, padding: 1, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_Resampling_NHWC_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/Resampling.swift #1", code: "Resampling.maxPool2d(x, y, planes: n * c, height: 400, width: 544, kernel: 3, stride: 2, padding: 1, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_Resampling_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/Sorting.swift #1", code: "Sorting.order([0.5, 2, 0.5, -1])   // [1, 0, 2, 3]", runs: true, throwsError: false, body: example_ReproTensor_Kernels_Sorting_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/WinogradKernel.swift #1", code: "let w = WinogradKernel.PackedWeights(oihw: wPtr, outChannels: 256, inChannels: 256, variant: .f4x3)\nlet (hp, wp, cp) = WinogradKernel.paddedSize(g, variant: .f4x3)\nWinogradKernel.pad(g, variant: .f4x3, nchw: x, into: buffer, threads: 2)   // buffer: N·hp·wp·cp floats\nWinogradKernel.forward(g, paddedInput: buffer, weights: w, output: y, layout: .nchw, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_WinogradKernel_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/WinogradTransform.swift #1", code: "let t = WinogradTransform(.f4x3)\nt.alpha   // 6 — the input tile; 36 products per 16 outputs instead of 144", runs: true, throwsError: false, body: example_ReproTensor_Kernels_WinogradTransform_1),
     DocCommentExample(location: "Sources/ReproImage/BitmapFont.swift #1", code: "BitmapFont.glyphWidth       // 5\nBitmapFont.textWidth(\"cat 0.98\", scale: 2)", runs: true, throwsError: false, body: example_ReproImage_BitmapFont_1),
     DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift #1", code: "let c = Color(red: 255, green: 128, blue: 0)\nlet person = Color.forClass(1)", runs: true, throwsError: false, body: example_ReproImage_Image_Drawing_1),
     DocCommentExample(location: "Sources/ReproImage/Image+Drawing.swift #2", code: "Color.forClass(0) == Color.forClass(20)   // true", runs: true, throwsError: false, body: example_ReproImage_Image_Drawing_2),
