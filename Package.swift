@@ -174,7 +174,7 @@ let package = Package(
         // The public doc-comment examples and the README's library example, compiled and run.
         .testTarget(
             name: "DocExamplesTests",
-            dependencies: ["Repro", "_ReproDigest", "_ReproTestSupport"],
+            dependencies: ["Repro", "ReproTensor", "_ReproDigest", "_ReproTestSupport"],
             swiftSettings: commonSettings
         ),
         .testTarget(
