@@ -47,6 +47,11 @@ import json, os, sys, time
 args = json.loads(sys.argv[1])
 import torch
 torch.set_num_threads(args["threads"])
+# A torchvision wheel built for CUDA torch cannot load its ops next to the CPU torch wheel; the shim then
+# supplies its NMS (a transcription of the CPU kernel; postprocess times are then not torchvision's own).
+sys.path.insert(0, args["scripts"])
+import torchvision_cpu_nms
+torchvision_cpu_nms.install()
 import torchvision.transforms.functional as TF
 from PIL import Image
 from torchvision.models.detection import retinanet_resnet50_fpn_v2
@@ -155,7 +160,8 @@ def main():
     load_before = open("/proc/loadavg").read().split()[:3]
 
     env = dict(os.environ, REPRO_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
-    targs = {"image": image, "seed": args.seed, "threads": args.threads, "runs": args.runs, "warmup": args.warmup}
+    targs = {"image": image, "seed": args.seed, "threads": args.threads, "runs": args.runs, "warmup": args.warmup,
+             "scripts": os.path.join(ROOT, "scripts")}
     torch_res, repro_res, torch_rss, repro_rss = None, None, 0, 0
     # Engines alternate round by round, so a change in machine load hits both alike.
     for rnd in range(args.rounds):
