@@ -736,6 +736,17 @@ struct DocCommentExample: Sendable {
     let y = try Runtime.withSettings(RuntimeSettings(threads: 3)) { try x.relu() }
 }
 
+// Sources/ReproTensor/SampleTreeSum.swift #1
+@Sendable func example_ReproTensor_SampleTreeSum_1() async throws {
+    var whole = SampleTreeSum(count: 1)
+    for v: Float in [1e8, 1, -1e8, 1, 3] { whole.append(sample: [v]) }
+    var first = SampleTreeSum(count: 1), second = SampleTreeSum(count: 1, startIndex: 3)
+    for v: Float in [1e8, 1, -1e8] { first.append(sample: [v]) }
+    for v: Float in [1, 3] { second.append(sample: [v]) }
+    try first.append(second)
+    // whole.total() == first.total(): the same tree, bit for bit
+}
+
 // Sources/ReproTensor/Tensor+Access.swift #1
 @Sendable func example_ReproTensor_Tensor_Access_1() async throws {
     let t = try Tensor(shape: [2, 3], scalars: [Float](repeating: 0.5, count: 6))
@@ -1917,6 +1928,7 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproTensor/Runtime.swift #2", code: "Runtime.threads = 2\nRuntime.deterministicAlgorithms   // true", runs: false, throwsError: false, body: example_ReproTensor_Runtime_2),
     DocCommentExample(location: "Sources/ReproTensor/Runtime.swift #3", code: "let detections = try model.detect(images)\nRuntime.releaseCachedStorage()   // the activations' blocks go back now", runs: true, throwsError: false, body: example_ReproTensor_Runtime_3),
     DocCommentExample(location: "Sources/ReproTensor/Runtime.swift #4", code: "let y = try Runtime.withSettings(RuntimeSettings(threads: 3)) { try x.relu() }", runs: true, throwsError: false, body: example_ReproTensor_Runtime_4),
+    DocCommentExample(location: "Sources/ReproTensor/SampleTreeSum.swift #1", code: "var whole = SampleTreeSum(count: 1)\nfor v: Float in [1e8, 1, -1e8, 1, 3] { whole.append(sample: [v]) }\nvar first = SampleTreeSum(count: 1), second = SampleTreeSum(count: 1, startIndex: 3)\nfor v: Float in [1e8, 1, -1e8] { first.append(sample: [v]) }\nfor v: Float in [1, 3] { second.append(sample: [v]) }\ntry first.append(second)\n// whole.total() == first.total(): the same tree, bit for bit", runs: true, throwsError: false, body: example_ReproTensor_SampleTreeSum_1),
     DocCommentExample(location: "Sources/ReproTensor/Tensor+Access.swift #1", code: "let v: [Float] = try t.scalars()", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Access_1),
     DocCommentExample(location: "Sources/ReproTensor/Tensor+Access.swift #2", code: "let v: Float = try t.scalar(at: [0, 2])", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Access_2),
     DocCommentExample(location: "Sources/ReproTensor/Tensor+Access.swift #3", code: "let sum = try t.withUnsafeBufferPointer(as: Float.self) { $0.reduce(0, +) }", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Access_3),
