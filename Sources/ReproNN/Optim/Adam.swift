@@ -104,18 +104,6 @@ public struct Adam: Optimizer {
         self.arithmetic = arithmetic
     }
 
-    /// An optimizer over one group of named parameters.
-    public init(parameters: [(String, [Int])], options: Options, arithmetic: TorchArithmetic = .fused) throws(OptimizerError) {
-        try self.init(groups: [ParameterGroup(parameters: parameters.map { OptimizedParameter(name: $0.0, shape: $0.1) },
-                                              options: options)], arithmetic: arithmetic)
-    }
-
-    /// An optimizer over every learnable parameter (buffers excluded) of a model, in state-dict order.
-    public init<M: Module>(model: M, options: Options, arithmetic: TorchArithmetic = .fused) throws(OptimizerError) {
-        try self.init(groups: [ParameterGroup(parameters: Self.trainableParameters(of: model), options: options)],
-                      arithmetic: arithmetic)
-    }
-
     /// `step`, `exp_avg`, `exp_avg_sq`, and `max_exp_avg_sq` with amsgrad.
     public static func stateFields(for options: Options) -> [String] {
         ["step", "exp_avg", "exp_avg_sq"] + (options.amsgrad ? ["max_exp_avg_sq"] : [])

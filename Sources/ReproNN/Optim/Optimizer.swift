@@ -55,6 +55,11 @@ public protocol Optimizer: Sendable {
     var state: OptimizerState { get set }
     /// The torch kernel set reproduced.
     var arithmetic: TorchArithmetic { get set }
+    /// An optimizer over parameter groups, checked as torch's constructor checks them.
+    ///
+    /// - Throws: ``OptimizerError/emptyParameterList``, ``OptimizerError/duplicateParameter(_:)``,
+    ///   ``OptimizerError/invalidHyperparameter(_:)``.
+    init(groups: [ParameterGroup<Options>], arithmetic: TorchArithmetic) throws(OptimizerError)
     /// The state field names this group's parameters carry after a step (torch's keys).
     static func stateFields(for options: Options) -> [String]
     /// Updates one parameter in place (inputs already validated: same shape, float32, finite).
@@ -63,6 +68,18 @@ public protocol Optimizer: Sendable {
 }
 
 extension Optimizer {
+    /// An optimizer over one group of named parameters (name, shape).
+    public init(parameters: [(String, [Int])], options: Options, arithmetic: TorchArithmetic = .fused) throws(OptimizerError) {
+        try self.init(groups: [ParameterGroup(parameters: parameters.map { OptimizedParameter(name: $0.0, shape: $0.1) },
+                                              options: options)], arithmetic: arithmetic)
+    }
+
+    /// An optimizer over every learnable parameter (buffers excluded) of a model, in state-dict order.
+    public init<M: Module>(model: M, options: Options, arithmetic: TorchArithmetic = .fused) throws(OptimizerError) {
+        let specs = model.parameterSpecs.filter { !$0.isBuffer }.map { OptimizedParameter(name: $0.name, shape: $0.shape) }
+        try self.init(groups: [ParameterGroup(parameters: specs, options: options)], arithmetic: arithmetic)
+    }
+
     /// Every parameter, groups in order.
     public var parameters: [OptimizedParameter] { groups.flatMap(\.parameters) }
 
@@ -259,11 +276,6 @@ extension Optimizer {
     static func firstNonFinite(_ t: Tensor) -> Int? {
         let values = (try? t.scalars(as: Float.self)) ?? []
         return values.firstIndex { !$0.isFinite }
-    }
-
-    /// The non-buffer parameters of a model, in state-dict order.
-    static func trainableParameters<M: Module>(of model: M) -> [OptimizedParameter] {
-        model.parameterSpecs.filter { !$0.isBuffer }.map { OptimizedParameter(name: $0.name, shape: $0.shape) }
     }
 }
 

@@ -77,18 +77,6 @@ public struct SGD: Optimizer {
         self.arithmetic = arithmetic
     }
 
-    /// An optimizer over one group of named parameters.
-    public init(parameters: [(String, [Int])], options: Options, arithmetic: TorchArithmetic = .fused) throws(OptimizerError) {
-        try self.init(groups: [ParameterGroup(parameters: parameters.map { OptimizedParameter(name: $0.0, shape: $0.1) },
-                                              options: options)], arithmetic: arithmetic)
-    }
-
-    /// An optimizer over every learnable parameter (buffers excluded) of a model, in state-dict order.
-    public init<M: Module>(model: M, options: Options, arithmetic: TorchArithmetic = .fused) throws(OptimizerError) {
-        try self.init(groups: [ParameterGroup(parameters: Self.trainableParameters(of: model), options: options)],
-                      arithmetic: arithmetic)
-    }
-
     /// `momentum_buffer` when the group uses momentum.
     public static func stateFields(for options: Options) -> [String] {
         options.momentum != 0 ? ["momentum_buffer"] : []
