@@ -14,9 +14,9 @@
 
 Each kernel set runs in its own process: ATEN_CPU_CAPABILITY is read when torch is imported. "unfused" is the
 DEFAULT kernel set (no fused multiply-add anywhere), "fused" the vectorised one (AVX-512 here; AVX2 computes the
-same). torch.sqrt goes through MKL's vector math, whose bits depend on MKL's code path: on an Intel AVX-512 CPU
-with MKL_ENABLE_INSTRUCTIONS=AVX2 it is correctly rounded, but on the AMD EPYC these fixtures were made on MKL
-takes a path that is 1 ulp off for ~17 % of inputs whatever MKL_ENABLE_INSTRUCTIONS says. So the reference
+same). torch.sqrt goes through MKL's vector math, whose bits depend on MKL's code path: on an Intel AVX-512 Xeon
+(measured with torch 2.15) with MKL_ENABLE_INSTRUCTIONS=AVX2 it is correctly rounded, but on the AMD EPYC these
+fixtures were made on MKL takes a path that is 1 ulp off for ~17 % of inputs whatever MKL_ENABLE_INSTRUCTIONS says. So the reference
 optimizer runs replace Tensor.sqrt (the only sqrt in Adam's single-tensor step) by a correctly rounded square
 root -- every other operation is torch's own kernel -- and the parameters torch reaches with its MKL sqrt are
 stored too (mkl_sqrt.*), so the tests can state how far they are.

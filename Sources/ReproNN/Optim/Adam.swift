@@ -20,9 +20,11 @@ import ReproTensor
 /// 8. `denom ← sqrt(v) / f(bc2Sqrt) + f(eps)` (correctly rounded square root, true division),
 ///    `p ← p + (f(−stepSize)·m) / denom` (never fused: torch's `addcdiv_`).
 ///
-/// "Multiply-add" follows ``TorchArithmetic``. torch's `sqrt` goes through MKL, whose AVX-512
-/// code path is 1 ulp low for a small fraction of inputs on some Intel CPUs; Repro's square root
-/// is IEEE's, what MKL's AVX2 path returns (`MKL_ENABLE_INSTRUCTIONS=AVX2`).
+/// "Multiply-add" follows ``TorchArithmetic``. torch's `sqrt` goes through MKL, whose bits depend
+/// on the code path MKL picks for the CPU (1 ulp off for some inputs on several of them); Repro's
+/// square root is IEEE's, what MKL's AVX2 path returns on Intel CPUs
+/// (`MKL_ENABLE_INSTRUCTIONS=AVX2`), so the match is exact against a torch whose sqrt is
+/// correctly rounded and within a few ulps otherwise (docs/training.md).
 ///
 /// ```swift
 /// var adamw = try Adam(parameters: [("w", [2])], options: .adamW(learningRate: 1e-3))

@@ -274,8 +274,10 @@ extension Optimizer {
 
     /// The index of the first NaN or infinite element, if any.
     static func firstNonFinite(_ t: Tensor) -> Int? {
-        let values = (try? t.scalars(as: Float.self)) ?? []
-        return values.firstIndex { !$0.isFinite }
+        let c = t.contiguous()
+        return try? c.withUnsafeBufferPointer(as: Float.self) { (b: UnsafeBufferPointer<Float>) throws(TensorError) in
+            b.firstIndex { !$0.isFinite }
+        } ?? nil
     }
 }
 
