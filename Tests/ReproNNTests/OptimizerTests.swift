@@ -124,6 +124,24 @@ import _ReproTestSupport
         _ = try model(try Tensor(zeros: [2, 5]))  // prepared again after the update
     }
 
+    /// The example of docs/training.md ("API"), verbatim, runs.
+    @Test func trainingDocExampleRuns() throws {
+        var g = TorchGenerator(seed: 0)
+        var model = try Linear(inFeatures: 4, outFeatures: 2, generator: &g)
+        try model.prepare(in: .root)
+        var optimizer = try Adam(model: model, options: .adamW(learningRate: 1e-3, weightDecay: 0.05))
+        var schedule = try LearningRateSchedule(.linear(startFactor: 0.1, endFactor: 1, totalIterations: 5),
+                                                learningRates: optimizer.learningRates)
+        try schedule.apply(to: &optimizer)
+        let gradients: [String: Tensor] = ["weight": try Tensor(zeros: [2, 4]), "bias": try Tensor(zeros: [2])]
+        var clipped: [Tensor?] = [gradients["weight"], gradients["bias"]]
+        try clipGradientNorm(&clipped, max: 1.0)
+        try optimizer.step(&model, gradients: ["weight": clipped[0]!, "bias": clipped[1]!])
+        try schedule.step()
+        try schedule.apply(to: &optimizer)
+        #expect(optimizer.learningRates == schedule.learningRates && optimizer.state.steps == 1)
+    }
+
     // MARK: bad input
 
     static func smallSGD() throws -> (SGD, [Tensor]) {

@@ -96,7 +96,7 @@ extension Optimizer {
             for p in g.parameters {
                 guard seen.insert(p.name).inserted else { throw .duplicateParameter(p.name) }
                 guard p.shape.allSatisfy({ $0 >= 0 }) else {
-                    throw .shapeMismatch(parameter: p.name, expected: p.shape, actual: p.shape)
+                    throw .invalidHyperparameter("\(p.name): negative dimension in shape \(p.shape)")
                 }
             }
         }
