@@ -1452,6 +1452,49 @@ struct DocCommentExample: Sendable {
     let logits = try model.forward(x, in: scope)
 }
 
+// Sources/ReproNN/Optim/Adam.swift #1
+@Sendable func example_ReproNN_Optim_Adam_1() async throws {
+    var adamw = try Adam(parameters: [("w", [2])], options: .adamW(learningRate: 1e-3))
+    var w = [try Tensor(shape: [2], scalars: [Float(1), 2])]
+    try adamw.step(&w, gradients: [try Tensor(shape: [2], scalars: [Float(0.5), -0.5])])
+}
+
+// Sources/ReproNN/Optim/GradientClipping.swift #1
+@Sendable func example_ReproNN_Optim_GradientClipping_1() async throws {
+    var grads: [Tensor?] = [try Tensor(shape: [2], scalars: [Float(3), 4]), nil]
+    let total = try clipGradientNorm(&grads, max: 1)   // 5.0; grads[0] ≈ [0.6, 0.8]
+}
+
+// Sources/ReproNN/Optim/GradientClipping.swift #2
+@Sendable func example_ReproNN_Optim_GradientClipping_2() async throws {
+    var grads: [Tensor?] = [try Tensor(shape: [3], scalars: [Float(-3), 0.5, 9])]
+    try clipGradientValue(&grads, 1)   // [-1, 0.5, 1]
+}
+
+// Sources/ReproNN/Optim/LearningRateSchedule.swift #1
+@Sendable func example_ReproNN_Optim_LearningRateSchedule_1() async throws {
+    var optimizer = try SGD(parameters: [("w", [4])], options: .init(learningRate: 0.1, momentum: 0.9))
+    var schedule = try LearningRateSchedule(.cosineAnnealing(tMax: 100, etaMin: 0), learningRates: optimizer.learningRates)
+    for _ in 0..<3 {
+        // … optimizer.step(…)
+        try schedule.step()
+        try schedule.apply(to: &optimizer)
+    }
+}
+
+// Sources/ReproNN/Optim/SGD.swift #1
+@Sendable func example_ReproNN_Optim_SGD_1() async throws {
+    var sgd = try SGD(parameters: [("w", [2])], options: .init(learningRate: 0.1, momentum: 0.9))
+    var w = [try Tensor(shape: [2], scalars: [Float(1), 2])]
+    try sgd.step(&w, gradients: [try Tensor(shape: [2], scalars: [Float(0.5), -0.5])])
+}
+
+// Sources/ReproNN/Optim/TorchArithmetic.swift #1
+@Sendable func example_ReproNN_Optim_TorchArithmetic_1() async throws {
+    var sgd = try SGD(parameters: [("w", [3])], options: .init(learningRate: 0.1), arithmetic: .unfused)
+    sgd.arithmetic   // .unfused: what a torch with ATEN_CPU_CAPABILITY=default computes
+}
+
 // Sources/ReproVision/COCO.swift #1
 @Sendable func example_ReproVision_COCO_1() async throws {
     COCO.categories[1]   // "person"
@@ -2022,6 +2065,12 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproNN/Module/Module.swift #2", code: "struct Counter: ModuleVisitor {\n    var total = 0\n    mutating func visit(_ key: String, _ tensor: inout Tensor, _ info: ParameterInfo) { total += tensor.count }\n}", runs: true, throwsError: false, body: example_ReproNN_Module_Module_2),
     DocCommentExample(location: "Sources/ReproNN/Module/Module.swift #3", code: "struct Probe: Module {   // a child convolution and a parameter of its own\n    var conv1: Conv2d\n    var weight: Tensor\n\n    mutating func walk<V: ModuleVisitor>(_ walker: inout ModuleWalker<V>) throws(ModuleError) {\n        try walker.child(\"conv1\", &conv1)\n        try walker.parameter(\"weight\", &weight, layer: .linear)\n    }\n\n    mutating func prepare(in scope: ModuleScope) throws(ModuleError) { try conv1.prepare(in: scope.child(\"conv1\")) }\n}", runs: true, throwsError: false, body: example_ReproNN_Module_Module_3),
     DocCommentExample(location: "Sources/ReproNN/Module/Module.swift #4", code: "var seen: [String] = []\nlet scope = ModuleScope(observer: { path, output in seen.append(\"\\(path) \\(output.shape)\") })\nlet logits = try model.forward(x, in: scope)", runs: true, throwsError: false, body: example_ReproNN_Module_Module_4),
+    DocCommentExample(location: "Sources/ReproNN/Optim/Adam.swift #1", code: "var adamw = try Adam(parameters: [(\"w\", [2])], options: .adamW(learningRate: 1e-3))\nvar w = [try Tensor(shape: [2], scalars: [Float(1), 2])]\ntry adamw.step(&w, gradients: [try Tensor(shape: [2], scalars: [Float(0.5), -0.5])])", runs: true, throwsError: false, body: example_ReproNN_Optim_Adam_1),
+    DocCommentExample(location: "Sources/ReproNN/Optim/GradientClipping.swift #1", code: "var grads: [Tensor?] = [try Tensor(shape: [2], scalars: [Float(3), 4]), nil]\nlet total = try clipGradientNorm(&grads, max: 1)   // 5.0; grads[0] ≈ [0.6, 0.8]", runs: true, throwsError: false, body: example_ReproNN_Optim_GradientClipping_1),
+    DocCommentExample(location: "Sources/ReproNN/Optim/GradientClipping.swift #2", code: "var grads: [Tensor?] = [try Tensor(shape: [3], scalars: [Float(-3), 0.5, 9])]\ntry clipGradientValue(&grads, 1)   // [-1, 0.5, 1]", runs: true, throwsError: false, body: example_ReproNN_Optim_GradientClipping_2),
+    DocCommentExample(location: "Sources/ReproNN/Optim/LearningRateSchedule.swift #1", code: "var optimizer = try SGD(parameters: [(\"w\", [4])], options: .init(learningRate: 0.1, momentum: 0.9))\nvar schedule = try LearningRateSchedule(.cosineAnnealing(tMax: 100, etaMin: 0), learningRates: optimizer.learningRates)\nfor _ in 0..<3 {\n    // … optimizer.step(…)\n    try schedule.step()\n    try schedule.apply(to: &optimizer)\n}", runs: true, throwsError: false, body: example_ReproNN_Optim_LearningRateSchedule_1),
+    DocCommentExample(location: "Sources/ReproNN/Optim/SGD.swift #1", code: "var sgd = try SGD(parameters: [(\"w\", [2])], options: .init(learningRate: 0.1, momentum: 0.9))\nvar w = [try Tensor(shape: [2], scalars: [Float(1), 2])]\ntry sgd.step(&w, gradients: [try Tensor(shape: [2], scalars: [Float(0.5), -0.5])])", runs: true, throwsError: false, body: example_ReproNN_Optim_SGD_1),
+    DocCommentExample(location: "Sources/ReproNN/Optim/TorchArithmetic.swift #1", code: "var sgd = try SGD(parameters: [(\"w\", [3])], options: .init(learningRate: 0.1), arithmetic: .unfused)\nsgd.arithmetic   // .unfused: what a torch with ATEN_CPU_CAPABILITY=default computes", runs: true, throwsError: false, body: example_ReproNN_Optim_TorchArithmetic_1),
     DocCommentExample(location: "Sources/ReproVision/COCO.swift #1", code: "COCO.categories[1]   // \"person\"\nCOCO.name(of: 18)    // \"dog\"", runs: true, throwsError: false, body: example_ReproVision_COCO_1),
     DocCommentExample(location: "Sources/ReproVision/Detection/BoundingBox.swift #1", code: "let b = BoundingBox(x1: 0, y1: 0, x2: 10, y2: 5)\nb.area  // 50", runs: true, throwsError: false, body: example_ReproVision_Detection_BoundingBox_1),
     DocCommentExample(location: "Sources/ReproVision/Detection/DetectionGeometry.swift #1", code: "DetectionGeometry.resizedSize(height: 154, width: 231, minSize: 160, maxSize: 256)  // (159, 239)", runs: true, throwsError: false, body: example_ReproVision_Detection_DetectionGeometry_1),
