@@ -90,8 +90,9 @@
         }
     }
 
-    /// Fills `cols` `[OH·OW, G, KH, KW, Cg]` with sample `xₙ`'s taps (zeros outside the image).
-    static func im2col(_ g: ConvGeometry, sample x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>, threads: Int) {
+    /// Fills `cols` `[OH·OW, G, KH, KW, Cg]` with sample `xₙ`'s taps (zeros outside the image);
+    /// `x` is that sample's `[H, W, C]` (the weight gradient's B operand; also used by the benchmarks).
+    @_spi(Kernels) public static func im2col(_ g: ConvGeometry, sample x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>, threads: Int) {
         let c = g.inChannels, icg = g.groupInChannels, kk = g.kernelHeight * g.kernelWidth
         let width = tapWidth(g), ow = g.outWidth
         ThreadPool.current.forEachChunk(g.outHeight, threads: threads) { oy in

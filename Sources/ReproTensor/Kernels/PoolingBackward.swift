@@ -246,10 +246,13 @@
     }
 
     /// Adaptive average pooling forward to `oh × ow`: `(0 + x₁ + …) / kh / kw` (taps row-major, float32).
+    /// A 1 × 1 output divides once, `/ (H·W)`: PyTorch computes that case as `mean` over H and W
+    /// (its sum runs in another order, so that output matches PyTorch within rounding, not bit for bit).
     @_spi(Kernels) public static func adaptiveAvgPool2d(
         input x: UnsafePointer<Float>, output y: UnsafeMutablePointer<Float>, batch: Int, height h: Int, width w: Int,
         channels c: Int, outHeight oh: Int, outWidth ow: Int, threads: Int
     ) {
+        let global = oh == 1 && ow == 1, area = Float(h * w)
         ThreadPool.current.forEachChunk(batch * oh, threads: threads) { row in
             let n = row / oh, oy = row % oh
             let rows = adaptiveWindow(oy, input: h, output: oh)
@@ -262,17 +265,23 @@
                     let s = src + (iy * w + ix) * c
                     for ch in 0..<c { dst[ch] = dst[ch] + s[ch] }
                 }}
-                let kh = Float(rows.count), kw = Float(cols.count)
-                for ch in 0..<c { dst[ch] = dst[ch] / kh / kw }
+                if global {
+                    for ch in 0..<c { dst[ch] = dst[ch] / area }
+                } else {
+                    let kh = Float(rows.count), kw = Float(cols.count)
+                    for ch in 0..<c { dst[ch] = dst[ch] / kh / kw }
+                }
             }
         }
     }
 
-    /// Adaptive average pooling backward: each output adds `dy / kh / kw` to every tap of its window.
+    /// Adaptive average pooling backward: each output adds `dy / kh / kw` to every tap of its window
+    /// (`dy / (H·W)` for a 1 × 1 output, the backward of PyTorch's `mean`).
     @_spi(Kernels) public static func adaptiveAvgPool2dBackward(
         outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>, batch: Int,
         height h: Int, width w: Int, channels c: Int, outHeight oh: Int, outWidth ow: Int, threads: Int
     ) {
+        let global = oh == 1 && ow == 1, area = Float(h * w)
         forEachSampleBlock(batch: batch, channels: c, threads: threads) { n, chs in
             let d = dx + n * h * w * c
             for i in 0..<(h * w) { for ch in chs { d[i * c + ch] = 0 } }
@@ -283,7 +292,7 @@
                     let kh = Float(rows.count), kw = Float(cols.count)
                     let g = dy + ((n * oh + oy) * ow + ox) * c
                     for ch in chs {
-                        let delta = g[ch] / kh / kw
+                        let delta = global ? g[ch] / area : g[ch] / kh / kw
                         for iy in rows { for ix in cols {
                             let at = (iy * w + ix) * c + ch
                             d[at] = d[at] + delta
