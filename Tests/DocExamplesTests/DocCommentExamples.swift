@@ -1246,7 +1246,7 @@ struct DocCommentExample: Sendable {
 
 // Sources/ReproTensor/Kernels/SampleGradients.swift #1
 @Sendable func example_ReproTensor_Kernels_SampleGradients_1() async throws {
-    let sum = SampleGradients.accumulate(count: 3, firstSample: 8, samples: 2) { n, out in
+    let sum = SampleGradients.accumulate(count: 3, firstSample: 8, samples: 2, threads: 1) { n, out in
         for i in 0..<3 { out[i] = Float(n + i) }
     }
     sum.blocks.count   // 1: samples 8 and 9 form one aligned block of the global tree
@@ -2087,7 +2087,7 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproTensor/Kernels/PoolingBackward.swift #2", code: "let p = try Pool2dGeometry(batch: 1, height: 4, width: 4, channels: 8, kernel: (2, 2), stride: (2, 2))\nPooling.maxPool2d(p, input: x, output: y, indices: idx, threads: 2)\nPooling.maxPool2dBackward(p, outputGradient: dy, indices: idx, inputGradient: dx, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_PoolingBackward_2),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/Resampling+NHWC.swift #1", code: "Resampling.maxPool2dNHWC(x, y, batch: 1, height: 400, width: 544, channels: 64,\n                         kernel: 3, stride: 2, padding: 1, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_Resampling_NHWC_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/Resampling.swift #1", code: "Resampling.maxPool2d(x, y, planes: n * c, height: 400, width: 544, kernel: 3, stride: 2, padding: 1, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_Resampling_1),
-    DocCommentExample(location: "Sources/ReproTensor/Kernels/SampleGradients.swift #1", code: "let sum = SampleGradients.accumulate(count: 3, firstSample: 8, samples: 2) { n, out in\n    for i in 0..<3 { out[i] = Float(n + i) }\n}\nsum.blocks.count   // 1: samples 8 and 9 form one aligned block of the global tree", runs: true, throwsError: false, body: example_ReproTensor_Kernels_SampleGradients_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/SampleGradients.swift #1", code: "let sum = SampleGradients.accumulate(count: 3, firstSample: 8, samples: 2, threads: 1) { n, out in\n    for i in 0..<3 { out[i] = Float(n + i) }\n}\nsum.blocks.count   // 1: samples 8 and 9 form one aligned block of the global tree", runs: true, throwsError: false, body: example_ReproTensor_Kernels_SampleGradients_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/Sorting.swift #1", code: "Sorting.order([0.5, 2, 0.5, -1])   // [1, 0, 2, 3]", runs: true, throwsError: false, body: example_ReproTensor_Kernels_Sorting_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/WinogradKernel.swift #1", code: "let w = WinogradKernel.PackedWeights(oihw: wPtr, outChannels: 256, inChannels: 256, variant: .f4x3)\nlet (hp, wp, cp) = WinogradKernel.paddedSize(g, variant: .f4x3)\nWinogradKernel.pad(g, variant: .f4x3, nchw: x, into: buffer, threads: 2)   // buffer: N·hp·wp·cp floats\nWinogradKernel.forward(g, paddedInput: buffer, weights: w, output: y, layout: .nchw, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_WinogradKernel_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/WinogradTransform.swift #1", code: "let t = WinogradTransform(.f4x3)\nt.alpha   // 6 — the input tile; 36 products per 16 outputs instead of 144", runs: true, throwsError: false, body: example_ReproTensor_Kernels_WinogradTransform_1),

@@ -238,3 +238,25 @@ import Testing
         #expect(bits(biasSum.total()) == bits(SampleGradients.treeSum(whole.db, samples: 3, count: g.outChannels)))
     }
 }
+
+/// ``SampleGradients/accumulate(count:firstSample:samples:threads:_:)`` reduces in place, in
+/// parallel: it must hand over exactly the nodes (and bits) of a ``SampleTreeSum`` fed sample by sample.
+@Suite struct SampleGradientsTests {
+    @Test func accumulateEqualsSampleTreeSum() throws {
+        let count = 70_001   // three add chunks of 2¹⁵, the last partial
+        let values = (0..<9).map { seededFloats(count, seed: UInt64(300 + $0), scale: 1e3) }
+        for first in [0, 3, 5] {
+            for samples in [1, 2, 3, 6, 9] {
+                var want = SampleTreeSum(count: count, startIndex: first)
+                for n in 0..<samples { want.append(sample: values[n]) }
+                let got = try onOwnPool(threads: 2, team: .requested) {
+                    SampleGradients.accumulate(count: count, firstSample: first, samples: samples, threads: 2) { n, out in
+                        values[n].withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: count) }
+                    }
+                }
+                #expect(got.blocks.map(\.start) == want.blocks.map(\.start), "first \(first), \(samples) samples")
+                #expect(got.blocks.map { bits($0.values) } == want.blocks.map { bits($0.values) }, "first \(first), \(samples) samples")
+            }
+        }
+    }
+}

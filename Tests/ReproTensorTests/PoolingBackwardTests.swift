@@ -325,6 +325,32 @@ import _ReproTestSupport
         for t in [2, 3] { #expect(try onOwnPool(threads: t) { all(t) } == one, "threads \(t)") }
     }
 
+    /// Sample i's outputs, indices and input gradients are the same alone as in a batch of 3.
+    @Test func invariantToBatchComposition() throws {
+        let p = try Pool2dGeometry(batch: 3, height: 9, width: 10, channels: 20, kernel: (3, 3), stride: (2, 2), padding: (1, 1),
+                                   ceilMode: true)
+        let one = try Pool2dGeometry(batch: 1, height: 9, width: 10, channels: 20, kernel: (3, 3), stride: (2, 2),
+                                     padding: (1, 1), ceilMode: true)
+        let xs = p.height * p.width * p.channels, ys = p.outHeight * p.outWidth * p.channels
+        let x = Self.tieInput(3 * xs, seed: 95), dy = seededFloats(3 * ys, seed: 96)
+        let whole = Self.maxPool(p, x: x, dy: dy, threads: 2)
+        let wholeAvg = Self.avgPool(p, x: x.map { $0.isNaN ? 0 : max($0, -5) }, dy: dy, include: true, divisor: nil, threads: 2)
+        let r = Resize(n: 3, c: 20, h: 9, w: 10, oh: 4, ow: 3), r1 = Resize(n: 1, c: 20, h: 9, w: 10, oh: 4, ow: 3)
+        let ady = seededFloats(3 * r.oh * r.ow * r.c, seed: 97), a = r.oh * r.ow * r.c
+        let wholeAdaptive = Self.adaptive(r, x: x.map { $0.isNaN ? 0 : max($0, -5) }, dy: ady, threads: 2)
+        for n in 0..<3 {
+            let xn = Array(x[n * xs..<(n + 1) * xs]), dyn = Array(dy[n * ys..<(n + 1) * ys])
+            let single = Self.maxPool(one, x: xn, dy: dyn, threads: 2)
+            #expect(bits(single.y) == bits(Array(whole.y[n * ys..<(n + 1) * ys])), "max y \(n)")
+            #expect(single.idx == Array(whole.idx[n * ys..<(n + 1) * ys]), "max indices \(n)")
+            #expect(bits(single.dx) == bits(Array(whole.dx[n * xs..<(n + 1) * xs])), "max dx \(n)")
+            let avg = Self.avgPool(one, x: xn.map { $0.isNaN ? 0 : max($0, -5) }, dy: dyn, include: true, divisor: nil, threads: 2)
+            #expect(bits(avg.dx) == bits(Array(wholeAvg.dx[n * xs..<(n + 1) * xs])), "avg dx \(n)")
+            let ad = Self.adaptive(r1, x: xn.map { $0.isNaN ? 0 : max($0, -5) }, dy: Array(ady[n * a..<(n + 1) * a]), threads: 2)
+            #expect(bits(ad.dx) == bits(Array(wholeAdaptive.dx[n * xs..<(n + 1) * xs])), "adaptive dx \(n)")
+        }
+    }
+
     @Test func rejectsBadGeometry() {
         #expect(throws: TensorError.self) {
             try Pool2dGeometry(batch: 1, height: 4, width: 4, channels: 1, kernel: (2, 2), stride: (2, 2), padding: (2, 0))

@@ -24,7 +24,7 @@
 /// Conv2dBackward.weightGradients(g, input: x, outputGradient: dy, into: dwPerSample, threads: 2)
 /// ```
 @_spi(Kernels) public enum Conv2dBackward {
-    /// Floats per tap row of the `cols` / im2col matrices: `KH·KW·C` (layout `[G][KH][KW][C/G]`).
+    /// Floats per pixel row of the `cols` / im2col matrices: `KH·KW·C`.
     static func tapWidth(_ g: ConvGeometry) -> Int { g.kernelHeight * g.kernelWidth * g.inChannels }
 
     /// OIHW `[O, Cg, KH, KW]` → `[O, KH, KW, Cg]` (the GEMM's B for the input gradient).
@@ -90,29 +90,27 @@
         }
     }
 
-    /// Fills `cols` `[OH·OW, G, KH, KW, Cg]` with sample `xₙ`'s taps (zeros outside the image);
-    /// `x` is that sample's `[H, W, C]` (the weight gradient's B operand; also used by the benchmarks).
+    /// Fills `cols` `[OH·OW, C, KH, KW]` (per pixel, OIHW's column order) with sample `xₙ`'s taps
+    /// (zeros outside the image); `x` is that sample's `[H, W, C]`. The weight gradient's B operand,
+    /// so the product lands in OIHW order directly (also used by the benchmarks).
     @_spi(Kernels) public static func im2col(_ g: ConvGeometry, sample x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>, threads: Int) {
-        let c = g.inChannels, icg = g.groupInChannels, kk = g.kernelHeight * g.kernelWidth
+        let c = g.inChannels, kh = g.kernelHeight, kw = g.kernelWidth, kk = kh * kw
         let width = tapWidth(g), ow = g.outWidth
         ThreadPool.current.forEachChunk(g.outHeight, threads: threads) { oy in
+            var taps = [Int](repeating: -1, count: kk)   // input pixel offset of each tap, −1 outside
             for ox in 0..<ow {
-                let row = cols + (oy * ow + ox) * width
-                for ky in 0..<g.kernelHeight {
+                for ky in 0..<kh {
                     let iy = oy * g.stride.h + ky * g.dilation.h - g.padding.h
-                    for kx in 0..<g.kernelWidth {
+                    for kx in 0..<kw {
                         let ix = ox * g.stride.w + kx * g.dilation.w - g.padding.w
                         let inside = iy >= 0 && iy < g.height && ix >= 0 && ix < g.width
-                        let tap = ky * g.kernelWidth + kx
-                        for grp in 0..<g.groups {
-                            let d = row + (grp * kk + tap) * icg
-                            if inside {
-                                d.update(from: x + (iy * g.width + ix) * c + grp * icg, count: icg)
-                            } else {
-                                d.initialize(repeating: 0, count: icg)
-                            }
-                        }
+                        taps[ky * kw + kx] = inside ? (iy * g.width + ix) * c : -1
                     }
+                }
+                let row = cols + (oy * ow + ox) * width
+                for ch in 0..<c {
+                    let d = row + ch * kk
+                    for t in 0..<kk { d[t] = taps[t] < 0 ? 0 : x[taps[t] + ch] }
                 }
             }
         }
@@ -141,39 +139,34 @@
         firstSample: Int, threads: Int
     ) -> SampleTreeSum {
         withWeightGradientWorkspace(g) { ws in
-            SampleGradients.accumulate(count: weightCount(g), firstSample: firstSample, samples: g.batch) { n, out in
+            SampleGradients.accumulate(count: weightCount(g), firstSample: firstSample, samples: g.batch, threads: threads) { n, out in
                 sampleWeightGradient(g, n: n, x: x, dy: dy, out: out, ws: ws, threads: threads)
             }
         }
     }
 
-    /// Scratch for one sample: its im2col matrix and the `[O, KH, KW, Cg]` product.
+    /// Scratch for one sample: its im2col matrix.
     static func withWeightGradientWorkspace<R>(_ g: ConvGeometry, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
-        let floats = g.outHeight * g.outWidth * tapWidth(g) + weightCount(g)
+        let floats = g.outHeight * g.outWidth * tapWidth(g)
         let ws = UnsafeMutablePointer<Float>.allocate(capacity: max(floats, 1))
         defer { ws.deallocate() }
         return body(ws)
     }
 
-    /// `dWₙ = dyₙᵀ · im2col(xₙ)` per group, permuted from `[O, KH, KW, Cg]` to OIHW.
+    /// `dWₙ = dyₙᵀ · im2col(xₙ)` per group, written in OIHW order.
     static func sampleWeightGradient(
         _ g: ConvGeometry, n: Int, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
         out: UnsafeMutablePointer<Float>, ws: UnsafeMutablePointer<Float>, threads: Int
     ) {
         let plane = g.outHeight * g.outWidth, oc = g.outChannels, width = tapWidth(g)
         let icg = g.groupInChannels, ocg = g.groupOutChannels, kk = g.kernelHeight * g.kernelWidth
-        let cols = ws, product = ws + plane * width
+        let cols = ws
         im2col(g, sample: x + n * g.height * g.width * g.inChannels, into: cols, threads: threads)
         for grp in 0..<g.groups {
-            GEMM.multiply(m: ocg, n: kk * icg, k: plane,
+            GEMM.multiply(m: ocg, n: icg * kk, k: plane,
                           a: .init(dy + n * plane * oc + grp * ocg, rowStride: 1, colStride: oc),
-                          b: .init(cols + grp * kk * icg, rowStride: width),
-                          c: product + grp * ocg * kk * icg, ldc: kk * icg, threads: threads)
-        }
-        for o in 0..<oc {
-            for t in 0..<kk {
-                for c in 0..<icg { out[(o * icg + c) * kk + t] = product[(o * kk + t) * icg + c] }
-            }
+                          b: .init(cols + grp * icg * kk, rowStride: width),
+                          c: out + grp * ocg * icg * kk, ldc: icg * kk, threads: threads)
         }
     }
 
@@ -202,7 +195,7 @@
         var all = [Float](repeating: 0, count: g.batch * oc)
         all.withUnsafeMutableBufferPointer { biasGradients(g, outputGradient: dy, into: $0.baseAddress!, threads: threads) }
         return all.withUnsafeBufferPointer { all in
-            SampleGradients.accumulate(count: oc, firstSample: firstSample, samples: g.batch) { n, out in
+            SampleGradients.accumulate(count: oc, firstSample: firstSample, samples: g.batch, threads: threads) { n, out in
                 out.update(from: all.baseAddress! + n * oc, count: oc)
             }
         }
