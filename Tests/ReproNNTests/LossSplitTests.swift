@@ -78,6 +78,30 @@ func bits(_ t: Tensor) throws -> [UInt32] { try t.scalars(as: Float.self).map(\.
         }
     }
 
+    /// The bits of every loss's mean and mean-gradient are pinned (computed in a debug build), so
+    /// CI's release build proves debug and release agree.
+    @Test func debugAndReleaseGiveThePinnedBits() throws {
+        var got = [String]()
+        for (loss, x, y) in try Self.cases() {
+            let d = try loss.denominator(target: y)
+            let mean = try loss.terms(x, y, startIndex: 0).value(.mean, loss: loss.name)
+            let g = try loss.inputGradient(x, y, outputGradient: .mean(denominator: d))
+            got.append("\(loss.name) \(String(mean.bitPattern, radix: 16)) \(g.bitsHash.prefix(16))")
+        }
+        #expect(got == Self.pinned, "\n\(got.joined(separator: "\n"))")
+    }
+
+    static let pinned = [
+        "cross_entropy 405a90e7 c2f9c557cb27e945",
+        "cross_entropy 40892d34 84960839bb46d81a",
+        "binary_cross_entropy_with_logits 3f4d51e1 8ebbf4625f38b88f",
+        "sigmoid_focal_loss 3ea3ef56 7ca5f8a1acc5bd82",
+        "l1_loss 3fa7a5e0 b5688f4cac3c406f",
+        "mse_loss 3fa15155 154c20312cc2e69c",
+        "smooth_l1_loss 3f7ad148 584845cb56952299",
+        "generalized_box_iou_loss 3fa5bcac 79223937036b09f3",
+    ]
+
     /// The canonical tree is not a left-to-right sum: for values where the two orders round
     /// differently, the sum follows the tree (so a sequential merge would fail the test above).
     @Test func sumFollowsTheSampleTreeNotTheSequentialOrder() throws {

@@ -137,10 +137,10 @@ public struct CrossEntropyLoss: Loss {
 
     /// A sample's numerator is the sum of its position losses in index order; its denominator
     /// `Σ w[y]` over its non-ignored positions.
-    public func terms(_ input: Tensor, _ target: Tensor, startIndex: Int) throws(LossError) -> LossTerms {
+    public func sampleTerms(_ input: Tensor, _ target: Tensor, startIndex: Int) throws(LossError) -> SampleLossTerms {
         let b = try read(input, target, startIndex: startIndex)
         var e = [Float](repeating: 0, count: b.classes)
-        var terms = LossTerms(startIndex: startIndex)
+        var terms = SampleLossTerms()
         for n in 0..<b.samples {
             var num: Float = 0, den: Float = 0
             for p in 0..<b.positions {
@@ -148,7 +148,8 @@ public struct CrossEntropyLoss: Loss {
                 num += r.loss
                 den += r.denominator
             }
-            terms.append(numerator: num, denominator: den)
+            terms.numerators.append(num)
+            terms.denominators.append(den)
         }
         return terms
     }

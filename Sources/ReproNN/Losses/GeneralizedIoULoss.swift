@@ -114,15 +114,16 @@ public struct GeneralizedIoULoss: Loss {
     }
 
     /// A sample's numerator is the sum of its box losses in index order; its denominator its box count.
-    public func terms(_ input: Tensor, _ target: Tensor, startIndex: Int) throws(LossError) -> LossTerms {
+    public func sampleTerms(_ input: Tensor, _ target: Tensor, startIndex: Int) throws(LossError) -> SampleLossTerms {
         let (a, b, perSample) = try read(input, target, startIndex: startIndex)
         var losses = [Float](repeating: 0, count: a.count / 4)
         forEachBox(a, b, scale: { _ in 1 }, gradient: nil) { k, l in losses[k] = l }
-        var terms = LossTerms(startIndex: startIndex)
+        var terms = SampleLossTerms()
         for n in 0..<input.shape[0] {
             var s: Float = 0
             for k in n * perSample ..< (n + 1) * perSample { s += losses[k] }
-            terms.append(numerator: s, denominator: Float(perSample))
+            terms.numerators.append(s)
+            terms.denominators.append(Float(perSample))
         }
         return terms
     }

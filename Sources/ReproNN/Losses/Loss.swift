@@ -94,6 +94,17 @@ public struct LossTerms: Sendable, Equatable {
     }
 }
 
+/// One value per sample of a loss: the numerator (the sample's element losses summed in index
+/// order) and the denominator (what `mean` divides by for it).
+public struct SampleLossTerms: Sendable, Equatable {
+    /// Per-sample loss sums.
+    public var numerators: [Float] = []
+    /// Per-sample denominators (element counts, or `Σ w[yᵢ]` for a weighted cross-entropy).
+    public var denominators: [Float] = []
+    /// Empty terms.
+    public init() {}
+}
+
 /// A loss with torch's formula, split into per-sample terms so that any micro-batch split of a
 /// global batch gives the same bits.
 ///
@@ -116,8 +127,10 @@ public protocol Loss: Sendable {
     func elementShape(of input: Tensor) -> [Int]
     /// The per-element losses (torch's `reduction='none'` result).
     func elementLosses(_ input: Tensor, _ target: Tensor) throws(LossError) -> Tensor
-    /// The per-sample terms of a contiguous range of samples whose first has global index `startIndex`.
-    func terms(_ input: Tensor, _ target: Tensor, startIndex: Int) throws(LossError) -> LossTerms
+    /// Each sample's numerator (its element losses summed in index order) and denominator, for
+    /// the rows of `input`; `startIndex` (the global index of the first row) names samples in errors.
+    /// A per-sample engine can use these directly; ``terms(_:_:startIndex:)`` reduces them.
+    func sampleTerms(_ input: Tensor, _ target: Tensor, startIndex: Int) throws(LossError) -> SampleLossTerms
     /// The canonical sum of the per-sample denominators of these targets (call with every target
     /// of the global batch to get the global denominator that `mean` divides by).
     func denominator(target: Tensor) throws(LossError) -> Float
@@ -127,6 +140,16 @@ public protocol Loss: Sendable {
 }
 
 extension Loss {
+    /// The per-sample terms of a contiguous range of samples whose first has global index
+    /// `startIndex`, as nodes of the canonical sample tree (merge micro-batches with
+    /// ``LossTerms/append(_:)``).
+    public func terms(_ input: Tensor, _ target: Tensor, startIndex: Int) throws(LossError) -> LossTerms {
+        let s = try sampleTerms(input, target, startIndex: startIndex)
+        var terms = LossTerms(startIndex: startIndex)
+        for (n, d) in zip(s.numerators, s.denominators) { terms.append(numerator: n, denominator: d) }
+        return terms
+    }
+
     /// The loss of a whole batch with ``reduction``: a scalar tensor for `sum` and `mean`, the
     /// per-element losses for `none`.
     public func callAsFunction(_ input: Tensor, _ target: Tensor) throws(LossError) -> Tensor {

@@ -106,15 +106,16 @@ extension ElementwiseLoss {
 
     /// Each sample's numerator is the sum of its element losses in index order; its denominator
     /// is its element count.
-    public func terms(_ input: Tensor, _ target: Tensor, startIndex: Int) throws(LossError) -> LossTerms {
+    public func sampleTerms(_ input: Tensor, _ target: Tensor, startIndex: Int) throws(LossError) -> SampleLossTerms {
         let (x, t, perSample) = try read(input, target, startIndex: startIndex)
         let f = try rule(for: input.shape)
-        var terms = LossTerms(startIndex: startIndex)
+        var terms = SampleLossTerms()
         let samples = LossInputs.layout(input.shape).samples
         for n in 0..<samples {
             var s: Float = 0
             for e in n * perSample ..< (n + 1) * perSample { s += f(e, x[e], t[e]).loss }
-            terms.append(numerator: s, denominator: Float(perSample))
+            terms.numerators.append(s)
+            terms.denominators.append(Float(perSample))
         }
         return terms
     }
