@@ -57,7 +57,10 @@ enum LossInputs {
     static func upstream(_ g: LossOutputGradient, elementShape: [Int], loss: String) throws(LossError) -> (scalar: Float, elements: [Float]?) {
         switch g {
         case let .mean(denominator, outputGradient):
-            guard denominator != 0, denominator.isFinite else { throw .emptyMean(loss: loss) }
+            guard denominator != 0 else { throw .emptyMean(loss: loss) }
+            guard denominator.isFinite else {
+                throw .invalidArgument(loss: loss, reason: "the mean's denominator \(denominator) is not finite")
+            }
             return (outputGradient / denominator, nil)
         case let .sum(outputGradient): return (outputGradient, nil)
         case let .none(t):
