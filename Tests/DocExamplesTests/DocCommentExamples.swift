@@ -1440,6 +1440,27 @@ struct DocCommentExample: Sendable {
     for key in dict.keys { print(key, try dict.tensor(key).shape) }
 }
 
+// Sources/ReproNN/Dropout/CounterDropout.swift #1
+@Sendable func example_ReproNN_Dropout_CounterDropout_1() async throws {
+    let dropout = CounterDropout(seed: 42, modulePath: "classifier.0")
+    let x = try Tensor(repeating: Float(1), shape: [8, 16])
+    let (y, noise) = try dropout.forward(x, p: 0.1, step: 3, startIndex: 0)
+    // sample 5 of this batch equals sample 0 of the micro-batch starting at 5
+}
+
+// Sources/ReproNN/Dropout/DropoutNoise.swift #1
+@Sendable func example_ReproNN_Dropout_DropoutNoise_1() async throws {
+    let noise = try CounterDropout(seed: 1, modulePath: "head.dropout").noise(shape: [2, 3], p: 0.5, step: 0)
+    let y = try noise.forward(Tensor(repeating: Float(1), shape: [2, 3]))   // 0 or 2 per element
+}
+
+// Sources/ReproNN/Dropout/TorchDropout.swift #1
+@Sendable func example_ReproNN_Dropout_TorchDropout_1() async throws {
+    var g = TorchGenerator(seed: 0)                       // torch.manual_seed(0)
+    let x = try Tensor(repeating: Float(1), shape: [4, 5])
+    let (y, noise) = try TorchDropout.forward(x, p: 0.5, generator: &g)
+}
+
 // Sources/ReproNN/Layers/Conv2d.swift #1
 @Sendable func example_ReproNN_Layers_Conv2d_1() async throws {
     let x = try Tensor(shape: [1, 6, 6, 3], scalars: [Float](repeating: 0.5, count: 6 * 6 * 3))
@@ -1490,6 +1511,63 @@ struct DocCommentExample: Sendable {
     let c1 = try Conv2d(inChannels: 4, outChannels: 4, kernelSize: 3, padding: 1, generator: &g)
     var blocks = ModuleList<Conv2d>([c0, c1])
     let second = blocks[1]
+}
+
+// Sources/ReproNN/Losses/BinaryLosses.swift #1
+@Sendable func example_ReproNN_Losses_BinaryLosses_1() async throws {
+    let x = try Tensor(shape: [2], scalars: [Float(2), -1])
+    let y = try Tensor(shape: [2], scalars: [Float(1), 0])
+    let loss = try BCEWithLogitsLoss()(x, y)
+}
+
+// Sources/ReproNN/Losses/BinaryLosses.swift #2
+@Sendable func example_ReproNN_Losses_BinaryLosses_2() async throws {
+    let x = try Tensor(shape: [2], scalars: [Float(2), -1])
+    let y = try Tensor(shape: [2], scalars: [Float(1), 0])
+    let loss = try SigmoidFocalLoss(reduction: .sum)(x, y)
+}
+
+// Sources/ReproNN/Losses/CrossEntropyLoss.swift #1
+@Sendable func example_ReproNN_Losses_CrossEntropyLoss_1() async throws {
+    let logits = try Tensor(shape: [2, 3], scalars: [Float(1), 2, 3, 0, 0, 5])
+    let target = try Tensor(shape: [2], scalars: [Int64(2), 0])
+    let loss = try CrossEntropyLoss(labelSmoothing: 0.1)(logits, target)
+}
+
+// Sources/ReproNN/Losses/GeneralizedIoULoss.swift #1
+@Sendable func example_ReproNN_Losses_GeneralizedIoULoss_1() async throws {
+    let a = try Tensor(shape: [1, 4], scalars: [Float(0), 0, 2, 2])
+    let b = try Tensor(shape: [1, 4], scalars: [Float(1), 1, 3, 3])
+    let loss = try GeneralizedIoULoss()(a, b)   // 1 − (1/7 − 2/9)
+}
+
+// Sources/ReproNN/Losses/Loss.swift #1
+@Sendable func example_ReproNN_Losses_Loss_1() async throws {
+    let loss = L1Loss()
+    let x = try Tensor(shape: [3, 2], scalars: [Float](repeating: 1, count: 6))
+    let y = try Tensor(zeros: [3, 2])
+    var terms = try loss.terms(x.sliced(dim: 0, range: 0..<2), y.sliced(dim: 0, range: 0..<2), startIndex: 0)
+    try terms.append(loss.terms(x.sliced(dim: 0, range: 2..<3), y.sliced(dim: 0, range: 2..<3), startIndex: 2))
+    let mean = try terms.value(.mean, loss: "l1_loss")   // 1.0
+}
+
+// Sources/ReproNN/Losses/RegressionLosses.swift #1
+@Sendable func example_ReproNN_Losses_RegressionLosses_1() async throws {
+    let x = try Tensor(shape: [2], scalars: [Float(1), -2])
+    let y = try Tensor(shape: [2], scalars: [Float(0), 0])
+    let loss = try L1Loss()(x, y)        // 1.5
+}
+
+// Sources/ReproNN/Losses/RegressionLosses.swift #2
+@Sendable func example_ReproNN_Losses_RegressionLosses_2() async throws {
+    let x = try Tensor(shape: [2], scalars: [Float(1), -2])
+    let loss = try MSELoss(reduction: .sum)(x, Tensor(zeros: [2]))   // 5.0
+}
+
+// Sources/ReproNN/Losses/RegressionLosses.swift #3
+@Sendable func example_ReproNN_Losses_RegressionLosses_3() async throws {
+    let x = try Tensor(shape: [2], scalars: [Float(0.5), 3])
+    let loss = try SmoothL1Loss(beta: 1)(x, Tensor(zeros: [2]))   // (0.125 + 2.5) / 2
 }
 
 // Sources/ReproNN/Module/CheckpointTensor+Tensor.swift #1
@@ -2158,6 +2236,9 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproImage/PNGEncoder.swift #2", code: "try image.writePNG(to: \"out.png\")", runs: false, throwsError: false, body: example_ReproImage_PNGEncoder_2),
     DocCommentExample(location: "Sources/ReproNN/Checkpoint/CheckpointTensor.swift #1", code: "let dict = try StateDict(contentsOf: \"weights.pth\")\nlet w = try dict.tensor(\"backbone.body.conv1.weight\")\nw.shape          // [64, 3, 7, 7]\nlet values = try w.floats()", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_CheckpointTensor_1),
     DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict.swift #1", code: "let dict = try StateDict(contentsOf: \"retinanet_resnet50_fpn_v2_coco.pth\")\nfor key in dict.keys { print(key, try dict.tensor(key).shape) }", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_1),
+    DocCommentExample(location: "Sources/ReproNN/Dropout/CounterDropout.swift #1", code: "let dropout = CounterDropout(seed: 42, modulePath: \"classifier.0\")\nlet x = try Tensor(repeating: Float(1), shape: [8, 16])\nlet (y, noise) = try dropout.forward(x, p: 0.1, step: 3, startIndex: 0)\n// sample 5 of this batch equals sample 0 of the micro-batch starting at 5", runs: true, throwsError: false, body: example_ReproNN_Dropout_CounterDropout_1),
+    DocCommentExample(location: "Sources/ReproNN/Dropout/DropoutNoise.swift #1", code: "let noise = try CounterDropout(seed: 1, modulePath: \"head.dropout\").noise(shape: [2, 3], p: 0.5, step: 0)\nlet y = try noise.forward(Tensor(repeating: Float(1), shape: [2, 3]))   // 0 or 2 per element", runs: true, throwsError: false, body: example_ReproNN_Dropout_DropoutNoise_1),
+    DocCommentExample(location: "Sources/ReproNN/Dropout/TorchDropout.swift #1", code: "var g = TorchGenerator(seed: 0)                       // torch.manual_seed(0)\nlet x = try Tensor(repeating: Float(1), shape: [4, 5])\nlet (y, noise) = try TorchDropout.forward(x, p: 0.5, generator: &g)", runs: true, throwsError: false, body: example_ReproNN_Dropout_TorchDropout_1),
     DocCommentExample(location: "Sources/ReproNN/Layers/Conv2d.swift #1", code: "var g = TorchGenerator(seed: 0)\nvar conv = try Conv2d(inChannels: 3, outChannels: 8, kernelSize: 3, padding: 1, generator: &g)\ntry conv.prepare(in: .root)\nlet y = try conv(x)   // x: NHWC [N, H, W, 3]", runs: true, throwsError: false, body: example_ReproNN_Layers_Conv2d_1),
     DocCommentExample(location: "Sources/ReproNN/Layers/Linear.swift #1", code: "var fc = try Linear(inFeatures: 512, outFeatures: 1000, generator: &g)\ntry fc.prepare(in: .root)\nlet logits = try fc(features)   // [N, 512] → [N, 1000]", runs: true, throwsError: false, body: example_ReproNN_Layers_Linear_1),
     DocCommentExample(location: "Sources/ReproNN/Layers/Normalization.swift #1", code: "let bn = try BatchNorm2d(numFeatures: 64)    // γ = 1, β = 0, μ = 0, σ² = 1, like PyTorch", runs: true, throwsError: false, body: example_ReproNN_Layers_Normalization_1),
@@ -2165,6 +2246,14 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproNN/Layers/Normalization.swift #3", code: "let gn = try GroupNorm(numGroups: 32, numChannels: 256)", runs: true, throwsError: false, body: example_ReproNN_Layers_Normalization_3),
     DocCommentExample(location: "Sources/ReproNN/Layers/Sequential.swift #1", code: "var block = Sequential([try Conv2d(inChannels: 64, outChannels: 64, kernelSize: 3, padding: 1, bias: false, generator: &g),\n                        try BatchNorm2d(numFeatures: 64), ReLU()])\ntry block.prepare(in: .root)\nlet y = try block(x)", runs: true, throwsError: false, body: example_ReproNN_Layers_Sequential_1),
     DocCommentExample(location: "Sources/ReproNN/Layers/Sequential.swift #2", code: "var blocks = ModuleList<Conv2d>([c0, c1])\nlet second = blocks[1]", runs: true, throwsError: false, body: example_ReproNN_Layers_Sequential_2),
+    DocCommentExample(location: "Sources/ReproNN/Losses/BinaryLosses.swift #1", code: "let x = try Tensor(shape: [2], scalars: [Float(2), -1])\nlet y = try Tensor(shape: [2], scalars: [Float(1), 0])\nlet loss = try BCEWithLogitsLoss()(x, y)", runs: true, throwsError: false, body: example_ReproNN_Losses_BinaryLosses_1),
+    DocCommentExample(location: "Sources/ReproNN/Losses/BinaryLosses.swift #2", code: "let x = try Tensor(shape: [2], scalars: [Float(2), -1])\nlet y = try Tensor(shape: [2], scalars: [Float(1), 0])\nlet loss = try SigmoidFocalLoss(reduction: .sum)(x, y)", runs: true, throwsError: false, body: example_ReproNN_Losses_BinaryLosses_2),
+    DocCommentExample(location: "Sources/ReproNN/Losses/CrossEntropyLoss.swift #1", code: "let logits = try Tensor(shape: [2, 3], scalars: [Float(1), 2, 3, 0, 0, 5])\nlet target = try Tensor(shape: [2], scalars: [Int64(2), 0])\nlet loss = try CrossEntropyLoss(labelSmoothing: 0.1)(logits, target)", runs: true, throwsError: false, body: example_ReproNN_Losses_CrossEntropyLoss_1),
+    DocCommentExample(location: "Sources/ReproNN/Losses/GeneralizedIoULoss.swift #1", code: "let a = try Tensor(shape: [1, 4], scalars: [Float(0), 0, 2, 2])\nlet b = try Tensor(shape: [1, 4], scalars: [Float(1), 1, 3, 3])\nlet loss = try GeneralizedIoULoss()(a, b)   // 1 − (1/7 − 2/9)", runs: true, throwsError: false, body: example_ReproNN_Losses_GeneralizedIoULoss_1),
+    DocCommentExample(location: "Sources/ReproNN/Losses/Loss.swift #1", code: "let loss = L1Loss()\nlet x = try Tensor(shape: [3, 2], scalars: [Float](repeating: 1, count: 6))\nlet y = try Tensor(zeros: [3, 2])\nvar terms = try loss.terms(x.sliced(dim: 0, range: 0..<2), y.sliced(dim: 0, range: 0..<2), startIndex: 0)\ntry terms.append(loss.terms(x.sliced(dim: 0, range: 2..<3), y.sliced(dim: 0, range: 2..<3), startIndex: 2))\nlet mean = try terms.value(.mean, loss: \"l1_loss\")   // 1.0", runs: true, throwsError: false, body: example_ReproNN_Losses_Loss_1),
+    DocCommentExample(location: "Sources/ReproNN/Losses/RegressionLosses.swift #1", code: "let x = try Tensor(shape: [2], scalars: [Float(1), -2])\nlet y = try Tensor(shape: [2], scalars: [Float(0), 0])\nlet loss = try L1Loss()(x, y)        // 1.5", runs: true, throwsError: false, body: example_ReproNN_Losses_RegressionLosses_1),
+    DocCommentExample(location: "Sources/ReproNN/Losses/RegressionLosses.swift #2", code: "let x = try Tensor(shape: [2], scalars: [Float(1), -2])\nlet loss = try MSELoss(reduction: .sum)(x, Tensor(zeros: [2]))   // 5.0", runs: true, throwsError: false, body: example_ReproNN_Losses_RegressionLosses_2),
+    DocCommentExample(location: "Sources/ReproNN/Losses/RegressionLosses.swift #3", code: "let x = try Tensor(shape: [2], scalars: [Float(0.5), 3])\nlet loss = try SmoothL1Loss(beta: 1)(x, Tensor(zeros: [2]))   // (0.125 + 2.5) / 2", runs: true, throwsError: false, body: example_ReproNN_Losses_RegressionLosses_3),
     DocCommentExample(location: "Sources/ReproNN/Module/CheckpointTensor+Tensor.swift #1", code: "let w = try Tensor(checkpoint: dict.tensor(\"conv1.weight\"), name: \"conv1.weight\")", runs: false, throwsError: false, body: example_ReproNN_Module_CheckpointTensor_Tensor_1),
     DocCommentExample(location: "Sources/ReproNN/Module/LoadReport.swift #1", code: "let spec = ParameterSpec(name: \"conv1.weight\", shape: [64, 3, 7, 7])", runs: true, throwsError: false, body: example_ReproNN_Module_LoadReport_1),
     DocCommentExample(location: "Sources/ReproNN/Module/LoadReport.swift #2", code: "let report = try model.load(stateDict: dict, strict: false)\nif !report.missing.isEmpty { print(\"left at their initial values:\", report.missing) }", runs: false, throwsError: false, body: example_ReproNN_Module_LoadReport_2),

@@ -46,6 +46,20 @@ import Testing
         #expect(ElementaryFunctions.log(Float.infinity) == .infinity)
     }
 
+    @Test func log1pWithinTwoAndAHalfUlp() {
+        var worst = 0.0
+        let xs = inputs(-0.999, 1, count: 150_000, seed: 9) + inputs(-1e-3, 1e-3, count: 50_000, seed: 10)
+            + inputs(1, 1e6, count: 50_000, seed: 11) + inputs(-1e-30, 1e-30, count: 1_000, seed: 12) + [1e-40, -1e-40, 3e38]
+        for x in xs { worst = max(worst, ulps(ElementaryFunctions.log1p(x), Foundation.log1p(Double(x)))) }
+        #expect(worst <= 2.5, "log1p max error \(worst) ulp")
+        #expect(ElementaryFunctions.log1p(Float(0)) == 0)
+        #expect(ElementaryFunctions.log1p(Float(-0.0)).sign == .minus)
+        #expect(ElementaryFunctions.log1p(Float(-1)) == -.infinity)
+        #expect(ElementaryFunctions.log1p(Float(-2)).isNaN)
+        #expect(ElementaryFunctions.log1p(Float.infinity) == .infinity)
+        #expect(ElementaryFunctions.log1p(Float.nan).isNaN)
+    }
+
     @Test func sigmoidWithinTwoAndAHalfUlp() {
         var worst = 0.0
         for x in inputs(-80, 30, count: 200_000, seed: 7) {
@@ -66,6 +80,7 @@ import Testing
                 #expect(e[j].bitPattern == ElementaryFunctions.exp(xs[i + j]).bitPattern)
                 #expect(l[j].bitPattern == ElementaryFunctions.log(abs(xs[i + j])).bitPattern)
                 #expect(s[j].bitPattern == ElementaryFunctions.sigmoid(xs[i + j]).bitPattern)
+                #expect(ElementaryFunctions.log1p(v)[j].bitPattern == ElementaryFunctions.log1p(xs[i + j]).bitPattern)
             }
         }
     }
