@@ -66,7 +66,7 @@ public struct LoadReport: Sendable, Equatable, CustomStringConvertible {
         func list(_ keys: [String]) -> String {
             keys.prefix(10).joined(separator: ", ") + (keys.count > 10 ? ", … (\(keys.count) in all)" : "")
         }
-        var lines = [loaded > 0 || matched == 0 ? "loaded \(loaded) tensors" : "\(matched) of \(expected) expected tensors matched; nothing was loaded"]
+        var lines = [loaded > 0 || expected == 0 ? "loaded \(loaded) tensors" : "\(matched) of \(expected) expected tensors matched; nothing was loaded"]
         if !missing.isEmpty { lines.append("missing \(missing.count): \(list(missing))") }
         if !unexpected.isEmpty { lines.append("unexpected \(unexpected.count): \(list(unexpected))") }
         if !shapeMismatches.isEmpty {

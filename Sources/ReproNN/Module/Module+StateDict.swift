@@ -40,6 +40,13 @@ extension Module {
         return (try? copy.visit(with: SpecCollector()).specs) ?? []
     }
 
+    /// Checkpoint keys that ``load(stateDict:strict:)`` ignores on purpose instead of calling them
+    /// unexpected (e.g. `num_batches_tracked` of a ``FrozenBatchNorm2d``).
+    public var ignorableKeys: Set<String> {
+        var copy = self
+        return (try? copy.visit(with: SpecCollector()).ignored) ?? []
+    }
+
     /// The current values, keyed like PyTorch's `state_dict()`.
     public var stateDict: [String: Tensor] {
         var copy = self

@@ -1,5 +1,6 @@
 import ReproNN
 import ReproTensor
+import Synchronization
 
 /// What a checkpoint would do to a RetinaNet, found without loading it into a model: which
 /// entries match, which parameters and buffers would keep their random initialisation, whether
@@ -10,8 +11,10 @@ import ReproTensor
 ///
 /// The expected keys and shapes come from the architecture's ``ReproNN/Module/parameterSpecs``;
 /// which of them are random is decided by building the architecture from two seeds and
-/// comparing (a buffer such as a running variance starts at a constant and is not random). The
-/// checkpoint's tensors are only matched and scanned, never loaded into a model.
+/// comparing (a buffer such as a running variance starts at a constant and is not random) — once
+/// per configuration and process (the last four are remembered: names and shapes only). The
+/// checkpoint's tensors are only matched by name and shape and scanned, never loaded into a model;
+/// float64 entries are reported in ``dtypes`` (a load refuses them).
 ///
 /// ```swift
 /// let dict = try StateDict(contentsOf: "finetuned.pth")
@@ -78,19 +81,14 @@ public struct CheckpointDiagnosis: Sendable, Equatable {
     /// ``RetinaNetConfiguration/numClasses`` included). For the v1 layout legacy key names are
     /// upgraded first, as ``RetinaNet/load(stateDict:strict:)`` does.
     ///
-    /// - Throws: ``RetinaNetError`` when the configuration is invalid or a tensor has a dtype no
-    ///   model can hold (float64).
+    /// - Throws: ``RetinaNetError`` when the configuration is invalid.
     public init(stateDict: StateDict, configuration: RetinaNetConfiguration) throws(RetinaNetError) {
-        let reference = try RetinaNet(configuration: configuration, seed: 0)
-        let other = try RetinaNet(configuration: configuration, seed: 1)
-        let a = reference.stateDict, b = other.stateDict
-        let specs = reference.parameterSpecs
-        let seedDependent = Set(specs.map(\.name).filter { a[$0]?.bitsHash != b[$0]?.bitsHash })
-        try self.init(stateDict: stateDict, reference: reference, specs: specs, seedDependent: seedDependent)
+        let layout = try Layout.of(configuration)
+        self.init(stateDict: stateDict, layout: layout)
         if verdict == .seedDependent, let candidate = stateDict.sharedKeyPrefix {
             let stripped: StateDict
             do { stripped = try stateDict.strippingPrefix(candidate) } catch { throw .module(.checkpoint(error)) }
-            let after = try CheckpointDiagnosis(stateDict: stripped, reference: reference, specs: specs, seedDependent: seedDependent)
+            let after = CheckpointDiagnosis(stateDict: stripped, layout: layout)
             if after.matched > matched {
                 prefix = candidate
                 verdictAfterStripping = after.verdict
@@ -99,29 +97,57 @@ public struct CheckpointDiagnosis: Sendable, Equatable {
         }
     }
 
-    private init(stateDict: StateDict, reference: RetinaNet, specs: [ParameterSpec],
-                 seedDependent: Set<String>) throws(RetinaNetError) {
-        let dict = reference.configuration.style == .v1 ? stateDict.upgradingLegacyRetinaNetKeys() : stateDict
-        var model = reference
-        var report: LoadReport
-        do {
-            report = try model.replaceParameters(from: dict, strict: false)
-        } catch .incompatibleStateDict(let r) {
-            report = r
-        } catch {
-            throw .module(error)
+    /// What an architecture expects: its parameters and buffers, the keys it ignores, and which of
+    /// its tensors are seed-dependent (found once per configuration by building it from two seeds).
+    struct Layout: Sendable {
+        var configuration: RetinaNetConfiguration
+        var specs: [ParameterSpec]
+        var ignorable: Set<String>
+        var seedDependent: Set<String>
+
+        private static let cache = Mutex<[Layout]>([])
+
+        /// The layout of `configuration`, built while holding the cache (concurrent callers wait
+        /// instead of building it again).
+        static func of(_ configuration: RetinaNetConfiguration) throws(RetinaNetError) -> Layout {
+            let result = cache.withLock { list -> Result<Layout, RetinaNetError> in
+                if let known = list.first(where: { $0.configuration == configuration }) { return .success(known) }
+                let built = Result { () throws(RetinaNetError) in try build(configuration) }
+                if case .success(let layout) = built { list = Array((list + [layout]).suffix(4)) }
+                return built
+            }
+            return try result.get()
         }
+
+        private static func build(_ configuration: RetinaNetConfiguration) throws(RetinaNetError) -> Layout {
+            let a = try RetinaNet(configuration: configuration, seed: 0)
+            let valuesA = a.stateDict
+            let valuesB = try RetinaNet(configuration: configuration, seed: 1).stateDict
+            let specs = a.parameterSpecs
+            return Layout(
+                configuration: configuration, specs: specs, ignorable: a.ignorableKeys,
+                seedDependent: Set(specs.map(\.name).filter { valuesA[$0]?.bitsHash != valuesB[$0]?.bitsHash }))
+        }
+    }
+
+    /// Matches the checkpoint by name and shape, by the rules of ``ReproNN/Module/load(stateDict:strict:)``.
+    private init(stateDict: StateDict, layout: Layout) {
+        let dict = layout.configuration.style == .v1 ? stateDict.upgradingLegacyRetinaNetKeys() : stateDict
+        let names = Set(layout.specs.map(\.name))
         entries = dict.count
-        matched = report.matched
-        missing = report.missing
-        unexpected = report.unexpected
-        mismatched = report.shapeMismatches.map { Mismatch(name: $0.key, expected: $0.expected, found: $0.actual) }
-        ignored = report.ignored
-        expectedCount = specs.count
-        let notLoaded = Set(report.missing).union(report.shapeMismatches.map(\.key))
-        random = specs.map(\.name).filter { notLoaded.contains($0) && seedDependent.contains($0) }
+        unexpected = dict.keys.filter { !names.contains($0) && !layout.ignorable.contains($0) }
+        ignored = dict.keys.filter { !names.contains($0) && layout.ignorable.contains($0) }
+        missing = []
+        mismatched = []
+        matched = 0
+        for spec in layout.specs {
+            guard let t = dict[spec.name] else { missing.append(spec.name); continue }
+            if t.shape == spec.shape { matched += 1 } else { mismatched.append(Mismatch(name: spec.name, expected: spec.shape, found: t.shape)) }
+        }
+        expectedCount = layout.specs.count
+        let notLoaded = Set(missing).union(mismatched.map(\.name))
+        random = layout.specs.map(\.name).filter { notLoaded.contains($0) && layout.seedDependent.contains($0) }
         wrapperKey = dict.wrapperKey
-        let names = Set(specs.map(\.name))
         let asBody = dict.keys.filter { names.contains("backbone.body." + $0) }.count
         classificationBackbone = asBody > 0 && 2 * asBody >= dict.count && !dict.keys.contains { $0.hasPrefix("backbone.") }
         dtypes = dict.dtypeCounts
