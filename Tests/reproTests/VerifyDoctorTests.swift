@@ -196,4 +196,32 @@ import _ReproTestSupport
         let off = try runRepro(["doctor"], environment: ProcessInfo.processInfo.environment.merging(["REPRO_DETERMINISTIC": "0"]) { $1 })
         #expect(off.status == 1 && off.stdout.contains("FAIL deterministic algorithms"), "\(off.stdout)")
     }
+
+    /// The README's "Proving a run reproducible" commands use only options their subcommand's
+    /// `--help` lists (they need checkpoints the repository does not hold, so they are not run;
+    /// the tests above run the same options on generated files).
+    @Test func readmeCommandsUseListedOptions() throws {
+        let readme = try String(contentsOf: Fixtures.root.appendingPathComponent("../../README.md").standardizedFileURL, encoding: .utf8)
+        let lines = readme.split(separator: "\n", omittingEmptySubsequences: false)
+        let start = try #require(lines.firstIndex { $0.hasPrefix("## Proving a run reproducible") })
+        var commands: [[String]] = []
+        var inBlock = false
+        for line in lines[(start + 1)...] {
+            if !inBlock && line.hasPrefix("## ") { break }
+            if line.hasPrefix("```") { inBlock.toggle(); continue }
+            if inBlock && line.hasPrefix("repro ") {
+                let code = line.firstRange(of: " #").map { line[..<$0.lowerBound] } ?? line
+                commands.append(code.split(separator: " ").map(String.init))
+            }
+        }
+        #expect(commands.count >= 5)
+        #expect(Set(commands.map { $0[1] }) == ["detect", "verify", "doctor"])
+        for command in commands {
+            let help = try runRepro([command[1], "--help"])
+            #expect(help.status == 0)
+            for option in command where option.hasPrefix("--") {
+                #expect(help.stdout.contains(option), "`\(option)` is not in `repro \(command[1]) --help`")
+            }
+        }
+    }
 }
