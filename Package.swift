@@ -179,7 +179,8 @@ let package = Package(
         ),
         .testTarget(
             name: "reproTests",
-            dependencies: ["repro", "ReproImage", "_ReproTestSupport"],
+            // Repro: the verify/doctor tests write seeded checkpoints with the library.
+            dependencies: ["repro", "Repro", "ReproImage", "_ReproTestSupport"],
             swiftSettings: commonSettings
         ),
     ],

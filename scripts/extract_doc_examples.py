@@ -132,6 +132,11 @@ CONTEXT = {
     ("Sources/ReproData/StreamLoader.swift", "let saved = try JSONEncoder().encode(batch.stateAfter)"): STREAM_LOADER + "\n" + BATCH,
     ("Sources/ReproData/StreamLoader.swift", "let loader = try StreamLoader(dataset: records, batchSize: 32, seed: 7, workers: 4,"): "let records = Counting()\n"
         "@Sendable func decodeAndAugment(_ r: Int, _ g: inout SampleGenerator) -> Int { r }\nfunc save(_ state: StreamLoaderState) {}",
+    ("Sources/ReproNN/Checkpoint/StateDict+Writing.swift", 'try dict.writeSafetensors(to: "weights.safetensors")'): DICT,
+    ("Sources/Repro/RunManifest.swift", "for f in rerun.changedFacts(since: recorded) { print(f.fact, f.recorded, \"→\", f.now) }"):
+        'let recorded = try RunManifest(contentsOf: "recorded.manifest.json")\nlet rerun = recorded',
+    ("Sources/ReproTensor/FloatingPointEnvironment.swift", "let fp = FloatingPointEnvironment.current"):
+        "let x = try Tensor(shape: [2, 2], scalars: [Float]([1, 2, 3, 4]))\nlet w = x",
 }
 # Examples compiled but not run: they read files the reader has, write into the working
 # directory, or build a full-size model (slow in a debug build).
@@ -156,6 +161,14 @@ COMPILE_ONLY = {
     ("Sources/ReproRandom/TorchGenerator+Permutation.swift", "let p = try g.randperm(214_748_364, as: Int32.self)"),  # 214,748,364 values
     ("Sources/ReproData/Transforms/CHWImage.swift", 'let x = CHWImage(try Image(contentsOfFile: "cat.jpg").rgb())   // values v / 255'),
     ("Sources/ReproData/ImageFolderDataset.swift", 'let ds = try ImageFolderDataset(root: "data/train")'),
+    ("Sources/ReproNN/Checkpoint/StateDict+Prefix.swift", 'if let p = dict.sharedKeyPrefix { print("every key starts with", p) }'),
+    ("Sources/ReproNN/Checkpoint/StateDict+Prefix.swift", 'let dict = try StateDict(contentsOf: "ddp.pth").strippingPrefix("module.")'),
+    ("Sources/ReproNN/Checkpoint/StateDict+Writing.swift", 'try dict.writeSafetensors(to: "weights.safetensors")'),
+    ("Sources/ReproNN/Module/StateDict+Module.swift", "let model = try RetinaNet(configuration: .v2, seed: 3407)"),
+    ("Sources/ReproVision/RetinaNet/CheckpointDiagnosis.swift", 'let dict = try StateDict(contentsOf: "finetuned.pth")'),
+    ("Sources/Repro/RunManifest.swift", 'let manifest = try RunManifest(contentsOf: "run.manifest.json")'),
+    ("Sources/Repro/RunManifest.swift", "for f in rerun.changedFacts(since: recorded) { print(f.fact, f.recorded, \"→\", f.now) }"),
+    ("Sources/Repro/RunManifest.swift", 'let digest = try StateDict(contentsOf: "weights.safetensors").canonicalSHA256'),
 }
 # Examples that end by showing an error (the test expects it to be thrown).
 THROWS = {("Sources/ReproRandom/TorchGenerator.swift", 'try TorchGenerator.seed(parsing: "-1")                     // 18446744073709551615')}

@@ -101,10 +101,15 @@ public final class ThreadPool: @unchecked Sendable {
     ///   - chunks: the number of independent pieces of work.
     ///   - threads: the largest number of threads to use.
     ///   - body: processes one chunk; must not depend on the thread it runs on.
+    ///
+    /// Every chunk runs in the standard floating-point mode (``FloatingPointEnvironment``),
+    /// whatever mode the calling thread was left in by its host; the caller's mode is restored.
     @_spi(Kernels) public func forEachChunk(_ chunks: Int, threads: Int, _ body: (Int) -> Void) {
         let t = min(max(threads, 1), chunks)
         if t <= 1 {
-            for c in 0..<chunks { body(c) }
+            FloatingPointEnvironment.withStandardMode {
+                for c in 0..<chunks { body(c) }
+            }
             return
         }
         run(participants: t) { p in
@@ -114,13 +119,17 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     /// Runs `body(p)` once for each participant `p` in `0..<participants`,
-    /// each on its own thread unless the pool is busy (then all on the caller's).
+    /// each on its own thread unless the pool is busy (then all on the caller's). Every
+    /// participant runs in the standard floating-point mode (``FloatingPointEnvironment``); the
+    /// caller's mode is restored.
     @_spi(Kernels) public func run(participants n: Int, _ body: (Int) -> Void) {
-        if n <= 1 {
-            if n == 1 { body(0) }
-            return
+        FloatingPointEnvironment.withStandardMode {
+            if n <= 1 {
+                if n == 1 { body(0) }
+                return
+            }
+            core.run(participants: n, body)
         }
-        core.run(participants: n, body)
     }
 }
 
@@ -273,7 +282,10 @@ extension ThreadPool {
         /// back, so a worker never holds the last one (the caller holds it).
         private func perform(_ job: (Int) -> Void, participant id: Int) {
             let pool = owner
-            ThreadPool.$scoped.withValue(pool) { job(id) }
+            // A worker may have inherited a host's mode (flush-to-zero…) from the thread that started it.
+            FloatingPointEnvironment.withStandardMode {
+                ThreadPool.$scoped.withValue(pool) { job(id) }
+            }
         }
 
         /// Stops the workers (they exit at their next wake-up and release the core).

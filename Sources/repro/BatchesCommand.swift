@@ -60,12 +60,20 @@ struct BatchesCommand: ParsableCommand {
     @Flag(name: .long, inversion: .prefixedNo, help: "Show a progress bar on stderr (default: when stderr is a terminal).")
     var progress: Bool?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Write a run manifest (inputs, environment, batch SHA-256s) to this file, for repro verify.", valueName: "path"))
+    var manifest: String?
+
     func validate() throws {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
         guard (0...256).contains(workers) else { throw ValidationError("--workers must be in 0...256") }
         guard cropSize >= 1 else { throw ValidationError("--crop-size must be at least 1") }
         guard epochs >= 0 else { throw ValidationError("--epochs must not be negative") }
         if let k = resumeAt { guard k >= 1 else { throw ValidationError("--resume-at must be at least 1") } }
+        if let manifest {
+            guard !manifest.isEmpty else { throw ValidationError("--manifest needs a file path") }
+            guard !noHash else { throw ValidationError("--manifest records each batch's SHA-256; --no-hash skips it") }
+        }
         _ = try seedOption.torchSeed(default: IntegerSeed(0))
     }
 
@@ -97,10 +105,17 @@ struct BatchesCommand: ParsableCommand {
     }
 
     func run() throws {
+        try execute(recorder: manifest.map { _ in ManifestRecorder.forCommandLine("batches") }, sink: nil)
+    }
+
+    /// Runs the loader; `recorder` collects what a manifest records (and `--manifest` writes it),
+    /// `replacement` receives the output instead of `--output`/standard output (`repro verify`).
+    func execute(recorder: ManifestRecorder?, sink replacement: OutputSink?) throws {
         threadsOption.apply()
         var guardian = OutputGuard()
         guardian.addInput(folder)
         if let path = output.output { try guardian.claimFile(path) }
+        if let manifest { try guardian.claimFile(manifest) }
         var isDirectory: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory)
         let dataset = isDirectory.boolValue
@@ -110,13 +125,20 @@ struct BatchesCommand: ParsableCommand {
             throw CLIError("--resume-at \(k) is past the end: this run has \(loader.batchCount) batches "
                 + "(\(epochs) epochs of \(dataset.count) images in batches of \(batchSize))")
         }
-        let sink = try OutputSink.named(output.output)
+        if let recorder {
+            recorder.seeds["loader"] = seedOption.value(default: IntegerSeed(0)).description
+            for i in 0..<dataset.count {
+                // The pixels as decoded (an undecodable file is recorded without them; the loader reports it).
+                recorder.recordInput(path: dataset.entries[i].path, pixelSHA256: try? dataset.sample(at: i).image.rgbDigest)
+            }
+        }
+        let sink = try replacement ?? OutputSink.named(output.output)
         let bar = ProgressBar(total: loader.batchCount, unit: "batches", enabled: progress)
         var state: LoaderState?
         var printed = 0
         for result in loader.reportingProgress({ bar.advance(note: "epoch \($0.epoch)") }) {
             let batch = try result.get()
-            try emit(batch, to: sink)
+            try emit(batch, to: sink, recorder: recorder)
             printed += 1
             if printed == resumeAt { state = batch.stateAfter; break }
         }
@@ -124,13 +146,17 @@ struct BatchesCommand: ParsableCommand {
             let saved = try JSONEncoder().encode(state)
             printError("resuming from saved state \(String(decoding: saved, as: UTF8.self))")
             loader = try makeLoader(dataset, workers: workers).resumed(from: JSONDecoder().decode(LoaderState.self, from: saved))
-            for result in loader.reportingProgress({ bar.advance(note: "epoch \($0.epoch)") }) { try emit(try result.get(), to: sink) }
+            for result in loader.reportingProgress({ bar.advance(note: "epoch \($0.epoch)") }) {
+                try emit(try result.get(), to: sink, recorder: recorder)
+            }
         }
         bar.finish()
         try sink.close()
+        if let recorder, let manifest { try recorder.write(to: manifest, wholeOutput: sink.sha256) }
     }
 
-    func emit(_ b: LoaderBatch<BatchDigest>, to sink: OutputSink) throws(CLIError) {
+    func emit(_ b: LoaderBatch<BatchDigest>, to sink: OutputSink, recorder: ManifestRecorder? = nil) throws(CLIError) {
+        recorder?.recordOutput(name: "epoch \(b.epoch) batch \(b.position)", sha256: b.value.sha256)
         if output.json {
             try sink.writeLine(JSONOutput.line(Record(
                 epoch: b.epoch, position: b.position, indices: b.indices, shape: b.value.shape, sha256: b.value.sha256)))

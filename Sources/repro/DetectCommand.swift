@@ -39,6 +39,20 @@ struct DetectCommand: ParsableCommand {
     @Option(name: .long, help: "Architecture: v2 (retinanet_resnet50_fpn_v2) or v1 (retinanet_resnet50_fpn).")
     var arch: String = "v2"
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Remove this prefix from the checkpoint keys that start with it (e.g. module. from DataParallel/DDP).",
+        valueName: "prefix"))
+    var stripPrefix: String?
+
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
+        "Classes of the classification head (default 91, COCO's; a fine-tuned head has its own).", valueName: "count"))
+    var numClasses: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Write a run manifest (inputs, weights, environment, output SHA-256s) to this file, for repro verify.",
+        valueName: "path"))
+    var manifest: String?
+
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
         "Backbone norm epsilon (default: 0 for torchvision's official COCO v1 file, recognised by its SHA-256; 1e-5 otherwise).",
         valueName: "eps"))
@@ -96,14 +110,31 @@ struct DetectCommand: ParsableCommand {
         guard images.filter({ $0 == "-" }).count <= 1 else { throw ValidationError("standard input ('-') can be read only once") }
         _ = try seedOption.torchSeed(default: Self.defaultSeed)
         if let e = normEps, !(e >= 0 && e.isFinite) { throw ValidationError("--norm-eps must be finite and ≥ 0") }
+        if let k = numClasses, k < 1 { throw ValidationError("--num-classes must be at least 1") }
+        if stripPrefix == "" { throw ValidationError("--strip-prefix needs a prefix, e.g. --strip-prefix module.") }
+        if let manifest {
+            guard !manifest.isEmpty else { throw ValidationError("--manifest needs a file path") }
+            guard !profile else { throw ValidationError("--manifest records detections; --profile prints timings instead") }
+            guard !images.contains("-") else {
+                throw ValidationError("--manifest needs image files: standard input ('-') cannot be read again by repro verify")
+            }
+        }
     }
 
     func run() throws {
+        try execute(recorder: manifest.map { _ in ManifestRecorder.forCommandLine("detect") }, sink: nil)
+    }
+
+    /// Runs the detection; `recorder` collects what a manifest records (and `--manifest` writes it),
+    /// `replacement` receives the output instead of `--output`/standard output (`repro verify`).
+    func execute(recorder: ManifestRecorder?, sink replacement: OutputSink?) throws {
         threadsOption.apply()
         var config: RetinaNetConfiguration = arch == "v2" ? .v2 : arch == "v1" ? .v1 : .mini
         config.scoreThreshold = scoreThreshold
         config.detectionsPerImage = maxDetections
+        if let numClasses { config.numClasses = numClasses }
         let seed = Int64(bitPattern: try seedOption.torchSeed(default: Self.defaultSeed))
+        recorder?.seeds["model"] = seedOption.value(default: Self.defaultSeed).description
 
         // 1. Inputs: missing files are reported now; images are decoded later, batch by batch.
         var failed = false
@@ -127,11 +158,13 @@ struct DetectCommand: ParsableCommand {
         if let weights { guardian.addInput(weights) }
         let overlays = try draw.map { dir in try planOverlays(inputs, in: dir, guardian: &guardian) }
         if let path = output.output { try guardian.claimFile(path) }
-        let sink = try OutputSink.named(output.output)
+        if let manifest { try guardian.claimFile(manifest) }
+        let sink = try replacement ?? OutputSink.named(output.output)
 
         // 3. The model.
         let initStart = ContinuousClock.now
         let checkpoint = try weights.map(readCheckpoint)
+        if let checkpoint, let weights { recorder?.recordWeights(path: weights, fileSHA256: checkpoint.sha256, dict: checkpoint.dict) }
         // Norm epsilon as torchvision decides it: 0 only for its official COCO v1 file (recognised by its
         // SHA-256), 1e-5 for seeded models and other checkpoints; --norm-eps overrides both.
         if let normEps {
@@ -140,7 +173,7 @@ struct DetectCommand: ParsableCommand {
                   RetinaNetConfiguration.isOfficialCOCOV1Checkpoint(sha256: sha) {
             config.normEpsilon = 0
         }
-        let model = try loadModel(config, seed: seed, checkpoint: checkpoint?.dict)
+        let model = try loadModel(config, seed: seed, checkpoint: checkpoint?.loadable)
         if profile {
             try runProfile(model, inputs, sink: sink, initSeconds: Self.seconds(ContinuousClock.now - initStart))
             try sink.close()
@@ -159,15 +192,25 @@ struct DetectCommand: ParsableCommand {
             let range = start..<min(start + batchSize, inputs.count)
             var decoded: [(index: Int, image: Image)] = []
             for i in range {
-                do { decoded.append((i, try inputs[i].decode())) } catch {
+                do {
+                    let image = try inputs[i].decode()
+                    decoded.append((i, image))
+                    recorder?.record(inputs[i], pixelSHA256: image.rgbDigest)
+                } catch {
                     printError("\(inputs[i].name): error: \(error.description)")
                     try writer.writeFailure(file: inputs[i].name, message: error.description)
+                    recorder?.record(inputs[i], pixelSHA256: nil)
+                    recorder?.recordOutput(name: inputs[i].name, text: "error: " + error.description)
                     failed = true
                 }
             }
             let results = try model.detect(decoded.map(\.image))
             for ((i, image), dets) in zip(decoded, results) {
                 try writer.write(file: inputs[i].name, imageID: ids[i], image: image, detections: dets)
+                if let recorder {
+                    recorder.recordOutput(name: inputs[i].name, text: try DetectionWriter.jsonRecord(
+                        file: inputs[i].name, imageID: ids[i], image: image, detections: dets))
+                }
                 if let overlays { try writeOverlay(image, dets, to: overlays[i]) }
             }
             bar.advance(by: range.count)
@@ -175,6 +218,7 @@ struct DetectCommand: ParsableCommand {
         }
         bar.finish()
         try writer.finish()
+        if let recorder, let manifest { try recorder.write(to: manifest, wholeOutput: sink.sha256) }
         if failed { throw ExitCode(1) }
     }
 
@@ -232,12 +276,22 @@ struct DetectCommand: ParsableCommand {
         return nil
     }
 
-    /// The checkpoint and the SHA-256 of its bytes (for the provenance record).
-    private func readCheckpoint(_ path: String) throws -> (dict: StateDict, sha256: String) {
+    /// The checkpoint as read (`dict`, for the manifest), the state dict to load (unwrapped notes
+    /// printed, `--strip-prefix` applied) and the SHA-256 of its bytes (for the provenance record).
+    private func readCheckpoint(_ path: String) throws -> (dict: StateDict, loadable: StateDict, sha256: String) {
         do {
             let bytes = try FileIO.read(path)
             let digest = SHA256.hash(bytes).hex
-            return (try StateDict(bytes: bytes), digest)
+            let dict = try StateDict(bytes: bytes)
+            if let key = dict.wrapperKey {
+                printError("note: \(path) is a training checkpoint; loading the state dict in its \"\(key)\" entry")
+            }
+            let counts = dict.dtypeCounts
+            let narrow = ["float16", "bfloat16"].compactMap { d in counts[d].map { "\($0) \(d)" } }
+            if !narrow.isEmpty {
+                printError("note: \(path): \(narrow.joined(separator: " and ")) tensors widened exactly to float32")
+            }
+            return (dict, try stripPrefix.map { p throws(CheckpointError) in try dict.strippingPrefix(p) } ?? dict, digest)
         } catch let error as CLIError {
             printError("\(path): error: \(error.message(without: path))")
             throw ExitCode(1)
@@ -264,9 +318,22 @@ struct DetectCommand: ParsableCommand {
             }
         } catch {
             printError("\(weights): error: \(error.description)")
+            if let hint = Self.prefixHint(checkpoint, model: model) { printError(hint) }
+            printError("(repro doctor --weights \(weights)\(arch == "v2" ? "" : " --arch \(arch)") says which tensors would stay random)")
             throw ExitCode(1)
         }
         return model
+    }
+
+    /// When every key shares a prefix whose removal makes more keys match the model, the sentence
+    /// naming it and the option that strips it.
+    static func prefixHint(_ dict: StateDict, model: RetinaNet) -> String? {
+        guard let prefix = dict.sharedKeyPrefix, let stripped = try? dict.strippingPrefix(prefix) else { return nil }
+        let names = Set(model.parameterSpecs.map(\.name))
+        let before = dict.keys.filter(names.contains).count, after = stripped.keys.filter(names.contains).count
+        guard after > before else { return nil }
+        return "hint: every key starts with \"\(prefix)\" (a DataParallel/DDP or training wrapper): "
+            + "\(after) of \(names.count) keys match without it; rerun with --strip-prefix \(prefix)"
     }
 
     private func writeOverlay(_ image: Image, _ dets: [Detection], to path: String) throws(CLIError) {

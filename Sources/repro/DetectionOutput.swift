@@ -76,17 +76,7 @@ struct DetectionWriter {
             if detections.count > 5 { lines.append("  …") }
             try sink.writeLine(lines.joined(separator: "\n"))
         case .json:
-            struct Item: Encodable { var box: [Float], score: Float, label: Int, category: String }
-            struct Record: Encodable {
-                var file: String, imageId: Int, width: Int, height: Int, rgbSha256: String, detections: [Item]
-            }
-            let items = detections.map {
-                Item(box: [$0.box.x1, $0.box.y1, $0.box.x2, $0.box.y2], score: $0.score, label: $0.label,
-                     category: COCO.name(of: $0.label))
-            }
-            try sink.writeLine(JSONOutput.line(Record(
-                file: file, imageId: imageID, width: image.width, height: image.height,
-                rgbSha256: image.rgbDigest, detections: items)))
+            try sink.writeLine(Self.jsonRecord(file: file, imageID: imageID, image: image, detections: detections))
         case .coco:
             struct Result: Encodable { var imageId: Int, categoryId: Int, bbox: [Float], score: Float }
             var text = ""
@@ -98,6 +88,21 @@ struct DetectionWriter {
             }
             if !text.isEmpty { try sink.write(text) }   // one write per image: a record is never cut
         }
+    }
+
+    /// One image's `--json` record (also what a run manifest hashes as the image's output, in every format).
+    static func jsonRecord(file: String, imageID: Int, image: Image, detections: [Detection]) throws(CLIError) -> String {
+        struct Item: Encodable { var box: [Float], score: Float, label: Int, category: String }
+        struct Record: Encodable {
+            var file: String, imageId: Int, width: Int, height: Int, rgbSha256: String, detections: [Item]
+        }
+        let items = detections.map {
+            Item(box: [$0.box.x1, $0.box.y1, $0.box.x2, $0.box.y2], score: $0.score, label: $0.label,
+                 category: COCO.name(of: $0.label))
+        }
+        return try JSONOutput.line(Record(
+            file: file, imageId: imageID, width: image.width, height: image.height,
+            rgbSha256: image.rgbDigest, detections: items))
     }
 
     /// An image that could not be decoded: a `{"file", "error"}` record with `--json`

@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 import Foundation
+import _ReproDigest
 
 /// File access through POSIX calls, so that every failure is reported with the path and the
 /// system's reason (never a Foundation error code).
@@ -47,12 +48,14 @@ private func Glibc_read(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count
 
 /// Where a command's output goes: standard output, or a file opened (created or truncated)
 /// when the command starts. Every `write` reaches the operating system at once (no buffering),
-/// so a record written before the process is killed is on disk.
+/// so a record written before the process is killed is on disk. Every byte written also goes
+/// into a running SHA-256 (``sha256``), the whole-output digest of a run manifest.
 final class OutputSink: @unchecked Sendable {
-    /// The file descriptor written to.
+    /// The file descriptor written to (-1: nothing is written, only hashed).
     let fd: Int32
     /// The path shown in messages (`standard output` for stdout).
     let name: String
+    private var hasher = SHA256()
 
     /// Standard output.
     static let standardOutput = OutputSink(fd: 1, name: "standard output")
@@ -60,6 +63,15 @@ final class OutputSink: @unchecked Sendable {
     private init(fd: Int32, name: String) {
         self.fd = fd
         self.name = name
+    }
+
+    /// A sink that writes nothing and only hashes (`repro verify`'s re-run).
+    static func discarding() -> OutputSink { OutputSink(fd: -1, name: "nothing") }
+
+    /// SHA-256 (hex) of every byte written so far.
+    var sha256: String {
+        let copy = hasher
+        return copy.finalize().hex
     }
 
     /// Creates or truncates `path` for writing.
@@ -81,6 +93,8 @@ final class OutputSink: @unchecked Sendable {
 
     /// Writes all of `bytes` (one `write` call unless the system splits it).
     func writeBytes(_ data: [UInt8]) throws(CLIError) {
+        data.withUnsafeBytes { hasher.update($0) }
+        guard fd >= 0 else { return }
         var bytes = data
         var offset = 0
         while offset < bytes.count {

@@ -86,6 +86,24 @@ struct DocCommentExample: Sendable {
     print("Repro \(ReproBuild.version) (\(ReproBuild.commit))")
 }
 
+// Sources/Repro/RunManifest.swift #1
+@Sendable func example_Repro_RunManifest_1() async throws {
+    let manifest = try RunManifest(contentsOf: "run.manifest.json")
+    print(manifest.command.arguments, manifest.outputSHA256)
+}
+
+// Sources/Repro/RunManifest.swift #2
+@Sendable func example_Repro_RunManifest_2() async throws {
+    let recorded = try RunManifest(contentsOf: "recorded.manifest.json")
+    let rerun = recorded
+    for f in rerun.changedFacts(since: recorded) { print(f.fact, f.recorded, "→", f.now) }
+}
+
+// Sources/Repro/RunManifest.swift #3
+@Sendable func example_Repro_RunManifest_3() async throws {
+    let digest = try StateDict(contentsOf: "weights.safetensors").canonicalSHA256
+}
+
 // Sources/Repro/SeedReport.swift #1
 @Sendable func example_Repro_SeedReport_1() async throws {
     let report = Reproducibility.seed(42)
@@ -700,6 +718,21 @@ struct DocCommentExample: Sendable {
 // Sources/ReproTensor/DType.swift #2
 @Sendable func example_ReproTensor_DType_2() async throws {
     Float.dtype   // .float32
+}
+
+// Sources/ReproTensor/FloatingPointEnvironment.swift #1
+@Sendable func example_ReproTensor_FloatingPointEnvironment_1() async throws {
+    let x = try Tensor(shape: [2, 2], scalars: [Float]([1, 2, 3, 4]))
+    let w = x
+    let fp = FloatingPointEnvironment.current
+    print(fp.isStandard, fp)   // true "round to nearest even, subnormals kept"
+    let y = try FloatingPointEnvironment.withStandardMode { try x.matmul(w) }
+}
+
+// Sources/ReproTensor/FloatingPointEnvironment.swift #2
+@Sendable func example_ReproTensor_FloatingPointEnvironment_2() async throws {
+    let saved = FloatingPointEnvironment.enterStandardMode()
+    defer { saved.restore() }
 }
 
 // Sources/ReproTensor/Nondeterminism.swift #1
@@ -1434,6 +1467,37 @@ struct DocCommentExample: Sendable {
     let values = try w.floats()
 }
 
+// Sources/ReproNN/Checkpoint/HalfPrecision.swift #1
+@Sendable func example_ReproNN_Checkpoint_HalfPrecision_1() async throws {
+    HalfPrecision.float(float16Bits: 0x3C00)    // 1.0
+    HalfPrecision.float(float16Bits: 0x0001)    // 2^-24, the smallest subnormal
+    HalfPrecision.float(bfloat16Bits: 0x3F80)   // 1.0
+}
+
+// Sources/ReproNN/Checkpoint/StateDict+Prefix.swift #1
+@Sendable func example_ReproNN_Checkpoint_StateDict_Prefix_1() async throws {
+    let dict = try StateDict(contentsOf: "ddp.pth")
+    if let p = dict.sharedKeyPrefix { print("every key starts with", p) }
+}
+
+// Sources/ReproNN/Checkpoint/StateDict+Prefix.swift #2
+@Sendable func example_ReproNN_Checkpoint_StateDict_Prefix_2() async throws {
+    let dict = try StateDict(contentsOf: "ddp.pth").strippingPrefix("module.")
+}
+
+// Sources/ReproNN/Checkpoint/StateDict+Writing.swift #1
+@Sendable func example_ReproNN_Checkpoint_StateDict_Writing_1() async throws {
+    let dict = StateDict([("w", try CheckpointTensor(dtype: .float32, shape: [1], bytes: [0, 0, 128, 63]))])
+    let bytes = try dict.safetensorsBytes()
+    try StateDict(bytes: bytes)["w"]?.floats()   // [1.0]
+}
+
+// Sources/ReproNN/Checkpoint/StateDict+Writing.swift #2
+@Sendable func example_ReproNN_Checkpoint_StateDict_Writing_2() async throws {
+    let dict = try StateDict(contentsOf: "weights.pth")
+    try dict.writeSafetensors(to: "weights.safetensors")
+}
+
 // Sources/ReproNN/Checkpoint/StateDict.swift #1
 @Sendable func example_ReproNN_Checkpoint_StateDict_1() async throws {
     let dict = try StateDict(contentsOf: "retinanet_resnet50_fpn_v2_coco.pth")
@@ -1631,6 +1695,12 @@ struct DocCommentExample: Sendable {
     let logits = try model.forward(x, in: scope)
 }
 
+// Sources/ReproNN/Module/StateDict+Module.swift #1
+@Sendable func example_ReproNN_Module_StateDict_Module_1() async throws {
+    let model = try RetinaNet(configuration: .v2, seed: 3407)
+    try StateDict(module: model).writeSafetensors(to: "seeded.safetensors")
+}
+
 // Sources/ReproNN/Optim/Adam.swift #1
 @Sendable func example_ReproNN_Optim_Adam_1() async throws {
     var adamw = try Adam(parameters: [("w", [2])], options: .adamW(learningRate: 1e-3))
@@ -1719,6 +1789,13 @@ struct DocCommentExample: Sendable {
 @Sendable func example_ReproVision_ResNet_ResNetConfiguration_1() async throws {
     var c = ResNetConfiguration.resnet50
     c.numClasses = 50
+}
+
+// Sources/ReproVision/RetinaNet/CheckpointDiagnosis.swift #1
+@Sendable func example_ReproVision_RetinaNet_CheckpointDiagnosis_1() async throws {
+    let dict = try StateDict(contentsOf: "finetuned.pth")
+    let d = try CheckpointDiagnosis(stateDict: dict, configuration: .v2)
+    print(d.verdict, d.random.count, d.prefix ?? "no prefix")
 }
 
 // Sources/ReproVision/RetinaNet/Detection.swift #1
@@ -2053,6 +2130,9 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/Repro/RandomStream.swift #1", code: "let s = try RandomStream(parsing: \"torch.randint:-5:5\")   // .torchRandint(low: -5, high: 5)\ns.name                                                     // \"torch.randint:-5:5\"\ns.fixedLength                                              // nil: any count", runs: true, throwsError: false, body: example_Repro_RandomStream_1),
     DocCommentExample(location: "Sources/Repro/Repro.swift #1", code: "let report = Reproducibility.seed(3407)\nprint(report)", runs: true, throwsError: false, body: example_Repro_Repro_1),
     DocCommentExample(location: "Sources/Repro/ReproBuild.swift #1", code: "print(\"Repro \\(ReproBuild.version) (\\(ReproBuild.commit))\")", runs: true, throwsError: false, body: example_Repro_ReproBuild_1),
+    DocCommentExample(location: "Sources/Repro/RunManifest.swift #1", code: "let manifest = try RunManifest(contentsOf: \"run.manifest.json\")\nprint(manifest.command.arguments, manifest.outputSHA256)", runs: false, throwsError: false, body: example_Repro_RunManifest_1),
+    DocCommentExample(location: "Sources/Repro/RunManifest.swift #2", code: "for f in rerun.changedFacts(since: recorded) { print(f.fact, f.recorded, \"→\", f.now) }", runs: false, throwsError: false, body: example_Repro_RunManifest_2),
+    DocCommentExample(location: "Sources/Repro/RunManifest.swift #3", code: "let digest = try StateDict(contentsOf: \"weights.safetensors\").canonicalSHA256", runs: false, throwsError: false, body: example_Repro_RunManifest_3),
     DocCommentExample(location: "Sources/Repro/SeedReport.swift #1", code: "let report = Reproducibility.seed(42)\nreport.seeded.map(\\.source)        // [.pythonRandom, .philox4x32, …]\nreport.unreachable.map(\\.source)   // [.systemRandom, .gpuGenerators, …]\nprint(report)                      // one line per entry", runs: true, throwsError: false, body: example_Repro_SeedReport_1),
     DocCommentExample(location: "Sources/Repro/Seeding.swift #1", code: "let report = Reproducibility.seed(3407)\nReproducibility.withDefaultGenerators { $0.python.random() }   // random.seed(3407); random.random()\nprint(report.unreachable.map(\\.source))", runs: true, throwsError: false, body: example_Repro_Seeding_1),
     DocCommentExample(location: "Sources/Repro/Seeding.swift #2", code: "let x = Reproducibility.withDefaultGenerators { $0.python.random() }", runs: true, throwsError: false, body: example_Repro_Seeding_2),
@@ -2145,6 +2225,8 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproTensor/Conv2d.swift #3", code: "let y = try x.conv2d(weight: w, padding: (1, 1))", runs: true, throwsError: false, body: example_ReproTensor_Conv2d_3),
     DocCommentExample(location: "Sources/ReproTensor/DType.swift #1", code: "DType.float32.byteCount   // 4", runs: true, throwsError: false, body: example_ReproTensor_DType_1),
     DocCommentExample(location: "Sources/ReproTensor/DType.swift #2", code: "Float.dtype   // .float32", runs: true, throwsError: false, body: example_ReproTensor_DType_2),
+    DocCommentExample(location: "Sources/ReproTensor/FloatingPointEnvironment.swift #1", code: "let fp = FloatingPointEnvironment.current\nprint(fp.isStandard, fp)   // true \"round to nearest even, subnormals kept\"\nlet y = try FloatingPointEnvironment.withStandardMode { try x.matmul(w) }", runs: true, throwsError: false, body: example_ReproTensor_FloatingPointEnvironment_1),
+    DocCommentExample(location: "Sources/ReproTensor/FloatingPointEnvironment.swift #2", code: "let saved = FloatingPointEnvironment.enterStandardMode()\ndefer { saved.restore() }", runs: true, throwsError: false, body: example_ReproTensor_FloatingPointEnvironment_2),
     DocCommentExample(location: "Sources/ReproTensor/Nondeterminism.swift #1", code: "try Nondeterminism.check(op: \"matmul\", algorithm: \"splitK\", reason: \"partial sums follow the thread count\")", runs: true, throwsError: true, body: example_ReproTensor_Nondeterminism_1),
     DocCommentExample(location: "Sources/ReproTensor/Runtime.swift #1", code: "var s = Runtime.settings\ns.threads = 1\nlet y = try Runtime.withSettings(s) { try a.matmul(b) }", runs: true, throwsError: false, body: example_ReproTensor_Runtime_1),
     DocCommentExample(location: "Sources/ReproTensor/Runtime.swift #2", code: "Runtime.threads = 2\nRuntime.deterministicAlgorithms   // true", runs: false, throwsError: false, body: example_ReproTensor_Runtime_2),
@@ -2235,6 +2317,11 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproImage/PNGEncoder.swift #1", code: "let png = image.pngData()\ntry Data(png).write(to: URL(fileURLWithPath: \"overlay.png\"))", runs: false, throwsError: false, body: example_ReproImage_PNGEncoder_1),
     DocCommentExample(location: "Sources/ReproImage/PNGEncoder.swift #2", code: "try image.writePNG(to: \"out.png\")", runs: false, throwsError: false, body: example_ReproImage_PNGEncoder_2),
     DocCommentExample(location: "Sources/ReproNN/Checkpoint/CheckpointTensor.swift #1", code: "let dict = try StateDict(contentsOf: \"weights.pth\")\nlet w = try dict.tensor(\"backbone.body.conv1.weight\")\nw.shape          // [64, 3, 7, 7]\nlet values = try w.floats()", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_CheckpointTensor_1),
+    DocCommentExample(location: "Sources/ReproNN/Checkpoint/HalfPrecision.swift #1", code: "HalfPrecision.float(float16Bits: 0x3C00)    // 1.0\nHalfPrecision.float(float16Bits: 0x0001)    // 2^-24, the smallest subnormal\nHalfPrecision.float(bfloat16Bits: 0x3F80)   // 1.0", runs: true, throwsError: false, body: example_ReproNN_Checkpoint_HalfPrecision_1),
+    DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict+Prefix.swift #1", code: "let dict = try StateDict(contentsOf: \"ddp.pth\")\nif let p = dict.sharedKeyPrefix { print(\"every key starts with\", p) }", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_Prefix_1),
+    DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict+Prefix.swift #2", code: "let dict = try StateDict(contentsOf: \"ddp.pth\").strippingPrefix(\"module.\")", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_Prefix_2),
+    DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict+Writing.swift #1", code: "let dict = StateDict([(\"w\", try CheckpointTensor(dtype: .float32, shape: [1], bytes: [0, 0, 128, 63]))])\nlet bytes = try dict.safetensorsBytes()\ntry StateDict(bytes: bytes)[\"w\"]?.floats()   // [1.0]", runs: true, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_Writing_1),
+    DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict+Writing.swift #2", code: "try dict.writeSafetensors(to: \"weights.safetensors\")", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_Writing_2),
     DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict.swift #1", code: "let dict = try StateDict(contentsOf: \"retinanet_resnet50_fpn_v2_coco.pth\")\nfor key in dict.keys { print(key, try dict.tensor(key).shape) }", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_1),
     DocCommentExample(location: "Sources/ReproNN/Dropout/CounterDropout.swift #1", code: "let dropout = CounterDropout(seed: 42, modulePath: \"classifier.0\")\nlet x = try Tensor(repeating: Float(1), shape: [8, 16])\nlet (y, noise) = try dropout.forward(x, p: 0.1, step: 3, startIndex: 0)\n// sample 5 of this batch equals sample 0 of the micro-batch starting at 5", runs: true, throwsError: false, body: example_ReproNN_Dropout_CounterDropout_1),
     DocCommentExample(location: "Sources/ReproNN/Dropout/DropoutNoise.swift #1", code: "let noise = try CounterDropout(seed: 1, modulePath: \"head.dropout\").noise(shape: [2, 3], p: 0.5, step: 0)\nlet y = try noise.forward(Tensor(repeating: Float(1), shape: [2, 3]))   // 0 or 2 per element", runs: true, throwsError: false, body: example_ReproNN_Dropout_DropoutNoise_1),
@@ -2261,6 +2348,7 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproNN/Module/Module.swift #2", code: "struct Counter: ModuleVisitor {\n    var total = 0\n    mutating func visit(_ key: String, _ tensor: inout Tensor, _ info: ParameterInfo) { total += tensor.count }\n}", runs: true, throwsError: false, body: example_ReproNN_Module_Module_2),
     DocCommentExample(location: "Sources/ReproNN/Module/Module.swift #3", code: "struct Probe: Module {   // a child convolution and a parameter of its own\n    var conv1: Conv2d\n    var weight: Tensor\n\n    mutating func walk<V: ModuleVisitor>(_ walker: inout ModuleWalker<V>) throws(ModuleError) {\n        try walker.child(\"conv1\", &conv1)\n        try walker.parameter(\"weight\", &weight, layer: .linear)\n    }\n\n    mutating func prepare(in scope: ModuleScope) throws(ModuleError) { try conv1.prepare(in: scope.child(\"conv1\")) }\n}", runs: true, throwsError: false, body: example_ReproNN_Module_Module_3),
     DocCommentExample(location: "Sources/ReproNN/Module/Module.swift #4", code: "var seen: [String] = []\nlet scope = ModuleScope(observer: { path, output in seen.append(\"\\(path) \\(output.shape)\") })\nlet logits = try model.forward(x, in: scope)", runs: true, throwsError: false, body: example_ReproNN_Module_Module_4),
+    DocCommentExample(location: "Sources/ReproNN/Module/StateDict+Module.swift #1", code: "let model = try RetinaNet(configuration: .v2, seed: 3407)\ntry StateDict(module: model).writeSafetensors(to: \"seeded.safetensors\")", runs: false, throwsError: false, body: example_ReproNN_Module_StateDict_Module_1),
     DocCommentExample(location: "Sources/ReproNN/Optim/Adam.swift #1", code: "var adamw = try Adam(parameters: [(\"w\", [2])], options: .adamW(learningRate: 1e-3))\nvar w = [try Tensor(shape: [2], scalars: [Float(1), 2])]\ntry adamw.step(&w, gradients: [try Tensor(shape: [2], scalars: [Float(0.5), -0.5])])", runs: true, throwsError: false, body: example_ReproNN_Optim_Adam_1),
     DocCommentExample(location: "Sources/ReproNN/Optim/GradientClipping.swift #1", code: "var grads: [Tensor?] = [try Tensor(shape: [2], scalars: [Float(3), 4]), nil]\nlet total = try clipGradientNorm(&grads, max: 1)   // 5.0; grads[0] ≈ [0.6, 0.8]", runs: true, throwsError: false, body: example_ReproNN_Optim_GradientClipping_1),
     DocCommentExample(location: "Sources/ReproNN/Optim/GradientClipping.swift #2", code: "var grads: [Tensor?] = [try Tensor(shape: [3], scalars: [Float(-3), 0.5, 9])]\ntry clipGradientValue(&grads, 1)   // [-1, 0.5, 1]", runs: true, throwsError: false, body: example_ReproNN_Optim_GradientClipping_2),
@@ -2274,6 +2362,7 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproVision/Detection/NonMaximumSuppression.swift #1", code: "let keep = NonMaximumSuppression.batched(boxes: boxes, scores: scores, labels: labels, iouThreshold: 0.5)", runs: true, throwsError: false, body: example_ReproVision_Detection_NonMaximumSuppression_1),
     DocCommentExample(location: "Sources/ReproVision/ResNet/ResNet.swift #1", code: "var g = TorchGenerator(seed: 0)                          // torch.manual_seed(0)\nvar c = ResNetConfiguration.resnet18\nc.numClasses = 50\nlet model = try ResNet(configuration: c, generator: &g)  // resnet18(num_classes=50)\nlet x = try Tensor(shape: [1, 3, 224, 224], scalars: try g.rand(count: 3 * 224 * 224))\nlet logits = try model.classify(x)                       // [1, 50]", runs: false, throwsError: false, body: example_ReproVision_ResNet_ResNet_1),
     DocCommentExample(location: "Sources/ReproVision/ResNet/ResNetConfiguration.swift #1", code: "var c = ResNetConfiguration.resnet50\nc.numClasses = 50", runs: true, throwsError: false, body: example_ReproVision_ResNet_ResNetConfiguration_1),
+    DocCommentExample(location: "Sources/ReproVision/RetinaNet/CheckpointDiagnosis.swift #1", code: "let dict = try StateDict(contentsOf: \"finetuned.pth\")\nlet d = try CheckpointDiagnosis(stateDict: dict, configuration: .v2)\nprint(d.verdict, d.random.count, d.prefix ?? \"no prefix\")", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_CheckpointDiagnosis_1),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/Detection.swift #1", code: "for d in detections where d.score > 0.5 { print(COCO.name(of: d.label), d.score, d.box) }", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_Detection_1),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift #1", code: "let (detections, times) = try model.profile(image)\nprint(times.body, times.total)", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_Profile_1),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift #2", code: "let (detections, times) = try model.profile(image)", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_Profile_2),

@@ -98,7 +98,7 @@ struct TinyNet: Layer {
         var m = try Self.model()
         let before = m.stateDict
         let dict = try Self.fullDict(dropping: ["fc.bias"], extra: [("fc.extra", try Self.floats([4]))])
-        #expect(throws: ModuleError.incompatibleStateDict(LoadReport(missing: ["fc.bias"], unexpected: ["fc.extra"]))) {
+        #expect(throws: ModuleError.incompatibleStateDict(LoadReport(missing: ["fc.bias"], unexpected: ["fc.extra"], matched: 11))) {
             _ = try m.load(stateDict: dict)
         }
         for (k, v) in before {
@@ -122,7 +122,7 @@ struct TinyNet: Layer {
         let wide = try Self.floats([3, 3])
         let entries = full.keys.compactMap { k in full[k].map { (k, k == "fc.weight" ? wide : $0) } }
         #expect(throws: ModuleError.incompatibleStateDict(LoadReport(
-            shapeMismatches: [.init(key: "fc.weight", expected: [2, 3], actual: [3, 3])]))) {
+            shapeMismatches: [.init(key: "fc.weight", expected: [2, 3], actual: [3, 3])], matched: 11))) {
             _ = try m.load(stateDict: StateDict(entries), strict: false)
         }
         #expect(m.stateDict["fc.weight"]?.bitsHash == before)

@@ -118,18 +118,25 @@ public struct CheckpointTensor: Sendable, Equatable {
     /// The number of elements.
     public var elementCount: Int { bytes.count / dtype.byteCount }
 
-    /// The elements as `Float`.
+    /// The elements as `Float`: float32 bit for bit; float16 and bfloat16 widened exactly
+    /// (``HalfPrecision``: every such value is a float32 value, so nothing is rounded).
     ///
-    /// - Throws: ``CheckpointError/wrongDType(name:expected:actual:)`` unless the dtype is `float32`.
+    /// - Throws: ``CheckpointError/wrongDType(name:expected:actual:)`` for other dtypes
+    ///   (float64 would have to be rounded, so it is refused).
     public func floats(name: String = "") throws(CheckpointError) -> [Float] {
-        guard dtype == .float32 else { throw .wrongDType(name: name, expected: .float32, actual: dtype) }
-        return [Float](unsafeUninitializedCapacity: elementCount) { buf, n in
+        let n = elementCount
+        let widen: (UnsafeRawBufferPointer, Int) -> Float
+        switch dtype {
+        case .float32: widen = { Float(bitPattern: UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 4 * $1, as: UInt32.self))) }
+        case .float16: widen = { HalfPrecision.float(float16Bits: UInt16(littleEndian: $0.loadUnaligned(fromByteOffset: 2 * $1, as: UInt16.self))) }
+        case .bfloat16: widen = { HalfPrecision.float(bfloat16Bits: UInt16(littleEndian: $0.loadUnaligned(fromByteOffset: 2 * $1, as: UInt16.self))) }
+        default: throw .wrongDType(name: name, expected: .float32, actual: dtype)
+        }
+        return [Float](unsafeUninitializedCapacity: n) { buf, count in
             bytes.withUnsafeBytes { raw in
-                for i in 0..<elementCount {
-                    buf[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-                }
+                for i in 0..<n { buf[i] = widen(raw, i) }
             }
-            n = elementCount
+            count = n
         }
     }
 

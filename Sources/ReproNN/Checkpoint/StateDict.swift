@@ -36,13 +36,23 @@ public struct StateDict: Sendable {
     /// module), e.g. `["head.classification_head": 2]`; empty for safetensors
     /// or when the file has none.
     public let moduleVersions: [String: Int]
+    /// The key of the wrapper dict the tensors were found in, when the file is a training
+    /// checkpoint (`{"state_dict": …, "optimizer": …, "epoch": …}` or `{"model": …}`) rather
+    /// than a bare state dict; nil for a bare state dict. See ``wrapperKeys``.
+    public let wrapperKey: String?
+
+    /// The keys under which a training checkpoint keeps its model's state dict, in the order
+    /// they are tried: `state_dict`, `model_state_dict`, `model`.
+    public static let wrapperKeys = ["state_dict", "model_state_dict", "model"]
 
     /// Creates a state dict from tensors (e.g. to save or to test).
-    public init(_ entries: [(String, CheckpointTensor)], format: Format = .safetensors, moduleVersions: [String: Int] = [:]) {
+    public init(_ entries: [(String, CheckpointTensor)], format: Format = .safetensors, moduleVersions: [String: Int] = [:],
+                wrapperKey: String? = nil) {
         self.format = format
         keys = entries.map(\.0)
         tensors = Dictionary(entries, uniquingKeysWith: { _, b in b })
         self.moduleVersions = moduleVersions
+        self.wrapperKey = wrapperKey
     }
 
     /// Reads a checkpoint file.
@@ -159,13 +169,31 @@ extension StateDict {
         }
     }
 
-    /// Turns the unpickled root (an OrderedDict of tensors) into a state dict,
-    /// materialising each view of a storage as contiguous bytes.
+    /// Turns the unpickled root (an OrderedDict of tensors, or a training checkpoint's dict that
+    /// holds one under a ``wrapperKeys`` key) into a state dict, materialising each view of a
+    /// storage as contiguous bytes.
     static func build(
         _ root: Unpickler.Value, format: Format,
         storage: (Unpickler.StorageRef) throws(CheckpointError) -> ArraySlice<UInt8>
     ) throws(CheckpointError) -> StateDict {
-        guard case .dict(let d) = root else { throw .invalidPickle(offset: 0, reason: "the checkpoint is not a state dict") }
+        guard case .dict(var d) = root else { throw .invalidPickle(offset: 0, reason: "the checkpoint is not a state dict") }
+        var wrapper: String?
+        let isTensor: (Unpickler.Value) -> Bool = { if case .tensor = $0 { true } else { false } }
+        if !d.values.allSatisfy(isTensor) {
+            let found = wrapperKeys.lazy.compactMap { key -> (String, Unpickler.DictBox)? in
+                guard let i = d.keys.firstIndex(where: { if case .string(key) = $0 { true } else { false } }),
+                      case .dict(let inner) = d.values[i], !inner.values.isEmpty, inner.values.allSatisfy(isTensor) else { return nil }
+                return (key, inner)
+            }.first
+            guard let (key, inner) = found else {
+                let names = d.keys.prefix(5).map { if case .string(let s) = $0 { s } else { "?" } }
+                throw .invalidPickle(offset: 0, reason: "the checkpoint is not a state dict: it holds entries that are not "
+                    + "tensors (keys \(names.joined(separator: ", "))) and no tensor dict under "
+                    + wrapperKeys.map { "\"\($0)\"" }.joined(separator: ", "))
+            }
+            wrapper = key
+            d = inner
+        }
         var entries: [(String, CheckpointTensor)] = []
         for (k, v) in zip(d.keys, d.values) {
             guard case .string(let name) = k else { throw .invalidPickle(offset: 0, reason: "state dict key is not a string") }
@@ -190,7 +218,7 @@ extension StateDict {
                 versions[module] = Int(ver)
             }
         }
-        return StateDict(entries, format: format, moduleVersions: versions)
+        return StateDict(entries, format: format, moduleVersions: versions, wrapperKey: wrapper)
     }
 
     /// The most bytes a view may materialise beyond the size of its storage

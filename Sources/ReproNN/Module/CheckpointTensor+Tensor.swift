@@ -3,9 +3,9 @@ import ReproTensor
 extension Tensor {
     /// Converts a checkpoint tensor into a ``Tensor`` without changing any bit.
     ///
-    /// `float32` becomes a float32 tensor; integer and bool dtypes become int64.
-    /// Other floating-point dtypes (float64, float16, bfloat16) are refused rather
-    /// than silently rounded.
+    /// `float32` becomes a float32 tensor bit for bit; `float16` and `bfloat16` become float32
+    /// by exact widening (``HalfPrecision``); integer and bool dtypes become int64. `float64`
+    /// is refused rather than silently rounded.
     ///
     /// ```swift
     /// let w = try Tensor(checkpoint: dict.tensor("conv1.weight"), name: "conv1.weight")
@@ -14,11 +14,11 @@ extension Tensor {
     public init(checkpoint: CheckpointTensor, name: String = "") throws(ModuleError) {
         do {
             switch checkpoint.dtype {
-            case .float32:
+            case .float32, .float16, .bfloat16:
                 self = try Tensor(shape: checkpoint.shape, scalars: try checkpoint.floats(name: name))
             case .int64, .int32, .int16, .int8, .uint8, .bool:
                 self = try Tensor(shape: checkpoint.shape, scalars: try checkpoint.integers(name: name))
-            case .float64, .float16, .bfloat16:
+            case .float64:
                 throw ModuleError.unsupportedDType(key: name, dtype: checkpoint.dtype.rawValue)
             }
         } catch let e as ModuleError {

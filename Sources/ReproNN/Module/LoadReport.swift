@@ -49,8 +49,14 @@ public struct LoadReport: Sendable, Equatable, CustomStringConvertible {
     public var shapeMismatches: [ShapeMismatch] = []
     /// Keys in the checkpoint ignored on purpose (e.g. `num_batches_tracked` of a frozen norm).
     public var ignored: [String] = []
-    /// Number of tensors loaded.
+    /// Number of tensors loaded (0 when the load failed: a failed load changes nothing).
     public var loaded = 0
+    /// Number of checkpoint entries that match an expected key with the right shape, whether or
+    /// not the load went through (a partial checkpoint refused by a strict load still says how
+    /// much of it matched).
+    public var matched = 0
+    /// Number of tensors the module expects (``matched`` + missing + mismatched).
+    public var expected: Int { matched + missing.count + shapeMismatches.count }
 
     /// `true` when every expected key was loaded and nothing was left over or mismatched.
     public var isExact: Bool { missing.isEmpty && unexpected.isEmpty && shapeMismatches.isEmpty }
@@ -60,7 +66,7 @@ public struct LoadReport: Sendable, Equatable, CustomStringConvertible {
         func list(_ keys: [String]) -> String {
             keys.prefix(10).joined(separator: ", ") + (keys.count > 10 ? ", … (\(keys.count) in all)" : "")
         }
-        var lines = ["loaded \(loaded) tensors"]
+        var lines = [loaded > 0 || expected == 0 ? "loaded \(loaded) tensors" : "\(matched) of \(expected) expected tensors matched; nothing was loaded"]
         if !missing.isEmpty { lines.append("missing \(missing.count): \(list(missing))") }
         if !unexpected.isEmpty { lines.append("unexpected \(unexpected.count): \(list(unexpected))") }
         if !shapeMismatches.isEmpty {

@@ -40,6 +40,13 @@ extension Module {
         return (try? copy.visit(with: SpecCollector()).specs) ?? []
     }
 
+    /// Checkpoint keys that ``load(stateDict:strict:)`` ignores on purpose instead of calling them
+    /// unexpected (e.g. `num_batches_tracked` of a ``FrozenBatchNorm2d``).
+    public var ignorableKeys: Set<String> {
+        var copy = self
+        return (try? copy.visit(with: SpecCollector()).ignored) ?? []
+    }
+
     /// The current values, keyed like PyTorch's `state_dict()`.
     public var stateDict: [String: Tensor] {
         var copy = self
@@ -70,8 +77,9 @@ extension Module {
     ///
     /// Rules: a key the tree lacks is *unexpected* unless a layer declares it ignorable (then it is
     /// listed in ``LoadReport/ignored``); a key the checkpoint lacks is *missing*; shapes must be
-    /// equal. Float32 and integer tensors load bit for bit; a float32 checkpoint tensor becomes an
-    /// int64 buffer by conversion, and other floating-point dtypes are refused. Shape mismatches are
+    /// equal. Float32 and integer tensors load bit for bit, float16 and bfloat16 ones are widened
+    /// exactly to float32; a float32 checkpoint tensor becomes an int64 buffer by conversion, and
+    /// float64 is refused. Shape mismatches are
     /// always an error; with `strict` any missing or unexpected key is too. Nothing is changed
     /// unless the whole load succeeds.
     ///
@@ -105,6 +113,7 @@ extension Module {
             }
             staged[spec.name] = tensor
         }
+        report.matched = staged.count
         if !report.shapeMismatches.isEmpty || (strict && !report.isExact) {
             throw .incompatibleStateDict(report)
         }

@@ -118,6 +118,8 @@ public struct RetinaNet: Module {
     ///
     /// - Returns: per image, detections in descending score order (ties: lower candidate index first).
     public func detect(_ images: [Image]) throws(RetinaNetError) -> [[Detection]] {
+        let fp = FloatingPointEnvironment.enterStandardMode()   // whatever mode the host left this thread in
+        defer { fp.restore() }
         var out: [[Detection]] = []
         for (i, image) in images.enumerated() {
             out.append(try run(try Self.input(image, index: i), index: i, keepFeatures: false).detections)
@@ -137,6 +139,8 @@ public struct RetinaNet: Module {
         }
         let batch = images.rank == 4 ? images : try Self.checked(0) { () throws(TensorError) in try images.reshaped([1] + images.shape) }
         guard batch.shape[2] > 0, batch.shape[3] > 0 else { throw .invalidImage(index: 0, reason: "empty image \(images.shape)") }
+        let fp = FloatingPointEnvironment.enterStandardMode()   // whatever mode the host left this thread in
+        defer { fp.restore() }
         var out: [[Detection]] = []
         for i in 0..<batch.shape[0] {
             let input = try Self.checked(i) { () throws(TensorError) in try batch.sliced(dim: 0, range: i..<(i + 1)).contiguous() }

@@ -4,6 +4,8 @@
 #ifndef REPRO_KERNEL_HINTS_H
 #define REPRO_KERNEL_HINTS_H
 
+#include "ReproFloatingPoint.h"
+
 /// Asks for the cache line holding `address` to be loaded into all cache levels (for reading).
 static inline __attribute__((always_inline)) void repro_prefetch(const void *address) {
     __builtin_prefetch(address, 0, 3);
