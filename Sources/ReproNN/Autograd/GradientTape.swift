@@ -129,30 +129,33 @@ public final class GradientTape {
     /// Adds `g` to the gradient of activation node `id`, element by element.
     func accumulate(_ id: Int, _ g: [Float]) {
         if nodes[id].rule == nil { return }
-        if var existing = grads[id] {
-            grads[id] = nil
-            existing.withUnsafeMutableBufferPointer { e in g.withUnsafeBufferPointer { s in
-                for i in 0..<e.count { e[i] = e[i] + s[i] }
-            } }
-            grads[id] = existing
-        } else {
-            grads[id] = g
-        }
+        Self.add(g, into: &grads[id])
+    }
+
+    /// `slot += g` element by element (`slot = g` when empty), without copying the buffer.
+    static func add(_ g: [Float], into slot: inout [Float]?) {
+        guard var existing = slot else { slot = g; return }
+        slot = nil
+        existing.withUnsafeMutableBufferPointer { e in g.withUnsafeBufferPointer { s in
+            for i in 0..<e.count { e[i] = e[i] + s[i] }
+        } }
+        slot = existing
     }
 
     /// Adds per-sample contributions `[n · count]` of parameter `v` (sample-major), element by element.
     func accumulatePerSample(_ v: Variable, _ contributions: [Float]) {
         guard let key = v.parameterKey else { return }
         precondition(contributions.count == sampleCount * v.count, "per-sample contribution size")
-        if var existing = perSample[key] {
-            perSample[key] = nil
-            existing.withUnsafeMutableBufferPointer { e in contributions.withUnsafeBufferPointer { s in
-                for i in 0..<e.count { e[i] = e[i] + s[i] }
-            } }
-            perSample[key] = existing
-        } else {
-            perSample[key] = contributions
-        }
+        Self.add(contributions, into: &perSample[key])
+    }
+
+    /// Hands the per-sample `dγ = Σ dy·x̂` and `dβ = Σ dy` of a per-channel affine norm to its
+    /// parameters (NHWC, channels last).
+    func accumulateAffine(weight: Variable, bias: Variable, dy: [Float], xhat: [Float], samples n: Int, channels c: Int) {
+        var gx = dy
+        for i in gx.indices { gx[i] = dy[i] * xhat[i] }
+        accumulatePerSample(weight, channelSums(gx, samples: n, channels: c))
+        accumulatePerSample(bias, channelSums(dy, samples: n, channels: c))
     }
 
     /// Runs the backward pass from `output` (a `[n]` per-sample value) with `seed` as the gradient

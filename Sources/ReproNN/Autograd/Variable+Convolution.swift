@@ -17,24 +17,29 @@ struct ConvShape {
 /// This is the engine's reference wiring until the dedicated backward kernels replace it; every
 /// product has a per-sample shape, so its bits never depend on the micro-batch split or threads.
 enum ConvolutionGradient {
+    /// Calls `body(column, input)` for every in-bounds tap of one sample and group: the offset of
+    /// the first of its `C/groups` channels in the patch matrix `[P, K]` and in the NHWC input,
+    /// output positions in row-major order, taps `(kh, kw)` inside.
+    static func forEachTap(sample s: Int, group gi: Int, _ g: ConvShape, _ body: (Int, Int) -> Void) {
+        for oy in 0..<g.oh { for ox in 0..<g.ow {
+            let row = (oy * g.ow + ox) * g.k
+            for ky in 0..<g.kh {
+                let iy = oy * g.stride.0 - g.padding.0 + ky * g.dilation.0
+                guard iy >= 0, iy < g.h else { continue }
+                for kx in 0..<g.kw {
+                    let ix = ox * g.stride.1 - g.padding.1 + kx * g.dilation.1
+                    guard ix >= 0, ix < g.w else { continue }
+                    body(row + (ky * g.kw + kx) * g.cg, ((s * g.h + iy) * g.w + ix) * g.c + gi * g.cg)
+                }
+            }
+        } }
+    }
+
     /// One sample's patch matrix `[P, K]` of group `gi` (zeros in the padding).
     static func im2col(_ x: UnsafeBufferPointer<Float>, sample s: Int, group gi: Int, _ g: ConvShape) -> [Float] {
         var cols = [Float](repeating: 0, count: g.p * g.k)
         cols.withUnsafeMutableBufferPointer { d in
-            for oy in 0..<g.oh { for ox in 0..<g.ow {
-                let row = (oy * g.ow + ox) * g.k
-                for ky in 0..<g.kh {
-                    let iy = oy * g.stride.0 - g.padding.0 + ky * g.dilation.0
-                    guard iy >= 0, iy < g.h else { continue }
-                    for kx in 0..<g.kw {
-                        let ix = ox * g.stride.1 - g.padding.1 + kx * g.dilation.1
-                        guard ix >= 0, ix < g.w else { continue }
-                        let src = ((s * g.h + iy) * g.w + ix) * g.c + gi * g.cg
-                        let dst = row + (ky * g.kw + kx) * g.cg
-                        for ch in 0..<g.cg { d[dst + ch] = x[src + ch] }
-                    }
-                }
-            } }
+            forEachTap(sample: s, group: gi, g) { col, src in for ch in 0..<g.cg { d[col + ch] = x[src + ch] } }
         }
         return cols
     }
@@ -42,20 +47,7 @@ enum ConvolutionGradient {
     /// Adds a patch-matrix gradient `[P, K]` back onto one sample's input gradient (positions in order).
     static func col2im(_ cols: [Float], into dx: UnsafeMutableBufferPointer<Float>, sample s: Int, group gi: Int, _ g: ConvShape) {
         cols.withUnsafeBufferPointer { src in
-            for oy in 0..<g.oh { for ox in 0..<g.ow {
-                let row = (oy * g.ow + ox) * g.k
-                for ky in 0..<g.kh {
-                    let iy = oy * g.stride.0 - g.padding.0 + ky * g.dilation.0
-                    guard iy >= 0, iy < g.h else { continue }
-                    for kx in 0..<g.kw {
-                        let ix = ox * g.stride.1 - g.padding.1 + kx * g.dilation.1
-                        guard ix >= 0, ix < g.w else { continue }
-                        let d = ((s * g.h + iy) * g.w + ix) * g.c + gi * g.cg
-                        let c0 = row + (ky * g.kw + kx) * g.cg
-                        for ch in 0..<g.cg { dx[d + ch] = dx[d + ch] + src[c0 + ch] }
-                    }
-                }
-            } }
+            forEachTap(sample: s, group: gi, g) { col, d in for ch in 0..<g.cg { dx[d + ch] = dx[d + ch] + src[col + ch] } }
         }
     }
 

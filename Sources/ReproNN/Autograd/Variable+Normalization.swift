@@ -77,11 +77,10 @@ extension Variable {
         for i in y.indices { y[i] = xhat[i] * weight.data[i % c] + bias.data[i % c] }
         let gamma = weight.data
         let out = tape.record(shape, y, rule: { [id] (t: GradientTape, g: [Float]) throws(AutogradError) in
-            var dx = g, gx = g
-            for i in dx.indices { dx[i] = g[i] * gamma[i % c] * invstd[i % c]; gx[i] = g[i] * xhat[i] }
+            var dx = g
+            for i in dx.indices { dx[i] = g[i] * gamma[i % c] * invstd[i % c] }
             t.accumulate(id, dx)
-            t.accumulatePerSample(weight, channelSums(gx, samples: n, channels: c))
-            t.accumulatePerSample(bias, channelSums(g, samples: n, channels: c))
+            t.accumulateAffine(weight: weight, bias: bias, dy: g, xhat: xhat, samples: n, channels: c)
         })
         tape.consume(weight, by: out.id)
         tape.consume(bias, by: out.id)
@@ -129,8 +128,7 @@ extension Variable {
         for i in y.indices { y[i] = xhat[i] * weight.data[i % c] + bias.data[i % c] }
         let gamma = weight.data
         let out = tape.record(shape, y, rule: { [id] (t: GradientTape, g: [Float]) throws(AutogradError) in
-            var dx = g, gx = g
-            for i in gx.indices { gx[i] = g[i] * xhat[i] }
+            var dx = g
             for s in 0..<n { for gi in 0..<groups {
                 var a: Float = 0, b: Float = 0
                 for r in 0..<rows { for k in 0..<cg {
@@ -145,8 +143,7 @@ extension Variable {
                 } }
             } }
             t.accumulate(id, dx)
-            t.accumulatePerSample(weight, channelSums(gx, samples: n, channels: c))
-            t.accumulatePerSample(bias, channelSums(g, samples: n, channels: c))
+            t.accumulateAffine(weight: weight, bias: bias, dy: g, xhat: xhat, samples: n, channels: c)
         })
         tape.consume(weight, by: out.id)
         tape.consume(bias, by: out.id)

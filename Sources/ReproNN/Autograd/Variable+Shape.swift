@@ -134,8 +134,7 @@ extension Variable {
         let c = shape.last ?? 1, rows = count / Swift.max(c, 1)
         var y = data
         for r in 0..<rows {
-            var mx = -Float.infinity
-            for j in 0..<c { mx = Swift.max(mx, data[r * c + j]) }
+            let mx = rowMaximum(r, c)
             var s: Float = 0
             for j in 0..<c { s += ElementaryFunctions.exp(data[r * c + j] - mx) }
             let l = ElementaryFunctions.log(s)
@@ -152,13 +151,19 @@ extension Variable {
         })
     }
 
+    /// The largest value of row `r` (rows of `c` values), −∞ for an empty row.
+    private func rowMaximum(_ r: Int, _ c: Int) -> Float {
+        var mx = -Float.infinity
+        for j in 0..<c { mx = Swift.max(mx, data[r * c + j]) }
+        return mx
+    }
+
     /// Softmax over the last axis; backward `y · (g − Σ g·y)`.
     public func softmax() -> Variable {
         let c = shape.last ?? 1, rows = count / Swift.max(c, 1)
         var y = data
         for r in 0..<rows {
-            var mx = -Float.infinity
-            for j in 0..<c { mx = Swift.max(mx, data[r * c + j]) }
+            let mx = rowMaximum(r, c)
             var s: Float = 0
             for j in 0..<c { let e = ElementaryFunctions.exp(data[r * c + j] - mx); y[r * c + j] = e; s += e }
             for j in 0..<c { y[r * c + j] = y[r * c + j] / s }

@@ -11,30 +11,35 @@ extension ResNet.Norm: DifferentiableLayer {
     }
 }
 
+/// `norm(conv(x))` on the tape under the two children's names.
+private func convolve(_ conv: Conv2d, _ norm: ResNet.Norm, _ x: Variable, _ convName: String, _ normName: String,
+                      _ scope: TrainingScope) throws(AutogradError) -> Variable {
+    try norm.forward(conv.forward(x, in: scope.child(convName)), in: scope.child(normName))
+}
+
+/// `relu(y + shortcut(x))`, the shortcut being `downsample` or the identity.
+private func residual(_ y: Variable, _ x: Variable, _ downsample: Sequential?, _ scope: TrainingScope) throws(AutogradError) -> Variable {
+    let identity = try downsample?.forward(x, in: scope.child(ResNetNames.downsample)) ?? x
+    return try (y + identity).relu()
+}
+
 extension BasicBlock: DifferentiableLayer {
     /// `relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))` on the tape, with the raw
     /// (unfolded) parameters.
     public func forward(_ input: Variable, in scope: TrainingScope) throws(AutogradError) -> Variable {
-        let identity = try downsample?.forward(input, in: scope.child(ResNetNames.downsample)) ?? input
-        var y = try conv1.forward(input, in: scope.child(ResNetNames.conv1))
-        y = try bn1.forward(y, in: scope.child(ResNetNames.bn1)).relu()
-        y = try conv2.forward(y, in: scope.child(ResNetNames.conv2))
-        y = try bn2.forward(y, in: scope.child(ResNetNames.bn2))
-        return try (y + identity).relu()
+        var y = try convolve(conv1, bn1, input, ResNetNames.conv1, ResNetNames.bn1, scope).relu()
+        y = try convolve(conv2, bn2, y, ResNetNames.conv2, ResNetNames.bn2, scope)
+        return try residual(y, input, downsample, scope)
     }
 }
 
 extension Bottleneck: DifferentiableLayer {
     /// The three convolutions with their norms, then the residual and ReLU, on the tape.
     public func forward(_ input: Variable, in scope: TrainingScope) throws(AutogradError) -> Variable {
-        let identity = try downsample?.forward(input, in: scope.child(ResNetNames.downsample)) ?? input
-        var y = try conv1.forward(input, in: scope.child(ResNetNames.conv1))
-        y = try bn1.forward(y, in: scope.child(ResNetNames.bn1)).relu()
-        y = try conv2.forward(y, in: scope.child(ResNetNames.conv2))
-        y = try bn2.forward(y, in: scope.child(ResNetNames.bn2)).relu()
-        y = try conv3.forward(y, in: scope.child(ResNetNames.conv3))
-        y = try bn3.forward(y, in: scope.child(ResNetNames.bn3))
-        return try (y + identity).relu()
+        var y = try convolve(conv1, bn1, input, ResNetNames.conv1, ResNetNames.bn1, scope).relu()
+        y = try convolve(conv2, bn2, y, ResNetNames.conv2, ResNetNames.bn2, scope).relu()
+        y = try convolve(conv3, bn3, y, ResNetNames.conv3, ResNetNames.bn3, scope)
+        return try residual(y, input, downsample, scope)
     }
 }
 
