@@ -280,6 +280,18 @@ CONTEXT.update({
               buffer("wPtr", 256 * 256 * 9, 0.01), buffer("x", 256 * 8 * 8), buffer("y", 256 * 8 * 8, 0),
               "let bufferSize = WinogradKernel.paddedSize(g, variant: .f4x3)",
               buffer("buffer", "bufferSize.height * bufferSize.width * bufferSize.channels", 0)),
+    # Backward kernels (training).
+    (T + "Kernels/Conv2dBackward.swift", "Conv2dBackward.inputGradient(g, outputGradient: dy, weight: w, inputGradient: dx, threads: 2)"):
+        lines(GEOMETRY, buffer("dy", 8 * 8 * 4), buffer("w", 4 * 3 * 3 * 3, 0.1), buffer("dx", 8 * 8 * 3, 0),
+              buffer("x", 8 * 8 * 3), buffer("dwPerSample", 4 * 3 * 3 * 3, 0)),
+    (T + "Kernels/PoolingBackward.swift", "let p = try Pool2dGeometry(batch: 1, height: 4, width: 4, channels: 8, kernel: (2, 2), stride: (2, 2))"):
+        lines(buffer("x", 4 * 4 * 8), buffer("y", 2 * 2 * 8, 0), buffer("dy", 2 * 2 * 8), buffer("dx", 4 * 4 * 8, 0),
+              "let idx = UnsafeMutablePointer<Int>.allocate(capacity: 2 * 2 * 8)", "defer { idx.deallocate() }"),
+    (T + "Kernels/NormalizationTraining.swift", "let stats = try BatchNormKernel.trainingForward(x, y, batch: 4, spatial: 64, channels: 8,"):
+        lines(buffer("x", 4 * 64 * 8), buffer("y", 4 * 64 * 8, 0), buffer("g", 8, 1), buffer("b", 8, 0)),
+    (T + "Kernels/GroupNormKernel+Training.swift", "GroupNormKernel.trainingForwardNHWC(x, y, batch: 2, spatial: 64, channels: 32, groups: 8, gamma: g, beta: b,"):
+        lines(buffer("x", 2 * 64 * 32), buffer("y", 2 * 64 * 32, 0), buffer("g", 32, 1), buffer("b", 32, 0),
+              buffer("mean", 16, 0), buffer("rstd", 16, 0)),
 })
 COMPILE_ONLY |= {
     # Sets the process-wide thread count, which every other test in the process would see.

@@ -1011,6 +1011,29 @@ struct DocCommentExample: Sendable {
     let y = try Runtime.withThreadPool(pool) { try a.matmul(b) }
 }
 
+// Sources/ReproTensor/Kernels/Conv2dBackward.swift #1
+@Sendable func example_ReproTensor_Kernels_Conv2dBackward_1() async throws {
+    let g = try ConvGeometry(batch: 1, inChannels: 3, height: 8, width: 8, outChannels: 4,
+                             kernelHeight: 3, kernelWidth: 3, padding: (1, 1))
+    let dy = UnsafeMutablePointer<Float>.allocate(capacity: 256)
+    dy.initialize(repeating: 0.5, count: 256)
+    defer { dy.deallocate() }
+    let w = UnsafeMutablePointer<Float>.allocate(capacity: 108)
+    w.initialize(repeating: 0.1, count: 108)
+    defer { w.deallocate() }
+    let dx = UnsafeMutablePointer<Float>.allocate(capacity: 192)
+    dx.initialize(repeating: 0, count: 192)
+    defer { dx.deallocate() }
+    let x = UnsafeMutablePointer<Float>.allocate(capacity: 192)
+    x.initialize(repeating: 0.5, count: 192)
+    defer { x.deallocate() }
+    let dwPerSample = UnsafeMutablePointer<Float>.allocate(capacity: 108)
+    dwPerSample.initialize(repeating: 0, count: 108)
+    defer { dwPerSample.deallocate() }
+    Conv2dBackward.inputGradient(g, outputGradient: dy, weight: w, inputGradient: dx, threads: 2)
+    Conv2dBackward.weightGradients(g, input: x, outputGradient: dy, into: dwPerSample, threads: 2)
+}
+
 // Sources/ReproTensor/Kernels/Conv2dKernel.swift #1
 @Sendable func example_ReproTensor_Kernels_Conv2dKernel_1() async throws {
     let g = try ConvGeometry(batch: 1, inChannels: 3, height: 8, width: 8, outChannels: 4,
@@ -1089,6 +1112,30 @@ struct DocCommentExample: Sendable {
                                 gamma: g, beta: b, eps: 1e-5, relu: true, threads: 2)
 }
 
+// Sources/ReproTensor/Kernels/GroupNormKernel+Training.swift #1
+@Sendable func example_ReproTensor_Kernels_GroupNormKernel_Training_1() async throws {
+    let x = UnsafeMutablePointer<Float>.allocate(capacity: 4096)
+    x.initialize(repeating: 0.5, count: 4096)
+    defer { x.deallocate() }
+    let y = UnsafeMutablePointer<Float>.allocate(capacity: 4096)
+    y.initialize(repeating: 0, count: 4096)
+    defer { y.deallocate() }
+    let g = UnsafeMutablePointer<Float>.allocate(capacity: 32)
+    g.initialize(repeating: 1, count: 32)
+    defer { g.deallocate() }
+    let b = UnsafeMutablePointer<Float>.allocate(capacity: 32)
+    b.initialize(repeating: 0, count: 32)
+    defer { b.deallocate() }
+    let mean = UnsafeMutablePointer<Float>.allocate(capacity: 16)
+    mean.initialize(repeating: 0, count: 16)
+    defer { mean.deallocate() }
+    let rstd = UnsafeMutablePointer<Float>.allocate(capacity: 16)
+    rstd.initialize(repeating: 0, count: 16)
+    defer { rstd.deallocate() }
+    GroupNormKernel.trainingForwardNHWC(x, y, batch: 2, spatial: 64, channels: 32, groups: 8, gamma: g, beta: b,
+                                        eps: 1e-5, mean: mean, rstd: rstd, threads: 2)
+}
+
 // Sources/ReproTensor/Kernels/GroupNormKernel.swift #1
 @Sendable func example_ReproTensor_Kernels_GroupNormKernel_1() async throws {
     let x = UnsafeMutablePointer<Float>.allocate(capacity: 3481600)
@@ -1118,6 +1165,24 @@ struct DocCommentExample: Sendable {
     Layout.nhwcToNCHW(src, dst, n: 1, c: 256, hw: 100 * 136, threads: 2)
 }
 
+// Sources/ReproTensor/Kernels/NormalizationTraining.swift #1
+@Sendable func example_ReproTensor_Kernels_NormalizationTraining_1() async throws {
+    let x = UnsafeMutablePointer<Float>.allocate(capacity: 2048)
+    x.initialize(repeating: 0.5, count: 2048)
+    defer { x.deallocate() }
+    let y = UnsafeMutablePointer<Float>.allocate(capacity: 2048)
+    y.initialize(repeating: 0, count: 2048)
+    defer { y.deallocate() }
+    let g = UnsafeMutablePointer<Float>.allocate(capacity: 8)
+    g.initialize(repeating: 1, count: 8)
+    defer { g.deallocate() }
+    let b = UnsafeMutablePointer<Float>.allocate(capacity: 8)
+    b.initialize(repeating: 0, count: 8)
+    defer { b.deallocate() }
+    let stats = try BatchNormKernel.trainingForward(x, y, batch: 4, spatial: 64, channels: 8,
+                                                    gamma: g, beta: b, eps: 1e-5, threads: 2)
+}
+
 // Sources/ReproTensor/Kernels/PackedMatrix.swift #1
 @Sendable func example_ReproTensor_Kernels_PackedMatrix_1() async throws {
     let (k, outChannels) = (27, 8)
@@ -1125,6 +1190,34 @@ struct DocCommentExample: Sendable {
     wPtr.initialize(repeating: 0.5, count: 216)
     defer { wPtr.deallocate() }
     let w = GEMM.PackedMatrix(.init(wPtr, rowStride: 1, colStride: k), k: k, n: outChannels, threads: 1)
+}
+
+// Sources/ReproTensor/Kernels/PoolingBackward.swift #1
+@Sendable func example_ReproTensor_Kernels_PoolingBackward_1() async throws {
+    let p = try Pool2dGeometry(batch: 1, height: 112, width: 112, channels: 64,
+                               kernel: (3, 3), stride: (2, 2), padding: (1, 1))
+    p.outHeight   // 56
+}
+
+// Sources/ReproTensor/Kernels/PoolingBackward.swift #2
+@Sendable func example_ReproTensor_Kernels_PoolingBackward_2() async throws {
+    let x = UnsafeMutablePointer<Float>.allocate(capacity: 128)
+    x.initialize(repeating: 0.5, count: 128)
+    defer { x.deallocate() }
+    let y = UnsafeMutablePointer<Float>.allocate(capacity: 32)
+    y.initialize(repeating: 0, count: 32)
+    defer { y.deallocate() }
+    let dy = UnsafeMutablePointer<Float>.allocate(capacity: 32)
+    dy.initialize(repeating: 0.5, count: 32)
+    defer { dy.deallocate() }
+    let dx = UnsafeMutablePointer<Float>.allocate(capacity: 128)
+    dx.initialize(repeating: 0, count: 128)
+    defer { dx.deallocate() }
+    let idx = UnsafeMutablePointer<Int>.allocate(capacity: 2 * 2 * 8)
+    defer { idx.deallocate() }
+    let p = try Pool2dGeometry(batch: 1, height: 4, width: 4, channels: 8, kernel: (2, 2), stride: (2, 2))
+    Pooling.maxPool2d(p, input: x, output: y, indices: idx, threads: 2)
+    Pooling.maxPool2dBackward(p, outputGradient: dy, indices: idx, inputGradient: dx, threads: 2)
 }
 
 // Sources/ReproTensor/Kernels/Resampling+NHWC.swift #1
@@ -1149,6 +1242,14 @@ struct DocCommentExample: Sendable {
     y.initialize(repeating: 0, count: 3481600)
     defer { y.deallocate() }
     Resampling.maxPool2d(x, y, planes: n * c, height: 400, width: 544, kernel: 3, stride: 2, padding: 1, threads: 2)
+}
+
+// Sources/ReproTensor/Kernels/SampleGradients.swift #1
+@Sendable func example_ReproTensor_Kernels_SampleGradients_1() async throws {
+    let sum = SampleGradients.accumulate(count: 3, firstSample: 8, samples: 2) { n, out in
+        for i in 0..<3 { out[i] = Float(n + i) }
+    }
+    sum.blocks.count   // 1: samples 8 and 9 form one aligned block of the global tree
 }
 
 // Sources/ReproTensor/Kernels/Sorting.swift #1
@@ -1982,6 +2083,7 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproTensor/TensorError.swift #1", code: "do { _ = try a.matmul(b) } catch { print(error) }\n// matmul: shapes [2, 3] and [4, 5] do not match (expected [m, k] and [k, n])", runs: true, throwsError: false, body: example_ReproTensor_TensorError_1),
     DocCommentExample(location: "Sources/ReproTensor/ThreadPool.swift #1", code: "let pool = ThreadPool()\nlet y = try Runtime.withSettings(RuntimeSettings(threads: 4)) {\n    try Runtime.withThreadPool(pool) { try x.relu() }\n}\npool.statistics.largestTeam   // 4 when x spans at least 4 work chunks", runs: true, throwsError: false, body: example_ReproTensor_ThreadPool_1),
     DocCommentExample(location: "Sources/ReproTensor/ThreadPool.swift #2", code: "let pool = ThreadPool()\nlet y = try Runtime.withThreadPool(pool) { try a.matmul(b) }", runs: true, throwsError: false, body: example_ReproTensor_ThreadPool_2),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/Conv2dBackward.swift #1", code: "Conv2dBackward.inputGradient(g, outputGradient: dy, weight: w, inputGradient: dx, threads: 2)\nConv2dBackward.weightGradients(g, input: x, outputGradient: dy, into: dwPerSample, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_Conv2dBackward_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/Conv2dKernel.swift #1", code: "let w = Conv2dKernel.PackedWeights(oihw: wPtr, geometry: g)\nConv2dKernel.forward(g, paddedInput: xPadded, weights: w, output: yNHWC, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_Conv2dKernel_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/ConvGeometry.swift #1", code: "let g = try ConvGeometry(batch: 1, inChannels: 3, height: 224, width: 224,\n                         outChannels: 64, kernelHeight: 7, kernelWidth: 7,\n                         stride: (2, 2), padding: (3, 3))\ng.outHeight   // 112", runs: true, throwsError: false, body: example_ReproTensor_Kernels_ConvGeometry_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/ElementaryFunctions.swift #1", code: "ElementaryFunctions.exp(Float(1))      // 2.7182817\nElementaryFunctions.sigmoid(Float(0))  // 0.5", runs: true, throwsError: false, body: example_ReproTensor_Kernels_ElementaryFunctions_1),
@@ -1989,11 +2091,16 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproTensor/Kernels/GEMM+Segments.swift #1", code: "GEMM.isSegmented(m: 64, n: 64, k: 65536)   // true", runs: true, throwsError: false, body: example_ReproTensor_Kernels_GEMM_Segments_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/GEMM.swift #1", code: "GEMM.multiply(m: 4, n: 5, k: 3,\n              a: .init(aPtr, rowStride: 3), b: .init(bPtr, rowStride: 5),\n              c: cPtr, ldc: 5, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_GEMM_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/GroupNormKernel+NHWC.swift #1", code: "GroupNormKernel.forwardNHWC(x, y, batch: 1, spatial: 100 * 136, channels: 256, groups: 32,\n                            gamma: g, beta: b, eps: 1e-5, relu: true, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_GroupNormKernel_NHWC_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/GroupNormKernel+Training.swift #1", code: "GroupNormKernel.trainingForwardNHWC(x, y, batch: 2, spatial: 64, channels: 32, groups: 8, gamma: g, beta: b,\n                                    eps: 1e-5, mean: mean, rstd: rstd, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_GroupNormKernel_Training_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/GroupNormKernel.swift #1", code: "GroupNormKernel.forward(x, y, batch: 1, channels: 256, spatial: 100 * 136, groups: 32,\n                        gamma: g, beta: b, eps: 1e-5, relu: true, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_GroupNormKernel_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/Layout.swift #1", code: "Layout.nhwcToNCHW(src, dst, n: 1, c: 256, hw: 100 * 136, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_Layout_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/NormalizationTraining.swift #1", code: "let stats = try BatchNormKernel.trainingForward(x, y, batch: 4, spatial: 64, channels: 8,\n                                                gamma: g, beta: b, eps: 1e-5, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_NormalizationTraining_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/PackedMatrix.swift #1", code: "let w = GEMM.PackedMatrix(.init(wPtr, rowStride: 1, colStride: k), k: k, n: outChannels, threads: 1)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_PackedMatrix_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/PoolingBackward.swift #1", code: "let p = try Pool2dGeometry(batch: 1, height: 112, width: 112, channels: 64,\n                           kernel: (3, 3), stride: (2, 2), padding: (1, 1))\np.outHeight   // 56", runs: true, throwsError: false, body: example_ReproTensor_Kernels_PoolingBackward_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/PoolingBackward.swift #2", code: "let p = try Pool2dGeometry(batch: 1, height: 4, width: 4, channels: 8, kernel: (2, 2), stride: (2, 2))\nPooling.maxPool2d(p, input: x, output: y, indices: idx, threads: 2)\nPooling.maxPool2dBackward(p, outputGradient: dy, indices: idx, inputGradient: dx, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_PoolingBackward_2),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/Resampling+NHWC.swift #1", code: "Resampling.maxPool2dNHWC(x, y, batch: 1, height: 400, width: 544, channels: 64,\n                         kernel: 3, stride: 2, padding: 1, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_Resampling_NHWC_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/Resampling.swift #1", code: "Resampling.maxPool2d(x, y, planes: n * c, height: 400, width: 544, kernel: 3, stride: 2, padding: 1, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_Resampling_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/SampleGradients.swift #1", code: "let sum = SampleGradients.accumulate(count: 3, firstSample: 8, samples: 2) { n, out in\n    for i in 0..<3 { out[i] = Float(n + i) }\n}\nsum.blocks.count   // 1: samples 8 and 9 form one aligned block of the global tree", runs: true, throwsError: false, body: example_ReproTensor_Kernels_SampleGradients_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/Sorting.swift #1", code: "Sorting.order([0.5, 2, 0.5, -1])   // [1, 0, 2, 3]", runs: true, throwsError: false, body: example_ReproTensor_Kernels_Sorting_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/WinogradKernel.swift #1", code: "let w = WinogradKernel.PackedWeights(oihw: wPtr, outChannels: 256, inChannels: 256, variant: .f4x3)\nlet (hp, wp, cp) = WinogradKernel.paddedSize(g, variant: .f4x3)\nWinogradKernel.pad(g, variant: .f4x3, nchw: x, into: buffer, threads: 2)   // buffer: N·hp·wp·cp floats\nWinogradKernel.forward(g, paddedInput: buffer, weights: w, output: y, layout: .nchw, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_WinogradKernel_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/WinogradTransform.swift #1", code: "let t = WinogradTransform(.f4x3)\nt.alpha   // 6 — the input tile; 36 products per 16 outputs instead of 144", runs: true, throwsError: false, body: example_ReproTensor_Kernels_WinogradTransform_1),

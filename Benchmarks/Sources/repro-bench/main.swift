@@ -1,7 +1,7 @@
 import Foundation
 @_spi(Kernels) import ReproTensor
 
-// repro-bench [--threads 1,2] [--only peak,gemm,conv,modes,prepacked,gemmconv,accuracy,rule,dispatch] [--reps N]
+// repro-bench [--threads 1,2] [--only peak,gemm,conv,modes,prepacked,gemmconv,accuracy,rule,dispatch,wgrad] [--reps N]
 //             [--algorithms direct,winograd,winogradF2x3] [--shapes 3x3_256-256_100x136,…] [--no-default]
 // Prints one line per measurement:
 //   `kind name threads gflops_best gflops_median gflops_per_cpu_second×threads`
@@ -61,6 +61,9 @@ if only.contains("gemm") {
             }
         }
     }
+}
+if only.contains("wgrad") {
+    GradBench.run(threads: threadList, reps: reps)
 }
 if only.contains("gemmconv") {
     GEMMShapes.run(threads: threadList, reps: reps)

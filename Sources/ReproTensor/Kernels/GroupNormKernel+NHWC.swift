@@ -16,6 +16,16 @@ extension GroupNormKernel {
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, spatial: Int, channels: Int,
         groups: Int, gamma: UnsafePointer<Float>?, beta: UnsafePointer<Float>?, eps: Float, relu: Bool, threads: Int
     ) {
+        normalizeNHWC(x, y, batch: batch, spatial: spatial, channels: channels, groups: groups, gamma: gamma, beta: beta,
+                      eps: eps, relu: relu, saving: nil, threads: threads)
+    }
+
+    /// The NHWC normalisation, optionally writing each (n, g)'s float32 mean and rstd to `saving` (`[N, G]`).
+    static func normalizeNHWC(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, spatial: Int, channels: Int,
+        groups: Int, gamma: UnsafePointer<Float>?, beta: UnsafePointer<Float>?, eps: Float, relu: Bool,
+        saving: (mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>)?, threads: Int
+    ) {
         let cg = channels / groups
         let m = cg * spatial
         // Per (n, c): scale and shift, computed from the group's statistics.
@@ -35,6 +45,10 @@ extension GroupNormKernel {
             let variance = stripedSum(scratch, m, center: mean, square: true) / Double(m)
             let rstd = Float(1 / (variance + Double(eps)).squareRoot())
             let meanF = Float(mean)
+            if let saving {
+                saving.mean[ng] = meanF
+                saving.rstd[ng] = rstd
+            }
             for cc in 0..<cg {
                 let c = g * cg + cc
                 let scale = rstd * (gamma?[c] ?? 1)

@@ -1,0 +1,210 @@
+/// Gradients of a 2-D convolution on NHWC activations (`x` `[N, H, W, C]`, `dy` `[N, OH, OW, O]`)
+/// with OIHW weights `[O, C/groups, KH, KW]`, each with a fixed summation order that depends on
+/// the shape alone. They are the gradients of the mathematical convolution, so they are correct
+/// whichever forward algorithm ran (direct, implicit GEMM or Winograd).
+///
+/// **Input gradient** (stride, padding, dilation, groups): per sample, one ``GEMM`` product
+/// `cols[pixel, (ky, kx, c)] = Σ_o dy[pixel, o] · w[o, c, ky, kx]` (an FMA chain over the group's
+/// output channels in ascending order, from zero), then a gather: `dx[iy, ix, c]` is `0` plus the
+/// `cols` entries of the taps that reach it, in ascending `(ky, kx)` order (plain adds).
+///
+/// **Weight gradient**, per sample `n`: `dWₙ[o, c, ky, kx]` is the ``GEMM`` product
+/// `dyₙᵀ · im2col(xₙ)` with K = OH·OW (output pixels in raster order; one FMA chain from zero,
+/// or GEMM's fixed segments when ``GEMM/isSegmented(m:n:k:)``), so it depends only on sample `n`.
+/// **Bias gradient**, per sample: `dbₙ[o] = 0 + dy[n, 0, 0, o] + dy[n, 0, 1, o] + …` (raster order).
+/// Both come as per-sample contributions (``SampleGradients``): `[N, …]` buffers or a
+/// ``SampleTreeSum`` for a range of global sample indices.
+///
+/// Threads split the outputs of each step only (GEMM rows/columns, input rows, samples ×
+/// channel blocks), never a sum. ``Conv2dBackward`` scalar references with plain loops live in
+/// `Conv2dBackward+Reference.swift` and give the same bits.
+///
+/// ```swift
+/// Conv2dBackward.inputGradient(g, outputGradient: dy, weight: w, inputGradient: dx, threads: 2)
+/// Conv2dBackward.weightGradients(g, input: x, outputGradient: dy, into: dwPerSample, threads: 2)
+/// ```
+@_spi(Kernels) public enum Conv2dBackward {
+    /// Floats per tap row of the `cols` / im2col matrices: `KH·KW·C` (layout `[G][KH][KW][C/G]`).
+    static func tapWidth(_ g: ConvGeometry) -> Int { g.kernelHeight * g.kernelWidth * g.inChannels }
+
+    /// OIHW `[O, Cg, KH, KW]` → `[O, KH, KW, Cg]` (the GEMM's B for the input gradient).
+    static func weightsTapMajor(_ g: ConvGeometry, _ w: UnsafePointer<Float>) -> [Float] {
+        let icg = g.groupInChannels, kk = g.kernelHeight * g.kernelWidth
+        var out = [Float](repeating: 0, count: g.outChannels * kk * icg)
+        for o in 0..<g.outChannels {
+            for c in 0..<icg {
+                for t in 0..<kk { out[(o * kk + t) * icg + c] = w[(o * icg + c) * kk + t] }
+            }
+        }
+        return out
+    }
+
+    /// Writes `dx` `[N, H, W, C]` from `dy` `[N, OH, OW, O]` and OIHW weights.
+    @_spi(Kernels) public static func inputGradient(
+        _ g: ConvGeometry, outputGradient dy: UnsafePointer<Float>, weight w: UnsafePointer<Float>,
+        inputGradient dx: UnsafeMutablePointer<Float>, threads: Int
+    ) {
+        let plane = g.outHeight * g.outWidth, oc = g.outChannels, width = tapWidth(g)
+        let icg = g.groupInChannels, ocg = g.groupOutChannels, kk = g.kernelHeight * g.kernelWidth
+        let wt = weightsTapMajor(g, w)
+        let cols = UnsafeMutablePointer<Float>.allocate(capacity: max(plane * width, 1))
+        defer { cols.deallocate() }
+        wt.withUnsafeBufferPointer { wt in
+            for n in 0..<g.batch {
+                for grp in 0..<g.groups {
+                    GEMM.multiply(m: plane, n: kk * icg, k: ocg,
+                                  a: .init(dy + n * plane * oc + grp * ocg, rowStride: oc),
+                                  b: .init(wt.baseAddress! + grp * ocg * kk * icg, rowStride: kk * icg),
+                                  c: cols + grp * kk * icg, ldc: width, threads: threads)
+                }
+                gatherColumns(g, cols: cols, into: dx + n * g.height * g.width * g.inChannels, threads: threads)
+            }
+        }
+    }
+
+    /// `dx[iy, ix, c] = 0 + Σ cols[(oy, ox), tap(ky, kx), c]` over the taps that reach `(iy, ix)`,
+    /// in ascending `(ky, kx)`; threads take input rows.
+    static func gatherColumns(_ g: ConvGeometry, cols: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, threads: Int) {
+        let c = g.inChannels, icg = g.groupInChannels, kk = g.kernelHeight * g.kernelWidth
+        let width = tapWidth(g), ow = g.outWidth
+        ThreadPool.current.forEachChunk(g.height, threads: threads) { iy in
+            for ix in 0..<g.width {
+                let d = dx + (iy * g.width + ix) * c
+                d.initialize(repeating: 0, count: c)
+                for ky in 0..<g.kernelHeight {
+                    let ty = iy + g.padding.h - ky * g.dilation.h
+                    guard ty >= 0, ty % g.stride.h == 0, ty / g.stride.h < g.outHeight else { continue }
+                    let oy = ty / g.stride.h
+                    for kx in 0..<g.kernelWidth {
+                        let tx = ix + g.padding.w - kx * g.dilation.w
+                        guard tx >= 0, tx % g.stride.w == 0, tx / g.stride.w < ow else { continue }
+                        let row = cols + (oy * ow + tx / g.stride.w) * width
+                        let tap = ky * g.kernelWidth + kx
+                        for grp in 0..<g.groups {
+                            let s = row + (grp * kk + tap) * icg, dd = d + grp * icg
+                            for j in 0..<icg { dd[j] = dd[j] + s[j] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fills `cols` `[OH·OW, G, KH, KW, Cg]` with sample `xₙ`'s taps (zeros outside the image);
+    /// `x` is that sample's `[H, W, C]` (the weight gradient's B operand; also used by the benchmarks).
+    @_spi(Kernels) public static func im2col(_ g: ConvGeometry, sample x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>, threads: Int) {
+        let c = g.inChannels, icg = g.groupInChannels, kk = g.kernelHeight * g.kernelWidth
+        let width = tapWidth(g), ow = g.outWidth
+        ThreadPool.current.forEachChunk(g.outHeight, threads: threads) { oy in
+            for ox in 0..<ow {
+                let row = cols + (oy * ow + ox) * width
+                for ky in 0..<g.kernelHeight {
+                    let iy = oy * g.stride.h + ky * g.dilation.h - g.padding.h
+                    for kx in 0..<g.kernelWidth {
+                        let ix = ox * g.stride.w + kx * g.dilation.w - g.padding.w
+                        let inside = iy >= 0 && iy < g.height && ix >= 0 && ix < g.width
+                        let tap = ky * g.kernelWidth + kx
+                        for grp in 0..<g.groups {
+                            let d = row + (grp * kk + tap) * icg
+                            if inside {
+                                d.update(from: x + (iy * g.width + ix) * c + grp * icg, count: icg)
+                            } else {
+                                d.initialize(repeating: 0, count: icg)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Floats of one sample's weight gradient (`O·Cg·KH·KW`).
+    @_spi(Kernels) public static func weightCount(_ g: ConvGeometry) -> Int {
+        g.outChannels * g.groupInChannels * g.kernelHeight * g.kernelWidth
+    }
+
+    /// Per-sample weight gradients: `dw[n]` (OIHW, ``weightCount(_:)`` floats each) for every sample.
+    @_spi(Kernels) public static func weightGradients(
+        _ g: ConvGeometry, input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+        into dw: UnsafeMutablePointer<Float>, threads: Int
+    ) {
+        let size = weightCount(g)
+        withWeightGradientWorkspace(g) { ws in
+            for n in 0..<g.batch { sampleWeightGradient(g, n: n, x: x, dy: dy, out: dw + n * size, ws: ws, threads: threads) }
+        }
+    }
+
+    /// The weight gradient of samples `0..<g.batch`, which have global indices
+    /// `firstSample ..< firstSample + g.batch`, as nodes of the canonical sample tree.
+    @_spi(Kernels) public static func weightGradientSum(
+        _ g: ConvGeometry, input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+        firstSample: Int, threads: Int
+    ) -> SampleTreeSum {
+        withWeightGradientWorkspace(g) { ws in
+            SampleGradients.accumulate(count: weightCount(g), firstSample: firstSample, samples: g.batch) { n, out in
+                sampleWeightGradient(g, n: n, x: x, dy: dy, out: out, ws: ws, threads: threads)
+            }
+        }
+    }
+
+    /// Scratch for one sample: its im2col matrix and the `[O, KH, KW, Cg]` product.
+    static func withWeightGradientWorkspace<R>(_ g: ConvGeometry, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
+        let floats = g.outHeight * g.outWidth * tapWidth(g) + weightCount(g)
+        let ws = UnsafeMutablePointer<Float>.allocate(capacity: max(floats, 1))
+        defer { ws.deallocate() }
+        return body(ws)
+    }
+
+    /// `dWₙ = dyₙᵀ · im2col(xₙ)` per group, permuted from `[O, KH, KW, Cg]` to OIHW.
+    static func sampleWeightGradient(
+        _ g: ConvGeometry, n: Int, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+        out: UnsafeMutablePointer<Float>, ws: UnsafeMutablePointer<Float>, threads: Int
+    ) {
+        let plane = g.outHeight * g.outWidth, oc = g.outChannels, width = tapWidth(g)
+        let icg = g.groupInChannels, ocg = g.groupOutChannels, kk = g.kernelHeight * g.kernelWidth
+        let cols = ws, product = ws + plane * width
+        im2col(g, sample: x + n * g.height * g.width * g.inChannels, into: cols, threads: threads)
+        for grp in 0..<g.groups {
+            GEMM.multiply(m: ocg, n: kk * icg, k: plane,
+                          a: .init(dy + n * plane * oc + grp * ocg, rowStride: 1, colStride: oc),
+                          b: .init(cols + grp * kk * icg, rowStride: width),
+                          c: product + grp * ocg * kk * icg, ldc: kk * icg, threads: threads)
+        }
+        for o in 0..<oc {
+            for t in 0..<kk {
+                for c in 0..<icg { out[(o * icg + c) * kk + t] = product[(o * kk + t) * icg + c] }
+            }
+        }
+    }
+
+    /// Per-sample bias gradients `db[n, o]` (`[N, O]`): raster-order sums from zero.
+    @_spi(Kernels) public static func biasGradients(
+        _ g: ConvGeometry, outputGradient dy: UnsafePointer<Float>, into db: UnsafeMutablePointer<Float>, threads: Int
+    ) {
+        let plane = g.outHeight * g.outWidth, oc = g.outChannels, blocks = (oc + 15) / 16
+        ThreadPool.current.forEachChunk(g.batch * blocks, threads: threads) { chunk in
+            let n = chunk / blocks, c0 = (chunk % blocks) * 16, c1 = min(c0 + 16, oc)
+            let d = db + n * oc
+            for o in c0..<c1 { d[o] = 0 }
+            for p in 0..<plane {
+                let s = dy + (n * plane + p) * oc
+                for o in c0..<c1 { d[o] = d[o] + s[o] }
+            }
+        }
+    }
+
+    /// The bias gradient of samples with global indices `firstSample ..< firstSample + g.batch`
+    /// as nodes of the canonical sample tree.
+    @_spi(Kernels) public static func biasGradientSum(
+        _ g: ConvGeometry, outputGradient dy: UnsafePointer<Float>, firstSample: Int, threads: Int
+    ) -> SampleTreeSum {
+        let oc = g.outChannels
+        var all = [Float](repeating: 0, count: g.batch * oc)
+        all.withUnsafeMutableBufferPointer { biasGradients(g, outputGradient: dy, into: $0.baseAddress!, threads: threads) }
+        return all.withUnsafeBufferPointer { all in
+            SampleGradients.accumulate(count: oc, firstSample: firstSample, samples: g.batch) { n, out in
+                out.update(from: all.baseAddress! + n * oc, count: oc)
+            }
+        }
+    }
+}
