@@ -31,27 +31,13 @@ extension Variable {
         let wantsWeight = weight.parameterKey != nil, wantsBias = bias?.parameterKey != nil
         let out = tape.record(y.shape, yData, rule: { [id] (t: GradientTape, dy: [Float]) throws(AutogradError) in
             let threads = Runtime.settings.threads
-            var dx = [Float](repeating: 0, count: total)
-            dy.withUnsafeBufferPointer { dyp in
-                w.withUnsafeBufferPointer { wp in
-                    dx.withUnsafeMutableBufferPointer {
-                        Conv2dBackward.inputGradient(geometry, outputGradient: dyp.baseAddress!, weight: wp.baseAddress!,
-                                                     inputGradient: $0.baseAddress!, threads: threads)
-                    }
-                }
-            }
-            t.accumulate(id, dx)
+            t.accumulate(id, filled(total, dy, w) { dy, w, dx in
+                Conv2dBackward.inputGradient(geometry, outputGradient: dy, weight: w, inputGradient: dx, threads: threads)
+            })
             if wantsWeight {
-                var dw = [Float](repeating: 0, count: n * Conv2dBackward.weightCount(geometry))
-                x.withUnsafeBufferPointer { xp in
-                    dy.withUnsafeBufferPointer { dyp in
-                        dw.withUnsafeMutableBufferPointer {
-                            Conv2dBackward.weightGradients(geometry, input: xp.baseAddress!, outputGradient: dyp.baseAddress!,
-                                                           into: $0.baseAddress!, threads: threads)
-                        }
-                    }
-                }
-                t.accumulatePerSample(weight, dw)
+                t.accumulatePerSample(weight, filled(n * Conv2dBackward.weightCount(geometry), x, dy) { x, dy, dw in
+                    Conv2dBackward.weightGradients(geometry, input: x, outputGradient: dy, into: dw, threads: threads)
+                })
             }
             if let bias, wantsBias {
                 var db = [Float](repeating: 0, count: n * geometry.outChannels)
@@ -67,4 +53,16 @@ extension Variable {
         if let bias { tape.consume(bias, by: out.id) }
         return out
     }
+}
+
+/// A new buffer of `count` floats written by `body` from two read-only operands (kernel calls on raw pointers).
+private func filled(_ count: Int, _ a: [Float], _ b: [Float],
+                    _ body: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+    var out = [Float](repeating: 0, count: count)
+    a.withUnsafeBufferPointer { a in
+        b.withUnsafeBufferPointer { b in
+            out.withUnsafeMutableBufferPointer { body(a.baseAddress!, b.baseAddress!, $0.baseAddress!) }
+        }
+    }
+    return out
 }
