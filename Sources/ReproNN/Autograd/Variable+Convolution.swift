@@ -1,0 +1,68 @@
+@_spi(Kernels) import ReproTensor
+
+extension Variable {
+    /// `nn.Conv2d` on an NHWC activation `[n, H, W, C]` with a torch-layout weight
+    /// `[O, C/groups, KH, KW]` and optional bias `[O]` → `[n, OH, OW, O]`.
+    ///
+    /// The forward runs ``PreparedConv2d`` (the inference kernels); the backward runs
+    /// `Conv2dBackward` (per sample: input gradient by GEMM + fixed-order gather, weight gradient
+    /// `dyₙᵀ · im2col(xₙ)` and bias gradient as per-sample contributions, reduced over the samples
+    /// by the tape).
+    public func conv2d(weight: Variable, bias: Variable?, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+                       dilation: (Int, Int) = (1, 1), groups: Int = 1) throws(AutogradError) -> Variable {
+        guard shape.count == 4, weight.shape.count == 4, groups > 0, shape[3] == weight.shape[1] * groups,
+              weight.shape[0] % groups == 0, bias.map({ $0.shape == [weight.shape[0]] }) ?? true else {
+            throw .invalidOperation(op: "conv2d", reason: "input \(shape), weight \(weight.shape), groups \(groups)")
+        }
+        let prepared = try AutogradError.wrap("conv2d") { () throws(TensorError) in
+            try PreparedConv2d(weight: weight.value, bias: bias?.value, stride: stride, padding: padding,
+                               dilation: dilation, groups: groups)
+        }
+        let y = try AutogradError.wrap("conv2d") { () throws(TensorError) in
+            try prepared.forward(nhwc: value, threads: Runtime.settings.threads)
+        }
+        let yData: [Float] = try AutogradError.wrap("conv2d") { () throws(TensorError) in try y.scalars() }
+        let geometry = try AutogradError.wrap("conv2d") { () throws(TensorError) in
+            try ConvGeometry(batch: shape[0], inChannels: shape[3], height: shape[1], width: shape[2],
+                             outChannels: weight.shape[0], kernelHeight: weight.shape[2], kernelWidth: weight.shape[3],
+                             stride: stride, padding: padding, dilation: dilation, groups: groups)
+        }
+        let x = data, w = weight.data, total = count, n = shape[0]
+        let wantsWeight = weight.parameterKey != nil, wantsBias = bias?.parameterKey != nil
+        let out = tape.record(y.shape, yData, rule: { [id] (t: GradientTape, dy: [Float]) throws(AutogradError) in
+            let threads = Runtime.settings.threads
+            t.accumulate(id, filled(total, dy, w) { dy, w, dx in
+                Conv2dBackward.inputGradient(geometry, outputGradient: dy, weight: w, inputGradient: dx, threads: threads)
+            })
+            if wantsWeight {
+                t.accumulatePerSample(weight, filled(n * Conv2dBackward.weightCount(geometry), x, dy) { x, dy, dw in
+                    Conv2dBackward.weightGradients(geometry, input: x, outputGradient: dy, into: dw, threads: threads)
+                })
+            }
+            if let bias, wantsBias {
+                var db = [Float](repeating: 0, count: n * geometry.outChannels)
+                dy.withUnsafeBufferPointer { dyp in
+                    db.withUnsafeMutableBufferPointer {
+                        Conv2dBackward.biasGradients(geometry, outputGradient: dyp.baseAddress!, into: $0.baseAddress!, threads: threads)
+                    }
+                }
+                t.accumulatePerSample(bias, db)
+            }
+        })
+        tape.consume(weight, by: out.id)
+        if let bias { tape.consume(bias, by: out.id) }
+        return out
+    }
+}
+
+/// A new buffer of `count` floats written by `body` from two read-only operands (kernel calls on raw pointers).
+private func filled(_ count: Int, _ a: [Float], _ b: [Float],
+                    _ body: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+    var out = [Float](repeating: 0, count: count)
+    a.withUnsafeBufferPointer { a in
+        b.withUnsafeBufferPointer { b in
+            out.withUnsafeMutableBufferPointer { body(a.baseAddress!, b.baseAddress!, $0.baseAddress!) }
+        }
+    }
+    return out
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""ResNet-18 forward + backward: Repro's autograd (`repro train-bench`) beside PyTorch, in one run.
+
+What it measures (both engines, same conditions):
+  * model: torchvision resnet18, random weights from torch.manual_seed(SEED) — Repro's
+    `ResNet(configuration: .resnet18, seed:)` replays torchvision's initialisation;
+  * input: BATCH x 3 x SIZE x SIZE with x[i] = ((i * 7919) % 1000) / 1000 - 0.5 (flat index, NHWC order on
+    Repro's side), labels (i * 37) % 1000; mean cross-entropy; BatchNorm in training mode;
+  * threads: --threads (torch.set_num_threads / `--threads`);
+  * one warm-up, then --runs timed forward + backward passes; best and median seconds;
+  * Repro also reports the canonical reduction's cost on ResNet-18's convolution shapes: the weight
+    gradient as per-sample GEMMs summed with SampleTreeSum versus one batched GEMM (`reduction`);
+  * peak memory: each engine in its own child process, max RSS from os.wait4.
+
+Run: python3 bench/train_bench.py [--batch 16] [--size 224] [--threads 2] [--runs 3] [--repro PATH]
+(builds `repro` in release mode unless --repro is given; uses REPRO_VENV or bench/.venv for torch).
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import _venv  # noqa: E402
+
+TORCH_WORKER = r'''
+import json, sys, time
+args = json.loads(sys.argv[1])
+import torch
+torch.set_num_threads(args["threads"])
+sys.path.insert(0, args["scripts"])
+import torchvision_cpu_nms
+torchvision_cpu_nms.install()
+from torchvision.models import resnet18
+torch.manual_seed(args["seed"])
+model = resnet18(weights=None).train()
+b, s = args["batch"], args["size"]
+i = torch.arange(b * s * s * 3)
+x = (((i * 7919) % 1000).float() / 1000 - 0.5).reshape(b, s, s, 3).permute(0, 3, 1, 2).contiguous()
+y = (torch.arange(b) * 37) % 1000
+times = []
+for r in range(args["runs"] + 1):
+    model.zero_grad(set_to_none=True)
+    t = time.perf_counter()
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    if r > 0:
+        times.append(time.perf_counter() - t)
+print(json.dumps({"forward_backward_s": times}))
+'''
+
+
+def run_child(cmd):
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    out = p.stdout.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    if status != 0:
+        raise SystemExit(f"{cmd[0]} failed with status {status}")
+    return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss / 1024
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--size", type=int, default=224)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repro")
+    a = ap.parse_args()
+    _venv.ensure_venv(["torchvision"])
+    repro = a.repro
+    if not repro:
+        subprocess.check_call(["swift", "build", "-c", "release", "--product", "repro"], cwd=ROOT)
+        repro = os.path.join(ROOT, ".build", "release", "repro")
+    args = {"threads": a.threads, "seed": a.seed, "batch": a.batch, "size": a.size, "runs": a.runs,
+            "scripts": os.path.join(ROOT, "scripts")}
+    torch_out, torch_rss = run_child([sys.executable, "-c", TORCH_WORKER, json.dumps(args)])
+    repro_out, repro_rss = run_child([repro, "train-bench", "--batch", str(a.batch), "--size", str(a.size),
+                                      "--threads", str(a.threads), "--runs", str(a.runs), "--seed", str(a.seed)])
+    t, r = torch_out["forward_backward_s"], repro_out["forward_backward_s"]
+    print(f"ResNet-18 {a.size}x{a.size} batch {a.batch}, {a.threads} threads, forward + backward (s)")
+    print("| engine | best | median | peak RSS MiB |")
+    print("| --- | --- | --- | --- |")
+    print(f"| PyTorch {__import__('torch').__version__} | {min(t):.3f} | {statistics.median(t):.3f} | {torch_rss:.0f} |")
+    print(f"| Repro | {min(r):.3f} | {statistics.median(r):.3f} | {repro_rss:.0f} |")
+    print(f"Repro / PyTorch (best): {min(r) / min(t):.2f}x")
+    red = repro_out["reduction"]
+    print(f"weight-gradient GEMMs on ResNet-18's conv shapes: batched {red['batched_gemm_s']:.3f} s, "
+          f"per-sample + SampleTreeSum {red['per_sample_tree_s']:.3f} s "
+          f"(overhead {100 * (red['per_sample_tree_s'] / red['batched_gemm_s'] - 1):.0f} %)")
+    print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+
+
+if __name__ == "__main__":
+    main()
