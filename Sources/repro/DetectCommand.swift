@@ -232,12 +232,18 @@ struct DetectCommand: ParsableCommand {
         return nil
     }
 
-    /// The checkpoint and the SHA-256 of its bytes (for the provenance record).
+    /// The checkpoint (memory-mapped: no copy of the file is made) and the SHA-256 of its bytes
+    /// (for the provenance record; hashed in 1 MiB reads, so the file is never held whole).
     private func readCheckpoint(_ path: String) throws -> (dict: StateDict, sha256: String) {
         do {
-            let bytes = try FileIO.read(path)
-            let digest = SHA256.hash(bytes).hex
-            return (try StateDict(bytes: bytes), digest)
+            if path == "-" {
+                let bytes = try FileIO.read(path)
+                return (try StateDict(bytes: bytes), SHA256.hash(bytes).hex)
+            }
+            var hash = SHA256()
+            try FileIO.forEachChunk(of: path) { hash.update($0) }
+            let digest = hash.finalize().hex
+            return (try StateDict(contentsOf: path), digest)
         } catch let error as CLIError {
             printError("\(path): error: \(error.message(without: path))")
             throw ExitCode(1)
@@ -247,9 +253,11 @@ struct DetectCommand: ParsableCommand {
         }
     }
 
+    /// The model: from the checkpoint when there is one (built without a random initialisation and
+    /// loaded strictly, ``RetinaNet/loading(_:configuration:)``), else from the seed.
     private func loadModel(_ config: RetinaNetConfiguration, seed: Int64, checkpoint: StateDict?) throws -> RetinaNet {
-        var model = try RetinaNet(configuration: config, seed: seed)
         guard let checkpoint, let weights else {
+            let model = try RetinaNet(configuration: config, seed: seed)
             printError("""
                 warning: no --weights given: every parameter is RANDOM (torch.manual_seed(\(IntegerSeed(seed))) + \
                 torchvision's initialisation of retinanet_resnet50_fpn\(arch == "v2" ? "_v2" : "")). The detections \
@@ -258,15 +266,15 @@ struct DetectCommand: ParsableCommand {
             return model
         }
         do {
-            let report = try model.load(stateDict: checkpoint, strict: true)
+            let (model, report) = try RetinaNet.loading(checkpoint, configuration: config)
             if !report.ignored.isEmpty {
                 printError("note: ignored \(report.ignored.count) checkpoint entries (\(report.ignored.prefix(3).joined(separator: ", "))…)")
             }
+            return model
         } catch {
             printError("\(weights): error: \(error.description)")
             throw ExitCode(1)
         }
-        return model
     }
 
     private func writeOverlay(_ image: Image, _ dets: [Detection], to path: String) throws(CLIError) {

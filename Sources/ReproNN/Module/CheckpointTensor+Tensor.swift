@@ -3,6 +3,9 @@ import ReproTensor
 extension Tensor {
     /// Converts a checkpoint tensor into a ``Tensor`` without changing any bit.
     ///
+    /// A float32 tensor is copied once, straight from the checkpoint's bytes (a memory-mapped
+    /// file's pages) into the new tensor's storage.
+    ///
     /// `float32` becomes a float32 tensor; integer and bool dtypes become int64.
     /// Other floating-point dtypes (float64, float16, bfloat16) are refused rather
     /// than silently rounded.
@@ -15,7 +18,7 @@ extension Tensor {
         do {
             switch checkpoint.dtype {
             case .float32:
-                self = try Tensor(shape: checkpoint.shape, scalars: try checkpoint.floats(name: name))
+                self = try Tensor(copyingFloat32: checkpoint)
             case .int64, .int32, .int16, .int8, .uint8, .bool:
                 self = try Tensor(shape: checkpoint.shape, scalars: try checkpoint.integers(name: name))
             case .float64, .float16, .bfloat16:
