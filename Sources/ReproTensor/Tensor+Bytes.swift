@@ -8,7 +8,9 @@ extension Tensor {
     ///
     /// ```swift
     /// let raw: [UInt8] = [0, 0, 128, 63, 0, 0, 0, 64]                 // 1.0, 2.0 as float32
-    /// let t = try Tensor(unsafeUninitializedShape: [2], dtype: .float32) { $0.copyMemory(from: UnsafeRawBufferPointer(start: raw, count: 8)) }
+    /// let t = try raw.withUnsafeBytes { src in
+    ///     try Tensor(unsafeUninitializedShape: [2], dtype: .float32) { $0.copyMemory(from: src) }
+    /// }
     /// ```
     /// - Throws: ``TensorError/invalidShape(op:shape:reason:)`` for negative or overflowing sizes,
     ///   ``TensorError/allocationTooLarge(op:shape:bytes:limit:)``.

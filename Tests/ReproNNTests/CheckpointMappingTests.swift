@@ -28,9 +28,10 @@ import ReproTensor
             #expect(try mapped.tensor(key) == want, "\(file) \(key)")
             #expect(try read.tensor(key) == want, "\(file) \(key)")
         }
-        // Every tensor of these files is stored contiguously: all are views of the one mapping.
-        let buffers = Set(mapped.keys.map { ObjectIdentifier(mapped[$0]!.storage.buffer) })
-        #expect(buffers.count == 1)
+        // A tensor stored contiguously is a view of the mapping; only the fixture's strided view
+        // (a transposed tensor in the .pth files) is materialised as a copy of its own.
+        let views = mapped.keys.filter { mapped[$0]!.storage.buffer.isMapped }
+        #expect(views.count == mapped.count - (file.hasSuffix(".pth") ? 1 : 0), "\(file): \(views.count) of \(mapped.count)")
     }
 
     /// A float32 tensor converts with one copy and the same bits as `floats()`; releasing the

@@ -5,27 +5,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import ReproTensor
-
-extension Tensor {
-    /// A float32 tensor holding a float32 checkpoint tensor's elements: one copy from the
-    /// checkpoint's bytes into the new storage (little-endian bytes are the values on a
-    /// little-endian host; elsewhere each element is converted from little-endian).
-    init(copyingFloat32 checkpoint: CheckpointTensor) throws(TensorError) {
-        self = try Tensor(unsafeUninitializedShape: checkpoint.shape, dtype: .float32) { dst in
-            checkpoint.withUnsafeBytes { src in
-                #if _endian(little)
-                if src.count > 0 { dst.copyMemory(from: src) }
-                #else
-                for i in 0..<(src.count / 4) {
-                    let v = UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
-                    dst.storeBytes(of: Float(bitPattern: v), toByteOffset: 4 * i, as: Float.self)
-                }
-                #endif
-            }
-        }
-    }
-}
 
 extension CheckpointBuffer {
     /// Gives the pages wholly inside `range` back to the page cache (`MADV_DONTNEED` on a private,
