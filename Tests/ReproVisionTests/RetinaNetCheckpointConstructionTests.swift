@@ -81,9 +81,9 @@ import ReproVision
     /// placeholder, no second raw copy) and one prepared form per convolution. Bound: prepared
     /// forms ≤ 4.5 × the tensor bytes — Winograd F(4×4, 3×3) keeps 36 transformed values per 9
     /// weights (4×), every other convolution one packed copy (1×), output channels rounded up to
-    /// 16 (mini: 819 → 832, 36 → 48 on the two output layers). Measured here: about 3.3×. Before
-    /// each layer held one form only, the direct packing and a `[Float]` copy of its weights were
-    /// kept beside the transform (≥ 6× on Winograd layers), which this bound refuses.
+    /// 16 (mini: 819 → 832, 36 → 48 on the two output layers). Before each layer held one form
+    /// only, the direct packing and a `[Float]` copy of its weights were kept beside the transform
+    /// (6× on Winograd layers), and loading into a seeded model held the seeded tensors too.
     @Test func loadedModelHoldsEachWeightOnce() throws {
         let path = try Self.safetensorsFile(try Self.source(), name: "memory")
         defer { try? FileManager.default.removeItem(atPath: path) }
