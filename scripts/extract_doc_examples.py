@@ -158,6 +158,7 @@ COMPILE_ONLY = {
     ("Sources/ReproNN/Module/LoadReport.swift", "let report = try model.load(stateDict: dict, strict: false)"),
     ("Sources/ReproVision/ResNet/ResNet.swift", "let logits = try model.classify(x)"),  # ResNet-18 at 224×224
     ("Sources/ReproVision/RetinaNet/RetinaNet.swift", "c.numClasses = 20"),  # full-size RetinaNet v2
+    ("Sources/ReproVision/RetinaNet/RetinaNet.swift", 'let (model, report) = try RetinaNet.loading(StateDict(contentsOf: "retinanet_v2.pth"), configuration: .v2)'),
     ("Sources/ReproRandom/TorchGenerator+Permutation.swift", "let p = try g.randperm(214_748_364, as: Int32.self)"),  # 214,748,364 values
     ("Sources/ReproData/Transforms/CHWImage.swift", 'let x = CHWImage(try Image(contentsOfFile: "cat.jpg").rgb())   // values v / 255'),
     ("Sources/ReproData/ImageFolderDataset.swift", 'let ds = try ImageFolderDataset(root: "data/train")'),

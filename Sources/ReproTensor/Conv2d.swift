@@ -34,10 +34,16 @@ public struct PreparedConv2d: Sendable {
     public let algorithm: Algorithm
     /// Whether `algorithm` was forced by the caller (then the autotuner never overrides it).
     let algorithmForced: Bool
-    let weights: [Float]
+    /// The OIHW weights as given, contiguous: the caller's tensor (sharing its storage, not a
+    /// copy) unless it was a non-contiguous view. The NCHW pointwise path, the scalar reference
+    /// and a direct fallback read it; the algorithm's own form is in ``preparedBytes``.
+    public let weight: Tensor
     let bias: [Float]?
     let affine: ChannelAffine?
-    let packed: Conv2dKernel.PackedWeights
+    /// The direct kernel's packed weights: prepared where the direct NHWC kernel is this layer's
+    /// algorithm (or may be chosen by ``Runtime/benchmark``), `nil` otherwise (pointwise layers
+    /// run through ``packedTransposed``, Winograd layers through ``winogradWeights``).
+    let packed: Conv2dKernel.PackedWeights?
     /// Wᵀ packed for the NHWC pointwise path (`nil` unless the convolution is pointwise).
     let packedTransposed: GEMM.PackedMatrix?
     /// Transformed weights for Winograd (`nil` unless Winograd can run on this layer).
@@ -90,22 +96,36 @@ public struct PreparedConv2d: Sendable {
         self.dilation = (dilation.0, dilation.1)
         self.groups = groups
         self.relu = relu
-        weights = try weight.scalars()
+        let w = weight.contiguous()
+        self.weight = w
         self.bias = try bias?.scalars(as: Float.self)
         affine = normalization
-        packed = weights.withUnsafeBufferPointer { Conv2dKernel.PackedWeights(oihw: $0.baseAddress!, geometry: g) }
+        // Each form is packed on up to Runtime.threads threads, split over output channels: every
+        // packed value is a copy or a per-filter transform, so the thread count cannot change it.
+        let threads = Runtime.settings.threads
+        let mayRunDirect = self.algorithm == .direct || (Runtime.settings.benchmark && algorithm == nil && eligible)
+        packed = !g.isPointwise && mayRunDirect ? Conv2dKernel.PackedWeights(oihw: w.floatBase, geometry: g) : nil
         packedTransposed = g.isPointwise
-            ? weights.withUnsafeBufferPointer {
-                GEMM.PackedMatrix(.init($0.baseAddress!, rowStride: 1, colStride: s[1]), k: s[1], n: s[0], threads: 1)
-            }
+            ? GEMM.PackedMatrix(.init(w.floatBase, rowStride: 1, colStride: s[1]), k: s[1], n: s[0], threads: threads)
             : nil
         let winogradVariant = self.algorithm.winogradVariant ?? (eligible && algorithm == nil ? .f4x3 : nil)
-        let w = weights
         winogradWeights = winogradVariant.map { v in
-            w.withUnsafeBufferPointer {
-                WinogradKernel.PackedWeights(oihw: $0.baseAddress!, outChannels: s[0], inChannels: s[1], variant: v)
-            }
+            WinogradKernel.PackedWeights(oihw: w.floatBase, outChannels: s[0], inChannels: s[1], variant: v, threads: threads)
         }
+    }
+
+    /// The bytes this layer holds beyond the weight tensor it was given (which it shares): the
+    /// packed or transformed weights of its algorithm, bias and folded affine.
+    public var preparedBytes: Int {
+        (packed?.byteCount ?? 0) + (packedTransposed?.byteCount ?? 0) + (winogradWeights?.byteCount ?? 0)
+            + 4 * ((bias?.count ?? 0) + (affine.map { $0.scale.count + $0.shift.count } ?? 0))
+    }
+
+    /// The direct kernel's packed weights: the prepared ones, or packed now for a layer whose
+    /// algorithm is not direct (the same values either way; only ``Runtime/benchmark`` switched on
+    /// after preparation makes a Winograd layer run direct, and its timing then includes this).
+    func directWeights(_ g: ConvGeometry) -> Conv2dKernel.PackedWeights {
+        packed ?? Conv2dKernel.PackedWeights(oihw: weight.floatBase, geometry: g)
     }
 
     /// The geometry for an input shape `[N, C, H, W]`.
@@ -139,21 +159,19 @@ public struct PreparedConv2d: Sendable {
                 try forwardWinograd(g, input: x.floatBase, nhwc: false, output: out.floatBase, epilogue: e, threads: threads)
             } else if g.isPointwise {
                 let hw = g.height * g.width
-                weights.withUnsafeBufferPointer { w in
-                    let a = GEMM.Operand(w.baseAddress!, rowStride: g.inChannels)
-                    for n in 0..<g.batch {
-                        // GEMM packs the activation into its reused workspace (no per-call allocation).
-                        GEMM.multiply(m: g.outChannels, n: hw, k: g.inChannels, a: a,
-                                      b: .init(x.floatBase + n * g.inChannels * hw, rowStride: hw),
-                                      c: out.floatBase + n * g.outChannels * hw, ldc: hw,
-                                      epilogue: e, epilogueAxis: .rows, threads: threads)
-                    }
+                let a = GEMM.Operand(weight.floatBase, rowStride: g.inChannels)
+                for n in 0..<g.batch {
+                    // GEMM packs the activation into its reused workspace (no per-call allocation).
+                    GEMM.multiply(m: g.outChannels, n: hw, k: g.inChannels, a: a,
+                                  b: .init(x.floatBase + n * g.inChannels * hw, rowStride: hw),
+                                  c: out.floatBase + n * g.outChannels * hw, ldc: hw,
+                                  epilogue: e, epilogueAxis: .rows, threads: threads)
                 }
             } else {
                 let hp = g.height + 2 * g.padding.h, wp = g.width + 2 * g.padding.w
                 let padded = try Tensor.uninitialized([g.batch, hp, wp, g.inChannels], op: op)
                 Conv2dKernel.padToNHWC(g, nchw: x.floatBase, into: padded.floatBase, threads: threads)
-                Conv2dKernel.forward(g, paddedInput: padded.floatBase, weights: packed, output: out.floatBase,
+                Conv2dKernel.forward(g, paddedInput: padded.floatBase, weights: directWeights(g), output: out.floatBase,
                                      layout: .nchw, epilogue: e, threads: threads)
             }
         }}
@@ -192,7 +210,7 @@ public struct PreparedConv2d: Sendable {
                     let dst = padded.floatBase + ((n * hp + y + g.padding.h) * wp + g.padding.w) * g.inChannels
                     UnsafeMutableRawPointer(dst).copyMemory(from: x.floatBase + r * g.width * g.inChannels, byteCount: rowBytes)
                 }
-                Conv2dKernel.forward(g, paddedInput: padded.floatBase, weights: packed, output: out.floatBase,
+                Conv2dKernel.forward(g, paddedInput: padded.floatBase, weights: directWeights(g), output: out.floatBase,
                                      layout: .nhwc, epilogue: e, threads: threads)
             }
         }}
@@ -220,9 +238,7 @@ public struct PreparedConv2d: Sendable {
                 WinogradKernel.reference(g, input: x.floatBase, weights: w, output: out.floatBase, epilogue: e)
                 return
             }
-            weights.withUnsafeBufferPointer { w in
-                Conv2dKernel.reference(g, input: x.floatBase, weight: w.baseAddress!, output: out.floatBase, epilogue: e)
-            }
+            Conv2dKernel.reference(g, input: x.floatBase, weight: weight.floatBase, output: out.floatBase, epilogue: e)
         }
         return out
     }

@@ -276,13 +276,24 @@ struct DetectCommand: ParsableCommand {
         return nil
     }
 
-    /// The checkpoint as read (`dict`, for the manifest), the state dict to load (unwrapped notes
-    /// printed, `--strip-prefix` applied) and the SHA-256 of its bytes (for the provenance record).
+    /// The checkpoint as read (`dict`, for the manifest; memory-mapped: no copy of the file is
+    /// made), the state dict to load (unwrapped notes printed, `--strip-prefix` applied) and the
+    /// SHA-256 of its bytes (for the provenance record; hashed in 1 MiB reads, so the file is never
+    /// held whole).
     private func readCheckpoint(_ path: String) throws -> (dict: StateDict, loadable: StateDict, sha256: String) {
         do {
-            let bytes = try FileIO.read(path)
-            let digest = SHA256.hash(bytes).hex
-            let dict = try StateDict(bytes: bytes)
+            let dict: StateDict
+            let digest: String
+            if path == "-" {
+                let bytes = try FileIO.read(path)
+                dict = try StateDict(bytes: bytes)
+                digest = SHA256.hash(bytes).hex
+            } else {
+                var hash = SHA256()
+                try FileIO.forEachChunk(of: path) { hash.update($0) }
+                digest = hash.finalize().hex
+                dict = try StateDict(contentsOf: path)
+            }
             if let key = dict.wrapperKey {
                 printError("note: \(path) is a training checkpoint; loading the state dict in its \"\(key)\" entry")
             }
@@ -301,9 +312,11 @@ struct DetectCommand: ParsableCommand {
         }
     }
 
+    /// The model: from the checkpoint when there is one (built without a random initialisation and
+    /// loaded strictly, ``RetinaNet/loading(_:configuration:)``), else from the seed.
     private func loadModel(_ config: RetinaNetConfiguration, seed: Int64, checkpoint: StateDict?) throws -> RetinaNet {
-        var model = try RetinaNet(configuration: config, seed: seed)
         guard let checkpoint, let weights else {
+            let model = try RetinaNet(configuration: config, seed: seed)
             printError("""
                 warning: no --weights given: every parameter is RANDOM (torch.manual_seed(\(IntegerSeed(seed))) + \
                 torchvision's initialisation of retinanet_resnet50_fpn\(arch == "v2" ? "_v2" : "")). The detections \
@@ -312,28 +325,26 @@ struct DetectCommand: ParsableCommand {
             return model
         }
         do {
-            let report = try model.load(stateDict: checkpoint, strict: true)
+            let (model, report) = try RetinaNet.loading(checkpoint, configuration: config)
             if !report.ignored.isEmpty {
                 printError("note: ignored \(report.ignored.count) checkpoint entries (\(report.ignored.prefix(3).joined(separator: ", "))…)")
             }
+            return model
         } catch {
             printError("\(weights): error: \(error.description)")
-            if let hint = Self.prefixHint(checkpoint, model: model) { printError(hint) }
+            if let hint = Self.prefixHint(checkpoint, configuration: config) { printError(hint) }
             printError("(repro doctor --weights \(weights)\(arch == "v2" ? "" : " --arch \(arch)") says which tensors would stay random)")
             throw ExitCode(1)
         }
-        return model
     }
 
     /// When every key shares a prefix whose removal makes more keys match the model, the sentence
     /// naming it and the option that strips it.
-    static func prefixHint(_ dict: StateDict, model: RetinaNet) -> String? {
-        guard let prefix = dict.sharedKeyPrefix, let stripped = try? dict.strippingPrefix(prefix) else { return nil }
-        let names = Set(model.parameterSpecs.map(\.name))
-        let before = dict.keys.filter(names.contains).count, after = stripped.keys.filter(names.contains).count
-        guard after > before else { return nil }
+    static func prefixHint(_ dict: StateDict, configuration: RetinaNetConfiguration) -> String? {
+        guard let d = try? CheckpointDiagnosis(stateDict: dict, configuration: configuration),
+              let prefix = d.prefix, let after = d.matchedAfterStripping, after > d.matched else { return nil }
         return "hint: every key starts with \"\(prefix)\" (a DataParallel/DDP or training wrapper): "
-            + "\(after) of \(names.count) keys match without it; rerun with --strip-prefix \(prefix)"
+            + "\(after) of \(d.expectedCount) keys match without it; rerun with --strip-prefix \(prefix)"
     }
 
     private func writeOverlay(_ image: Image, _ dets: [Detection], to path: String) throws(CLIError) {

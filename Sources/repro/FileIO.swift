@@ -13,13 +13,19 @@ import _ReproDigest
 enum FileIO {
     /// The whole content of `path`, or of standard input when `path` is `-`.
     static func read(_ path: String) throws(CLIError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        try forEachChunk(of: path) { bytes.append(contentsOf: $0) }
+        return bytes
+    }
+
+    /// Reads `path` (a regular file or `-`) in 1 MiB pieces, handing each to `body`: the whole
+    /// content is never held at once.
+    static func forEachChunk(of path: String, _ body: (UnsafeRawBufferPointer) -> Void) throws(CLIError) {
         let fd: Int32 = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .posix(path, "cannot open") }
         defer { if fd != 0 { close(fd) } }
         var st = stat()
         if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { throw CLIError("\(path): is a directory, not a file") }
-        var bytes: [UInt8] = []
-        if (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 { bytes.reserveCapacity(Int(st.st_size)) }
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let n = chunk.withUnsafeMutableBytes { Glibc_read(fd, $0.baseAddress, $0.count) }
@@ -28,9 +34,8 @@ enum FileIO {
                 throw .posix(path == "-" ? "standard input" : path, "cannot read")
             }
             if n == 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
+            chunk.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         }
-        return bytes
     }
 }
 

@@ -810,6 +810,20 @@ struct DocCommentExample: Sendable {
     let h = t.bitsHash   // "3f1c…"
 }
 
+// Sources/ReproTensor/Tensor+Bytes.swift #1
+@Sendable func example_ReproTensor_Tensor_Bytes_1() async throws {
+    let raw: [UInt8] = [0, 0, 128, 63, 0, 0, 0, 64]                 // 1.0, 2.0 as float32
+    let t = try raw.withUnsafeBytes { src in
+        try Tensor(unsafeUninitializedShape: [2], dtype: .float32) { $0.copyMemory(from: src) }
+    }
+}
+
+// Sources/ReproTensor/Tensor+Bytes.swift #2
+@Sendable func example_ReproTensor_Tensor_Bytes_2() async throws {
+    let w = try Tensor.unallocatedZeros(shape: [256, 256, 3, 3])
+    w.storageBytes   // 4
+}
+
 // Sources/ReproTensor/Tensor+Conversion.swift #1
 @Sendable func example_ReproTensor_Tensor_Conversion_1() async throws {
     let image = try Tensor(shape: [1, 3, 4, 4], scalars: [UInt8](repeating: 200, count: 48))
@@ -1666,6 +1680,13 @@ struct DocCommentExample: Sendable {
     if !report.missing.isEmpty { print("left at their initial values:", report.missing) }
 }
 
+// Sources/ReproNN/Module/Module+ResidentBytes.swift #1
+@Sendable func example_ReproNN_Module_Module_ResidentBytes_1() async throws {
+    let model = try RetinaNet(configuration: .mini, seed: 0)
+    let bytes = model.residentBytes
+    print(bytes.tensors, bytes.prepared)
+}
+
 // Sources/ReproNN/Module/Module.swift #1
 @Sendable func example_ReproNN_Module_Module_1() async throws {
     var g = TorchGenerator(seed: 0)
@@ -1851,6 +1872,12 @@ struct DocCommentExample: Sendable {
     c.numClasses = 20
     let model = try RetinaNet(configuration: c, generator: &g)
     let x = try Tensor(shape: [3, 224, 224], scalars: try g.rand(count: 3 * 224 * 224))
+}
+
+// Sources/ReproVision/RetinaNet/RetinaNet.swift #4
+@Sendable func example_ReproVision_RetinaNet_RetinaNet_4() async throws {
+    let (model, report) = try RetinaNet.loading(StateDict(contentsOf: "retinanet_v2.pth"), configuration: .v2)
+    report.ignored   // checkpoint entries dropped on purpose
 }
 
 // Sources/ReproVision/RetinaNet/RetinaNetConfiguration.swift #1
@@ -2251,6 +2278,8 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproTensor/Tensor+Access.swift #3", code: "let sum = try t.withUnsafeBufferPointer(as: Float.self) { $0.reduce(0, +) }", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Access_3),
     DocCommentExample(location: "Sources/ReproTensor/Tensor+Access.swift #4", code: "try t.withUnsafeMutableBufferPointer(as: Float.self) { $0[0] = 1 }", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Access_4),
     DocCommentExample(location: "Sources/ReproTensor/Tensor+Access.swift #5", code: "let h = t.bitsHash   // \"3f1c…\"", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Access_5),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Bytes.swift #1", code: "let raw: [UInt8] = [0, 0, 128, 63, 0, 0, 0, 64]                 // 1.0, 2.0 as float32\nlet t = try raw.withUnsafeBytes { src in\n    try Tensor(unsafeUninitializedShape: [2], dtype: .float32) { $0.copyMemory(from: src) }\n}", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Bytes_1),
+    DocCommentExample(location: "Sources/ReproTensor/Tensor+Bytes.swift #2", code: "let w = try Tensor.unallocatedZeros(shape: [256, 256, 3, 3])\nw.storageBytes   // 4", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Bytes_2),
     DocCommentExample(location: "Sources/ReproTensor/Tensor+Conversion.swift #1", code: "let f = try image.converted(to: .float32)   // UInt8 0…255 → 0.0…255.0", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Conversion_1),
     DocCommentExample(location: "Sources/ReproTensor/Tensor+Elementwise.swift #1", code: "let y = try x.relu()", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Elementwise_1),
     DocCommentExample(location: "Sources/ReproTensor/Tensor+Elementwise.swift #2", code: "let y = try x.exp()", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Elementwise_2),
@@ -2358,6 +2387,7 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproNN/Module/CheckpointTensor+Tensor.swift #1", code: "let w = try Tensor(checkpoint: dict.tensor(\"conv1.weight\"), name: \"conv1.weight\")", runs: false, throwsError: false, body: example_ReproNN_Module_CheckpointTensor_Tensor_1),
     DocCommentExample(location: "Sources/ReproNN/Module/LoadReport.swift #1", code: "let spec = ParameterSpec(name: \"conv1.weight\", shape: [64, 3, 7, 7])", runs: true, throwsError: false, body: example_ReproNN_Module_LoadReport_1),
     DocCommentExample(location: "Sources/ReproNN/Module/LoadReport.swift #2", code: "let report = try model.load(stateDict: dict, strict: false)\nif !report.missing.isEmpty { print(\"left at their initial values:\", report.missing) }", runs: false, throwsError: false, body: example_ReproNN_Module_LoadReport_2),
+    DocCommentExample(location: "Sources/ReproNN/Module/Module+ResidentBytes.swift #1", code: "let model = try RetinaNet(configuration: .mini, seed: 0)\nlet bytes = model.residentBytes\nprint(bytes.tensors, bytes.prepared)", runs: true, throwsError: false, body: example_ReproNN_Module_Module_ResidentBytes_1),
     DocCommentExample(location: "Sources/ReproNN/Module/Module.swift #1", code: "var model = try ResNet(configuration: .resnet18, generator: &g)\nlet keys = model.parameterSpecs.map(\\.name)         // \"conv1.weight\", \"bn1.weight\", …\nlet report = try model.load(stateDict: StateDict(contentsOf: \"resnet18.pth\"))", runs: false, throwsError: false, body: example_ReproNN_Module_Module_1),
     DocCommentExample(location: "Sources/ReproNN/Module/Module.swift #2", code: "struct Counter: ModuleVisitor {\n    var total = 0\n    mutating func visit(_ key: String, _ tensor: inout Tensor, _ info: ParameterInfo) { total += tensor.count }\n}", runs: true, throwsError: false, body: example_ReproNN_Module_Module_2),
     DocCommentExample(location: "Sources/ReproNN/Module/Module.swift #3", code: "struct Probe: Module {   // a child convolution and a parameter of its own\n    var conv1: Conv2d\n    var weight: Tensor\n\n    mutating func walk<V: ModuleVisitor>(_ walker: inout ModuleWalker<V>) throws(ModuleError) {\n        try walker.child(\"conv1\", &conv1)\n        try walker.parameter(\"weight\", &weight, layer: .linear)\n    }\n\n    mutating func prepare(in scope: ModuleScope) throws(ModuleError) { try conv1.prepare(in: scope.child(\"conv1\")) }\n}", runs: true, throwsError: false, body: example_ReproNN_Module_Module_3),
@@ -2383,6 +2413,7 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet.swift #1", code: "var model = try RetinaNet(configuration: .v2, seed: 3407)\n_ = try model.load(stateDict: StateDict(contentsOf: \"retinanet_v2.pth\"))\nlet detections = try model.detect([Image(contentsOfFile: \"photo.jpg\")])", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_1),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet.swift #2", code: "let model = try RetinaNet(configuration: .v2, seed: 3407)", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_2),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet.swift #3", code: "var g = TorchGenerator(seed: 0)\nvar c = RetinaNetConfiguration.v2\nc.numClasses = 20\nlet model = try RetinaNet(configuration: c, generator: &g)\nlet x = try Tensor(shape: [3, 224, 224], scalars: try g.rand(count: 3 * 224 * 224))", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_3),
+    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet.swift #4", code: "let (model, report) = try RetinaNet.loading(StateDict(contentsOf: \"retinanet_v2.pth\"), configuration: .v2)\nreport.ignored   // checkpoint entries dropped on purpose", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_4),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNetConfiguration.swift #1", code: "let model = try RetinaNet(configuration: .v2, seed: 3407)\nlet small = RetinaNetConfiguration.mini   // the `mini` fixture's narrow layout", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNetConfiguration_1),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNetConfiguration.swift #2", code: "var c = RetinaNetConfiguration.v1\nif RetinaNetConfiguration.isOfficialCOCOV1Checkpoint(sha256: fileHash) { c.normEpsilon = 0 }", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNetConfiguration_2),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/StateDict+LegacyRetinaNet.swift #1", code: "let dict = try StateDict(contentsOf: \"retinanet_resnet50_fpn_coco.pth\").upgradingLegacyRetinaNetKeys()", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_StateDict_LegacyRetinaNet_1),

@@ -179,7 +179,7 @@ import _ReproTestSupport
         }
         guard let pkl = archive.entries.first(where: { $0.name.hasSuffix("/data.pkl") }) else { Issue.record("no data.pkl"); return }
         let prefix = String(pkl.name.dropLast("data.pkl".count))
-        var u = Unpickler(try archive.data(pkl.name))
+        var u = Unpickler(try archive.data(pkl.name).array[...])
         guard case .dict(let root) = try u.load() else { Issue.record("no dict"); return }
         var views: [String: Unpickler.TensorRef] = [:]
         for (k, v) in zip(root.keys, root.values) {

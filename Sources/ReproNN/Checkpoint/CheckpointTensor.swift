@@ -71,7 +71,9 @@ public enum CheckpointDType: String, Sendable, CaseIterable {
 ///
 /// Views into shared storages (PyTorch's `storage_offset` and strides) are
 /// resolved when the checkpoint is read, so two entries that shared a storage
-/// in the file are two independent values here.
+/// in the file are two independent values here. A contiguous tensor read from
+/// a file is not copied: it refers to the file's bytes (see
+/// ``StateDict/init(contentsOf:access:)``), which stay mapped while it lives.
 ///
 /// ```swift
 /// let dict = try StateDict(contentsOf: "weights.pth")
@@ -84,23 +86,41 @@ public struct CheckpointTensor: Sendable, Equatable {
     public let dtype: CheckpointDType
     /// The shape (empty for a scalar).
     public let shape: [Int]
-    /// The elements, little-endian, row-major; `elementCount * dtype.byteCount` bytes.
-    public let bytes: [UInt8]
+    /// The elements, in the file or in memory of their own.
+    let storage: CheckpointBytes
+
+    /// The elements, little-endian, row-major; `elementCount * dtype.byteCount` bytes (a copy).
+    public var bytes: [UInt8] { storage.array }
 
     /// Creates a tensor from contiguous little-endian bytes.
     ///
     /// - Throws: ``CheckpointError/invalidTensor(name:reason:)`` when the byte
     ///   count does not match the shape.
     public init(dtype: CheckpointDType, shape: [Int], bytes: [UInt8], name: String = "") throws(CheckpointError) {
+        try self.init(dtype: dtype, shape: shape, storage: CheckpointBytes(copying: bytes), name: name)
+    }
+
+    /// A tensor over bytes of a checkpoint buffer (no copy).
+    init(dtype: CheckpointDType, shape: [Int], storage: CheckpointBytes, name: String) throws(CheckpointError) {
         guard let count = Self.elementCount(shape) else {
             throw .invalidTensor(name: name, reason: "shape \(shape) has a negative or overflowing size")
         }
-        guard count.multipliedReportingOverflow(by: dtype.byteCount) == (bytes.count, false) else {
-            throw .invalidTensor(name: name, reason: "shape \(shape) of \(dtype) needs \(count * dtype.byteCount) bytes, got \(bytes.count)")
+        guard count.multipliedReportingOverflow(by: dtype.byteCount) == (storage.count, false) else {
+            throw .invalidTensor(name: name, reason: "shape \(shape) of \(dtype) needs \(count * dtype.byteCount) bytes, got \(storage.count)")
         }
         self.dtype = dtype
         self.shape = shape
-        self.bytes = bytes
+        self.storage = storage
+    }
+
+    /// Equal dtype, shape and bytes.
+    public static func == (a: CheckpointTensor, b: CheckpointTensor) -> Bool {
+        a.dtype == b.dtype && a.shape == b.shape && a.storage.elementsEqual(b.storage)
+    }
+
+    /// The elements' bytes, valid inside `body` (no copy).
+    func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try storage.withUnsafeBytes(body)
     }
 
     /// The number of elements, or nil if a dimension is negative or the product overflows.
@@ -116,7 +136,7 @@ public struct CheckpointTensor: Sendable, Equatable {
     }
 
     /// The number of elements.
-    public var elementCount: Int { bytes.count / dtype.byteCount }
+    public var elementCount: Int { storage.count / dtype.byteCount }
 
     /// The elements as `Float`: float32 bit for bit; float16 and bfloat16 widened exactly
     /// (``HalfPrecision``: every such value is a float32 value, so nothing is rounded).
@@ -133,7 +153,7 @@ public struct CheckpointTensor: Sendable, Equatable {
         default: throw .wrongDType(name: name, expected: .float32, actual: dtype)
         }
         return [Float](unsafeUninitializedCapacity: n) { buf, count in
-            bytes.withUnsafeBytes { raw in
+            storage.withUnsafeBytes { raw in
                 for i in 0..<n { buf[i] = widen(raw, i) }
             }
             count = n
@@ -154,6 +174,6 @@ public struct CheckpointTensor: Sendable, Equatable {
         case .uint8, .bool: read = { Int64($0[$1]) }
         default: throw .wrongDType(name: name, expected: .int64, actual: dtype)
         }
-        return bytes.withUnsafeBytes { raw in (0..<n).map { read(raw, $0) } }
+        return storage.withUnsafeBytes { raw in (0..<n).map { read(raw, $0) } }
     }
 }

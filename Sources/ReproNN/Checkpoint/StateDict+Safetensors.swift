@@ -4,7 +4,7 @@ extension StateDict {
     /// The largest safetensors header accepted (the format's own limit is 100 MB).
     static let maxSafetensorsHeader = 100_000_000
 
-    static func readSafetensors(_ bytes: [UInt8]) throws(CheckpointError) -> StateDict {
+    static func readSafetensors(_ bytes: CheckpointBytes) throws(CheckpointError) -> StateDict {
         guard bytes.count >= 8 else { throw .truncated("safetensors file shorter than its 8-byte header length") }
         let n = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[$1]) << (8 * UInt64($1)) }
         guard n <= UInt64(maxSafetensorsHeader) else { throw .tooLarge("safetensors header of \(n) bytes") }
@@ -12,7 +12,7 @@ extension StateDict {
         let headerEnd = 8 + Int(n)
         let object: Any
         do {
-            object = try JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd]))
+            object = try JSONSerialization.jsonObject(with: Data(try bytes.slice(8, headerEnd - 8).array))
         } catch {
             throw .invalidHeader("not JSON: \(error.localizedDescription)")
         }
@@ -34,8 +34,8 @@ extension StateDict {
             guard begin >= 0, begin <= end, end <= dataCount else {
                 throw .invalidTensor(name: name, reason: "data_offsets [\(begin), \(end)] outside the \(dataCount)-byte data section")
             }
-            let slice = Array(bytes[(headerEnd + begin)..<(headerEnd + end)])
-            entries.append((name, try CheckpointTensor(dtype: dtype, shape: shape, bytes: slice, name: name), begin))
+            let view = try bytes.slice(headerEnd + begin, end - begin)
+            entries.append((name, try CheckpointTensor(dtype: dtype, shape: shape, storage: view, name: name), begin))
         }
         // File order is data order (the header object is unordered once parsed).
         entries.sort { ($0.2, $0.0) < ($1.2, $1.0) }

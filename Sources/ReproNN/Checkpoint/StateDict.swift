@@ -12,6 +12,13 @@ import Foundation
 /// deep, and a strided view may expand its storage (stride 0) to at most
 /// 64 MiB; beyond that reading throws ``CheckpointError``.
 ///
+/// A file is memory-mapped, not read into memory: a tensor stored contiguously
+/// (every tensor `torch.save` and safetensors write) is a view of the file's
+/// bytes until it is converted, and ``Tensor/init(checkpoint:name:)`` then
+/// copies it once into its final storage. The mapping is private and
+/// read-only and is released when the last tensor read from it is dropped.
+/// See ``FileAccess`` for the one hazard of a mapped file and how to avoid it.
+///
 /// ```swift
 /// let dict = try StateDict(contentsOf: "retinanet_resnet50_fpn_v2_coco.pth")
 /// for key in dict.keys { print(key, try dict.tensor(key).shape) }
@@ -45,6 +52,10 @@ public struct StateDict: Sendable {
     /// they are tried: `state_dict`, `model_state_dict`, `model`.
     public static let wrapperKeys = ["state_dict", "model_state_dict", "model"]
 
+    /// Whether some tensor is a view of a memory-mapped file (``FileAccess/memoryMapped``), which
+    /// then stays mapped while the tensor lives.
+    public var isMemoryMapped: Bool { tensors.values.contains { $0.storage.buffer.isMapped } }
+
     /// Creates a state dict from tensors (e.g. to save or to test).
     public init(_ entries: [(String, CheckpointTensor)], format: Format = .safetensors, moduleVersions: [String: Int] = [:],
                 wrapperKey: String? = nil) {
@@ -55,28 +66,46 @@ public struct StateDict: Sendable {
         self.wrapperKey = wrapperKey
     }
 
-    /// Reads a checkpoint file.
+    /// How a checkpoint file's bytes are brought into memory.
+    public enum FileAccess: Sendable {
+        /// A private, read-only memory mapping (`mmap` with `MAP_PRIVATE`): no copy of the file is
+        /// made, and the pages are the page cache's, shared and reclaimable. Falls back to
+        /// ``read`` where the file cannot be mapped (a pipe, an empty file, a failed `mmap`).
+        ///
+        /// The hazard every mapped reader has: if another process truncates the file while
+        /// tensors read from it are alive, touching a page past the new end kills the process
+        /// with `SIGBUS`. A file that is already short is a typed error, as with ``read``.
+        case memoryMapped
+        /// One `read(2)` of the whole file into a buffer of Repro's own: no hazard from a file
+        /// changed later, at the cost of one copy of the file in memory.
+        case read
+    }
+
+    /// Reads a checkpoint file, memory-mapped unless `access` says otherwise.
     ///
     /// - Throws: ``CheckpointError`` naming the problem (unreadable file,
     ///   unknown format, truncation, forbidden pickle global, bad shapes…).
-    public init(contentsOf path: String) throws(CheckpointError) {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw .unreadable(path: path, reason: "\(error.localizedDescription)")
-        }
-        try self.init(bytes: [UInt8](data))
+    public init(contentsOf path: String, access: FileAccess = .memoryMapped) throws(CheckpointError) {
+        try self.init(buffer: try CheckpointBuffer(contentsOf: path, map: access == .memoryMapped))
     }
 
     /// Reads a checkpoint from its bytes; the format is detected from the content.
     public init(bytes: [UInt8]) throws(CheckpointError) {
-        if bytes.starts(with: [0x50, 0x4b, 0x03, 0x04]) || bytes.starts(with: [0x50, 0x4b, 0x05, 0x06]) {
-            self = try Self.readZip(bytes)
-        } else if bytes.starts(with: [0x80, 0x02, 0x8a, 0x0a]) {
-            self = try Self.readLegacy(bytes)
-        } else if bytes.count >= 9, bytes[8] == UInt8(ascii: "{") {
-            self = try Self.readSafetensors(bytes)
+        try self.init(buffer: CheckpointBuffer(bytes))
+    }
+
+    /// Reads a checkpoint from a whole-file buffer.
+    init(buffer: CheckpointBuffer) throws(CheckpointError) {
+        let file = buffer.all
+        let head = try file.slice(0, min(file.count, 9)).array
+        if head.starts(with: [0x50, 0x4b, 0x03, 0x04]) || head.starts(with: [0x50, 0x4b, 0x05, 0x06]) {
+            self = try Self.readZip(file)
+        } else if head.starts(with: [0x80, 0x02, 0x8a, 0x0a]) {
+            self = try Self.readLegacy(file)
+        } else if head.count >= 9, head[8] == UInt8(ascii: "{") {
+            self = try Self.readSafetensors(file)
         } else {
-            throw .unknownFormat("first bytes \(bytes.prefix(8).map { String($0, radix: 16) }) match no known checkpoint format")
+            throw .unknownFormat("first bytes \(head.prefix(8).map { String($0, radix: 16) }) match no known checkpoint format")
         }
     }
 
@@ -98,24 +127,27 @@ public struct StateDict: Sendable {
 // MARK: - PyTorch pickles
 
 extension StateDict {
-    static func readZip(_ bytes: [UInt8]) throws(CheckpointError) -> StateDict {
+    static func readZip(_ bytes: CheckpointBytes) throws(CheckpointError) -> StateDict {
         let zip = try ZipReader(bytes)
         guard let pkl = zip.entries.first(where: { $0.name.hasSuffix("data.pkl") && $0.name.split(separator: "/").count == 2 }) else {
             throw .missingEntry("<archive>/data.pkl")
         }
         let prefix = String(pkl.name.dropLast("data.pkl".count))
         if zip.contains(prefix + "byteorder") {
-            let order = String(decoding: try zip.data(prefix + "byteorder"), as: UTF8.self)
+            let order = String(decoding: try zip.data(prefix + "byteorder").array, as: UTF8.self)
             guard order == "little" else { throw .unsupportedByteOrder(order) }
         }
-        var u = Unpickler(try zip.data(pkl.name))
+        var u = Unpickler(try zip.data(pkl.name).array[...])
         let root = try u.load()
-        return try build(root, format: .pytorchZip) { (s) throws(CheckpointError) -> ArraySlice<UInt8> in
+        return try build(root, format: .pytorchZip) { (s) throws(CheckpointError) -> CheckpointBytes in
             try zip.data(prefix + "data/" + s.key)
         }
     }
 
-    static func readLegacy(_ bytes: [UInt8]) throws(CheckpointError) -> StateDict {
+    static func readLegacy(_ file: CheckpointBytes) throws(CheckpointError) -> StateDict {
+        // The legacy format interleaves pickles and storages; the pickles are parsed from a copy
+        // (a rare, old format), the storages stay views of the file.
+        let bytes = file.array
         var u = Unpickler(bytes[...])
         guard case .bigInt(let magic) = try u.load(),
               magic == [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19] else {
@@ -135,7 +167,7 @@ extension StateDict {
         // After the key list: for each key, an 8-byte element count and the raw elements.
         var p = u.pos
         var sizes: [String: Int] = [:]
-        var storages: [String: ArraySlice<UInt8>] = [:]
+        var storages: [String: CheckpointBytes] = [:]
         var pending: [String: CheckpointDType] = [:]
         collectStorages(root, into: &pending)
         for k in keyList.items {
@@ -149,11 +181,11 @@ extension StateDict {
                 throw .truncated("legacy storage \(key) declares \(n) elements beyond the end of the file")
             }
             let len = Int(n) * dtype.byteCount
-            storages[key] = bytes[p..<(p + len)]
+            storages[key] = try file.slice(p, len)
             sizes[key] = Int(n)
             p += len
         }
-        return try build(root, format: .pytorchLegacy) { (s) throws(CheckpointError) -> ArraySlice<UInt8> in
+        return try build(root, format: .pytorchLegacy) { (s) throws(CheckpointError) -> CheckpointBytes in
             guard let b = storages[s.key] else { throw .missingEntry("legacy storage \(s.key)") }
             return b
         }
@@ -170,11 +202,11 @@ extension StateDict {
     }
 
     /// Turns the unpickled root (an OrderedDict of tensors, or a training checkpoint's dict that
-    /// holds one under a ``wrapperKeys`` key) into a state dict, materialising each view of a
-    /// storage as contiguous bytes.
+    /// holds one under a ``wrapperKeys`` key) into a state dict: a contiguous view of a storage
+    /// stays a view of the file, any other is materialised as contiguous bytes.
     static func build(
         _ root: Unpickler.Value, format: Format,
-        storage: (Unpickler.StorageRef) throws(CheckpointError) -> ArraySlice<UInt8>
+        storage: (Unpickler.StorageRef) throws(CheckpointError) -> CheckpointBytes
     ) throws(CheckpointError) -> StateDict {
         guard case .dict(var d) = root else { throw .invalidPickle(offset: 0, reason: "the checkpoint is not a state dict") }
         var wrapper: String?
@@ -221,12 +253,22 @@ extension StateDict {
         return StateDict(entries, format: format, moduleVersions: versions, wrapperKey: wrapper)
     }
 
+    /// ``build(_:format:storage:)`` over storages supplied as arrays (the fuzz harness's pickle mode).
+    static func build(
+        _ root: Unpickler.Value, format: Format,
+        storage: (Unpickler.StorageRef) throws(CheckpointError) -> ArraySlice<UInt8>
+    ) throws(CheckpointError) -> StateDict {
+        try build(root, format: format) { (s) throws(CheckpointError) -> CheckpointBytes in
+            CheckpointBytes(copying: Array(try storage(s)))
+        }
+    }
+
     /// The most bytes a view may materialise beyond the size of its storage
     /// (a stride-0 view repeats elements); larger ones are refused before
     /// anything is allocated.
     static let maxExpandedViewBytes = 1 << 26
 
-    static func materialise(_ t: Unpickler.TensorRef, _ raw: ArraySlice<UInt8>, name: String) throws(CheckpointError) -> CheckpointTensor {
+    static func materialise(_ t: Unpickler.TensorRef, _ raw: CheckpointBytes, name: String) throws(CheckpointError) -> CheckpointTensor {
         let size = t.storage.dtype.byteCount
         guard let count = CheckpointTensor.elementCount(t.shape) else {
             throw .invalidTensor(name: name, reason: "shape \(t.shape) is negative or overflows")
@@ -249,8 +291,7 @@ extension StateDict {
             guard maxIndex < t.storage.elementCount else {
                 throw .invalidTensor(name: name, reason: "view (offset \(t.offset), shape \(t.shape), strides \(t.strides)) reaches element \(maxIndex) of a \(t.storage.elementCount)-element storage")
             }
-            let base = raw.startIndex
-            // Fast path: a row-major contiguous view is one copy.
+            // Fast path: a row-major contiguous view is a view of the file (no copy).
             var expected = 1
             var contiguous = true
             for (d, s) in zip(t.shape, t.strides).reversed() where d != 1 {
@@ -258,16 +299,15 @@ extension StateDict {
                 expected *= d
             }
             if contiguous {
-                let start = base + t.offset * size
                 return try CheckpointTensor(dtype: t.storage.dtype, shape: t.shape,
-                                            bytes: Array(raw[start..<(start + count * size)]), name: name)
+                                            storage: try raw.slice(t.offset * size, count * size), name: name)
             }
             out = [UInt8](repeating: 0, count: byteCount)
             var idx = [Int](repeating: 0, count: t.shape.count)
             for e in 0..<count {
                 var src = t.offset
                 for (i, s) in zip(idx, t.strides) { src += i * s }
-                for b in 0..<size { out[e * size + b] = raw[base + src * size + b] }
+                for b in 0..<size { out[e * size + b] = raw[src * size + b] }
                 var dim = t.shape.count - 1
                 while dim >= 0 {
                     idx[dim] += 1

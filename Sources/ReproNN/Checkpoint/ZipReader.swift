@@ -10,12 +10,18 @@ struct ZipReader {
         var localHeaderOffset: Int
     }
 
-    let bytes: [UInt8]
+    /// The whole archive (entries are returned as views into it, never copied).
+    let bytes: CheckpointBytes
     private(set) var entries: [Entry] = []
     private var index: [String: Int] = [:]
 
-    /// Parses the central directory.
+    /// Parses the central directory of an archive held in an array (a copy is made).
     init(_ bytes: [UInt8]) throws(CheckpointError) {
+        try self.init(CheckpointBytes(copying: bytes))
+    }
+
+    /// Parses the central directory.
+    init(_ bytes: CheckpointBytes) throws(CheckpointError) {
         self.bytes = bytes
         let eocd = try Self.findEndOfCentralDirectory(bytes)
         var count = Int(try u16(eocd + 10))
@@ -43,7 +49,7 @@ struct ZipReader {
             let extraLen = Int(try u16(p + 30))
             let commentLen = Int(try u16(p + 32))
             var local = Int(try u32(p + 42))
-            let name = String(decoding: try slice(p + 46, nameLen), as: UTF8.self)
+            let name = try slice(p + 46, nameLen).withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
             // ZIP64 extended information (header id 1) replaces 0xFFFFFFFF fields, in order.
             var e = p + 46 + nameLen
             let extraEnd = e + extraLen
@@ -63,8 +69,8 @@ struct ZipReader {
         }
     }
 
-    /// The bytes of the entry called `name`.
-    func data(_ name: String) throws(CheckpointError) -> ArraySlice<UInt8> {
+    /// The bytes of the entry called `name` (a view: stored entries are the file's own bytes).
+    func data(_ name: String) throws(CheckpointError) -> CheckpointBytes {
         guard let i = index[name] else { throw .missingEntry(name) }
         let e = entries[i]
         guard e.method == 0 else { throw .unsupportedCompression(entry: name, method: e.method) }
@@ -80,7 +86,7 @@ struct ZipReader {
 
     // MARK: Bounds-checked little-endian reads
 
-    private static func findEndOfCentralDirectory(_ b: [UInt8]) throws(CheckpointError) -> Int {
+    private static func findEndOfCentralDirectory(_ b: CheckpointBytes) throws(CheckpointError) -> Int {
         guard b.count >= 22 else { throw .truncated("\(b.count) bytes is too short for a zip archive") }
         let lowest = max(0, b.count - 22 - 65_535)
         var p = b.count - 22
@@ -91,26 +97,26 @@ struct ZipReader {
         throw .truncated("no end-of-central-directory record (the archive is cut short or not a zip)")
     }
 
-    private func slice(_ offset: Int, _ count: Int) throws(CheckpointError) -> ArraySlice<UInt8> {
+    private func slice(_ offset: Int, _ count: Int) throws(CheckpointError) -> CheckpointBytes {
         guard offset >= 0, count >= 0, offset <= bytes.count, count <= bytes.count - offset else {
             throw .truncated("needs bytes \(offset)..<\(offset &+ count), file has \(bytes.count)")
         }
-        return bytes[offset..<(offset + count)]
+        return try bytes.slice(offset, count)
     }
 
     private func u16(_ o: Int) throws(CheckpointError) -> UInt16 {
         let s = try slice(o, 2)
-        return UInt16(s[o]) | UInt16(s[o + 1]) << 8
+        return UInt16(s[0]) | UInt16(s[1]) << 8
     }
 
     private func u32(_ o: Int) throws(CheckpointError) -> UInt32 {
         let s = try slice(o, 4)
-        return (0..<4).reduce(0) { $0 | UInt32(s[o + $1]) << (8 * $1) }
+        return (0..<4).reduce(0) { $0 | UInt32(s[$1]) << (8 * $1) }
     }
 
     private func u64(_ o: Int) throws(CheckpointError) -> UInt64 {
         let s = try slice(o, 8)
-        return (0..<8).reduce(0) { $0 | UInt64(s[o + $1]) << (8 * UInt64($1)) }
+        return (0..<8).reduce(0) { $0 | UInt64(s[$1]) << (8 * UInt64($1)) }
     }
 
     private func checkedInt(_ v: UInt64, _ what: String) throws(CheckpointError) -> Int {

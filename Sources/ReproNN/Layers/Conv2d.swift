@@ -43,6 +43,16 @@ public struct Conv2d: Layer {
         inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
         dilation: Int = 1, groups: Int = 1, bias: Bool = true, generator: inout TorchGenerator
     ) throws(ModuleError) {
+        if ParameterPlaceholders.isActive {
+            guard inChannels > 0, outChannels > 0, kernelSize > 0, groups > 0,
+                  inChannels % groups == 0, outChannels % groups == 0 else {
+                throw .invalidConfiguration("Conv2d(\(inChannels), \(outChannels), \(kernelSize)): sizes must be positive and divisible by groups \(groups)")
+            }
+            try self.init(weight: ParameterPlaceholders.tensor([outChannels, inChannels / groups, kernelSize, kernelSize]),
+                          bias: bias ? ParameterPlaceholders.tensor([outChannels]) : nil,
+                          stride: (stride, stride), padding: (padding, padding), dilation: (dilation, dilation), groups: groups)
+            return
+        }
         let p: TorchInit.LayerParameters
         do {
             p = try TorchInit.conv2d(inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize,

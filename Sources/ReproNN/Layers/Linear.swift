@@ -20,6 +20,12 @@ public struct Linear: Layer {
 
     /// A layer with PyTorch's default initialisation drawn from `generator` (weight, then bias).
     public init(inFeatures: Int, outFeatures: Int, bias: Bool = true, generator: inout TorchGenerator) throws(ModuleError) {
+        if ParameterPlaceholders.isActive {
+            guard inFeatures >= 0, outFeatures >= 0 else { throw .invalidConfiguration("Linear(\(inFeatures), \(outFeatures)): negative size") }
+            weight = try ParameterPlaceholders.tensor([outFeatures, inFeatures])
+            self.bias = bias ? try ParameterPlaceholders.tensor([outFeatures]) : nil
+            return
+        }
         let p: TorchInit.LayerParameters
         do { p = try TorchInit.linear(inFeatures: inFeatures, outFeatures: outFeatures, bias: bias, using: &generator) } catch {
             throw .invalidConfiguration("Linear(\(inFeatures), \(outFeatures)): \(error)")

@@ -105,6 +105,8 @@ extension Module {
                 continue
             }
             var tensor = try Tensor(checkpoint: t, name: spec.name)
+            // The copy is the tensor's final storage; a mapped file's pages are not needed twice.
+            t.releaseResidentPages()
             if tensor.dtype != spec.dtype {
                 guard spec.dtype == .int64 || t.dtype == .float32 else {
                     throw .unsupportedDType(key: spec.name, dtype: t.dtype.rawValue)

@@ -43,6 +43,9 @@
             }
         }
 
+        /// The bytes of the packed weights.
+        var byteCount: Int { max(geometry.groups * blocks * blockSize, 1) * 4 }
+
         deinit { base.deallocate() }
     }
 

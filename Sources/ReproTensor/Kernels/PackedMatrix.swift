@@ -33,6 +33,9 @@ extension GEMM {
             }
         }
 
+        /// The bytes of the packed copy.
+        var byteCount: Int { max(panels * k * 16, 1) * 4 }
+
         /// Packs share `part` of `parts` of `b` into `dst` (`⌈n/16⌉·16·k` floats):
         /// a range of rows for row-major `b`, else a range of panels. The shares
         /// together write every element once; a pure copy.

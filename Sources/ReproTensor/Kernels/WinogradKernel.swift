@@ -63,8 +63,10 @@
         let panels: Int
         let base: UnsafeMutablePointer<Float>
 
-        /// Transforms OIHW weights `[O, C, 3, 3]`, each filter in ``WinogradTransform/transformFilter(_:into:)``'s order.
-        @_spi(Kernels) public init(oihw w: UnsafePointer<Float>, outChannels: Int, inChannels: Int, variant: WinogradTransform.Variant) {
+        /// Transforms OIHW weights `[O, C, 3, 3]`, each filter in ``WinogradTransform/transformFilter(_:into:)``'s order,
+        /// on up to `threads` threads (split over output channels; each filter's transform is the same for any split).
+        @_spi(Kernels) public init(oihw w: UnsafePointer<Float>, outChannels: Int, inChannels: Int, variant: WinogradTransform.Variant,
+                                   threads: Int = 1) {
             let t = WinogradTransform(variant)
             transform = t
             self.inChannels = inChannels
@@ -74,15 +76,19 @@
             let total = max(a2 * panels * inChannels * 16, 1)
             base = UnsafeMutableRawPointer.allocate(byteCount: total * 4, alignment: 64).bindMemory(to: Float.self, capacity: total)
             base.initialize(repeating: 0, count: total)
-            let u = UnsafeMutablePointer<Float>.allocate(capacity: a2)
-            defer { u.deallocate() }
-            for o in 0..<outChannels {
-                for c in 0..<inChannels {
-                    t.transformFilter(w + (o * inChannels + c) * 9, into: u)
-                    for xi in 0..<a2 { base[((xi * panels + o / 16) * inChannels + c) * 16 + o % 16] = u[xi] }
+            let dst = base, p = panels
+            ThreadPool.current.forEachChunk(outChannels, threads: threads) { o in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: a2) { u in
+                    for c in 0..<inChannels {
+                        t.transformFilter(w + (o * inChannels + c) * 9, into: u.baseAddress!)
+                        for xi in 0..<a2 { dst[((xi * p + o / 16) * inChannels + c) * 16 + o % 16] = u[xi] }
+                    }
                 }
             }
         }
+
+        /// The bytes of the transformed weights.
+        var byteCount: Int { max(transform.alpha * transform.alpha * panels * inChannels * 16, 1) * 4 }
 
         /// The transformed value `U[ξ][c][o]`.
         func value(xi: Int, c: Int, o: Int) -> Float { base[((xi * panels + o / 16) * inChannels + c) * 16 + o % 16] }

@@ -38,6 +38,8 @@
     @_spi(Kernels) public let g: [[Double]]
     /// `Aᵀ` (m × α), the output transform.
     @_spi(Kernels) public let at: [[Float]]
+    /// `G` flattened row-major (α × 3), for ``transformFilter(_:into:)``.
+    let gFlat: [Double]
 
     /// The transform matrices of `variant` (interpolation points 0, ±1, (±2,) ∞).
     @_spi(Kernels) public init(_ variant: Variant) {
@@ -54,25 +56,31 @@
             g = [[0.25, 0, 0], [-s, -s, -s], [-s, s, -s], [u, t, s], [u, -t, s], [0, 0, 1]]
             at = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]]
         }
+        gFlat = g.flatMap { $0 }
     }
 
     /// `U = G g Gᵀ` for one 3×3 filter `f` (row-major), α×α row-major into `u`:
     /// `W = G f` then `U = W Gᵀ`, each entry a left-to-right `Double` sum, rounded once.
     @_spi(Kernels) public func transformFilter(_ f: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>) {
         let a = alpha
-        var w = [Double](repeating: 0, count: a * 3)
-        for i in 0..<a {
-            for l in 0..<3 {
-                var s = 0.0
-                for k in 0..<3 { s += g[i][k] * Double(f[k * 3 + l]) }
-                w[i * 3 + l] = s
-            }
-        }
-        for i in 0..<a {
-            for j in 0..<a {
-                var s = 0.0
-                for l in 0..<3 { s += w[i * 3 + l] * g[j][l] }
-                u[i * a + j] = Float(s)
+        // No allocation per filter (a model prepares millions): W lives on the stack, G is flat.
+        gFlat.withUnsafeBufferPointer { gp in
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: a * 3) { wb in
+                let g = gp.baseAddress!, w = wb.baseAddress!
+                for i in 0..<a {
+                    for l in 0..<3 {
+                        var s = 0.0
+                        for k in 0..<3 { s += g[i * 3 + k] * Double(f[k * 3 + l]) }
+                        w[i * 3 + l] = s
+                    }
+                }
+                for i in 0..<a {
+                    for j in 0..<a {
+                        var s = 0.0
+                        for l in 0..<3 { s += w[i * 3 + l] * g[j * 3 + l] }
+                        u[i * a + j] = Float(s)
+                    }
+                }
             }
         }
     }

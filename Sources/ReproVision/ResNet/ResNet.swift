@@ -58,7 +58,7 @@ public struct ResNet: Layer {
         bn1 = try Norm(c.norm, channels: c.stemChannels, eps: c.normEpsilon)
         stages = []
         try buildStages(planes: c.planes, blocks: c.layers, numClasses: c.numClasses, generator: &g)
-        if prepare { try self.prepare(in: .root) }
+        if prepare && !ParameterPlaceholders.isActive { try self.prepare(in: .root) }
         generator = g
     }
 
@@ -100,6 +100,7 @@ public struct ResNet: Layer {
         configuration.planes = planes
         configuration.layers = blocks
         configuration.numClasses = numClasses
+        guard !ParameterPlaceholders.isActive else { return }
         var pass = ResNetInitPass(generator: g)
         pass = try visit(with: pass)
         g = pass.generator

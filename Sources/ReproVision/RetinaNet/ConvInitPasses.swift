@@ -34,6 +34,7 @@ struct ConvInitPass: ModuleVisitor {
 extension Module {
     /// Runs a convolution init loop over this module and continues the caller's generator.
     mutating func initialiseConvolutions(_ rule: ConvInitPass.Rule, bias: Float = 0, generator: inout TorchGenerator) throws(ModuleError) {
+        guard !ParameterPlaceholders.isActive else { return }
         let pass = try visit(with: ConvInitPass(generator: generator, rule: rule, bias: bias))
         generator = pass.generator
     }

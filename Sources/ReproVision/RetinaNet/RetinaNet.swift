@@ -80,11 +80,43 @@ public struct RetinaNet: Module {
             backbone = BackboneWithFPN(body: body, fpn: fpn)
             head = try RetinaNetHead(channels: c.fpnChannels, anchors: c.anchorsPerLocation, numClasses: c.numClasses,
                                      groups: c.style == .v2 ? c.headGroups : nil, priorBias: c.clsPriorBias, generator: &g)
-            try prepare(in: .root)
+            if !ParameterPlaceholders.isActive { try prepare(in: .root) }
         } catch {
             throw .module(error)
         }
         generator = g
+    }
+
+    /// A model built directly from a checkpoint: no random initialisation is drawn (every
+    /// parameter starts as a placeholder that allocates nothing), the checkpoint is loaded
+    /// **strictly** and the model prepared once. Outputs are bit-identical to building from any
+    /// seed and then loading the same checkpoint, at a fraction of the time and memory.
+    ///
+    /// Strictness is not optional here: a key the checkpoint lacks is an error
+    /// (``ModuleError/incompatibleStateDict(_:)`` naming it), never a silent zero. For a
+    /// non-strict load (PyTorch's `strict=False`, which keeps the random values of missing
+    /// keys), build from a seed and call ``load(stateDict:strict:)``.
+    ///
+    /// ```swift
+    /// let (model, report) = try RetinaNet.loading(StateDict(contentsOf: "retinanet_v2.pth"), configuration: .v2)
+    /// report.ignored   // checkpoint entries dropped on purpose
+    /// ```
+    /// - Returns: the ready model and the load report (only ignored keys can be listed).
+    /// - Throws: ``RetinaNetError/module(_:)`` for a checkpoint that does not match.
+    public static func loading(_ stateDict: StateDict, configuration: RetinaNetConfiguration) throws(RetinaNetError) -> (model: RetinaNet, report: LoadReport) {
+        try configuration.validate()
+        do throws(ModuleError) {
+            var model = try ParameterPlaceholders.building { () throws(ModuleError) -> RetinaNet in
+                do throws(RetinaNetError) { return try RetinaNet(configuration: configuration, seed: 0) } catch {
+                    if case .module(let e) = error { throw e }
+                    throw .invalidConfiguration("\(error)")
+                }
+            }
+            let report = try model.load(stateDict: stateDict, strict: true)
+            return (model, report)
+        } catch {
+            throw .module(error)
+        }
     }
 
     /// Visits `backbone`, then `head`.
