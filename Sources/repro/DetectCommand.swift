@@ -86,6 +86,9 @@ struct DetectCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Untimed warm-up runs per image with --profile.", visibility: .hidden))
     var profileWarmup: Int = 1
 
+    @Flag(name: .long, help: ArgumentHelp("With --profile, trace every pass (digests only): what --trace costs.", visibility: .hidden))
+    var profileTrace = false
+
     static let defaultSeed = IntegerSeed(3407)
 
     func validate() throws {
@@ -234,8 +237,10 @@ struct DetectCommand: ParsableCommand {
             let image = try input.decode()
             var warm: [Times] = [], runs: [Times] = []
             var detections: [Detection] = []
+            let recorder = profileTrace ? TraceRecorder() : nil
             for i in 0..<(profileWarmup + profileRuns) {
-                let (d, t) = try model.profile(image)
+                let (d, t) = try model.profile(image, recording: recorder)
+                _ = recorder?.finish()
                 detections = d
                 if i < profileWarmup { warm.append(Times(t)) } else { runs.append(Times(t)) }
             }
