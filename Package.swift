@@ -179,7 +179,7 @@ let package = Package(
         ),
         .testTarget(
             name: "reproTests",
-            dependencies: ["repro", "ReproImage", "_ReproTestSupport"],
+            dependencies: ["repro", "ReproImage", "ReproNN", "ReproTensor", "ReproVision", "_ReproTestSupport"],
             swiftSettings: commonSettings
         ),
     ],
