@@ -104,6 +104,11 @@ CONTEXT = {
         "let detections = [Detection(box: BoundingBox(x1: 0, y1: 0, x2: 4, y2: 4), score: 0.9, label: 18)]",
     ("Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift", "print(times.body, times.total)"): MINI + "\n" + IMAGE,
     ("Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift", "let (detections, times) = try model.profile(image)"): MINI + "\n" + IMAGE,
+    ("Sources/ReproNN/Trace/TraceDocument.swift", "let f = ModuleFingerprint.architecture(of: model)"): MINI,
+    ("Sources/ReproNN/Trace/TraceDocument.swift", "let w = ModuleFingerprint.weights(of: model)"): MINI,
+    ("Sources/ReproNN/Trace/TraceComparison.swift", "let result = try TraceComparison.compare(a, b)"):
+        'let a = TraceDocument(producer: "example", model: .init(arch: "mini", fingerprint: "f", weightsSHA256: "w"), images: [])\nlet b = a',
+    ("Sources/ReproVision/RetinaNet/RetinaNet+Trace.swift", "let model = try RetinaNet(configuration: .mini, seed: 0)"): IMAGE,
     ("Sources/ReproRandom/TorchGenerator+State.swift", "let h = try TorchGenerator(serializedState: saved, capability: .generic)"): SAVED,
     ("Sources/ReproRandom/TorchGenerator+State.swift", "try g.setState(saved)"): SAVED,
     ("Sources/ReproRandom/TorchInit.swift", "TorchInit.constant(&bias, 0.1)"): "var bias = [Float](repeating: 0, count: 4)",
@@ -156,6 +161,8 @@ COMPILE_ONLY = {
     ("Sources/ReproRandom/TorchGenerator+Permutation.swift", "let p = try g.randperm(214_748_364, as: Int32.self)"),  # 214,748,364 values
     ("Sources/ReproData/Transforms/CHWImage.swift", 'let x = CHWImage(try Image(contentsOfFile: "cat.jpg").rgb())   // values v / 255'),
     ("Sources/ReproData/ImageFolderDataset.swift", 'let ds = try ImageFolderDataset(root: "data/train")'),
+    ("Sources/ReproNN/Trace/TraceDocument.swift", 'let doc = try TraceDocument(contentsOf: "a.trace.json")'),
+    ("Sources/ReproNN/Checkpoint/SafetensorsFile.swift", 'let file = try SafetensorsFile(contentsOf: "run.trace.safetensors")'),
 }
 # Examples that end by showing an error (the test expects it to be thrown).
 THROWS = {("Sources/ReproRandom/TorchGenerator.swift", 'try TorchGenerator.seed(parsing: "-1")                     // 18446744073709551615')}

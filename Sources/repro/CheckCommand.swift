@@ -82,10 +82,10 @@ struct CheckDiffCommand: ParsableCommand {
     }
 
     /// The kept tensors of a trace (`nil` when it kept none), read from the file beside it.
-    static func tensors(of doc: TraceDocument, at path: String) throws(TraceError) -> StateDict? {
+    static func tensors(of doc: TraceDocument, at path: String) throws(TraceError) -> SafetensorsFile? {
         guard let name = doc.tensors else { return nil }
         let file = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(name)
-        do { return try StateDict(contentsOf: file) } catch {
+        do { return try SafetensorsFile(contentsOf: file) } catch {
             throw .unreadable(path: file, reason: "the trace's tensors cannot be read: \(error)")
         }
     }

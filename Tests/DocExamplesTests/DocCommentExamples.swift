@@ -666,6 +666,18 @@ struct DocCommentExample: Sendable {
 
 // Sources/ReproTensor/Conv2d+Algorithm.swift #2
 @Sendable func example_ReproTensor_Conv2d_Algorithm_2() async throws {
+    let conv = try PreparedConv2d(weight: Tensor(zeros: [8, 8, 1, 1]))
+    conv.kernelDescription   // "gemm"
+}
+
+// Sources/ReproTensor/Conv2d+Algorithm.swift #3
+@Sendable func example_ReproTensor_Conv2d_Algorithm_3() async throws {
+    let conv = try PreparedConv2d(weight: Tensor(zeros: [8, 3, 3, 3]), stride: (2, 2), padding: (1, 1))
+    conv.operationDescription   // "Conv2d 3x3/2 3->8, direct"
+}
+
+// Sources/ReproTensor/Conv2d+Algorithm.swift #4
+@Sendable func example_ReproTensor_Conv2d_Algorithm_4() async throws {
     PreparedConv2d.defaultAlgorithm(weightShape: [256, 256, 3, 3], stride: (1, 1), dilation: (1, 1), groups: 1)  // .winograd
 }
 
@@ -1322,6 +1334,19 @@ struct DocCommentExample: Sendable {
     let values = try w.floats()
 }
 
+// Sources/ReproNN/Checkpoint/SafetensorsFile.swift #1
+@Sendable func example_ReproNN_Checkpoint_SafetensorsFile_1() async throws {
+    let file = try SafetensorsFile(contentsOf: "run.trace.safetensors")
+    let first = try file.tensor(file.keys[0])
+}
+
+// Sources/ReproNN/Checkpoint/StateDict+SafetensorsWriter.swift #1
+@Sendable func example_ReproNN_Checkpoint_StateDict_SafetensorsWriter_1() async throws {
+    let dict = StateDict([("w", try CheckpointTensor(dtype: .float32, shape: [1], bytes: [0, 0, 128, 63]))])
+    let bytes = dict.safetensorsBytes()
+    let back = try StateDict(bytes: bytes)   // the same keys, dtypes, shapes and bytes
+}
+
 // Sources/ReproNN/Checkpoint/StateDict.swift #1
 @Sendable func example_ReproNN_Checkpoint_StateDict_1() async throws {
     let dict = try StateDict(contentsOf: "retinanet_resnet50_fpn_v2_coco.pth")
@@ -1441,6 +1466,48 @@ struct DocCommentExample: Sendable {
     let logits = try model.forward(x, in: scope)
 }
 
+// Sources/ReproNN/Trace/TraceComparison.swift #1
+@Sendable func example_ReproNN_Trace_TraceComparison_1() async throws {
+    let a = TraceDocument(producer: "example", model: .init(arch: "mini", fingerprint: "f", weightsSHA256: "w"), images: [])
+    let b = a
+    let result = try TraceComparison.compare(a, b)
+    result.identical   // true, or result.firstDivergence names the module
+}
+
+// Sources/ReproNN/Trace/TraceDocument.swift #1
+@Sendable func example_ReproNN_Trace_TraceDocument_1() async throws {
+    let doc = try TraceDocument(contentsOf: "a.trace.json")
+    print(doc.images[0].modules.count)
+}
+
+// Sources/ReproNN/Trace/TraceDocument.swift #2
+@Sendable func example_ReproNN_Trace_TraceDocument_2() async throws {
+    let model = try RetinaNet(configuration: .mini, seed: 0)
+    let f = ModuleFingerprint.architecture(of: model)
+}
+
+// Sources/ReproNN/Trace/TraceDocument.swift #3
+@Sendable func example_ReproNN_Trace_TraceDocument_3() async throws {
+    let model = try RetinaNet(configuration: .mini, seed: 0)
+    let w = ModuleFingerprint.weights(of: model)
+}
+
+// Sources/ReproNN/Trace/TraceRecorder.swift #1
+@Sendable func example_ReproNN_Trace_TraceRecorder_1() async throws {
+    let e = TraceEntry(name: "backbone.body.bn1", op: "Conv2d 7x7/2 3->64, direct + BatchNorm2d + ReLU (fused: conv1, bn1)",
+                       shape: [1, 400, 544, 64], dtype: "float32", sha256: String(repeating: "0", count: 64))
+}
+
+// Sources/ReproNN/Trace/TraceRecorder.swift #2
+@Sendable func example_ReproNN_Trace_TraceRecorder_2() async throws {
+    var g = TorchGenerator(seed: 0)
+    var layer = try Linear(inFeatures: 4, outFeatures: 2, generator: &g)
+    try layer.prepare(in: .root)
+    let recorder = TraceRecorder()
+    let y = try layer.forward(try Tensor(shape: [1, 4], scalars: [Float]([1, 2, 3, 4])), in: recorder.scope())
+    let trace = recorder.finish()   // one entry: op "Linear 4->2, gemm", shape [1, 2], sha256 of y's bytes
+}
+
 // Sources/ReproVision/COCO.swift #1
 @Sendable func example_ReproVision_COCO_1() async throws {
     COCO.categories[1]   // "person"
@@ -1507,6 +1574,14 @@ struct DocCommentExample: Sendable {
     let model = try RetinaNet(configuration: .mini, seed: 0)
     var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
     let (detections, times) = try model.profile(image)
+}
+
+// Sources/ReproVision/RetinaNet/RetinaNet+Trace.swift #1
+@Sendable func example_ReproVision_RetinaNet_RetinaNet_Trace_1() async throws {
+    var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
+    let model = try RetinaNet(configuration: .mini, seed: 0)
+    let traced = try model.detect([image], tracing: .digests)
+    let first = traced[0].trace.entries[0]   // backbone.body.bn1, Conv2d 7x7/2 3->…
 }
 
 // Sources/ReproVision/RetinaNet/RetinaNet.swift #1
@@ -1906,7 +1981,9 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproTensor/ChannelAffine.swift #1", code: "let bn = try ChannelAffine.frozenBatchNorm(weight: g, bias: b, runningMean: m, runningVariance: v, eps: 1e-5)\nlet y = try x.applying(bn)", runs: true, throwsError: false, body: example_ReproTensor_ChannelAffine_1),
     DocCommentExample(location: "Sources/ReproTensor/ChannelAffine.swift #2", code: "let y = try x.applying(bn, relu: true)", runs: true, throwsError: false, body: example_ReproTensor_ChannelAffine_2),
     DocCommentExample(location: "Sources/ReproTensor/Conv2d+Algorithm.swift #1", code: "let conv = try PreparedConv2d(weight: w, padding: (1, 1))          // the shape rule decides\nconv.algorithm                                            // .winograd for 3×3 256→256\nlet exact = try PreparedConv2d(weight: w, padding: (1, 1), algorithm: .direct)", runs: true, throwsError: false, body: example_ReproTensor_Conv2d_Algorithm_1),
-    DocCommentExample(location: "Sources/ReproTensor/Conv2d+Algorithm.swift #2", code: "PreparedConv2d.defaultAlgorithm(weightShape: [256, 256, 3, 3], stride: (1, 1), dilation: (1, 1), groups: 1)  // .winograd", runs: true, throwsError: false, body: example_ReproTensor_Conv2d_Algorithm_2),
+    DocCommentExample(location: "Sources/ReproTensor/Conv2d+Algorithm.swift #2", code: "let conv = try PreparedConv2d(weight: Tensor(zeros: [8, 8, 1, 1]))\nconv.kernelDescription   // \"gemm\"", runs: true, throwsError: false, body: example_ReproTensor_Conv2d_Algorithm_2),
+    DocCommentExample(location: "Sources/ReproTensor/Conv2d+Algorithm.swift #3", code: "let conv = try PreparedConv2d(weight: Tensor(zeros: [8, 3, 3, 3]), stride: (2, 2), padding: (1, 1))\nconv.operationDescription   // \"Conv2d 3x3/2 3->8, direct\"", runs: true, throwsError: false, body: example_ReproTensor_Conv2d_Algorithm_3),
+    DocCommentExample(location: "Sources/ReproTensor/Conv2d+Algorithm.swift #4", code: "PreparedConv2d.defaultAlgorithm(weightShape: [256, 256, 3, 3], stride: (1, 1), dilation: (1, 1), groups: 1)  // .winograd", runs: true, throwsError: false, body: example_ReproTensor_Conv2d_Algorithm_4),
     DocCommentExample(location: "Sources/ReproTensor/Conv2d.swift #1", code: "let conv = try PreparedConv2d(weight: w, bias: b, stride: (2, 2), padding: (3, 3), relu: true)\nlet y = try conv(x)", runs: true, throwsError: false, body: example_ReproTensor_Conv2d_1),
     DocCommentExample(location: "Sources/ReproTensor/Conv2d.swift #2", code: "let y = try conv.forward(nhwc: x, threads: 2)   // x: [1, 100, 136, 256]", runs: true, throwsError: false, body: example_ReproTensor_Conv2d_2),
     DocCommentExample(location: "Sources/ReproTensor/Conv2d.swift #3", code: "let y = try x.conv2d(weight: w, padding: (1, 1))", runs: true, throwsError: false, body: example_ReproTensor_Conv2d_3),
@@ -1995,6 +2072,8 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproImage/PNGEncoder.swift #1", code: "let png = image.pngData()\ntry Data(png).write(to: URL(fileURLWithPath: \"overlay.png\"))", runs: false, throwsError: false, body: example_ReproImage_PNGEncoder_1),
     DocCommentExample(location: "Sources/ReproImage/PNGEncoder.swift #2", code: "try image.writePNG(to: \"out.png\")", runs: false, throwsError: false, body: example_ReproImage_PNGEncoder_2),
     DocCommentExample(location: "Sources/ReproNN/Checkpoint/CheckpointTensor.swift #1", code: "let dict = try StateDict(contentsOf: \"weights.pth\")\nlet w = try dict.tensor(\"backbone.body.conv1.weight\")\nw.shape          // [64, 3, 7, 7]\nlet values = try w.floats()", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_CheckpointTensor_1),
+    DocCommentExample(location: "Sources/ReproNN/Checkpoint/SafetensorsFile.swift #1", code: "let file = try SafetensorsFile(contentsOf: \"run.trace.safetensors\")\nlet first = try file.tensor(file.keys[0])", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_SafetensorsFile_1),
+    DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict+SafetensorsWriter.swift #1", code: "let dict = StateDict([(\"w\", try CheckpointTensor(dtype: .float32, shape: [1], bytes: [0, 0, 128, 63]))])\nlet bytes = dict.safetensorsBytes()\nlet back = try StateDict(bytes: bytes)   // the same keys, dtypes, shapes and bytes", runs: true, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_SafetensorsWriter_1),
     DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict.swift #1", code: "let dict = try StateDict(contentsOf: \"retinanet_resnet50_fpn_v2_coco.pth\")\nfor key in dict.keys { print(key, try dict.tensor(key).shape) }", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_1),
     DocCommentExample(location: "Sources/ReproNN/Layers/Conv2d.swift #1", code: "var g = TorchGenerator(seed: 0)\nvar conv = try Conv2d(inChannels: 3, outChannels: 8, kernelSize: 3, padding: 1, generator: &g)\ntry conv.prepare(in: .root)\nlet y = try conv(x)   // x: NHWC [N, H, W, 3]", runs: true, throwsError: false, body: example_ReproNN_Layers_Conv2d_1),
     DocCommentExample(location: "Sources/ReproNN/Layers/Linear.swift #1", code: "var fc = try Linear(inFeatures: 512, outFeatures: 1000, generator: &g)\ntry fc.prepare(in: .root)\nlet logits = try fc(features)   // [N, 512] → [N, 1000]", runs: true, throwsError: false, body: example_ReproNN_Layers_Linear_1),
@@ -2010,6 +2089,12 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproNN/Module/Module.swift #2", code: "struct Counter: ModuleVisitor {\n    var total = 0\n    mutating func visit(_ key: String, _ tensor: inout Tensor, _ info: ParameterInfo) { total += tensor.count }\n}", runs: true, throwsError: false, body: example_ReproNN_Module_Module_2),
     DocCommentExample(location: "Sources/ReproNN/Module/Module.swift #3", code: "struct Probe: Module {   // a child convolution and a parameter of its own\n    var conv1: Conv2d\n    var weight: Tensor\n\n    mutating func walk<V: ModuleVisitor>(_ walker: inout ModuleWalker<V>) throws(ModuleError) {\n        try walker.child(\"conv1\", &conv1)\n        try walker.parameter(\"weight\", &weight, layer: .linear)\n    }\n\n    mutating func prepare(in scope: ModuleScope) throws(ModuleError) { try conv1.prepare(in: scope.child(\"conv1\")) }\n}", runs: true, throwsError: false, body: example_ReproNN_Module_Module_3),
     DocCommentExample(location: "Sources/ReproNN/Module/Module.swift #4", code: "var seen: [String] = []\nlet scope = ModuleScope(observer: { path, output in seen.append(\"\\(path) \\(output.shape)\") })\nlet logits = try model.forward(x, in: scope)", runs: true, throwsError: false, body: example_ReproNN_Module_Module_4),
+    DocCommentExample(location: "Sources/ReproNN/Trace/TraceComparison.swift #1", code: "let result = try TraceComparison.compare(a, b)\nresult.identical   // true, or result.firstDivergence names the module", runs: true, throwsError: false, body: example_ReproNN_Trace_TraceComparison_1),
+    DocCommentExample(location: "Sources/ReproNN/Trace/TraceDocument.swift #1", code: "let doc = try TraceDocument(contentsOf: \"a.trace.json\")\nprint(doc.images[0].modules.count)", runs: false, throwsError: false, body: example_ReproNN_Trace_TraceDocument_1),
+    DocCommentExample(location: "Sources/ReproNN/Trace/TraceDocument.swift #2", code: "let f = ModuleFingerprint.architecture(of: model)", runs: true, throwsError: false, body: example_ReproNN_Trace_TraceDocument_2),
+    DocCommentExample(location: "Sources/ReproNN/Trace/TraceDocument.swift #3", code: "let w = ModuleFingerprint.weights(of: model)", runs: true, throwsError: false, body: example_ReproNN_Trace_TraceDocument_3),
+    DocCommentExample(location: "Sources/ReproNN/Trace/TraceRecorder.swift #1", code: "let e = TraceEntry(name: \"backbone.body.bn1\", op: \"Conv2d 7x7/2 3->64, direct + BatchNorm2d + ReLU (fused: conv1, bn1)\",\n                   shape: [1, 400, 544, 64], dtype: \"float32\", sha256: String(repeating: \"0\", count: 64))", runs: true, throwsError: false, body: example_ReproNN_Trace_TraceRecorder_1),
+    DocCommentExample(location: "Sources/ReproNN/Trace/TraceRecorder.swift #2", code: "var g = TorchGenerator(seed: 0)\nvar layer = try Linear(inFeatures: 4, outFeatures: 2, generator: &g)\ntry layer.prepare(in: .root)\nlet recorder = TraceRecorder()\nlet y = try layer.forward(try Tensor(shape: [1, 4], scalars: [Float]([1, 2, 3, 4])), in: recorder.scope())\nlet trace = recorder.finish()   // one entry: op \"Linear 4->2, gemm\", shape [1, 2], sha256 of y's bytes", runs: true, throwsError: false, body: example_ReproNN_Trace_TraceRecorder_2),
     DocCommentExample(location: "Sources/ReproVision/COCO.swift #1", code: "COCO.categories[1]   // \"person\"\nCOCO.name(of: 18)    // \"dog\"", runs: true, throwsError: false, body: example_ReproVision_COCO_1),
     DocCommentExample(location: "Sources/ReproVision/Detection/BoundingBox.swift #1", code: "let b = BoundingBox(x1: 0, y1: 0, x2: 10, y2: 5)\nb.area  // 50", runs: true, throwsError: false, body: example_ReproVision_Detection_BoundingBox_1),
     DocCommentExample(location: "Sources/ReproVision/Detection/DetectionGeometry.swift #1", code: "DetectionGeometry.resizedSize(height: 154, width: 231, minSize: 160, maxSize: 256)  // (159, 239)", runs: true, throwsError: false, body: example_ReproVision_Detection_DetectionGeometry_1),
@@ -2020,6 +2105,7 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/Detection.swift #1", code: "for d in detections where d.score > 0.5 { print(COCO.name(of: d.label), d.score, d.box) }", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_Detection_1),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift #1", code: "let (detections, times) = try model.profile(image)\nprint(times.body, times.total)", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_Profile_1),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift #2", code: "let (detections, times) = try model.profile(image)", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_Profile_2),
+    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+Trace.swift #1", code: "let model = try RetinaNet(configuration: .mini, seed: 0)\nlet traced = try model.detect([image], tracing: .digests)\nlet first = traced[0].trace.entries[0]   // backbone.body.bn1, Conv2d 7x7/2 3->…", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_Trace_1),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet.swift #1", code: "var model = try RetinaNet(configuration: .v2, seed: 3407)\n_ = try model.load(stateDict: StateDict(contentsOf: \"retinanet_v2.pth\"))\nlet detections = try model.detect([Image(contentsOfFile: \"photo.jpg\")])", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_1),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet.swift #2", code: "let model = try RetinaNet(configuration: .v2, seed: 3407)", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_2),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet.swift #3", code: "var g = TorchGenerator(seed: 0)\nvar c = RetinaNetConfiguration.v2\nc.numClasses = 20\nlet model = try RetinaNet(configuration: c, generator: &g)\nlet x = try Tensor(shape: [3, 224, 224], scalars: try g.rand(count: 3 * 224 * 224))", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_3),

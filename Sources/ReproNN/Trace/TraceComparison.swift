@@ -15,6 +15,23 @@ public struct TraceTolerance: Sendable, Hashable {
     }
 }
 
+/// Where a comparison finds the kept tensors of a trace: an in-memory ``StateDict`` or a lazily read
+/// ``SafetensorsFile`` (keys ``TraceDocument/tensorKey(image:entry:)``).
+public protocol TraceTensorSource {
+    /// The tensor under `key`, or `nil` when the source has none.
+    func traceTensor(_ key: String) throws(CheckpointError) -> CheckpointTensor?
+}
+
+extension StateDict: TraceTensorSource {
+    /// The entry under `key`.
+    public func traceTensor(_ key: String) throws(CheckpointError) -> CheckpointTensor? { self[key] }
+}
+
+extension SafetensorsFile: TraceTensorSource {
+    /// The entry under `key`, read from the file.
+    public func traceTensor(_ key: String) throws(CheckpointError) -> CheckpointTensor? { try tensor(key) }
+}
+
 /// The first module whose outputs differ between two traces.
 public struct TraceDivergence: Sendable, Hashable {
     /// The input image (its name in the first trace) and its position.
@@ -72,7 +89,7 @@ public struct TraceComparison: Sendable {
     ///   ``TraceError/differentInputs(_:)`` when the images differ, ``TraceError/missingTensors(_:)``
     ///   when a tolerance needs tensors a trace did not keep.
     public static func compare(
-        _ a: TraceDocument, _ b: TraceDocument, tensorsA: StateDict? = nil, tensorsB: StateDict? = nil,
+        _ a: TraceDocument, _ b: TraceDocument, tensorsA: (any TraceTensorSource)? = nil, tensorsB: (any TraceTensorSource)? = nil,
         tolerance: TraceTolerance? = nil
     ) throws(TraceError) -> TraceComparison {
         guard a.model.fingerprint == b.model.fingerprint else {
@@ -114,7 +131,8 @@ public struct TraceComparison: Sendable {
                 let f = y.modules[kb]
                 let bitsEqual = e.sha256 == f.sha256 && e.shape == f.shape
                 if bitsEqual { continue }
-                let ta = try tensor(tensorsA, image: i, entry: k), tb = try tensor(tensorsB, image: i, entry: kb)
+                let ta = try tensor(tensorsA, image: i, entry: k)
+                let tb = ta == nil ? nil : try tensor(tensorsB, image: i, entry: kb)
                 var d = TraceDivergence(file: x.file, image: i, name: e.name, occurrence: n, opA: e.op, opB: f.op,
                                         shapeA: e.shape, shapeB: f.shape)
                 if let tolerance {
@@ -136,9 +154,10 @@ public struct TraceComparison: Sendable {
 
     private struct Key: Hashable { var name: String; var occurrence: Int }
 
-    private static func tensor(_ dict: StateDict?, image: Int, entry: Int) throws(TraceError) -> [Double]? {
-        guard let dict, let t = dict[TraceDocument.tensorKey(image: image, entry: entry)] else { return nil }
+    private static func tensor(_ source: (any TraceTensorSource)?, image: Int, entry: Int) throws(TraceError) -> [Double]? {
+        guard let source else { return nil }
         do {
+            guard let t = try source.traceTensor(TraceDocument.tensorKey(image: image, entry: entry)) else { return nil }
             switch t.dtype {
             case .float32: return try t.floats().map(Double.init)
             case .int64, .int32, .int16, .int8, .uint8, .bool: return try t.integers().map(Double.init)

@@ -5,7 +5,8 @@ import _ReproDigest
 /// One module's output in a trace: its dotted name, what ran, and the SHA-256 of its bits.
 ///
 /// ```swift
-/// let e = trace.entries[0]   // name "backbone.body.bn1", op "Conv2d 7x7/2 3->64, direct + BatchNorm2d + ReLU (fused: conv1, bn1)"
+/// let e = TraceEntry(name: "backbone.body.bn1", op: "Conv2d 7x7/2 3->64, direct + BatchNorm2d + ReLU (fused: conv1, bn1)",
+///                    shape: [1, 400, 544, 64], dtype: "float32", sha256: String(repeating: "0", count: 64))
 /// ```
 public struct TraceEntry: Sendable, Hashable, Codable {
     /// The module's dotted name: PyTorch's module name, the same as its state-dict key prefix.
@@ -50,9 +51,12 @@ public struct ModuleTrace: Sendable {
 /// kept. Recording only reads the outputs, so it changes no bit of any result.
 ///
 /// ```swift
+/// var g = TorchGenerator(seed: 0)
+/// var layer = try Linear(inFeatures: 4, outFeatures: 2, generator: &g)
+/// try layer.prepare(in: .root)
 /// let recorder = TraceRecorder()
-/// let y = try layer.forward(x, in: recorder.scope())
-/// let trace = recorder.finish()   // trace.entries[0].sha256, …
+/// let y = try layer.forward(try Tensor(shape: [1, 4], scalars: [Float]([1, 2, 3, 4])), in: recorder.scope())
+/// let trace = recorder.finish()   // one entry: op "Linear 4->2, gemm", shape [1, 2], sha256 of y's bytes
 /// ```
 public final class TraceRecorder: @unchecked Sendable {
     /// Whether the output tensors are kept beside their digests.
