@@ -33,8 +33,8 @@ struct TraceOutput {
     /// Writes the tensors (if kept), then the trace JSON, each atomically.
     func write() throws(CLIError) {
         do {
-            if let tensorsPath { try TraceDocument.tensorDict(traces).writeSafetensors(to: tensorsPath) }
-        } catch { throw CLIError("\(tensorsPath ?? path): \(error)") }
+            if let tensorsPath { try TraceDocument.writeTensors(traces, to: tensorsPath) }
+        } catch { throw CLIError(error.description) }
         let doc = TraceDocument(producer: "repro \(ReproBuild.version)", model: model,
                                 tensors: tensorsPath.map { ($0 as NSString).lastPathComponent }, images: images)
         do { try doc.write(to: path) } catch { throw CLIError(error.description) }

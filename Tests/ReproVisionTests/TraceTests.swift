@@ -30,13 +30,11 @@ import _ReproTestSupport
         var found = false
         mutating func visit(_ k: String, _ tensor: inout Tensor, _ info: ParameterInfo) throws(ModuleError) {
             guard k == key else { return }
-            var v: [Float] = try Self.run { try tensor.scalars() }
+            var v: [Float]
+            do { v = try tensor.scalars() } catch { throw .tensor(error) }
             v[0] += delta
             tensor = try .parameter(shape: tensor.shape, v)
             found = true
-        }
-        static func run<R>(_ body: () throws(TensorError) -> R) throws(ModuleError) -> R {
-            do { return try body() } catch { throw .tensor(error) }
         }
     }
 

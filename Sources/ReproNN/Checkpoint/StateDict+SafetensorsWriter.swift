@@ -29,25 +29,28 @@ extension StateDict {
     /// let back = try StateDict(bytes: bytes)   // the same keys, dtypes, shapes and bytes
     /// ```
     public func safetensorsBytes() -> [UInt8] {
+        let present = keys.compactMap { k in self[k].map { (k, $0) } }
+        var out = Self.safetensorsHeader(present.map { ($0.0, $0.1.dtype, $0.1.shape, $0.1.bytes.count) })
+        for (_, t) in present { out += t.bytes }
+        return out
+    }
+
+    /// The 8-byte length and the JSON header (padded with spaces to a multiple of 8) of a safetensors
+    /// file whose tensors follow back to back in the given order.
+    static func safetensorsHeader(_ entries: [(key: String, dtype: CheckpointDType, shape: [Int], byteCount: Int)]) -> [UInt8] {
         var header = "{"
         var offset = 0
-        for (i, key) in keys.enumerated() {
-            guard let t = self[key] else { continue }
+        for (i, e) in entries.enumerated() {
             if i > 0 { header += "," }
-            header += Self.jsonString(key) + ":{\"dtype\":\"\(t.dtype.safetensorsName)\",\"shape\":["
-                + t.shape.map(String.init).joined(separator: ",") + "],\"data_offsets\":[\(offset),\(offset + t.bytes.count)]}"
-            offset += t.bytes.count
+            header += jsonString(e.key) + ":{\"dtype\":\"\(e.dtype.safetensorsName)\",\"shape\":["
+                + e.shape.map(String.init).joined(separator: ",") + "],\"data_offsets\":[\(offset),\(offset + e.byteCount)]}"
+            offset += e.byteCount
         }
         header += "}"
         var h = Array(header.utf8)
         while h.count % 8 != 0 { h.append(0x20) }
-        var out: [UInt8] = []
-        out.reserveCapacity(8 + h.count + offset)
         let n = UInt64(h.count)
-        for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: n >> (8 * UInt64(i)))) }
-        out += h
-        for key in keys { if let t = self[key] { out += t.bytes } }
-        return out
+        return (0..<8).map { UInt8(truncatingIfNeeded: n >> (8 * UInt64($0))) } + h
     }
 
     /// Writes ``safetensorsBytes()`` to `path` atomically: into a temporary file in the same

@@ -195,21 +195,53 @@ public struct TraceDocument: Sendable, Codable, Equatable {
     /// The kept tensors of `traces` (one per image, in order) as a state dict keyed by ``tensorKey(image:entry:)``.
     public static func tensorDict(_ traces: [ModuleTrace]) throws(TraceError) -> StateDict {
         var entries: [(String, CheckpointTensor)] = []
-        for (i, trace) in traces.enumerated() {
-            for (k, t) in (trace.tensors ?? []).enumerated() {
-                let dtype: CheckpointDType = switch t.dtype {
-                case .float32: .float32
-                case .float64: .float64
-                case .int64: .int64
-                case .uint8: .uint8
-                }
-                let bytes = t.withElementBytes { Array($0) }
-                do {
-                    entries.append((tensorKey(image: i, entry: k), try CheckpointTensor(dtype: dtype, shape: t.shape, bytes: bytes)))
-                } catch { throw .malformed(path: "<tensors>", reason: "\(error)") }
-            }
+        for (key, t) in keyedTensors(traces) {
+            do {
+                entries.append((key, try CheckpointTensor(dtype: checkpointDType(t.dtype), shape: t.shape, bytes: t.withElementBytes { Array($0) })))
+            } catch { throw .malformed(path: "<tensors>", reason: "\(error)") }
         }
         return StateDict(entries)
+    }
+
+    /// Writes the kept tensors of `traces` as a safetensors file (keys ``tensorKey(image:entry:)``),
+    /// streaming each tensor's bytes into a temporary file that is then renamed to `path`: no copy of
+    /// the tensors is made in memory.
+    public static func writeTensors(_ traces: [ModuleTrace], to path: String) throws(TraceError) {
+        let tensors = keyedTensors(traces)
+        let header = StateDict.safetensorsHeader(tensors.map { ($0.0, checkpointDType($0.1.dtype), $0.1.shape, $0.1.count * $0.1.dtype.byteCount) })
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
+        do {
+            guard FileManager.default.createFile(atPath: temporary.path, contents: Data(header)) else {
+                throw TraceError.unreadable(path: path, reason: "cannot create \(temporary.path)")
+            }
+            let handle = try FileHandle(forWritingTo: temporary)
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            for (_, t) in tensors {
+                try t.withElementBytes { (p: UnsafeRawBufferPointer) throws in try handle.write(contentsOf: p) }
+            }
+            try handle.synchronize()
+            _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
+        } catch let e as TraceError {
+            throw e
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw .unreadable(path: path, reason: "cannot write: \(error.localizedDescription)")
+        }
+    }
+
+    private static func keyedTensors(_ traces: [ModuleTrace]) -> [(String, Tensor)] {
+        traces.enumerated().flatMap { i, trace in (trace.tensors ?? []).enumerated().map { (tensorKey(image: i, entry: $0.offset), $0.element) } }
+    }
+
+    private static func checkpointDType(_ d: DType) -> CheckpointDType {
+        switch d {
+        case .float32: .float32
+        case .float64: .float64
+        case .int64: .int64
+        case .uint8: .uint8
+        }
     }
 }
 

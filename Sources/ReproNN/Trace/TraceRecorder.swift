@@ -111,18 +111,21 @@ public final class TraceRecorder: @unchecked Sendable {
 extension Tensor {
     /// Calls `body` with the elements' bytes, little-endian, in row-major order (a strided view is
     /// copied first).
-    func withElementBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+    func withElementBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         let c = contiguous()
-        func bytes<T: TensorScalar>(_ type: T.Type) -> R? {
-            try? c.withUnsafeBufferPointer(as: type) { (p: UnsafeBufferPointer<T>) throws(TensorError) in body(UnsafeRawBufferPointer(p)) }
+        var raw = UnsafeRawBufferPointer(start: nil, count: 0)
+        func locate<T: TensorScalar>(_ type: T.Type) {
+            // Fails only on a dtype mismatch or a strided view, neither possible here.
+            _ = try? c.withUnsafeBufferPointer(as: type) { (p: UnsafeBufferPointer<T>) throws(TensorError) in raw = UnsafeRawBufferPointer(p) }
         }
-        let r: R? = switch dtype {
-        case .float32: bytes(Float.self)
-        case .float64: bytes(Double.self)
-        case .int64: bytes(Int64.self)
-        case .uint8: bytes(UInt8.self)
+        switch dtype {
+        case .float32: locate(Float.self)
+        case .float64: locate(Double.self)
+        case .int64: locate(Int64.self)
+        case .uint8: locate(UInt8.self)
         }
-        // withUnsafeBufferPointer fails only on a dtype mismatch or a strided view, neither possible here.
-        return r ?? body(UnsafeRawBufferPointer(start: nil, count: 0))
+        let result = try body(raw)
+        withExtendedLifetime(c) {}  // `raw` points into c's storage: keep it alive until body returns
+        return result
     }
 }
