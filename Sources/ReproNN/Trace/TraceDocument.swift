@@ -4,8 +4,10 @@ import _ReproDigest
 
 /// Why a trace could not be read, written or compared. Every case names the file or the facts.
 public enum TraceError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// The file could not be read or written.
+    /// The file could not be read.
     case unreadable(path: String, reason: String)
+    /// The file could not be written (nothing was left at its path).
+    case unwritable(path: String, reason: String)
     /// The file is not a trace: not JSON, truncated, or a field is missing or of the wrong type.
     case malformed(path: String, reason: String)
     /// The trace was written by a newer format version.
@@ -21,6 +23,7 @@ public enum TraceError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .unreadable(p, r): return "\(p): cannot read the trace: \(r)"
+        case let .unwritable(p, r): return "\(p): cannot write the trace: \(r)"
         case let .malformed(p, r): return "\(p): not a valid trace: \(r)"
         case let .unsupportedVersion(p, v): return "\(p): trace format version \(v) is newer than this Repro reads (\(TraceDocument.currentVersion))"
         case let .differentModels(m): return "refusing to compare traces of different models: \(m)"
@@ -188,7 +191,7 @@ public struct TraceDocument: Sendable, Codable, Equatable {
     /// Writes the JSON to `path` atomically (temporary file, then rename).
     public func write(to path: String) throws(TraceError) {
         do { try jsonData().write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw .unreadable(path: path, reason: "cannot write: \(error.localizedDescription)")
+            throw .unwritable(path: path, reason: error.localizedDescription)
         }
     }
 
@@ -213,7 +216,7 @@ public struct TraceDocument: Sendable, Codable, Equatable {
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
         do {
             guard FileManager.default.createFile(atPath: temporary.path, contents: Data(header)) else {
-                throw TraceError.unreadable(path: path, reason: "cannot create \(temporary.path)")
+                throw TraceError.unwritable(path: path, reason: "cannot create \(temporary.path)")
             }
             let handle = try FileHandle(forWritingTo: temporary)
             defer { try? handle.close() }
@@ -222,12 +225,15 @@ public struct TraceDocument: Sendable, Codable, Equatable {
                 try t.withElementBytes { (p: UnsafeRawBufferPointer) throws in try handle.write(contentsOf: p) }
             }
             try handle.synchronize()
-            _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
+            guard rename(temporary.path, path) == 0 else {
+                throw TraceError.unwritable(path: path, reason: String(cString: strerror(errno)))
+            }
         } catch let e as TraceError {
+            try? FileManager.default.removeItem(at: temporary)
             throw e
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            throw .unreadable(path: path, reason: "cannot write: \(error.localizedDescription)")
+            throw .unwritable(path: path, reason: error.localizedDescription)
         }
     }
 
