@@ -180,7 +180,7 @@ let package = Package(
         .testTarget(
             name: "reproTests",
             // Repro: the verify/doctor tests write seeded checkpoints with the library.
-            dependencies: ["repro", "Repro", "ReproImage", "_ReproTestSupport"],
+            dependencies: ["repro", "Repro", "ReproImage", "ReproNN", "ReproTensor", "ReproVision", "_ReproTestSupport"],
             swiftSettings: commonSettings
         ),
     ],

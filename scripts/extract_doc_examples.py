@@ -104,6 +104,11 @@ CONTEXT = {
         "let detections = [Detection(box: BoundingBox(x1: 0, y1: 0, x2: 4, y2: 4), score: 0.9, label: 18)]",
     ("Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift", "print(times.body, times.total)"): MINI + "\n" + IMAGE,
     ("Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift", "let (detections, times) = try model.profile(image)"): MINI + "\n" + IMAGE,
+    ("Sources/ReproNN/Trace/TraceDocument.swift", "let f = ModuleFingerprint.architecture(of: model)"): MINI,
+    ("Sources/ReproNN/Trace/TraceDocument.swift", "let w = ModuleFingerprint.weights(of: model)"): MINI,
+    ("Sources/ReproNN/Trace/TraceComparison.swift", "let result = try TraceComparison.compare(a, b)"):
+        'let a = TraceDocument(producer: "example", model: .init(arch: "mini", fingerprint: "f", weightsSHA256: "w"), images: [])\nlet b = a',
+    ("Sources/ReproVision/RetinaNet/RetinaNet+Trace.swift", "let model = try RetinaNet(configuration: .mini, seed: 0)"): IMAGE,
     ("Sources/ReproRandom/TorchGenerator+State.swift", "let h = try TorchGenerator(serializedState: saved, capability: .generic)"): SAVED,
     ("Sources/ReproRandom/TorchGenerator+State.swift", "try g.setState(saved)"): SAVED,
     ("Sources/ReproRandom/TorchInit.swift", "TorchInit.constant(&bias, 0.1)"): "var bias = [Float](repeating: 0, count: 4)",
@@ -132,7 +137,6 @@ CONTEXT = {
     ("Sources/ReproData/StreamLoader.swift", "let saved = try JSONEncoder().encode(batch.stateAfter)"): STREAM_LOADER + "\n" + BATCH,
     ("Sources/ReproData/StreamLoader.swift", "let loader = try StreamLoader(dataset: records, batchSize: 32, seed: 7, workers: 4,"): "let records = Counting()\n"
         "@Sendable func decodeAndAugment(_ r: Int, _ g: inout SampleGenerator) -> Int { r }\nfunc save(_ state: StreamLoaderState) {}",
-    ("Sources/ReproNN/Checkpoint/StateDict+Writing.swift", 'try dict.writeSafetensors(to: "weights.safetensors")'): DICT,
     ("Sources/Repro/RunManifest.swift", "for f in rerun.changedFacts(since: recorded) { print(f.fact, f.recorded, \"→\", f.now) }"):
         'let recorded = try RunManifest(contentsOf: "recorded.manifest.json")\nlet rerun = recorded',
     ("Sources/ReproTensor/FloatingPointEnvironment.swift", "let fp = FloatingPointEnvironment.current"):
@@ -164,12 +168,13 @@ COMPILE_ONLY = {
     ("Sources/ReproData/ImageFolderDataset.swift", 'let ds = try ImageFolderDataset(root: "data/train")'),
     ("Sources/ReproNN/Checkpoint/StateDict+Prefix.swift", 'if let p = dict.sharedKeyPrefix { print("every key starts with", p) }'),
     ("Sources/ReproNN/Checkpoint/StateDict+Prefix.swift", 'let dict = try StateDict(contentsOf: "ddp.pth").strippingPrefix("module.")'),
-    ("Sources/ReproNN/Checkpoint/StateDict+Writing.swift", 'try dict.writeSafetensors(to: "weights.safetensors")'),
     ("Sources/ReproNN/Module/StateDict+Module.swift", "let model = try RetinaNet(configuration: .v2, seed: 3407)"),
     ("Sources/ReproVision/RetinaNet/CheckpointDiagnosis.swift", 'let dict = try StateDict(contentsOf: "finetuned.pth")'),
     ("Sources/Repro/RunManifest.swift", 'let manifest = try RunManifest(contentsOf: "run.manifest.json")'),
     ("Sources/Repro/RunManifest.swift", "for f in rerun.changedFacts(since: recorded) { print(f.fact, f.recorded, \"→\", f.now) }"),
     ("Sources/Repro/RunManifest.swift", 'let digest = try StateDict(contentsOf: "weights.safetensors").canonicalSHA256'),
+    ("Sources/ReproNN/Trace/TraceDocument.swift", 'let doc = try TraceDocument(contentsOf: "a.trace.json")'),
+    ("Sources/ReproNN/Checkpoint/SafetensorsFile.swift", 'let file = try SafetensorsFile(contentsOf: "run.trace.safetensors")'),
 }
 # Examples that end by showing an error (the test expects it to be thrown).
 THROWS = {("Sources/ReproRandom/TorchGenerator.swift", 'try TorchGenerator.seed(parsing: "-1")                     // 18446744073709551615')}

@@ -30,6 +30,40 @@ extension PreparedConv2d {
         }
     }
 
+    /// The kernel path a forward call runs, in words: `gemm` (a pointwise convolution on the
+    /// GEMM), `direct`, `winograd F(4x4,3x3)`, `winograd F(2x2,3x3)`, or — with ``Runtime/benchmark``
+    /// on and no algorithm forced — `autotuned (…)` naming the autotuner's candidates.
+    ///
+    /// ```swift
+    /// let conv = try PreparedConv2d(weight: Tensor(zeros: [8, 8, 1, 1]))
+    /// conv.kernelDescription   // "gemm"
+    /// ```
+    public var kernelDescription: String {
+        if Runtime.settings.benchmark, !algorithmForced, winogradWeights != nil { return "autotuned (direct or winograd F(4x4,3x3))" }
+        switch algorithm {
+        case .direct: return packedTransposed != nil ? "gemm" : "direct"
+        case .winograd: return "winograd F(4x4,3x3)"
+        case .winogradF2x3: return "winograd F(2x2,3x3)"
+        }
+    }
+
+    /// The layer in PyTorch's words plus its kernel path, e.g. `Conv2d 3x3 256->256, winograd F(4x4,3x3)`
+    /// or `Conv2d 1x1/2 256->512, direct` (`/s` for a stride other than 1).
+    ///
+    /// ```swift
+    /// let conv = try PreparedConv2d(weight: Tensor(zeros: [8, 3, 3, 3]), stride: (2, 2), padding: (1, 1))
+    /// conv.operationDescription   // "Conv2d 3x3/2 3->8, direct"
+    /// ```
+    public var operationDescription: String {
+        let s = weightShape
+        var d = "Conv2d \(s[2])x\(s[3])"
+        if stride != (1, 1) { d += stride.h == stride.w ? "/\(stride.h)" : "/\(stride.h)x\(stride.w)" }
+        d += " \(s[1] * groups)->\(s[0])"
+        if groups != 1 { d += " groups \(groups)" }
+        if dilation != (1, 1) { d += " dilation \(dilation.h)" }
+        return d + ", " + kernelDescription
+    }
+
     /// The fixed rule that picks a layer's algorithm from its shape alone:
     /// ``Algorithm/winograd`` for 3×3 kernels with stride 1, dilation 1, one
     /// group and at least ``winogradMinimumChannels`` input and output channels;

@@ -82,6 +82,14 @@ struct DetectCommand: ParsableCommand {
     @Flag(name: .long, inversion: .prefixedNo, help: "Show progress and an ETA on stderr (default: when stderr is a terminal).")
     var progress: Bool?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Write each image's activation trace (every module's name, op, shape, dtype, SHA-256) as JSON to this file; compare traces with 'repro check diff'.",
+        valueName: "path"))
+    var trace: String?
+
+    @Flag(name: .long, help: "With --trace, also write every module output to a safetensors file beside the trace (X.json -> X.safetensors).")
+    var traceTensors = false
+
     // Benchmark hook (bench/retinanet_bench.py; documented in docs/retinanet.md, hidden from --help).
     @Flag(name: .long, help: ArgumentHelp("Print per-stage timings as JSON instead of detections.", visibility: .hidden))
     var profile = false
@@ -91,6 +99,9 @@ struct DetectCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Untimed warm-up runs per image with --profile.", visibility: .hidden))
     var profileWarmup: Int = 1
+
+    @Flag(name: .long, help: ArgumentHelp("With --profile, trace every pass (digests only): what --trace costs.", visibility: .hidden))
+    var profileTrace = false
 
     static let defaultSeed = IntegerSeed(3407)
 
@@ -106,6 +117,8 @@ struct DetectCommand: ParsableCommand {
         guard scoreThreshold >= 0, scoreThreshold < 1 else {
             throw ValidationError("--score-threshold must be in [0, 1): scores are sigmoid outputs in (0, 1), got \(scoreThreshold)")
         }
+        guard !traceTensors || trace != nil else { throw ValidationError("--trace-tensors needs --trace PATH") }
+        guard !(profile && trace != nil) else { throw ValidationError("--profile and --trace cannot be combined") }
         guard !(output.json && coco) else { throw ValidationError("--json and --coco are two output formats; choose one") }
         guard images.filter({ $0 == "-" }).count <= 1 else { throw ValidationError("standard input ('-') can be read only once") }
         _ = try seedOption.torchSeed(default: Self.defaultSeed)
@@ -159,6 +172,10 @@ struct DetectCommand: ParsableCommand {
         let overlays = try draw.map { dir in try planOverlays(inputs, in: dir, guardian: &guardian) }
         if let path = output.output { try guardian.claimFile(path) }
         if let manifest { try guardian.claimFile(manifest) }
+        if let trace {
+            try guardian.claimFile(trace)
+            if traceTensors { try guardian.claimFile(TraceOutput.tensorsPath(for: trace)) }
+        }
         let sink = try replacement ?? OutputSink.named(output.output)
 
         // 3. The model.
@@ -186,6 +203,7 @@ struct DetectCommand: ParsableCommand {
             sink: sink, format: coco ? .coco : output.json ? .json : .text,
             provenance: Provenance(config: config, arch: arch, seed: IntegerSeed(seed), weights: weights,
                                    weightsSHA256: checkpoint?.sha256))
+        var traceOutput = trace.map { TraceOutput(path: $0, keepingTensors: traceTensors, model: model.traceModel(arch: arch)) }
         let bar = ProgressBar(total: inputs.count, unit: "images", enabled: progress)
         var start = 0
         while start < inputs.count {
@@ -204,7 +222,14 @@ struct DetectCommand: ParsableCommand {
                     failed = true
                 }
             }
-            let results = try model.detect(decoded.map(\.image))
+            let results: [[Detection]]
+            if traceOutput != nil {
+                let traced = try model.detect(decoded.map(\.image), tracing: traceTensors ? .tensors : .digests)
+                for ((i, image), t) in zip(decoded, traced) { traceOutput?.add(file: inputs[i].name, image: image, trace: t.trace) }
+                results = traced.map(\.detections)
+            } else {
+                results = try model.detect(decoded.map(\.image))
+            }
             for ((i, image), dets) in zip(decoded, results) {
                 try writer.write(file: inputs[i].name, imageID: ids[i], image: image, detections: dets)
                 if let recorder {
@@ -218,6 +243,7 @@ struct DetectCommand: ParsableCommand {
         }
         bar.finish()
         try writer.finish()
+        try traceOutput?.write()
         if let recorder, let manifest { try recorder.write(to: manifest, wholeOutput: sink.sha256) }
         if failed { throw ExitCode(1) }
     }
@@ -255,8 +281,10 @@ struct DetectCommand: ParsableCommand {
             let image = try input.decode()
             var warm: [Times] = [], runs: [Times] = []
             var detections: [Detection] = []
+            let recorder = profileTrace ? TraceRecorder() : nil
             for i in 0..<(profileWarmup + profileRuns) {
-                let (d, t) = try model.profile(image)
+                let (d, t) = try model.profile(image, recording: recorder)
+                _ = recorder?.finish()
                 detections = d
                 if i < profileWarmup { warm.append(Times(t)) } else { runs.append(Times(t)) }
             }

@@ -23,7 +23,7 @@ struct ReproCommand: ParsableCommand {
             """,
         version: ReproBuild.version,
         subcommands: [RandomCommand.self, EnvCommand.self, DetectCommand.self, ImageCommand.self, BatchesCommand.self,
-                      VerifyCommand.self, DoctorCommand.self, TrainBenchCommand.self]
+                      CheckCommand.self, VerifyCommand.self, DoctorCommand.self, TrainBenchCommand.self]
     )
 
     /// Makes hashing deterministic (re-executing once if needed), then runs the command.

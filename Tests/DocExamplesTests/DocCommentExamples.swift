@@ -684,6 +684,18 @@ struct DocCommentExample: Sendable {
 
 // Sources/ReproTensor/Conv2d+Algorithm.swift #2
 @Sendable func example_ReproTensor_Conv2d_Algorithm_2() async throws {
+    let conv = try PreparedConv2d(weight: Tensor(zeros: [8, 8, 1, 1]))
+    conv.kernelDescription   // "gemm"
+}
+
+// Sources/ReproTensor/Conv2d+Algorithm.swift #3
+@Sendable func example_ReproTensor_Conv2d_Algorithm_3() async throws {
+    let conv = try PreparedConv2d(weight: Tensor(zeros: [8, 3, 3, 3]), stride: (2, 2), padding: (1, 1))
+    conv.operationDescription   // "Conv2d 3x3/2 3->8, direct"
+}
+
+// Sources/ReproTensor/Conv2d+Algorithm.swift #4
+@Sendable func example_ReproTensor_Conv2d_Algorithm_4() async throws {
     PreparedConv2d.defaultAlgorithm(weightShape: [256, 256, 3, 3], stride: (1, 1), dilation: (1, 1), groups: 1)  // .winograd
 }
 
@@ -1501,6 +1513,12 @@ struct DocCommentExample: Sendable {
     HalfPrecision.float(bfloat16Bits: 0x3F80)   // 1.0
 }
 
+// Sources/ReproNN/Checkpoint/SafetensorsFile.swift #1
+@Sendable func example_ReproNN_Checkpoint_SafetensorsFile_1() async throws {
+    let file = try SafetensorsFile(contentsOf: "run.trace.safetensors")
+    let first = try file.tensor(file.keys[0])
+}
+
 // Sources/ReproNN/Checkpoint/StateDict+Prefix.swift #1
 @Sendable func example_ReproNN_Checkpoint_StateDict_Prefix_1() async throws {
     let dict = try StateDict(contentsOf: "ddp.pth")
@@ -1512,17 +1530,11 @@ struct DocCommentExample: Sendable {
     let dict = try StateDict(contentsOf: "ddp.pth").strippingPrefix("module.")
 }
 
-// Sources/ReproNN/Checkpoint/StateDict+Writing.swift #1
-@Sendable func example_ReproNN_Checkpoint_StateDict_Writing_1() async throws {
+// Sources/ReproNN/Checkpoint/StateDict+SafetensorsWriter.swift #1
+@Sendable func example_ReproNN_Checkpoint_StateDict_SafetensorsWriter_1() async throws {
     let dict = StateDict([("w", try CheckpointTensor(dtype: .float32, shape: [1], bytes: [0, 0, 128, 63]))])
-    let bytes = try dict.safetensorsBytes()
-    try StateDict(bytes: bytes)["w"]?.floats()   // [1.0]
-}
-
-// Sources/ReproNN/Checkpoint/StateDict+Writing.swift #2
-@Sendable func example_ReproNN_Checkpoint_StateDict_Writing_2() async throws {
-    let dict = try StateDict(contentsOf: "weights.pth")
-    try dict.writeSafetensors(to: "weights.safetensors")
+    let bytes = dict.safetensorsBytes()
+    let back = try StateDict(bytes: bytes)   // the same keys, dtypes, shapes and bytes
 }
 
 // Sources/ReproNN/Checkpoint/StateDict.swift #1
@@ -1778,6 +1790,48 @@ struct DocCommentExample: Sendable {
     sgd.arithmetic   // .unfused: what a torch with ATEN_CPU_CAPABILITY=default computes
 }
 
+// Sources/ReproNN/Trace/TraceComparison.swift #1
+@Sendable func example_ReproNN_Trace_TraceComparison_1() async throws {
+    let a = TraceDocument(producer: "example", model: .init(arch: "mini", fingerprint: "f", weightsSHA256: "w"), images: [])
+    let b = a
+    let result = try TraceComparison.compare(a, b)
+    result.identical   // true, or result.firstDivergence names the module
+}
+
+// Sources/ReproNN/Trace/TraceDocument.swift #1
+@Sendable func example_ReproNN_Trace_TraceDocument_1() async throws {
+    let doc = try TraceDocument(contentsOf: "a.trace.json")
+    print(doc.images[0].modules.count)
+}
+
+// Sources/ReproNN/Trace/TraceDocument.swift #2
+@Sendable func example_ReproNN_Trace_TraceDocument_2() async throws {
+    let model = try RetinaNet(configuration: .mini, seed: 0)
+    let f = ModuleFingerprint.architecture(of: model)
+}
+
+// Sources/ReproNN/Trace/TraceDocument.swift #3
+@Sendable func example_ReproNN_Trace_TraceDocument_3() async throws {
+    let model = try RetinaNet(configuration: .mini, seed: 0)
+    let w = ModuleFingerprint.weights(of: model)
+}
+
+// Sources/ReproNN/Trace/TraceRecorder.swift #1
+@Sendable func example_ReproNN_Trace_TraceRecorder_1() async throws {
+    let e = TraceEntry(name: "backbone.body.bn1", op: "Conv2d 7x7/2 3->64, direct + BatchNorm2d + ReLU (fused: conv1, bn1)",
+                       shape: [1, 400, 544, 64], dtype: "float32", sha256: String(repeating: "0", count: 64))
+}
+
+// Sources/ReproNN/Trace/TraceRecorder.swift #2
+@Sendable func example_ReproNN_Trace_TraceRecorder_2() async throws {
+    var g = TorchGenerator(seed: 0)
+    var layer = try Linear(inFeatures: 4, outFeatures: 2, generator: &g)
+    try layer.prepare(in: .root)
+    let recorder = TraceRecorder()
+    let y = try layer.forward(try Tensor(shape: [1, 4], scalars: [Float]([1, 2, 3, 4])), in: recorder.scope())
+    let trace = recorder.finish()   // one entry: op "Linear 4->2, gemm", shape [1, 2], sha256 of y's bytes
+}
+
 // Sources/ReproVision/COCO.swift #1
 @Sendable func example_ReproVision_COCO_1() async throws {
     COCO.categories[1]   // "person"
@@ -1851,6 +1905,14 @@ struct DocCommentExample: Sendable {
     let model = try RetinaNet(configuration: .mini, seed: 0)
     var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
     let (detections, times) = try model.profile(image)
+}
+
+// Sources/ReproVision/RetinaNet/RetinaNet+Trace.swift #1
+@Sendable func example_ReproVision_RetinaNet_RetinaNet_Trace_1() async throws {
+    var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
+    let model = try RetinaNet(configuration: .mini, seed: 0)
+    let traced = try model.detect([image], tracing: .digests)
+    let first = traced[0].trace.entries[0]   // backbone.body.bn1, Conv2d 7x7/2 3->…
 }
 
 // Sources/ReproVision/RetinaNet/RetinaNet.swift #1
@@ -2259,7 +2321,9 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproTensor/ChannelAffine.swift #1", code: "let bn = try ChannelAffine.frozenBatchNorm(weight: g, bias: b, runningMean: m, runningVariance: v, eps: 1e-5)\nlet y = try x.applying(bn)", runs: true, throwsError: false, body: example_ReproTensor_ChannelAffine_1),
     DocCommentExample(location: "Sources/ReproTensor/ChannelAffine.swift #2", code: "let y = try x.applying(bn, relu: true)", runs: true, throwsError: false, body: example_ReproTensor_ChannelAffine_2),
     DocCommentExample(location: "Sources/ReproTensor/Conv2d+Algorithm.swift #1", code: "let conv = try PreparedConv2d(weight: w, padding: (1, 1))          // the shape rule decides\nconv.algorithm                                            // .winograd for 3×3 256→256\nlet exact = try PreparedConv2d(weight: w, padding: (1, 1), algorithm: .direct)", runs: true, throwsError: false, body: example_ReproTensor_Conv2d_Algorithm_1),
-    DocCommentExample(location: "Sources/ReproTensor/Conv2d+Algorithm.swift #2", code: "PreparedConv2d.defaultAlgorithm(weightShape: [256, 256, 3, 3], stride: (1, 1), dilation: (1, 1), groups: 1)  // .winograd", runs: true, throwsError: false, body: example_ReproTensor_Conv2d_Algorithm_2),
+    DocCommentExample(location: "Sources/ReproTensor/Conv2d+Algorithm.swift #2", code: "let conv = try PreparedConv2d(weight: Tensor(zeros: [8, 8, 1, 1]))\nconv.kernelDescription   // \"gemm\"", runs: true, throwsError: false, body: example_ReproTensor_Conv2d_Algorithm_2),
+    DocCommentExample(location: "Sources/ReproTensor/Conv2d+Algorithm.swift #3", code: "let conv = try PreparedConv2d(weight: Tensor(zeros: [8, 3, 3, 3]), stride: (2, 2), padding: (1, 1))\nconv.operationDescription   // \"Conv2d 3x3/2 3->8, direct\"", runs: true, throwsError: false, body: example_ReproTensor_Conv2d_Algorithm_3),
+    DocCommentExample(location: "Sources/ReproTensor/Conv2d+Algorithm.swift #4", code: "PreparedConv2d.defaultAlgorithm(weightShape: [256, 256, 3, 3], stride: (1, 1), dilation: (1, 1), groups: 1)  // .winograd", runs: true, throwsError: false, body: example_ReproTensor_Conv2d_Algorithm_4),
     DocCommentExample(location: "Sources/ReproTensor/Conv2d.swift #1", code: "let conv = try PreparedConv2d(weight: w, bias: b, stride: (2, 2), padding: (3, 3), relu: true)\nlet y = try conv(x)", runs: true, throwsError: false, body: example_ReproTensor_Conv2d_1),
     DocCommentExample(location: "Sources/ReproTensor/Conv2d.swift #2", code: "let y = try conv.forward(nhwc: x, threads: 2)   // x: [1, 100, 136, 256]", runs: true, throwsError: false, body: example_ReproTensor_Conv2d_2),
     DocCommentExample(location: "Sources/ReproTensor/Conv2d.swift #3", code: "let y = try x.conv2d(weight: w, padding: (1, 1))", runs: true, throwsError: false, body: example_ReproTensor_Conv2d_3),
@@ -2361,10 +2425,10 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproNN/Autograd/ValueAndGradient.swift #1", code: "var g = TorchGenerator(seed: 0)\nlet model = try Linear(inFeatures: 4, outFeatures: 3, generator: &g)\nlet inputs = try Tensor(shape: [8, 4], scalars: (0..<32).map { Float($0) / 32 })\nlet labels = [0, 1, 2, 0, 1, 2, 0, 1]\nlet result = try valueAndGradient(of: model, batchSize: 8, microBatches: [3, 3, 2]) { model, scope in\n    let x = try scope.constant(samplesOf: inputs)          // this micro-batch's rows\n    return try model.forward(x, in: scope).crossEntropy(targets: Array(labels[scope.samples]))\n}\nlet gradient = result.gradients[\"weight\"]                    // [3, 4], the same bits for any split", runs: true, throwsError: false, body: example_ReproNN_Autograd_ValueAndGradient_1),
     DocCommentExample(location: "Sources/ReproNN/Checkpoint/CheckpointTensor.swift #1", code: "let dict = try StateDict(contentsOf: \"weights.pth\")\nlet w = try dict.tensor(\"backbone.body.conv1.weight\")\nw.shape          // [64, 3, 7, 7]\nlet values = try w.floats()", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_CheckpointTensor_1),
     DocCommentExample(location: "Sources/ReproNN/Checkpoint/HalfPrecision.swift #1", code: "HalfPrecision.float(float16Bits: 0x3C00)    // 1.0\nHalfPrecision.float(float16Bits: 0x0001)    // 2^-24, the smallest subnormal\nHalfPrecision.float(bfloat16Bits: 0x3F80)   // 1.0", runs: true, throwsError: false, body: example_ReproNN_Checkpoint_HalfPrecision_1),
+    DocCommentExample(location: "Sources/ReproNN/Checkpoint/SafetensorsFile.swift #1", code: "let file = try SafetensorsFile(contentsOf: \"run.trace.safetensors\")\nlet first = try file.tensor(file.keys[0])", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_SafetensorsFile_1),
     DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict+Prefix.swift #1", code: "let dict = try StateDict(contentsOf: \"ddp.pth\")\nif let p = dict.sharedKeyPrefix { print(\"every key starts with\", p) }", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_Prefix_1),
     DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict+Prefix.swift #2", code: "let dict = try StateDict(contentsOf: \"ddp.pth\").strippingPrefix(\"module.\")", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_Prefix_2),
-    DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict+Writing.swift #1", code: "let dict = StateDict([(\"w\", try CheckpointTensor(dtype: .float32, shape: [1], bytes: [0, 0, 128, 63]))])\nlet bytes = try dict.safetensorsBytes()\ntry StateDict(bytes: bytes)[\"w\"]?.floats()   // [1.0]", runs: true, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_Writing_1),
-    DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict+Writing.swift #2", code: "try dict.writeSafetensors(to: \"weights.safetensors\")", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_Writing_2),
+    DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict+SafetensorsWriter.swift #1", code: "let dict = StateDict([(\"w\", try CheckpointTensor(dtype: .float32, shape: [1], bytes: [0, 0, 128, 63]))])\nlet bytes = dict.safetensorsBytes()\nlet back = try StateDict(bytes: bytes)   // the same keys, dtypes, shapes and bytes", runs: true, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_SafetensorsWriter_1),
     DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict.swift #1", code: "let dict = try StateDict(contentsOf: \"retinanet_resnet50_fpn_v2_coco.pth\")\nfor key in dict.keys { print(key, try dict.tensor(key).shape) }", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_1),
     DocCommentExample(location: "Sources/ReproNN/Dropout/CounterDropout.swift #1", code: "let dropout = CounterDropout(seed: 42, modulePath: \"classifier.0\")\nlet x = try Tensor(repeating: Float(1), shape: [8, 16])\nlet (y, noise) = try dropout.forward(x, p: 0.1, step: 3, startIndex: 0)\n// sample 5 of this batch equals sample 0 of the micro-batch starting at 5", runs: true, throwsError: false, body: example_ReproNN_Dropout_CounterDropout_1),
     DocCommentExample(location: "Sources/ReproNN/Dropout/DropoutNoise.swift #1", code: "let noise = try CounterDropout(seed: 1, modulePath: \"head.dropout\").noise(shape: [2, 3], p: 0.5, step: 0)\nlet y = try noise.forward(Tensor(repeating: Float(1), shape: [2, 3]))   // 0 or 2 per element", runs: true, throwsError: false, body: example_ReproNN_Dropout_DropoutNoise_1),
@@ -2399,6 +2463,12 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproNN/Optim/LearningRateSchedule.swift #1", code: "var optimizer = try SGD(parameters: [(\"w\", [4])], options: .init(learningRate: 0.1, momentum: 0.9))\nvar schedule = try LearningRateSchedule(.cosineAnnealing(tMax: 100, etaMin: 0), learningRates: optimizer.learningRates)\nfor _ in 0..<3 {\n    // … optimizer.step(…)\n    try schedule.step()\n    try schedule.apply(to: &optimizer)\n}", runs: true, throwsError: false, body: example_ReproNN_Optim_LearningRateSchedule_1),
     DocCommentExample(location: "Sources/ReproNN/Optim/SGD.swift #1", code: "var sgd = try SGD(parameters: [(\"w\", [2])], options: .init(learningRate: 0.1, momentum: 0.9))\nvar w = [try Tensor(shape: [2], scalars: [Float(1), 2])]\ntry sgd.step(&w, gradients: [try Tensor(shape: [2], scalars: [Float(0.5), -0.5])])", runs: true, throwsError: false, body: example_ReproNN_Optim_SGD_1),
     DocCommentExample(location: "Sources/ReproNN/Optim/TorchArithmetic.swift #1", code: "var sgd = try SGD(parameters: [(\"w\", [3])], options: .init(learningRate: 0.1), arithmetic: .unfused)\nsgd.arithmetic   // .unfused: what a torch with ATEN_CPU_CAPABILITY=default computes", runs: true, throwsError: false, body: example_ReproNN_Optim_TorchArithmetic_1),
+    DocCommentExample(location: "Sources/ReproNN/Trace/TraceComparison.swift #1", code: "let result = try TraceComparison.compare(a, b)\nresult.identical   // true, or result.firstDivergence names the module", runs: true, throwsError: false, body: example_ReproNN_Trace_TraceComparison_1),
+    DocCommentExample(location: "Sources/ReproNN/Trace/TraceDocument.swift #1", code: "let doc = try TraceDocument(contentsOf: \"a.trace.json\")\nprint(doc.images[0].modules.count)", runs: false, throwsError: false, body: example_ReproNN_Trace_TraceDocument_1),
+    DocCommentExample(location: "Sources/ReproNN/Trace/TraceDocument.swift #2", code: "let f = ModuleFingerprint.architecture(of: model)", runs: true, throwsError: false, body: example_ReproNN_Trace_TraceDocument_2),
+    DocCommentExample(location: "Sources/ReproNN/Trace/TraceDocument.swift #3", code: "let w = ModuleFingerprint.weights(of: model)", runs: true, throwsError: false, body: example_ReproNN_Trace_TraceDocument_3),
+    DocCommentExample(location: "Sources/ReproNN/Trace/TraceRecorder.swift #1", code: "let e = TraceEntry(name: \"backbone.body.bn1\", op: \"Conv2d 7x7/2 3->64, direct + BatchNorm2d + ReLU (fused: conv1, bn1)\",\n                   shape: [1, 400, 544, 64], dtype: \"float32\", sha256: String(repeating: \"0\", count: 64))", runs: true, throwsError: false, body: example_ReproNN_Trace_TraceRecorder_1),
+    DocCommentExample(location: "Sources/ReproNN/Trace/TraceRecorder.swift #2", code: "var g = TorchGenerator(seed: 0)\nvar layer = try Linear(inFeatures: 4, outFeatures: 2, generator: &g)\ntry layer.prepare(in: .root)\nlet recorder = TraceRecorder()\nlet y = try layer.forward(try Tensor(shape: [1, 4], scalars: [Float]([1, 2, 3, 4])), in: recorder.scope())\nlet trace = recorder.finish()   // one entry: op \"Linear 4->2, gemm\", shape [1, 2], sha256 of y's bytes", runs: true, throwsError: false, body: example_ReproNN_Trace_TraceRecorder_2),
     DocCommentExample(location: "Sources/ReproVision/COCO.swift #1", code: "COCO.categories[1]   // \"person\"\nCOCO.name(of: 18)    // \"dog\"", runs: true, throwsError: false, body: example_ReproVision_COCO_1),
     DocCommentExample(location: "Sources/ReproVision/Detection/BoundingBox.swift #1", code: "let b = BoundingBox(x1: 0, y1: 0, x2: 10, y2: 5)\nb.area  // 50", runs: true, throwsError: false, body: example_ReproVision_Detection_BoundingBox_1),
     DocCommentExample(location: "Sources/ReproVision/Detection/DetectionGeometry.swift #1", code: "DetectionGeometry.resizedSize(height: 154, width: 231, minSize: 160, maxSize: 256)  // (159, 239)", runs: true, throwsError: false, body: example_ReproVision_Detection_DetectionGeometry_1),
@@ -2410,6 +2480,7 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/Detection.swift #1", code: "for d in detections where d.score > 0.5 { print(COCO.name(of: d.label), d.score, d.box) }", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_Detection_1),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift #1", code: "let (detections, times) = try model.profile(image)\nprint(times.body, times.total)", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_Profile_1),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift #2", code: "let (detections, times) = try model.profile(image)", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_Profile_2),
+    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+Trace.swift #1", code: "let model = try RetinaNet(configuration: .mini, seed: 0)\nlet traced = try model.detect([image], tracing: .digests)\nlet first = traced[0].trace.entries[0]   // backbone.body.bn1, Conv2d 7x7/2 3->…", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_Trace_1),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet.swift #1", code: "var model = try RetinaNet(configuration: .v2, seed: 3407)\n_ = try model.load(stateDict: StateDict(contentsOf: \"retinanet_v2.pth\"))\nlet detections = try model.detect([Image(contentsOfFile: \"photo.jpg\")])", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_1),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet.swift #2", code: "let model = try RetinaNet(configuration: .v2, seed: 3407)", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_2),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet.swift #3", code: "var g = TorchGenerator(seed: 0)\nvar c = RetinaNetConfiguration.v2\nc.numClasses = 20\nlet model = try RetinaNet(configuration: c, generator: &g)\nlet x = try Tensor(shape: [3, 224, 224], scalars: try g.rand(count: 3 * 224 * 224))", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_3),

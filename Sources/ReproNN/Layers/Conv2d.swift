@@ -98,10 +98,14 @@ public struct Conv2d: Layer {
     }
 
     /// The inference form with a folded per-channel affine (an eval-mode norm) and ReLU fused in.
+    ///
+    /// The algorithm is the shape rule's unless `scope` forces one for this convolution's path
+    /// (``ModuleScope/algorithmOverrides``).
     public func prepared(normalization: ChannelAffine? = nil, relu: Bool = false, in scope: ModuleScope) throws(ModuleError) -> PreparedConv2d {
-        try scope.run { () throws(TensorError) in
+        let forced = scope.algorithmOverrides[scope.path]
+        return try scope.run { () throws(TensorError) in
             try PreparedConv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation,
-                               groups: groups, normalization: normalization, relu: relu)
+                               groups: groups, normalization: normalization, relu: relu, algorithm: forced)
         }
     }
 
@@ -114,7 +118,7 @@ public struct Conv2d: Layer {
     public func forward(_ input: Tensor, in scope: ModuleScope) throws(ModuleError) -> Tensor {
         guard let prepared else { throw .notPrepared(path: scope.path) }
         let y = try prepared.run(input, in: scope)
-        scope.report(y)
+        scope.report(y, operation: prepared.operationDescription)
         return y
     }
 }

@@ -61,7 +61,7 @@ public struct Linear: Layer {
             return try prepared.forward(nhwc: input.reshaped([n, 1, 1, input.shape[1]]), threads: Runtime.settings.threads)
                 .reshaped([n, prepared.weightShape[0]])
         }
-        scope.report(y)
+        scope.report(y, operation: "Linear \(prepared.weightShape[1])->\(prepared.weightShape[0]), \(prepared.kernelDescription)")
         return y
     }
 }

@@ -5,6 +5,13 @@ import ReproTensor
 public protocol FoldableNormalization: Layer {
     /// The eval-mode map `scale = γ · rsqrt(σ² + eps)`, `shift = β − μ · scale`.
     func foldedAffine(in scope: ModuleScope) throws(ModuleError) -> ChannelAffine
+    /// The PyTorch class name shown in traces (`BatchNorm2d`, `FrozenBatchNorm2d`).
+    var operationName: String { get }
+}
+
+extension FoldableNormalization {
+    /// The type's name.
+    public var operationName: String { String(describing: Self.self) }
 }
 
 /// `scale = γ · rsqrt(σ² + eps)`, `shift = β − μ · scale`, in float32: FrozenBatchNorm2d's arithmetic, which
@@ -18,10 +25,10 @@ func foldedStatistics(weight: Tensor, bias: Tensor, runningMean: Tensor, running
 }
 
 /// A norm's standalone forward: the folded map on the channel axis, reported to the scope's observer.
-func normalizedForward(_ input: Tensor, _ affine: ChannelAffine?, in scope: ModuleScope) throws(ModuleError) -> Tensor {
+func normalizedForward(_ input: Tensor, _ affine: ChannelAffine?, name: String, in scope: ModuleScope) throws(ModuleError) -> Tensor {
     guard let affine else { throw .notPrepared(path: scope.path) }
     let y = try applyingChannelsLast(input, affine, in: scope)
-    scope.report(y)
+    scope.report(y, operation: "\(name)(\(affine.scale.count)) eval")
     return y
 }
 
@@ -93,7 +100,7 @@ public struct BatchNorm2d: FoldableNormalization {
 
     /// Normalises an NHWC activation with the running statistics.
     public func forward(_ input: Tensor, in scope: ModuleScope) throws(ModuleError) -> Tensor {
-        try normalizedForward(input, affine, in: scope)
+        try normalizedForward(input, affine, name: operationName, in: scope)
     }
 }
 
@@ -146,7 +153,7 @@ public struct FrozenBatchNorm2d: FoldableNormalization {
 
     /// Normalises an NHWC activation.
     public func forward(_ input: Tensor, in scope: ModuleScope) throws(ModuleError) -> Tensor {
-        try normalizedForward(input, affine, in: scope)
+        try normalizedForward(input, affine, name: operationName, in: scope)
     }
 }
 
@@ -185,6 +192,9 @@ public struct GroupNorm: Layer {
     /// Nothing to prepare.
     public mutating func prepare(in scope: ModuleScope) throws(ModuleError) {}
 
+    /// `GroupNorm(groups, channels)`, as traces name it.
+    public var operationName: String { "GroupNorm(\(numGroups), \(weight.count))" }
+
     /// Normalises `x` in place (optionally with a fused ReLU) — what a fused sequence runs.
     public func apply(to x: inout Tensor, relu: Bool, in scope: ModuleScope) throws(ModuleError) {
         try scope.run { () throws(TensorError) in
@@ -196,7 +206,7 @@ public struct GroupNorm: Layer {
     public func forward(_ input: Tensor, in scope: ModuleScope) throws(ModuleError) -> Tensor {
         var y = input
         try apply(to: &y, relu: false, in: scope)
-        scope.report(y)
+        scope.report(y, operation: operationName)
         return y
     }
 }

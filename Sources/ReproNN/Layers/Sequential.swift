@@ -5,7 +5,8 @@ import ReproTensor
 /// Preparation fuses what eval mode allows, without changing any key: a ``Conv2d`` followed by a
 /// ``FoldableNormalization`` folds the norm into the convolution's epilogue, a following ``ReLU``
 /// is fused too, and a ``GroupNorm`` followed by a ``ReLU`` runs as one in-place pass. The hook
-/// then reports a fused group's output once, under the path of its last layer (e.g. `…conv.0.2`).
+/// then reports a fused group's output once, under the path of its last layer (e.g. `…conv.0.2`),
+/// with an operation that names every fused layer (`Conv2d 1x1/2 256->512, gemm + BatchNorm2d + ReLU (fused)`).
 ///
 /// ```swift
 /// var block = Sequential([try Conv2d(inChannels: 64, outChannels: 64, kernelSize: 3, padding: 1, bias: false, generator: &g),
@@ -65,6 +66,16 @@ public struct Sequential: Layer {
         steps = plan
     }
 
+    /// The operation of a fused convolution group, naming each folded layer.
+    private func fusedOperation(_ conv: PreparedConv2d, first: Int, last: Int) -> String {
+        var op = conv.operationDescription
+        guard last > first else { return op }
+        for i in (first + 1)...last {
+            if let norm = layers[i] as? any FoldableNormalization { op += " + " + norm.operationName } else { op += " + ReLU" }
+        }
+        return op + " (fused)"
+    }
+
     /// Runs the prepared plan.
     public func forward(_ input: Tensor, in scope: ModuleScope) throws(ModuleError) -> Tensor {
         guard steps.count > 0 || layers.isEmpty else { throw .notPrepared(path: scope.path) }
@@ -73,16 +84,16 @@ public struct Sequential: Layer {
             switch step {
             case .conv(let conv, let first, let last):
                 x = try conv.run(x, in: scope.child(String(first)))
-                scope.child(String(last)).report(x)
+                scope.child(String(last)).report(x, operation: fusedOperation(conv, first: first, last: last))
             case .groupNormReLU(let index):
                 guard let norm = layers[index] as? GroupNorm else { throw .notPrepared(path: scope.child(String(index)).path) }
                 try norm.apply(to: &x, relu: true, in: scope.child(String(index)))
-                scope.child(String(index + 1)).report(x)
+                scope.child(String(index + 1)).report(x, operation: norm.operationName + " + ReLU (fused)")
             case .layer(let index):
                 x = try layers[index].forward(x, in: scope.child(String(index)))
             }
         }
-        scope.report(x)
+        scope.report(x, operation: "Sequential(\(layers.count))")
         return x
     }
 }

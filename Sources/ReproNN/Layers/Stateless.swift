@@ -11,7 +11,7 @@ public struct ReLU: Layer {
     /// `max(x, 0)` element-wise.
     public func forward(_ input: Tensor, in scope: ModuleScope) throws(ModuleError) -> Tensor {
         let y = try scope.run { () throws(TensorError) in try input.relu() }
-        scope.report(y)
+        scope.report(y, operation: "ReLU")
         return y
     }
 }
@@ -28,7 +28,7 @@ public struct Dropout: Layer {
     public mutating func prepare(in scope: ModuleScope) throws(ModuleError) {}
     /// Returns the input unchanged (eval mode).
     public func forward(_ input: Tensor, in scope: ModuleScope) throws(ModuleError) -> Tensor {
-        scope.report(input)
+        scope.report(input, operation: "Dropout(p=\(p)) eval: identity")
         return input
     }
 }
@@ -56,7 +56,7 @@ public struct MaxPool2d: Layer {
         let y = try scope.run { () throws(TensorError) in
             try input.maxPool2dNHWC(kernel: kernelSize, stride: stride, padding: padding)
         }
-        scope.report(y)
+        scope.report(y, operation: "MaxPool2d(kernel \(kernelSize), stride \(stride), padding \(padding))")
         return y
     }
 }
@@ -99,7 +99,7 @@ public struct AdaptiveAvgPool2d: Layer {
             }
             return try Tensor(shape: [n, oh, ow, c], scalars: out)
         }
-        scope.report(y)
+        scope.report(y, operation: "AdaptiveAvgPool2d(\(oh)x\(ow))")
         return y
     }
 }

@@ -155,16 +155,29 @@ public struct ModuleWalker<Visitor: ModuleVisitor> {
 /// let scope = ModuleScope(observer: { path, output in seen.append("\(path) \(output.shape)") })
 /// let logits = try model.forward(x, in: scope)
 /// ```
+///
+/// A scope can also carry an ``operationObserver`` (which is told the operation and the algorithm
+/// that produced each output, see ``TraceRecorder``) and, at preparation, ``algorithmOverrides``
+/// that force a convolution algorithm on named modules.
 public struct ModuleScope {
     /// The dotted module path (`""` at the root).
     public let path: String
     /// Called with a module's path and its output after the module ran (`nil`: no hook).
     public let observer: ModuleObserver?
+    /// Called with a module's path, its output and a description of the operation that ran
+    /// (`nil`: no hook; the description is then never built).
+    public let operationObserver: ModuleOperationObserver?
+    /// Convolution algorithms forced at ``Module/prepare(in:)``, keyed by the convolution's dotted
+    /// path (e.g. `backbone.fpn.layer_blocks.0.0`); other convolutions keep the shape rule.
+    public let algorithmOverrides: [String: PreparedConv2d.Algorithm]
 
-    /// A root scope with an optional observer.
-    public init(path: String = "", observer: ModuleObserver? = nil) {
+    /// A root scope with optional hooks and algorithm overrides.
+    public init(path: String = "", observer: ModuleObserver? = nil, operationObserver: ModuleOperationObserver? = nil,
+                algorithmOverrides: [String: PreparedConv2d.Algorithm] = [:]) {
         self.path = path
         self.observer = observer
+        self.operationObserver = operationObserver
+        self.algorithmOverrides = algorithmOverrides
     }
 
     /// The root scope without an observer.
@@ -172,11 +185,19 @@ public struct ModuleScope {
 
     /// The scope of a child module.
     public func child(_ name: String) -> ModuleScope {
-        ModuleScope(path: path.isEmpty ? name : path + "." + name, observer: observer)
+        ModuleScope(path: path.isEmpty ? name : path + "." + name, observer: observer,
+                    operationObserver: operationObserver, algorithmOverrides: algorithmOverrides)
     }
 
-    /// Reports this module's output to the observer (if any).
-    public func report(_ output: Tensor) { observer?(path, output) }
+    /// Reports this module's output to the observers (if any); `operation` is evaluated only when
+    /// an ``operationObserver`` is installed, so an unobserved pass builds no string.
+    public func report(_ output: Tensor, operation: @autoclosure () -> String) {
+        observer?(path, output)
+        operationObserver?(path, output, operation)
+    }
+
+    /// Reports this module's output to the observers (if any) without naming the operation.
+    public func report(_ output: Tensor) { report(output, operation: "") }
 
     /// Runs a tensor operation and names this module in its failure.
     public func run<R>(_ body: () throws(TensorError) -> R) throws(ModuleError) -> R {
@@ -186,6 +207,11 @@ public struct ModuleScope {
 
 /// The per-module hook: called with the module's dotted path and its output.
 public typealias ModuleObserver = (_ path: String, _ output: Tensor) -> Void
+
+/// The per-module hook that also learns what ran: the module's dotted path, its output, and a
+/// closure that describes the operation and algorithm (e.g. `Conv2d 3x3 256->256, winograd F(4x4,3x3)`);
+/// call it only if the description is needed.
+public typealias ModuleOperationObserver = (_ path: String, _ output: Tensor, _ operation: () -> String) -> Void
 
 /// A module with a forward pass.
 ///

@@ -136,7 +136,7 @@ public struct ResNet: Layer {
         for (i, stage) in stages.enumerated() {
             let ss = scope.child(ResNetNames.layer(i))
             for (b, block) in stage.enumerated() { h = try block.forward(h, in: ss.child(String(b))) }
-            ss.report(h)
+            ss.report(h, operation: "Sequential(\(stage.count))")
             if returned.contains(i) { outs.append(h) }
         }
         return (s, outs)
@@ -149,7 +149,7 @@ public struct ResNet: Layer {
         let pooled = try avgPool.forward(last, in: scope.child(ResNetNames.avgpool))
         let flat = try scope.run { () throws(TensorError) in try pooled.reshaped([pooled.shape[0], pooled.shape[3]]) }
         let logits = try fc.forward(flat, in: scope.child(ResNetNames.fc))
-        scope.report(logits)
+        scope.report(logits, operation: "ResNet")
         return logits
     }
 

@@ -34,6 +34,14 @@ extension ResNet {
             }
         }
 
+        /// The wrapped norm's PyTorch class name.
+        public var operationName: String {
+            switch self {
+            case .batch(let n): return n.operationName
+            case .frozen(let n): return n.operationName
+            }
+        }
+
         /// The folded eval-mode map.
         public func foldedAffine(in scope: ModuleScope) throws(ModuleError) -> ChannelAffine {
             switch self {
@@ -63,25 +71,31 @@ enum ResNetNames {
 /// hook reports the output under the norm's path.
 struct FusedConv: Sendable {
     var conv: PreparedConv2d
-    var convName: String, normName: String
+    var convName: String, normName: String, normOperation: String
 
     init(_ conv: Conv2d, _ norm: ResNet.Norm, relu: Bool, convName: String, normName: String, in scope: ModuleScope) throws(ModuleError) {
         self.conv = try conv.prepared(normalization: norm.foldedAffine(in: scope.child(normName)), relu: relu, in: scope.child(convName))
         self.convName = convName
         self.normName = normName
+        normOperation = norm.operationName
+    }
+
+    /// `Conv2d 1x1 256->64, gemm + BatchNorm2d + ReLU (fused: conv1, bn1)`: what a trace shows under the norm's path.
+    var operationDescription: String {
+        conv.operationDescription + " + " + normOperation + (conv.relu ? " + ReLU" : "") + " (fused: \(convName), \(normName))"
     }
 
     func callAsFunction(_ x: Tensor, in scope: ModuleScope) throws(ModuleError) -> Tensor {
         let y = try conv.run(x, in: scope.child(convName))
-        scope.child(normName).report(y)
+        scope.child(normName).report(y, operation: operationDescription)
         return y
     }
 }
 
 /// Adds the shortcut and applies the block's final ReLU in place.
-func residual(_ y: inout Tensor, _ identity: Tensor, in scope: ModuleScope) throws(ModuleError) {
+func residual(_ y: inout Tensor, _ identity: Tensor, block: String, in scope: ModuleScope) throws(ModuleError) {
     try scope.run { () throws(TensorError) in try y.add(identity, relu: true) }
-    scope.report(y)
+    scope.report(y, operation: block + " (residual add + ReLU)")
 }
 
 /// torchvision's `BasicBlock`: `conv1` (3×3, strided), `bn1`, `conv2` (3×3), `bn2`, optional `downsample`.
@@ -129,7 +143,7 @@ public struct BasicBlock: Layer {
         guard fused.count == 2 else { throw .notPrepared(path: scope.path) }
         let identity = try downsample?.forward(input, in: scope.child(ResNetNames.downsample)) ?? input
         var y = try fused[1](fused[0](input, in: scope), in: scope)
-        try residual(&y, identity, in: scope)
+        try residual(&y, identity, block: "BasicBlock", in: scope)
         return y
     }
 }
@@ -189,7 +203,7 @@ public struct Bottleneck: Layer {
         guard fused.count == 3 else { throw .notPrepared(path: scope.path) }
         let identity = try downsample?.forward(input, in: scope.child(ResNetNames.downsample)) ?? input
         var y = try fused[2](fused[1](fused[0](input, in: scope), in: scope), in: scope)
-        try residual(&y, identity, in: scope)
+        try residual(&y, identity, block: "Bottleneck", in: scope)
         return y
     }
 }

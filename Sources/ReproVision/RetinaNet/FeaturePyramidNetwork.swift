@@ -44,9 +44,9 @@ public struct LastLevelP6P7: Module {
         guard prepared.count == 2 else { throw .notPrepared(path: scope.path) }
         let s6 = scope.child(FPNNames.p6), s7 = scope.child(FPNNames.p7)
         let y6 = try prepared[0].run(usesP5 ? p5 : c5, in: s6)
-        s6.report(y6)
+        s6.report(y6, operation: prepared[0].operationDescription)
         let y7 = try prepared[1].run(try s7.run { () throws(TensorError) in try y6.relu() }, in: s7)
-        s7.report(y7)
+        s7.report(y7, operation: prepared[1].operationDescription + " (on ReLU(p6))")
         return (y6, y7)
     }
 }

@@ -1,4 +1,5 @@
 import ReproImage
+import ReproNN
 
 /// Wall-clock seconds one image spent in each stage of ``RetinaNet`` inference, for benchmarks
 /// (`repro detect --profile`, `bench/retinanet_bench.py`). The stage boundaries are torchvision's:
@@ -38,12 +39,13 @@ extension RetinaNet {
     /// Detects objects in one image and reports the wall-clock time of each stage.
     ///
     /// The detections are the same bits as ``detect(_:)`` gives; only the timing is added.
+    /// With `recorder` the pass is traced too (what tracing costs; ``TraceRecorder/finish()`` takes the trace).
     ///
     /// ```swift
     /// let (detections, times) = try model.profile(image)
     /// ```
-    public func profile(_ image: Image) throws(RetinaNetError) -> (detections: [Detection], times: StageTimes) {
-        let pass = try run(try Self.input(image, index: 0), index: 0, keepFeatures: false)
+    public func profile(_ image: Image, recording recorder: TraceRecorder? = nil) throws(RetinaNetError) -> (detections: [Detection], times: StageTimes) {
+        let pass = try run(try Self.input(image, index: 0), index: 0, keepFeatures: false, operationObserver: recorder?.observer)
         return (pass.detections, pass.times)
     }
 }

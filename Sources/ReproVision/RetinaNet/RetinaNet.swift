@@ -258,7 +258,8 @@ public struct RetinaNet: Module {
 
     /// - Parameter keepFeatures: keep the intermediate feature maps (for ``trace(_:)``); without it each
     ///   map is released as soon as the next stage has consumed it, which lowers the peak memory.
-    func run(_ input: Tensor, index: Int, keepFeatures: Bool, observer: ModuleObserver? = nil) throws(RetinaNetError) -> Pass {
+    func run(_ input: Tensor, index: Int, keepFeatures: Bool, observer: ModuleObserver? = nil,
+             operationObserver: ModuleOperationObserver? = nil) throws(RetinaNetError) -> Pass {
         let c = configuration
         let clock = ContinuousClock()
         var mark = clock.now
@@ -268,7 +269,7 @@ public struct RetinaNet: Module {
             return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
         }
         var times = StageTimes()
-        let root = ModuleScope(observer: observer)
+        let root = ModuleScope(observer: observer, operationObserver: operationObserver)
         let scope = root.child(RetinaNet.backboneName)
         let height = input.shape[2], width = input.shape[3]
         let (resized, canvas, canvasNHWC): (Tensor, Tensor, Tensor)

@@ -65,7 +65,7 @@ public struct RetinaNetHeadBranch: Module {
         guard let preparedOutput else { throw .notPrepared(path: scope.path) }
         let s = scope.child(outputName)
         let y = try preparedOutput.run(try conv.forward(level, in: scope.child(HeadNames.conv)), in: s)
-        s.report(y)
+        s.report(y, operation: preparedOutput.operationDescription)
         return try flattenHeadOutput(y, columns: columns, in: s)
     }
 }
