@@ -22,7 +22,7 @@ struct ReproCommand: ParsableCommand {
             set for SWIFT_DETERMINISTIC_HASHING yourself is always kept. `repro env` reports the mode.
             """,
         version: ReproBuild.version,
-        subcommands: [RandomCommand.self, EnvCommand.self, DetectCommand.self, ImageCommand.self, BatchesCommand.self]
+        subcommands: [RandomCommand.self, EnvCommand.self, DetectCommand.self, ImageCommand.self, BatchesCommand.self, DemoCommand.self]
     )
 
     /// Makes hashing deterministic (re-executing once if needed), then runs the command.
