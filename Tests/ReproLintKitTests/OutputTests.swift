@@ -60,6 +60,78 @@ import Testing
         #expect(lines.map { $0["startColumn"] as? Int } == [13, 9])
     }
 
+    /// SARIF 2.1.0's schema sets `additionalProperties: false` on every object type: each object
+    /// written may use only the properties its type defines. The lists are those of the OASIS schema
+    /// (sarif-schema-2.1.0.json) for the types `repro-lint` writes, with their required properties.
+    static let schemaProperties: [String: (allowed: Set<String>, required: Set<String>)] = [
+        "sarifLog": (["$schema", "version", "runs", "inlineExternalProperties", "properties"], ["version", "runs"]),
+        "run": (["tool", "invocations", "conversion", "language", "versionControlProvenance", "originalUriBaseIds",
+                 "artifacts", "logicalLocations", "graphs", "results", "automationDetails", "runAggregates",
+                 "baselineGuid", "redactionTokens", "defaultEncoding", "defaultSourceLanguage", "newlineSequences",
+                 "columnKind", "externalPropertyFileReferences", "threadFlowLocations", "taxonomies", "addresses",
+                 "translations", "policies", "webRequests", "webResponses", "specialLocations", "properties"], ["tool"]),
+        "tool": (["driver", "extensions", "properties"], ["driver"]),
+        "toolComponent": (["guid", "name", "organization", "product", "productSuite", "shortDescription",
+                           "fullDescription", "fullName", "version", "semanticVersion", "dottedQuadFileVersion",
+                           "releaseDateUtc", "downloadUri", "informationUri", "globalMessageStrings", "notifications",
+                           "rules", "taxa", "locations", "language", "contents", "isComprehensive",
+                           "localizedDataSemanticVersion", "minimumRequiredLocalizedDataSemanticVersion",
+                           "associatedComponent", "translationMetadata", "supportedTaxonomies", "properties"], ["name"]),
+        "reportingDescriptor": (["id", "deprecatedIds", "guid", "deprecatedGuids", "name", "deprecatedNames",
+                                 "shortDescription", "fullDescription", "messageStrings", "defaultConfiguration",
+                                 "helpUri", "help", "relationships", "properties"], ["id"]),
+        "multiformatMessageString": (["text", "markdown", "properties"], ["text"]),
+        "result": (["ruleId", "ruleIndex", "rule", "kind", "level", "message", "analysisTarget", "locations", "guid",
+                    "correlationGuid", "occurrenceCount", "partialFingerprints", "fingerprints", "stacks", "codeFlows",
+                    "graphs", "graphTraversals", "relatedLocations", "suppressions", "baselineState", "rank",
+                    "attachments", "hostedViewerUri", "workItemUris", "provenance", "fixes", "taxa", "webRequest",
+                    "webResponse", "properties"], ["message"]),
+        "message": (["text", "markdown", "id", "arguments", "properties"], []),
+        "location": (["id", "physicalLocation", "logicalLocations", "message", "annotations", "relationships",
+                      "properties"], []),
+        "physicalLocation": (["address", "artifactLocation", "region", "contextRegion", "properties"], []),
+        "artifactLocation": (["uri", "uriBaseId", "index", "description", "properties"], []),
+        "region": (["startLine", "startColumn", "endLine", "endColumn", "charOffset", "charLength", "byteOffset",
+                    "byteLength", "snippet", "message", "sourceLanguage", "properties"], []),
+    ]
+
+    @Test func sarifUsesOnlyTheSchemasProperties() throws {
+        let log = try object(report().rendered(.sarif))
+        var checked: [String] = []
+        func check(_ value: Any?, _ type: String) throws {
+            let object = try #require(value as? [String: Any], "\(type) is not an object")
+            let schema = try #require(Self.schemaProperties[type])
+            let keys = Set(object.keys)
+            #expect(keys.isSubset(of: schema.allowed), "\(type): properties the schema does not define: \(keys.subtracting(schema.allowed).sorted())")
+            #expect(schema.required.isSubset(of: keys), "\(type): missing \(schema.required.subtracting(keys).sorted())")
+            checked.append(type)
+        }
+        try check(log, "sarifLog")
+        for run in try #require(log["runs"] as? [[String: Any]]) {
+            try check(run, "run")
+            #expect(["utf16CodeUnits", "unicodeCodePoints"].contains(run["columnKind"] as? String ?? ""))
+            let tool = try #require(run["tool"] as? [String: Any])
+            try check(tool, "tool")
+            try check(tool["driver"], "toolComponent")
+            for rule in try #require((tool["driver"] as? [String: Any])?["rules"] as? [[String: Any]]) {
+                try check(rule, "reportingDescriptor")
+                try check(rule["shortDescription"], "multiformatMessageString")
+            }
+            for result in try #require(run["results"] as? [[String: Any]]) {
+                try check(result, "result")
+                try check(result["message"], "message")
+                for location in try #require(result["locations"] as? [[String: Any]]) {
+                    try check(location, "location")
+                    let physical = try #require(location["physicalLocation"] as? [String: Any])
+                    try check(physical, "physicalLocation")
+                    try check(physical["artifactLocation"], "artifactLocation")
+                    try check(physical["region"], "region")
+                }
+            }
+        }
+        #expect(Set(checked) == Set(Self.schemaProperties.keys), "every listed type was seen")
+    }
+
     @Test func sarifColumnsAreUTF16() {
         // "é" is 2 UTF-8 bytes but 1 UTF-16 unit; "😀" is 4 bytes, 2 units.
         let findings = Linter().lint(source: "let é😀 = Date()", file: "a.swift")
