@@ -48,12 +48,16 @@ let package = Package(
         .library(name: "ReproImage", targets: ["ReproImage"]),
         // The command-line tool.
         .executable(name: "repro", targets: ["repro"]),
+        // The determinism linter (swift-syntax): a product of its own, so that library users never build swift-syntax.
+        .executable(name: "repro-lint", targets: ["repro-lint"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // Documentation only: `swift package generate-documentation` (DocC catalogs in
         // Sources/<Module>/<Module>.docc). A command plugin, never linked into a product.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // Only `repro-lint` (and its tests) depend on it: parsing Swift source for the determinism rules.
+        .package(url: "https://github.com/swiftlang/swift-syntax", from: "603.0.1"),
     ],
     targets: [
         // MARK: Implementation details (underscored: not API)
@@ -128,6 +132,24 @@ let package = Package(
             swiftSettings: commonSettings
         ),
 
+        // The determinism linter: a library of rules (tested) and a thin executable.
+        .target(
+            name: "ReproLintKit",
+            dependencies: [
+                .product(name: "SwiftSyntax", package: "swift-syntax"),
+                .product(name: "SwiftParser", package: "swift-syntax"),
+            ],
+            swiftSettings: commonSettings
+        ),
+        .executableTarget(
+            name: "repro-lint",
+            dependencies: [
+                "ReproLintKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: commonSettings
+        ),
+
         // MARK: Tests
         // Shared helpers: fixture lookup, vector decoding, bit-pattern comparison.
         .target(
@@ -175,6 +197,11 @@ let package = Package(
         .testTarget(
             name: "DocExamplesTests",
             dependencies: ["Repro", "ReproTensor", "_ReproDigest", "_ReproTestSupport"],
+            swiftSettings: commonSettings
+        ),
+        .testTarget(
+            name: "ReproLintKitTests",
+            dependencies: ["ReproLintKit", "repro-lint"],
             swiftSettings: commonSettings
         ),
         .testTarget(

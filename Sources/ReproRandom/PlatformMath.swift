@@ -43,17 +43,19 @@ public enum PlatformMath {
     @inlinable public static func cosf(_ x: Float) -> Float { Glibc_cosf(x) }
 }
 
-// Thin indirections so the call sites above read unambiguously.
-@usableFromInline func Glibc_log(_ x: Double) -> Double { log(x) }
-@usableFromInline func Glibc_log1p(_ x: Double) -> Double { log1p(x) }
-@usableFromInline func Glibc_exp(_ x: Double) -> Double { exp(x) }
-@usableFromInline func Glibc_sin(_ x: Double) -> Double { sin(x) }
-@usableFromInline func Glibc_cos(_ x: Double) -> Double { cos(x) }
+// Thin indirections so the call sites above read unambiguously. These are the C library's functions
+// on purpose: the compatibility streams must call exactly what PyTorch, NumPy and CPython call
+// (docs/random.md, "What depends on the platform"); repro-lint is told so on each line.
+@usableFromInline func Glibc_log(_ x: Double) -> Double { log(x) }  // repro-lint: allow platform-math — compatibility stream: the libm call the reference library makes
+@usableFromInline func Glibc_log1p(_ x: Double) -> Double { log1p(x) }  // repro-lint: allow platform-math — compatibility stream: the libm call the reference library makes
+@usableFromInline func Glibc_exp(_ x: Double) -> Double { exp(x) }  // repro-lint: allow platform-math — compatibility stream: the libm call the reference library makes
+@usableFromInline func Glibc_sin(_ x: Double) -> Double { sin(x) }  // repro-lint: allow platform-math — compatibility stream: the libm call the reference library makes
+@usableFromInline func Glibc_cos(_ x: Double) -> Double { cos(x) }  // repro-lint: allow platform-math — compatibility stream: the libm call the reference library makes
 // Not optimised: LLVM rewrites `pow(x, 2.0)` as `x * x` when it sees the
 // constant, which would make release builds differ from debug builds (and from
 // Python) whenever glibc's pow is not correctly rounded.
 @usableFromInline @_optimize(none) @inline(never)
-func Glibc_pow(_ x: Double, _ y: Double) -> Double { pow(x, y) }
-@usableFromInline func Glibc_logf(_ x: Float) -> Float { logf(x) }
-@usableFromInline func Glibc_sinf(_ x: Float) -> Float { sinf(x) }
-@usableFromInline func Glibc_cosf(_ x: Float) -> Float { cosf(x) }
+func Glibc_pow(_ x: Double, _ y: Double) -> Double { pow(x, y) }  // repro-lint: allow platform-math — compatibility stream: the libm call the reference library makes
+@usableFromInline func Glibc_logf(_ x: Float) -> Float { logf(x) }  // repro-lint: allow platform-math — compatibility stream: the libm call the reference library makes
+@usableFromInline func Glibc_sinf(_ x: Float) -> Float { sinf(x) }  // repro-lint: allow platform-math — compatibility stream: the libm call the reference library makes
+@usableFromInline func Glibc_cosf(_ x: Float) -> Float { cosf(x) }  // repro-lint: allow platform-math — compatibility stream: the libm call the reference library makes

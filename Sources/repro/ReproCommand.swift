@@ -22,8 +22,8 @@ struct ReproCommand: ParsableCommand {
             set for SWIFT_DETERMINISTIC_HASHING yourself is always kept. `repro env` reports the mode.
             """,
         version: ReproBuild.version,
-        subcommands: [RandomCommand.self, EnvCommand.self, DetectCommand.self, ImageCommand.self, BatchesCommand.self,
-                      CheckCommand.self, VerifyCommand.self, DoctorCommand.self, TrainBenchCommand.self]
+        subcommands: [DemoCommand.self, DetectCommand.self, CheckCommand.self, VerifyCommand.self, DoctorCommand.self,
+                      RandomCommand.self, EnvCommand.self, ImageCommand.self, BatchesCommand.self, TrainBenchCommand.self]
     )
 
     /// Makes hashing deterministic (re-executing once if needed), then runs the command.
