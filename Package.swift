@@ -97,7 +97,7 @@ let package = Package(
         ),
         .target(
             name: "ReproNN",
-            dependencies: ["ReproTensor", "ReproRandom"],
+            dependencies: ["ReproTensor", "ReproRandom", "_ReproDigest"],
             swiftSettings: commonSettings + numericSettings
         ),
         .target(
