@@ -154,6 +154,7 @@ COMPILE_ONLY = {
     ("Sources/ReproNN/Checkpoint/CheckpointTensor.swift", 'let dict = try StateDict(contentsOf: "weights.pth")'),
     ("Sources/ReproVision/RetinaNet/StateDict+LegacyRetinaNet.swift", "upgradingLegacyRetinaNetKeys()"),
     ("Sources/ReproNN/Checkpoint/StateDict.swift", 'let dict = try StateDict(contentsOf: "retinanet_resnet50_fpn_v2_coco.pth")'),
+    ("Sources/ReproNN/Checkpoint/StateDict+TorchSave.swift", 'try dict.writeTorchSave(to: "weights.pth")'),
     ("Sources/ReproNN/Module/Module.swift", 'StateDict(contentsOf: "resnet18.pth")'),
     ("Sources/ReproVision/RetinaNet/RetinaNet.swift", "let model = try RetinaNet(configuration: .v2, seed: 3407)"),
     ("Sources/ReproVision/RetinaNet/RetinaNet.swift", "var model = try RetinaNet(configuration: .v2, seed: 3407)"),

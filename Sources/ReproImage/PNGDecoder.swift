@@ -8,6 +8,8 @@
 // A tRNS chunk on grey or RGB images does not change the RGB pixels and is
 // not turned into alpha here.
 
+import _ReproDigest
+
 /// Decodes PNG files.
 enum PNGDecoder {
     struct Header {

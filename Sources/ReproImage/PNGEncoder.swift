@@ -4,6 +4,7 @@
 // deterministic `Deflate`. The same image always gives the same bytes.
 
 import Foundation
+import _ReproDigest
 
 extension Image {
     /// The image encoded as PNG (colour type 0, 2 or 6 for 1, 3 or 4 channels).

@@ -1537,6 +1537,19 @@ struct DocCommentExample: Sendable {
     let back = try StateDict(bytes: bytes)   // the same keys, dtypes, shapes and bytes
 }
 
+// Sources/ReproNN/Checkpoint/StateDict+TorchSave.swift #1
+@Sendable func example_ReproNN_Checkpoint_StateDict_TorchSave_1() async throws {
+    let dict = StateDict([("w", try CheckpointTensor(dtype: .float32, shape: [1], bytes: [0, 0, 128, 63]))])
+    let bytes = try dict.torchSaveBytes()
+    try StateDict(bytes: bytes)["w"]?.floats()   // [1.0]
+}
+
+// Sources/ReproNN/Checkpoint/StateDict+TorchSave.swift #2
+@Sendable func example_ReproNN_Checkpoint_StateDict_TorchSave_2() async throws {
+    let dict = StateDict([("fc.bias", try CheckpointTensor(dtype: .float32, shape: [1], bytes: [0, 0, 128, 63]))])
+    try dict.writeTorchSave(to: "weights.pth")
+}
+
 // Sources/ReproNN/Checkpoint/StateDict.swift #1
 @Sendable func example_ReproNN_Checkpoint_StateDict_1() async throws {
     let dict = try StateDict(contentsOf: "retinanet_resnet50_fpn_v2_coco.pth")
@@ -2161,6 +2174,13 @@ struct DocCommentExample: Sendable {
     let rest = try loader.resumed(from: JSONDecoder().decode(StreamLoaderState.self, from: saved))
 }
 
+// Sources/ReproData/SyntheticShapes.swift #1
+@Sendable func example_ReproData_SyntheticShapes_1() async throws {
+    let train = try SyntheticShapes(seed: 0, split: .train)            // 10 000 images, 32×32
+    let val = try SyntheticShapes(seed: 0, split: .validation)         // 2 000 other images
+    let s = try train.sample(at: 3)   // s.image (RGB), s.label == 3, s.path == "synthetic-shapes/train/3"
+}
+
 // Sources/ReproData/Transforms/CHWImage.swift #1
 @Sendable func example_ReproData_Transforms_CHWImage_1() async throws {
     let x = CHWImage(try Image(contentsOfFile: "cat.jpg").rgb())   // values v / 255
@@ -2218,6 +2238,13 @@ struct DocCommentExample: Sendable {
     var g = SampleGenerator(SampleRandomness.generator(seed: 1, epoch: 0, index: 5))
     let r = Resize(shorterSide: 256)          // 500×375 → 341×256 (w×h)
     let y = try r.apply(x, using: &g)         // draws nothing
+}
+
+// Sources/ReproData/Transforms/ToTensorNormalize.swift #1
+@Sendable func example_ReproData_Transforms_ToTensorNormalize_1() async throws {
+    let t = ToTensorNormalize(height: 32, width: 32)          // ImageNet mean and std
+    let x = try t.apply(try SyntheticShapes(seed: 0).sample(at: 0).image)
+    // x.channels == 3, x.height == 32, x.width == 32
 }
 
 /// Every example, in source order.
@@ -2429,6 +2456,8 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict+Prefix.swift #1", code: "let dict = try StateDict(contentsOf: \"ddp.pth\")\nif let p = dict.sharedKeyPrefix { print(\"every key starts with\", p) }", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_Prefix_1),
     DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict+Prefix.swift #2", code: "let dict = try StateDict(contentsOf: \"ddp.pth\").strippingPrefix(\"module.\")", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_Prefix_2),
     DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict+SafetensorsWriter.swift #1", code: "let dict = StateDict([(\"w\", try CheckpointTensor(dtype: .float32, shape: [1], bytes: [0, 0, 128, 63]))])\nlet bytes = dict.safetensorsBytes()\nlet back = try StateDict(bytes: bytes)   // the same keys, dtypes, shapes and bytes", runs: true, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_SafetensorsWriter_1),
+    DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict+TorchSave.swift #1", code: "let dict = StateDict([(\"w\", try CheckpointTensor(dtype: .float32, shape: [1], bytes: [0, 0, 128, 63]))])\nlet bytes = try dict.torchSaveBytes()\ntry StateDict(bytes: bytes)[\"w\"]?.floats()   // [1.0]", runs: true, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_TorchSave_1),
+    DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict+TorchSave.swift #2", code: "let dict = StateDict([(\"fc.bias\", try CheckpointTensor(dtype: .float32, shape: [1], bytes: [0, 0, 128, 63]))])\ntry dict.writeTorchSave(to: \"weights.pth\")", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_TorchSave_2),
     DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict.swift #1", code: "let dict = try StateDict(contentsOf: \"retinanet_resnet50_fpn_v2_coco.pth\")\nfor key in dict.keys { print(key, try dict.tensor(key).shape) }", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_1),
     DocCommentExample(location: "Sources/ReproNN/Dropout/CounterDropout.swift #1", code: "let dropout = CounterDropout(seed: 42, modulePath: \"classifier.0\")\nlet x = try Tensor(repeating: Float(1), shape: [8, 16])\nlet (y, noise) = try dropout.forward(x, p: 0.1, step: 3, startIndex: 0)\n// sample 5 of this batch equals sample 0 of the micro-batch starting at 5", runs: true, throwsError: false, body: example_ReproNN_Dropout_CounterDropout_1),
     DocCommentExample(location: "Sources/ReproNN/Dropout/DropoutNoise.swift #1", code: "let noise = try CounterDropout(seed: 1, modulePath: \"head.dropout\").noise(shape: [2, 3], p: 0.5, step: 0)\nlet y = try noise.forward(Tensor(repeating: Float(1), shape: [2, 3]))   // 0 or 2 per element", runs: true, throwsError: false, body: example_ReproNN_Dropout_DropoutNoise_1),
@@ -2514,6 +2543,7 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproData/StreamLoader+Iteration.swift #1", code: "for try await batch in loader.asyncBatches { print(batch.indices) }", runs: true, throwsError: false, body: example_ReproData_StreamLoader_Iteration_1),
     DocCommentExample(location: "Sources/ReproData/StreamLoader.swift #1", code: "let loader = try StreamLoader(dataset: records, batchSize: 32, seed: 7, workers: 4,\n                              transform: { r, g in decodeAndAugment(r, &g) }, collate: { $0 })\nfor result in loader {\n    let batch = try result.get()    // batch.indices are stream indices\n    save(batch.stateAfter)          // resume later with loader.resumed(from:)\n}", runs: true, throwsError: false, body: example_ReproData_StreamLoader_1),
     DocCommentExample(location: "Sources/ReproData/StreamLoader.swift #2", code: "let saved = try JSONEncoder().encode(batch.stateAfter)\nlet rest = try loader.resumed(from: JSONDecoder().decode(StreamLoaderState.self, from: saved))", runs: true, throwsError: false, body: example_ReproData_StreamLoader_2),
+    DocCommentExample(location: "Sources/ReproData/SyntheticShapes.swift #1", code: "let train = try SyntheticShapes(seed: 0, split: .train)            // 10 000 images, 32×32\nlet val = try SyntheticShapes(seed: 0, split: .validation)         // 2 000 other images\nlet s = try train.sample(at: 3)   // s.image (RGB), s.label == 3, s.path == \"synthetic-shapes/train/3\"", runs: true, throwsError: false, body: example_ReproData_SyntheticShapes_1),
     DocCommentExample(location: "Sources/ReproData/Transforms/CHWImage.swift #1", code: "let x = CHWImage(try Image(contentsOfFile: \"cat.jpg\").rgb())   // values v / 255\nprint(x.channels, x.height, x.width)   // 3, h, w", runs: false, throwsError: false, body: example_ReproData_Transforms_CHWImage_1),
     DocCommentExample(location: "Sources/ReproData/Transforms/ColorJitter.swift #1", code: "let t = ColorJitter(brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1)\nlet y = try t.apply(x, using: &g)", runs: true, throwsError: false, body: example_ReproData_Transforms_ColorJitter_1),
     DocCommentExample(location: "Sources/ReproData/Transforms/ImageTransform.swift #1", code: "let t = Compose([RandomResizedCrop(size: 224), RandomHorizontalFlip(), Normalize.imageNet])\nvar g = SampleGenerator(SampleRandomness.generator(seed: 1, epoch: 0, index: 5))\nlet y = try t.apply(CHWImage(image), using: &g)", runs: true, throwsError: false, body: example_ReproData_Transforms_ImageTransform_1),
@@ -2522,4 +2552,5 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproData/Transforms/RandomFlip.swift #2", code: "let y = try RandomVerticalFlip(p: 0.2).apply(x, using: &g)", runs: true, throwsError: false, body: example_ReproData_Transforms_RandomFlip_2),
     DocCommentExample(location: "Sources/ReproData/Transforms/RandomResizedCrop.swift #1", code: "let t = RandomResizedCrop(size: 224)\nlet y = try t.apply(x, using: &g)   // 3×224×224", runs: true, throwsError: false, body: example_ReproData_Transforms_RandomResizedCrop_1),
     DocCommentExample(location: "Sources/ReproData/Transforms/Resize.swift #1", code: "let r = Resize(shorterSide: 256)          // 500×375 → 341×256 (w×h)\nlet y = try r.apply(x, using: &g)         // draws nothing", runs: true, throwsError: false, body: example_ReproData_Transforms_Resize_1),
+    DocCommentExample(location: "Sources/ReproData/Transforms/ToTensorNormalize.swift #1", code: "let t = ToTensorNormalize(height: 32, width: 32)          // ImageNet mean and std\nlet x = try t.apply(try SyntheticShapes(seed: 0).sample(at: 0).image)\n// x.channels == 3, x.height == 32, x.width == 32", runs: true, throwsError: false, body: example_ReproData_Transforms_ToTensorNormalize_1),
 ]

@@ -322,6 +322,7 @@ extension Result<StateDict, CheckpointError> {
         case .failure(let e):
             switch e {
             case .unreadable: "unreadable"
+            case .unwritable: "unwritable"
             case .unknownFormat: "unknownFormat"
             case .truncated: "truncated"
             case .corruptArchive: "corruptArchive"

@@ -3,6 +3,8 @@
 public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The file could not be opened or read.
     case unreadable(path: String, reason: String)
+    /// A checkpoint file could not be written (the file at `path` is unchanged).
+    case unwritable(path: String, reason: String)
     /// The bytes are not a format Repro reads (safetensors, PyTorch zip or legacy `.pth`).
     case unknownFormat(String)
     /// The file ends before a structure it declares.
@@ -34,6 +36,7 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
     public var description: String {
         switch self {
         case let .unreadable(p, r): return "cannot read checkpoint \(p): \(r)"
+        case let .unwritable(p, r): return "cannot write checkpoint \(p): \(r)"
         case let .unknownFormat(m): return "not a checkpoint Repro can read: \(m)"
         case let .truncated(m): return "checkpoint is truncated: \(m)"
         case let .corruptArchive(m): return "corrupt checkpoint archive: \(m)"

@@ -56,14 +56,14 @@ extension StateDict {
     /// Writes ``safetensorsBytes()`` to `path` atomically: into a temporary file in the same
     /// folder, then renamed over `path`, so a reader never sees a partial file.
     ///
-    /// - Throws: ``CheckpointError/unreadable(path:reason:)`` naming the path when the file
+    /// - Throws: ``CheckpointError/unwritable(path:reason:)`` naming the path when the file
     ///   cannot be written.
     public func writeSafetensors(to path: String) throws(CheckpointError) {
         let url = URL(fileURLWithPath: path)
         do {
             try Data(safetensorsBytes()).write(to: url, options: .atomic)
         } catch {
-            throw .unreadable(path: path, reason: "cannot write: \(error.localizedDescription)")
+            throw .unwritable(path: path, reason: error.localizedDescription)
         }
     }
 

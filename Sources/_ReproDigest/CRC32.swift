@@ -1,6 +1,12 @@
 /// CRC-32 (ISO 3309 / ITU-T V.42, polynomial 0xEDB88320 reflected), as PNG
-/// chunks use it. Slicing-by-4 tables for speed.
-enum CRC32 {
+/// chunks and zip entries use it. Slicing-by-4 tables for speed.
+///
+/// ```swift
+/// let crc = Array("123456789".utf8).withUnsafeBufferPointer { CRC32.checksum($0) }
+/// // crc == 0xCBF4_3926
+/// ```
+public enum CRC32 {
+    /// The four 256-entry lookup tables of slicing-by-4.
     static let tables: [UInt32] = {
         var t = [UInt32](repeating: 0, count: 4 * 256)
         for n in 0..<256 {
@@ -19,7 +25,7 @@ enum CRC32 {
     }()
 
     /// The CRC of `bytes`, continuing from `crc` (0 to start).
-    static func checksum(_ bytes: UnsafeBufferPointer<UInt8>, continuing crc: UInt32 = 0) -> UInt32 {
+    public static func checksum(_ bytes: UnsafeBufferPointer<UInt8>, continuing crc: UInt32 = 0) -> UInt32 {
         var c = ~crc
         tables.withUnsafeBufferPointer { t in
             var i = 0
