@@ -6,13 +6,14 @@ import _ReproTestSupport
 /// `--output PATH`, `--seed` parses every integer torch accepts, an output error names the path
 /// (exit 1, no usage text), and help paragraphs are wrapped only by the argument parser.
 @Suite struct DialectTests {
-    static let subcommands = ["random", "env", "detect", "image", "batches"]
+    static let subcommands = ["random", "env", "detect", "image", "batches", "demo", "check", "verify", "doctor"]
 
     @Test func everyJSONOutputParsesWithSnakeCaseKeys() throws {
         let root = try makeImageFolder(sameSize: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
         let runs: [[String]] = [
             ["env", "--json"],
+            ["doctor", "--json"],
             ["random", "torch.randn", "--seed", "1", "--count", "3", "--json"],
             ["image", Fixtures.url("images/gray_1x1_d8.png").path, "/nonexistent.png", "--json"],
             ["batches", root, "--batch-size", "5", "--json"],
