@@ -25,8 +25,6 @@ struct SplitData {
     }
 }
 
-func bits(_ t: Tensor) throws -> [UInt32] { try t.scalars(as: Float.self).map(\.bitPattern) }
-
 @Suite struct LossSplitTests {
     /// (loss, input, target) for every loss over a batch of 8.
     static func cases() throws -> [(any Loss, Tensor, Tensor)] {
