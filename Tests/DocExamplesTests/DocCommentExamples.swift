@@ -1498,6 +1498,22 @@ struct DocCommentExample: Sendable {
     let gradient = result.gradients["weight"]                    // [3, 4], the same bits for any split
 }
 
+// Sources/ReproNN/Autograd/Variable+Loss.swift #1
+@Sendable func example_ReproNN_Autograd_Variable_Loss_1() async throws {
+    var g = TorchGenerator(seed: 0)
+    let model = try Linear(inFeatures: 4, outFeatures: 3, generator: &g)
+    let inputs = try Tensor(shape: [8, 4], scalars: (0..<32).map { Float($0) / 32 })
+    let labels = try Tensor(shape: [8], scalars: [Int64(0), 1, 2, -100, 1, 2, 0, 1])
+    let loss = CrossEntropyLoss(weight: try Tensor(shape: [3], scalars: [Float(1), 2, 0.5]))
+    let denominator = try loss.denominator(target: labels)        // the whole batch's Σ w[yᵢ]
+    let result = try valueAndGradient(of: model, batchSize: 8, microBatches: [3, 3, 2],
+                                      options: GradientOptions(reduction: .sum)) { model, scope in
+        let x = try scope.constant(samplesOf: inputs)
+        let y = try labels.sliced(dim: 0, range: scope.samples)
+        return try model.forward(x, in: scope).loss(loss, target: y, denominator: denominator)
+    }
+}
+
 // Sources/ReproNN/Checkpoint/CheckpointTensor.swift #1
 @Sendable func example_ReproNN_Checkpoint_CheckpointTensor_1() async throws {
     let dict = try StateDict(contentsOf: "weights.pth")
@@ -2450,6 +2466,7 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproImage/PNGEncoder.swift #1", code: "let png = image.pngData()\ntry Data(png).write(to: URL(fileURLWithPath: \"overlay.png\"))", runs: false, throwsError: false, body: example_ReproImage_PNGEncoder_1),
     DocCommentExample(location: "Sources/ReproImage/PNGEncoder.swift #2", code: "try image.writePNG(to: \"out.png\")", runs: false, throwsError: false, body: example_ReproImage_PNGEncoder_2),
     DocCommentExample(location: "Sources/ReproNN/Autograd/ValueAndGradient.swift #1", code: "var g = TorchGenerator(seed: 0)\nlet model = try Linear(inFeatures: 4, outFeatures: 3, generator: &g)\nlet inputs = try Tensor(shape: [8, 4], scalars: (0..<32).map { Float($0) / 32 })\nlet labels = [0, 1, 2, 0, 1, 2, 0, 1]\nlet result = try valueAndGradient(of: model, batchSize: 8, microBatches: [3, 3, 2]) { model, scope in\n    let x = try scope.constant(samplesOf: inputs)          // this micro-batch's rows\n    return try model.forward(x, in: scope).crossEntropy(targets: Array(labels[scope.samples]))\n}\nlet gradient = result.gradients[\"weight\"]                    // [3, 4], the same bits for any split", runs: true, throwsError: false, body: example_ReproNN_Autograd_ValueAndGradient_1),
+    DocCommentExample(location: "Sources/ReproNN/Autograd/Variable+Loss.swift #1", code: "var g = TorchGenerator(seed: 0)\nlet model = try Linear(inFeatures: 4, outFeatures: 3, generator: &g)\nlet inputs = try Tensor(shape: [8, 4], scalars: (0..<32).map { Float($0) / 32 })\nlet labels = try Tensor(shape: [8], scalars: [Int64(0), 1, 2, -100, 1, 2, 0, 1])\nlet loss = CrossEntropyLoss(weight: try Tensor(shape: [3], scalars: [Float(1), 2, 0.5]))\nlet denominator = try loss.denominator(target: labels)        // the whole batch's Σ w[yᵢ]\nlet result = try valueAndGradient(of: model, batchSize: 8, microBatches: [3, 3, 2],\n                                  options: GradientOptions(reduction: .sum)) { model, scope in\n    let x = try scope.constant(samplesOf: inputs)\n    let y = try labels.sliced(dim: 0, range: scope.samples)\n    return try model.forward(x, in: scope).loss(loss, target: y, denominator: denominator)\n}", runs: true, throwsError: false, body: example_ReproNN_Autograd_Variable_Loss_1),
     DocCommentExample(location: "Sources/ReproNN/Checkpoint/CheckpointTensor.swift #1", code: "let dict = try StateDict(contentsOf: \"weights.pth\")\nlet w = try dict.tensor(\"backbone.body.conv1.weight\")\nw.shape          // [64, 3, 7, 7]\nlet values = try w.floats()", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_CheckpointTensor_1),
     DocCommentExample(location: "Sources/ReproNN/Checkpoint/HalfPrecision.swift #1", code: "HalfPrecision.float(float16Bits: 0x3C00)    // 1.0\nHalfPrecision.float(float16Bits: 0x0001)    // 2^-24, the smallest subnormal\nHalfPrecision.float(bfloat16Bits: 0x3F80)   // 1.0", runs: true, throwsError: false, body: example_ReproNN_Checkpoint_HalfPrecision_1),
     DocCommentExample(location: "Sources/ReproNN/Checkpoint/SafetensorsFile.swift #1", code: "let file = try SafetensorsFile(contentsOf: \"run.trace.safetensors\")\nlet first = try file.tensor(file.keys[0])", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_SafetensorsFile_1),

@@ -25,7 +25,6 @@ struct SplitData {
     }
 }
 
-
 @Suite struct LossSplitTests {
     /// (loss, input, target) for every loss over a batch of 8.
     static func cases() throws -> [(any Loss, Tensor, Tensor)] {

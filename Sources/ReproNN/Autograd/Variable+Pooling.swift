@@ -97,24 +97,20 @@ extension Variable {
         })
     }
 
-    /// Dropout with a counter-based mask: element `e` of global sample `i` is kept iff
-    /// `u ≥ p` where `u = word / 2³²` and `word` is Philox4x32-10 keyed by (seed, step, module
-    /// path) at counter (sample, element) — identical for every split. Kept values are
-    /// `x · r(1 / f(1 − p))` (PyTorch's scaling), dropped ones `x · 0`; backward multiplies by the
-    /// same factors. The identity in evaluation mode or for `p = 0`.
+    /// Dropout with ``CounterDropout``'s mask, keyed by the training seed and the module path
+    /// (`scope.path`) at the tape's step: element `e` of global sample `i` is kept or dropped
+    /// the same way for every split and thread count. Kept values are `x · (1 / f32(1 − p))`
+    /// (PyTorch's scaling), dropped ones `x · 0`; backward multiplies by the same factors. The
+    /// identity in evaluation mode or for `p = 0`.
     public func dropout(p: Double, in scope: TrainingScope) throws(AutogradError) -> Variable {
         guard p >= 0, p <= 1 else { throw .invalidOperation(op: "dropout", reason: "p = \(p) outside [0, 1]") }
         if scope.mode == .evaluation || p == 0 { return self }
-        let n = sampleCount, m = n == 0 ? 0 : count / n
-        let keepScale: Float = p == 1 ? 0 : 1 / Float(1 - p)
-        let key = DropoutMask.key(scope.tape.randomness, path: scope.path)
-        var factor = [Float](repeating: 0, count: count)
-        for s in 0..<n {
-            let sample = UInt64(scope.tape.samples.lowerBound + s)
-            for e in 0..<m where DropoutMask.keeps(key: key, sample: sample, element: UInt64(e), p: p) {
-                factor[s * m + e] = keepScale
-            }
-        }
+        let r = scope.tape.randomness
+        let factor: [Float]
+        do {
+            factor = try CounterDropout(seed: r.seed, modulePath: scope.path)
+                .noise(shape: shape, p: p, step: r.step, startIndex: scope.tape.samples.lowerBound).values
+        } catch { throw .invalidOperation(op: "dropout", reason: error.description) }
         var y = data
         for i in y.indices { y[i] = y[i] * factor[i] }
         return tape.record(shape, y, rule: { [id] (t: GradientTape, g: [Float]) throws(AutogradError) in
@@ -122,37 +118,5 @@ extension Variable {
             for i in dx.indices { dx[i] = g[i] * factor[i] }
             t.accumulate(id, dx)
         })
-    }
-}
-
-/// The engine's counter-based dropout mask (see ``Variable/dropout(p:in:)``).
-enum DropoutMask {
-    /// A 64-bit key from the seed, the step and the module path (FNV-1a of the path's UTF-8,
-    /// mixed with SplitMix64's finaliser: no `Hasher`, the same in every process).
-    static func key(_ r: DropoutRandomness, path: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in path.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-        return mix(mix(r.seed ^ mix(r.step &+ 0x9E37_79B9_7F4A_7C15)) ^ h)
-    }
-
-    static func mix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    static func keeps(key: UInt64, sample: UInt64, element: UInt64, p: Double) -> Bool {
-        let block = Philox4x32.block(counter: (UInt32(truncatingIfNeeded: element / 4), UInt32(truncatingIfNeeded: element >> 34),
-                                               UInt32(truncatingIfNeeded: sample), UInt32(truncatingIfNeeded: sample >> 32)),
-                                     key: (UInt32(truncatingIfNeeded: key), UInt32(truncatingIfNeeded: key >> 32)))
-        let word: UInt32
-        switch element % 4 {
-        case 0: word = block.0
-        case 1: word = block.1
-        case 2: word = block.2
-        default: word = block.3
-        }
-        return Double(word) * 0x1p-32 >= p
     }
 }
