@@ -415,7 +415,7 @@ extension RunManifest {
             let list = now[o.name] ?? []
             if k >= list.count || list[k] != o.sha256 { names.append(o.name) }
         }
-        for (name, list) in now where list.count > seen[name, default: 0] { names.append(name) }
+        for name in now.keys.sorted() where now[name]!.count > seen[name, default: 0] { names.append(name) }
         if outputSHA256 != recorded.outputSHA256 { names.append("whole output") }
         return names
     }

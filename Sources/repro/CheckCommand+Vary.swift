@@ -70,7 +70,9 @@ struct VariationOptions: ParsableArguments {
 
     /// A fresh scratch folder, removed by the caller.
     static func scratchFolder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("repro-check-\(ProcessInfo.processInfo.processIdentifier)-\(UInt64.random(in: 0...UInt64.max))")
+        let pid = ProcessInfo.processInfo.processIdentifier  // repro-lint: allow run-varying-value — a unique scratch folder name; nothing in it reaches a result
+        // repro-lint: allow unseeded-random — a unique scratch folder name; nothing in it reaches a result
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("repro-check-\(pid)-\(UInt64.random(in: 0...UInt64.max))")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }

@@ -125,7 +125,7 @@ extension Module {
         var copy = self
         guard !buffers.isEmpty else { return copy }
         let current = copy.stateDict
-        for (k, v) in buffers where current[k]?.shape != v.shape {
+        for (k, v) in buffers.sorted(by: { $0.key < $1.key }) where current[k]?.shape != v.shape {
             throw .invalidConfiguration("buffer \(k): shape \(v.shape) does not match \(current[k]?.shape ?? [])")
         }
         var updater = BufferReplacer(values: buffers)

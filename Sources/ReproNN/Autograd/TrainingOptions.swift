@@ -36,7 +36,7 @@ public struct GradientSelection: Sendable, Hashable {
     /// boundary (or the whole key), trainable when none matches.
     public func requiresGradient(_ key: String) -> Bool {
         var best: (length: Int, value: Bool)?
-        for (prefix, value) in rules where Self.matches(prefix, key) {
+        for (prefix, value) in rules.sorted(by: { $0.key < $1.key }) where Self.matches(prefix, key) {
             if best == nil || prefix.count > best!.length { best = (prefix.count, value) }
         }
         return best?.value ?? true
@@ -84,7 +84,7 @@ public struct ParameterGroups: Sendable, Hashable {
     /// The group of parameter `key`.
     public func group(of key: String) -> String {
         var best: (length: Int, group: String)?
-        for (prefix, group) in prefixes where GradientSelection.matches(prefix, key) {
+        for (prefix, group) in prefixes.sorted(by: { $0.key < $1.key }) where GradientSelection.matches(prefix, key) {
             if best == nil || prefix.count > best!.length { best = (prefix.count, group) }
         }
         return best?.group ?? defaultGroup

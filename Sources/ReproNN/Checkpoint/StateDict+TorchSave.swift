@@ -108,6 +108,7 @@ enum CheckpointFile {
         let folder = slash.map { String(path[...$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
         guard !name.isEmpty else { throw .unwritable(path: path, reason: "the path names a folder, not a file") }
+        // repro-lint: allow run-varying-value — names the temporary file only; it is renamed over `path`
         let temporary = folder + ".\(name).\(getpid()).tmp"
         func failure(_ what: String) -> CheckpointError {
             let reason = String(cString: strerror(errno))

@@ -213,6 +213,7 @@ public struct TraceDocument: Sendable, Codable, Equatable {
         let tensors = keyedTensors(traces)
         let header = StateDict.safetensorsHeader(tensors.map { ($0.0, checkpointDType($0.1.dtype), $0.1.shape, $0.1.count * $0.1.dtype.byteCount) })
         let url = URL(fileURLWithPath: path)
+        // repro-lint: allow run-varying-value — names the temporary file only; it is renamed over `path`
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
         do {
             guard FileManager.default.createFile(atPath: temporary.path, contents: Data(header)) else {
