@@ -57,13 +57,16 @@ extension JPEGDecoder {
             if let t = s.adobeTransform, t != 0 { space = .ycck } else { space = .cmyk }
         }
         let outChannels = n == 1 ? 1 : 3
-        let rowLen = s.components.map { $0.stride }.max()! * s.hmax + 16
+        let rowLen = s.components.map { $0.stride }.max()! * s.hmax + 64
         // Scratch: n upsampled rows, column sums, the clamp table and the colour tables.
         let rows = UnsafeMutablePointer<UInt8>.allocate(capacity: rowLen * n)
-        let sums = UnsafeMutablePointer<Int32>.allocate(capacity: rowLen)
+        // Column sums with one element of padding before and 17 after (fancyPairs).
+        let sumsBase = UnsafeMutablePointer<Int32>.allocate(capacity: rowLen + 32)
+        sumsBase.initialize(repeating: 0, count: rowLen + 32)
+        let sums = sumsBase + 1
         let clampBase = UnsafeMutablePointer<UInt8>.allocate(capacity: 768)
         let tables = UnsafeMutablePointer<Int32>.allocate(capacity: 4 * 256)
-        defer { rows.deallocate(); sums.deallocate(); clampBase.deallocate(); tables.deallocate() }
+        defer { rows.deallocate(); sumsBase.deallocate(); clampBase.deallocate(); tables.deallocate() }
         // cl[v] = v clamped to 0...255, for v in -256...511 (every sum below stays in that range).
         for i in 0..<768 { clampBase[i] = clamp(i - 256) }
         let cl = UnsafePointer(clampBase + 256)
@@ -111,18 +114,14 @@ extension JPEGDecoder {
         let fgr = V(repeating: Int32(-fix(0.71414))), fgb = V(repeating: Int32(-fix(0.34414)))
         let half = V(repeating: Int32(oneHalf)), c128 = V(repeating: 128), sh = V(repeating: 16)
         var x = 0
-        while x + 8 <= w {
+        while x + 10 <= w {  // storeRGB writes 4 bytes past the 8 pixels
             let yv = JPEGIDCT.widen(UnsafeRawPointer(yp + x).loadUnaligned(as: SIMD8<UInt8>.self))
             let xb = JPEGIDCT.widen(UnsafeRawPointer(cbp + x).loadUnaligned(as: SIMD8<UInt8>.self)) &- c128
             let xr = JPEGIDCT.widen(UnsafeRawPointer(crp + x).loadUnaligned(as: SIMD8<UInt8>.self)) &- c128
             let r = (yv &+ ((fr &* xr &+ half) &>> sh)).clampedToByte()
             let g = (yv &+ ((fgb &* xb &+ half &+ fgr &* xr) &>> sh)).clampedToByte()
             let b = (yv &+ ((fb &* xb &+ half) &>> sh)).clampedToByte()
-            for i in 0..<8 {
-                o[3 &* i] = UInt8(truncatingIfNeeded: r[i])
-                o[3 &* i &+ 1] = UInt8(truncatingIfNeeded: g[i])
-                o[3 &* i &+ 2] = UInt8(truncatingIfNeeded: b[i])
-            }
+            storeRGB(r, g, b, o)
             o += 24
             x += 8
         }
@@ -134,6 +133,19 @@ extension JPEGDecoder {
             o += 3
             x += 1
         }
+    }
+
+    /// Stores eight pixels from 0...255 lanes as 24 interleaved bytes, and
+    /// 4 bytes of scratch after them: each pixel packed into one 32-bit lane,
+    /// then 4 pixels to 12 bytes by one byte shuffle per 16-byte half.
+    @inline(__always)
+    static func storeRGB(_ r: SIMD8<Int32>, _ g: SIMD8<Int32>, _ b: SIMD8<Int32>, _ o: UnsafeMutablePointer<UInt8>) {
+        let p = unsafeBitCast(r | g &<< 8 | b &<< 16, to: SIMD32<UInt8>.self)
+        @inline(__always) func pack(_ q: SIMD16<UInt8>) -> SIMD16<UInt8> {
+            SIMD16(q[0], q[1], q[2], q[4], q[5], q[6], q[8], q[9], q[10], q[12], q[13], q[14], q[15], q[15], q[15], q[15])
+        }
+        UnsafeMutableRawPointer(o).storeBytes(of: pack(p.lowHalf), as: SIMD16<UInt8>.self)
+        UnsafeMutableRawPointer(o + 12).storeBytes(of: pack(p.highHalf), as: SIMD16<UInt8>.self)
     }
 
     /// One row of CMYK or YCCK to RGB as libjpeg then Pillow compute it.

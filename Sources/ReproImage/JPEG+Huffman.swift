@@ -1,18 +1,25 @@
 // Huffman tables and the entropy-coded bit reader for JPEG (ITU T.81 Annex C/F).
 
 /// A JPEG Huffman table: a 9-bit lookahead table, and the canonical
-/// maxcode/valoffset walk (T.81 F.2.2.3) for longer codes.
+/// maxcode/valoffset walk (T.81 F.2.2.3) for longer codes; plus a
+/// `fastBits`-bit table that decodes a code *and* its extra bits in one
+/// lookup (see ``JPEGFastEntry``).
 struct JPEGHuffmanTable {
     static let lookBits = 9
+    /// Bits looked at by the combined code + value table.
+    static let fastBits = 10
     /// entry = length << 8 | symbol; length 0 = code longer than `lookBits`.
     var look = [UInt16](repeating: 0, count: 1 << JPEGHuffmanTable.lookBits)
     /// Largest code of each length 1...16 (-1 if none), index 17 is a sentinel.
     var maxcode = [Int](repeating: -1, count: 18)
     var valoffset = [Int](repeating: 0, count: 18)
     var values: [UInt8] = []
+    /// The combined table, indexed by the next `fastBits` bits.
+    var fast = [Int32](repeating: 0, count: 1 << JPEGHuffmanTable.fastBits)
 
-    /// Builds from the 16 code-length counts and the symbol list of a DHT segment.
-    init(counts: [Int], values: [UInt8]) throws(ImageError) {
+    /// Builds from the 16 code-length counts and the symbol list of a DHT
+    /// segment; `isAC` says how the fast table reads symbols (AC run/size or DC size).
+    init(counts: [Int], values: [UInt8], isAC: Bool) throws(ImageError) {
         self.values = values
         var code = 0, k = 0
         for len in 1...16 {
@@ -28,6 +35,13 @@ struct JPEGHuffmanTable {
                         let shift = JPEGHuffmanTable.lookBits - len
                         let entry = UInt16(len) << 8 | UInt16(values[k])
                         for j in 0..<(1 << shift) { look[(code << shift) | j] = entry }
+                    }
+                    if len <= JPEGHuffmanTable.fastBits {
+                        let shift = JPEGHuffmanTable.fastBits - len
+                        for j in 0..<(1 << shift) {
+                            fast[(code << shift) | j] = JPEGFastEntry.make(symbol: Int(values[k]), codeLength: len,
+                                                                          following: j, followingBits: shift, isAC: isAC)
+                        }
                     }
                     code += 1
                     k += 1
@@ -61,6 +75,7 @@ struct JPEGBitReader {
         self.pos = pos
     }
 
+    /// Buffers more than 56 bits (zero bits past a marker or the end, counted in `padBits`).
     @inline(__always) mutating func fill() {
         // Fast path: the next 8 bytes hold no 0xFF, so whole bytes can be taken at once.
         if !atMarker && pos + 8 <= data.count {
@@ -75,6 +90,15 @@ struct JPEGBitReader {
                 return
             }
         }
+        // Byte stuffing, a marker or the end of the data is near: byte by byte,
+        // out of line, on a copy (so that the caller's state can stay in registers).
+        var copy = self
+        copy.fillSlowly()
+        self = copy
+    }
+
+    /// Takes bytes one at a time until more than 56 bits are buffered.
+    @inline(never) mutating func fillSlowly() {
         while count <= 56 {
             var b: UInt8 = 0
             if !atMarker && pos < data.count {
@@ -132,5 +156,35 @@ struct JPEGBitReader {
             throw .corrupt("JPEG: expected restart marker RST\(n)")
         }
         pos += 2
+    }
+}
+
+/// Entries of ``JPEGHuffmanTable/fast``, an `Int32` indexed by the next
+/// `fastBits` bits of the stream:
+/// - `value`: the code and its extra bits fit: bits 0–4 = bits to consume
+///   (code + extra), bits 5–8 = zero run (AC), bits 16–31 = the extended
+///   (signed) coefficient or DC difference;
+/// - `zeroRun` (AC ZRL, sixteen zeros) and `endOfBlock` (AC EOB, or any
+///   run/size with size 0 other than ZRL, which libjpeg also ends the block on):
+///   bits 0–4 = the code length;
+/// - 0: the code is longer than `fastBits` or its extra bits do not fit:
+///   decode the symbol the long way.
+enum JPEGFastEntry {
+    static let value: Int32 = 1 << 9
+    static let zeroRun: Int32 = 1 << 10
+    static let endOfBlock: Int32 = 1 << 11
+
+    /// The entry for a code of `codeLength` bits whose symbol is `symbol`,
+    /// followed in the index by `followingBits` bits equal to `following`.
+    static func make(symbol: Int, codeLength: Int, following: Int, followingBits: Int, isAC: Bool) -> Int32 {
+        let run = isAC ? symbol >> 4 : 0
+        let size = isAC ? symbol & 15 : symbol
+        if isAC && size == 0 {
+            return Int32(codeLength) | (run == 15 ? zeroRun : endOfBlock)
+        }
+        guard size <= followingBits else { return 0 }  // also rejects DC sizes above 15
+        let bits = (following >> (followingBits - size)) & ((1 << size) - 1)
+        let v = size == 0 ? 0 : (bits < 1 << (size - 1) ? bits - (1 << size) + 1 : bits)
+        return Int32(v) << 16 | Int32(run) << 5 | Int32(codeLength + size) | value
     }
 }

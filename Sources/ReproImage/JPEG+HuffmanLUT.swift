@@ -2,46 +2,34 @@
 // touches no reference-counted storage.
 
 /// A Huffman table flattened for decoding: the 9-bit lookahead, the
-/// canonical walk for longer codes, and (for AC tables) a lookahead that also
-/// holds the coefficient value when code and value bits fit in 9 bits.
+/// canonical walk for longer codes, and the combined code + value table
+/// (``JPEGFastEntry``).
 struct HuffmanLUT {
     /// length << 8 | symbol, 0 = longer code.
     let look: UnsafeMutablePointer<UInt16>
-    /// value << 8 | run << 4 | (code + value bits); 0 = not available.
-    let fastAC: UnsafeMutablePointer<Int16>
+    /// ``JPEGHuffmanTable/fast``, indexed by the next `fastBits` bits.
+    let fast: UnsafeMutablePointer<Int32>
     let maxcode: UnsafeMutablePointer<Int>
     let valoffset: UnsafeMutablePointer<Int>
     let values: UnsafeMutablePointer<UInt8>
     let valueCount: Int
 
     init(_ t: JPEGHuffmanTable) {
-        let n = 1 << JPEGHuffmanTable.lookBits
+        let n = 1 << JPEGHuffmanTable.lookBits, nf = 1 << JPEGHuffmanTable.fastBits
         look = .allocate(capacity: n)
-        fastAC = .allocate(capacity: n)
+        fast = .allocate(capacity: nf)
         maxcode = .allocate(capacity: 18)
         valoffset = .allocate(capacity: 18)
         values = .allocate(capacity: max(1, t.values.count))
         valueCount = t.values.count
         for i in 0..<n { look[i] = t.look[i] }
+        for i in 0..<nf { fast[i] = t.fast[i] }
         for i in 0..<18 { maxcode[i] = t.maxcode[i]; valoffset[i] = t.valoffset[i] }
         for i in 0..<t.values.count { values[i] = t.values[i] }
-        let bits = JPEGHuffmanTable.lookBits
-        for i in 0..<n {
-            fastAC[i] = 0
-            let e = Int(look[i])
-            guard e != 0 else { continue }
-            let len = e >> 8, rs = e & 0xFF
-            let r = rs >> 4, s = rs & 15
-            guard s != 0, len + s <= bits else { continue }
-            let m = (i >> (bits - len - s)) & ((1 << s) - 1)
-            let v = m < (1 << (s - 1)) ? m - (1 << s) + 1 : m
-            guard v >= -128, v <= 127 else { continue }
-            fastAC[i] = Int16(v * 256 + r * 16 + len + s)
-        }
     }
 
     func free() {
-        look.deallocate(); fastAC.deallocate(); maxcode.deallocate(); valoffset.deallocate(); values.deallocate()
+        look.deallocate(); fast.deallocate(); maxcode.deallocate(); valoffset.deallocate(); values.deallocate()
     }
 }
 
@@ -82,10 +70,14 @@ extension JPEGBitReader {
         return Int(t.values[idx])
     }
 
-    /// The fast AC entry for the next 9 bits (0 when not applicable); fills first.
-    @inline(__always) mutating func peekFastAC(_ t: HuffmanLUT) -> Int {
-        if count < 16 { fill() }
-        return Int(t.fastAC[Int(acc >> UInt64(64 - JPEGHuffmanTable.lookBits))])
+    /// Buffers at least 32 bits when fewer are left: enough for any code and its extra bits.
+    @inline(__always) mutating func ensure32() {
+        if count < 32 { fill() }
+    }
+
+    /// The combined-table entry for the next `fastBits` bits (call ``ensure32()`` first).
+    @inline(__always) func peekFast(_ t: HuffmanLUT) -> Int {
+        Int(t.fast[Int(acc >> UInt64(64 - JPEGHuffmanTable.fastBits))])
     }
 
     @inline(__always) mutating func skip(_ n: Int) {

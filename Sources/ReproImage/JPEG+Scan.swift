@@ -81,7 +81,10 @@ extension JPEGDecoder {
     /// Walks the MCUs of a scan (interleaved, or block by block when one
     /// component), handling restart markers.
     static func runMCUs(_ s: JPEGState, _ scan: JPEGScan, _ comps: UnsafeMutableBufferPointer<ScanComponent>,
-                        firstWidth: Int, firstHeight: Int, _ br: inout JPEGBitReader) throws(ImageError) {
+                        firstWidth: Int, firstHeight: Int, _ reader: inout JPEGBitReader) throws(ImageError) {
+        // A local copy that no out-of-line call sees, so its fields can live in registers.
+        var br = reader
+        defer { reader = br }
         let single = comps.count == 1
         let unitsX = single ? (firstWidth + 7) / 8 : s.mcusX
         let unitsY = single ? (firstHeight + 7) / 8 : s.mcusY
@@ -101,7 +104,9 @@ extension JPEGDecoder {
             for ux in 0..<unitsX {
                 if interval > 0 {
                     if restartsLeft == 0 {
-                        try br.restart(expected: nextRST)
+                        var r = br
+                        try r.restart(expected: nextRST)
+                        br = r
                         nextRST = (nextRST + 1) & 7
                         restartsLeft = interval
                         for k in 0..<comps.count { comps[k].pred = 0 }
@@ -136,41 +141,61 @@ extension JPEGDecoder {
         }
     }
 
-    /// Decodes one sequential-mode block into natural-order coefficients.
+    /// Decodes one sequential-mode block into natural-order coefficients
+    /// (`blk` must be zero). Returns whether any AC code was read (when not,
+    /// the block is DC only; a block whose AC codes were all zero runs still
+    /// transforms exactly as a DC-only one).
     @inline(__always)
-    /// Returns whether any AC coefficient is present.
     static func baselineBlock(_ c: inout ScanComponent, _ blk: UnsafeMutablePointer<Int16>, _ zz: UnsafeMutablePointer<Int>,
                               _ br: inout JPEGBitReader) throws(ImageError) -> Bool {
-        let t = try br.decode(c.dc!)
-        guard t <= 16 else { throw .corrupt("JPEG: DC coefficient size \(t)") }
-        let dc = c.pred &+ br.receiveExtend(t)
+        br.ensure32()
+        let dcTable = c.dc!
+        let d = br.peekFast(dcTable)
+        var diff: Int
+        if d & Int(JPEGFastEntry.value) != 0 {
+            br.skip(d & 31)
+            diff = d >> 16
+        } else {
+            let t = try br.decode(dcTable)
+            guard t <= 16 else { throw .corrupt("JPEG: DC coefficient size \(t)") }
+            diff = br.receiveExtend(t)
+        }
+        let dc = c.pred &+ diff
         c.pred = Int(Int32(truncatingIfNeeded: dc))
         blk[0] = Int16(truncatingIfNeeded: dc)
         let ac = c.ac!
         var k = 1
-        var any = false
         while k < 64 {
-            let fast = br.peekFastAC(ac)
-            if fast != 0 {
-                br.skip(fast & 15)
-                k += (fast >> 4) & 15
-                blk[zz[k]] = Int16(truncatingIfNeeded: fast >> 8)
+            br.ensure32()
+            let e = br.peekFast(ac)
+            if e & Int(JPEGFastEntry.value) != 0 {
+                br.skip(e & 31)
+                k += (e >> 5) & 15
+                blk[zz[k]] = Int16(truncatingIfNeeded: e >> 16)
                 k += 1
-                any = true
                 continue
             }
+            if e & Int(JPEGFastEntry.endOfBlock) != 0 {
+                br.skip(e & 31)
+                break
+            }
+            if e & Int(JPEGFastEntry.zeroRun) != 0 {
+                br.skip(e & 31)
+                k += 16
+                continue
+            }
+            // A long code, or extra bits beyond the table: the general path.
             let rs = try br.decode(ac)
             let r = rs >> 4, sz = rs & 15
             if sz != 0 {
                 k += r
                 blk[zz[k]] = Int16(truncatingIfNeeded: br.receiveExtend(sz))
                 k += 1
-                any = true
             } else {
                 if r != 15 { break }
                 k += 16
             }
         }
-        return any
+        return k > 1
     }
 }

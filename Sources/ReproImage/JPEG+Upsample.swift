@@ -44,7 +44,8 @@ extension JPEGDecoder {
             }
         case .h2v1Fancy:
             let src = plane + y * stride
-            fancyH(sums: nil, src: src, count: dw, width: width, out: out)
+            for x in 0..<dw { sums[x] = Int32(src[x]) }
+            fancyPairs(sums, count: dw, out: out, bias: (1, 2), shift: 2)
         case .h1v2Fancy:
             let r = y >> 1
             let near = plane + r * stride
@@ -57,9 +58,71 @@ extension JPEGDecoder {
             let r = y >> 1
             let near = plane + r * stride
             let far = plane + (y & 1 == 0 ? max(r - 1, 0) : min(r + 1, lastRow)) * stride
-            for x in 0..<dw { sums[x] = 3 &* Int32(near[x]) &+ Int32(far[x]) }
-            fancyHV(sums: sums, count: dw, width: width, out: out)
+            columnSums(near, far, count: dw, into: sums)
+            fancyPairs(sums, count: dw, out: out, bias: (8, 7), shift: 4)
         }
+    }
+
+    /// 3 * near + far for `count` columns (the vertical half of the 2h2v
+    /// triangle filter), sixteen at a time, into `sums` (which must hold
+    /// `count` rounded up to 16 elements).
+    @inline(__always)
+    static func columnSums(_ near: UnsafePointer<UInt8>, _ far: UnsafePointer<UInt8>, count: Int,
+                           into sums: UnsafeMutablePointer<Int32>) {
+        typealias V = SIMD16<Int32>
+        var x = 0
+        while x + 16 <= count {
+            let n = widen16(UnsafeRawPointer(near + x).loadUnaligned(as: SIMD16<UInt8>.self))
+            let f = widen16(UnsafeRawPointer(far + x).loadUnaligned(as: SIMD16<UInt8>.self))
+            UnsafeMutableRawPointer(sums + x).storeBytes(of: n &* 3 &+ f, as: V.self)
+            x += 16
+        }
+        while x < count {
+            sums[x] = 3 &* Int32(near[x]) &+ Int32(far[x])
+            x += 1
+        }
+    }
+
+    @inline(__always) static func widen16(_ c: SIMD16<UInt8>) -> SIMD16<Int32> {
+        SIMD16(lowHalf: JPEGIDCT.widen(c.lowHalf), highHalf: JPEGIDCT.widen(c.highHalf))
+    }
+
+    /// The horizontal triangle filter, sixteen input columns at a time: from
+    /// `count` values s (row samples, or column sums for 2h2v) it writes
+    /// 2 * count samples, out[2x] = (3 s[x] + s[x-1] + bias.0) >> shift and
+    /// out[2x+1] = (3 s[x] + s[x+1] + bias.1) >> shift, where s[-1] = s[0] and
+    /// s[count] = s[count-1]; that is libjpeg's h2v1 (bias 1, 2; shift 2) and
+    /// h2v2 (bias 8, 7; shift 4) filters including their edge columns, equal
+    /// to ``fancyH(sums:src:count:width:out:)`` and
+    /// ``fancyHV(sums:count:width:out:)``. `s` must have one free element
+    /// before it and 17 after `count`; `out` room for `count` rounded up to
+    /// 16, doubled (the samples past 2 * count are scratch).
+    @inline(__always)
+    static func fancyPairs(_ s: UnsafeMutablePointer<Int32>, count: Int, out: UnsafeMutablePointer<UInt8>,
+                           bias: (Int32, Int32), shift: Int32) {
+        typealias V = SIMD16<Int32>
+        s[-1] = s[0]
+        s[count] = s[count - 1]
+        let b0 = V(repeating: bias.0), b1 = V(repeating: bias.1), sh = V(repeating: shift)
+        var x = 0
+        while x < count {
+            let c = UnsafeRawPointer(s + x).loadUnaligned(as: V.self) &* 3
+            let l = UnsafeRawPointer(s + x - 1).loadUnaligned(as: V.self)
+            let r = UnsafeRawPointer(s + x + 1).loadUnaligned(as: V.self)
+            let even = narrow16((c &+ l &+ b0) &>> sh), odd = narrow16((c &+ r &+ b1) &>> sh)
+            UnsafeMutableRawPointer(out + 2 * x).storeBytes(of: interleave(even, odd), as: SIMD32<UInt8>.self)
+            x += 16
+        }
+    }
+
+    @inline(__always) static func narrow16(_ v: SIMD16<Int32>) -> SIMD16<UInt8> {
+        SIMD16(lowHalf: JPEGIDCT.narrow(v.lowHalf), highHalf: JPEGIDCT.narrow(v.highHalf))
+    }
+
+    /// a0 b0 a1 b1 … a15 b15 (spelled out so that it compiles to two unpack instructions).
+    @inline(__always) static func interleave(_ a: SIMD16<UInt8>, _ b: SIMD16<UInt8>) -> SIMD32<UInt8> {
+        SIMD32(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3], a[4], b[4], a[5], b[5], a[6], b[6], a[7], b[7],
+               a[8], b[8], a[9], b[9], a[10], b[10], a[11], b[11], a[12], b[12], a[13], b[13], a[14], b[14], a[15], b[15])
     }
 
     /// Horizontal triangle filter of `count` samples into 2*count outputs (cropped to width).

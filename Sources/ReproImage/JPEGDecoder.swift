@@ -206,7 +206,7 @@ enum JPEGDecoder {
             let total = counts.reduce(0, +)
             guard total <= 256, p + 17 + total <= seg.count else { throw .corrupt("JPEG DHT symbol count \(total)") }
             let values = Array(seg[(p + 17)..<(p + 17 + total)])
-            let table = try JPEGHuffmanTable(counts: counts, values: values)
+            let table = try JPEGHuffmanTable(counts: counts, values: values, isAC: tc == 1)
             if tc == 0 { s.dcTables[th] = table } else { s.acTables[th] = table }
             p += 17 + total
         }
