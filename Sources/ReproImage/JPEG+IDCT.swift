@@ -207,11 +207,19 @@ extension JPEGIDCT {
             let wrapped = (c639 &- t) &>> sh31  // -1 where t >= 640
             return minimum(t, c255) & ~wrapped
         }
-        var o = (limit(p2.0), limit(p2.1), limit(p2.2), limit(p2.3), limit(p2.4), limit(p2.5), limit(p2.6), limit(p2.7))
-        transpose(&o)
-        @inline(__always) func store(_ r: Int, _ v: V) {
-            UnsafeMutableRawPointer(out + r &* stride).storeBytes(of: narrow(v), as: SIMD8<UInt8>.self)
+        // The samples are bytes now, so the final transpose packs instead of
+        // shuffling: lane r of `w` holds row r's columns 0-3 as four bytes,
+        // lane r of `x` its columns 4-7; one unpack pairs them into the rows.
+        let w = unsafeBitCast(limit(p2.0) | limit(p2.1) &<< 8 | limit(p2.2) &<< 16 | limit(p2.3) &<< 24,
+                              to: SIMD8<UInt32>.self)
+        let x = unsafeBitCast(limit(p2.4) | limit(p2.5) &<< 8 | limit(p2.6) &<< 16 | limit(p2.7) &<< 24,
+                              to: SIMD8<UInt32>.self)
+        let rows0145 = unsafeBitCast(SIMD8(w[0], x[0], w[1], x[1], w[4], x[4], w[5], x[5]), to: SIMD4<UInt64>.self)
+        let rows2367 = unsafeBitCast(SIMD8(w[2], x[2], w[3], x[3], w[6], x[6], w[7], x[7]), to: SIMD4<UInt64>.self)
+        @inline(__always) func store(_ r: Int, _ row: UInt64) {
+            UnsafeMutableRawPointer(out + r &* stride).storeBytes(of: row, as: UInt64.self)
         }
-        store(0, o.0); store(1, o.1); store(2, o.2); store(3, o.3); store(4, o.4); store(5, o.5); store(6, o.6); store(7, o.7)
+        store(0, rows0145[0]); store(1, rows0145[1]); store(4, rows0145[2]); store(5, rows0145[3])
+        store(2, rows2367[0]); store(3, rows2367[1]); store(6, rows2367[2]); store(7, rows2367[3])
     }
 }

@@ -145,57 +145,92 @@ extension JPEGDecoder {
     /// (`blk` must be zero). Returns whether any AC code was read (when not,
     /// the block is DC only; a block whose AC codes were all zero runs still
     /// transforms exactly as a DC-only one).
-    @inline(__always)
+    ///
+    /// The bit buffer lives in locals for the whole block (written back at the
+    /// end and around the rare out-of-line calls), so the loop runs in registers.
     static func baselineBlock(_ c: inout ScanComponent, _ blk: UnsafeMutablePointer<Int16>, _ zz: UnsafeMutablePointer<Int>,
                               _ br: inout JPEGBitReader) throws(ImageError) -> Bool {
-        br.ensure32()
+        let data = br.data.baseAddress!, end = br.data.count
+        var acc = br.acc, count = br.count, pos = br.pos
+        let valueFlag = Int(JPEGFastEntry.value), eobFlag = Int(JPEGFastEntry.endOfBlock)
+        let zrlFlag = Int(JPEGFastEntry.zeroRun), shift = UInt64(64 - JPEGHuffmanTable.fastBits)
+        // At least 32 bits buffered afterwards: a whole code and its extra bits.
+        @inline(__always) func ensure32(_ br: inout JPEGBitReader) {
+            guard count < 32 else { return }
+            if !br.atMarker && pos &+ 8 <= end {
+                let raw = UInt64(bigEndian: UnsafeRawPointer(data + pos).loadUnaligned(as: UInt64.self))
+                let inv = ~raw  // a 0xFF byte becomes 0x00
+                if (inv &- 0x0101_0101_0101_0101) & ~inv & 0x8080_8080_8080_8080 == 0 {
+                    let take = (64 &- count) >> 3
+                    acc |= (raw >> UInt64(count)) & ~(UInt64.max >> UInt64(count &+ take &* 8))
+                    pos &+= take
+                    count &+= take &* 8
+                    return
+                }
+            }
+            br.acc = acc; br.count = count; br.pos = pos
+            br.fillSlowly()
+            acc = br.acc; count = br.count; pos = br.pos
+        }
+        @inline(__always) func consume(_ n: Int) {
+            acc <<= UInt64(n)
+            count &-= n
+        }
+        ensure32(&br)
         let dcTable = c.dc!
-        let d = br.peekFast(dcTable)
+        let d = Int(dcTable.fast[Int(truncatingIfNeeded: acc >> shift)])
         var diff: Int
-        if d & Int(JPEGFastEntry.value) != 0 {
-            br.skip(d & 31)
+        if d & valueFlag != 0 {
+            consume(d & 31)
             diff = d >> 16
         } else {
+            br.acc = acc; br.count = count; br.pos = pos
             let t = try br.decode(dcTable)
             guard t <= 16 else { throw .corrupt("JPEG: DC coefficient size \(t)") }
             diff = br.receiveExtend(t)
+            acc = br.acc; count = br.count; pos = br.pos
         }
         let dc = c.pred &+ diff
         c.pred = Int(Int32(truncatingIfNeeded: dc))
         blk[0] = Int16(truncatingIfNeeded: dc)
-        let ac = c.ac!
+        let ac = c.ac!, fast = ac.fast
         var k = 1
         while k < 64 {
-            br.ensure32()
-            let e = br.peekFast(ac)
-            if e & Int(JPEGFastEntry.value) != 0 {
-                br.skip(e & 31)
-                k += (e >> 5) & 15
+            ensure32(&br)
+            let e = Int(fast[Int(truncatingIfNeeded: acc >> shift)])
+            if e & valueFlag != 0 {
+                consume(e & 31)
+                k &+= (e >> 5) & 15
                 blk[zz[k]] = Int16(truncatingIfNeeded: e >> 16)
-                k += 1
+                k &+= 1
                 continue
             }
-            if e & Int(JPEGFastEntry.endOfBlock) != 0 {
-                br.skip(e & 31)
+            if e & eobFlag != 0 {
+                consume(e & 31)
                 break
             }
-            if e & Int(JPEGFastEntry.zeroRun) != 0 {
-                br.skip(e & 31)
-                k += 16
+            if e & zrlFlag != 0 {
+                consume(e & 31)
+                k &+= 16
                 continue
             }
             // A long code, or extra bits beyond the table: the general path.
+            br.acc = acc; br.count = count; br.pos = pos
             let rs = try br.decode(ac)
             let r = rs >> 4, sz = rs & 15
             if sz != 0 {
-                k += r
+                k &+= r
                 blk[zz[k]] = Int16(truncatingIfNeeded: br.receiveExtend(sz))
-                k += 1
+                k &+= 1
+            } else if r == 15 {
+                k &+= 16
             } else {
-                if r != 15 { break }
-                k += 16
+                acc = br.acc; count = br.count; pos = br.pos
+                break
             }
+            acc = br.acc; count = br.count; pos = br.pos
         }
+        br.acc = acc; br.count = count; br.pos = pos
         return k > 1
     }
 }
