@@ -38,67 +38,20 @@ extension JPEGDecoder {
 
     @inline(__always) static func clamp(_ v: Int) -> UInt8 { UInt8(truncatingIfNeeded: v < 0 ? 0 : (v > 255 ? 255 : v)) }
 
-    /// Upsamples and converts the decoded planes into the output image and Pillow's mode name.
-    static func output(_ s: JPEGState) -> (Image, String) {
-        let w = s.width, h = s.height, n = s.components.count
-        let methods = s.components.map {
-            upsampleMethod(h: $0.h, v: $0.v, hmax: s.hmax, vmax: s.vmax, componentWidth: $0.width)
+    /// Upsamples and converts the decoded planes into the output pixels, and Pillow's mode name.
+    static func output(_ s: JPEGState) -> ([UInt8], String) {
+        let count = s.width * s.height * (s.components.count == 1 ? 1 : 3)
+        let pixels = [UInt8](unsafeUninitializedCapacity: count) { o, initialized in
+            let writer = JPEGOutputWriter(s, into: o.baseAddress!)
+            writer.emit(upTo: s.height)
+            initialized = count
         }
-        enum Space { case gray, ycc, rgb, cmyk, ycck }
-        let space: Space
-        switch n {
-        case 1: space = .gray
-        case 3:
-            if s.sawJFIF { space = .ycc } else if let t = s.adobeTransform { space = t == 0 ? .rgb : .ycc } else {
-                let ids = s.components.map(\.id)
-                space = ids == [82, 71, 66] ? .rgb : .ycc
-            }
-        default:
-            if let t = s.adobeTransform, t != 0 { space = .ycck } else { space = .cmyk }
-        }
-        let outChannels = n == 1 ? 1 : 3
-        let rowLen = s.components.map { $0.stride }.max()! * s.hmax + 64
-        // Scratch: n upsampled rows, column sums, the clamp table and the colour tables.
-        let rows = UnsafeMutablePointer<UInt8>.allocate(capacity: rowLen * n)
-        // Column sums with one element of padding before and 17 after (fancyPairs).
-        let sumsBase = UnsafeMutablePointer<Int32>.allocate(capacity: rowLen + 32)
-        sumsBase.initialize(repeating: 0, count: rowLen + 32)
-        let sums = sumsBase + 1
-        let clampBase = UnsafeMutablePointer<UInt8>.allocate(capacity: 768)
-        let tables = UnsafeMutablePointer<Int32>.allocate(capacity: 4 * 256)
-        defer { rows.deallocate(); sumsBase.deallocate(); clampBase.deallocate(); tables.deallocate() }
-        // cl[v] = v clamped to 0...255, for v in -256...511 (every sum below stays in that range).
-        for i in 0..<768 { clampBase[i] = clamp(i - 256) }
-        let cl = UnsafePointer(clampBase + 256)
-        let t = ycc
-        for i in 0..<256 {
-            tables[i] = Int32(t.crR[i]); tables[256 + i] = Int32(t.cbB[i])
-            tables[512 + i] = Int32(t.crG[i]); tables[768 + i] = Int32(t.cbG[i])
-        }
-        let comps = s.components
-        let out = [UInt8](unsafeUninitializedCapacity: w * h * outChannels) { o, initialized in
-            var src = [UnsafePointer<UInt8>](repeating: UnsafePointer(rows), count: 4)
-            for y in 0..<h {
-                for ci in 0..<n {
-                    src[ci] = upsampleRow(comps[ci], method: methods[ci], y: y, width: w, out: rows + ci * rowLen, sums: sums)
-                }
-                let d = o.baseAddress! + y * w * outChannels
-                let r0 = src[0], r1 = src[1], r2 = src[2], r3 = src[3]
-                switch space {
-                case .gray:
-                    d.update(from: r0, count: w)
-                case .rgb:
-                    for x in 0..<w { d[3 &* x] = r0[x]; d[3 &* x &+ 1] = r1[x]; d[3 &* x &+ 2] = r2[x] }
-                case .ycc:
-                    yccRow(r0, r1, r2, d, w, UnsafePointer(tables), cl)
-                case .cmyk, .ycck:
-                    cmykRow(r0, r1, r2, r3, d, w, ycck: space == .ycck, UnsafePointer(tables), cl)
-                }
-            }
-            initialized = w * h * outChannels
-        }
-        let mode = n == 1 ? "L" : (n == 3 ? "RGB" : "CMYK")
-        return (Image(uncheckedWidth: w, height: h, channels: outChannels, pixels: out), mode)
+        return (pixels, pillowMode(s))
+    }
+
+    /// The mode Pillow gives a JPEG with this many components.
+    static func pillowMode(_ s: JPEGState) -> String {
+        s.components.count == 1 ? "L" : (s.components.count == 3 ? "RGB" : "CMYK")
     }
 
     /// One row of YCbCr -> RGB with libjpeg's tables (crR, cbB, crG, cbG, 256 each).
@@ -181,5 +134,107 @@ extension SIMD8 where Scalar == Int32 {
     @inline(__always) func clampedToByte() -> SIMD8<Int32> {
         let pos = self & ~(self &>> SIMD8(repeating: 31))          // max(x, 0)
         return JPEGIDCT.minimum(pos, SIMD8(repeating: 255))
+    }
+}
+
+/// The colour space libjpeg-turbo infers for a frame (see the top of this file).
+enum JPEGColorSpace {
+    case gray, ycc, rgb, cmyk, ycck
+
+    init(_ s: JPEGState) {
+        switch s.components.count {
+        case 1: self = .gray
+        case 3:
+            if s.sawJFIF { self = .ycc } else if let t = s.adobeTransform { self = t == 0 ? .rgb : .ycc } else {
+                self = s.components.map(\.id) == [82, 71, 66] ? .rgb : .ycc
+            }
+        default:
+            if let t = s.adobeTransform, t != 0 { self = .ycck } else { self = .cmyk }
+        }
+    }
+}
+
+/// Upsamples and colour-converts decoded sample rows into the output image,
+/// in order, as far as the caller says rows are ready (all at once after a
+/// progressive or multi-scan file, one MCU row behind the decoder for a
+/// streamed baseline scan).
+final class JPEGOutputWriter {
+    let components: [JPEGComponent]
+    let methods: [JPEGUpsampleMethod]
+    let space: JPEGColorSpace
+    let width: Int, height: Int, channels: Int, rowLen: Int
+    let out: UnsafeMutablePointer<UInt8>
+    /// Scratch: one upsampled row per component, column sums (one element of
+    /// padding before and 17 after, for fancyPairs), the clamp table and the colour tables.
+    let rows: UnsafeMutablePointer<UInt8>
+    let sumsBase: UnsafeMutablePointer<Int32>
+    let clampBase: UnsafeMutablePointer<UInt8>
+    let tables: UnsafeMutablePointer<Int32>
+    /// The next output row to write.
+    private(set) var nextRow = 0
+
+    /// A writer of `s`'s image into `out` (width × height × 1 or 3 bytes); the
+    /// components' planes must be allocated.
+    init(_ s: JPEGState, into out: UnsafeMutablePointer<UInt8>) {
+        components = s.components
+        methods = s.components.map {
+            JPEGDecoder.upsampleMethod(h: $0.h, v: $0.v, hmax: s.hmax, vmax: s.vmax, componentWidth: $0.width)
+        }
+        space = JPEGColorSpace(s)
+        width = s.width
+        height = s.height
+        channels = s.components.count == 1 ? 1 : 3
+        rowLen = s.components.map { $0.stride }.max()! * s.hmax + 64
+        self.out = out
+        rows = .allocate(capacity: rowLen * s.components.count)
+        rows.initialize(repeating: 0, count: rowLen * s.components.count)
+        sumsBase = .allocate(capacity: rowLen + 32)
+        sumsBase.initialize(repeating: 0, count: rowLen + 32)
+        clampBase = .allocate(capacity: 768)
+        // cl[v] = v clamped to 0...255, for v in -256...511 (every sum below stays in that range).
+        for i in 0..<768 { clampBase[i] = JPEGDecoder.clamp(i - 256) }
+        tables = .allocate(capacity: 4 * 256)
+        let t = JPEGDecoder.ycc
+        for i in 0..<256 {
+            tables[i] = Int32(t.crR[i]); tables[256 + i] = Int32(t.cbB[i])
+            tables[512 + i] = Int32(t.crG[i]); tables[768 + i] = Int32(t.cbG[i])
+        }
+    }
+
+    deinit {
+        rows.deallocate(); sumsBase.deallocate(); clampBase.deallocate(); tables.deallocate()
+    }
+
+    /// Writes output rows up to (not including) `end`.
+    func emit(upTo end: Int) {
+        let w = width, n = components.count
+        let cl = UnsafePointer(clampBase + 256), t = UnsafePointer(tables), sums = sumsBase + 1
+        var src = (UnsafePointer(rows), UnsafePointer(rows), UnsafePointer(rows), UnsafePointer(rows))
+        while nextRow < min(end, height) {
+            let y = nextRow
+            for ci in 0..<n {
+                let r = JPEGDecoder.upsampleRow(components[ci], method: methods[ci], y: y, width: w,
+                                                out: rows + ci * rowLen, sums: sums)
+                switch ci {
+                case 0: src.0 = r
+                case 1: src.1 = r
+                case 2: src.2 = r
+                default: src.3 = r
+                }
+            }
+            let d = out + y * w * channels
+            let (r0, r1, r2, r3) = src
+            switch space {
+            case .gray:
+                d.update(from: r0, count: w)
+            case .rgb:
+                for x in 0..<w { d[3 &* x] = r0[x]; d[3 &* x &+ 1] = r1[x]; d[3 &* x &+ 2] = r2[x] }
+            case .ycc:
+                JPEGDecoder.yccRow(r0, r1, r2, d, w, t, cl)
+            case .cmyk, .ycck:
+                JPEGDecoder.cmykRow(r0, r1, r2, r3, d, w, ycck: space == .ycck, t, cl)
+            }
+            nextRow += 1
+        }
     }
 }

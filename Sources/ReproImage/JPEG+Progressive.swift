@@ -123,7 +123,7 @@ extension JPEGDecoder {
                         for by in 0..<c.blocksH {
                             for bx in 0..<c.blocksW {
                                 let b = c.coefs! + (by * c.blocksW + bx) * 64
-                                let dst = c.plane! + by * 8 * c.stride + bx * 8
+                                let dst = c.row(by * 8) + bx * 8
                                 var ac: Int16 = 0
                                 for i in 1..<64 { ac |= b[i] }
                                 if ac == 0 {

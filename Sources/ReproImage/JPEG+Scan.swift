@@ -47,6 +47,16 @@ extension JPEGDecoder {
             if needDC && s.dcTables[c.dcTable] == nil { throw .corrupt("JPEG: DC Huffman table \(c.dcTable) not defined") }
             if needAC && s.acTables[c.acTable] == nil { throw .corrupt("JPEG: AC Huffman table \(c.acTable) not defined") }
         }
+        guard s.streamed == nil else {
+            // libjpeg too: a frame whose first scan held every component has no
+            // further scans (JERR_EOI_EXPECTED).
+            throw .corrupt("JPEG: another scan after the complete interleaved baseline scan")
+        }
+        // A baseline file whose first scan holds every component is converted
+        // while it is decoded, one MCU row behind, through rings of three MCU
+        // rows per component: no whole-image planes.
+        let streaming = !s.progressive && ns == s.components.count && s.components.allSatisfy { $0.plane == nil }
+        allocatePlanes(s, streaming: streaming)
         // Flat per-scan state: no reference counting in the inner loop.
         let comps = UnsafeMutableBufferPointer<ScanComponent>.allocate(capacity: ns)
         var luts: [HuffmanLUT] = []
@@ -63,12 +73,33 @@ extension JPEGDecoder {
             if let t = s.dcTables[c.dcTable] { dc = HuffmanLUT(t); luts.append(dc!) }
             if let t = s.acTables[c.acTable] { ac = HuffmanLUT(t); luts.append(ac!) }
             comps.baseAddress!.advanced(by: k).initialize(to: ScanComponent(
-                plane: c.plane!, stride: c.stride, coefs: c.coefs, blocksW: c.blocksW, h: c.h, v: c.v,
-                dc: dc, ac: ac, quant: q, pred: 0))
+                plane: c.plane!, planeRows: c.planeRows, rowBase: 0, stride: c.stride, coefs: c.coefs,
+                blocksW: c.blocksW, h: c.h, v: c.v, dc: dc, ac: ac, quant: q, pred: 0))
         }
         var br = JPEGBitReader(data, at: start)
         let c0 = s.components[scan.comps[0]]
-        try runMCUs(s, scan, comps, firstWidth: c0.width, firstHeight: c0.height, &br)
+        if streaming {
+            let count = s.width * s.height * (s.components.count == 1 ? 1 : 3)
+            var failure: ImageError?
+            let pixels = [UInt8](unsafeUninitializedCapacity: count) { o, initialized in
+                let writer = JPEGOutputWriter(s, into: o.baseAddress!)
+                do throws(ImageError) {
+                    try runMCUs(s, scan, comps, firstWidth: c0.width, firstHeight: c0.height, &br, writer: writer)
+                } catch {
+                    failure = error
+                }
+                if failure == nil && !br.overran {
+                    writer.emit(upTo: s.height)
+                    initialized = count
+                } else {
+                    initialized = 0
+                }
+            }
+            if let failure { throw failure }
+            if !br.overran { s.streamed = (pixels, pillowMode(s)) }
+        } else {
+            try runMCUs(s, scan, comps, firstWidth: c0.width, firstHeight: c0.height, &br, writer: nil)
+        }
         if br.overran { throw br.pos >= data.count ? .truncated("JPEG scan data") : .corrupt("JPEG scan data ends early (hit a marker)") }
         // Position of the next marker.
         var p = br.pos
@@ -81,7 +112,8 @@ extension JPEGDecoder {
     /// Walks the MCUs of a scan (interleaved, or block by block when one
     /// component), handling restart markers.
     static func runMCUs(_ s: JPEGState, _ scan: JPEGScan, _ comps: UnsafeMutableBufferPointer<ScanComponent>,
-                        firstWidth: Int, firstHeight: Int, _ reader: inout JPEGBitReader) throws(ImageError) {
+                        firstWidth: Int, firstHeight: Int, _ reader: inout JPEGBitReader,
+                        writer: JPEGOutputWriter?) throws(ImageError) {
         // A local copy that no out-of-line call sees, so its fields can live in registers.
         var br = reader
         defer { reader = br }
@@ -100,7 +132,13 @@ extension JPEGDecoder {
         defer { blk.deallocate(); ws.deallocate(); zz.deallocate(); range.deallocate() }
         for i in 0..<80 { zz[i] = naturalOrder[i] }
         for i in 0..<1024 { range[i] = JPEGIDCT.rangeLimit[i] }
+        // Output rows per row of units (MCUs, or blocks of a one-component scan).
+        let unitRows = single ? 8 : 8 * s.vmax
         for uy in 0..<unitsY {
+            for k in 0..<comps.count {
+                let bv = single ? 1 : comps[k].v
+                comps[k].rowBase = (uy * bv * 8) % comps[k].planeRows
+            }
             for ux in 0..<unitsX {
                 if interval > 0 {
                     if restartsLeft == 0 {
@@ -126,7 +164,7 @@ extension JPEGDecoder {
                                 blk.update(repeating: 0, count: 64)
                                 let hasAC = try baselineBlock(&comps[k], blk, zz, &br)
                                 let c = comps[k]
-                                let dst = c.plane + y * 8 * c.stride + x * 8
+                                let dst = c.plane + (c.rowBase + by * 8) * c.stride + x * 8
                                 if hasAC {
                                     JPEGIDCT.transformSIMD(blk, quant: c.quant, out: dst, stride: c.stride)
                                 } else {
@@ -138,6 +176,8 @@ extension JPEGDecoder {
                 }
             }
             if br.overran { return }
+            // Rows of earlier unit rows have their context rows (for fancy upsampling) now.
+            writer?.emit(upTo: unitRows * uy)
         }
     }
 

@@ -20,7 +20,7 @@ extension JPEGDecoder {
     @inline(__always)
     static func upsampleRow(_ c: borrowing JPEGComponent, method: JPEGUpsampleMethod, y: Int, width: Int,
                             out: UnsafeMutablePointer<UInt8>, sums: UnsafeMutablePointer<Int32>) -> UnsafePointer<UInt8> {
-        if case .fullSize = method { return UnsafePointer(c.plane! + y * c.stride) }
+        if case .fullSize = method { return UnsafePointer(c.row(y)) }
         fill(c, method: method, y: y, width: width, out: out, sums: sums)
         return UnsafePointer(out)
     }
@@ -28,14 +28,12 @@ extension JPEGDecoder {
     @inline(__always)
     static func fill(_ c: borrowing JPEGComponent, method: JPEGUpsampleMethod, y: Int, width: Int,
                      out: UnsafeMutablePointer<UInt8>, sums: UnsafeMutablePointer<Int32>) {
-        let stride = c.stride
-        let plane = c.plane!
         let dw = c.width, lastRow = c.height - 1
         switch method {
         case .fullSize:
-            out.update(from: plane + y * stride, count: width)
+            out.update(from: c.row(y), count: width)
         case .replicate(let hx, let vx):
-            let src = plane + (y / vx) * stride
+            let src = c.row(y / vx)
             var x = 0, i = 0
             while x < width {
                 let v = src[i]
@@ -43,21 +41,21 @@ extension JPEGDecoder {
                 i += 1
             }
         case .h2v1Fancy:
-            let src = plane + y * stride
+            let src = c.row(y)
             for x in 0..<dw { sums[x] = Int32(src[x]) }
             fancyPairs(sums, count: dw, out: out, bias: (1, 2), shift: 2)
         case .h1v2Fancy:
             let r = y >> 1
-            let near = plane + r * stride
-            let far = plane + (y & 1 == 0 ? max(r - 1, 0) : min(r + 1, lastRow)) * stride
+            let near = c.row(r)
+            let far = c.row(y & 1 == 0 ? max(r - 1, 0) : min(r + 1, lastRow))
             let bias = y & 1 == 0 ? 1 : 2
             for x in 0..<min(width, dw) {
                 out[x] = UInt8(truncatingIfNeeded: (3 * Int(near[x]) + Int(far[x]) + bias) >> 2)
             }
         case .h2v2Fancy:
             let r = y >> 1
-            let near = plane + r * stride
-            let far = plane + (y & 1 == 0 ? max(r - 1, 0) : min(r + 1, lastRow)) * stride
+            let near = c.row(r)
+            let far = c.row(y & 1 == 0 ? max(r - 1, 0) : min(r + 1, lastRow))
             columnSums(near, far, count: dw, into: sums)
             fancyPairs(sums, count: dw, out: out, bias: (8, 7), shift: 4)
         }

@@ -15,8 +15,14 @@ struct JPEGComponent {
     var dcTable = 0, acTable = 0
     var pred = 0
     var stride: Int { blocksW * 8 }
+    /// Sample rows: the whole component, or (streamed baseline files) a ring
+    /// of `planeRows` rows, three MCU rows, that sample row r occupies at r % planeRows.
     var plane: UnsafeMutablePointer<UInt8>?
+    var planeRows = 0
     var coefs: UnsafeMutablePointer<Int16>?
+
+    /// Sample row `r` (which must be one the plane still holds).
+    @inline(__always) func row(_ r: Int) -> UnsafeMutablePointer<UInt8> { plane! + (r % planeRows) * stride }
 }
 
 /// Decoder state for one file.
@@ -35,6 +41,9 @@ final class JPEGState {
     var sawJFIF = false
     var adobeTransform: Int?
     var exifOrientation = 1
+    /// The output pixels when the image was converted while its only scan was
+    /// decoded (an interleaved baseline scan; see `decodeScan`).
+    var streamed: (pixels: [UInt8], mode: String)?
 
     deinit {
         for c in components {
@@ -124,8 +133,16 @@ enum JPEGDecoder {
         }
         guard frameSeen else { throw .truncated("JPEG: no frame header (SOF)") }
         guard scans > 0 else { throw .truncated("JPEG: no image data (SOS)") }
-        if s.progressive { finishProgressive(s) }
-        let (image, mode) = output(s)
+        let pixels: [UInt8], mode: String
+        if let done = s.streamed {
+            (pixels, mode) = done
+        } else {
+            allocatePlanes(s, streaming: false)
+            if s.progressive { finishProgressive(s) }
+            (pixels, mode) = output(s)
+        }
+        let image = Image(uncheckedWidth: s.width, height: s.height, channels: s.components.count == 1 ? 1 : 3,
+                          pixels: pixels)
         return DecodedImage(image: image, format: .jpeg, pillowMode: mode, exifOrientation: s.exifOrientation,
                             orientationApplied: false)
     }
@@ -170,13 +187,24 @@ enum JPEGDecoder {
             c.blocksW = s.mcusX * c.h
             c.blocksH = s.mcusY * c.v
             let samples = c.blocksW * c.blocksH * 64
-            c.plane = .allocate(capacity: samples)
-            c.plane!.initialize(repeating: 0, count: samples)
             if s.progressive {
                 c.coefs = .allocate(capacity: samples)
                 c.coefs!.initialize(repeating: 0, count: samples)
             }
             s.components[i] = c
+        }
+    }
+
+    /// Allocates every component's sample rows (zero) unless already done:
+    /// whole planes, or rings of three MCU rows when the image is converted
+    /// while its scan is decoded.
+    static func allocatePlanes(_ s: JPEGState, streaming: Bool) {
+        for i in s.components.indices where s.components[i].plane == nil {
+            let rows = streaming ? 3 * 8 * s.components[i].v : s.components[i].blocksH * 8
+            let samples = rows * s.components[i].stride
+            s.components[i].plane = .allocate(capacity: samples)
+            s.components[i].plane!.initialize(repeating: 0, count: samples)
+            s.components[i].planeRows = rows
         }
     }
 
