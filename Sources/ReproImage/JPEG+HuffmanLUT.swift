@@ -35,7 +35,7 @@ struct HuffmanLUT {
 
 /// What the inner loop needs of one component of the current scan.
 struct ScanComponent {
-    var plane: UnsafeMutablePointer<UInt8>
+    var plane: UnsafeMutablePointer<UInt8>?
     /// Rows in `plane` (a ring when streaming), and where the current unit row starts in it.
     var planeRows: Int, rowBase: Int
     var stride: Int

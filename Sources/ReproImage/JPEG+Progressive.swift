@@ -109,33 +109,46 @@ extension JPEGDecoder {
         }
     }
 
-    /// Inverse DCT of every block of every component, after the last scan.
-    static func finishProgressive(_ s: JPEGState) {
-        var ws = [Int32](repeating: 0, count: 64)
-        let range = JPEGIDCT.rangeLimit
-        ws.withUnsafeMutableBufferPointer { wsp in
-            range.withUnsafeBufferPointer { rl in
+    /// Inverse DCT of every block of every component after the last scan,
+    /// one MCU row at a time into the components' rings, each converted into
+    /// the output as soon as the next one (its context rows) is done.
+    static func finishProgressive(_ s: JPEGState) -> [UInt8] {
+        allocatePlanes(s, streaming: true)
+        let range = UnsafeMutablePointer<UInt8>.allocate(capacity: 1024)
+        let quant = UnsafeMutablePointer<Int32>.allocate(capacity: 64 * s.components.count)
+        defer { range.deallocate(); quant.deallocate() }
+        for i in 0..<1024 { range[i] = JPEGIDCT.rangeLimit[i] }
+        for (ci, c) in s.components.enumerated() {
+            // A component no scan named keeps zero coefficients (libjpeg
+            // would use its table too); use its declared table if defined.
+            let q = s.latchedQuant[ci] ?? s.quant[c.tq]
+            for i in 0..<64 { quant[ci * 64 + i] = q[i] }
+        }
+        let count = s.width * s.height * (s.components.count == 1 ? 1 : 3)
+        return [UInt8](unsafeUninitializedCapacity: count) { o, initialized in
+            let writer = JPEGOutputWriter(s, into: o.baseAddress!)
+            for uy in 0..<s.mcusY {
                 for (ci, c) in s.components.enumerated() {
-                    // A component no scan named keeps zero coefficients (libjpeg
-                    // would use its table too); use its declared table if defined.
-                    let q = s.latchedQuant[ci] ?? s.quant[c.tq]
-                    q.withUnsafeBufferPointer { qp in
-                        for by in 0..<c.blocksH {
-                            for bx in 0..<c.blocksW {
-                                let b = c.coefs! + (by * c.blocksW + bx) * 64
-                                let dst = c.row(by * 8) + bx * 8
-                                var ac: Int16 = 0
-                                for i in 1..<64 { ac |= b[i] }
-                                if ac == 0 {
-                                    JPEGIDCT.transformDC(b[0], quant: qp[0], out: dst, stride: c.stride, range: rl.baseAddress!)
-                                } else {
-                                    JPEGIDCT.transformSIMD(b, quant: qp.baseAddress!, out: dst, stride: c.stride)
-                                }
+                    let qp = quant + ci * 64
+                    for by in (uy * c.v)..<((uy + 1) * c.v) {
+                        let dstRow = c.row(by * 8)
+                        for bx in 0..<c.blocksW {
+                            let b = c.coefs! + (by * c.blocksW + bx) * 64
+                            let dst = dstRow + bx * 8
+                            var ac: Int16 = 0
+                            for i in 1..<64 { ac |= b[i] }
+                            if ac == 0 {
+                                JPEGIDCT.transformDC(b[0], quant: qp[0], out: dst, stride: c.stride, range: range)
+                            } else {
+                                JPEGIDCT.transformSIMD(b, quant: qp, out: dst, stride: c.stride)
                             }
                         }
                     }
                 }
+                writer.emit(upTo: 8 * s.vmax * uy)
             }
+            writer.emit(upTo: s.height)
+            initialized = count
         }
     }
 }

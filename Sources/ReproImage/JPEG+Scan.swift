@@ -56,7 +56,8 @@ extension JPEGDecoder {
         // while it is decoded, one MCU row behind, through rings of three MCU
         // rows per component: no whole-image planes.
         let streaming = !s.progressive && ns == s.components.count && s.components.allSatisfy { $0.plane == nil }
-        allocatePlanes(s, streaming: streaming)
+        // Progressive scans fill coefficient buffers; their samples come at the end.
+        if !s.progressive { allocatePlanes(s, streaming: streaming) }
         // Flat per-scan state: no reference counting in the inner loop.
         let comps = UnsafeMutableBufferPointer<ScanComponent>.allocate(capacity: ns)
         var luts: [HuffmanLUT] = []
@@ -73,7 +74,7 @@ extension JPEGDecoder {
             if let t = s.dcTables[c.dcTable] { dc = HuffmanLUT(t); luts.append(dc!) }
             if let t = s.acTables[c.acTable] { ac = HuffmanLUT(t); luts.append(ac!) }
             comps.baseAddress!.advanced(by: k).initialize(to: ScanComponent(
-                plane: c.plane!, planeRows: c.planeRows, rowBase: 0, stride: c.stride, coefs: c.coefs,
+                plane: c.plane, planeRows: c.planeRows, rowBase: 0, stride: c.stride, coefs: c.coefs,
                 blocksW: c.blocksW, h: c.h, v: c.v, dc: dc, ac: ac, quant: q, pred: 0))
         }
         var br = JPEGBitReader(data, at: start)
@@ -137,7 +138,7 @@ extension JPEGDecoder {
         for uy in 0..<unitsY {
             for k in 0..<comps.count {
                 let bv = single ? 1 : comps[k].v
-                comps[k].rowBase = (uy * bv * 8) % comps[k].planeRows
+                if !progressive { comps[k].rowBase = (uy * bv * 8) % comps[k].planeRows }
             }
             for ux in 0..<unitsX {
                 if interval > 0 {
@@ -164,7 +165,7 @@ extension JPEGDecoder {
                                 blk.update(repeating: 0, count: 64)
                                 let hasAC = try baselineBlock(&comps[k], blk, zz, &br)
                                 let c = comps[k]
-                                let dst = c.plane + (c.rowBase + by * 8) * c.stride + x * 8
+                                let dst = c.plane! + (c.rowBase + by * 8) * c.stride + x * 8
                                 if hasAC {
                                     JPEGIDCT.transformSIMD(blk, quant: c.quant, out: dst, stride: c.stride)
                                 } else {

@@ -136,9 +136,10 @@ enum JPEGDecoder {
         let pixels: [UInt8], mode: String
         if let done = s.streamed {
             (pixels, mode) = done
+        } else if s.progressive {
+            (pixels, mode) = (finishProgressive(s), pillowMode(s))
         } else {
             allocatePlanes(s, streaming: false)
-            if s.progressive { finishProgressive(s) }
             (pixels, mode) = output(s)
         }
         let image = Image(uncheckedWidth: s.width, height: s.height, channels: s.components.count == 1 ? 1 : 3,
