@@ -165,8 +165,9 @@ struct JPEGBitReader {
 ///   (code + extra), bits 5–8 = zero run (AC), bits 16–31 = the extended
 ///   (signed) coefficient or DC difference;
 /// - `zeroRun` (AC ZRL, sixteen zeros) and `endOfBlock` (AC EOB, or any
-///   run/size with size 0 other than ZRL, which libjpeg also ends the block on):
-///   bits 0–4 = the code length;
+///   run/size with size 0 other than ZRL, which libjpeg also ends the block on;
+///   in progressive scans the run is the EOBRUN exponent): bits 0–4 = the code
+///   length, bits 5–8 = the run;
 /// - 0: the code is longer than `fastBits` or its extra bits do not fit:
 ///   decode the symbol the long way.
 enum JPEGFastEntry {
@@ -180,7 +181,7 @@ enum JPEGFastEntry {
         let run = isAC ? symbol >> 4 : 0
         let size = isAC ? symbol & 15 : symbol
         if isAC && size == 0 {
-            return Int32(codeLength) | (run == 15 ? zeroRun : endOfBlock)
+            return Int32(codeLength) | Int32(run) << 5 | (run == 15 ? zeroRun : endOfBlock)
         }
         guard size <= followingBits else { return 0 }  // also rejects DC sizes above 15
         let bits = (following >> (followingBits - size)) & ((1 << size) - 1)

@@ -87,3 +87,62 @@ extension JPEGBitReader {
         count -= n
     }
 }
+
+/// The bit reader's buffer copied into locals for a decoding loop, so that it
+/// stays in registers: `JPEGBitCursor(reader)` in, ``store(into:)`` out (also
+/// before any call that uses the reader itself).
+struct JPEGBitCursor {
+    let data: UnsafePointer<UInt8>, end: Int
+    var acc: UInt64, count: Int, pos: Int
+
+    @inline(__always) init(_ br: JPEGBitReader) {
+        data = br.data.baseAddress!
+        end = br.data.count
+        acc = br.acc
+        count = br.count
+        pos = br.pos
+    }
+
+    @inline(__always) func store(into br: inout JPEGBitReader) {
+        br.acc = acc
+        br.count = count
+        br.pos = pos
+    }
+
+    /// Buffers at least 32 bits (a whole code with its extra bits): eight
+    /// bytes at once when none of them is 0xFF, else through the reader.
+    @inline(__always) mutating func ensure32(_ br: inout JPEGBitReader) {
+        guard count < 32 else { return }
+        if !br.atMarker && pos &+ 8 <= end {
+            let raw = UInt64(bigEndian: UnsafeRawPointer(data + pos).loadUnaligned(as: UInt64.self))
+            let inv = ~raw  // a 0xFF byte becomes 0x00
+            if (inv &- 0x0101_0101_0101_0101) & ~inv & 0x8080_8080_8080_8080 == 0 {
+                let take = (64 &- count) >> 3
+                acc |= (raw >> UInt64(count)) & ~(UInt64.max >> UInt64(count &+ take &* 8))
+                pos &+= take
+                count &+= take &* 8
+                return
+            }
+        }
+        store(into: &br)
+        br.fillSlowly()
+        self = JPEGBitCursor(br)
+    }
+
+    /// The combined-table entry (``JPEGFastEntry``) for the next bits.
+    @inline(__always) func peekFast(_ fast: UnsafePointer<Int32>) -> Int {
+        Int(fast[Int(truncatingIfNeeded: acc >> UInt64(64 - JPEGHuffmanTable.fastBits))])
+    }
+
+    @inline(__always) mutating func consume(_ n: Int) {
+        acc <<= UInt64(n)
+        count &-= n
+    }
+
+    /// The next `n` bits, 1 ≤ n ≤ 16 (call ``ensure32(_:)`` first).
+    @inline(__always) mutating func bits(_ n: Int) -> Int {
+        let v = Int(truncatingIfNeeded: acc >> UInt64(64 &- n))
+        consume(n)
+        return v
+    }
+}

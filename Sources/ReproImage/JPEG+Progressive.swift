@@ -37,24 +37,51 @@ extension JPEGDecoder {
     static func acFirst(_ scan: JPEGScan, _ table: HuffmanLUT, _ blk: UnsafeMutablePointer<Int16>,
                         _ zz: UnsafeMutablePointer<Int>, _ eobrun: inout Int, _ br: inout JPEGBitReader) throws(ImageError) {
         if eobrun > 0 { eobrun -= 1; return }
+        var cur = JPEGBitCursor(br)
+        let fast = UnsafePointer(table.fast), al = scan.al, se = scan.se
         var k = scan.ss
-        while k <= scan.se {
+        while k <= se {
+            cur.ensure32(&br)
+            let e = cur.peekFast(fast)
+            if e & Int(JPEGFastEntry.value) != 0 {
+                cur.consume(e & 31)
+                k += (e >> 5) & 15
+                blk[zz[min(k, 79)]] = Int16(truncatingIfNeeded: (e >> 16) << al)
+                k += 1
+                continue
+            }
+            if e & Int(JPEGFastEntry.endOfBlock) != 0 {
+                cur.consume(e & 31)
+                let r = (e >> 5) & 15
+                eobrun = (1 << r) - 1
+                if r > 0 { eobrun += cur.bits(r) }  // r <= 14 bits, and at least 32 - 16 were buffered
+                break
+            }
+            if e & Int(JPEGFastEntry.zeroRun) != 0 {
+                cur.consume(e & 31)
+                k += 16
+                continue
+            }
+            cur.store(into: &br)
             let rs = try br.decode(table)
             let r = rs >> 4, sz = rs & 15
             if sz != 0 {
                 k += r
                 let v = br.receiveExtend(sz)
-                blk[zz[min(k, 79)]] = Int16(truncatingIfNeeded: v << scan.al)
+                blk[zz[min(k, 79)]] = Int16(truncatingIfNeeded: v << al)
             } else if r == 15 {
                 k += 15
             } else {
                 var run = 1 << r
                 if r > 0 { run += br.bits(r) }
                 eobrun = run - 1
-                return
+                cur = JPEGBitCursor(br)
+                break
             }
+            cur = JPEGBitCursor(br)
             k += 1
         }
+        cur.store(into: &br)
     }
 
     /// Refinement AC scan: one more bit of every already-nonzero coefficient,
@@ -64,28 +91,53 @@ extension JPEGDecoder {
                          _ zz: UnsafeMutablePointer<Int>, _ eobrun: inout Int, _ br: inout JPEGBitReader) throws(ImageError) {
         let p1 = Int16(truncatingIfNeeded: 1 << scan.al)
         let m1 = Int16(truncatingIfNeeded: -1 << scan.al)
+        let fast = UnsafePointer(table.fast), se = scan.se
+        var cur = JPEGBitCursor(br)
         var k = scan.ss
         @inline(__always) func refine(_ i: Int, _ br: inout JPEGBitReader) {
             let v = blk[i]
-            if br.bit() != 0 && (v & p1) == 0 {
+            cur.ensure32(&br)
+            if cur.bits(1) != 0 && (v & p1) == 0 {
                 blk[i] = v >= 0 ? v &+ p1 : v &+ m1
             }
         }
         if eobrun == 0 {
-            while k <= scan.se {
-                let rs = try br.decode(table)
-                var r = rs >> 4
-                let sz = rs & 15
+            while k <= se {
+                cur.ensure32(&br)
+                let e = cur.peekFast(fast)
+                var r: Int
                 var value: Int16 = 0
-                if sz != 0 {
-                    // sz must be 1 here; libjpeg warns and carries on, and so do we.
-                    value = br.bit() != 0 ? p1 : m1
-                } else if r != 15 {
+                if e & Int(JPEGFastEntry.value) != 0 && (e >> 16 == 1 || e >> 16 == -1) {
+                    // Size 1: the code and its sign bit.
+                    cur.consume(e & 31)
+                    r = (e >> 5) & 15
+                    value = e >> 16 == 1 ? p1 : m1
+                } else if e & Int(JPEGFastEntry.zeroRun) != 0 {
+                    cur.consume(e & 31)
+                    r = 15
+                } else if e & Int(JPEGFastEntry.endOfBlock) != 0 {
+                    cur.consume(e & 31)
+                    r = (e >> 5) & 15
                     eobrun = 1 << r
-                    if r > 0 { eobrun += br.bits(r) }
+                    if r > 0 { eobrun += cur.bits(r) }
                     break
+                } else {
+                    cur.store(into: &br)
+                    let rs = try br.decode(table)
+                    r = rs >> 4
+                    let sz = rs & 15
+                    if sz != 0 {
+                        // sz must be 1 here; libjpeg warns and carries on (reading one bit), and so do we.
+                        value = br.bit() != 0 ? p1 : m1
+                    } else if r != 15 {
+                        eobrun = 1 << r
+                        if r > 0 { eobrun += br.bits(r) }
+                        cur = JPEGBitCursor(br)
+                        break
+                    }
+                    cur = JPEGBitCursor(br)
                 }
-                while k <= scan.se {
+                while k <= se {
                     let i = zz[k]
                     if blk[i] != 0 {
                         refine(i, &br)
@@ -100,13 +152,14 @@ extension JPEGDecoder {
             }
         }
         if eobrun > 0 {
-            while k <= scan.se {
+            while k <= se {
                 let i = zz[k]
                 if blk[i] != 0 { refine(i, &br) }
                 k += 1
             }
             eobrun -= 1
         }
+        cur.store(into: &br)
     }
 
     /// Inverse DCT of every block of every component after the last scan,

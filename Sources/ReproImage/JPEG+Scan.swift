@@ -191,72 +191,49 @@ extension JPEGDecoder {
     /// end and around the rare out-of-line calls), so the loop runs in registers.
     static func baselineBlock(_ c: inout ScanComponent, _ blk: UnsafeMutablePointer<Int16>, _ zz: UnsafeMutablePointer<Int>,
                               _ br: inout JPEGBitReader) throws(ImageError) -> Bool {
-        let data = br.data.baseAddress!, end = br.data.count
-        var acc = br.acc, count = br.count, pos = br.pos
+        var cur = JPEGBitCursor(br)
         let valueFlag = Int(JPEGFastEntry.value), eobFlag = Int(JPEGFastEntry.endOfBlock)
-        let zrlFlag = Int(JPEGFastEntry.zeroRun), shift = UInt64(64 - JPEGHuffmanTable.fastBits)
-        // At least 32 bits buffered afterwards: a whole code and its extra bits.
-        @inline(__always) func ensure32(_ br: inout JPEGBitReader) {
-            guard count < 32 else { return }
-            if !br.atMarker && pos &+ 8 <= end {
-                let raw = UInt64(bigEndian: UnsafeRawPointer(data + pos).loadUnaligned(as: UInt64.self))
-                let inv = ~raw  // a 0xFF byte becomes 0x00
-                if (inv &- 0x0101_0101_0101_0101) & ~inv & 0x8080_8080_8080_8080 == 0 {
-                    let take = (64 &- count) >> 3
-                    acc |= (raw >> UInt64(count)) & ~(UInt64.max >> UInt64(count &+ take &* 8))
-                    pos &+= take
-                    count &+= take &* 8
-                    return
-                }
-            }
-            br.acc = acc; br.count = count; br.pos = pos
-            br.fillSlowly()
-            acc = br.acc; count = br.count; pos = br.pos
-        }
-        @inline(__always) func consume(_ n: Int) {
-            acc <<= UInt64(n)
-            count &-= n
-        }
-        ensure32(&br)
+        let zrlFlag = Int(JPEGFastEntry.zeroRun)
+        cur.ensure32(&br)
         let dcTable = c.dc!
-        let d = Int(dcTable.fast[Int(truncatingIfNeeded: acc >> shift)])
+        let d = cur.peekFast(dcTable.fast)
         var diff: Int
         if d & valueFlag != 0 {
-            consume(d & 31)
+            cur.consume(d & 31)
             diff = d >> 16
         } else {
-            br.acc = acc; br.count = count; br.pos = pos
+            cur.store(into: &br)
             let t = try br.decode(dcTable)
             guard t <= 16 else { throw .corrupt("JPEG: DC coefficient size \(t)") }
             diff = br.receiveExtend(t)
-            acc = br.acc; count = br.count; pos = br.pos
+            cur = JPEGBitCursor(br)
         }
         let dc = c.pred &+ diff
         c.pred = Int(Int32(truncatingIfNeeded: dc))
         blk[0] = Int16(truncatingIfNeeded: dc)
-        let ac = c.ac!, fast = ac.fast
+        let ac = c.ac!, fast = UnsafePointer(ac.fast)
         var k = 1
         while k < 64 {
-            ensure32(&br)
-            let e = Int(fast[Int(truncatingIfNeeded: acc >> shift)])
+            cur.ensure32(&br)
+            let e = cur.peekFast(fast)
             if e & valueFlag != 0 {
-                consume(e & 31)
+                cur.consume(e & 31)
                 k &+= (e >> 5) & 15
                 blk[zz[k]] = Int16(truncatingIfNeeded: e >> 16)
                 k &+= 1
                 continue
             }
             if e & eobFlag != 0 {
-                consume(e & 31)
+                cur.consume(e & 31)
                 break
             }
             if e & zrlFlag != 0 {
-                consume(e & 31)
+                cur.consume(e & 31)
                 k &+= 16
                 continue
             }
             // A long code, or extra bits beyond the table: the general path.
-            br.acc = acc; br.count = count; br.pos = pos
+            cur.store(into: &br)
             let rs = try br.decode(ac)
             let r = rs >> 4, sz = rs & 15
             if sz != 0 {
@@ -266,12 +243,12 @@ extension JPEGDecoder {
             } else if r == 15 {
                 k &+= 16
             } else {
-                acc = br.acc; count = br.count; pos = br.pos
+                cur = JPEGBitCursor(br)
                 break
             }
-            acc = br.acc; count = br.count; pos = br.pos
+            cur = JPEGBitCursor(br)
         }
-        br.acc = acc; br.count = count; br.pos = pos
+        cur.store(into: &br)
         return k > 1
     }
 }
