@@ -43,7 +43,8 @@ extension Tensor {
         return out
     }
 
-    /// 2-D max pooling over `[N, H, W, C]` (−∞ padding, NaN propagates); the NHWC form of
+    /// 2-D max pooling over `[N, H, W, C]` (−∞ padding; NaN propagates: the window's last NaN, as in
+    /// PyTorch's CPU kernel); the NHWC form of
     /// ``maxPool2d(kernel:stride:padding:)``, identical bits.
     ///
     /// ```swift

@@ -5,7 +5,8 @@ extension Tensor {
         return try floatOperand(op)
     }
 
-    /// 2-D max pooling over `[N, C, H, W]` (−∞ padding, NaN propagates).
+    /// 2-D max pooling over `[N, C, H, W]` (−∞ padding; NaN propagates: the window's last NaN, as in
+    /// PyTorch's CPU kernel).
     ///
     /// ```swift
     /// let y = try x.maxPool2d(kernel: 3, stride: 2, padding: 1)   // ResNet stem

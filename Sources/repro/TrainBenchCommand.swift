@@ -2,9 +2,12 @@ import ArgumentParser
 import Foundation
 import Repro
 
-/// `repro train-bench` (hidden): times ResNet-18's forward + backward through the autograd engine
-/// and the canonical per-sample weight-gradient reduction against one batched GEMM, for
-/// `bench/train_bench.py`. Prints one JSON object.
+/// `repro train-bench` (hidden): times ResNet-18's forward and backward through the autograd
+/// engine (a ``GradientTape`` over the whole batch, BatchNorm in training mode), one optimizer
+/// step (SGD with momentum and AdamW over every parameter, with those gradients), and the
+/// canonical per-sample weight-gradient reduction against one batched GEMM, for
+/// `bench/train_bench.py`. Reports resident memory (after the forward and the process peak).
+/// Prints one JSON object.
 struct TrainBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-bench",
@@ -16,8 +19,8 @@ struct TrainBenchCommand: ParsableCommand {
     @Option(name: .long, help: "Image height and width.") var size = 224
     @Option(name: .long, help: "Timed runs (after one warm-up).") var runs = 3
     @Option(name: .long, help: "Seed of torchvision's initialisation.") var seed: Int64 = 0
-    @Option(name: .long, help: "Micro-batch sizes, comma-separated (default: the whole batch).") var microBatches: String?
     @Flag(name: .long, help: "Only time the weight-gradient reduction on ResNet-18's convolution shapes.") var reductionOnly = false
+    @Flag(name: .long, help: "Skip the weight-gradient reduction benchmark.") var noReduction = false
     @OptionGroup var threads: ThreadsOption
 
     func run() throws {
@@ -28,24 +31,66 @@ struct TrainBenchCommand: ParsableCommand {
             let count = batch * size * size * 3
             let images = try Tensor(shape: [batch, size, size, 3], scalars: (0..<count).map { Float(($0 &* 7919) % 1000) / 1000 - 0.5 })
             let labels = (0..<batch).map { ($0 * 37) % 1000 }
-            let split = microBatches?.split(separator: ",").compactMap { Int($0) }
-            var times: [Double] = []
-            var digest = ""
+            var forward: [Double] = [], backward: [Double] = [], rssAfterForward = 0.0
+            var gradients: [String: Tensor] = [:]
             for r in 0...runs {
-                let start = DispatchTime.now().uptimeNanoseconds
-                let result = try valueAndGradient(of: model, batchSize: batch, microBatches: split) { model, scope in
-                    try model.forward(scope.constant(samplesOf: images), in: scope).crossEntropy(targets: Array(labels[scope.samples]))
-                }
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                if r > 0 { times.append(seconds) }
-                digest = result.gradients.digest
+                let tape = GradientTape(samples: 0..<batch)
+                let scope = TrainingScope(tape: tape)
+                var t0 = DispatchTime.now().uptimeNanoseconds
+                let loss = try model.forward(scope.constant(samplesOf: images), in: scope).crossEntropy(targets: labels)
+                let f = Self.seconds(since: t0)
+                rssAfterForward = max(rssAfterForward, Self.memoryMiB("VmRSS"))
+                t0 = DispatchTime.now().uptimeNanoseconds
+                try tape.backward(from: loss, seed: 1 / Float(batch))
+                var grads: [String: Tensor] = [:]
+                for spec in model.parameterSpecs where !spec.isBuffer { grads[spec.name] = tape.gradient(ofParameter: spec.name) }
+                let b = Self.seconds(since: t0)
+                if r > 0 { forward.append(f); backward.append(b) }
+                gradients = grads
             }
-            out["forward_backward_s"] = times
-            out["gradient_digest"] = digest
+            out["forward_s"] = forward
+            out["backward_s"] = backward
+            out["forward_backward_s"] = zip(forward, backward).map { $0 + $1 }
+            out["rss_after_forward_mib"] = rssAfterForward
+            out["peak_rss_forward_backward_mib"] = Self.memoryMiB("VmHWM")
+            out["sgd_step_s"] = try optimizerTimes(SGD(model: model, options: .init(learningRate: 0.01, momentum: 0.9)),
+                                                   model: model, gradients: gradients)
+            out["adamw_step_s"] = try optimizerTimes(Adam(model: model, options: .adamW(learningRate: 1e-3, weightDecay: 0.01)),
+                                                     model: model, gradients: gradients)
         }
-        out["reduction"] = try reductionTimes()
+        if !noReduction { out["reduction"] = try reductionTimes() }
+        out["peak_rss_mib"] = Self.memoryMiB("VmHWM")
         let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
+    }
+
+    /// Seconds since `start` (a `DispatchTime` uptime in nanoseconds).
+    static func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+
+    /// A `/proc/self/status` memory line (`VmRSS`, `VmHWM`) in MiB; 0 where the file is missing.
+    static func memoryMiB(_ field: String) -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
+            let kib = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
+            return kib / 1024
+        }
+        return 0
+    }
+
+    /// One warm-up step then `runs` timed steps of `optimizer` over the model's parameter tensors
+    /// (the update alone: no model re-preparation), with the same gradients each step.
+    func optimizerTimes<O: Optimizer>(_ optimizer: O, model: ResNet, gradients: [String: Tensor]) throws -> [Double] {
+        var optimizer = optimizer
+        let values = model.stateDict
+        var parameters = optimizer.parameters.map { values[$0.name]! }
+        let grads = optimizer.parameters.map { gradients[$0.name] }
+        var times: [Double] = []
+        for r in 0...runs {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try optimizer.step(&parameters, gradients: grads)
+            if r > 0 { times.append(Self.seconds(since: t0)) }
+        }
+        return times
     }
 
     /// For each distinct convolution of ResNet-18 at this size: the weight gradient as `batch`

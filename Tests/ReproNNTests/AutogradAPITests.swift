@@ -21,6 +21,25 @@ import _ReproTestSupport
         #expect(some.loss.bitPattern == all.loss.bitPattern)
     }
 
+    /// The rules capture variables, which reference their tape; the backward pass drops each rule
+    /// once it ran (freeing the activations it kept), so nothing keeps the tape alive afterwards.
+    @Test func backwardReleasesTheTapeAndWhatItKept() throws {
+        weak var released: GradientTape?
+        var gradient: Tensor?
+        do {
+            let tape = GradientTape(samples: 0..<2)
+            released = tape
+            let x = try tape.constant(Tensor(shape: [2, 5, 5, 3], scalars: (0..<150).map { Float($0 % 7) - 3 }))
+            let w = try tape.parameter("weight", Tensor(shape: [4, 3, 3, 3], scalars: (0..<108).map { Float($0 % 5) / 4 - 0.5 }))
+            let b = try tape.parameter("bias", Tensor(shape: [4], scalars: [0.1, -0.2, 0.3, 0]))
+            let y = try x.conv2d(weight: w, bias: b, padding: (1, 1)).relu().maxPool2d(kernel: 2, stride: 2, padding: 0)
+            try tape.backward(from: y.sum())
+            gradient = tape.gradient(ofParameter: "weight")
+        }
+        #expect(gradient != nil)
+        #expect(released == nil, "the tape and the activations its rules kept must be freed after backward")
+    }
+
     @Test func torchvisionTrainableBackboneLayers() {
         let s = GradientSelection.torchvisionBackbone(prefix: "backbone.body", trainableLayers: 3)
         #expect(s.requiresGradient("backbone.body.layer4.0.conv1.weight"))

@@ -54,6 +54,34 @@ import _ReproTestSupport
         try check("upsample") { _, x, _ in try x.upsampledNearest(height: 6, width: 8) }
     }
 
+    /// The tape's max pool runs the training kernel: on windows holding several NaNs of distinct
+    /// payloads it copies PyTorch's choice (the last NaN) bit for bit, and each output's gradient
+    /// lands on torch's index (`Tests/Fixtures/gradkernels/maxpool_nan.json`).
+    @Test func maxPoolKeepsPyTorchsNaN() throws {
+        let cases = try Fixtures.json("gradkernels/maxpool_nan.json")["cases"].array
+        #expect(!cases.isEmpty)
+        for (i, c) in cases.enumerated() {
+            func int(_ key: String) throws -> Int { Int(try c[key].int64) }
+            func words(_ key: String) throws -> [UInt32] { try c[key].array.map { UInt32(try $0.uint64) } }
+            let (n, ch, h, w) = (try int("batch"), try int("channels"), try int("height"), try int("width"))
+            let tape = GradientTape(samples: 0..<n)
+            let x = try tape.watched(Tensor(shape: [n, h, w, ch], scalars: try words("x").map(Float.init(bitPattern:))))
+            let y = try x.maxPool2d(kernel: try int("kernel"), stride: try int("stride"), padding: try int("padding"))
+            #expect(y.data.map(\.bitPattern) == (try words("y")), "case \(i): outputs")
+            // Small integer weights: every gradient sum is exact, so it is pinned whatever the order.
+            let weights = (0..<y.count).map { Float($0 % 5 - 2) }
+            try tape.backward(from: (y * tape.constant(Tensor(shape: y.shape, scalars: weights))).sum())
+            var want = [Float](repeating: 0, count: x.count)
+            let plane = y.shape[1] * y.shape[2]
+            for (o, index) in try c["indices"].array.enumerated() {
+                let at = ((o / (plane * ch)) * h * w + Int(try index.int64)) * ch + o % ch
+                want[at] += weights[o]
+            }
+            let dx: [Float] = try #require(tape.gradient(of: x)).scalars()
+            #expect(dx.map(\.bitPattern) == want.map(\.bitPattern), "case \(i): gradient")
+        }
+    }
+
     @Test func normalization() throws {
         try check("bntrain", params: ["weight", "bias"]) { _, x, p in
             try x.batchNormTraining(weight: p["weight"]!, bias: p["bias"]!, eps: 1e-5).output

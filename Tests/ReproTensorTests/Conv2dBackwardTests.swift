@@ -210,6 +210,27 @@ import Testing
         }
     }
 
+    /// `withSampleWeightGradients` hands out exactly the scalar reference's per-sample weight
+    /// gradients, in any call order, at threads 1 and 3 (the pool proves the threads ran).
+    @Test func sampleWeightGradientProducerMatchesReference() throws {
+        let g = try Self.geometry(3, 8, 20, 19, 16, k: (3, 3), p: (1, 1))
+        let (x, _, dy) = Self.inputs(g, seed: 21)
+        let wc = Conv2dBackward.weightCount(g)
+        let want = Self.referenceWeightGradients(g, x: x, dy: dy)
+        for t in [1, 3] {
+            let got = try onOwnPool(threads: t) {
+                withPointers(x) { xp in withPointers(dy) { dp in
+                    Conv2dBackward.withSampleWeightGradients(g, input: xp, outputGradient: dp, threads: t) { produce in
+                        var out = [Float](repeating: .nan, count: g.batch * wc)
+                        out.withUnsafeMutableBufferPointer { o in for n in [2, 0, 1] { produce(n, o.baseAddress! + n * wc) } }
+                        return out
+                    }
+                }}
+            }
+            #expect(bits(got) == bits(want), "threads \(t)")
+        }
+    }
+
     /// Sample i's gradients are the same in a batch of 3 as alone, and the tree sums handed over by
     /// ranges (2 + 1 samples) merge to the whole batch's tree sum.
     @Test func invariantToBatchComposition() throws {

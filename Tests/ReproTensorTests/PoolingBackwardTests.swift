@@ -164,6 +164,30 @@ import _ReproTestSupport
         }
     }
 
+    /// Windows with several NaNs of distinct payloads and signs: PyTorch's CPU kernel keeps the
+    /// **last** NaN (and the first of tied maxima) with or without gradient, in either memory
+    /// format; the training kernel and both inference kernels (NHWC and NCHW) copy the same input,
+    /// bit for bit, and the training kernel reports torch's index.
+    @Test func maxPoolNaNPayloadsMatchPyTorchInEveryPath() throws {
+        for (i, c) in try GradFixture.cases("maxpool_nan").enumerated() {
+            let (n, ch, h, w) = (try c["batch"].int, try c["channels"].int, try c["height"].int, try c["width"].int)
+            let (k, s, pad) = (try c["kernel"].int, try c["stride"].int, try c["padding"].int)
+            let x = try c["x"].floats, want = try c["y"].floats
+            let p = try Pool2dGeometry(batch: n, height: h, width: w, channels: ch, kernel: (k, k), stride: (s, s), padding: (pad, pad))
+            let training = Self.maxPool(p, x: x, dy: [Float](repeating: 0, count: want.count), threads: 2)
+            #expect(bits(training.y) == bits(want), "case \(i): training kernel")
+            #expect(training.idx == (try c["indices"].array.map { try $0.int }), "case \(i): indices")
+            let nhwcInput = try Tensor(shape: [n, h, w, ch], scalars: x)
+            let inferenceNHWC: [Float] = try nhwcInput.maxPool2dNHWC(kernel: k, stride: s, padding: pad).scalars()
+            #expect(bits(inferenceNHWC) == bits(want), "case \(i): inference NHWC kernel")
+            let inferenceNCHW = try nhwcInput.permuted([0, 3, 1, 2]).contiguous().maxPool2d(kernel: k, stride: s, padding: pad)
+            let back: [Float] = try inferenceNCHW.permuted([0, 2, 3, 1]).contiguous().scalars()
+            #expect(bits(back) == bits(want), "case \(i): inference NCHW kernel")
+            // The fixture must hold windows where the first-NaN rule would give another payload.
+            #expect(Set(want.filter(\.isNaN).map(\.bitPattern)).count > 3, "case \(i): distinct NaN payloads")
+        }
+    }
+
     @Test func maxPoolAgreesWithFiniteDifferences() {
         for (i, p) in Self.maxShapes.enumerated() {
             // Distinct values on a 2⁻²² grid: a step of 1e-8 never changes an argmax.

@@ -149,6 +149,33 @@ public final class GradientTape {
         Self.add(contributions, into: &perSample[key])
     }
 
+    /// Hands parameter `v` one contribution of `count` floats per sample, written by
+    /// `produce(n, buffer)` for the tape's samples `n = 0, 1, …` in order.
+    ///
+    /// When these are the parameter's only contributions (the running rule is its last consumer
+    /// and no other consumer added any), they go straight into the canonical tree
+    /// (``SampleGradients/accumulate(count:firstSample:samples:threads:_:)``: the same nodes and
+    /// bits as ``reduce(_:)``, with `O(log n)` buffers alive instead of `n`); otherwise they are
+    /// written out `[n · count]` and added like ``accumulatePerSample(_:_:)``.
+    func accumulatePerSample(_ v: Variable, count: Int, threads: Int,
+                             _ produce: (Int, UnsafeMutablePointer<Float>) -> Void) {
+        guard let key = v.parameterKey else { return }
+        precondition(count == v.count, "per-sample contribution size")
+        if perSample[key] == nil, let r = running, nodes[r].completes.contains(key) {
+            reduced[key] = SampleGradients.accumulate(count: count, firstSample: samples.lowerBound, samples: sampleCount,
+                                                      threads: threads, produce)
+            return
+        }
+        var all = [Float](repeating: 0, count: sampleCount * count)
+        all.withUnsafeMutableBufferPointer { p in
+            for n in 0..<sampleCount { produce(n, p.baseAddress! + n * count) }
+        }
+        accumulatePerSample(v, all)
+    }
+
+    /// The node whose rule ``backward(from:seed:)`` is running.
+    private var running: Int?
+
     /// Hands the per-sample `dγ = Σ dy·x̂` and `dβ = Σ dy` of a per-channel affine norm to its
     /// parameters (NHWC, channels last).
     func accumulateAffine(weight: Variable, bias: Variable, dy: [Float], xhat: [Float], samples n: Int, channels c: Int) {
@@ -167,21 +194,41 @@ public final class GradientTape {
         guard output.tape === self, output.shape == [sampleCount] else {
             throw .lossNotPerSample(shape: output.shape, samples: sampleCount)
         }
+        defer { releaseRules() }
         grads[output.id] = [Float](repeating: seed, count: output.count)
         for id in stride(from: output.id, through: 0, by: -1) {
+            // Every node that feeds `id` has a larger index and has run: `id`'s gradient is complete.
             if let rule = nodes[id].rule, let g = grads[id] {
                 grads[id] = nil
+                running = id
+                defer { running = nil }
                 try rule(self, g)
             } else {
                 grads[id] = nil
             }
+            // Nothing reaches this node any more: free what its rule kept (saved activations).
+            nodes[id].rule = nil
             for key in nodes[id].completes { reduce(key) }
         }
         for key in parameterOrder where reduced[key] == nil { reduce(key) }
     }
 
+    /// Whether node `id` takes a gradient (a constant does not: a rule may skip computing it).
+    func needsGradient(_ id: Int) -> Bool { nodes[id].rule != nil }
+
+    /// Drops every remaining rule, and with them the activations they kept. The rules capture
+    /// variables, which reference the tape: without this the tape and everything it recorded
+    /// would stay alive after the pass. Also called by ``partialGradients(of:samples:globalBatchSize:options:_:)``
+    /// when the forward fails.
+    func releaseRules() {
+        for i in nodes.indices { nodes[i].rule = nil }
+        for i in grads.indices { grads[i] = nil }
+    }
+
     /// Pushes the per-sample contributions of `key` into its tree (zeros for an unused parameter).
     private func reduce(_ key: String) {
+        // Already reduced by a streaming last contribution, and nothing added since.
+        if reduced[key] != nil, perSample[key] == nil { return }
         let count = parameterShapes[key]!.reduce(1, *)
         var tree = SampleTreeSum(count: count, startIndex: samples.lowerBound)
         if let c = perSample[key] {

@@ -31,13 +31,18 @@ extension Variable {
         let wantsWeight = weight.parameterKey != nil, wantsBias = bias?.parameterKey != nil
         let out = tape.record(y.shape, yData, rule: { [id] (t: GradientTape, dy: [Float]) throws(AutogradError) in
             let threads = Runtime.settings.threads
-            t.accumulate(id, filled(total, dy, w) { dy, w, dx in
-                Conv2dBackward.inputGradient(geometry, outputGradient: dy, weight: w, inputGradient: dx, threads: threads)
-            })
-            if wantsWeight {
-                t.accumulatePerSample(weight, filled(n * Conv2dBackward.weightCount(geometry), x, dy) { x, dy, dw in
-                    Conv2dBackward.weightGradients(geometry, input: x, outputGradient: dy, into: dw, threads: threads)
+            if t.needsGradient(id) {   // not for the images: their gradient would be discarded
+                t.accumulate(id, filled(total, dy, w) { dy, w, dx in
+                    Conv2dBackward.inputGradient(geometry, outputGradient: dy, weight: w, inputGradient: dx, threads: threads)
                 })
+            }
+            if wantsWeight {
+                x.withUnsafeBufferPointer { x in dy.withUnsafeBufferPointer { dy in
+                    Conv2dBackward.withSampleWeightGradients(geometry, input: x.baseAddress!, outputGradient: dy.baseAddress!,
+                                                             threads: threads) { produce in
+                        t.accumulatePerSample(weight, count: Conv2dBackward.weightCount(geometry), threads: threads, produce)
+                    }
+                } }
             }
             if let bias, wantsBias {
                 var db = [Float](repeating: 0, count: n * geometry.outChannels)

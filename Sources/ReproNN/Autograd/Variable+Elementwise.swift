@@ -5,30 +5,41 @@ extension Variable {
         guard tape === other.tape else { throw .invalidOperation(op: op, reason: "operands come from different tapes") }
     }
 
-    /// Records an element-wise map `y = f(x)` whose backward is `g · d(x, y)`.
-    func unary(_ op: String, _ f: (Float) -> Float, derivative: @escaping (Float, Float) -> Float) -> Variable {
+    /// Records an element-wise map `y = f(x)` whose backward is `g · d(x)`; the rule keeps `x` only.
+    func unary(_ op: String, _ f: (Float) -> Float, derivative: @escaping (Float) -> Float) -> Variable {
         let x = data
-        let y = x.map(f)
-        return tape.record(shape, y, rule: { [id] (t: GradientTape, g: [Float]) throws(AutogradError) in
+        return tape.record(shape, x.map(f), rule: { [id] (t: GradientTape, g: [Float]) throws(AutogradError) in
             var dx = g
-            for i in dx.indices { dx[i] = g[i] * derivative(x[i], y[i]) }
+            for i in dx.indices { dx[i] = g[i] * derivative(x[i]) }
             t.accumulate(id, dx)
         })
     }
 
-    /// `max(x, 0)`; the gradient passes where `x > 0` (zero at 0 and for NaN, as PyTorch's `threshold_backward`).
+    /// Records an element-wise map `y = f(x)` whose backward is `g · d(y)`; the rule keeps the
+    /// output only (which the next layer usually keeps too, so the pair costs one buffer).
+    func unaryOfOutput(_ op: String, _ f: (Float) -> Float, derivative: @escaping (Float) -> Float) -> Variable {
+        let y = data.map(f)
+        return tape.record(shape, y, rule: { [id] (t: GradientTape, g: [Float]) throws(AutogradError) in
+            var dx = g
+            for i in dx.indices { dx[i] = g[i] * derivative(y[i]) }
+            t.accumulate(id, dx)
+        })
+    }
+
+    /// `max(x, 0)`; the gradient passes where `x > 0` (zero at 0 and for NaN, as PyTorch's
+    /// `threshold_backward`). The rule reads the output: `y > 0` exactly when `x > 0`.
     public func relu() -> Variable {
-        unary("relu", { $0 > 0 ? $0 : ($0.isNaN ? $0 : 0) }, derivative: { x, _ in x > 0 ? 1 : 0 })
+        unaryOfOutput("relu", { $0 > 0 ? $0 : ($0.isNaN ? $0 : 0) }, derivative: { y in y > 0 ? 1 : 0 })
     }
 
     /// `1 / (1 + e^{−x})` with Repro's own `sigmoid`; backward `g · (1 − y) · y` (PyTorch's order).
     public func sigmoid() -> Variable {
-        unary("sigmoid", { ElementaryFunctions.sigmoid($0) }, derivative: { _, y in (1 - y) * y })
+        unaryOfOutput("sigmoid", { ElementaryFunctions.sigmoid($0) }, derivative: { y in (1 - y) * y })
     }
 
     /// `eˣ` with Repro's own `exp`; backward `g · y`.
     public func exp() -> Variable {
-        unary("exp", { ElementaryFunctions.exp($0) }, derivative: { _, y in y })
+        unaryOfOutput("exp", { ElementaryFunctions.exp($0) }, derivative: { y in y })
     }
 
     /// `ln x` with Repro's own `log`; backward `g / x`.
@@ -44,17 +55,17 @@ extension Variable {
 
     /// `x · c` for a constant `c`.
     public func scaled(by c: Float) -> Variable {
-        unary("scale", { $0 * c }, derivative: { _, _ in c })
+        unary("scale", { $0 * c }, derivative: { _ in c })
     }
 
     /// `x²`; backward `g · 2x`.
     public func squared() -> Variable {
-        unary("square", { $0 * $0 }, derivative: { x, _ in 2 * x })
+        unary("square", { $0 * $0 }, derivative: { x in 2 * x })
     }
 
     /// `|x|`; backward `g · sign(x)` (0 at 0, as PyTorch's `sgn`).
     public func absolute() -> Variable {
-        unary("abs", { Swift.abs($0) }, derivative: { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) })
+        unary("abs", { Swift.abs($0) }, derivative: { x in x > 0 ? 1 : (x < 0 ? -1 : 0) })
     }
 
     /// `a + b` (same shapes), or `a + b[c]` for a `[C]` operand `b` broadcast over the last axis of

@@ -45,12 +45,12 @@ extension Variable {
             }
             t.accumulate(id, dx)
             if weight.parameterKey != nil {
-                var dw = [Float](repeating: 0, count: n * fout * fin)
-                for s in 0..<n { for o in 0..<fout {
-                    let go = g[s * fout + o]
-                    for i in 0..<fin { dw[(s * fout + o) * fin + i] = go * x[s * fin + i] }
-                } }
-                t.accumulatePerSample(weight, dw)
+                t.accumulatePerSample(weight, count: fout * fin, threads: Runtime.settings.threads) { s, dw in
+                    for o in 0..<fout {
+                        let go = g[s * fout + o]
+                        for i in 0..<fin { dw[o * fin + i] = go * x[s * fin + i] }
+                    }
+                }
             }
             if let bias { t.accumulatePerSample(bias, g) }
         })

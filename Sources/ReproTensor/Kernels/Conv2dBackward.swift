@@ -145,6 +145,20 @@
         }
     }
 
+    /// Runs `body` with a producer of per-sample weight gradients: `produce(n, out)` writes sample
+    /// `n`'s `dWₙ` (OIHW, ``weightCount(_:)`` floats), exactly as ``weightGradients(_:input:outputGradient:into:threads:)``
+    /// does, reusing one im2col workspace — so a caller can push each sample straight into a
+    /// ``SampleTreeSum`` (``SampleGradients/accumulate(count:firstSample:samples:threads:_:)``)
+    /// instead of holding all `N` gradients.
+    @_spi(Kernels) public static func withSampleWeightGradients<R>(
+        _ g: ConvGeometry, input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>, threads: Int,
+        _ body: ((Int, UnsafeMutablePointer<Float>) -> Void) -> R
+    ) -> R {
+        withWeightGradientWorkspace(g) { ws in
+            body { n, out in sampleWeightGradient(g, n: n, x: x, dy: dy, out: out, ws: ws, threads: threads) }
+        }
+    }
+
     /// Scratch for one sample: its im2col matrix.
     static func withWeightGradientWorkspace<R>(_ g: ConvGeometry, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
         let floats = g.outHeight * g.outWidth * tapWidth(g)

@@ -8,8 +8,9 @@
 ///                          kernel: 3, stride: 2, padding: 1, threads: 2)
 /// ```
 extension Resampling {
-    /// Max pooling of NHWC data with implicit −∞ padding; a NaN in the window gives the first NaN met
-    /// in window order (rows, then columns), exactly as ``maxPool2d(_:_:planes:height:width:kernel:stride:padding:threads:)``.
+    /// Max pooling of NHWC data with implicit −∞ padding; a NaN in the window gives the last NaN met
+    /// in window order (rows, then columns), exactly as ``maxPool2d(_:_:planes:height:width:kernel:stride:padding:threads:)``
+    /// and PyTorch's CPU kernel.
     @_spi(Kernels) public static func maxPool2dNHWC(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, height h: Int, width w: Int,
         channels c: Int, kernel: Int, stride: Int, padding: Int, threads: Int
@@ -30,9 +31,8 @@ extension Resampling {
                         for ix in x0..<x1 {
                             let p = src + (iy * w + ix) * c + ch
                             let v = SIMD8<Float>(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7])
-                            // Take v where it is larger or NaN, unless m already holds a NaN (first NaN wins).
-                            let take = (v .> m) .| (v .!= v)
-                            m.replace(with: v, where: take .& (m .== m))
+                            // Take v where it is larger or NaN (PyTorch's rule: the last NaN wins).
+                            m.replace(with: v, where: (v .> m) .| (v .!= v))
                         }
                     }
                     for l in 0..<8 { dst[ch + l] = m[l] }
@@ -41,7 +41,7 @@ extension Resampling {
                 while ch < c {
                     var m = -Float.infinity
                     for iy in y0..<y1 {
-                        for ix in x0..<x1 where !m.isNaN {
+                        for ix in x0..<x1 {
                             let v = src[(iy * w + ix) * c + ch]
                             if v > m || v.isNaN { m = v }
                         }

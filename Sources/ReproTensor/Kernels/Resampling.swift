@@ -11,7 +11,9 @@
         (input + 2 * padding - kernel) / stride + 1
     }
 
-    /// Max pooling with implicit −∞ padding; NaN propagates (a NaN in the window gives NaN).
+    /// Max pooling with implicit −∞ padding; NaN propagates. PyTorch's CPU rule: scanning the window
+    /// row by row, a value replaces the maximum when it is greater or NaN, so a window holding NaNs
+    /// gives its **last** NaN (payload and sign included) and tied maxima give the first.
     @_spi(Kernels) public static func maxPool2d(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, planes: Int, height h: Int, width w: Int,
         kernel: Int, stride: Int, padding: Int, threads: Int
@@ -29,7 +31,6 @@
                         for ix in x0..<x1 {
                             let v = src[iy * w + ix]
                             if v > m || v.isNaN { m = v }
-                            if m.isNaN { break }
                         }
                     }
                     dst[oy * ow + ox] = m
