@@ -64,6 +64,9 @@ let package = Package(
         // SHA-256 compression on the x86 SHA extensions (C, per-function
         // `target` attributes, no unsafe flags); an empty stub on other CPUs.
         .target(name: "_ReproDigestAccel"),
+        // NH chunk sums of the `repro-nh-v1` trace digest (C with AVX2/AVX-512
+        // paths chosen at run time; integer sums, identical on every path).
+        .target(name: "_ReproTraceAccel"),
         // Prefetch hints for the tensor kernels (inline C: Swift has no prefetch
         // instruction); they change timing, never a value.
         .target(name: "_ReproKernelHints"),
@@ -101,7 +104,7 @@ let package = Package(
         ),
         .target(
             name: "ReproNN",
-            dependencies: ["ReproTensor", "ReproRandom", "_ReproDigest"],
+            dependencies: ["ReproTensor", "ReproRandom", "_ReproDigest", "_ReproTraceAccel"],
             swiftSettings: commonSettings + numericSettings
         ),
         .target(

@@ -3,7 +3,7 @@
 `repro check diff` can compare a PyTorch run with a Repro run module by module.
 
     /work/venv/bin/python scripts/torchvision_trace.py IMAGE... --out tv.trace.json [--tensors]
-        [--arch v2|v1] [--seed 3407] [--weights FILE] [--threads N]
+        [--arch v2|v1] [--seed 3407] [--weights FILE] [--threads N] [--digest sha256|repro-nh-v1]
     repro detect IMAGE... --trace repro.trace.json --trace-tensors
     repro check diff repro.trace.json tv.trace.json --tolerance 1e-4,1e-3
 
@@ -16,7 +16,8 @@ What is recorded, to match Repro's traces (docs/diagnosing.md, "Traces and `repr
 - a forward hook on every named module whose output is a tensor, in execution order, under its
   dotted name (the state-dict prefix); containers returning dicts or lists are skipped;
 - feature maps `[N, C, H, W]` are permuted to channels-last `[N, H, W, C]` before hashing and saving
-  (Repro computes channels-last); `sha256` is SHA-256 of the contiguous little-endian bytes;
+  (Repro computes channels-last); `sha256` is SHA-256 of the contiguous little-endian bytes, or with
+  `--digest repro-nh-v1` Repro's fast digest of them (scripts/repro_nh.py; `repro detect --trace-digest`);
 - ResNet's shared `relu` modules: Repro fuses conv + norm + ReLU and reports the result under the
   norm's name, so the k-th call of a block's `relu` (k < number of convolutions; k = 1 for the stem)
   replaces the entry of `bn<k>`; its last call is the block output, which the block's own hook records;
@@ -40,6 +41,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
 sys.path.insert(0, HERE)
+import repro_nh  # noqa: E402
 import torchvision_cpu_nms  # noqa: E402
 
 torchvision_cpu_nms.install()
@@ -66,8 +68,9 @@ def describe(module):
 
 
 class Recorder:
-    def __init__(self, model, keep):
+    def __init__(self, model, keep, digest="sha256"):
         self.keep = keep
+        self.digest = (lambda b: hashlib.sha256(b).hexdigest()) if digest == "sha256" else repro_nh.digest
         self.entries, self.tensors, self.relu_calls = [], [], {}
         self.block_convs = {}
         for name, m in model.named_modules():
@@ -89,7 +92,7 @@ class Recorder:
     def add(self, name, op, t, replace=None):
         c = self.canonical(t)
         entry = {"name": name, "op": op, "shape": list(c.shape), "dtype": str(c.dtype).replace("torch.", ""),
-                 "sha256": hashlib.sha256(c.numpy().tobytes()).hexdigest()}
+                 "sha256": self.digest(c.numpy().tobytes())}
         if replace is None:
             self.entries.append(entry)
             if self.keep:
@@ -129,6 +132,8 @@ def main():
     ap.add_argument("--seed", type=int, default=3407)
     ap.add_argument("--weights")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--digest", choices=["sha256", repro_nh.NAME], default="sha256",
+                    help="the module digest (repro-nh-v1: Repro's fast digest, for traces made with --trace-digest)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -139,7 +144,7 @@ def main():
         model.load_state_dict(torch.load(a.weights, map_location="cpu", weights_only=True), strict=True)
     model.eval()
     arch_fp, weights_fp = fingerprint(model.state_dict())
-    rec = Recorder(model, a.tensors)
+    rec = Recorder(model, a.tensors, a.digest)
     images, saved = [], {}
     for i, path in enumerate(a.images):
         rgb = Image.open(path).convert("RGB")
@@ -157,7 +162,7 @@ def main():
         save_file(saved, base + ".safetensors")
         tensors_file = os.path.basename(base + ".safetensors")
     doc = {"format": "repro-trace", "version": 1, "producer": f"torchvision {torchvision.__version__} "
-           f"(torch {torch.__version__}, scripts/torchvision_trace.py)", "layout": "channels-last",
+           f"(torch {torch.__version__}, scripts/torchvision_trace.py)", "layout": "channels-last", "digest": a.digest,
            "model": {"arch": a.arch, "fingerprint": arch_fp, "weights_sha256": weights_fp},
            "tensors": tensors_file, "images": images}
     with open(a.out + ".tmp", "w") as f:

@@ -39,12 +39,14 @@ struct VariationOptions: ParsableArguments {
 
     @OptionGroup var output: OutputOptions
 
-    func validate(keys allowed: [String]) throws {
+    func validate(keys allowed: [String], hasReference: Bool = false) throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         for axis in vary where !allowed.contains(axis.key) {
             throw ValidationError("--vary \(axis.key)=…: the keys are \(allowed.joined(separator: ", "))")
         }
-        guard !vary.isEmpty || runs > 1 else { throw ValidationError("nothing to compare: give --vary KEY=V1,V2 or --runs 2") }
+        guard !vary.isEmpty || runs > 1 || hasReference else {
+            throw ValidationError("nothing to compare: give --vary KEY=V1,V2, --runs 2 or a stored --reference")
+        }
     }
 
     /// Runs `subcommand arguments` in this process or in a fresh one; failures become a `CLIError`.
@@ -205,28 +207,60 @@ struct CheckBatchesCommand: ParsableCommand {
             Every argument that is not an option of 'check batches' is passed to 'repro batches' (the folder, \
             --batch-size, --seed, --augment, …). --vary keys: workers (--workers), resume (--resume-at; 0 = no resume), \
             threads (--threads). Each row says 'identical' or names the first batch whose indices or digest differ.
+
+            --write-reference FILE stores the first configuration's batches (epoch, position, indices, SHA-256); \
+            --reference FILE compares every configuration with a stored run instead of with the first one: a file \
+            written by --write-reference, or a manifest of 'repro batches --manifest' (digests only: its batches are \
+            compared by epoch, position and SHA-256). An unreadable, corrupt or newer reference exits with status 2.
             """
     )
 
     @OptionGroup var variation: VariationOptions
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Compare with a stored run: a file from --write-reference, or a 'repro batches --manifest' manifest.", valueName: "file"))
+    var reference: String?
+
+    @Option(name: .long, help: ArgumentHelp("Store the first configuration's batches in this file, for a later --reference.",
+                                            valueName: "file"))
+    var writeReference: String?
+
     @Argument(parsing: .allUnrecognized, help: "The folder and options passed to 'repro batches'.")
     var batchesArguments: [String] = []
 
     func validate() throws {
-        try variation.validate(keys: ["workers", "resume", "threads"])
+        try variation.validate(keys: ["workers", "resume", "threads"], hasReference: reference != nil)
+        if let writeReference, writeReference == reference || writeReference == variation.output.output {
+            throw ValidationError("--write-reference \(writeReference) would overwrite another file of this command")
+        }
         for reserved in ["--output", "--json", "--workers", "--resume-at", "--threads", "--no-hash"] where batchesArguments.contains(reserved) {
             throw ValidationError("\(reserved) is set by 'check batches' itself")
         }
     }
 
-    struct Batch: Decodable, Equatable { var epoch: Int; var position: Int; var indices: [Int]; var sha256: String }
+    /// One batch as `repro batches --json` prints it (`indices` is nil for a batch read from a manifest).
+    struct Batch: Codable, Equatable {
+        var epoch: Int
+        var position: Int
+        var indices: [Int]?
+        var sha256: String
+
+        /// Equal batches: the same place and digest, and the same indices when both sides know them.
+        func matches(_ other: Batch) -> Bool {
+            epoch == other.epoch && position == other.position && sha256 == other.sha256
+                && (indices == nil || other.indices == nil || indices == other.indices)
+        }
+    }
 
     func run() throws {
+        var guardian = OutputGuard()
+        if let path = variation.output.output { try guardian.claimFile(path) }
+        if let writeReference { try guardian.claimFile(writeReference) }
+        let stored = try reference.map { path in (batches: try BatchesReference.read(path), label: "the reference \(path)") }
         let scratch = try VariationOptions.scratchFolder()
         defer { try? FileManager.default.removeItem(at: scratch) }
         var rows: [(String, VariationRow)] = []
-        var reference: (batches: [Batch], label: String)?
+        var reference: (batches: [Batch], label: String)? = stored
         for (n, config) in VaryAxis.configurations(variation.vary, runs: variation.runs).enumerated() {
             let out = scratch.appendingPathComponent("run\(n).jsonl").path
             var args = batchesArguments + ["--json", "--output", out, "--no-progress"]
@@ -248,8 +282,11 @@ struct CheckBatchesCommand: ParsableCommand {
             let label = VariationRow.label(config)
             var row = VariationRow(settings: Dictionary(config.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 }),
                                    identical: true, summary: "")
+            if n == 0, let writeReference {
+                do { try BatchesReference(batches: batches).write(to: writeReference) } catch { throw CLIError(error.description) }
+            }
             if let reference {
-                let mismatch = zip(reference.batches, batches).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset
+                let mismatch = zip(reference.batches, batches).enumerated().first(where: { !$0.element.0.matches($0.element.1) })?.offset
                 if let k = mismatch ?? (reference.batches.count == batches.count ? nil : min(reference.batches.count, batches.count)) {
                     row.identical = false
                     row.firstDifferingBatch = k
@@ -265,5 +302,66 @@ struct CheckBatchesCommand: ParsableCommand {
             rows.append((label, row))
         }
         try VariationRow.emit(rows, options: variation)
+    }
+}
+
+/// The stored batches of `repro check batches --write-reference` (`{"format": "repro-batches-reference",
+/// "version": 1, "batches": [{"epoch", "position", "indices", "sha256"}…]}`), and the reader of
+/// `--reference`, which also takes a `repro batches --manifest` manifest.
+struct BatchesReference: Codable {
+    static let formatName = "repro-batches-reference"
+    static let currentVersion = 1
+
+    var format = Self.formatName
+    var version = Self.currentVersion
+    var batches: [CheckBatchesCommand.Batch]
+
+    init(batches: [CheckBatchesCommand.Batch]) { self.batches = batches }
+
+    /// Writes the JSON atomically.
+    func write(to path: String) throws(CLIError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        do { try (try encoder.encode(self) + Data("\n".utf8)).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw CLIError("\(path): cannot write the reference: \(error.localizedDescription)")
+        }
+    }
+
+    /// The batches stored in `path`: a reference file, or the outputs of a `repro batches` manifest
+    /// (named `epoch E batch P`). Anything else, a newer version, or an unreadable file → exit status 2.
+    static func read(_ path: String) throws -> [CheckBatchesCommand.Batch] {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw unreadableInput("\(path): cannot read the reference: \(error.localizedDescription)")
+        }
+        struct Header: Decodable { var format: String?; var version: Int?; var schemaVersion: Int?
+            enum CodingKeys: String, CodingKey { case format, version, schemaVersion = "schema_version" } }
+        guard let header = try? JSONDecoder().decode(Header.self, from: data) else {
+            throw unreadableInput("\(path): not a batches reference or manifest (empty, truncated or not a JSON object)")
+        }
+        if header.format == formatName {
+            guard let version = header.version else { throw unreadableInput("\(path): the reference has no \"version\"") }
+            guard version <= currentVersion else {
+                throw unreadableInput("\(path): reference version \(version) is newer than this Repro reads (\(currentVersion))")
+            }
+            do { return try JSONDecoder().decode(Self.self, from: data).batches } catch {
+                throw unreadableInput("\(path): not a valid batches reference: \(error)")
+            }
+        }
+        guard header.schemaVersion != nil else {
+            throw unreadableInput("\(path): neither a batches reference (\"format\": \"\(formatName)\") nor a run manifest")
+        }
+        let manifest: RunManifest
+        do { manifest = try RunManifest(contentsOf: path) } catch { throw unreadableInput(error.description) }
+        guard manifest.command.subcommand == "batches" else {
+            throw unreadableInput("\(path): a manifest of 'repro \(manifest.command.subcommand)', not of 'repro batches'")
+        }
+        return try manifest.outputs.map { output in
+            let parts = output.name.split(separator: " ")
+            guard parts.count == 4, parts[0] == "epoch", parts[2] == "batch", let e = Int(parts[1]), let p = Int(parts[3]) else {
+                throw unreadableInput("\(path): manifest output \"\(output.name)\" is not a batch (epoch E batch P)")
+            }
+            return CheckBatchesCommand.Batch(epoch: e, position: p, indices: nil, sha256: output.sha256)
+        }
     }
 }

@@ -40,23 +40,27 @@ struct DemoCommand: ParsableCommand {
         progress.say("1/4 two runs from fresh entropy (no seed)…")
         var entropy = SystemRandomNumberGenerator()  // repro-lint: allow unseeded-random — step 1 shows what an unseeded run gives; nothing else uses it
         var entropyRuns: [DemoResult.Run] = []
+        var entropyModels: [RetinaNet] = []  // kept for step 4: two models from different seeds show what is random
         for _ in 0..<2 {
             let s = Int64(bitPattern: entropy.next())
-            let dets = try RetinaNet(configuration: config, seed: s).detect([sample])[0]
-            entropyRuns.append(.init(seed: IntegerSeed(s).description, detections: dets))
+            let m = try RetinaNet(configuration: config, seed: s)
+            entropyRuns.append(.init(seed: IntegerSeed(s).description, detections: try m.detect([sample])[0]))
+            entropyModels.append(m)
         }
 
         // 2. --seed 3407, twice (two separately built models), and torchvision's digest.
         progress.say("2/4 two runs from --seed \(DemoReference.seed)…")
         var seededRuns: [DemoResult.Run] = []
-        var model: RetinaNet?
+        var seeded: (model: RetinaNet, detections: [Detection])?
         for _ in 0..<2 {
             let m = try RetinaNet(configuration: config, seed: seed)
-            seededRuns.append(.init(seed: DemoReference.seed.description, detections: try m.detect([sample])[0]))
-            model = m
+            let dets = try m.detect([sample])[0]
+            seededRuns.append(.init(seed: DemoReference.seed.description, detections: dets))
+            seeded = (m, dets)
         }
-        guard let model else { throw CLIError("internal error: no model was built; please report this") }
-        let canonical = DemoDigest.canonical(try model.detect([sample])[0])
+        guard let (model, sampleDetections) = seeded else { throw CLIError("internal error: no model was built; please report this") }
+        // Run B's detections serve the torchvision digest and "sample alone" of step 3 (same model, image and settings).
+        let canonical = DemoDigest.canonical(sampleDetections)
         let torchvision = DemoResult.Torchvision(reference: DemoReference.torchvisionDigest, ours: canonical)
 
         // 3. Threads 1 vs 2 (each on a pool of its own, whose statistics prove the threads ran), batch 1 vs 3.
@@ -70,14 +74,16 @@ struct DemoCommand: ParsableCommand {
             threadRuns.append(.init(threads: threads, largestTeam: max(1, pool.statistics.largestTeam),
                                     bits: DemoDigest.bits(dets)))
         }
-        let solo = try images.map { try DemoDigest.bits(model.detect([$0.image])[0]) }
+        let solo = try images.indices.map { i in
+            try DemoDigest.bits(i == 0 ? sampleDetections : model.detect([images[i].image])[0])
+        }
         let together = try model.detect(images.map(\.image)).map(DemoDigest.bits)
         let batch = zip(images, zip(solo, together)).map { DemoResult.BatchImage(image: $0.name, width: $0.image.width,
                                                                                  height: $0.image.height, alone: $1.0, inBatch: $1.1) }
 
         // 4. Doctor.
         progress.say("4/4 doctor on the model…")
-        let doctor = try RandomInitialisationReport(model: model)
+        let doctor = DemoDoctor(try CheckpointDiagnosis(stateDict: StateDict([]), comparing: entropyModels[0], entropyModels[1]))
 
         let result = DemoResult(freshEntropy: entropyRuns, seeded: seededRuns, torchvision: torchvision,
                                 threads: threadRuns, batch: batch, doctor: doctor,
@@ -175,7 +181,7 @@ struct DemoResult: Encodable {
     var torchvision: Torchvision
     var threads: [ThreadRun]
     var batch: [BatchImage]
-    var doctor: RandomInitialisationReport
+    var doctor: DemoDoctor
     var seconds: Double
 
     var freshEntropyDiffers: Bool { freshEntropy[0].bitsSha256 != freshEntropy[1].bitsSha256 }
@@ -242,13 +248,14 @@ struct DemoResult: Encodable {
         }
         out.append("   → \(batchIdentical ? "identical bytes" : "DIFFERENT bytes")   PyTorch: \(DemoReference.pytorchBatch)")
         out.append("")
-        out.append("4. Doctor: which tensors did not come from a checkpoint?")
+        out.append("4. Doctor (what `repro doctor` reports for these models: no checkpoint entry was loaded):")
         for g in doctor.groups {
             out.append("   \(g.module.padding(toLength: 26, withPad: " ", startingAt: 0)) "
-                + "\(g.randomParameters)/\(g.parameters) parameters, \(g.randomBuffers)/\(g.buffers) buffers random")
+                + "\(g.missing) tensors missing: \(g.random) random, \(g.constant) constant-initialised")
         }
-        out.append("   → \(doctor.verdict): \(doctor.randomTensors) of \(doctor.tensors) tensors keep their random initialisation.")
-        out.append("     The labels of step 1 changed because no weight was ever loaded: every output depends on the seed.")
+        out.append("   → \(doctor.verdict): \(doctor.randomTensors) of \(doctor.tensors) tensors keep a random initialisation "
+            + "(\(doctor.constantTensors) more start at a constant: norm scales and shifts, running statistics).")
+        out.append("     The labels of step 1 changed because no weight was ever loaded: the random ones depend on the seed.")
         out.append("")
         let rows: [(String, String)] = [
             ("no seed, run A vs B", freshEntropyDiffers ? "different detections" : "equal (by chance)"),

@@ -97,54 +97,44 @@ enum DemoReference {
     static let pytorchBatch = "every image changes: 104→275, 107→289, 130→243 detections (batch padded to 1088x1088)"
 }
 
-/// Step 4 of the demo, the "doctor" view of a seeded model: which tensors never came from a
-/// checkpoint. It loads an empty state dict non-strictly into a copy and counts what the
-/// `LoadReport` lists as missing, grouped by module (`repro doctor` gives the same verdict for a
-/// real checkpoint file; this function can later be pointed at its library API).
-struct RandomInitialisationReport: Encodable {
+/// Step 4 of the demo: `repro doctor`'s view (``CheckpointDiagnosis``) of a model given no
+/// checkpoint entry. Every tensor is missing; the diagnosis separates those that keep a random,
+/// seed-dependent value from those that start at a constant (norm scales and shifts, running
+/// statistics), grouped by module (the first two name components).
+struct DemoDoctor: Encodable {
     /// One module group (`backbone.body`, `backbone.fpn`, `head.classification_head`, …).
     struct Group: Encodable {
         var module: String
-        var parameters: Int
-        var buffers: Int
-        var randomParameters: Int
-        var randomBuffers: Int
-        var randomElements: Int
+        var missing: Int
+        var random: Int
+        var constant: Int
     }
 
     var groups: [Group]
     var tensors: Int
+    var missing: Int
     var randomTensors: Int
+    var constantTensors: Int
     var verdict: String
 
-    /// The report for `model` as if no checkpoint entry had been given (what a model built from a seed is).
-    init(model: RetinaNet) throws {
-        var copy = model
-        let report = try copy.load(stateDict: StateDict([]), strict: false)
-        let missing = Set(report.missing)
+    init(_ d: CheckpointDiagnosis) {
+        let random = Set(d.random)
         var order: [String] = []
         var byGroup: [String: Group] = [:]
-        for spec in model.parameterSpecs {
-            let parts = spec.name.split(separator: ".")
-            let name = parts.prefix(2).joined(separator: ".")
-            if byGroup[name] == nil {
-                order.append(name)
-                byGroup[name] = Group(module: name, parameters: 0, buffers: 0, randomParameters: 0, randomBuffers: 0,
-                                      randomElements: 0)
+        for name in d.missing + d.mismatched.map(\.name) {
+            let module = name.split(separator: ".").prefix(2).joined(separator: ".")
+            if byGroup[module] == nil {
+                order.append(module)
+                byGroup[module] = Group(module: module, missing: 0, random: 0, constant: 0)
             }
-            let random = missing.contains(spec.name)
-            if spec.isBuffer {
-                byGroup[name]!.buffers += 1
-                if random { byGroup[name]!.randomBuffers += 1 }
-            } else {
-                byGroup[name]!.parameters += 1
-                if random { byGroup[name]!.randomParameters += 1 }
-            }
-            if random { byGroup[name]!.randomElements += spec.shape.reduce(1, *) }
+            byGroup[module]!.missing += 1
+            if random.contains(name) { byGroup[module]!.random += 1 } else { byGroup[module]!.constant += 1 }
         }
         groups = order.map { byGroup[$0]! }
-        tensors = groups.reduce(0) { $0 + $1.parameters + $1.buffers }
-        randomTensors = groups.reduce(0) { $0 + $1.randomParameters + $1.randomBuffers }
-        verdict = randomTensors == 0 ? "complete" : "seed-dependent"
+        tensors = d.expectedCount
+        missing = d.missing.count + d.mismatched.count
+        randomTensors = d.random.count
+        constantTensors = missing - randomTensors
+        verdict = d.verdict.rawValue
     }
 }

@@ -90,6 +90,11 @@ struct DetectCommand: ParsableCommand {
     @Flag(name: .long, help: "With --trace, also write every module output to a safetensors file beside the trace (X.json -> X.safetensors).")
     var traceTensors = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "The trace's digest: sha256 (default) or repro-nh-v1 (fast: chunked NH sums combined by SHA-256, see docs/diagnosing.md).",
+        valueName: "algorithm"))
+    var traceDigest: TraceDigest = .sha256
+
     // Benchmark hook (bench/retinanet_bench.py; documented in docs/retinanet.md, hidden from --help).
     @Flag(name: .long, help: ArgumentHelp("Print per-stage timings as JSON instead of detections.", visibility: .hidden))
     var profile = false
@@ -118,6 +123,7 @@ struct DetectCommand: ParsableCommand {
             throw ValidationError("--score-threshold must be in [0, 1): scores are sigmoid outputs in (0, 1), got \(scoreThreshold)")
         }
         guard !traceTensors || trace != nil else { throw ValidationError("--trace-tensors needs --trace PATH") }
+        guard traceDigest == .sha256 || trace != nil || profileTrace else { throw ValidationError("--trace-digest needs --trace PATH") }
         guard !(profile && trace != nil) else { throw ValidationError("--profile and --trace cannot be combined") }
         guard !(output.json && coco) else { throw ValidationError("--json and --coco are two output formats; choose one") }
         guard images.filter({ $0 == "-" }).count <= 1 else { throw ValidationError("standard input ('-') can be read only once") }
@@ -203,7 +209,7 @@ struct DetectCommand: ParsableCommand {
             sink: sink, format: coco ? .coco : output.json ? .json : .text,
             provenance: Provenance(config: config, arch: arch, seed: IntegerSeed(seed), weights: weights,
                                    weightsSHA256: checkpoint?.sha256))
-        var traceOutput = trace.map { TraceOutput(path: $0, keepingTensors: traceTensors, model: model.traceModel(arch: arch)) }
+        var traceOutput = trace.map { TraceOutput(path: $0, keepingTensors: traceTensors, digest: traceDigest, model: model.traceModel(arch: arch)) }
         let bar = ProgressBar(total: inputs.count, unit: "images", enabled: progress)
         var start = 0
         while start < inputs.count {
@@ -224,7 +230,7 @@ struct DetectCommand: ParsableCommand {
             }
             let results: [[Detection]]
             if traceOutput != nil {
-                let traced = try model.detect(decoded.map(\.image), tracing: traceTensors ? .tensors : .digests)
+                let traced = try model.detect(decoded.map(\.image), tracing: traceTensors ? .tensors : .digests, digest: traceDigest)
                 for ((i, image), t) in zip(decoded, traced) { traceOutput?.add(file: inputs[i].name, image: image, trace: t.trace) }
                 results = traced.map(\.detections)
             } else {
@@ -281,7 +287,7 @@ struct DetectCommand: ParsableCommand {
             let image = try input.decode()
             var warm: [Times] = [], runs: [Times] = []
             var detections: [Detection] = []
-            let recorder = profileTrace ? TraceRecorder() : nil
+            let recorder = profileTrace ? TraceRecorder(digest: traceDigest) : nil
             for i in 0..<(profileWarmup + profileRuns) {
                 let (d, t) = try model.profile(image, recording: recorder)
                 _ = recorder?.finish()
@@ -475,3 +481,11 @@ extension DetectCommand {
 }
 
 extension DetectCommand.DetectionInput: Equatable {}
+
+extension TraceDigest: ExpressibleByArgument {
+    /// Parses `sha256` or `repro-nh-v1`.
+    public init?(argument: String) { self.init(rawValue: argument) }
+
+    /// The names `--help` lists.
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+}

@@ -9,6 +9,7 @@ struct TraceOutput {
     /// The safetensors path for `--trace-tensors` (`nil` without it).
     let tensorsPath: String?
     let model: TraceDocument.Model
+    let digest: TraceDigest
     private var images: [TraceDocument.Image] = []
     private var traces: [ModuleTrace] = []
 
@@ -18,7 +19,8 @@ struct TraceOutput {
     }
 
     /// Plans the outputs (claimed in `guardian`, so they never overwrite an input or another output).
-    init(path: String, keepingTensors: Bool, model: TraceDocument.Model) {
+    init(path: String, keepingTensors: Bool, digest: TraceDigest = .sha256, model: TraceDocument.Model) {
+        self.digest = digest
         self.path = path
         tensorsPath = keepingTensors ? Self.tensorsPath(for: path) : nil
         self.model = model
@@ -35,7 +37,7 @@ struct TraceOutput {
         do {
             if let tensorsPath { try TraceDocument.writeTensors(traces, to: tensorsPath) }
         } catch { throw CLIError(error.description) }
-        let doc = TraceDocument(producer: "repro \(ReproBuild.version)", model: model,
+        let doc = TraceDocument(producer: "repro \(ReproBuild.version)", digest: digest, model: model,
                                 tensors: tensorsPath.map { ($0 as NSString).lastPathComponent }, images: images)
         do { try doc.write(to: path) } catch { throw CLIError(error.description) }
     }

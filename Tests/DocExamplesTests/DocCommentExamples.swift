@@ -1827,6 +1827,13 @@ struct DocCommentExample: Sendable {
     result.identical   // true, or result.firstDivergence names the module
 }
 
+// Sources/ReproNN/Trace/TraceDigest.swift #1
+@Sendable func example_ReproNN_Trace_TraceDigest_1() async throws {
+    let x = try Tensor(shape: [2], scalars: [Float]([1, 2]))
+    let fast = TraceDigest.nh.digest(x)          // 64 hex digits
+    let slow = TraceDigest.sha256.digest(x)      // SHA-256 of the 8 bytes
+}
+
 // Sources/ReproNN/Trace/TraceDocument.swift #1
 @Sendable func example_ReproNN_Trace_TraceDocument_1() async throws {
     let doc = try TraceDocument(contentsOf: "a.trace.json")
@@ -1913,6 +1920,13 @@ struct DocCommentExample: Sendable {
     let dict = try StateDict(contentsOf: "finetuned.pth")
     let d = try CheckpointDiagnosis(stateDict: dict, configuration: .v2)
     print(d.verdict, d.random.count, d.prefix ?? "no prefix")
+}
+
+// Sources/ReproVision/RetinaNet/CheckpointDiagnosis.swift #2
+@Sendable func example_ReproVision_RetinaNet_CheckpointDiagnosis_2() async throws {
+    let a = try RetinaNet(configuration: .mini, seed: 1), b = try RetinaNet(configuration: .mini, seed: 2)
+    let d = try CheckpointDiagnosis(stateDict: StateDict([]), comparing: a, b)
+    print(d.random.count, d.missing.count)   // random ones, and all missing (constant-initialised too)
 }
 
 // Sources/ReproVision/RetinaNet/Detection.swift #1
@@ -2510,6 +2524,7 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproNN/Optim/SGD.swift #1", code: "var sgd = try SGD(parameters: [(\"w\", [2])], options: .init(learningRate: 0.1, momentum: 0.9))\nvar w = [try Tensor(shape: [2], scalars: [Float(1), 2])]\ntry sgd.step(&w, gradients: [try Tensor(shape: [2], scalars: [Float(0.5), -0.5])])", runs: true, throwsError: false, body: example_ReproNN_Optim_SGD_1),
     DocCommentExample(location: "Sources/ReproNN/Optim/TorchArithmetic.swift #1", code: "var sgd = try SGD(parameters: [(\"w\", [3])], options: .init(learningRate: 0.1), arithmetic: .unfused)\nsgd.arithmetic   // .unfused: what a torch with ATEN_CPU_CAPABILITY=default computes", runs: true, throwsError: false, body: example_ReproNN_Optim_TorchArithmetic_1),
     DocCommentExample(location: "Sources/ReproNN/Trace/TraceComparison.swift #1", code: "let result = try TraceComparison.compare(a, b)\nresult.identical   // true, or result.firstDivergence names the module", runs: true, throwsError: false, body: example_ReproNN_Trace_TraceComparison_1),
+    DocCommentExample(location: "Sources/ReproNN/Trace/TraceDigest.swift #1", code: "let x = try Tensor(shape: [2], scalars: [Float]([1, 2]))\nlet fast = TraceDigest.nh.digest(x)          // 64 hex digits\nlet slow = TraceDigest.sha256.digest(x)      // SHA-256 of the 8 bytes", runs: true, throwsError: false, body: example_ReproNN_Trace_TraceDigest_1),
     DocCommentExample(location: "Sources/ReproNN/Trace/TraceDocument.swift #1", code: "let doc = try TraceDocument(contentsOf: \"a.trace.json\")\nprint(doc.images[0].modules.count)", runs: false, throwsError: false, body: example_ReproNN_Trace_TraceDocument_1),
     DocCommentExample(location: "Sources/ReproNN/Trace/TraceDocument.swift #2", code: "let f = ModuleFingerprint.architecture(of: model)", runs: true, throwsError: false, body: example_ReproNN_Trace_TraceDocument_2),
     DocCommentExample(location: "Sources/ReproNN/Trace/TraceDocument.swift #3", code: "let w = ModuleFingerprint.weights(of: model)", runs: true, throwsError: false, body: example_ReproNN_Trace_TraceDocument_3),
@@ -2523,6 +2538,7 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproVision/ResNet/ResNet.swift #1", code: "var g = TorchGenerator(seed: 0)                          // torch.manual_seed(0)\nvar c = ResNetConfiguration.resnet18\nc.numClasses = 50\nlet model = try ResNet(configuration: c, generator: &g)  // resnet18(num_classes=50)\nlet x = try Tensor(shape: [1, 3, 224, 224], scalars: try g.rand(count: 3 * 224 * 224))\nlet logits = try model.classify(x)                       // [1, 50]", runs: false, throwsError: false, body: example_ReproVision_ResNet_ResNet_1),
     DocCommentExample(location: "Sources/ReproVision/ResNet/ResNetConfiguration.swift #1", code: "var c = ResNetConfiguration.resnet50\nc.numClasses = 50", runs: true, throwsError: false, body: example_ReproVision_ResNet_ResNetConfiguration_1),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/CheckpointDiagnosis.swift #1", code: "let dict = try StateDict(contentsOf: \"finetuned.pth\")\nlet d = try CheckpointDiagnosis(stateDict: dict, configuration: .v2)\nprint(d.verdict, d.random.count, d.prefix ?? \"no prefix\")", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_CheckpointDiagnosis_1),
+    DocCommentExample(location: "Sources/ReproVision/RetinaNet/CheckpointDiagnosis.swift #2", code: "let a = try RetinaNet(configuration: .mini, seed: 1), b = try RetinaNet(configuration: .mini, seed: 2)\nlet d = try CheckpointDiagnosis(stateDict: StateDict([]), comparing: a, b)\nprint(d.random.count, d.missing.count)   // random ones, and all missing (constant-initialised too)", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_CheckpointDiagnosis_2),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/Detection.swift #1", code: "for d in detections where d.score > 0.5 { print(COCO.name(of: d.label), d.score, d.box) }", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_Detection_1),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift #1", code: "let (detections, times) = try model.profile(image)\nprint(times.body, times.total)", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_Profile_1),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift #2", code: "let (detections, times) = try model.profile(image)", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_Profile_2),

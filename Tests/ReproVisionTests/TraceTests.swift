@@ -140,6 +140,31 @@ import _ReproTestSupport
         #expect(try TraceComparison.compare(a, a).identical)
     }
 
+    @Test func fastDigestTracesChangeNoBitAndDoNotDependOnThreads() throws {
+        let model = try Self.model()
+        let coffee = try Self.image("img0_coffee_154x231")
+        let plain = try model.detect([coffee])[0]
+        let traced = try model.detect([coffee], tracing: .tensors, digest: .nh)[0]
+        #expect(RetinaNetInvarianceTests.bits(traced.detections) == RetinaNetInvarianceTests.bits(plain))
+        #expect(traced.trace.digest == .nh)
+        let tensors = try #require(traced.trace.tensors)
+        #expect(tensors.count == traced.trace.entries.count)
+        for (e, t) in zip(traced.trace.entries, tensors) { #expect(e.sha256 == TraceDigest.nh.digest(t), "\(e.name)") }
+        let sha = try model.detect([coffee], tracing: .digests)[0].trace.entries
+        #expect(sha.map(\.name) == traced.trace.entries.map(\.name))
+        #expect(zip(sha, traced.trace.entries).allSatisfy { $0.sha256 != $1.sha256 }, "the algorithms differ")
+        for threads in [2, 3] {
+            var settings = Runtime.settings
+            settings.threads = threads
+            let pool = ThreadPool()
+            let entries = try Runtime.withSettings(settings) {
+                try Runtime.withThreadPool(pool) { try model.detect([coffee], tracing: .digests, digest: .nh)[0].trace.entries }
+            }
+            #expect(entries == traced.trace.entries, "threads \(threads)")
+            #expect(pool.statistics.largestTeam == threads, "threads \(threads): \(pool.statistics)")
+        }
+    }
+
     @Test func differentModelsAndImagesAreRefused() throws {
         let model = try Self.model()
         let coffee = try Self.image("img0_coffee_154x231"), synthetic = try Self.image("img1_synthetic_300x120")

@@ -112,4 +112,85 @@ import _ReproTestSupport
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("workers=4 resume=2") && r.stdout.contains("all 6 configurations identical"), "\(r.stdout)")
     }
+
+    @Test func fastDigestTracesAreComparedOnlyWithTheirKind() throws {
+        let dir = try makeTemporaryFolder("check-nh")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let a = dir.appendingPathComponent("a.trace.json").path, b = dir.appendingPathComponent("b.trace.json").path
+        let c = dir.appendingPathComponent("c.trace.json").path
+        var r = try runRepro(["detect", Self.image, "--threads", "1", "--trace", a, "--trace-digest", "repro-nh-v1"] + Self.mini)
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try runRepro(["detect", Self.image, "--threads", "2", "--trace", b, "--trace-digest", "repro-nh-v1"] + Self.mini)
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try runRepro(["detect", Self.image, "--trace", c] + Self.mini)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try String(contentsOfFile: a, encoding: .utf8).contains("\"digest\": \"repro-nh-v1\""))
+        #expect(try String(contentsOfFile: c, encoding: .utf8).contains("\"digest\": \"sha256\""))
+        r = try runRepro(["check", "diff", a, b])
+        #expect(r.status == 0 && r.stdout.hasPrefix("identical ("), "\(r.stdout) \(r.stderr)")
+        r = try runRepro(["check", "diff", a, c])
+        #expect(r.status == 2 && r.stderr.contains("different digest algorithms"), "\(r.stdout) \(r.stderr)")
+        r = try runRepro(["detect", Self.image, "--trace-digest", "md5", "--trace", a] + Self.mini)
+        #expect(r.status == 64, "\(r.stderr)")
+        r = try runRepro(["detect", Self.image, "--trace-digest", "repro-nh-v1"] + Self.mini)
+        #expect(r.status == 64 && r.stderr.contains("--trace-digest needs --trace"), "\(r.stderr)")
+    }
+
+    @Test func checkBatchesComparesWithAStoredReference() throws {
+        let root = try makeImageFolder(sameSize: false)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("repro-check-ref-\(UInt64.random(in: 0...UInt64.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer {
+            try? FileManager.default.removeItem(atPath: root)
+            try? FileManager.default.removeItem(at: dir)
+        }
+        let job = [root, "--seed", "7", "--batch-size", "3", "--augment", "standard", "--crop-size", "32"]
+        let ref = dir.appendingPathComponent("ref.json").path
+        var r = try runRepro(["check", "batches"] + job + ["--vary", "workers=0,2", "--write-reference", ref])
+        #expect(r.status == 0, "\(r.stderr)")
+        let stored = try JSON(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: ref))))
+        #expect(try stored["format"].string == "repro-batches-reference" && stored["version"].int64 == 1)
+        let batches = try stored["batches"].array
+        #expect(batches.count >= 2)
+
+        // Today's batches against the stored run: identical, with or without --vary.
+        r = try runRepro(["check", "batches"] + job + ["--reference", ref])
+        #expect(r.status == 0 && r.stdout.contains("identical (\(batches.count) batches"), "\(r.stdout)\(r.stderr)")
+        r = try runRepro(["check", "batches"] + job + ["--reference", ref, "--vary", "resume=0,1"])
+        #expect(r.status == 0 && r.stdout.contains("all 2 configurations identical"), "\(r.stdout)\(r.stderr)")
+
+        // A manifest of `repro batches` is a reference too (digests only).
+        let manifest = dir.appendingPathComponent("run.json").path
+        r = try runRepro(["batches"] + job + ["--manifest", manifest, "--output", dir.appendingPathComponent("b.jsonl").path])
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try runRepro(["check", "batches"] + job + ["--reference", manifest, "--json"])
+        #expect(r.status == 0 && r.stdout.contains("\"identical\":true"), "\(r.stdout)\(r.stderr)")
+        // ...but a different job is not: another seed differs at the first batch.
+        r = try runRepro(["check", "batches", root, "--seed", "8", "--batch-size", "3", "--augment", "standard", "--crop-size", "32",
+                          "--reference", manifest])
+        #expect(r.status == 1 && r.stdout.contains("at epoch 0 batch 0"), "\(r.stdout)\(r.stderr)")
+
+        // One differing batch is named.
+        var text = try String(contentsOfFile: ref, encoding: .utf8)
+        let second = try batches[1]["sha256"].string
+        text = text.replacingOccurrences(of: second, with: String(repeating: "0", count: 64))
+        let edited = dir.appendingPathComponent("edited.json").path
+        try text.write(toFile: edited, atomically: true, encoding: .utf8)
+        r = try runRepro(["check", "batches"] + job + ["--reference", edited])
+        let place = "epoch \(try batches[1]["epoch"].int64) batch \(try batches[1]["position"].int64)"
+        #expect(r.status == 1 && r.stdout.contains("differs from the reference \(edited) at \(place)"), "\(r.stdout)\(r.stderr)")
+
+        // Corrupt, truncated, newer and missing references: exit status 2, named.
+        let original = try String(contentsOfFile: ref, encoding: .utf8)
+        for (name, content, message) in [("trunc.json", String(original.prefix(original.count / 2)), "truncated"),
+                                         ("newer.json", original.replacingOccurrences(of: "\"version\":1", with: "\"version\":9"), "newer"),
+                                         ("other.json", "{\"format\": \"something\"}", "neither a batches reference")] {
+            let path = dir.appendingPathComponent(name).path
+            try content.write(toFile: path, atomically: true, encoding: .utf8)
+            r = try runRepro(["check", "batches"] + job + ["--reference", path])
+            #expect(r.status == 2 && r.stderr.contains(path) && r.stderr.contains(message), "\(name): \(r.stderr)")
+        }
+        r = try runRepro(["check", "batches"] + job + ["--reference", dir.appendingPathComponent("absent.json").path])
+        #expect(r.status == 2 && r.stderr.contains("absent.json"), "\(r.stderr)")
+    }
 }

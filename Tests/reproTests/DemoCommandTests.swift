@@ -62,12 +62,26 @@ import _ReproTestSupport
         let scoreDiff = String(format: "%.1e", Double(try threadsFixture["max_abs_score_diff"].float)).replacingOccurrences(of: "e-07", with: "e-7")
         #expect(try pytorch["threads1_vs2"].string.contains(scoreDiff), "\(scoreDiff)")
 
-        // 4. Doctor: every tensor random, in the four module groups.
+        // 4. Doctor: every tensor missing, split into random and constant-initialised ones exactly as
+        // `repro doctor` splits them for a checkpoint with no entries.
         let doctor = try demo["doctor"]
         #expect(try doctor["verdict"].string == "seed-dependent")
-        #expect(try doctor["random_tensors"].int64 == doctor["tensors"].int64 && doctor["tensors"].int64 > 0)
-        #expect(try doctor["groups"].array.map { try $0["module"].string }
+        let tensors = try doctor["tensors"].int64, random = try doctor["random_tensors"].int64
+        #expect(try doctor["missing"].int64 == tensors && tensors > 0)
+        #expect(try random > 0 && random < tensors, "norm scales and running statistics start at a constant")
+        #expect(try random + doctor["constant_tensors"].int64 == tensors)
+        let groups = try doctor["groups"].array
+        #expect(try groups.map { try $0["module"].string }
                 == ["backbone.body", "backbone.fpn", "head.classification_head", "head.regression_head"])
+        #expect(try groups.reduce(0) { $0 + (try $1["random"].int64) } == random)
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("repro-demo-empty-\(UInt64.random(in: 0...UInt64.max)).safetensors")
+        defer { try? FileManager.default.removeItem(at: empty) }
+        try (Data([2, 0, 0, 0, 0, 0, 0, 0]) + Data("{}".utf8)).write(to: empty)
+        let d = try runRepro(["doctor", "--weights", empty.path, "--json"])
+        #expect(d.status == 1, "\(d.stderr)")
+        let report = try JSON(JSONSerialization.jsonObject(with: Data(try #require(d.stdout.split(separator: "\n").last).utf8)))
+        #expect(try Int64(report["random"].array.count) == random)
+        #expect(try Int64(report["missing"].array.count) == tensors)
     }
 
     /// The demo's digest is the canonical text of `repro detect`'s own output (the README's main command).
@@ -91,7 +105,7 @@ import _ReproTestSupport
         #expect(r.status == 0, "\(r.stderr)")
         for line in ["matches torchvision: yes", "Summary", "1 vs 2 threads           identical bytes",
                      "batch 1 vs 3             identical bytes", "--seed 3407, run A vs B  identical bytes",
-                     "doctor                   seed-dependent"] {
+                     "doctor                   seed-dependent", "constant-initialised"] {
             #expect(r.stdout.contains(line), "missing: \(line)\n\(r.stdout)")
         }
         print(r.stdout)

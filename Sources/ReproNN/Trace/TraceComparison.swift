@@ -86,7 +86,8 @@ public struct TraceComparison: Sendable {
     /// result.identical   // true, or result.firstDivergence names the module
     /// ```
     /// - Throws: ``TraceError/differentModels(_:)`` when the architecture fingerprints differ,
-    ///   ``TraceError/differentInputs(_:)`` when the images differ, ``TraceError/missingTensors(_:)``
+    ///   ``TraceError/differentInputs(_:)`` when the images differ, ``TraceError/differentDigests(_:)``
+    ///   when the traces use different digest algorithms, ``TraceError/missingTensors(_:)``
     ///   when a tolerance needs tensors a trace did not keep.
     public static func compare(
         _ a: TraceDocument, _ b: TraceDocument, tensorsA: (any TraceTensorSource)? = nil, tensorsB: (any TraceTensorSource)? = nil,
@@ -95,6 +96,10 @@ public struct TraceComparison: Sendable {
         guard a.model.fingerprint == b.model.fingerprint else {
             throw .differentModels("architecture \(a.model.arch) (fingerprint \(a.model.fingerprint.prefix(12))…) vs "
                 + "\(b.model.arch) (fingerprint \(b.model.fingerprint.prefix(12))…): their state-dict keys, dtypes or shapes differ")
+        }
+        guard a.digest == b.digest else {
+            throw .differentDigests("A uses \(a.digest.rawValue), B uses \(b.digest.rawValue); record both with the same "
+                + "digest (repro detect --trace-digest, scripts/torchvision_trace.py --digest)")
         }
         guard a.images.count == b.images.count else {
             throw .differentInputs("\(a.images.count) image(s) vs \(b.images.count)")

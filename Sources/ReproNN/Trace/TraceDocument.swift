@@ -18,6 +18,8 @@ public enum TraceError: Error, Equatable, Sendable, CustomStringConvertible {
     case differentInputs(String)
     /// A comparison needs the tensors (a tolerance, or sizes of differences) and a side has none.
     case missingTensors(String)
+    /// The two traces hash module outputs with different ``TraceDigest`` algorithms.
+    case differentDigests(String)
 
     /// A sentence naming the problem.
     public var description: String {
@@ -29,6 +31,7 @@ public enum TraceError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .differentModels(m): return "refusing to compare traces of different models: \(m)"
         case let .differentInputs(m): return "refusing to compare traces of different inputs: \(m)"
         case let .missingTensors(m): return m
+        case let .differentDigests(m): return "refusing to compare traces with different digest algorithms: \(m)"
         }
     }
 }
@@ -36,7 +39,7 @@ public enum TraceError: Error, Equatable, Sendable, CustomStringConvertible {
 /// A trace file: the model's identity, and per input image its identity and the module trace.
 ///
 /// JSON: `{"format": "repro-trace", "version": 1, "producer", "layout": "channels-last",
-/// "model": {"arch", "fingerprint", "weights_sha256"}, "tensors": null | "FILE.safetensors",
+/// "digest": "sha256" | "repro-nh-v1" (absent: "sha256"), "model": {"arch", "fingerprint", "weights_sha256"}, "tensors": null | "FILE.safetensors",
 /// "images": [{"file", "input_sha256", "modules": [{"name", "op", "shape", "dtype", "sha256"}…]}]}`.
 /// Kept tensors live in the safetensors file beside it, under the key `"<image>/<entry>"` (both from 0).
 ///
@@ -60,6 +63,8 @@ public struct TraceDocument: Sendable, Codable, Equatable {
     public var producer: String
     /// The element order of hashed feature maps: ``channelsLast`` (`[N, H, W, C]`).
     public var layout: String
+    /// The algorithm of every entry's digest (a trace without the field is ``TraceDigest/sha256``).
+    public var digest: TraceDigest
     /// The model's identity.
     public var model: Model
     /// The safetensors file (relative to the trace's folder) holding the outputs, if they were kept.
@@ -112,14 +117,32 @@ public struct TraceDocument: Sendable, Codable, Equatable {
     }
 
     /// A trace document of the current version.
-    public init(producer: String, model: Model, tensors: String? = nil, images: [Image]) {
+    public init(producer: String, digest: TraceDigest = .sha256, model: Model, tensors: String? = nil, images: [Image]) {
         format = Self.formatName
         version = Self.currentVersion
         self.producer = producer
         layout = Self.channelsLast
+        self.digest = digest
         self.model = model
         self.tensors = tensors
         self.images = images
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case format, version, producer, layout, digest, model, tensors, images
+    }
+
+    /// Decodes a trace; a missing `"digest"` means ``TraceDigest/sha256`` (traces written before the field).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        format = try c.decode(String.self, forKey: .format)
+        version = try c.decode(Int.self, forKey: .version)
+        producer = try c.decode(String.self, forKey: .producer)
+        layout = try c.decode(String.self, forKey: .layout)
+        digest = try c.decodeIfPresent(TraceDigest.self, forKey: .digest) ?? .sha256
+        model = try c.decode(Model.self, forKey: .model)
+        tensors = try c.decodeIfPresent(String.self, forKey: .tensors)
+        images = try c.decode([Image].self, forKey: .images)
     }
 
     /// The safetensors key of entry `entry` of image `image`.
@@ -140,7 +163,7 @@ public struct TraceDocument: Sendable, Codable, Equatable {
 
     /// Decodes and validates trace JSON (`path` names the source in errors).
     public init(json data: Data, path: String = "<trace>") throws(TraceError) {
-        struct Header: Decodable { var format: String?; var version: Int? }
+        struct Header: Decodable { var format: String?; var version: Int?; var digest: String? }
         guard let header = try? JSONDecoder().decode(Header.self, from: data) else {
             throw .malformed(path: path, reason: "not a JSON object (empty, truncated or not JSON)")
         }
@@ -149,6 +172,10 @@ public struct TraceDocument: Sendable, Codable, Equatable {
         }
         guard let version = header.version else { throw .malformed(path: path, reason: "\"version\" is missing") }
         guard version <= Self.currentVersion else { throw .unsupportedVersion(path: path, version: version) }
+        if let name = header.digest, TraceDigest(rawValue: name) == nil {
+            throw .malformed(path: path, reason: "digest \"\(name)\" is not one this Repro knows ("
+                + TraceDigest.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ") + ")")
+        }
         do {
             self = try JSONDecoder().decode(Self.self, from: data)
         } catch let DecodingError.keyNotFound(key, context) {
@@ -172,6 +199,7 @@ public struct TraceDocument: Sendable, Codable, Equatable {
     public func jsonData() -> Data {
         func q(_ s: String) -> String { StateDict.jsonString(s) }
         var out = "{\"format\": \(q(format)), \"version\": \(version), \"producer\": \(q(producer)), \"layout\": \(q(layout)),\n"
+        out += " \"digest\": \(q(digest.rawValue)),\n"
         out += " \"model\": {\"arch\": \(q(model.arch)), \"fingerprint\": \(q(model.fingerprint)), \"weights_sha256\": \(q(model.weightsSHA256))},\n"
         out += " \"tensors\": \(tensors.map(q) ?? "null"),\n \"images\": ["
         for (i, image) in images.enumerated() {

@@ -17,7 +17,8 @@ public struct TraceEntry: Sendable, Hashable, Codable {
     public var shape: [Int]
     /// The output dtype (`float32`, `int64`, …).
     public var dtype: String
-    /// SHA-256 (lowercase hex) of the output's elements, little-endian, in row-major order of ``shape``.
+    /// The digest (lowercase hex) of the output's elements, little-endian, in row-major order of
+    /// ``shape``: SHA-256 unless the trace names another ``TraceDigest``.
     public var sha256: String
 
     /// Creates an entry.
@@ -36,19 +37,22 @@ public struct ModuleTrace: Sendable {
     public var entries: [TraceEntry]
     /// The outputs themselves, one per entry, when the recorder kept them (`nil` otherwise).
     public var tensors: [Tensor]?
+    /// The algorithm of the entries' digests.
+    public var digest: TraceDigest
 
     /// Creates a trace.
-    public init(entries: [TraceEntry], tensors: [Tensor]? = nil) {
+    public init(entries: [TraceEntry], tensors: [Tensor]? = nil, digest: TraceDigest = .sha256) {
         self.entries = entries
         self.tensors = tensors
+        self.digest = digest
     }
 }
 
 /// Records a ``ModuleTrace`` through the per-module hook of a ``ModuleScope``.
 ///
-/// Each reported output is hashed (SHA-256 of its elements as stored: feature maps are
-/// channels-last `[N, H, W, C]`, the layout the kernels compute in) and, with `keepingTensors`,
-/// kept. Recording only reads the outputs, so it changes no bit of any result.
+/// Each reported output is hashed (by default SHA-256 of its elements as stored: feature maps are
+/// channels-last `[N, H, W, C]`, the layout the kernels compute in; ``TraceDigest/nh`` is the fast
+/// alternative) and, with `keepingTensors`, kept. Recording only reads the outputs, so it changes no bit of any result.
 ///
 /// ```swift
 /// var g = TorchGenerator(seed: 0)
@@ -61,12 +65,17 @@ public struct ModuleTrace: Sendable {
 public final class TraceRecorder: @unchecked Sendable {
     /// Whether the output tensors are kept beside their digests.
     public let keepsTensors: Bool
+    /// The digest algorithm of the entries.
+    public let digest: TraceDigest
     private let lock = NSLock()
     private var entries: [TraceEntry] = []
     private var tensors: [Tensor] = []
 
-    /// A recorder that keeps digests only, or the output tensors too.
-    public init(keepingTensors: Bool = false) { keepsTensors = keepingTensors }
+    /// A recorder that keeps digests only, or the output tensors too, hashing with `digest`.
+    public init(keepingTensors: Bool = false, digest: TraceDigest = .sha256) {
+        keepsTensors = keepingTensors
+        self.digest = digest
+    }
 
     /// The hook to install in a ``ModuleScope`` (see ``scope(algorithmOverrides:)``).
     public var observer: ModuleOperationObserver {
@@ -81,7 +90,7 @@ public final class TraceRecorder: @unchecked Sendable {
     /// Records one output.
     public func record(path: String, output: Tensor, operation: String) {
         let entry = TraceEntry(name: path, op: operation, shape: output.shape, dtype: output.dtype.description,
-                               sha256: Self.digest(output))
+                               sha256: digest.digest(output))
         lock.lock()
         entries.append(entry)
         if keepsTensors { tensors.append(output) }
@@ -96,16 +105,12 @@ public final class TraceRecorder: @unchecked Sendable {
             tensors = []
             lock.unlock()
         }
-        return ModuleTrace(entries: entries, tensors: keepsTensors ? tensors : nil)
+        return ModuleTrace(entries: entries, tensors: keepsTensors ? tensors : nil, digest: digest)
     }
 
     /// SHA-256 (lowercase hex) of a tensor's elements, little-endian, row-major: the same bytes as
     /// NumPy's `array.tobytes()` of the tensor in its own layout.
-    public static func digest(_ t: Tensor) -> String {
-        var h = SHA256()
-        t.withElementBytes { h.update($0) }
-        return h.finalize().hex
-    }
+    public static func digest(_ t: Tensor) -> String { TraceDigest.sha256.digest(t) }
 }
 
 extension Tensor {

@@ -83,7 +83,28 @@ public struct CheckpointDiagnosis: Sendable, Equatable {
     ///
     /// - Throws: ``RetinaNetError`` when the configuration is invalid.
     public init(stateDict: StateDict, configuration: RetinaNetConfiguration) throws(RetinaNetError) {
-        let layout = try Layout.of(configuration)
+        try self.init(stateDict: stateDict, checkingPrefixWith: try Layout.of(configuration))
+    }
+
+    /// Diagnoses `stateDict` like ``init(stateDict:configuration:)``, but learns which tensors are
+    /// seed-dependent from two models the caller has already built from different seeds (of one
+    /// configuration) instead of building two: `repro demo` passes its two unseeded models.
+    ///
+    /// ```swift
+    /// let a = try RetinaNet(configuration: .mini, seed: 1), b = try RetinaNet(configuration: .mini, seed: 2)
+    /// let d = try CheckpointDiagnosis(stateDict: StateDict([]), comparing: a, b)
+    /// print(d.random.count, d.missing.count)   // random ones, and all missing (constant-initialised too)
+    /// ```
+    /// - Throws: ``RetinaNetError/invalidConfiguration(_:)`` when the two models have different configurations.
+    public init(stateDict: StateDict, comparing a: RetinaNet, _ b: RetinaNet) throws(RetinaNetError) {
+        guard a.configuration == b.configuration else {
+            throw .invalidConfiguration("the two models compared for seed-dependent tensors have different configurations")
+        }
+        try self.init(stateDict: stateDict, checkingPrefixWith: Layout.comparing(a, b))
+    }
+
+    /// The diagnosis against `layout`, with a shared key prefix tried when the verdict is seed-dependent.
+    private init(stateDict: StateDict, checkingPrefixWith layout: Layout) throws(RetinaNetError) {
         self.init(stateDict: stateDict, layout: layout)
         if verdict == .seedDependent, let candidate = stateDict.sharedKeyPrefix {
             let stripped: StateDict
@@ -120,12 +141,15 @@ public struct CheckpointDiagnosis: Sendable, Equatable {
         }
 
         private static func build(_ configuration: RetinaNetConfiguration) throws(RetinaNetError) -> Layout {
-            let a = try RetinaNet(configuration: configuration, seed: 0)
-            let valuesA = a.stateDict
-            let valuesB = try RetinaNet(configuration: configuration, seed: 1).stateDict
+            comparing(try RetinaNet(configuration: configuration, seed: 0), try RetinaNet(configuration: configuration, seed: 1))
+        }
+
+        /// The layout of `a`'s configuration, seed-dependent where `a` and `b` (built from different seeds) differ.
+        static func comparing(_ a: RetinaNet, _ b: RetinaNet) -> Layout {
+            let valuesA = a.stateDict, valuesB = b.stateDict
             let specs = a.parameterSpecs
             return Layout(
-                configuration: configuration, specs: specs, ignorable: a.ignorableKeys,
+                configuration: a.configuration, specs: specs, ignorable: a.ignorableKeys,
                 seedDependent: Set(specs.map(\.name).filter { valuesA[$0]?.bitsHash != valuesB[$0]?.bitsHash }))
         }
     }

@@ -23,15 +23,16 @@ extension RetinaNet {
     /// dotted name (torchvision's), operation and algorithm, output shape, dtype and SHA-256
     /// (channels-last feature maps; fused groups once, under their last module, see
     /// ``Sequential``). Recording reads the outputs only: the detections are bit for bit those of
-    /// ``detect(_:)-([Image])``.
+    /// ``detect(_:)-([Image])``. `digest` picks the digest algorithm (``TraceDigest/nh`` is the
+    /// fast one).
     ///
     /// ```swift
     /// let model = try RetinaNet(configuration: .mini, seed: 0)
     /// let traced = try model.detect([image], tracing: .digests)
     /// let first = traced[0].trace.entries[0]   // backbone.body.bn1, Conv2d 7x7/2 3->…
     /// ```
-    public func detect(_ images: [Image], tracing detail: TraceDetail) throws(RetinaNetError) -> [TracedDetections] {
-        let recorder = TraceRecorder(keepingTensors: detail == .tensors)
+    public func detect(_ images: [Image], tracing detail: TraceDetail, digest: TraceDigest = .sha256) throws(RetinaNetError) -> [TracedDetections] {
+        let recorder = TraceRecorder(keepingTensors: detail == .tensors, digest: digest)
         var out: [TracedDetections] = []
         for (i, image) in images.enumerated() {
             let pass = try run(try Self.input(image, index: i), index: i, keepFeatures: false,
