@@ -24,6 +24,7 @@ Targets (issue 16): whole process <= 0.5x PyTorch's wall time and peak RSS <= 0.
 <= torch.load + load_state_dict; construction from a seed <= 0.5x PyTorch's.
 
     REPRO_VENV=/path/to/venv python3 bench/detect_process_bench.py [--pairs 4] [--threads 2] [--repro PATH]
+        [--json PATH] [--plot PATH.png]      (--replot JSON --plot PATH.png redraws an earlier run's --json)
 """
 import argparse
 import json
@@ -129,7 +130,14 @@ def main():
     ap.add_argument("--cache", default="/tmp/repro-bench", help="where the checkpoint and images are kept")
     ap.add_argument("--repro", help="path to a release-built repro executable (default: build it)")
     ap.add_argument("--json", help="also write the raw measurements here")
+    ap.add_argument("--plot", metavar="PATH.png", help="also draw the table as a bar chart (needs matplotlib)")
+    ap.add_argument("--replot", metavar="JSON", help="draw --plot from a --json file of an earlier run; measure nothing")
     args = ap.parse_args()
+    if args.replot:
+        with open(args.replot) as f:
+            saved = json.load(f)
+        plot(args.plot or sys.exit("--replot needs --plot"), saved["results"], saved["threads"], saved["load"])
+        return
 
     import retinanet_bench
     repro = args.repro or retinanet_bench.build_repro()
@@ -174,11 +182,12 @@ def main():
         results[name] = rows
         if args.json:  # partial results survive an interrupted run
             with open(args.json, "w") as f:
-                json.dump(results, f, indent=1)
+                json.dump({"results": results, "threads": args.threads, "load": (load_before, ["?"] * 3)}, f, indent=1)
     load_after = open("/proc/loadavg").read().split()[:3]
+    load = (load_before, load_after)
 
     def med(name, engine, key):
-        return statistics.median(r[engine][key] for r in results[name])
+        return med_of(results, name, engine, key)
 
     # PyTorch's load time comes from the "whole" and "tiny" runs (both load the same file).
     torch_load = statistics.median([r["torch"]["load"] for n in ("whole", "tiny") for r in results[n]])
@@ -217,7 +226,31 @@ def main():
     print("\nTargets: " + "; ".join(verdicts))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+            json.dump({"results": results, "threads": args.threads, "load": load}, f, indent=1)
+    if args.plot:
+        plot(args.plot, results, args.threads, load)
+
+
+def med_of(results, name, engine, key):
+    return statistics.median(r[engine][key] for r in results[name])
+
+
+def plot(path, results, threads, load):
+    """The table as a chart: wall times and in-process times (s), peak RSS (MiB)."""
+    import _plot
+    med = lambda name, engine, key: med_of(results, name, engine, key)  # noqa: E731
+    torch_load = statistics.median([r["torch"]["load"] for n in ("whole", "tiny") for r in results[n]])
+    torch_version = results["whole"][0]["torch"]["torch"]
+    _plot.bar_chart(path, f"repro detect --weights (153 MB .pth) vs PyTorch {torch_version}'s script, "
+                    f"{threads} threads, median of {len(results['whole'])} pairs",
+                    [("whole process, wall", "s", [("3 images\n800x1067", med("whole", "torch", "wall"), med("whole", "repro", "wall")),
+                                                   ("one 32x32\nimage", med("tiny", "torch", "wall"), med("tiny", "repro", "wall"))]),
+                     ("in process", "s", [("ready model\nfrom .pth", torch_load, med("ready", "repro", "init")),
+                                          ("construction\nfrom a seed", med("seed", "torch", "construct"), med("seed", "repro", "init"))]),
+                     ("whole process, peak RSS", "MiB", [("3 images", med("whole", "torch", "rss"), med("whole", "repro", "rss")),
+                                                         ("one 32x32", med("tiny", "torch", "rss"), med("tiny", "repro", "rss"))])],
+                    note=f"load average before {' '.join(load[0])}, after {' '.join(load[1])}; PyTorch's wall "
+                         f"times include its import ({med('whole', 'torch', 'import'):.1f} s)")
 
 
 if __name__ == "__main__":

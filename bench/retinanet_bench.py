@@ -26,6 +26,7 @@ Uses a private virtualenv bench/.venv (torch 2.15, torchvision 0.29, pillow, num
 names an existing one; builds `repro` in release mode (swift build -c release --product repro)
 unless --repro PATH is given.
     python3 bench/retinanet_bench.py [--runs 3] [--rounds 2] [--threads 2] [--image PATH] [--repro PATH]
+                                     [--json PATH] [--plot PATH.png]
 """
 import argparse
 import json
@@ -150,6 +151,7 @@ def main():
     ap.add_argument("--image", help="input image (default: a synthetic 800x1067 PNG)")
     ap.add_argument("--repro", help="path to a release-built repro executable (default: build it)")
     ap.add_argument("--json", help="also write the raw measurements here")
+    ap.add_argument("--plot", metavar="PATH.png", help="also draw the stage times and peak memory as a bar chart")
     args = ap.parse_args()
 
     repro = args.repro or build_repro()
@@ -212,6 +214,16 @@ def main():
         with open(args.json, "w") as f:
             json.dump({"torch": torch_res, "repro": repro_res, "torch_maxrss_kb": torch_rss,
                        "repro_maxrss_kb": repro_rss, "uptime": uptime}, f, indent=1)
+    if args.plot:
+        import _plot
+        times = [(s, t[s][0], r[s][0]) for s in STAGES]
+        times.append(("construction", torch_res["init_seconds"], repro_res["init_seconds"]))
+        _plot.bar_chart(args.plot, f"RetinaNet v2, one 800x1067 image, {args.threads} threads: PyTorch "
+                        f"{torch_res['torch']} vs Repro (best of {args.runs * args.rounds})",
+                        [("time per stage (best)", "s", times),
+                         ("peak RSS", "MiB", [("process", torch_rss / 1024, repro_rss / 1024)])],
+                        note=f"load average before {' '.join(load_before)}, after {' '.join(load_after)}; "
+                             f"{os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

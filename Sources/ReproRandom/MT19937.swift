@@ -133,6 +133,32 @@ public struct MT19937: RandomBitGenerator {
         return Self.temper(y)
     }
 
+    /// Advances the generator by `count` outputs of ``next32()`` without computing them: the
+    /// state afterwards is the state after `count` calls (the words are regenerated, never
+    /// tempered). A non-positive `count` does nothing.
+    ///
+    /// ```swift
+    /// var a = MT19937(seed: 1), b = MT19937(seed: 1)
+    /// a.discard(1000)
+    /// for _ in 0..<1000 { _ = b.next32() }
+    /// // a and b now give the same outputs
+    /// ```
+    public mutating func discard(_ count: Int) {
+        var remaining = count
+        while remaining > 0 {
+            if left == 1 {
+                // What the next draw would do: regenerate and restart at word 0.
+                twist()
+                left = 625
+                nextIndex = 0
+            }
+            let k = min(remaining, Int(left) - 1)
+            nextIndex &+= UInt32(k)
+            left &-= Int32(k)
+            remaining -= k
+        }
+    }
+
     /// Two draws, the first in the high half (PyTorch's `random64`, NumPy's
     /// MT `next64`).
     @inlinable

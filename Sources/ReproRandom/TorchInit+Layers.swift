@@ -88,6 +88,32 @@ extension TorchInit {
         return try defaultLayer(weightShape: shape, bias: bias, skipBiasWhenFanInIsZero: true, using: &g)
     }
 
+    /// Advances `g` exactly as ``conv2d(inChannels:outChannels:kernelSize:groups:bias:using:)-(_,_,Int,_,_,_)``
+    /// would, without computing the values: for a model whose construction overwrites every
+    /// convolution's default initialisation (torchvision's ResNet, FPN and RetinaNet head init
+    /// loops), the default draws only have to move the generator. Same checks and errors.
+    ///
+    /// `uniform_` on float32 takes one `random()` word per element, so the weight costs `O·C/groups·k·k`
+    /// words and the bias `O` more.
+    ///
+    /// - Returns: the weight's shape.
+    package static func discardConv2d(
+        inChannels: Int, outChannels: Int, kernelSize: Int, groups: Int = 1, bias: Bool = true,
+        using g: inout TorchGenerator
+    ) throws(TorchRandomError) -> [Int] {
+        for (name, v) in [("in_channels", inChannels), ("out_channels", outChannels), ("groups", groups),
+                          ("kernel_height", kernelSize), ("kernel_width", kernelSize)] where v <= 0 {
+            throw .invalidArgument(name: name, value: v)
+        }
+        guard inChannels % groups == 0 else { throw .invalidArgument(name: "in_channels", value: inChannels) }
+        guard outChannels % groups == 0 else { throw .invalidArgument(name: "out_channels", value: outChannels) }
+        let shape = [outChannels, inChannels / groups, kernelSize, kernelSize]
+        // Every extent is positive, so fan_in > 0: the weight and the bias both draw.
+        guard let count = product(shape) else { throw .shapeMismatch(shape: shape, count: -1) }
+        g.engine.discard(count + (bias ? outChannels : 0))
+        return shape
+    }
+
     /// The parameters of `nn.Linear(inFeatures, outFeatures, bias=bias)` right
     /// after construction: weight `[out, in]` then bias.
     ///

@@ -195,6 +195,15 @@ public enum TorchInit {
         }
     }
 
+    /// `nn.init.normal_` as the `[Float]` form above, writing into memory the caller owns.
+    ///
+    /// - Throws: ``TorchRandomError/invalidStandardDeviation(_:)``; nothing is drawn then.
+    public static func normal(
+        _ values: UnsafeMutableBufferPointer<Float>, mean: Double = 0, std: Double = 1, using g: inout TorchGenerator
+    ) throws(TorchRandomError) {
+        try g.fillNormal(values, mean: mean, std: std)
+    }
+
     /// `nn.init.constant_(t, value)`: draws nothing.
     ///
     /// ```swift
@@ -233,10 +242,23 @@ public enum TorchInit {
         _ values: inout [Float], shape: [Int], a: Double = 0, mode: FanMode = .fanIn,
         nonlinearity: Nonlinearity = .leakyRelu, using g: inout TorchGenerator
     ) throws(TorchRandomError) {
+        try values.withUnsafeMutableBufferPointer { (b) throws(TorchRandomError) in
+            try kaimingUniform(b, shape: shape, a: a, mode: mode, nonlinearity: nonlinearity, using: &g)
+        }
+    }
+
+    /// `kaiming_uniform_` as the `[Float]` form above, writing into
+    /// memory the caller owns (a tensor's storage), with the same draws and values.
+    ///
+    /// - Throws: as the array form; nothing is drawn then.
+    public static func kaimingUniform(
+        _ values: UnsafeMutableBufferPointer<Float>, shape: [Int], a: Double = 0, mode: FanMode = .fanIn,
+        nonlinearity: Nonlinearity = .leakyRelu, using g: inout TorchGenerator
+    ) throws(TorchRandomError) {
         try checkShape(shape, values.count)
         guard !values.isEmpty else { return }
         let bound = try kaimingUniformBound(shape: shape, a: a, mode: mode, nonlinearity: nonlinearity)
-        try uniform(&values, from: -bound, to: bound, using: &g)
+        try g.fillUniform(values, from: -bound, to: bound)
     }
 
     /// `nn.init.kaiming_normal_(t, a, mode, nonlinearity)`:
@@ -251,10 +273,23 @@ public enum TorchInit {
         _ values: inout [Float], shape: [Int], a: Double = 0, mode: FanMode = .fanIn,
         nonlinearity: Nonlinearity = .leakyRelu, using g: inout TorchGenerator
     ) throws(TorchRandomError) {
+        try values.withUnsafeMutableBufferPointer { (b) throws(TorchRandomError) in
+            try kaimingNormal(b, shape: shape, a: a, mode: mode, nonlinearity: nonlinearity, using: &g)
+        }
+    }
+
+    /// `kaiming_normal_` as the `[Float]` form above, writing into
+    /// memory the caller owns (a tensor's storage), with the same draws and values.
+    ///
+    /// - Throws: as the array form; nothing is drawn then.
+    public static func kaimingNormal(
+        _ values: UnsafeMutableBufferPointer<Float>, shape: [Int], a: Double = 0, mode: FanMode = .fanIn,
+        nonlinearity: Nonlinearity = .leakyRelu, using g: inout TorchGenerator
+    ) throws(TorchRandomError) {
         try checkShape(shape, values.count)
         guard !values.isEmpty else { return }
         let std = try kaimingStd(shape: shape, a: a, mode: mode, nonlinearity: nonlinearity)
-        try normal(&values, mean: 0, std: std, using: &g)
+        try g.fillNormal(values, mean: 0, std: std)
     }
 
     /// `nn.init.xavier_uniform_(t, gain)`: `uniform_(-a, a)` with

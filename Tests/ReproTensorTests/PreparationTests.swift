@@ -24,6 +24,38 @@ import Testing
         }
     }
 
+    /// The packed Winograd weights (16 filters per SIMD unit) equal the scalar reference
+    /// `transformFilter` filter by filter, bit for bit, for both tile sizes and a partial last
+    /// panel, whose padding lanes hold +0; on 1…7 threads (proved to run), the same values.
+    @Test(arguments: WinogradTransform.Variant.allCases)
+    func winogradPackingEqualsTheScalarTransform(variant: WinogradTransform.Variant) throws {
+        let (o, c) = (37, 5)
+        let w: [Float] = try seededTensor([o, c, 3, 3], seed: 31).scalars(as: Float.self)
+        let t = WinogradTransform(variant), a2 = t.alpha * t.alpha
+        var expected = [UInt32](repeating: 0, count: a2 * 48 * c)   // [ξ][c][o padded to 48]
+        var u = [Float](repeating: 0, count: a2)
+        for oi in 0..<o {
+            for ci in 0..<c {
+                w.withUnsafeBufferPointer { t.transformFilter($0.baseAddress! + (oi * c + ci) * 9, into: &u) }
+                for xi in 0..<a2 { expected[(xi * c + ci) * 48 + oi] = u[xi].bitPattern }
+            }
+        }
+        for threads in invarianceThreadCounts {
+            let packed = try onOwnPool(threads: threads) {
+                w.withUnsafeBufferPointer {
+                    WinogradKernel.PackedWeights(oihw: $0.baseAddress!, outChannels: o, inChannels: c, variant: variant, threads: threads)
+                }
+            }
+            var values = [UInt32](repeating: 1, count: a2 * 48 * c)
+            for xi in 0..<a2 {
+                for ci in 0..<c {
+                    for oi in 0..<48 { values[(xi * c + ci) * 48 + oi] = packed.value(xi: xi, c: ci, o: oi).bitPattern }
+                }
+            }
+            #expect(values == expected, "\(variant), threads \(threads)")
+        }
+    }
+
     /// One prepared form per layer: a Winograd layer holds its transform only, a pointwise layer
     /// its packed transpose, any other its direct packing; the weight tensor itself is shared with
     /// the caller, not copied. The direct path still runs on a Winograd layer (packing on demand)

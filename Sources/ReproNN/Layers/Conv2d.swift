@@ -53,6 +53,16 @@ public struct Conv2d: Layer {
                           stride: (stride, stride), padding: (padding, padding), dilation: (dilation, dilation), groups: groups)
             return
         }
+        if ParameterPlaceholders.discardsConvolutionDraws {
+            let shape: [Int]
+            do {
+                shape = try TorchInit.discardConv2d(inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize,
+                                                    groups: groups, bias: bias, using: &generator)
+            } catch { throw .invalidConfiguration("Conv2d(\(inChannels), \(outChannels), \(kernelSize)): \(error)") }
+            try self.init(weight: ParameterPlaceholders.tensor(shape), bias: bias ? ParameterPlaceholders.tensor([outChannels]) : nil,
+                          stride: (stride, stride), padding: (padding, padding), dilation: (dilation, dilation), groups: groups)
+            return
+        }
         let p: TorchInit.LayerParameters
         do {
             p = try TorchInit.conv2d(inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize,
@@ -134,6 +144,23 @@ extension Tensor {
     /// A float32 parameter tensor from row-major values (a count mismatch is a typed error).
     public static func parameter(shape: [Int], _ values: [Float]) throws(ModuleError) -> Tensor {
         do { return try Tensor(shape: shape, scalars: values) } catch { throw .tensor(error) }
+    }
+
+    /// A float32 parameter of `shape` whose values `fill` writes straight into the new storage (no
+    /// intermediate array, no zeroing first); a failure of `fill` is reported prefixed by `context`.
+    package static func parameter(
+        shape: [Int], context: @autoclosure () -> String,
+        filling fill: (UnsafeMutableBufferPointer<Float>) throws(TorchRandomError) -> Void
+    ) throws(ModuleError) -> Tensor {
+        var failure: TorchRandomError?
+        let t: Tensor
+        do {
+            t = try Tensor(unsafeUninitializedShape: shape, dtype: .float32) { raw in
+                do throws(TorchRandomError) { try fill(raw.bindMemory(to: Float.self)) } catch { failure = error }
+            }
+        } catch { throw .tensor(error) }
+        if let failure { throw .invalidConfiguration("\(context()): \(failure)") }
+        return t
     }
 
     /// A float32 tensor filled with `value`.

@@ -74,16 +74,18 @@
             panels = (outChannels + 15) / 16
             let a2 = t.alpha * t.alpha
             let total = max(a2 * panels * inChannels * 16, 1)
-            base = UnsafeMutableRawPointer.allocate(byteCount: total * 4, alignment: 64).bindMemory(to: Float.self, capacity: total)
-            base.initialize(repeating: 0, count: total)
-            let dst = base, p = panels
-            ThreadPool.current.forEachChunk(outChannels, threads: threads) { o in
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: a2) { u in
-                    for c in 0..<inChannels {
-                        t.transformFilter(w + (o * inChannels + c) * 9, into: u.baseAddress!)
-                        for xi in 0..<a2 { dst[((xi * p + o / 16) * inChannels + c) * 16 + o % 16] = u[xi] }
-                    }
-                }
+            // Huge pages for a large block (TensorStorage's rule): fewer faults while it is first written.
+            base = TensorStorage.allocate(total * 4).bindMemory(to: Float.self, capacity: total)
+            let dst = base, p = panels, o = outChannels, c = inChannels
+            // One unit is (panel, input channel): its 16 filters transformed side by side (lanes past
+            // O are zero filters, which transform to +0) and stored as α² runs of 16 floats. Every
+            // element is written exactly once, by the same arithmetic as transformFilter(_:into:).
+            if p * c == 0 { base.initialize(repeating: 0, count: total) }
+            ThreadPool.current.forEachChunk(p * c, threads: threads) { unit in
+                let panel = unit / c, ci = unit % c
+                let lanes = min(16, o - panel * 16)
+                t.transformFilters16(w + (panel * 16 * c + ci) * 9, filterStride: c * 9, lanes: lanes,
+                                     into: dst + (panel * c + ci) * 16, stride: p * c * 16)
             }
         }
 

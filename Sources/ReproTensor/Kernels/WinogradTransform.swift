@@ -85,6 +85,45 @@
         }
     }
 
+    /// ``transformFilter(_:into:)`` on 16 filters at once, one per SIMD lane, with the same
+    /// operations in the same order per lane (so the same bits): filter `l < lanes` starts at
+    /// `f + l·filterStride`, lanes from `lanes` on are zero filters. `U[ξ]` of the 16 filters is
+    /// stored as 16 consecutive floats at `u + ξ·stride`.
+    func transformFilters16(
+        _ f: UnsafePointer<Float>, filterStride: Int, lanes: Int, into u: UnsafeMutablePointer<Float>, stride: Int
+    ) {
+        typealias D16 = SIMD16<Double>
+        let a = alpha
+        withUnsafeTemporaryAllocation(of: D16.self, capacity: 9 + a * 3) { buf in
+            let taps = buf.baseAddress!, w = taps + 9
+            // Gather tap k of every lane into taps[k] (zero filters past `lanes`).
+            let tapScalars = UnsafeMutableRawPointer(taps).assumingMemoryBound(to: Double.self)
+            if lanes < 16 { tapScalars.initialize(repeating: 0, count: 9 * 16) }
+            for l in 0..<lanes {
+                let filter = f + l * filterStride
+                for k in 0..<9 { tapScalars[k * 16 + l] = Double(filter[k]) }
+            }
+            gFlat.withUnsafeBufferPointer { gp in
+                let g = gp.baseAddress!
+                for i in 0..<a {
+                    for l in 0..<3 {
+                        var s = D16(repeating: 0)
+                        for k in 0..<3 { s += g[i * 3 + k] * taps[k * 3 + l] }
+                        w[i * 3 + l] = s
+                    }
+                }
+                for i in 0..<a {
+                    for j in 0..<a {
+                        var s = D16(repeating: 0)
+                        for l in 0..<3 { s += w[i * 3 + l] * g[j * 3 + l] }
+                        let out = u + (i * a + j) * stride
+                        for l in 0..<16 { out[l] = Float(s[l]) }
+                    }
+                }
+            }
+        }
+    }
+
     /// One entry of `P·x` by the chain rule above (scalar reference).
     @inline(__always)
     static func chain(_ row: [Float], _ x: (Int) -> Float) -> Float {

@@ -54,11 +54,19 @@ public struct ResNet: Layer {
         var g = generator
         self.configuration = configuration
         let c = configuration
-        conv1 = try Conv2d(inChannels: 3, outChannels: c.stemChannels, kernelSize: 7, stride: 2, padding: 3, bias: false, generator: &g)
+        // ResNet's init loop overwrites every convolution's default draws: they only move the generator.
+        conv1 = try ParameterPlaceholders.discardingConvolutionDraws { () throws(ModuleError) in
+            try Conv2d(inChannels: 3, outChannels: c.stemChannels, kernelSize: 7, stride: 2, padding: 3, bias: false, generator: &g)
+        }
         bn1 = try Norm(c.norm, channels: c.stemChannels, eps: c.normEpsilon)
         stages = []
-        try buildStages(planes: c.planes, blocks: c.layers, numClasses: c.numClasses, generator: &g)
-        if prepare && !ParameterPlaceholders.isActive { try self.prepare(in: .root) }
+        try ParameterPlaceholders.discardingConvolutionDraws { () throws(ModuleError) in
+            try buildStages(planes: c.planes, blocks: c.layers, numClasses: c.numClasses, generator: &g)
+        }
+        if !ParameterPlaceholders.isActive {
+            try ParameterPlaceholders.requireNoPlaceholders(in: &self)
+            if prepare { try self.prepare(in: .root) }
+        }
         generator = g
     }
 
@@ -196,10 +204,9 @@ struct ResNetInitPass: ModuleVisitor {
 
     mutating func visit(_ key: String, _ tensor: inout Tensor, _ info: ParameterInfo) throws(ModuleError) {
         guard info.layer == .conv2d, info.name == Conv2d.weightName else { return }
-        var w = [Float](repeating: 0, count: tensor.count)
-        do { try TorchInit.kaimingNormal(&w, shape: tensor.shape, mode: .fanOut, nonlinearity: .relu, using: &generator) } catch {
-            throw .invalidConfiguration("\(key): \(error)")
+        let shape = tensor.shape
+        tensor = try .parameter(shape: shape, context: key) { (w) throws(TorchRandomError) in
+            try TorchInit.kaimingNormal(w, shape: shape, mode: .fanOut, nonlinearity: .relu, using: &generator)
         }
-        tensor = try .parameter(shape: tensor.shape, w)
     }
 }

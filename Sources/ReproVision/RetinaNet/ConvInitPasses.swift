@@ -18,16 +18,19 @@ struct ConvInitPass: ModuleVisitor {
 
     mutating func visit(_ key: String, _ tensor: inout Tensor, _ info: ParameterInfo) throws(ModuleError) {
         guard info.layer == .conv2d else { return }
-        var v = [Float](repeating: info.name == Conv2d.biasName ? bias : 0, count: tensor.count)
-        if info.name == Conv2d.weightName {
-            do {
-                switch rule {
-                case .kaimingUniformA1: try TorchInit.kaimingUniform(&v, shape: tensor.shape, a: 1, using: &generator)
-                case .normal001: try TorchInit.normal(&v, std: 0.01, using: &generator)
-                }
-            } catch { throw .invalidConfiguration("\(key): \(error)") }
+        let shape = tensor.shape
+        guard info.name == Conv2d.weightName else {
+            let value: Float = info.name == Conv2d.biasName ? bias : 0
+            tensor = try .parameter(shape: shape, context: key) { $0.initialize(repeating: value) }
+            return
         }
-        tensor = try .parameter(shape: tensor.shape, v)
+        let rule = rule
+        tensor = try .parameter(shape: shape, context: key) { (w) throws(TorchRandomError) in
+            switch rule {
+            case .kaimingUniformA1: try TorchInit.kaimingUniform(w, shape: shape, a: 1, using: &generator)
+            case .normal001: try TorchInit.normal(w, std: 0.01, using: &generator)
+            }
+        }
     }
 }
 

@@ -61,30 +61,46 @@ public struct RetinaNet: Module {
         let c = configuration
         var g = generator
         do {
-            // The body: resnet50(...) (fc drawn, then dropped by the FPN extractor).
-            var body: ResNet
-            if c.isNarrow {
-                var standard = c.bodyConfiguration
-                standard.planes = [64, 128, 256, 512]
-                standard.layers = [1, 1, 1, 1]
-                body = try ResNet(configuration: standard, generator: &g, prepare: false)
-                try body.buildStages(planes: c.planes, blocks: c.blocks, numClasses: 10, generator: &g)
-            } else {
-                body = try ResNet(configuration: c.bodyConfiguration, generator: &g, prepare: false)
+            // Every convolution's default draws are overwritten by an init loop (ResNet's, the FPN's,
+            // the head's): they only move the generator, so they are skipped, not computed.
+            let parts = try ParameterPlaceholders.discardingConvolutionDraws { () throws(ModuleError) in
+                try Self.buildParts(c, generator: &g)
             }
-            body.removeClassifier()
-            // LastLevelP6P7 is constructed (as an argument) before the FPN.
-            let extra = try LastLevelP6P7(inChannels: c.p6InputChannels, outChannels: c.fpnChannels, generator: &g)
-            let fpn = try FeaturePyramidNetwork(inChannels: Array(c.stageChannels[1...]), outChannels: c.fpnChannels,
-                                                extraBlocks: extra, generator: &g)
-            backbone = BackboneWithFPN(body: body, fpn: fpn)
-            head = try RetinaNetHead(channels: c.fpnChannels, anchors: c.anchorsPerLocation, numClasses: c.numClasses,
-                                     groups: c.style == .v2 ? c.headGroups : nil, priorBias: c.clsPriorBias, generator: &g)
-            if !ParameterPlaceholders.isActive { try prepare(in: .root) }
+            backbone = parts.backbone
+            head = parts.head
+            if !ParameterPlaceholders.isActive {
+                try ParameterPlaceholders.requireNoPlaceholders(in: &self)
+                try prepare(in: .root)
+            }
         } catch {
             throw .module(error)
         }
         generator = g
+    }
+
+    /// The body, FPN and head constructed and initialised in torchvision's order.
+    private static func buildParts(
+        _ c: RetinaNetConfiguration, generator g: inout TorchGenerator
+    ) throws(ModuleError) -> (backbone: BackboneWithFPN, head: RetinaNetHead) {
+        // The body: resnet50(...) (fc drawn, then dropped by the FPN extractor).
+        var body: ResNet
+        if c.isNarrow {
+            var standard = c.bodyConfiguration
+            standard.planes = [64, 128, 256, 512]
+            standard.layers = [1, 1, 1, 1]
+            body = try ResNet(configuration: standard, generator: &g, prepare: false)
+            try body.buildStages(planes: c.planes, blocks: c.blocks, numClasses: 10, generator: &g)
+        } else {
+            body = try ResNet(configuration: c.bodyConfiguration, generator: &g, prepare: false)
+        }
+        body.removeClassifier()
+        // LastLevelP6P7 is constructed (as an argument) before the FPN.
+        let extra = try LastLevelP6P7(inChannels: c.p6InputChannels, outChannels: c.fpnChannels, generator: &g)
+        let fpn = try FeaturePyramidNetwork(inChannels: Array(c.stageChannels[1...]), outChannels: c.fpnChannels,
+                                            extraBlocks: extra, generator: &g)
+        let head = try RetinaNetHead(channels: c.fpnChannels, anchors: c.anchorsPerLocation, numClasses: c.numClasses,
+                                     groups: c.style == .v2 ? c.headGroups : nil, priorBias: c.clsPriorBias, generator: &g)
+        return (BackboneWithFPN(body: body, fpn: fpn), head)
     }
 
     /// A model built directly from a checkpoint: no random initialisation is drawn (every
