@@ -70,6 +70,10 @@ let package = Package(
         // Prefetch hints for the tensor kernels (inline C: Swift has no prefetch
         // instruction); they change timing, never a value.
         .target(name: "_ReproKernelHints"),
+        // AVX-512F GEMM tiles for ReproTensor (C, per-function `target` attributes, no
+        // unsafe flags), chosen at run time by CPUID + XCR0; a stub on other CPUs.
+        // Same bits as the Swift kernels (docs/architecture.md, "The contract").
+        .target(name: "_ReproKernelsAVX512"),
         // Embeds the source commit in `Repro` at build time (`ReproBuild.commit`, `repro env`):
         // a prebuild command runs git before every build (works from a clean clone and in CI).
         .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
@@ -99,7 +103,7 @@ let package = Package(
         ),
         .target(
             name: "ReproTensor",
-            dependencies: ["_ReproDigest", "_ReproKernelHints"],
+            dependencies: ["_ReproDigest", "_ReproKernelHints", "_ReproKernelsAVX512"],
             swiftSettings: commonSettings + numericSettings
         ),
         .target(

@@ -1,4 +1,5 @@
 import Foundation
+import ReproTensor
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -37,6 +38,10 @@ public struct EnvironmentFingerprint: Codable, Equatable, Sendable {
     /// The SIMD extensions Repro's numeric targets are compiled for (Package.swift:
     /// AVX2 and FMA on x86-64, NEON on arm64).
     public var simdBuild: [String]
+    /// The instruction-set path the tensor kernels take in this process (``Runtime/kernelISA``'s raw
+    /// value: `avx512`, `avx2`, `neon` or `baseline`; `REPRO_ISA` can force a lower one). Results never
+    /// depend on it. `nil` only in manifests written before it was recorded.
+    public var kernelISA: String?
     /// The SIMD-related features the CPU reports (a fixed list of names, those present).
     public var cpuFeatures: [String]
     /// Whether the CPU reports every extension in ``simdBuild``.
@@ -61,6 +66,7 @@ public struct EnvironmentFingerprint: Codable, Equatable, Sendable {
         case architecture
         case cpuModel = "cpu_model"
         case simdBuild = "simd_build"
+        case kernelISA = "kernel_isa"
         case cpuFeatures = "cpu_features"
         case cpuSupportsBuild = "cpu_supports_build"
         case buildConfiguration = "build_configuration"
@@ -85,6 +91,7 @@ public struct EnvironmentFingerprint: Codable, Equatable, Sendable {
             architecture: u.machine,
             cpuModel: cpuModelName(),
             simdBuild: build.names,
+            kernelISA: Runtime.kernelISA.rawValue,
             cpuFeatures: features,
             cpuSupportsBuild: build.required.allSatisfy(features.contains),
             buildConfiguration: buildConfiguration,
@@ -113,6 +120,7 @@ public struct EnvironmentFingerprint: Codable, Equatable, Sendable {
             ("architecture", architecture),
             ("cpu", cpuModel),
             ("simd (build)", simdBuild.joined(separator: " ")),
+            ("kernel isa", kernelISA ?? "not recorded"),
             ("cpu features", cpuFeatures.isEmpty ? "(none reported)" : cpuFeatures.joined(separator: " ")),
             ("cpu supports build", cpuSupportsBuild ? "yes" : "NO: this CPU lacks SIMD extensions the build uses"),
             ("build", buildConfiguration),
@@ -157,7 +165,8 @@ extension EnvironmentFingerprint {
     /// CPU feature names (as ``cpuFeatureList()`` spells them) they need.
     static var simdBuildFeatures: (names: [String], required: [String]) {
         #if arch(x86_64)
-        return (["AVX2", "FMA"], ["avx2", "fma"])
+        // Without the flags (`REPRO_NO_ISA_FLAGS=1`) the Swift kernels are portable x86-64 code.
+        return Runtime.compiledKernelISA == .avx2 ? (["AVX2", "FMA"], ["avx2", "fma"]) : ([], [])
         #elseif arch(arm64)
         return (["NEON"], [])   // NEON (with FMA) is part of every arm64 CPU
         #else

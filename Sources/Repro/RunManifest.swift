@@ -382,6 +382,7 @@ extension RunManifest {
         check("build configuration", e0.buildConfiguration, e1.buildConfiguration, explains: false)
         check("swift compiler", e0.swiftCompiler, e1.swiftCompiler, explains: true)
         check("simd build", e0.simdBuild.joined(separator: " "), e1.simdBuild.joined(separator: " "), explains: false)
+        check("kernel isa", e0.kernelISA ?? "not recorded", e1.kernelISA ?? "not recorded", explains: false)
         check("deterministic algorithms", String(recorded.runtime.deterministicAlgorithms), String(runtime.deterministicAlgorithms), explains: true)
         check("warn only", String(recorded.runtime.warnOnly), String(runtime.warnOnly), explains: true)
         check("benchmark mode", String(recorded.runtime.benchmark), String(runtime.benchmark), explains: true)

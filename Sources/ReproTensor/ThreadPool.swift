@@ -122,13 +122,19 @@ public final class ThreadPool: @unchecked Sendable {
     /// each on its own thread unless the pool is busy (then all on the caller's). Every
     /// participant runs in the standard floating-point mode (``FloatingPointEnvironment``); the
     /// caller's mode is restored.
+    ///
+    /// A kernel path chosen with ``Runtime/withKernelISA(_:_:)`` is carried into every participant.
     @_spi(Kernels) public func run(participants n: Int, _ body: (Int) -> Void) {
         FloatingPointEnvironment.withStandardMode {
             if n <= 1 {
                 if n == 1 { body(0) }
                 return
             }
-            core.run(participants: n, body)
+            if let isa = Runtime.scopedKernelISA {
+                core.run(participants: n) { p in Runtime.$scopedKernelISA.withValue(isa) { body(p) } }
+            } else {
+                core.run(participants: n, body)
+            }
         }
     }
 }

@@ -172,7 +172,14 @@ struct DoctorCommand: ParsableCommand {
             name: "cpu", status: env.cpuSupportsBuild ? .ok : .fail,
             detail: "\(env.cpuModel); features \(env.cpuFeatures.joined(separator: " ")); this build uses "
                 + (env.simdBuild.isEmpty ? "no SIMD extension" : env.simdBuild.joined(separator: " "))
-                + (env.cpuSupportsBuild ? " (supported)" : " — NOT supported by this CPU")))
+                + (env.cpuSupportsBuild ? " (supported)" : " — NOT supported by this CPU")
+                + "; kernels run on \(Runtime.kernelISA.rawValue)"
+                + (Runtime.requestedKernelISA.map { request in
+                    KernelISA(rawValue: request) == nil
+                        ? " (REPRO_ISA=\(request) is not one of avx512, avx2, baseline: ignored)"
+                        : " (REPRO_ISA=\(request))"
+                } ?? (Runtime.cpuSupportsAVX512 ? " (AVX-512F detected)" : ""))
+                + "; every path gives the same bits"))
         checks.append(Check(
             name: "build", status: .ok,
             detail: "Repro \(env.reproVersion) (\(env.gitCommit)), \(env.buildConfiguration), Swift \(env.swiftCompiler); "

@@ -32,11 +32,13 @@ import Testing
     @Test(arguments: cases)
     func matchesScalarReferenceBitwise(_ c: Case) throws {
         let x = try seededTensor([c.n, c.c, c.h, c.w], seed: 7)
-        for (bias, bn, relu) in [(false, false, false), (true, true, true), (true, false, true)] {
-            let layer = try conv(c, bias: bias, bn: bn, relu: relu)
-            let fast = try layer.forward(x, threads: 2), ref = try layer.reference(x)
-            #expect(fast.shape == ref.shape)
-            #expect(try bits(fast) == bits(ref))
+        try onEveryKernelPath { isa in
+            for (bias, bn, relu) in [(false, false, false), (true, true, true), (true, false, true)] {
+                let layer = try conv(c, bias: bias, bn: bn, relu: relu)
+                let fast = try layer.forward(x, threads: 2), ref = try layer.reference(x)
+                #expect(fast.shape == ref.shape)
+                #expect(try bits(fast) == bits(ref))
+            }
         }
     }
 
@@ -45,8 +47,11 @@ import Testing
         let layer = try conv(c, bias: true, bn: false, relu: true)
         let batch = try seededTensor([3, c.c, c.h, c.w], seed: 8)
         let base = try onOwnPool(threads: 1) { try layer.forward(batch, threads: 1) }
-        for t in invarianceThreadCounts where t > 1 {
-            #expect(try onOwnPool(threads: t) { try layer.forward(batch, threads: t) }.bitsHash == base.bitsHash, "threads \(t)")
+        try onEveryKernelPath { isa in
+            for t in invarianceThreadCounts where t > 1 {
+                let hash = try onOwnPool(threads: t) { try layer.forward(batch, threads: t) }.bitsHash
+                #expect(hash == base.bitsHash, "\(isa) threads \(t)")
+            }
         }
         // Sample 1 alone gives the bits it has inside the batch of 3.
         let alone = try layer.forward(try batch.sliced(dim: 0, range: 1..<2), threads: 3)

@@ -62,13 +62,15 @@ import Testing
 
     @Test(arguments: cases)
     func bitIdenticalToReferenceForEveryThreadCountAndSplit(_ t: Case) throws {
-        for threads in invarianceThreadCounts {
-            for split in GEMM.Split.allCases {
-                // Edge-case shapes: some have fewer panels than threads along the split.
-                let r = try onOwnPool(threads: threads, team: .requested) {
-                    Self.run(t, threads: threads, split: split, seed: UInt64(t.m * 7 + t.n * 3 + t.k))
+        try onEveryKernelPath { isa in
+            for threads in invarianceThreadCounts {
+                for split in GEMM.Split.allCases {
+                    // Edge-case shapes: some have fewer panels than threads along the split.
+                    let r = try onOwnPool(threads: threads, team: .requested) {
+                        Self.run(t, threads: threads, split: split, seed: UInt64(t.m * 7 + t.n * 3 + t.k))
+                    }
+                    #expect(bits(r.fast) == bits(r.ref), "\(isa) \(t) threads \(threads) split \(split)")
                 }
-                #expect(bits(r.fast) == bits(r.ref), "\(t) threads \(threads) split \(split)")
             }
         }
     }

@@ -70,11 +70,14 @@ import Testing
         let bias = seededFloats(n, seed: 77)
         let plain = expected(m: m, n: n, k: k, a: a, b: b, segmented: true) { v, _ in v }
         let withEpilogue = expected(m: m, n: n, k: k, a: a, b: b, segmented: true) { v, j in max(v + bias[j], 0) }
-        #expect(bits(library(m: m, n: n, k: k, a: a, b: b)) == bits(plain))
-        for prepacked in [false, true] {
-            #expect(bits(run(m: m, n: n, k: k, a: a, b: b, bias: nil, threads: 2, prepacked: prepacked)) == bits(plain))
-            // The epilogue is applied once, to the final sum (not per segment).
-            #expect(bits(run(m: m, n: n, k: k, a: a, b: b, bias: bias, threads: 2, prepacked: prepacked)) == bits(withEpilogue))
+        onEveryKernelPath { isa in
+            #expect(bits(library(m: m, n: n, k: k, a: a, b: b)) == bits(plain), "\(isa)")
+            for prepacked in [false, true] {
+                #expect(bits(run(m: m, n: n, k: k, a: a, b: b, bias: nil, threads: 2, prepacked: prepacked)) == bits(plain), "\(isa)")
+                // The epilogue is applied once, to the final sum (not per segment).
+                #expect(bits(run(m: m, n: n, k: k, a: a, b: b, bias: bias, threads: 2, prepacked: prepacked)) == bits(withEpilogue),
+                        "\(isa)")
+            }
         }
         // The segmentation is real: some output differs from the one-chain order.
         let oneChain = expected(m: m, n: n, k: k, a: a, b: b, segmented: false) { v, _ in v }
@@ -85,10 +88,12 @@ import Testing
         let m = 14, n = 37, k = 4096 * 6 + 123
         let a = seededFloats(m * k, seed: 5), b = seededFloats(k * n, seed: 6), bias = seededFloats(n, seed: 7)
         let base = run(m: m, n: n, k: k, a: a, b: b, bias: bias, threads: 1, prepacked: false)
-        for t in invarianceThreadCounts {
-            for prepacked in [false, true] {
-                let c = try onOwnPool(threads: t) { run(m: m, n: n, k: k, a: a, b: b, bias: bias, threads: t, prepacked: prepacked) }
-                #expect(bits(c) == bits(base), "threads \(t) prepacked \(prepacked)")
+        try onEveryKernelPath { isa in
+            for t in invarianceThreadCounts {
+                for prepacked in [false, true] {
+                    let c = try onOwnPool(threads: t) { run(m: m, n: n, k: k, a: a, b: b, bias: bias, threads: t, prepacked: prepacked) }
+                    #expect(bits(c) == bits(base), "\(isa) threads \(t) prepacked \(prepacked)")
+                }
             }
         }
     }

@@ -27,18 +27,22 @@ import Testing
     @Test(arguments: [(1, 1, 1), (6, 16, 7), (7, 17, 300), (13, 40, 513), (150, 35, 260), (5, 3200, 20), (0, 4, 4), (3, 4, 0)])
     func matchesReferenceBitwise(shape: (Int, Int, Int)) {
         let (m, n, k) = shape
-        for ep in [false, true] {
-            let r = both(m: m, n: n, k: k, seed: UInt64(m * 1000 + n + k), threads: 2, epilogue: ep)
-            #expect(bits(r.fast) == bits(r.ref))
+        onEveryKernelPath { isa in
+            for ep in [false, true] {
+                let r = both(m: m, n: n, k: k, seed: UInt64(m * 1000 + n + k), threads: 2, epilogue: ep)
+                #expect(bits(r.fast) == bits(r.ref), "\(isa)")
+            }
         }
     }
 
     @Test func threadCountAndSplitInvariance() throws {
         let base = both(m: 157, n: 203, k: 531, seed: 9, threads: 1, reference: false).fast
-        for t in invarianceThreadCounts {
-            for split in GEMM.Split.allCases {
-                let fast = try onOwnPool(threads: t) { both(m: 157, n: 203, k: 531, seed: 9, threads: t, split: split, reference: false).fast }
-                #expect(bits(fast) == bits(base), "threads \(t) split \(split)")
+        try onEveryKernelPath { isa in
+            for t in invarianceThreadCounts {
+                for split in GEMM.Split.allCases {
+                    let fast = try onOwnPool(threads: t) { both(m: 157, n: 203, k: 531, seed: 9, threads: t, split: split, reference: false).fast }
+                    #expect(bits(fast) == bits(base), "\(isa) threads \(t) split \(split)")
+                }
             }
         }
     }

@@ -1,6 +1,6 @@
 import ReproRandom
 import Testing
-@testable import ReproTensor
+@_spi(Kernels) @testable import ReproTensor
 
 /// Seeded uniform floats in [-1, 1) (SplitMix64; never system randomness).
 func seededFloats(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
@@ -52,4 +52,18 @@ enum ExpectedTeam {
     case threads
     /// Every participant the largest job asked for, on its own thread.
     case requested
+}
+
+/// Runs `body` once on every kernel path this process can run (``Runtime/availableKernelISAs``:
+/// the compiled Swift kernels, and the AVX-512 tiles where the CPU has them), each forced with
+/// ``Runtime/withKernelISA(_:_:)``, and checks that the path really was in effect.
+func onEveryKernelPath(
+    sourceLocation: SourceLocation = #_sourceLocation, _ body: (KernelISA) throws -> Void
+) rethrows {
+    for isa in Runtime.availableKernelISAs {
+        try Runtime.withKernelISA(isa) {
+            #expect(Runtime.kernelISA == isa, sourceLocation: sourceLocation)
+            try body(isa)
+        }
+    }
 }

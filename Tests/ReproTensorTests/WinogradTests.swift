@@ -37,14 +37,16 @@ import Testing
     @Test(arguments: cases)
     func matchesScalarReferenceBitwise(_ c: Case) throws {
         let x = try seededTensor([c.n, c.c, c.h, c.w], seed: 7)
-        for (bias, bn, relu) in [(false, false, false), (true, true, true), (true, false, true)] {
-            let layer = try conv(c, bias: bias, bn: bn, relu: relu)
-            #expect(layer.algorithm == c.alg)
-            let fast = try layer.forward(x, threads: 2), ref = try layer.reference(x)
-            #expect(fast.shape == ref.shape)
-            #expect(try bits(fast) == bits(ref), "bias \(bias) bn \(bn) relu \(relu)")
-            let nhwc = try layer.forward(nhwc: try x.permuted([0, 2, 3, 1]).contiguous(), threads: 3)
-            #expect(try nhwc.permuted([0, 3, 1, 2]).contiguous().bitsHash == fast.bitsHash, "NHWC API")
+        try onEveryKernelPath { isa in
+            for (bias, bn, relu) in [(false, false, false), (true, true, true), (true, false, true)] {
+                let layer = try conv(c, bias: bias, bn: bn, relu: relu)
+                #expect(layer.algorithm == c.alg)
+                let fast = try layer.forward(x, threads: 2), ref = try layer.reference(x)
+                #expect(fast.shape == ref.shape)
+                #expect(try bits(fast) == bits(ref), "bias \(bias) bn \(bn) relu \(relu)")
+                let nhwc = try layer.forward(nhwc: try x.permuted([0, 2, 3, 1]).contiguous(), threads: 3)
+                #expect(try nhwc.permuted([0, 3, 1, 2]).contiguous().bitsHash == fast.bitsHash, "NHWC API")
+            }
         }
     }
 
@@ -53,8 +55,11 @@ import Testing
         let layer = try conv(c, bias: true, bn: true, relu: true)
         let batch = try seededTensor([3, c.c, c.h, c.w], seed: 8)
         let base = try onOwnPool(threads: 1) { try layer.forward(batch, threads: 1) }
-        for t in invarianceThreadCounts where t > 1 {
-            #expect(try onOwnPool(threads: t) { try layer.forward(batch, threads: t) }.bitsHash == base.bitsHash, "threads \(t)")
+        try onEveryKernelPath { isa in
+            for t in invarianceThreadCounts where t > 1 {
+                let hash = try onOwnPool(threads: t) { try layer.forward(batch, threads: t) }.bitsHash
+                #expect(hash == base.bitsHash, "\(isa) threads \(t)")
+            }
         }
         #expect(try layer.forward(batch, threads: 2).bitsHash == base.bitsHash, "second run")
         let alone = try layer.forward(try batch.sliced(dim: 0, range: 1..<2), threads: 3)

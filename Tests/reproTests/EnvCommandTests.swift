@@ -5,7 +5,7 @@ import Testing
 @Suite struct EnvCommandTests {
     static let keys = [
         "architecture", "build_configuration", "cpu_features", "cpu_model", "cpu_supports_build",
-        "deterministic_hashing", "deterministic_hashing_origin", "git_commit", "git_commit_source", "kernel",
+        "deterministic_hashing", "deterministic_hashing_origin", "git_commit", "git_commit_source", "kernel", "kernel_isa",
         "operating_system", "repro_version", "simd_build", "swift_compiler", "thread_count",
     ]
 
@@ -39,6 +39,26 @@ import Testing
         #else
         #expect(obj["build_configuration"] as? String == "release")
         #endif
+    }
+
+    /// `kernel_isa` is the path the kernels take: AVX-512 when the CPU has it, the compiled
+    /// Swift kernels when `REPRO_ISA` forces them (an unknown value is ignored).
+    @Test func kernelISAFollowsTheCPUAndREPRO_ISA() throws {
+        let compiled: String
+        #if arch(x86_64)
+        compiled = "avx2"
+        #elseif arch(arm64)
+        compiled = "neon"
+        #else
+        compiled = "baseline"
+        #endif
+        let cpuHasAVX512 = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").contains("avx512f") ?? false
+        #expect(try envJSON([:]).object["kernel_isa"] as? String == (cpuHasAVX512 ? "avx512" : compiled))
+        #expect(try envJSON(["REPRO_ISA": "avx2"]).object["kernel_isa"] as? String == compiled)
+        #expect(try envJSON(["REPRO_ISA": "baseline"]).object["kernel_isa"] as? String == compiled)
+        #expect(try envJSON(["REPRO_ISA": "avx512"]).object["kernel_isa"] as? String == (cpuHasAVX512 ? "avx512" : compiled))
+        #expect(try envJSON(["REPRO_ISA": "sse9"]).object["kernel_isa"] as? String == (cpuHasAVX512 ? "avx512" : compiled))
     }
 
     @Test func reexecutesOnceToMakeHashingDeterministic() throws {

@@ -221,6 +221,8 @@ extension GEMM {
         let ldc: Int
         let epilogue: PaddedEpilogue
         let byRow: Bool
+        /// Whether the tiles run on the AVX-512 micro-kernels (``Runtime/kernelISA``, read by the caller).
+        var wide: Bool = Runtime.usesAVX512
 
         /// For each (MC × NC) block of C within the panel ranges, every KC block
         /// of `depth` in order; `aPanel(ip, pc)` / `bPanel(jp, pc)` locate the
@@ -248,18 +250,29 @@ extension GEMM {
                             for jp in jc..<jcEnd {
                                 let bp = bPanel(jp, pc)
                                 let cols = min(16, n - jp * 16)
-                                for ip in ic..<icEnd {
+                                var ip = ic
+                                while ip < icEnd {
                                     let rows = min(6, m - ip * 6)
                                     let cp = c + ip * 6 * ldc + jp * 16
                                     let bt = buffer + ((jp - jc) * mcp + (ip - ic)) * 96
                                     let col = byRow ? -1 - ip * 6 : jp * 16
                                     let e = last ? epilogue : nil
-                                    if rows == 6 && cols == 16 {
+                                    defer { ip += 1 }
+                                    if wide && cols == 16 && ip + 1 < icEnd && ip * 6 + 12 <= m {
+                                        // Two full row panels in one 12 × 16 AVX-512 tile: the second
+                                        // panel's rows follow the first's in C and in the buffer.
+                                        let src: UnsafePointer<Float>? = first ? nil : fromC ? UnsafePointer(cp) : UnsafePointer(bt)
+                                        let next = ip + 1 == icEnd - 1 && jp + 1 < jcEnd ? bPanel(jp + 1, pc) : nil
+                                        let a0 = aPanel(ip, pc)
+                                        GEMM.tileAVX512(rows: 12, kcb, a0, panelStride: aPanel(ip + 1, pc) - a0, bp,
+                                                        src, fromC ? ldc : 16, toC ? cp : bt, toC ? ldc : 16, e, col, next)
+                                        ip += 1
+                                    } else if rows == 6 && cols == 16 {
                                         let src: UnsafePointer<Float>? = first ? nil : fromC ? UnsafePointer(cp) : UnsafePointer(bt)
                                         // The last row panel's call asks for the next B micro-panel.
                                         let next = ip == icEnd - 1 && jp + 1 < jcEnd ? bPanel(jp + 1, pc) : nil
-                                        GEMM.kernel6x16(kcb, aPanel(ip, pc), bp, src, fromC ? ldc : 16, toC ? cp : bt,
-                                                        toC ? ldc : 16, e, col, next)
+                                        GEMM.tile6x16(wide: wide, kcb, aPanel(ip, pc), bp, src, fromC ? ldc : 16, toC ? cp : bt,
+                                                      toC ? ldc : 16, e, col, next)
                                     } else {
                                         // Partial tile: the buffer tile holds the whole 6 × 16; C only its valid part.
                                         if !first && fromC {
@@ -267,7 +280,7 @@ extension GEMM {
                                         }
                                         let src: UnsafePointer<Float>? = first ? nil : fromC ? UnsafePointer(t) : UnsafePointer(bt)
                                         let dst = toC ? t : bt
-                                        GEMM.kernel6x16(kcb, aPanel(ip, pc), bp, src, 16, dst, 16, e, col)
+                                        GEMM.tile6x16(wide: wide, kcb, aPanel(ip, pc), bp, src, 16, dst, 16, e, col)
                                         if toC {
                                             for r in 0..<rows { for l in 0..<cols { cp[r * ldc + l] = t[r * 16 + l] } }
                                         }

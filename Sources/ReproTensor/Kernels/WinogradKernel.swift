@@ -250,19 +250,30 @@ extension WinogradKernel {
             let c = g.inChannels, kc = WinogradKernel.channelBlock
             let width = panels.count * 16
             let tilePanels = (count + 5) / 6
+            let wide = Runtime.usesAVX512
             for xi in 0..<a2 {
                 for cb in stride(from: 0, to: c, by: kc) {
                     let kcb = min(kc, c - cb)
                     for p in panels {
                         let bp = UnsafePointer(weights.base + ((xi * weights.panels + p) * c + cb) * 16)
-                        for tp in 0..<tilePanels {
+                        var tp = 0
+                        while tp < tilePanels {
                             let a = v + xi * vStride + (tp * cp + cb) * 6
                             let out = mBuf + xi * mStride + tp * 6 * width + (p - panels.lowerBound) * 16
+                            let src = cb == 0 ? nil : UnsafePointer(out)
                             // GEMM's micro-kernel (A packed `[k][6]`, B `[k][16]`, one
                             // FMA chain per element). A partial last panel computes all
                             // six rows: its extra A rows are zero and `mBuf` holds a whole
                             // block (`tb` is a multiple of 6), and those rows are never read.
-                            GEMM.kernel6x16(kcb, a, bp, cb == 0 ? nil : UnsafePointer(out), width, out, width, nil, 0)
+                            if wide && tp + 1 < tilePanels {
+                                // Two tile panels in one 12 × 16 AVX-512 tile (the next panel's
+                                // A is `cp·6` floats on, its rows follow in `mBuf`).
+                                GEMM.tileAVX512(rows: 12, kcb, a, panelStride: cp * 6, bp, src, width, out, width, nil, 0, nil)
+                                tp += 2
+                            } else {
+                                GEMM.tile6x16(wide: wide, kcb, a, bp, src, width, out, width, nil, 0)
+                                tp += 1
+                            }
                         }
                     }
                 }

@@ -1,0 +1,60 @@
+// AVX-512 micro-kernels for ReproTensor's GEMM, selected at run time.
+//
+// Each output is the same single fused multiply-add chain over the depth, in the
+// same order, as the 8-wide Swift micro-kernel (`GEMM.kernel6x16`): a 16-wide
+// register holds the 16 columns of one row, so the vector width changes which
+// outputs are computed together, never the order of one output's sum. The
+// epilogue (bias, unfused scale and shift, ReLU) is applied in the same order
+// with the same roundings. The functions are compiled with per-function
+// `target` attributes (no package-wide flags); the caller checks
+// `repro_avx512_usable()` first. On other architectures the header declares the
+// same functions; `repro_avx512_usable()` returns 0 and the kernels do nothing.
+#ifndef REPRO_KERNELS_AVX512_H
+#define REPRO_KERNELS_AVX512_H
+
+#include <stddef.h>
+
+/// 1 when the CPU has AVX-512F and the operating system saves the ZMM and opmask
+/// registers (XCR0 bits 1, 2, 5, 6 and 7), otherwise 0 (always 0 off x86-64).
+int repro_avx512_usable(void);
+
+/// The per-channel epilogue of a tile (pointers padded to 16 channels past the
+/// last one with neutral values, or NULL for an absent step).
+typedef struct {
+    const float *bias;   ///< added first
+    const float *scale;  ///< then multiplied (not fused) …
+    const float *shift;  ///< … and this added; both or neither
+    int relu;            ///< then negatives clamped to zero (NaN and -0 pass)
+} repro_tile_epilogue;
+
+/// `D[rows×16] = S + A·B` over `depth` steps, then the epilogue when `epilogue`
+/// is not NULL. `rows` is 6 or 12: rows 0–5 come from the 6-row packed A panel
+/// `a` (`a[6p + r]`), rows 6–11 from `a + a_next` (the following panel); B is a
+/// 16-column packed panel (`b[16p + l]`). `S` is read from `src` (leading
+/// dimension `lds`) or is zero when `src` is NULL; `D` is written to `dst`
+/// (leading dimension `ldd`; it may be `src`). `channel >= 0`: the epilogue's
+/// channels run along the 16 columns from `channel`; `channel < 0`: along the
+/// rows, from `-1 - channel`. `prefetch`, when not NULL, is the next call's B
+/// panel, asked for one cache line per step (timing only).
+void repro_sgemm_avx512_tile(long rows, long depth, const float *a, long a_next, const float *b,
+                             const float *src, long lds, float *dst, long ldd,
+                             const repro_tile_epilogue *epilogue, long channel, const float *prefetch);
+
+/// What the code generation of the file that includes this header targets: 2 when
+/// AVX2 and FMA are enabled (ReproTensor's Swift SIMD kernels on x86-64 with
+/// Package.swift's flags), 1 on x86-64 without them (`REPRO_NO_ISA_FLAGS=1`),
+/// 3 on arm64 (NEON), 0 elsewhere. Inline: evaluated with the importing
+/// module's compiler flags, not this target's.
+static inline int repro_compiled_isa_level(void) {
+#if defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__)
+    return 2;
+#elif defined(__x86_64__)
+    return 1;
+#elif defined(__aarch64__)
+    return 3;
+#else
+    return 0;
+#endif
+}
+
+#endif
