@@ -168,6 +168,7 @@ struct TrainCommand: ParsableCommand {
         if let e = export, !(e.hasSuffix(".pth") || e.hasSuffix(".pt") || e.hasSuffix(".safetensors")) {
             throw ValidationError("--export \(e): the name must end in .pth or .safetensors")
         }
+        if weights != nil && resume != nil { throw ValidationError("--weights and --resume exclude each other: a checkpoint has its own weights") }
         if validation != nil && noVal { throw ValidationError("--val and --no-val exclude each other") }
         _ = try seedOption.torchSeed(default: IntegerSeed(0))
     }

@@ -241,8 +241,8 @@ public struct TrainingRun: Sendable {
             try optimizer.step(&current, gradients: named)
             try schedule.step()
             try optimizer.apply(schedule)
-        } catch OptimizerError.nonFiniteGradient(let p) {
-            throw .nonFiniteGradient(step: number, samples: batch.samples, parameter: p.parameter)
+        } catch OptimizerError.nonFiniteGradient(let p, _, _) {
+            throw .nonFiniteGradient(step: number, samples: batch.samples, parameter: p)
         } catch {
             throw .model("step \(number): \(error)")
         }
