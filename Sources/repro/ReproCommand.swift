@@ -23,7 +23,8 @@ struct ReproCommand: ParsableCommand {
             """,
         version: ReproBuild.version,
         subcommands: [DemoCommand.self, DetectCommand.self, CheckCommand.self, VerifyCommand.self, DoctorCommand.self,
-                      RandomCommand.self, EnvCommand.self, ImageCommand.self, BatchesCommand.self, TrainBenchCommand.self]
+                      RandomCommand.self, EnvCommand.self, ImageCommand.self, BatchesCommand.self, TrainCommand.self,
+                      TrainBenchCommand.self]
     )
 
     /// Makes hashing deterministic (re-executing once if needed), then runs the command.

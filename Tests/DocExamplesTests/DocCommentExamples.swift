@@ -130,6 +130,15 @@ struct DocCommentExample: Sendable {
     let u = mine.python.random()
 }
 
+// Sources/Repro/Training/TrainingRun.swift #1
+@Sendable func example_Repro_Training_TrainingRun_1() async throws {
+    let data = try TrainingData.builtIn(count: 64, imageSize: 16)
+    var run = try TrainingRun(configuration: TrainingConfiguration(architecture: .cnnSmall, numClasses: 10, totalSteps: 2,
+                                                                   batchSize: 8), data: data)
+    while !run.isFinished { print(try run.step().loss) }
+    let digest = try run.weightsSHA256()   // the same for any thread count and micro-batch size
+}
+
 // Sources/ReproRandom/MT19937+NumPy.swift #1
 @Sendable func example_ReproRandom_MT19937_NumPy_1() async throws {
     var modern = MT19937(seedSequence: SeedSequence(entropy: 42)) // np.random.MT19937(42)
@@ -1874,6 +1883,12 @@ struct DocCommentExample: Sendable {
     COCO.name(of: 18)    // "dog"
 }
 
+// Sources/ReproVision/Classification/SmallConvNet.swift #1
+@Sendable func example_ReproVision_Classification_SmallConvNet_1() async throws {
+    let model = try SmallConvNet(numClasses: 10, seed: 0)   // torch.manual_seed(0); CNNSmall(10)
+    let logits = try model(try Tensor(repeating: Float(0), shape: [2, 32, 32, 3]))   // NHWC → [2, 10]
+}
+
 // Sources/ReproVision/Detection/BoundingBox.swift #1
 @Sendable func example_ReproVision_Detection_BoundingBox_1() async throws {
     let b = BoundingBox(x1: 0, y1: 0, x2: 10, y2: 5)
@@ -2296,6 +2311,7 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/Repro/Seeding.swift #1", code: "let report = Reproducibility.seed(3407)\nReproducibility.withDefaultGenerators { $0.python.random() }   // random.seed(3407); random.random()\nprint(report.unreachable.map(\\.source))", runs: true, throwsError: false, body: example_Repro_Seeding_1),
     DocCommentExample(location: "Sources/Repro/Seeding.swift #2", code: "let x = Reproducibility.withDefaultGenerators { $0.python.random() }", runs: true, throwsError: false, body: example_Repro_Seeding_2),
     DocCommentExample(location: "Sources/Repro/Seeding.swift #3", code: "var mine = DefaultGenerators(seed: 42)\nlet u = mine.python.random()", runs: true, throwsError: false, body: example_Repro_Seeding_3),
+    DocCommentExample(location: "Sources/Repro/Training/TrainingRun.swift #1", code: "let data = try TrainingData.builtIn(count: 64, imageSize: 16)\nvar run = try TrainingRun(configuration: TrainingConfiguration(architecture: .cnnSmall, numClasses: 10, totalSteps: 2,\n                                                               batchSize: 8), data: data)\nwhile !run.isFinished { print(try run.step().loss) }\nlet digest = try run.weightsSHA256()   // the same for any thread count and micro-batch size", runs: true, throwsError: false, body: example_Repro_Training_TrainingRun_1),
     DocCommentExample(location: "Sources/ReproRandom/MT19937+NumPy.swift #1", code: "var modern = MT19937(seedSequence: SeedSequence(entropy: 42)) // np.random.MT19937(42)\nlet raw = modern.nextRaw()                                    // .random_raw()\nvar legacy = MT19937(seed: 42)                                // RandomState(42)._bit_generator", runs: true, throwsError: false, body: example_ReproRandom_MT19937_NumPy_1),
     DocCommentExample(location: "Sources/ReproRandom/MT19937.swift #1", code: "var mt = MT19937(seed: 5)          // init_genrand(5), as torch.manual_seed(5)\nlet word = mt.next32()\nvar py = MT19937(key: [5])         // init_by_array([5]), as random.seed(5)", runs: true, throwsError: false, body: example_ReproRandom_MT19937_1),
     DocCommentExample(location: "Sources/ReproRandom/NumPyBitGenerator.swift #1", code: "var bits = SFC64(seed: 42)                 // np.random.SFC64(42)\nlet raw = bits.nextRaw()                   // bits.random_raw()\nlet more = try bits.randomRaw(count: 4)     // bits.random_raw(4)\nvar g = NumPyGenerator(bitGenerator: bits) // np.random.Generator(bits)", runs: true, throwsError: false, body: example_ReproRandom_NumPyBitGenerator_1),
@@ -2531,6 +2547,7 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproNN/Trace/TraceRecorder.swift #1", code: "let e = TraceEntry(name: \"backbone.body.bn1\", op: \"Conv2d 7x7/2 3->64, direct + BatchNorm2d + ReLU (fused: conv1, bn1)\",\n                   shape: [1, 400, 544, 64], dtype: \"float32\", sha256: String(repeating: \"0\", count: 64))", runs: true, throwsError: false, body: example_ReproNN_Trace_TraceRecorder_1),
     DocCommentExample(location: "Sources/ReproNN/Trace/TraceRecorder.swift #2", code: "var g = TorchGenerator(seed: 0)\nvar layer = try Linear(inFeatures: 4, outFeatures: 2, generator: &g)\ntry layer.prepare(in: .root)\nlet recorder = TraceRecorder()\nlet y = try layer.forward(try Tensor(shape: [1, 4], scalars: [Float]([1, 2, 3, 4])), in: recorder.scope())\nlet trace = recorder.finish()   // one entry: op \"Linear 4->2, gemm\", shape [1, 2], sha256 of y's bytes", runs: true, throwsError: false, body: example_ReproNN_Trace_TraceRecorder_2),
     DocCommentExample(location: "Sources/ReproVision/COCO.swift #1", code: "COCO.categories[1]   // \"person\"\nCOCO.name(of: 18)    // \"dog\"", runs: true, throwsError: false, body: example_ReproVision_COCO_1),
+    DocCommentExample(location: "Sources/ReproVision/Classification/SmallConvNet.swift #1", code: "let model = try SmallConvNet(numClasses: 10, seed: 0)   // torch.manual_seed(0); CNNSmall(10)\nlet logits = try model(try Tensor(repeating: Float(0), shape: [2, 32, 32, 3]))   // NHWC → [2, 10]", runs: true, throwsError: false, body: example_ReproVision_Classification_SmallConvNet_1),
     DocCommentExample(location: "Sources/ReproVision/Detection/BoundingBox.swift #1", code: "let b = BoundingBox(x1: 0, y1: 0, x2: 10, y2: 5)\nb.area  // 50", runs: true, throwsError: false, body: example_ReproVision_Detection_BoundingBox_1),
     DocCommentExample(location: "Sources/ReproVision/Detection/DetectionGeometry.swift #1", code: "DetectionGeometry.resizedSize(height: 154, width: 231, minSize: 160, maxSize: 256)  // (159, 239)", runs: true, throwsError: false, body: example_ReproVision_Detection_DetectionGeometry_1),
     DocCommentExample(location: "Sources/ReproVision/Detection/DetectionGeometry.swift #2", code: "let anchors = AnchorGenerator.retinaNet.anchors(paddedHeight: 800, paddedWidth: 1088,\n                                                featureSizes: DetectionGeometry.featureSizes(paddedHeight: 800, paddedWidth: 1088))", runs: true, throwsError: false, body: example_ReproVision_Detection_DetectionGeometry_2),

@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+import ReproImage
+
+/// End-to-end tests of `repro train` on the built-in data set (16×16 images, cnn-small).
+@Suite struct TrainCommandTests {
+    static let common = ["train", "--image-size", "16", "--batch-size", "8", "--no-val", "--no-progress", "--lr", "0.05"]
+
+    /// The `weights_sha256` of the final line of a `--log -` run.
+    static func finalDigest(_ r: ProcessResult) throws -> String {
+        let lines = try parseJSONLines(r.stdout)
+        let last = try #require(lines.last)
+        #expect(last["final"] as? Bool == true)
+        return try #require(last["weights_sha256"] as? String)
+    }
+
+    @Test func helpSaysTheWeightsDoNotChangeWithTheMicroBatch() throws {
+        let r = try runRepro(["train", "--help"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("--micro-batch"))
+        let text = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(text.contains("not on --threads, --workers or --micro-batch"))
+    }
+
+    @Test func logFormatAndInvariance() throws {
+        let base = try runRepro(Self.common + ["--steps", "4", "--log", "-", "--digest-every", "2", "--threads", "1"])
+        #expect(base.status == 0, "\(base.stderr)")
+        let lines = try parseJSONLines(base.stdout)
+        #expect(lines.count == 6, "4 steps, 1 digest, 1 final: \(base.stdout)")
+        #expect(Set(lines[0].keys) == ["step", "epoch", "loss", "lr", "samples"])
+        #expect(lines[0]["step"] as? Int == 1 && lines[0]["samples"] as? Int == 8 && lines[0]["lr"] as? Double == 0.05)
+        #expect(lines[2]["step"] as? Int == 2 && (lines[2]["weights_sha256"] as? String)?.count == 64)
+        #expect(base.stdout.split(separator: "\n")[0].contains("\"lr\":0.05"), "shortest round-trip form")
+        let digest = try Self.finalDigest(base)
+        for extra in [["--threads", "2", "--micro-batch", "3"], ["--threads", "4", "--workers", "2", "--micro-batch", "1"]] {
+            let r = try runRepro(Self.common + ["--steps", "4", "--log", "-"] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(try Self.finalDigest(r) == digest, "\(extra)")
+        }
+        // Another seed trains other weights.
+        let other = try runRepro(Self.common + ["--steps", "4", "--log", "-", "--seed", "1"])
+        #expect(try Self.finalDigest(other) != digest)
+    }
+
+    @Test func resumeEndsWhereAnUninterruptedRunEnds() throws {
+        let dir = try makeTemporaryFolder("train-resume")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let whole = try runRepro(Self.common + ["--steps", "5", "--log", "-"])
+        #expect(whole.status == 0, "\(whole.stderr)")
+        let first = try runRepro(Self.common + ["--steps", "2", "--checkpoint-dir", dir.path, "--log", "-"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dir.path + "/latest.json"))
+        #expect(FileManager.default.fileExists(atPath: dir.path + "/step-00000002.safetensors"))
+        let resumed = try runRepro(Self.common + ["--steps", "5", "--resume", dir.path, "--threads", "2", "--micro-batch", "3",
+                                                  "--workers", "2", "--log", "-"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try Self.finalDigest(resumed) == Self.finalDigest(whole))
+        // The resumed log continues the step numbering.
+        #expect(try parseJSONLines(resumed.stdout).first?["step"] as? Int == 3)
+        // Another architecture, or other hyper-parameters, are refused with a clear message.
+        let arch = try runRepro(Self.common + ["--steps", "5", "--resume", dir.path, "--arch", "resnet18"])
+        #expect(arch.status == 1)
+        #expect(arch.stderr.contains("cnn-small checkpoint, not resnet18"), "\(arch.stderr)")
+        let lr = try runRepro(["train", "--image-size", "16", "--batch-size", "8", "--no-val", "--steps", "5", "--resume", dir.path])
+        #expect(lr.status == 1 && lr.stderr.contains("optimizer"), "\(lr.stderr)")
+    }
+
+    @Test func interruptWritesAResumableCheckpoint() throws {
+        let dir = try makeTemporaryFolder("train-sigint")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let p = try startRepro(Self.common + ["--steps", "400", "--checkpoint-dir", dir.path, "--checkpoint-every", "1"])
+        #expect(waitUntil(seconds: 120) { FileManager.default.fileExists(atPath: dir.path + "/latest.json") })
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 130)
+        let sidecar = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("latest.json"))) as? [String: Any]
+        let steps = try #require(sidecar?["completedSteps"] as? Int)
+        #expect(steps >= 1 && steps < 400)
+        let target = String(steps + 2)
+        let resumed = try runRepro(Self.common + ["--steps", target, "--resume", dir.path, "--log", "-"])
+        let whole = try runRepro(Self.common + ["--steps", target, "--log", "-"])
+        #expect(resumed.status == 0 && whole.status == 0, "\(resumed.stderr)")
+        #expect(try Self.finalDigest(resumed) == Self.finalDigest(whole))
+    }
+
+    @Test func exportsTorchAndSafetensorsWeights() throws {
+        let dir = try makeTemporaryFolder("train-export")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for name in ["w.pth", "w.safetensors"] {
+            let r = try runRepro(Self.common + ["--steps", "1", "--export", dir.path + "/" + name])
+            #expect(r.status == 0, "\(r.stderr)")
+            // Training from the export for 0 steps reproduces the exported weights.
+            let back = try runRepro(Self.common + ["--steps", "0", "--weights", dir.path + "/" + name, "--log", "-"])
+            #expect(back.status == 0, "\(back.stderr)")
+            #expect(r.stdout.contains(try Self.finalDigest(back)), "\(name)")
+        }
+    }
+
+    @Test func badInputIsNamed() throws {
+        let root = try makeTemporaryFolder("train-bad")
+        defer { try? FileManager.default.removeItem(at: root) }
+        // An empty folder.
+        let empty = try runRepro(["train", root.path, "--no-progress"])
+        #expect(empty.status == 1 && empty.stderr.contains("no images"), "\(empty.stderr)")
+        // A class folder without images.
+        for (c, name) in ["a", "b"].enumerated() {
+            try FileManager.default.createDirectory(at: root.appendingPathComponent(name), withIntermediateDirectories: true)
+            for i in 0..<4 {
+                let pixels = (0..<(8 * 8 * 3)).map { UInt8(truncatingIfNeeded: $0 &* (3 + i) &+ c &* 101) }
+                try Image(width: 8, height: 8, channels: 3, pixels: pixels).writePNG(to: root.path + "/\(name)/\(i).png")
+            }
+        }
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("c"), withIntermediateDirectories: true)
+        let noImages = try runRepro(["train", root.path, "--no-progress", "--batch-size", "4"])
+        #expect(noImages.status == 1 && noImages.stderr.contains("/c: class folder without images"), "\(noImages.stderr)")
+        try FileManager.default.removeItem(at: root.appendingPathComponent("c"))
+        let fine = try runRepro(["train", root.path, "--no-progress", "--batch-size", "4", "--steps", "2", "--shuffle", "none"])
+        #expect(fine.status == 0, "\(fine.stderr)")
+        // A corrupt image: the run stops naming the sample, or skips it when asked.
+        try Data("not a png".utf8).write(to: root.appendingPathComponent("a/2.png"))
+        let corrupt = try runRepro(["train", root.path, "--no-progress", "--batch-size", "4", "--steps", "2", "--shuffle", "none"])
+        #expect(corrupt.status == 1 && corrupt.stderr.contains("sample 2") && corrupt.stderr.contains("a/2.png"), "\(corrupt.stderr)")
+        let skipped = try runRepro(["train", root.path, "--no-progress", "--batch-size", "4", "--steps", "2", "--shuffle", "none",
+                                    "--skip-unreadable", "--log", "-"])
+        #expect(skipped.status == 0, "\(skipped.stderr)")
+        #expect(skipped.stderr.contains("skipped unreadable sample 2"), "\(skipped.stderr)")
+        #expect(try parseJSONLines(skipped.stdout).first?["samples"] as? Int == 3)
+        // --micro-batch larger than the batch.
+        let micro = try runRepro(Self.common + ["--steps", "1", "--micro-batch", "9"])
+        #expect(micro.status != 0 && micro.stderr.contains("--micro-batch 9 is larger than --batch-size 8"), "\(micro.stderr)")
+        // An unwritable checkpoint folder.
+        let locked = root.appendingPathComponent("locked")
+        try FileManager.default.createDirectory(at: locked, withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.posixPermissions: 0o500], ofItemAtPath: locked.path)
+        defer { try? FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: locked.path) }
+        if getuid() != 0 {
+            let unwritable = try runRepro(Self.common + ["--steps", "1", "--checkpoint-dir", locked.path])
+            #expect(unwritable.status == 1 && unwritable.stderr.contains(locked.path), "\(unwritable.stderr)")
+        }
+        let fileAsDir = try runRepro(Self.common + ["--steps", "1", "--checkpoint-dir", root.path + "/a/0.png"])
+        #expect(fileAsDir.status == 1 && fileAsDir.stderr.contains("a/0.png"), "\(fileAsDir.stderr)")
+        // A non-finite loss: stopped with the step and batch named; the last checkpoint stays intact.
+        let nan = root.appendingPathComponent("nan")
+        let blowUp = try runRepro(Self.common + ["--steps", "20", "--lr", "1e30", "--checkpoint-dir", nan.path, "--checkpoint-every", "1"])
+        #expect(blowUp.status == 1, "\(blowUp.stderr)")
+        #expect(blowUp.stderr.contains("non-finite") && blowUp.stderr.contains("at step") && blowUp.stderr.contains("batch samples"),
+                "\(blowUp.stderr)")
+        #expect(blowUp.stderr.contains("the last good checkpoint is"), "\(blowUp.stderr)")
+        if FileManager.default.fileExists(atPath: nan.path + "/latest.json") {
+            let resumed = try runRepro(Self.common + ["--steps", "20", "--lr", "1e30", "--resume", nan.path])
+            #expect(resumed.stderr.contains("non-finite"), "the checkpoint loads and training fails again: \(resumed.stderr)")
+        }
+    }
+}

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""`repro train` beside a plain PyTorch training loop, in one run; and cnn-small's time to accuracy.
+
+Part 1 — ResNet-18 training throughput (both sides under the same conditions):
+  * data: a generated ImageFolder (10 classes, --images JPEGs of 320x240 with random shapes, made
+    once into --data, default bench/.train-data);
+  * model: resnet18(num_classes=10) after torch.manual_seed(0) (Repro replays the same init);
+  * SGD (lr 0.1, momentum 0.9), batch --batch (32), BatchNorm in training mode, mean cross-entropy;
+  * augmentation: RandomResizedCrop(224), RandomHorizontalFlip, ColorJitter(0.4, 0.4, 0.4, 0.1),
+    ToTensor, Normalize(ImageNet) — `repro train --augment standard` (Repro's own random draws);
+  * PyTorch: DataLoader(num_workers=2, shuffle, drop_last), torch.set_num_threads(--threads);
+    Repro: `repro train DIR --arch resnet18 --workers 2 --threads --threads --no-val`;
+  * --steps optimizer steps each (default 20); samples/s over the steps after the first (PyTorch),
+    or over the whole command minus a 1-step run (Repro: start-up, listing and the first step
+    are subtracted by running the command twice);
+  * peak memory: max RSS of each engine's main process (os.wait4; PyTorch's loader workers are
+    separate processes and not included; Repro's workers are threads and are).
+
+Part 2 — `repro train` on the built-in data set with cnn-small (defaults: batch 32, SGD lr 0.1,
+momentum 0.9, 32x32 images): validation accuracy and seconds after each epoch, --epochs (default 2).
+
+Run: python3 bench/train_cli_bench.py [--steps 20] [--threads 2] [--repro PATH] [--skip-torch]
+(builds `repro` in release mode unless --repro is given; uses REPRO_VENV or bench/.venv for torch).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import _venv  # noqa: E402
+
+TORCH_WORKER = r'''
+import json, sys, time
+args = json.loads(sys.argv[1])
+import torch
+torch.set_num_threads(args["threads"])
+sys.path.insert(0, args["scripts"])
+import torchvision_cpu_nms
+torchvision_cpu_nms.install()
+import torchvision
+from torchvision import transforms as T
+torch.manual_seed(0)
+model = torchvision.models.resnet18(num_classes=10).train()
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+tf = T.Compose([T.RandomResizedCrop(224), T.RandomHorizontalFlip(), T.ColorJitter(0.4, 0.4, 0.4, 0.1),
+                T.ToTensor(), T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+ds = torchvision.datasets.ImageFolder(args["data"], transform=tf)
+loader = torch.utils.data.DataLoader(ds, batch_size=args["batch"], shuffle=True, num_workers=2, drop_last=True,
+                                     generator=torch.Generator().manual_seed(0))
+times, steps = [], 0
+t = time.perf_counter()
+while steps < args["steps"]:
+    for x, y in loader:
+        opt.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+        now = time.perf_counter()
+        times.append(now - t)
+        t = now
+        steps += 1
+        if steps == args["steps"]:
+            break
+print(json.dumps({"step_s": times}))
+'''
+
+
+def run_child(cmd):
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    out = p.stdout.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    if status != 0:
+        raise SystemExit(f"{cmd[0]} failed with status {status}")
+    return out, usage.ru_maxrss / 1024
+
+
+def make_data(folder, count):
+    from PIL import Image, ImageDraw
+    import random
+    if os.path.exists(os.path.join(folder, "done")):
+        return
+    rng = random.Random(0)
+    for i in range(count):
+        c = i % 10
+        os.makedirs(os.path.join(folder, f"class{c}"), exist_ok=True)
+        im = Image.new("RGB", (320, 240), tuple(rng.randrange(256) for _ in range(3)))
+        d = ImageDraw.Draw(im)
+        x, y, r = rng.randrange(60, 260), rng.randrange(60, 180), rng.randrange(20, 60)
+        fill = tuple(rng.randrange(256) for _ in range(3))
+        (d.ellipse if c % 2 else d.rectangle)([x - r, y - r, x + r, y + r], fill=fill)
+        im.save(os.path.join(folder, f"class{c}", f"{i}.jpg"), quality=90)
+    open(os.path.join(folder, "done"), "w").close()
+
+
+def repro_train(repro, extra):
+    out, rss = run_child([repro, "train", "--no-progress", "--log", "-"] + extra)
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return lines, rss
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--images", type=int, default=800)
+    ap.add_argument("--data", default=os.path.join(HERE, ".train-data"))
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--repro")
+    ap.add_argument("--skip-torch", action="store_true")
+    ap.add_argument("--skip-resnet", action="store_true")
+    a = ap.parse_args()
+    _venv.ensure_venv(["torchvision", "pillow"])
+    repro = a.repro
+    if not repro:
+        subprocess.check_call(["swift", "build", "-c", "release", "--product", "repro"], cwd=ROOT)
+        repro = os.path.join(ROOT, ".build", "release", "repro")
+    if not a.skip_resnet:
+        make_data(a.data, a.images)
+        common = [a.data, "--arch", "resnet18", "--batch-size", str(a.batch), "--threads", str(a.threads), "--workers", "2",
+                  "--augment", "standard", "--no-val", "--lr", "0.1", "--momentum", "0.9", "--seed", "0"]
+        one, _ = repro_train(repro, common + ["--steps", "1"])
+        full, repro_rss = repro_train(repro, common + ["--steps", str(a.steps)])
+        repro_step = (full[-1]["seconds"] - one[-1]["seconds"]) / (a.steps - 1)
+        print(f"ResNet-18 224x224, batch {a.batch}, {a.threads} threads, SGD momentum, {a.steps} steps, 2 loader workers")
+        print("| engine | s/step | samples/s | peak RSS MiB |")
+        print("| --- | --- | --- | --- |")
+        if not a.skip_torch:
+            args = {"threads": a.threads, "batch": a.batch, "steps": a.steps, "data": a.data,
+                    "scripts": os.path.join(ROOT, "scripts")}
+            out, torch_rss = run_child([sys.executable, "-c", TORCH_WORKER, json.dumps(args)])
+            t = json.loads(out.strip().splitlines()[-1])["step_s"][1:]
+            torch_step = sum(t) / len(t)
+            import torch
+            print(f"| PyTorch {torch.__version__} | {torch_step:.2f} | {a.batch / torch_step:.1f} | {torch_rss:.0f} |")
+        print(f"| repro train | {repro_step:.2f} | {a.batch / repro_step:.1f} | {repro_rss:.0f} |")
+        if not a.skip_torch:
+            print(f"Repro / PyTorch time per step: {repro_step / torch_step:.2f}x; peak RSS {repro_rss / torch_rss:.2f}x")
+    start = time.perf_counter()
+    lines, _ = repro_train(repro, ["--epochs", str(a.epochs), "--threads", str(a.threads), "--workers", "1"])
+    print(f"cnn-small, built-in data set (32x32, 10,000 training / 2,000 validation images), batch 32, SGD lr 0.1, "
+          f"{a.threads} threads: wall {time.perf_counter() - start:.1f} s")
+    for line in lines:
+        if "val_accuracy" in line:
+            print(f"  epoch {line['epoch']}: validation accuracy {line['val_accuracy']:.4f}, loss {line['val_loss']:.4f}")
+        if line.get("final"):
+            print(f"  {line['steps']} steps in {line['seconds']:.1f} s, weights_sha256 {line['weights_sha256']}")
+    print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+
+
+if __name__ == "__main__":
+    main()
