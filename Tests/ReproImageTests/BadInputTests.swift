@@ -144,8 +144,14 @@ func markerOffset(_ b: [UInt8], _ m: UInt8) -> Int? {
         let r1 = markerOffset(rst, 0xD1)!
         rst[r1 + 1] = 0xD5
         #expect(decodeError(rst) == .corrupt("JPEG: expected restart marker RST1"))
-        // Scan before frame header.
+        // A second scan after an interleaved baseline scan that held every component
+        // (libjpeg: "expected EOI"; the image was converted while the first was decoded).
         let sos = markerOffset(base, 0xDA)!
+        let eoi = base.count - 2
+        #expect(Array(base[eoi...]) == [0xFF, 0xD9])
+        let twoScans = Array(base[0..<eoi]) + Array(base[sos..<eoi]) + [0xFF, 0xD9]
+        #expect(decodeError(twoScans) == .corrupt("JPEG: another scan after the complete interleaved baseline scan"))
+        // Scan before frame header.
         let noFrame = Array(base[0..<sof]) + Array(base[sos...])
         #expect(decodeError(noFrame) == .corrupt("JPEG: scan (SOS) before the frame header (SOF)"))
         // PNG: unknown critical chunk, bad colour type / depth, bad filter byte.
