@@ -1,4 +1,4 @@
-import ReproTensor
+@_spi(Kernels) import ReproTensor
 
 /// A layer with a differentiable forward on the raw parameters (no folded norms or packed
 /// weights: the prepared inference form is untouched and records nothing).
@@ -30,9 +30,10 @@ extension Linear: DifferentiableLayer {
 }
 
 extension BatchNorm2d: DifferentiableLayer {
-    /// Training mode: batch statistics, and new running statistics recorded as buffer updates
-    /// (`running = (1 − m)·running + m·batch` with the unbiased variance; `momentum == nil` is
-    /// the cumulative average `m = 1/num_batches_tracked`). Evaluation: running statistics.
+    /// Training mode: batch statistics, and new running statistics recorded as buffer updates by
+    /// ``BatchNormKernel/updateRunningStatistics(mean:variance:with:factor:)`` (float64
+    /// `running = (1 − m)·running + m·batch` with the unbiased variance, rounded once; `momentum == nil`
+    /// is the cumulative average `m = 1/num_batches_tracked`). Evaluation: running statistics.
     public func forward(_ input: Variable, in scope: TrainingScope) throws(AutogradError) -> Variable {
         let w = try scope.parameter("weight", weight), b = try scope.parameter("bias", bias)
         let mean: [Float] = try AutogradError.wrap(scope.key("running_mean")) { () throws(TensorError) in try runningMean.scalars() }
@@ -40,15 +41,15 @@ extension BatchNorm2d: DifferentiableLayer {
         guard scope.mode == .training else {
             return try input.batchNormEvaluation(weight: w, bias: b, runningMean: mean, runningVariance: variance, eps: eps)
         }
-        let r = try input.batchNormTraining(weight: w, bias: b, eps: eps)
+        let r = try input.batchNormTrainingStatistics(weight: w, bias: b, eps: eps)
         let tracked: [Int64] = try AutogradError.wrap(scope.key("num_batches_tracked")) { () throws(TensorError) in
             try numBatchesTracked.converted(to: .int64).scalars()
         }
         let count = (tracked.first ?? 0) + 1
-        let m = momentum ?? 1 / Float(count)
-        let newMean = zip(mean, r.mean).map { (1 - m) * $0 + m * $1 }
-        let newVar = zip(variance, r.unbiasedVariance).map { (1 - m) * $0 + m * $1 }
+        var newMean = mean, newVar = variance
+        let factor = BatchNormKernel.momentumFactor(momentum: momentum.map(Double.init), batchesTracked: Int(count))
         try AutogradError.wrap(scope.path) { () throws(TensorError) in
+            try BatchNormKernel.updateRunningStatistics(mean: &newMean, variance: &newVar, with: r.statistics, factor: factor)
             scope.updateBuffer("running_mean", try Tensor(shape: runningMean.shape, scalars: newMean))
             scope.updateBuffer("running_var", try Tensor(shape: runningVar.shape, scalars: newVar))
             scope.updateBuffer("num_batches_tracked", try Tensor(shape: [], scalars: [count]))

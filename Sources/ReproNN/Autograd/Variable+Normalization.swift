@@ -1,57 +1,47 @@
-import ReproTensor
-
-/// Per-sample, per-channel sums of an NHWC buffer `[n, rows, C]` (rows in order), handed to a
-/// ``SampleTreeSum`` over the samples: the canonical batch sum of every channel.
-func batchChannelSum(_ perSample: [Float], samples n: Int, channels c: Int) -> [Float] {
-    var tree = SampleTreeSum(count: c)
-    perSample.withUnsafeBufferPointer { p in
-        for s in 0..<n { tree.append(sample: UnsafeBufferPointer(rebasing: p[(s * c)..<((s + 1) * c)])) }
-    }
-    return tree.total()
-}
+@_spi(Kernels) import ReproTensor
 
 extension Variable {
-    /// BatchNorm2d in **training mode** on NHWC: statistics of the whole micro-batch.
+    /// BatchNorm2d in **training mode** on NHWC, through ReproTensor's ``BatchNormKernel``:
+    /// statistics of the whole micro-batch.
     ///
-    /// Mean and biased variance per channel are canonical batch sums (per-sample sums over the
-    /// positions in order, then ``SampleTreeSum`` over the samples) divided by `M = n·H·W`; the
-    /// variance is two-pass (`Σ (x − μ)²`). `y = (x − μ) · r(1/√(σ² + eps)) · γ + β`. Backward:
-    /// `dx = γ·invstd·(dy − Σdy/M − x̂·Σ(dy·x̂)/M)` with the same canonical sums; per-sample
-    /// contributions `dγ = Σ dy·x̂`, `dβ = Σ dy`. Also returns the batch mean and the **unbiased**
-    /// variance for the running-statistics update.
-    public func batchNormTraining(weight: Variable, bias: Variable, eps: Float) throws(AutogradError)
-        -> (output: Variable, mean: [Float], unbiasedVariance: [Float]) {
+    /// Per sample and channel, sums over the positions in raster order in float64 (rounded once),
+    /// then ``SampleTreeSum`` over the samples; `mean = Σx / M`, two-pass biased variance
+    /// `Σ(x − mean)² / M` (`M = n·H·W`), `rstd = 1/√(var + eps)`, `y = x·(rstd·γ) + (β − mean·rstd·γ)`.
+    /// Backward (PyTorch's formula): `dx = (dy − Σdy/M − x̂·Σ(dy·x̂)/M)·γ·rstd` with the same canonical
+    /// sums; per-sample contributions `dγ = Σ dy·x̂`, `dβ = Σ dy`. The rule keeps the input (no
+    /// normalised copy). Also returns the statistics for the running-statistics update
+    /// (``BatchNormKernel/updateRunningStatistics(mean:variance:with:factor:)``).
+    func batchNormTrainingStatistics(weight: Variable, bias: Variable, eps: Float) throws(AutogradError)
+        -> (output: Variable, statistics: BatchNormKernel.Statistics) {
         let (n, h, w, c) = try requireNHWC("batchNorm2d")
         guard weight.shape == [c], bias.shape == [c] else {
             throw .invalidOperation(op: "batchNorm2d", reason: "weight/bias \(weight.shape)/\(bias.shape) for \(c) channels")
         }
-        let rows = h * w, m = n * rows
-        guard m > 1 else { throw .invalidOperation(op: "batchNorm2d", reason: "expected more than 1 value per channel in training, got input \(shape)") }
-        let x = data
-        let sums = channelSums(x, samples: n, channels: c)
-        let mean = batchChannelSum(sums, samples: n, channels: c).map { $0 / Float(m) }
-        var centred = x
-        for i in centred.indices { centred[i] = x[i] - mean[i % c] }
-        let squares = channelSums(centred.map { $0 * $0 }, samples: n, channels: c)
-        let sq = batchChannelSum(squares, samples: n, channels: c)
-        let variance = sq.map { $0 / Float(m) }
-        let unbiased = sq.map { $0 / Float(m - 1) }
-        let invstd = variance.map { 1 / ($0 + eps).squareRoot() }
-        var xhat = centred
-        for i in xhat.indices { xhat[i] = centred[i] * invstd[i % c] }
-        var y = xhat
-        for i in y.indices { y[i] = xhat[i] * weight.data[i % c] + bias.data[i % c] }
+        guard n * h * w > 1 else { throw .invalidOperation(op: "batchNorm2d", reason: "expected more than 1 value per channel in training, got input \(shape)") }
+        let x = data, gamma = weight.data, beta = bias.data, spatial = h * w, threads = Runtime.settings.threads
+        var stats: BatchNormKernel.Statistics?
+        var failure: TensorError?
+        let y = kernelOutput(count) { y in
+            x.withUnsafeBufferPointer { xp in gamma.withUnsafeBufferPointer { g in beta.withUnsafeBufferPointer { b in
+                do throws(TensorError) {
+                    stats = try BatchNormKernel.trainingForward(xp.baseAddress!, y, batch: n, spatial: spatial, channels: c,
+                                                                gamma: g.baseAddress!, beta: b.baseAddress!, eps: eps, threads: threads)
+                } catch { failure = error }
+            } } }
+        }
+        guard let stats else { throw .tensor(context: "batchNorm2d", failure ?? .invalidArgument(op: "batchNorm2d", reason: "no statistics")) }
         tape.usesBatchStatistics = true
-        let gamma = weight.data
         let out = tape.record(shape, y, rule: { [id] (t: GradientTape, g: [Float]) throws(AutogradError) in
-            var gx = g
-            for i in gx.indices { gx[i] = g[i] * xhat[i] }
-            let dBeta = channelSums(g, samples: n, channels: c), dGamma = channelSums(gx, samples: n, channels: c)
-            let sumDy = batchChannelSum(dBeta, samples: n, channels: c), sumDyX = batchChannelSum(dGamma, samples: n, channels: c)
-            var dx = g
-            for i in dx.indices {
-                let ch = i % c
-                dx[i] = gamma[ch] * invstd[ch] * (g[i] - sumDy[ch] / Float(m) - xhat[i] * (sumDyX[ch] / Float(m)))
+            var dGamma = [Float](repeating: 0, count: n * c), dBeta = dGamma
+            let dx = kernelOutput(x.count) { dx in
+                x.withUnsafeBufferPointer { xp in g.withUnsafeBufferPointer { gp in gamma.withUnsafeBufferPointer { gm in
+                    dGamma.withUnsafeMutableBufferPointer { dg in dBeta.withUnsafeMutableBufferPointer { db in
+                        BatchNormKernel.trainingBackward(xp.baseAddress!, outputGradient: gp.baseAddress!, inputGradient: dx,
+                                                         batch: n, spatial: spatial, channels: c, statistics: stats,
+                                                         gamma: gm.baseAddress!, gammaGradients: dg.baseAddress!,
+                                                         betaGradients: db.baseAddress!, threads: Runtime.settings.threads)
+                    } }
+                } } }
             }
             t.accumulate(id, dx)
             t.accumulatePerSample(weight, dGamma)
@@ -59,7 +49,16 @@ extension Variable {
         })
         tape.consume(weight, by: out.id)
         tape.consume(bias, by: out.id)
-        return (out, mean, unbiased)
+        return (out, stats)
+    }
+
+    /// BatchNorm2d in **training mode** on NHWC (see ``batchNormTrainingStatistics``): the output,
+    /// the batch mean and the **unbiased** batch variance (`var·M/(M − 1)`, float64, rounded once).
+    public func batchNormTraining(weight: Variable, bias: Variable, eps: Float) throws(AutogradError)
+        -> (output: Variable, mean: [Float], unbiasedVariance: [Float]) {
+        let r = try batchNormTrainingStatistics(weight: weight, bias: bias, eps: eps)
+        let m = Double(r.statistics.count), correction = m / (m - 1)
+        return (r.output, r.statistics.mean, r.statistics.variance.map { Float(Double($0) * correction) })
     }
 
     /// A per-channel normalisation with fixed statistics (BatchNorm2d in eval mode): `x̂ = (x − μ)·invstd`,
@@ -101,49 +100,45 @@ extension Variable {
         })
     }
 
-    /// GroupNorm on NHWC, per sample and group: two-pass mean and biased variance over the group's
-    /// `H·W·C/G` values (positions in order, channels inside), `x̂ = (x − μ)·r(1/√(σ² + eps))`,
-    /// `y = x̂·γ + β`. Backward per group: `dx = invstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂))` with
-    /// `dx̂ = dy·γ`; per-sample `dγ = Σ dy·x̂`, `dβ = Σ dy`.
+    /// GroupNorm on NHWC through ReproTensor's `GroupNormKernel` (`trainingForwardNHWC` /
+    /// `backwardNHWC`): per sample and group, float64 statistics over the group's `H·W·C/G`
+    /// values, `y = (x − mean)·rstd·γ + β`; PyTorch's backward formula in float64 per group, and
+    /// per-sample `dγ`, `dβ`. Every value depends on its own sample only; the rule keeps the input
+    /// and the `[n, G]` statistics.
     public func groupNorm(groups: Int, weight: Variable, bias: Variable, eps: Float) throws(AutogradError) -> Variable {
         let (n, h, w, c) = try requireNHWC("groupNorm")
         guard groups > 0, c % groups == 0, weight.shape == [c], bias.shape == [c] else {
             throw .invalidOperation(op: "groupNorm", reason: "\(groups) groups, \(c) channels, weight \(weight.shape)")
         }
-        let cg = c / groups, rows = h * w, m = Float(rows * cg)
-        let x = data
-        var xhat = x
-        var invstd = [Float](repeating: 0, count: n * groups)
-        for s in 0..<n { for gi in 0..<groups {
-            var sum: Float = 0
-            for r in 0..<rows { for k in 0..<cg { sum += x[(s * rows + r) * c + gi * cg + k] } }
-            let mu = sum / m
-            var sq: Float = 0
-            for r in 0..<rows { for k in 0..<cg { let d = x[(s * rows + r) * c + gi * cg + k] - mu; sq += d * d } }
-            let inv = 1 / (sq / m + eps).squareRoot()
-            invstd[s * groups + gi] = inv
-            for r in 0..<rows { for k in 0..<cg { let i = (s * rows + r) * c + gi * cg + k; xhat[i] = (x[i] - mu) * inv } }
-        } }
-        var y = xhat
-        for i in y.indices { y[i] = xhat[i] * weight.data[i % c] + bias.data[i % c] }
-        let gamma = weight.data
+        let x = data, gamma = weight.data, beta = bias.data, spatial = h * w, threads = Runtime.settings.threads
+        var mean = [Float](repeating: 0, count: n * groups), rstd = mean
+        let y = kernelOutput(count) { y in
+            x.withUnsafeBufferPointer { xp in gamma.withUnsafeBufferPointer { g in beta.withUnsafeBufferPointer { b in
+                mean.withUnsafeMutableBufferPointer { mp in rstd.withUnsafeMutableBufferPointer { rp in
+                    GroupNormKernel.trainingForwardNHWC(xp.baseAddress!, y, batch: n, spatial: spatial, channels: c, groups: groups,
+                                                        gamma: g.baseAddress!, beta: b.baseAddress!, eps: eps,
+                                                        mean: mp.baseAddress!, rstd: rp.baseAddress!, threads: threads)
+                } }
+            } } }
+        }
         let out = tape.record(shape, y, rule: { [id] (t: GradientTape, g: [Float]) throws(AutogradError) in
-            var dx = g
-            for s in 0..<n { for gi in 0..<groups {
-                var a: Float = 0, b: Float = 0
-                for r in 0..<rows { for k in 0..<cg {
-                    let i = (s * rows + r) * c + gi * cg + k, d = g[i] * gamma[i % c]
-                    a += d
-                    b += d * xhat[i]
-                } }
-                let ma = a / m, mb = b / m, inv = invstd[s * groups + gi]
-                for r in 0..<rows { for k in 0..<cg {
-                    let i = (s * rows + r) * c + gi * cg + k
-                    dx[i] = inv * (g[i] * gamma[i % c] - ma - xhat[i] * mb)
-                } }
-            } }
+            var dGamma = [Float](repeating: 0, count: n * c), dBeta = dGamma
+            let dx = kernelOutput(x.count) { dx in
+                x.withUnsafeBufferPointer { xp in g.withUnsafeBufferPointer { gp in gamma.withUnsafeBufferPointer { gm in
+                    mean.withUnsafeBufferPointer { mp in rstd.withUnsafeBufferPointer { rp in
+                        dGamma.withUnsafeMutableBufferPointer { dg in dBeta.withUnsafeMutableBufferPointer { db in
+                            GroupNormKernel.backwardNHWC(xp.baseAddress!, outputGradient: gp.baseAddress!, inputGradient: dx,
+                                                         batch: n, spatial: spatial, channels: c, groups: groups,
+                                                         gamma: gm.baseAddress!, mean: mp.baseAddress!, rstd: rp.baseAddress!,
+                                                         gammaGradients: dg.baseAddress!, betaGradients: db.baseAddress!,
+                                                         threads: Runtime.settings.threads)
+                        } }
+                    } }
+                } } }
+            }
             t.accumulate(id, dx)
-            t.accumulateAffine(weight: weight, bias: bias, dy: g, xhat: xhat, samples: n, channels: c)
+            t.accumulatePerSample(weight, dGamma)
+            t.accumulatePerSample(bias, dBeta)
         })
         tape.consume(weight, by: out.id)
         tape.consume(bias, by: out.id)
