@@ -171,6 +171,7 @@ public final class GradientTape {
         for id in stride(from: output.id, through: 0, by: -1) {
             if let rule = nodes[id].rule, let g = grads[id] {
                 grads[id] = nil
+                nodes[id].rule = nil  // runs once; frees what it captured
                 try rule(self, g)
             } else {
                 grads[id] = nil
@@ -178,6 +179,13 @@ public final class GradientTape {
             for key in nodes[id].completes { reduce(key) }
         }
         for key in parameterOrder where reduced[key] == nil { reduce(key) }
+    }
+
+    /// Drops every recorded rule and the activations it captured. A rule may capture a
+    /// ``Variable``, which holds its tape: a tape that kept its rules would never be freed (each
+    /// training step would leak its activations).
+    func releaseRules() {
+        for i in nodes.indices { nodes[i].rule = nil }
     }
 
     /// Pushes the per-sample contributions of `key` into its tree (zeros for an unused parameter).

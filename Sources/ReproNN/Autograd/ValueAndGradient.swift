@@ -66,6 +66,7 @@ public func partialGradients<M: Module>(
     _ body: (M, TrainingScope) throws -> Variable
 ) throws(AutogradError) -> PartialGradients {
     let tape = GradientTape(samples: samples, mode: options.mode, selection: options.selection, randomness: options.randomness)
+    defer { tape.releaseRules() }  // also when the closure or a check throws
     let out: Variable
     do { out = try body(model, TrainingScope(tape: tape)) } catch let e as AutogradError { throw e } catch {
         throw .lossClosure("\(error)")
