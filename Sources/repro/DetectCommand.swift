@@ -148,6 +148,7 @@ struct DetectCommand: ParsableCommand {
     /// `replacement` receives the output instead of `--output`/standard output (`repro verify`).
     func execute(recorder: ManifestRecorder?, sink replacement: OutputSink?) throws {
         threadsOption.apply()
+        MemoryPolicy.returnFreedBlocksPromptly()
         var config: RetinaNetConfiguration = arch == "v2" ? .v2 : arch == "v1" ? .v1 : .mini
         config.scoreThreshold = scoreThreshold
         config.detectionsPerImage = maxDetections

@@ -153,6 +153,14 @@ struct DocCommentExample: Sendable {
     var py = MT19937(key: [5])         // init_by_array([5]), as random.seed(5)
 }
 
+// Sources/ReproRandom/MT19937.swift #2
+@Sendable func example_ReproRandom_MT19937_2() async throws {
+    var a = MT19937(seed: 1), b = MT19937(seed: 1)
+    a.discard(1000)
+    for _ in 0..<1000 { _ = b.next32() }
+    // a and b now give the same outputs
+}
+
 // Sources/ReproRandom/NumPyBitGenerator.swift #1
 @Sendable func example_ReproRandom_NumPyBitGenerator_1() async throws {
     var bits = SFC64(seed: 42)                 // np.random.SFC64(42)
@@ -2314,6 +2322,7 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/Repro/Training/TrainingRun.swift #1", code: "let data = try TrainingData.builtIn(count: 64, imageSize: 16)\nvar run = try TrainingRun(configuration: TrainingConfiguration(architecture: .cnnSmall, numClasses: 10, totalSteps: 2,\n                                                               batchSize: 8), data: data)\nwhile !run.isFinished { print(try run.step().loss) }\nlet digest = try run.weightsSHA256()   // the same for any thread count and micro-batch size", runs: true, throwsError: false, body: example_Repro_Training_TrainingRun_1),
     DocCommentExample(location: "Sources/ReproRandom/MT19937+NumPy.swift #1", code: "var modern = MT19937(seedSequence: SeedSequence(entropy: 42)) // np.random.MT19937(42)\nlet raw = modern.nextRaw()                                    // .random_raw()\nvar legacy = MT19937(seed: 42)                                // RandomState(42)._bit_generator", runs: true, throwsError: false, body: example_ReproRandom_MT19937_NumPy_1),
     DocCommentExample(location: "Sources/ReproRandom/MT19937.swift #1", code: "var mt = MT19937(seed: 5)          // init_genrand(5), as torch.manual_seed(5)\nlet word = mt.next32()\nvar py = MT19937(key: [5])         // init_by_array([5]), as random.seed(5)", runs: true, throwsError: false, body: example_ReproRandom_MT19937_1),
+    DocCommentExample(location: "Sources/ReproRandom/MT19937.swift #2", code: "var a = MT19937(seed: 1), b = MT19937(seed: 1)\na.discard(1000)\nfor _ in 0..<1000 { _ = b.next32() }\n// a and b now give the same outputs", runs: true, throwsError: false, body: example_ReproRandom_MT19937_2),
     DocCommentExample(location: "Sources/ReproRandom/NumPyBitGenerator.swift #1", code: "var bits = SFC64(seed: 42)                 // np.random.SFC64(42)\nlet raw = bits.nextRaw()                   // bits.random_raw()\nlet more = try bits.randomRaw(count: 4)     // bits.random_raw(4)\nvar g = NumPyGenerator(bitGenerator: bits) // np.random.Generator(bits)", runs: true, throwsError: false, body: example_ReproRandom_NumPyBitGenerator_1),
     DocCommentExample(location: "Sources/ReproRandom/NumPyGenerator+Ziggurat.swift #1", code: "var g = NumPyGenerator(seed: 42)\nlet z = g.standardNormal()", runs: true, throwsError: false, body: example_ReproRandom_NumPyGenerator_Ziggurat_1),
     DocCommentExample(location: "Sources/ReproRandom/NumPyGenerator.swift #1", code: "var g = NumPyGenerator(seed: 0)                  // np.random.default_rng(0)\nlet u = g.random()                               // 0.6369616873214543\nlet k = try g.integers(low: 0, high: 100)\nlet z = g.standardNormal()\nlet p = g.permutation(20)\nvar h = NumPyGenerator(bitGenerator: SFC64(seed: 7))  // Generator(SFC64(7))", runs: true, throwsError: false, body: example_ReproRandom_NumPyGenerator_1),

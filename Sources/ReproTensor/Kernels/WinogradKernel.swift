@@ -74,8 +74,7 @@
             panels = (outChannels + 15) / 16
             let a2 = t.alpha * t.alpha
             let total = max(a2 * panels * inChannels * 16, 1)
-            // Huge pages for a large block (TensorStorage's rule): fewer faults while it is first written.
-            base = TensorStorage.allocate(total * 4).bindMemory(to: Float.self, capacity: total)
+            base = UnsafeMutableRawPointer.allocate(byteCount: total * 4, alignment: 64).bindMemory(to: Float.self, capacity: total)
             let dst = base, p = panels, o = outChannels, c = inChannels
             // One unit is (panel, input channel): its 16 filters transformed side by side (lanes past
             // O are zero filters, which transform to +0) and stored as α² runs of 16 floats. Every
