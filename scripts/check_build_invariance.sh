@@ -13,7 +13,9 @@
 # (`kernel-isa …`) and both runs must print the same hashes. Exit status 0 =
 # identical. `--only debug-isa-on,release-isa-on` builds a subset.
 # Recorded 2026-12-03 (all four builds): probe 614eea79…0eba,
-# probe-random 456da12c…ea76, probe-image 1057e44e…2184.
+# probe-random 456da12c…ea76, probe-image 1057e44e…2184. The same three
+# hashes on 2026-12-03 17:17 UTC from release-isa-on (`--only release-isa-on`,
+# AMD EPYC with AVX-512F) on the AVX-512 path and with REPRO_ISA=avx2.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 probe="$here/tensor-probe"
