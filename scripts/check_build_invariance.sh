@@ -7,19 +7,28 @@
 # NumPy, Python) and over ReproImage's decoding of every PNG/JPEG fixture,
 # orientation, drawing and PNG encoding (`probe-image`).
 # Also checks from each variant's llbuild manifest that it really was built
-# with (or without) -mavx2. Exit status 0 = identical.
+# with (or without) -mavx2. Every build runs twice: with the kernel path the
+# CPU allows (AVX-512 tiles where it has AVX-512F) and with REPRO_ISA=avx2
+# forcing the compiled Swift kernels; the probe prints which path it took
+# (`kernel-isa …`) and both runs must print the same hashes. Exit status 0 =
+# identical. `--only debug-isa-on,release-isa-on` builds a subset.
 # Recorded 2026-12-03 (all four builds): probe 614eea79…0eba,
-# probe-random 456da12c…ea76, probe-image 1057e44e…2184.
+# probe-random 456da12c…ea76, probe-image 1057e44e…2184. The same three
+# hashes on 2026-12-03 17:17 UTC from release-isa-on (`--only release-isa-on`,
+# AMD EPYC with AVX-512F) on the AVX-512 path and with REPRO_ISA=avx2.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 probe="$here/tensor-probe"
 scratch="${REPRO_PROBE_SCRATCH:-$probe/.build-variants}"
 arch="$(uname -m)"
+only=""
+[[ "${1:-}" == --only ]] && only=",${2:-},"
 declare -A hashes
 status=0
 for config in debug release; do
   for isa in on off; do
     name="$config-isa-$isa"
+    [[ -n "$only" && "$only" != *",$name,"* ]] && continue
     env=()
     [[ "$isa" == off ]] && env=(REPRO_NO_ISA_FLAGS=1)
     log="$scratch/$name.log"
@@ -36,16 +45,25 @@ for config in debug release; do
       if [[ "$isa" == on ]] && ! grep -q -- "-mavx2" "$plan"; then echo "$name: -mavx2 missing from $plan" >&2; exit 2; fi
       if [[ "$isa" == off ]] && grep -q -- "-mavx2" "$plan"; then echo "$name: -mavx2 present in $plan although disabled" >&2; exit 2; fi
     fi
-    out="$("$scratch/$name/$config/tensor-probe" --verbose --images "$here/../Tests/Fixtures/images")" \
-      || { echo "$name: the probe failed: $(echo "$out" | tail -n 3)" >&2; exit 2; }
-    echo "$out" > "$scratch/$name.out"
-    hashes[$name]="$(echo "$out" | awk '/^probe(-random|-image)? /{printf "%s%s", sep, $0; sep=" "}')"
-    [[ "$(echo "$out" | grep -cE '^probe(-random|-image)? [0-9a-f]{64}$')" == 3 ]] \
-      || { echo "$name: the probe did not print its three hashes, see $scratch/$name.out" >&2; exit 2; }
-    echo "$name ${hashes[$name]}"
+    # Default kernel path, then the compiled Swift kernels forced.
+    for path in default avx2; do
+      run="$name"
+      penv=(env -u REPRO_ISA)
+      [[ "$path" == avx2 ]] && { run="$name-REPRO_ISA=avx2"; penv=(env REPRO_ISA=avx2); }
+      out="$("${penv[@]}" "$scratch/$name/$config/tensor-probe" --verbose --images "$here/../Tests/Fixtures/images")" \
+        || { echo "$run: the probe failed: $(echo "$out" | tail -n 3)" >&2; exit 2; }
+      echo "$out" > "$scratch/$run.out"
+      hashes[$run]="$(echo "$out" | awk '/^probe(-random|-image)? /{printf "%s%s", sep, $0; sep=" "}')"
+      [[ "$(echo "$out" | grep -cE '^probe(-random|-image)? [0-9a-f]{64}$')" == 3 ]] \
+        || { echo "$run: the probe did not print its three hashes, see $scratch/$run.out" >&2; exit 2; }
+      kernel="$(echo "$out" | awk '/^kernel-isa /{print $2}')"
+      [[ "$path" == avx2 && "$kernel" == avx512 ]] && { echo "$run: REPRO_ISA=avx2 still ran the AVX-512 kernels" >&2; exit 2; }
+      echo "$run (kernels: $kernel) ${hashes[$run]}"
+    done
   done
 done
-first="${hashes[debug-isa-on]}"
+first="$(for k in "${!hashes[@]}"; do echo "$k"; done | sort | head -n 1)"
+first="${hashes[$first]}"
 for k in "${!hashes[@]}"; do
   if [[ "${hashes[$k]}" != "$first" ]]; then
     echo "MISMATCH: $k differs; per-op hashes in $scratch/*.out" >&2

@@ -76,7 +76,7 @@ extension Runtime {
     /// compiled one.
     ///
     /// ```swift
-    /// Runtime.withKernelISA(.avx2) { GEMM.multiply(…) }
+    /// let forced = Runtime.withKernelISA(.avx2) { Runtime.kernelISA }   // the compiled kernels (.avx2 on x86-64)
     /// ```
     @_spi(Kernels) public static func withKernelISA<R>(_ isa: KernelISA, _ body: () throws -> R) rethrows -> R {
         let effective = isa == .avx512 && cpuSupportsAVX512 ? KernelISA.avx512 : compiledKernelISA

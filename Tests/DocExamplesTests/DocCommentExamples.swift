@@ -764,6 +764,21 @@ struct DocCommentExample: Sendable {
     defer { saved.restore() }
 }
 
+// Sources/ReproTensor/KernelISA.swift #1
+@Sendable func example_ReproTensor_KernelISA_1() async throws {
+    print(Runtime.kernelISA)   // avx512 on a CPU with AVX-512F, else avx2 (x86-64) or neon (arm64)
+}
+
+// Sources/ReproTensor/KernelISA.swift #2
+@Sendable func example_ReproTensor_KernelISA_2() async throws {
+    let isa = Runtime.kernelISA   // e.g. .avx512
+}
+
+// Sources/ReproTensor/KernelISA.swift #3
+@Sendable func example_ReproTensor_KernelISA_3() async throws {
+    let forced = Runtime.withKernelISA(.avx2) { Runtime.kernelISA }   // the compiled kernels (.avx2 on x86-64)
+}
+
 // Sources/ReproTensor/Nondeterminism.swift #1
 @Sendable func example_ReproTensor_Nondeterminism_1() async throws {
     try Nondeterminism.check(op: "matmul", algorithm: "splitK", reason: "partial sums follow the thread count")
@@ -2413,6 +2428,9 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproTensor/DType.swift #2", code: "Float.dtype   // .float32", runs: true, throwsError: false, body: example_ReproTensor_DType_2),
     DocCommentExample(location: "Sources/ReproTensor/FloatingPointEnvironment.swift #1", code: "let fp = FloatingPointEnvironment.current\nprint(fp.isStandard, fp)   // true \"round to nearest even, subnormals kept\"\nlet y = try FloatingPointEnvironment.withStandardMode { try x.matmul(w) }", runs: true, throwsError: false, body: example_ReproTensor_FloatingPointEnvironment_1),
     DocCommentExample(location: "Sources/ReproTensor/FloatingPointEnvironment.swift #2", code: "let saved = FloatingPointEnvironment.enterStandardMode()\ndefer { saved.restore() }", runs: true, throwsError: false, body: example_ReproTensor_FloatingPointEnvironment_2),
+    DocCommentExample(location: "Sources/ReproTensor/KernelISA.swift #1", code: "print(Runtime.kernelISA)   // avx512 on a CPU with AVX-512F, else avx2 (x86-64) or neon (arm64)", runs: true, throwsError: false, body: example_ReproTensor_KernelISA_1),
+    DocCommentExample(location: "Sources/ReproTensor/KernelISA.swift #2", code: "let isa = Runtime.kernelISA   // e.g. .avx512", runs: true, throwsError: false, body: example_ReproTensor_KernelISA_2),
+    DocCommentExample(location: "Sources/ReproTensor/KernelISA.swift #3", code: "let forced = Runtime.withKernelISA(.avx2) { Runtime.kernelISA }   // the compiled kernels (.avx2 on x86-64)", runs: true, throwsError: false, body: example_ReproTensor_KernelISA_3),
     DocCommentExample(location: "Sources/ReproTensor/Nondeterminism.swift #1", code: "try Nondeterminism.check(op: \"matmul\", algorithm: \"splitK\", reason: \"partial sums follow the thread count\")", runs: true, throwsError: true, body: example_ReproTensor_Nondeterminism_1),
     DocCommentExample(location: "Sources/ReproTensor/Runtime.swift #1", code: "var s = Runtime.settings\ns.threads = 1\nlet y = try Runtime.withSettings(s) { try a.matmul(b) }", runs: true, throwsError: false, body: example_ReproTensor_Runtime_1),
     DocCommentExample(location: "Sources/ReproTensor/Runtime.swift #2", code: "Runtime.threads = 2\nRuntime.deterministicAlgorithms   // true", runs: false, throwsError: false, body: example_ReproTensor_Runtime_2),

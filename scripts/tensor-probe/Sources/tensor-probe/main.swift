@@ -16,6 +16,8 @@ var state: UInt64 = 0x5EED
 }
 
 let verbose = CommandLine.arguments.contains("--verbose")
+// The kernel path of this run (AVX-512 tiles, or the compiled Swift kernels; REPRO_ISA can force the latter).
+print("kernel-isa \(Runtime.kernelISA.rawValue)")
 var results: [(String, Tensor)] = []
 @MainActor func record(_ name: String, _ t: Tensor) { results.append((name, t)) }
 
