@@ -140,14 +140,58 @@ import _ReproTestSupport
         #expect(expected == pinned, "\(label): pinned digest")
     }
 
-    /// Final-weight digests of ten steps, printed by these tests in a DEBUG build
-    /// (`swift test --filter TrainingInvarianceTests`, Swift 6.3, x86-64, on main after the
-    /// 2026-12-03 merges); the release build (CI) must reproduce them. On the training branch alone
-    /// they were 8a990646… (SGD) and 463ae5fd… (AdamW); the merge with the loading/trace work moved
-    /// them while the one-step gradient pin (AutogradInvarianceTests) stayed — which merged change
-    /// moved the multi-step bits is not yet identified (noted on issue 14).
+    /// Final-weight digests of ten steps (SHA-256 of the safetensors bytes), printed by these
+    /// tests in a DEBUG build (`swift test --filter TrainingInvarianceTests`, Swift 6.3, x86-64);
+    /// the release build (CI) must reproduce them.
+    ///
+    /// On the training branch alone they were 8a990646… (SGD) and 463ae5fd… (AdamW): the weights
+    /// are the same bits, only the file around them changed. That branch's `safetensorsBytes()`
+    /// wrote the JSON header with sorted keys (top level and inside each entry:
+    /// `data_offsets, dtype, shape`); the shared writer that replaced it (merge 3f6d73b) keeps the
+    /// state dict's order and `dtype, shape, data_offsets`. ``legacyHeaderDigest(_:)`` rebuilds the
+    /// old header and ``trainedWeightsAreTheTrainingBranchsBits()`` checks both old pins.
     static let pinnedSGD = "5f8c4fcd3b10255be3b274091b2eee7d28b54125adb321a21e06d7b040b54dfe"
     static let pinnedAdamW = "a0597b7edf0f30350e5a846cec4f1856dc57f2e3e285a0ec9c403794d4656b76"
+    /// The training branch's pins (tip cc38ea5), in its sorted-header safetensors form.
+    static let legacyPinnedSGD = "8a990646d3f8b6d4b0485687031cd5214f60233bf18f468ceb725e4fa4c793b2"
+    static let legacyPinnedAdamW = "463ae5fda4a49027fd0e7041b3711ce1bca08ee749bf8650e0d97636dc73baa0"
+
+    /// SHA-256 of the model as the training branch's writer laid it out: the same 8-byte length,
+    /// space padding and tensor bytes in state-dict order, but a header with every JSON object's
+    /// keys sorted (what `JSONSerialization` with `.sortedKeys` wrote).
+    static func legacyHeaderDigest(_ model: SmallCNN) throws -> String {
+        let dict = try StateDict(module: model)
+        var offsets: [String: (Int, Int)] = [:]
+        var offset = 0
+        for key in dict.keys {
+            let n = dict[key]!.bytes.count
+            offsets[key] = (offset, offset + n)
+            offset += n
+        }
+        let entries = dict.keys.sorted().map { key -> String in
+            let t = dict[key]!, (a, b) = offsets[key]!
+            return "\"\(key)\":{\"data_offsets\":[\(a),\(b)],\"dtype\":\"\(t.dtype.safetensorsName)\",\"shape\":["
+                + t.shape.map(String.init).joined(separator: ",") + "]}"
+        }
+        var header = Array(("{" + entries.joined(separator: ",") + "}").utf8)
+        while header.count % 8 != 0 { header.append(0x20) }
+        var bytes = (0..<8).map { UInt8(truncatingIfNeeded: UInt64(header.count) >> (8 * UInt64($0))) } + header
+        for key in dict.keys { bytes += dict[key]!.bytes }
+        return try Tensor(shape: [bytes.count], scalars: bytes).bitsHash
+    }
+
+    /// The ten-step weights in the training branch's file layout give that branch's pins, so the
+    /// 2026-12-03 re-pin changed the serialization, not one bit of training.
+    @Test func trainedWeightsAreTheTrainingBranchsBits() throws {
+        var sgd = try Self.sgdRun()
+        _ = try Self.train(&sgd, to: Self.steps, threads: 1) { _ in [8] }
+        #expect(try Self.legacyHeaderDigest(sgd.model) == Self.legacyPinnedSGD)
+        #expect(try sgd.digest == Self.pinnedSGD)
+        var adamW = try Self.adamWRun()
+        _ = try Self.train(&adamW, to: Self.steps, threads: 1) { _ in [8] }
+        #expect(try Self.legacyHeaderDigest(adamW.model) == Self.legacyPinnedAdamW)
+        #expect(try adamW.digest == Self.pinnedAdamW)
+    }
 
     @Test func sgdWithMomentumAndWarmUpIsInvariantToThreadsAndSplits() throws {
         try checkMatrix(Self.sgdRun, pinned: Self.pinnedSGD, label: "SGD")
