@@ -5,41 +5,22 @@ import Testing
 import _ReproTestSupport
 @testable import ReproNN
 
-/// Cross-entropy with probability targets and the generalized IoU loss's target-box gradient
-/// against PyTorch 2.13 (`Tests/Fixtures/losses/soft_targets.json`, written by
-/// `scripts/make_train_parity_fixtures.py`), with ``LossFixtureTests/tolerance`` and for the
-/// same reasons (torch's transcendentals and reduction order).
+/// Cross-entropy with probability targets and the generalized IoU loss's target-box gradient:
+/// their PyTorch 2.13 cases (`Tests/Fixtures/losses/soft_targets.json`, written by
+/// `scripts/make_train_parity_fixtures.py`) run in `LossFixtureTests`; here the identities and
+/// errors torch's semantics imply, and exact micro-batch splits on the tape.
 @Suite struct SoftTargetLossTests {
     static func cases() throws -> [LossCase] {
         try Fixtures.json("losses/soft_targets.json")["cases"].array.map(LossCase.init)
     }
 
-    @Test func valuesAndGradientsMatchPyTorch() throws {
+    /// `LossFixtureTests` checks these cases against torch with the other losses' tolerance;
+    /// this makes sure they are there (a missing file or case fails here).
+    @Test func fixtureHoldsSoftTargetsAndTargetGradients() throws {
         let cases = try Self.cases()
-        #expect(cases.filter { $0.kind == "cross_entropy" }.count == 5)
-        #expect(cases.filter { $0.kind == "generalized_box_iou" }.count == 1)
-        var worst = 0.0, worstCase = ""
-        for c in cases {
-            func check(_ ours: [Float], _ key: String) throws {
-                let ref = try c.floats(key)
-                #expect(ours.count == ref.count, "\(c.name) \(key): \(ours.count) values, torch \(ref.count)")
-                guard ours.count == ref.count else { return }
-                let e = relativeError(ours, ref)
-                if e > worst { worst = e; worstCase = "\(c.name) \(key)" }
-                #expect(e <= LossFixtureTests.tolerance, "\(c.name) \(key): relative error \(e)\nours  \(ours)\ntorch \(ref)")
-            }
-            try check(try c.loss(.none).elementLosses(c.input, c.target).scalars(), "none")
-            for r in [LossReduction.sum, .mean] {
-                let l = try c.loss(r)
-                try check(try l(c.input, c.target).scalars(), r.rawValue)
-                try check(try l.inputGradient(c.input, c.target).scalars(), "grad_" + r.rawValue)
-                if let giou = l as? GeneralizedIoULoss {
-                    let upstream: LossOutputGradient = r == .sum ? .sum() : .mean(denominator: try giou.denominator(target: c.target))
-                    try check(try giou.targetGradient(c.input, c.target, outputGradient: upstream).scalars(), "target_grad_" + r.rawValue)
-                }
-            }
-        }
-        print("soft targets / GIoU target gradient vs torch: worst relative error \(worst) (\(worstCase))")
+        #expect(cases.filter { $0.kind == "cross_entropy" && $0.target.dtype == .float32 }.count == 5)
+        #expect(cases.filter { $0.kind == "generalized_box_iou" && $0.json.has("target_grad_mean") }.count == 1)
+        #expect(try LossCase.all().count == cases.count + Fixtures.json("losses/losses.json")["cases"].array.count)
     }
 
     /// A one-hot probability target is the class-index loss (same formula, up to rounding of the

@@ -107,6 +107,20 @@ public struct CrossEntropyLoss: Loss {
         return Batch(x: x, y: y, p: nil, w: w, samples: n, classes: c, positions: positions)
     }
 
+    /// The logits of the position at `base` shifted by their maximum, into `e`, and
+    /// `(Σ exp e, log Σ exp e)`, classes in index order.
+    func shiftedExponentials(_ b: Batch, base: Int, into e: inout [Float]) -> (sum: Float, log: Float) {
+        let stride = b.positions
+        var m = -Float.infinity
+        for k in 0..<b.classes { m = max(m, b.x[base + k * stride]) }
+        var s: Float = 0
+        for k in 0..<b.classes {
+            e[k] = b.x[base + k * stride] - m
+            s += ElementaryFunctions.exp(e[k])
+        }
+        return (s, ElementaryFunctions.log(s))
+    }
+
     /// Loss of position `p` of sample `n` and, if `gradient` is given, `scale·∂loss/∂x` written
     /// to it (same layout as the input). Returns `(loss, denominator)`; ignored positions give (0, 0).
     func position(_ b: Batch, _ n: Int, _ p: Int, scale: Float, gradient: UnsafeMutablePointer<Float>?,
@@ -122,14 +136,7 @@ public struct CrossEntropyLoss: Loss {
             return (0, 0)
         }
         let yi = Int(target)
-        var m = -Float.infinity
-        for k in 0..<c { m = max(m, b.x[base + k * stride]) }
-        var s: Float = 0
-        for k in 0..<c {
-            e[k] = b.x[base + k * stride] - m
-            s += ElementaryFunctions.exp(e[k])
-        }
-        let logS = ElementaryFunctions.log(s)
+        let (s, logS) = shiftedExponentials(b, base: base, into: &e)
         let wy = b.w?[yi] ?? 1
         let eps = Float(labelSmoothing)
         var loss = wy * -(e[yi] - logS)
@@ -158,14 +165,7 @@ public struct CrossEntropyLoss: Loss {
     func softPosition(_ b: Batch, _ probabilities: [Float], base: Int, scale: Float, gradient: UnsafeMutablePointer<Float>?,
                       shifted e: inout [Float]) -> (loss: Float, denominator: Float) {
         let c = b.classes, stride = b.positions
-        var m = -Float.infinity
-        for k in 0..<c { m = max(m, b.x[base + k * stride]) }
-        var s: Float = 0
-        for k in 0..<c {
-            e[k] = b.x[base + k * stride] - m
-            s += ElementaryFunctions.exp(e[k])
-        }
-        let logS = ElementaryFunctions.log(s)
+        let (s, logS) = shiftedExponentials(b, base: base, into: &e)
         // torch: target * (1 − ε) + ε / C, each factor a float32 scalar.
         let keep = Float(1 - labelSmoothing), spread = Float(labelSmoothing / Double(c))
         @inline(__always) func weighted(_ k: Int) -> Float {
