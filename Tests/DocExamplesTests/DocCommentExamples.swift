@@ -1696,6 +1696,8 @@ struct DocCommentExample: Sendable {
     let logits = try Tensor(shape: [2, 3], scalars: [Float(1), 2, 3, 0, 0, 5])
     let target = try Tensor(shape: [2], scalars: [Int64(2), 0])
     let loss = try CrossEntropyLoss(labelSmoothing: 0.1)(logits, target)
+    let soft = try Tensor(shape: [2, 3], scalars: [Float(0.1), 0.2, 0.7, 0.5, 0, 0.5])
+    let softLoss = try CrossEntropyLoss(labelSmoothing: 0.1)(logits, soft)
 }
 
 // Sources/ReproNN/Losses/GeneralizedIoULoss.swift #1
@@ -1703,6 +1705,13 @@ struct DocCommentExample: Sendable {
     let a = try Tensor(shape: [1, 4], scalars: [Float(0), 0, 2, 2])
     let b = try Tensor(shape: [1, 4], scalars: [Float(1), 1, 3, 3])
     let loss = try GeneralizedIoULoss()(a, b)   // 1 − (1/7 − 2/9)
+}
+
+// Sources/ReproNN/Losses/GeneralizedIoULoss.swift #2
+@Sendable func example_ReproNN_Losses_GeneralizedIoULoss_2() async throws {
+    let predicted = try Tensor(shape: [1, 4], scalars: [Float(0), 0, 2, 2])
+    let target = try Tensor(shape: [1, 4], scalars: [Float(1), 1, 3, 3])
+    let g = try GeneralizedIoULoss(reduction: .sum).targetGradient(predicted, target, outputGradient: .sum())
 }
 
 // Sources/ReproNN/Losses/Loss.swift #1
@@ -2545,8 +2554,9 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproNN/Layers/Sequential.swift #2", code: "var blocks = ModuleList<Conv2d>([c0, c1])\nlet second = blocks[1]", runs: true, throwsError: false, body: example_ReproNN_Layers_Sequential_2),
     DocCommentExample(location: "Sources/ReproNN/Losses/BinaryLosses.swift #1", code: "let x = try Tensor(shape: [2], scalars: [Float(2), -1])\nlet y = try Tensor(shape: [2], scalars: [Float(1), 0])\nlet loss = try BCEWithLogitsLoss()(x, y)", runs: true, throwsError: false, body: example_ReproNN_Losses_BinaryLosses_1),
     DocCommentExample(location: "Sources/ReproNN/Losses/BinaryLosses.swift #2", code: "let x = try Tensor(shape: [2], scalars: [Float(2), -1])\nlet y = try Tensor(shape: [2], scalars: [Float(1), 0])\nlet loss = try SigmoidFocalLoss(reduction: .sum)(x, y)", runs: true, throwsError: false, body: example_ReproNN_Losses_BinaryLosses_2),
-    DocCommentExample(location: "Sources/ReproNN/Losses/CrossEntropyLoss.swift #1", code: "let logits = try Tensor(shape: [2, 3], scalars: [Float(1), 2, 3, 0, 0, 5])\nlet target = try Tensor(shape: [2], scalars: [Int64(2), 0])\nlet loss = try CrossEntropyLoss(labelSmoothing: 0.1)(logits, target)", runs: true, throwsError: false, body: example_ReproNN_Losses_CrossEntropyLoss_1),
+    DocCommentExample(location: "Sources/ReproNN/Losses/CrossEntropyLoss.swift #1", code: "let logits = try Tensor(shape: [2, 3], scalars: [Float(1), 2, 3, 0, 0, 5])\nlet target = try Tensor(shape: [2], scalars: [Int64(2), 0])\nlet loss = try CrossEntropyLoss(labelSmoothing: 0.1)(logits, target)\nlet soft = try Tensor(shape: [2, 3], scalars: [Float(0.1), 0.2, 0.7, 0.5, 0, 0.5])\nlet softLoss = try CrossEntropyLoss(labelSmoothing: 0.1)(logits, soft)", runs: true, throwsError: false, body: example_ReproNN_Losses_CrossEntropyLoss_1),
     DocCommentExample(location: "Sources/ReproNN/Losses/GeneralizedIoULoss.swift #1", code: "let a = try Tensor(shape: [1, 4], scalars: [Float(0), 0, 2, 2])\nlet b = try Tensor(shape: [1, 4], scalars: [Float(1), 1, 3, 3])\nlet loss = try GeneralizedIoULoss()(a, b)   // 1 − (1/7 − 2/9)", runs: true, throwsError: false, body: example_ReproNN_Losses_GeneralizedIoULoss_1),
+    DocCommentExample(location: "Sources/ReproNN/Losses/GeneralizedIoULoss.swift #2", code: "let predicted = try Tensor(shape: [1, 4], scalars: [Float(0), 0, 2, 2])\nlet target = try Tensor(shape: [1, 4], scalars: [Float(1), 1, 3, 3])\nlet g = try GeneralizedIoULoss(reduction: .sum).targetGradient(predicted, target, outputGradient: .sum())", runs: true, throwsError: false, body: example_ReproNN_Losses_GeneralizedIoULoss_2),
     DocCommentExample(location: "Sources/ReproNN/Losses/Loss.swift #1", code: "let loss = L1Loss()\nlet x = try Tensor(shape: [3, 2], scalars: [Float](repeating: 1, count: 6))\nlet y = try Tensor(zeros: [3, 2])\nvar terms = try loss.terms(x.sliced(dim: 0, range: 0..<2), y.sliced(dim: 0, range: 0..<2), startIndex: 0)\ntry terms.append(loss.terms(x.sliced(dim: 0, range: 2..<3), y.sliced(dim: 0, range: 2..<3), startIndex: 2))\nlet mean = try terms.value(.mean, loss: \"l1_loss\")   // 1.0", runs: true, throwsError: false, body: example_ReproNN_Losses_Loss_1),
     DocCommentExample(location: "Sources/ReproNN/Losses/RegressionLosses.swift #1", code: "let x = try Tensor(shape: [2], scalars: [Float(1), -2])\nlet y = try Tensor(shape: [2], scalars: [Float(0), 0])\nlet loss = try L1Loss()(x, y)        // 1.5", runs: true, throwsError: false, body: example_ReproNN_Losses_RegressionLosses_1),
     DocCommentExample(location: "Sources/ReproNN/Losses/RegressionLosses.swift #2", code: "let x = try Tensor(shape: [2], scalars: [Float(1), -2])\nlet loss = try MSELoss(reduction: .sum)(x, Tensor(zeros: [2]))   // 5.0", runs: true, throwsError: false, body: example_ReproNN_Losses_RegressionLosses_2),

@@ -23,8 +23,10 @@ struct LossCase {
             : Tensor(shape: tshape, scalars: try t.f32Bits.map(Float.init(bitPattern:)))
     }
 
+    /// Every case of `losses.json` and of `soft_targets.json` (probability targets and the IoU
+    /// loss's target gradient, written by scripts/make_train_parity_fixtures.py).
     static func all() throws -> [LossCase] {
-        try Fixtures.json("losses/losses.json")["cases"].array.map(LossCase.init)
+        try ["losses/losses.json", "losses/soft_targets.json"].flatMap { try Fixtures.json($0)["cases"].array.map(LossCase.init) }
     }
 
     func floats(_ key: String) throws -> [Float] { try json[key].f32Bits.map(Float.init(bitPattern:)) }
@@ -106,6 +108,10 @@ func relativeError(_ a: [Float], _ b: [Float]) -> Double {
                 let l = try c.loss(r)
                 try check(try l(c.input, c.target).scalars(), r.rawValue)
                 try check(try l.inputGradient(c.input, c.target).scalars(), "grad_" + r.rawValue)
+                if c.json.has("target_grad_" + r.rawValue), let giou = l as? GeneralizedIoULoss {
+                    let upstream: LossOutputGradient = r == .sum ? .sum() : .mean(denominator: try giou.denominator(target: c.target))
+                    try check(try giou.targetGradient(c.input, c.target, outputGradient: upstream).scalars(), "target_grad_" + r.rawValue)
+                }
             }
         }
         print("losses vs torch: worst relative error \(worst) (\(worstCase))")

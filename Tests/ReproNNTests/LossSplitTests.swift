@@ -134,8 +134,12 @@ struct SplitData {
         expectError(.shapeMismatch(loss: "cross_entropy", argument: "target", expected: [4], found: [5])) {
             _ = try CrossEntropyLoss()(x, Tensor(zeros: [5], dtype: .int64))
         }
-        expectError(.invalidShape(loss: "cross_entropy", argument: "target", shape: [4], reason: "expected int64 class indices, found float32")) {
+        // A float target holds probabilities and must have the input's shape.
+        expectError(.shapeMismatch(loss: "cross_entropy", argument: "target", expected: [4, 3], found: [4])) {
             _ = try CrossEntropyLoss()(x, Tensor(zeros: [4]))
+        }
+        expectError(.invalidShape(loss: "cross_entropy", argument: "target", shape: [4], reason: "expected int64 class indices, found uint8")) {
+            _ = try CrossEntropyLoss()(x, Tensor(zeros: [4], dtype: .uint8))
         }
         expectError(.shapeMismatch(loss: "cross_entropy", argument: "weight", expected: [3], found: [2])) {
             _ = try CrossEntropyLoss(weight: Tensor(zeros: [2]))(x, Tensor(zeros: [4], dtype: .int64))

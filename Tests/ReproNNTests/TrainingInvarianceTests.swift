@@ -140,13 +140,16 @@ import _ReproTestSupport
         #expect(expected == pinned, "\(label): pinned digest")
     }
 
-    /// Final-weight digests of ten steps, printed by these tests in a DEBUG build
-    /// (`swift test --filter TrainingInvarianceTests`, Swift 6.3, x86-64, on main after the
-    /// 2026-12-03 merges); the release build (CI) must reproduce them. On the training branch alone
-    /// they were 8a990646… (SGD) and 463ae5fd… (AdamW); the merge with the loading/trace work moved
-    /// them while the one-step gradient pin (AutogradInvarianceTests) stayed — which merged change
-    /// moved the multi-step bits is not yet identified (noted on issue 14). Re-pinned when the tape's
-    /// GroupNorm moved to `GroupNormKernel` (float64 statistics; were 5f8c4fcd… and a0597b7e…).
+    /// Final-weight digests of ten steps (SHA-256 of the safetensors bytes), printed by these
+    /// tests in a DEBUG build (`swift test --filter TrainingInvarianceTests`, Swift 6.3, x86-64);
+    /// the release build (CI) must reproduce them.
+    ///
+    /// History: on the training branch alone they were 8a990646… (SGD) and 463ae5fd… (AdamW). The
+    /// merge with the shared safetensors writer moved them to 5f8c4fcd… / a0597b7e… without changing
+    /// one weight bit: the old writer sorted the header's JSON keys, the shared one keeps state-dict
+    /// order (proved by rebuilding the sorted header from the trained weights, which gave the old
+    /// pins again). They moved once more, to the values below, when the tape's GroupNorm moved to
+    /// `GroupNormKernel` (float64 statistics: a real change of arithmetic).
     static let pinnedSGD = "f3b0ed647853bd0efc8c0b8df751e99b8c0d3ce28329e70e6306f49bac5d1c84"
     static let pinnedAdamW = "21eda5b6b4e1e72d83b78d7cf1f7eb8c7f04fd1a53f3a5eff6a734ec15d285de"
 

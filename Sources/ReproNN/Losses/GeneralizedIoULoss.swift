@@ -6,8 +6,10 @@ import ReproTensor
 ///
 /// Input (the predicted boxes) and target are `[N, …, 4]`; each sample has one loss per box and
 /// `mean` divides by the box count. Identical boxes give about `eps`, not 0, as torchvision.
-/// The gradient is with respect to the input boxes; where a `min`/`max` compares equal
-/// coordinates, each side gets half, as torch's `minimum`/`maximum` backward.
+/// ``inputGradient(_:_:outputGradient:)`` is the gradient with respect to the input boxes and
+/// ``targetGradient(_:_:outputGradient:)`` with respect to the target boxes (torch's autograd
+/// gives both); where a `min`/`max` compares equal coordinates, each side gets half, as torch's
+/// `minimum`/`maximum` backward.
 ///
 /// ```swift
 /// let a = try Tensor(shape: [1, 4], scalars: [Float(0), 0, 2, 2])
@@ -91,7 +93,7 @@ public struct GeneralizedIoULoss: Loss {
         return loss
     }
 
-    /// Calls `body(box, loss)` for every box with the given per-box scales.
+    /// Calls `body(box, loss)` for every box of `a` against the same box of `b`, with the given per-box scales.
     func forEachBox(_ a: [Float], _ b: [Float], scale: (Int) -> Float, gradient: UnsafeMutablePointer<Float>?,
                     _ body: (Int, Float) -> Void) {
         let e = Float(eps)
@@ -141,11 +143,32 @@ public struct GeneralizedIoULoss: Loss {
 
     /// The gradient with respect to the input boxes.
     public func inputGradient(_ input: Tensor, _ target: Tensor, outputGradient: LossOutputGradient) throws(LossError) -> Tensor {
+        try gradient(input, target, outputGradient: outputGradient, withRespectToTarget: false)
+    }
+
+    /// The gradient with respect to the target boxes, shaped as `target`, for the given output
+    /// gradient (as ``inputGradient(_:_:outputGradient:)``, the same upstream conventions).
+    ///
+    /// The loss of a box pair is the same bits with the two boxes exchanged (the intersection,
+    /// union and enclosing box are symmetric, and `A₁ + A₂` commutes), so this is the input-box
+    /// rule applied with the roles exchanged.
+    ///
+    /// ```swift
+    /// let predicted = try Tensor(shape: [1, 4], scalars: [Float(0), 0, 2, 2])
+    /// let target = try Tensor(shape: [1, 4], scalars: [Float(1), 1, 3, 3])
+    /// let g = try GeneralizedIoULoss(reduction: .sum).targetGradient(predicted, target, outputGradient: .sum())
+    /// ```
+    public func targetGradient(_ input: Tensor, _ target: Tensor, outputGradient: LossOutputGradient) throws(LossError) -> Tensor {
+        try gradient(input, target, outputGradient: outputGradient, withRespectToTarget: true)
+    }
+
+    func gradient(_ input: Tensor, _ target: Tensor, outputGradient: LossOutputGradient, withRespectToTarget: Bool) throws(LossError) -> Tensor {
         let (a, b, _) = try read(input, target, startIndex: 0)
         let (scale, elements) = try LossInputs.upstream(outputGradient, elementShape: elementShape(of: input), loss: name)
         var out = [Float](repeating: 0, count: a.count)
         out.withUnsafeMutableBufferPointer { g in
-            forEachBox(a, b, scale: { elements?[$0] ?? scale }, gradient: g.baseAddress) { _, _ in }
+            forEachBox(withRespectToTarget ? b : a, withRespectToTarget ? a : b, scale: { elements?[$0] ?? scale },
+                       gradient: g.baseAddress) { _, _ in }
         }
         return try LossInputs.tensor(input.shape, out, loss: name)
     }
