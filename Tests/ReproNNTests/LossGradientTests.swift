@@ -36,6 +36,22 @@ struct DoubleLoss {
             let w = try vector("weight"), eps = try c.double("label_smoothing") ?? 0
             let ignore = try c.param("ignore_index")?.int64 ?? -100
             var total = 0.0
+            if classTargets.isEmpty {
+                // Probability targets, laid out like the input: −Σ_c w_c·p'_c·log q_c with
+                // p' = (1 − ε)·p + ε/C (torch smooths the given distribution; no ignore_index).
+                for s in 0..<n {
+                    for p in 0..<pos {
+                        let row = (0..<cl).map { x[(s * cl + $0) * pos + p] }
+                        let m = row.max()!
+                        let lse = m + Foundation.log(row.map { Foundation.exp($0 - m) }.reduce(0, +))
+                        for k in 0..<cl {
+                            let prob = (1 - eps) * t[(s * cl + k) * pos + p] + eps / Double(cl)
+                            total -= (w?[k] ?? 1) * prob * (row[k] - lse)
+                        }
+                    }
+                }
+                return total
+            }
             for s in 0..<n {
                 for p in 0..<pos {
                     let y = classTargets[s * pos + p]
