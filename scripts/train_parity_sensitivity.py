@@ -11,7 +11,7 @@ norm, SGD(lr=0.01, momentum=0.9, weight_decay=1e-4), three steps on the same bat
 2. The switch: in torch's own run, the second ReLU of layer4.0 (after the residual add) sees
    +1.08e-5 at sample 0, channel 93, position (0, 1) in step 2's forward. Forcing that one
    activation to 0 (a float-rounding-sized change that closes the gate: its gradient no longer
-   flows) gives step-3 loss 0.082249 instead of 0.082474 -- where Repro lands (0.082242).
+   flows) gives step-3 loss 0.082249 instead of 0.082474 -- where Repro lands (0.082247).
 
 So the third step's loss is not a continuous function of the rounding at this point: any
 implementation whose activations differ from torch's by ~1e-5 (a different summation order is
