@@ -16,9 +16,14 @@ import _ReproTestSupport
         let commands = try readmeToolCommands()
         #expect(commands.count >= 5, "the README's `repro` tool block has \(commands.count) commands")
         let folder = try makeImageFolder(sameSize: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // Files the commands write (`ref.json`, `run.json`, …) go here, never into the working directory.
+        let scratch = try makeTemporaryFolder("readme-tool")
+        defer {
+            try? FileManager.default.removeItem(atPath: folder)
+            try? FileManager.default.removeItem(at: scratch)
+        }
         for command in commands {
-            let arguments = try command.dropFirst().map { try substitutePlaceholder($0, imageFolder: folder) }
+            let arguments = try command.dropFirst().map { try substitutePlaceholder($0, imageFolder: folder, scratch: scratch.path) }
             let r = try runRepro(Array(arguments))
             let shown = command.joined(separator: " ")
             #expect(r.status == 0, "`\(shown)` exited \(r.status): \(r.stderr)")
@@ -60,7 +65,7 @@ import _ReproTestSupport
                 if token.hasSuffix("/") && arguments.last == "--draw" {
                     arguments.append(scratch.appendingPathComponent(token).path)
                 } else {
-                    arguments.append(try substitutePlaceholder(token, imageFolder: scratch.path))
+                    arguments.append(try substitutePlaceholder(token, imageFolder: scratch.path, scratch: scratch.path))
                 }
                 index = command.index(after: index)
             }
@@ -84,7 +89,7 @@ import _ReproTestSupport
         let changed = zip(commands, brokenCommands).filter { $0 != $1 }.map(\.1)
         #expect(changed.count == 1)
         for command in changed {
-            let r = try runRepro(try command.dropFirst().map { try substitutePlaceholder($0, imageFolder: folder.path) })
+            let r = try runRepro(try command.dropFirst().map { try substitutePlaceholder($0, imageFolder: folder.path, scratch: folder.path) })
             #expect(r.status != 0, "a misspelt option was accepted: \(command)")
         }
     }
@@ -156,9 +161,14 @@ private func readmeDetectCommands() throws -> [[String]] {
 
 /// Replaces a README placeholder input with a repository fixture: an image file name with a JPEG or
 /// PNG fixture, a folder (`name/`) with `imageFolder`. Other words pass through.
-private func substitutePlaceholder(_ word: String, imageFolder: String) throws -> String {
+private func substitutePlaceholder(_ word: String, imageFolder: String, scratch: String) throws -> String {
     if word.hasPrefix("-") { return word }
     let lower = word.lowercased()
+    // A bare file name the command writes or reads back (a reference, a manifest, a log): the
+    // scratch folder, so that running the README leaves nothing in the working directory.
+    if !word.contains("/"), [".json", ".jsonl"].contains(where: { lower.hasSuffix($0) }) {
+        return scratch + "/" + word
+    }
     if lower.hasSuffix(".jpg") || lower.hasSuffix(".jpeg") {
         return Fixtures.url("images/photo_chelsea.jpg").path
     }
