@@ -133,16 +133,14 @@
     }
 
     /// The weight gradient of samples `0..<g.batch`, which have global indices
-    /// `firstSample ..< firstSample + g.batch`, as nodes of the canonical sample tree.
+    /// `firstSample ..< firstSample + g.batch`, as nodes of the canonical sample tree (reduced
+    /// inside the GEMM: `Conv2dBackward+SampleTree.swift`; the bits of the per-sample gradients
+    /// pushed through ``SampleGradients/accumulate(count:firstSample:samples:threads:_:)``).
     @_spi(Kernels) public static func weightGradientSum(
         _ g: ConvGeometry, input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
         firstSample: Int, threads: Int
     ) -> SampleTreeSum {
-        withWeightGradientWorkspace(g) { ws in
-            SampleGradients.accumulate(count: weightCount(g), firstSample: firstSample, samples: g.batch, threads: threads) { n, out in
-                sampleWeightGradient(g, n: n, x: x, dy: dy, out: out, ws: ws, threads: threads)
-            }
-        }
+        weightGradientTree(g, input: x, outputGradient: dy, firstSample: firstSample, threads: threads)
     }
 
     /// Runs `body` with a producer of per-sample weight gradients: `produce(n, out)` writes sample
@@ -205,13 +203,6 @@
     @_spi(Kernels) public static func biasGradientSum(
         _ g: ConvGeometry, outputGradient dy: UnsafePointer<Float>, firstSample: Int, threads: Int
     ) -> SampleTreeSum {
-        let oc = g.outChannels
-        var all = [Float](repeating: 0, count: g.batch * oc)
-        all.withUnsafeMutableBufferPointer { biasGradients(g, outputGradient: dy, into: $0.baseAddress!, threads: threads) }
-        return all.withUnsafeBufferPointer { all in
-            SampleGradients.accumulate(count: oc, firstSample: firstSample, samples: g.batch, threads: threads) { n, out in
-                out.update(from: all.baseAddress! + n * oc, count: oc)
-            }
-        }
+        biasGradientTree(g, outputGradient: dy, firstSample: firstSample, threads: threads)
     }
 }

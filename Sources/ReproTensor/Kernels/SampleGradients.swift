@@ -20,32 +20,17 @@
     @_spi(Kernels) public static func accumulate(
         count: Int, firstSample: Int, samples: Int, threads: Int, _ produce: (Int, UnsafeMutablePointer<Float>) -> Void
     ) -> SampleTreeSum {
-        var stack: [(start: Int, size: Int, buffer: UnsafeMutablePointer<Float>)] = []
-        var spare: [UnsafeMutablePointer<Float>] = []
-        defer {
-            for node in stack { node.buffer.deallocate() }
-            for b in spare { b.deallocate() }
-        }
+        let plan = SampleTreePlan(firstSample: firstSample, samples: samples)
+        var slots: [UnsafeMutablePointer<Float>] = []
+        defer { for b in slots { b.deallocate() } }
         for n in 0..<samples {
-            let buffer = spare.popLast() ?? UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-            produce(n, buffer)
-            var current = (start: firstSample + n, size: 1, buffer: buffer)
-            // SampleTreeSum's rule: merge while the top node has the same size and starts an aligned pair.
-            while let top = stack.last, top.size == current.size, top.start % (2 * top.size) == 0 {
-                stack.removeLast()
-                add(current.buffer, into: top.buffer, count: count, threads: threads)
-                spare.append(current.buffer)
-                current = (top.start, top.size * 2, top.buffer)
-            }
-            stack.append(current)
+            let step = plan.steps[n]
+            while slots.count <= step.slot { slots.append(UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))) }
+            produce(n, slots[step.slot])
+            // Each merge adds the node just finished (right) into the stack's top (left).
+            for q in 0..<step.merges { add(slots[step.slot - q], into: slots[step.slot - q - 1], count: count, threads: threads) }
         }
-        var sum = SampleTreeSum(count: count, startIndex: firstSample)
-        for node in stack {
-            let block = SampleTreeSum.Block(start: node.start, size: node.size,
-                                            values: Array(UnsafeBufferPointer(start: node.buffer, count: count)))
-            do { try sum.append(block) } catch { preconditionFailure("SampleGradients: \(error)") }
-        }
-        return sum
+        return plan.sum(count: count) { i in UnsafePointer(slots[i]) }
     }
 
     /// `left[i] = left[i] + right[i]` (one rounding per element; threads take fixed chunks).
@@ -63,5 +48,68 @@
             sum.append(sample: UnsafeBufferPointer(start: perSample + n * count, count: count))
         }
         return sum.total()
+    }
+}
+
+/// The shape of the canonical reduction of samples `firstSample ..< firstSample + samples` when
+/// they are appended one by one (``SampleTreeSum``'s binary-counter rule: a new node merges
+/// with the stack's top while the top has the same size and starts an aligned pair; each merge
+/// is one `left + right`). The rule depends on the sample indices only, so one plan serves every
+/// element of a gradient: the reduction can keep its stack per output tile
+/// (``GEMM/sampleTreeMultiply(m:n:depth:samples:firstSample:packA:packB:outputs:ldc:threads:)``)
+/// or per buffer (``SampleGradients/accumulate(count:firstSample:samples:threads:_:)``).
+///
+/// ```swift
+/// let plan = SampleTreePlan(firstSample: 3, samples: 3)
+/// plan.nodes.map(\.size)   // [1, 2]: sample 3 alone, then samples 4 and 5
+/// ```
+@_spi(Kernels) public struct SampleTreePlan: Sendable {
+    /// What appending one sample does.
+    @_spi(Kernels) public struct Step: Sendable {
+        /// The stack slot the sample's contribution is written to (the stack's depth before it).
+        @_spi(Kernels) public var slot: Int
+        /// How many merges follow: slot `slot − q − 1` += slot `slot − q` for `q` in `0..<merges`.
+        @_spi(Kernels) public var merges: Int
+    }
+
+    /// One step per sample, in order.
+    @_spi(Kernels) public let steps: [Step]
+    /// The stack at the end, bottom first: node `i` lives in slot `i`.
+    @_spi(Kernels) public let nodes: [(start: Int, size: Int)]
+    /// Slots the stack ever uses.
+    @_spi(Kernels) public let slotCount: Int
+    /// The global index of the first sample.
+    @_spi(Kernels) public let firstSample: Int
+
+    /// Plans the samples `firstSample ..< firstSample + samples`.
+    @_spi(Kernels) public init(firstSample: Int, samples: Int) {
+        var stack: [(start: Int, size: Int)] = [], steps: [Step] = [], slots = 0
+        for n in 0..<samples {
+            var current = (start: firstSample + n, size: 1), merges = 0
+            let slot = stack.count
+            slots = max(slots, slot + 1)
+            while let top = stack.last, top.size == current.size, top.start % (2 * top.size) == 0 {
+                stack.removeLast()
+                merges += 1
+                current = (top.start, top.size * 2)
+            }
+            stack.append(current)
+            steps.append(Step(slot: slot, merges: merges))
+        }
+        self.steps = steps
+        self.nodes = stack
+        self.slotCount = slots
+        self.firstSample = firstSample
+    }
+
+    /// The final nodes as a ``SampleTreeSum``: node `i`'s `count` values are read from `values(i)`.
+    func sum(count: Int, values: (Int) -> UnsafePointer<Float>) -> SampleTreeSum {
+        var sum = SampleTreeSum(count: count, startIndex: firstSample)
+        for (i, node) in nodes.enumerated() {
+            let block = SampleTreeSum.Block(start: node.start, size: node.size,
+                                            values: Array(UnsafeBufferPointer(start: values(i), count: count)))
+            do { try sum.append(block) } catch { preconditionFailure("SampleTreePlan: \(error)") }
+        }
+        return sum
     }
 }

@@ -1,0 +1,200 @@
+/// The sample-tree product: a sum over samples of per-sample products, reduced with the
+/// canonical sample tree inside the GEMM.
+///
+/// For samples `s = 0..<samples` (global indices `firstSample + s`) with operands `Aₛ` (`m × depth`)
+/// and `Bₛ` (`depth × n`), each sample's product `Cₛ = Aₛ · Bₛ` has exactly the bits of
+/// ``GEMM/multiply(m:n:k:a:b:c:ldc:epilogue:epilogueAxis:threads:split:)`` on that sample alone:
+/// one FMA chain from zero over `p = 0..<depth`, or — when ``GEMM/isSegmented(m:n:k:)`` holds for
+/// `(m, n, depth)` — per segment of ``GEMM/segmentLength`` one chain from zero, the partials added
+/// left to right. The `Cₛ` are then reduced as ``SampleGradients/accumulate(count:firstSample:samples:threads:_:)``
+/// reduces them (``SampleTreePlan``: the same merges, each one `left + right`), so the nodes of the
+/// canonical tree that come out are bit for bit those of per-sample GEMMs plus the tree adds.
+///
+/// What changes is where the work happens: both operands of every sample are packed once
+/// (shared by the threads), and threads take ranges of 6 × 16 output tiles. For each block of
+/// tiles, every sample's tile goes straight into a per-block stack of tree nodes (one node's
+/// tile per stack slot, L2-resident) and is merged there while it is still in L1; only the
+/// final nodes are written to memory. Per-sample products are never written out, which is what
+/// made the weight gradient of short-plane convolutions (ResNet's layer4: depth 7·7) cost half
+/// again as much as one batched GEMM.
+///
+/// ```swift
+/// // Σₛ Aₛ·Bₛ over 3 samples starting at global index 3: nodes {3} and {4, 5}.
+/// let plan = SampleTreePlan(firstSample: 3, samples: 3)
+/// plan.nodes.count   // 2
+/// ```
+extension GEMM {
+    /// Row panels (of 6) per block of the sample-tree product.
+    static let treeBlockRowPanels = 12
+    /// Column panels (of 16) per block of the sample-tree product.
+    static let treeBlockColumnPanels = 16
+
+    /// Computes the canonical tree nodes of `Σₛ Aₛ · Bₛ` over `samples` samples from global index
+    /// `firstSample`, and writes node `i` of `SampleTreePlan(firstSample:samples:).nodes` to
+    /// `outputs[i]` (`m × n`, row-major, leading dimension `ldc`; only those elements are written).
+    ///
+    /// - Parameters:
+    ///   - packSample: `packSample(s, a, b)` packs sample `s`'s operands: A (`m × depth`) into `a`
+    ///     and B (`depth × n`) into `b`, both over the whole depth in KC depth blocks of all their
+    ///     panels, as ``packSampleOperands(a:b:m:n:depth:intoA:intoB:threads:)`` does. Called once per
+    ///     sample, in order, from the calling thread (it may use the pool).
+    ///   - threads: the largest number of threads (results do not depend on it).
+    static func sampleTreeMultiply(
+        m: Int, n: Int, depth: Int, samples: Int, firstSample: Int,
+        packSample: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
+        outputs: [UnsafeMutablePointer<Float>], ldc: Int, threads: Int
+    ) {
+        let plan = SampleTreePlan(firstSample: firstSample, samples: samples)
+        precondition(outputs.count == plan.nodes.count, "sampleTreeMultiply: one output per tree node")
+        guard m > 0 && n > 0 && samples > 0 else { return }
+        if depth == 0 {
+            for out in outputs { for i in 0..<m { (out + i * ldc).initialize(repeating: 0, count: n) } }
+            return
+        }
+        let mPanels = (m + mr - 1) / mr, nPanels = (n + nr - 1) / nr
+        let aFloats = mPanels * 6 * depth, bFloats = nPanels * 16 * depth
+        let segmented = isSegmented(m: m, n: n, k: depth)
+        let threads = max(1, threads)
+        let byRows = rowsBalanceBetter(m: m, n: n, threads: threads)
+        let parts = min(threads, byRows ? mPanels : nPanels)
+        let rowPanels = min(treeBlockRowPanels, mPanels), colPanels = min(treeBlockColumnPanels, nPanels)
+        let blockFloats = rowPanels * colPanels * 96
+        let perThread = (plan.slotCount + (segmented ? 1 : 0)) * blockFloats
+        let shared = samples * (aFloats + bFloats)
+        let total = shared + parts * perThread
+        ThreadPool.current.withWorkspace(bytes: total * 4) { raw in
+            let ws = raw.bindMemory(to: Float.self, capacity: total)
+            let packedA = UnsafePointer(ws), packedB = UnsafePointer(ws + samples * aFloats)
+            // Pack every sample's operands once, shared by the threads.
+            for s in 0..<samples { packSample(s, ws + s * aFloats, ws + samples * aFloats + s * bFloats) }
+            let tree = SampleTreeTiles(m: m, n: n, depth: depth, plan: plan, segmented: segmented,
+                                       packedA: packedA, aStride: aFloats, packedB: packedB, bStride: bFloats,
+                                       outputs: outputs, ldc: ldc, rowPanels: rowPanels, colPanels: colPanels,
+                                       wide: Runtime.usesAVX512)
+            ThreadPool.current.run(participants: parts) { p in
+                let split = byRows ? mPanels : nPanels
+                let own = (p * split / parts)..<((p + 1) * split / parts)
+                let scratch = ws + shared + p * perThread
+                for ic in stride(from: byRows ? own.lowerBound : 0, to: byRows ? own.upperBound : mPanels, by: rowPanels) {
+                    let icEnd = min(ic + rowPanels, byRows ? own.upperBound : mPanels)
+                    for jc in stride(from: byRows ? 0 : own.lowerBound, to: byRows ? nPanels : own.upperBound, by: colPanels) {
+                        let jcEnd = min(jc + colPanels, byRows ? nPanels : own.upperBound)
+                        tree.block(rows: ic..<icEnd, columns: jc..<jcEnd, scratch: scratch)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Packs one sample's operands for ``sampleTreeMultiply(m:n:depth:samples:firstSample:packSample:outputs:ldc:threads:)``:
+    /// `a` (`m × depth`) as 6-row panels and `b` (`depth × n`) as 16-column panels, each over the
+    /// whole depth in KC depth blocks of all panels (a pure copy; threads take panel ranges).
+    static func packSampleOperands(a: Operand, b: Operand, m: Int, n: Int, depth: Int,
+                                   intoA: UnsafeMutablePointer<Float>, intoB: UnsafeMutablePointer<Float>, threads: Int) {
+        let mPanels = (m + mr - 1) / mr, nPanels = (n + nr - 1) / nr
+        let packers = min(max(threads, 1), max(1, (mPanels * 6 + nPanels * 16) * depth / packGrain))
+        ThreadPool.current.run(participants: packers) { p in
+            packABlocked(a, m: m, depth: 0..<depth, panels: (p * mPanels / packers)..<((p + 1) * mPanels / packers),
+                         origin: 0, layoutPanels: mPanels, into: intoA)
+            packBBlocked(b, n: n, depth: 0..<depth, panels: (p * nPanels / packers)..<((p + 1) * nPanels / packers),
+                         origin: 0, layoutPanels: nPanels, into: intoB)
+        }
+    }
+
+    /// The scalar reference of ``sampleTreeMultiply(m:n:depth:samples:firstSample:packA:packB:outputs:ldc:threads:)``:
+    /// each sample's product by ``reference(m:n:k:a:b:c:ldc:epilogue:epilogueAxis:)``, reduced by
+    /// ``SampleGradients/accumulate(count:firstSample:samples:threads:_:)``.
+    static func sampleTreeReference(
+        m: Int, n: Int, depth: Int, samples: Int, firstSample: Int, a: (Int) -> Operand, b: (Int) -> Operand
+    ) -> SampleTreeSum {
+        SampleGradients.accumulate(count: m * n, firstSample: firstSample, samples: samples, threads: 1) { s, out in
+            reference(m: m, n: n, k: depth, a: a(s), b: b(s), c: out, ldc: n)
+        }
+    }
+
+    /// One thread's view of a sample-tree product: the shared packed operands and the plan.
+    struct SampleTreeTiles: @unchecked Sendable {
+        let m: Int, n: Int, depth: Int
+        let plan: SampleTreePlan
+        let segmented: Bool
+        let packedA: UnsafePointer<Float>, aStride: Int
+        let packedB: UnsafePointer<Float>, bStride: Int
+        let outputs: [UnsafeMutablePointer<Float>]
+        let ldc: Int
+        let rowPanels: Int, colPanels: Int
+        let wide: Bool
+
+        /// All samples of the tiles in row panels `rows` × column panels `columns`. `scratch` holds
+        /// one block of tiles per stack slot (tile `(ip, jp)` at `((jp − jc)·rowPanels + ip − ic)·96`,
+        /// 16 floats per row, so two row panels make one 12 × 16 tile) and, when segmented, one
+        /// more block for the running segment.
+        func block(rows: Range<Int>, columns: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
+            let blockFloats = rowPanels * colPanels * 96
+            let mPanels = (m + mr - 1) / mr, nPanels = (n + nr - 1) / nr
+            let segmentBlock = scratch + plan.slotCount * blockFloats
+            for (s, step) in plan.steps.enumerated() {
+                let leaf = scratch + step.slot * blockFloats
+                let aSample = packedA + s * aStride, bSample = packedB + s * bStride
+                for pc in stride(from: 0, to: depth, by: kc) {
+                    let kcb = min(kc, depth - pc)
+                    // Segment s ≥ 1 of a segmented product runs from zero in its own block and is added
+                    // to the leaf after its last KC block; segment 0 runs in the leaf itself.
+                    let inLaterSegment = segmented && pc >= segmentLength
+                    let startsChain = pc % (segmented ? segmentLength : depth) == 0
+                    let endsSegment = inLaterSegment && (pc + kcb == depth || (pc + kcb) % segmentLength == 0)
+                    let endsSample = pc + kcb == depth
+                    let target = inLaterSegment ? segmentBlock : leaf
+                    let aBlock = aSample + pc * 6 * mPanels, bBlock = bSample + pc * 16 * nPanels
+                    for jp in columns {
+                        let bp = bBlock + jp * 16 * kcb
+                        var ip = rows.lowerBound
+                        while ip < rows.upperBound {
+                            let pair = wide && ip + 1 < rows.upperBound
+                            let offset = ((jp - columns.lowerBound) * rowPanels + ip - rows.lowerBound) * 96
+                            let tile = target + offset
+                            let src: UnsafePointer<Float>? = startsChain ? nil : UnsafePointer(tile)
+                            let ap = aBlock + ip * 6 * kcb
+                            if pair {
+                                tileAVX512(rows: 12, kcb, ap, panelStride: 6 * kcb, bp, src, 16, tile, 16, nil, 0, nil)
+                            } else {
+                                tile6x16(wide: wide, kcb, ap, bp, src, 16, tile, 16, nil, 0)
+                            }
+                            let floats = pair ? 192 : 96
+                            if endsSegment { Self.add(tile, into: leaf + offset, count: floats) }
+                            if endsSample {
+                                for q in 0..<step.merges {
+                                    Self.add(scratch + (step.slot - q) * blockFloats + offset,
+                                             into: scratch + (step.slot - q - 1) * blockFloats + offset, count: floats)
+                                }
+                            }
+                            ip += pair ? 2 : 1
+                        }
+                    }
+                }
+            }
+            // Write out the valid part of each final node's tiles.
+            for (i, out) in outputs.enumerated() {
+                let node = scratch + i * blockFloats
+                for jp in columns {
+                    let cols = min(16, n - jp * 16)
+                    for ip in rows {
+                        let t = node + ((jp - columns.lowerBound) * rowPanels + ip - rows.lowerBound) * 96
+                        for r in 0..<min(6, m - ip * 6) {
+                            (out + (ip * 6 + r) * ldc + jp * 16).update(from: t + r * 16, count: cols)
+                        }
+                    }
+                }
+            }
+        }
+
+        /// `left[i] = left[i] + right[i]` over one tile (one rounding each).
+        @inline(__always)
+        static func add(_ right: UnsafePointer<Float>, into left: UnsafeMutablePointer<Float>, count: Int) {
+            typealias V = SIMD16<Float>
+            for i in stride(from: 0, to: count, by: 16) {
+                let l = UnsafeRawPointer(left + i).loadUnaligned(as: V.self), r = UnsafeRawPointer(right + i).loadUnaligned(as: V.self)
+                UnsafeMutableRawPointer(left + i).storeBytes(of: l + r, as: V.self)
+            }
+        }
+    }
+}
