@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Convolution weight gradient of ResNet-18 shapes (224x224, batch 16): Repro's per-sample GEMMs
-reduced by the canonical sample tree, a plain batched GEMM over all samples (K = N*OH*OW), and
+"""Convolution weight gradient of ResNet-18 shapes (224x224, batch 16): Repro's sample-tree product
+(per-sample FMA chains reduced by the canonical sample tree inside the GEMM), the unfused path it
+replaced (per-sample GEMMs written out, then the tree adds; same bits), a plain batched GEMM over
+all samples (K = N*OH*OW), and
 PyTorch's `torch.nn.grad.conv2d_weight` (oneDNN), at the same thread counts, best of N.
 
 Runs `repro-bench --only wgrad` (Benchmarks package, release) and a PyTorch worker, and prints a
@@ -54,18 +56,24 @@ def main():
     pkg = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Benchmarks")
     subprocess.check_call(["swift", "build", "-c", "release", "--product", "repro-bench"], cwd=pkg, stdout=sys.stderr)
     binp = subprocess.check_output(["swift", "build", "-c", "release", "--show-bin-path"], cwd=pkg, text=True).strip()
-    print(f"{'shape':26} {'thr':>3} {'repro ms':>9} {'batched':>9} {'torch':>9} {'/batched':>8} {'/torch':>7}")
+    print(f"{'shape':26} {'thr':>3} {'repro ms':>9} {'batched':>9} {'unfused':>9} {'torch':>9} {'/batched':>8} "
+          f"{'unf/batch':>9} {'/torch':>7}")
     for t in [int(v) for v in args.threads.split(",")]:
+        totals = [0.0, 0.0, 0.0, 0.0]
         lines = subprocess.check_output([os.path.join(binp, "repro-bench"), "--only", "wgrad", "--threads", str(t),
                                          "--reps", str(args.reps)], text=True).split("\n")
-        repro = {f[1]: (float(f[3]), float(f[4])) for f in (l.split() for l in lines) if f and f[0] == "wgrad"}
+        repro = {f[1]: (float(f[3]), float(f[4]), float(f[6])) for f in (l.split() for l in lines) if f and f[0] == "wgrad"}
         env = dict(os.environ, OMP_NUM_THREADS=str(t))
         torch_t = json.loads(subprocess.check_output(
             [sys.executable, "-c", WORKER, str(t), str(args.reps), "16", json.dumps(SHAPES)], env=env))
         for name, *_ in SHAPES:
-            ours, batched = repro[name]
-            print(f"{name:26} {t:3d} {ours * 1e3:9.2f} {batched * 1e3:9.2f} {torch_t[name] * 1e3:9.2f} "
-                  f"{ours / batched:8.3f} {ours / torch_t[name]:7.3f}")
+            ours, batched, unfused = repro[name]
+            totals = [a + b for a, b in zip(totals, (ours, batched, unfused, torch_t[name]))]
+            print(f"{name:26} {t:3d} {ours * 1e3:9.2f} {batched * 1e3:9.2f} {unfused * 1e3:9.2f} {torch_t[name] * 1e3:9.2f} "
+                  f"{ours / batched:8.3f} {unfused / batched:9.3f} {ours / torch_t[name]:7.3f}")
+        ours, batched, unfused, torch_s = totals
+        print(f"{'total':26} {t:3d} {ours * 1e3:9.2f} {batched * 1e3:9.2f} {unfused * 1e3:9.2f} {torch_s * 1e3:9.2f} "
+              f"{ours / batched:8.3f} {unfused / batched:9.3f} {ours / torch_s:7.3f}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Repro
+@_spi(Kernels) import ReproTensor
 
 /// `repro train-bench` (hidden): times ResNet-18's forward and backward through the autograd
 /// engine (a ``GradientTape`` over the whole batch, BatchNorm in training mode), one optimizer
@@ -64,6 +65,15 @@ struct TrainBenchCommand: ParsableCommand {
         print(String(decoding: data, as: UTF8.self))
     }
 
+    /// The shortest of `runs` timings of `body`, in seconds.
+    static func best(of runs: Int, _ body: () -> Void) -> Double {
+        (0..<runs).map { _ in
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            body()
+            return seconds(since: t0)
+        }.min() ?? 0
+    }
+
     /// Seconds since `start` (a `DispatchTime` uptime in nanoseconds).
     static func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 
@@ -93,35 +103,42 @@ struct TrainBenchCommand: ParsableCommand {
         return times
     }
 
-    /// For each distinct convolution of ResNet-18 at this size: the weight gradient as `batch`
-    /// per-sample GEMMs (`[K, P] × [P, O]`, K = C·KH·KW, P = OH·OW) reduced with
-    /// `SampleTreeSum`, against one batched GEMM over all samples (`[K, N·P] × [N·P, O]`).
+    /// For each distinct convolution of ResNet-18 at this size: the weight gradient of the batch
+    /// reduced by the canonical sample tree (`Conv2dBackward.weightGradientSum`, the sample-tree
+    /// GEMM; im2col included), against one batched GEMM over all samples (im2col of the batch,
+    /// then `[O, N·P] × [N·P, K]`), whose sum order depends on the batch, and against the unfused
+    /// path it replaced (a GEMM per sample written out, then the tree adds; the same bits).
     func reductionTimes() throws -> [String: Double] {
-        // (C, O, kernel, output side) of ResNet-18's convolutions, by stage.
+        // (C, O, kernel, stride, input side) of ResNet-18's 3×3/7×7 convolutions, by stage.
         let s = size
-        let shapes: [(Int, Int, Int, Int)] = [(3, 64, 7, s / 2), (64, 64, 3, s / 4), (64, 128, 3, s / 8), (128, 128, 3, s / 8),
-                                              (128, 256, 3, s / 16), (256, 256, 3, s / 16), (256, 512, 3, s / 32), (512, 512, 3, s / 32)]
-        var perSample = 0.0, batched = 0.0
-        for (c, o, k, side) in shapes {
-            let kk = c * k * k, p = side * side
-            let cols = try Tensor(shape: [kk, batch * p], scalars: (0..<(kk * batch * p)).map { Float($0 % 13) * 0.01 })
-            let dy = try Tensor(shape: [batch * p, o], scalars: (0..<(batch * p * o)).map { Float($0 % 7) * 0.01 })
-            var t0 = DispatchTime.now().uptimeNanoseconds
-            _ = try cols.matmul(dy)
-            batched += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            let colRows: [Float] = try cols.scalars(), dyRows: [Float] = try dy.scalars()
-            // Each sample's operands, gathered before the clock starts.
-            let operands: [(Tensor, Tensor)] = try (0..<batch).map { n in
-                var a = [Float](repeating: 0, count: kk * p)
-                for r in 0..<kk { for j in 0..<p { a[r * p + j] = colRows[r * batch * p + n * p + j] } }
-                return (try Tensor(shape: [kk, p], scalars: a), try Tensor(shape: [p, o], scalars: Array(dyRows[(n * p * o)..<((n + 1) * p * o)])))
-            }
-            var tree = SampleTreeSum(count: kk * o)
-            t0 = DispatchTime.now().uptimeNanoseconds
-            for (a, b) in operands { tree.append(sample: try a.matmul(b).scalars()) }
-            _ = tree.total()
-            perSample += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        let shapes: [(Int, Int, Int, Int, Int)] = [(3, 64, 7, 2, s), (64, 64, 3, 1, s / 4), (64, 128, 3, 2, s / 4),
+                                                   (128, 128, 3, 1, s / 8), (128, 256, 3, 2, s / 8), (256, 256, 3, 1, s / 16),
+                                                   (256, 512, 3, 2, s / 16), (512, 512, 3, 1, s / 32)]
+        var tree = 0.0, batched = 0.0, unfused = 0.0
+        let threads = Runtime.threads
+        for (c, o, k, stride, side) in shapes {
+            let g = try ConvGeometry(batch: batch, inChannels: c, height: side, width: side, outChannels: o,
+                                     kernelHeight: k, kernelWidth: k, stride: (stride, stride), padding: (k / 2, k / 2))
+            let plane = g.outHeight * g.outWidth, width = c * k * k
+            let x = (0..<(batch * side * side * c)).map { Float($0 % 13) * 0.01 }
+            let dy = (0..<(batch * plane * o)).map { Float($0 % 7) * 0.01 }
+            var cols = [Float](repeating: 0, count: batch * plane * width), dw = [Float](repeating: 0, count: o * width)
+            x.withUnsafeBufferPointer { x in dy.withUnsafeBufferPointer { dy in
+                let xp = x.baseAddress!, dp = dy.baseAddress!
+                batched += Self.best(of: 2) {
+                    cols.withUnsafeMutableBufferPointer { cols in dw.withUnsafeMutableBufferPointer { dw in
+                        Conv2dBackward.batchedWeightGradient(g, input: xp, outputGradient: dp, columns: cols.baseAddress!,
+                                                             into: dw.baseAddress!, threads: threads)
+                    } }
+                }
+                tree += Self.best(of: 2) {
+                    _ = Conv2dBackward.weightGradientSum(g, input: xp, outputGradient: dp, firstSample: 0, threads: threads).total()
+                }
+                unfused += Self.best(of: 2) {
+                    _ = Conv2dBackward.unfusedWeightGradientSum(g, input: xp, outputGradient: dp, firstSample: 0, threads: threads).total()
+                }
+            } }
         }
-        return ["batched_gemm_s": batched, "per_sample_tree_s": perSample]
+        return ["batched_gemm_s": batched, "per_sample_tree_s": tree, "unfused_tree_s": unfused]
     }
 }

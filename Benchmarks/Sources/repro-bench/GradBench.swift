@@ -2,10 +2,13 @@ import Foundation
 @_spi(Kernels) import ReproTensor
 
 /// `--only wgrad`: the convolution weight gradient of ResNet-18 shapes (224×224, batch 16) as
-/// Repro computes it — one GEMM per sample (K = OH·OW) pushed into the canonical sample tree —
-/// against one batched GEMM over all samples (K = N·OH·OW, im2col of the whole batch included),
-/// which is faster but whose sum order depends on the batch. Prints
-/// `wgrad <shape> <threads> <per-sample seconds> <batched seconds> <ratio>` (best of `reps`).
+/// Repro computes it — the sample-tree product (per sample one FMA chain over K = OH·OW, reduced
+/// by the canonical sample tree inside the GEMM) — against one batched GEMM over all samples
+/// (K = N·OH·OW, im2col of the whole batch included), whose sum order depends on the batch, and
+/// against the unfused path (one GEMM per sample written out, then the tree adds; same bits).
+/// Prints `wgrad <shape> <threads> <tree seconds> <batched seconds> <ratio> <unfused seconds>
+/// <unfused ratio>` (best wall clock of `reps`), then `cpu` and the same three as process CPU
+/// seconds (smallest of `reps`; steadier on a loaded machine) and the two ratios.
 enum GradBench {
     /// (name, C, H, O, k, stride, pad) with W = H.
     static let shapes: [(String, Int, Int, Int, Int, Int, Int)] = [
@@ -33,17 +36,20 @@ enum GradBench {
                                                                firstSample: 0, threads: t)
                     _ = sum.total()
                 }
-                let one = g.withBatch(1)
                 let batched = time(reps: reps) {
-                    for n in 0..<batch {
-                        Conv2dBackward.im2col(one, sample: x.baseAddress! + n * h * h * c,
-                                              into: cols.baseAddress! + n * plane * width, threads: t)
-                    }
-                    GEMM.multiply(m: o, n: width, k: batch * plane, a: .init(dy.baseAddress!, rowStride: 1, colStride: o),
-                                  b: .init(cols.baseAddress!, rowStride: width), c: dw.baseAddress!, ldc: width, threads: t)
+                    Conv2dBackward.batchedWeightGradient(g, input: x.baseAddress!, outputGradient: dy.baseAddress!,
+                                                         columns: cols.baseAddress!, into: dw.baseAddress!, threads: t)
                 }
-                print(String(format: "wgrad %@ %d %.5f %.5f %.3f", name, t, perSample.best, batched.best,
-                             perSample.best / batched.best))
+                // The per-sample path the fused product replaced (same bits): one GEMM per sample
+                // written out, then the tree adds.
+                let unfused = time(reps: reps) {
+                    let sum = Conv2dBackward.unfusedWeightGradientSum(g, input: x.baseAddress!, outputGradient: dy.baseAddress!,
+                                                                      firstSample: 0, threads: t)
+                    _ = sum.total()
+                }
+                print(String(format: "wgrad %@ %d %.5f %.5f %.3f %.5f %.3f cpu %.5f %.5f %.5f %.3f %.3f", name, t,
+                             perSample.best, batched.best, perSample.best / batched.best, unfused.best, unfused.best / batched.best,
+                             perSample.cpu, batched.cpu, unfused.cpu, perSample.cpu / batched.cpu, unfused.cpu / batched.cpu))
             }
         }
     }

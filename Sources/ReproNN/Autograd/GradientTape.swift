@@ -157,13 +157,18 @@ public final class GradientTape {
     /// (``SampleGradients/accumulate(count:firstSample:samples:threads:_:)``: the same nodes and
     /// bits as ``reduce(_:)``, with `O(log n)` buffers alive instead of `n`); otherwise they are
     /// written out `[n · count]` and added like ``accumulatePerSample(_:_:)``.
-    func accumulatePerSample(_ v: Variable, count: Int, threads: Int,
+    ///
+    /// `tree(firstSample)`, when given, computes those same tree nodes directly (a kernel that
+    /// reduces inside itself, such as the convolution's weight gradient); it replaces `produce`
+    /// in the first case.
+    func accumulatePerSample(_ v: Variable, count: Int, threads: Int, tree: ((Int) -> SampleTreeSum)? = nil,
                              _ produce: (Int, UnsafeMutablePointer<Float>) -> Void) {
         guard let key = v.parameterKey else { return }
         precondition(count == v.count, "per-sample contribution size")
         if perSample[key] == nil, let r = running, nodes[r].completes.contains(key) {
-            reduced[key] = SampleGradients.accumulate(count: count, firstSample: samples.lowerBound, samples: sampleCount,
-                                                      threads: threads, produce)
+            reduced[key] = tree?(samples.lowerBound)
+                ?? SampleGradients.accumulate(count: count, firstSample: samples.lowerBound, samples: sampleCount,
+                                              threads: threads, produce)
             return
         }
         var all = [Float](repeating: 0, count: sampleCount * count)

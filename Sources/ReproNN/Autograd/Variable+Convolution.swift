@@ -40,18 +40,23 @@ extension Variable {
                 x.withUnsafeBufferPointer { x in dy.withUnsafeBufferPointer { dy in
                     Conv2dBackward.withSampleWeightGradients(geometry, input: x.baseAddress!, outputGradient: dy.baseAddress!,
                                                              threads: threads) { produce in
-                        t.accumulatePerSample(weight, count: Conv2dBackward.weightCount(geometry), threads: threads, produce)
+                        t.accumulatePerSample(weight, count: Conv2dBackward.weightCount(geometry), threads: threads, tree: { first in
+                            Conv2dBackward.weightGradientSum(geometry, input: x.baseAddress!, outputGradient: dy.baseAddress!,
+                                                             firstSample: first, threads: threads)
+                        }, produce)
                     }
                 } }
             }
             if let bias, wantsBias {
-                var db = [Float](repeating: 0, count: n * geometry.outChannels)
+                let oc = geometry.outChannels
                 dy.withUnsafeBufferPointer { dyp in
-                    db.withUnsafeMutableBufferPointer {
-                        Conv2dBackward.biasGradients(geometry, outputGradient: dyp.baseAddress!, into: $0.baseAddress!, threads: threads)
+                    t.accumulatePerSample(bias, count: oc, threads: threads, tree: { first in
+                        Conv2dBackward.biasGradientSum(geometry, outputGradient: dyp.baseAddress!, firstSample: first, threads: threads)
+                    }) { sample, out in
+                        Conv2dBackward.biasGradients(geometry.withBatch(1), outputGradient: dyp.baseAddress! + sample * (dy.count / n),
+                                                     into: out, threads: 1)
                     }
                 }
-                t.accumulatePerSample(bias, db)
             }
         })
         tape.consume(weight, by: out.id)

@@ -62,4 +62,35 @@ extension Conv2dBackward {
         }
         return plan.sum(count: oc) { UnsafePointer(slots + $0 * oc) }
     }
+
+    /// The benchmarks' yardstick: the weight gradient of the whole batch as one batched GEMM
+    /// (`im2col` of every sample into `cols`, `N·OH·OW·C·KH·KW` floats, then
+    /// `dyᵀ · cols` with K = N·OH·OW; one group only). Its sum order depends on the batch, so it
+    /// is not the canonical gradient; it is what a sample-blind framework computes.
+    @_spi(Kernels) public static func batchedWeightGradient(
+        _ g: ConvGeometry, input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+        columns cols: UnsafeMutablePointer<Float>, into dw: UnsafeMutablePointer<Float>, threads: Int
+    ) {
+        precondition(g.groups == 1, "batchedWeightGradient: one group")
+        let plane = g.outHeight * g.outWidth, width = tapWidth(g), one = g.withBatch(1)
+        for n in 0..<g.batch {
+            im2col(one, sample: x + n * g.height * g.width * g.inChannels, into: cols + n * plane * width, threads: threads)
+        }
+        GEMM.multiply(m: g.outChannels, n: width, k: g.batch * plane, a: .init(dy, rowStride: 1, colStride: g.outChannels),
+                      b: .init(cols, rowStride: width), c: dw, ldc: width, threads: threads)
+    }
+
+    /// The weight-gradient tree nodes computed the unfused way: each sample's `dWₙ` written out by
+    /// ``withSampleWeightGradients(_:input:outputGradient:threads:_:)``, then the tree adds of
+    /// ``SampleGradients/accumulate(count:firstSample:samples:threads:_:)``. The same bits as
+    /// ``weightGradientSum(_:input:outputGradient:firstSample:threads:)``; kept as its reference
+    /// and for the benchmarks.
+    @_spi(Kernels) public static func unfusedWeightGradientSum(
+        _ g: ConvGeometry, input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+        firstSample: Int, threads: Int
+    ) -> SampleTreeSum {
+        withSampleWeightGradients(g, input: x, outputGradient: dy, threads: threads) { produce in
+            SampleGradients.accumulate(count: weightCount(g), firstSample: firstSample, samples: g.batch, threads: threads, produce)
+        }
+    }
 }

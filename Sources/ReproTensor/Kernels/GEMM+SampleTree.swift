@@ -28,6 +28,8 @@ extension GEMM {
     static let treeBlockRowPanels = 12
     /// Column panels (of 16) per block of the sample-tree product.
     static let treeBlockColumnPanels = 16
+    /// Bytes of packed A (one chunk of row panels, every sample) a short-depth product keeps in L2.
+    static let treeShortBytes = 1 << 19
 
     /// Computes the canonical tree nodes of `Σₛ Aₛ · Bₛ` over `samples` samples from global index
     /// `firstSample`, and writes node `i` of `SampleTreePlan(firstSample:samples:).nodes` to
@@ -57,8 +59,15 @@ extension GEMM {
         let threads = max(1, threads)
         let byRows = rowsBalanceBetter(m: m, n: n, threads: threads)
         let parts = min(threads, byRows ? mPanels : nPanels)
-        let rowPanels = min(treeBlockRowPanels, mPanels), colPanels = min(treeBlockColumnPanels, nPanels)
-        let blockFloats = rowPanels * colPanels * 96
+        // One KC block per sample, and the packed A of MC rows over all samples fits in L2: each
+        // tile runs every sample back to back with its stack in L1
+        // (``SampleTreeTiles/shortBlock(rows:columns:scratch:)``), in chunks of row panels whose
+        // packed A over all samples stays in L2 (so B is re-read no more often than by one batched GEMM).
+        let shortChunk = treeShortBytes / (24 * samples * depth)
+        let short = depth <= kc && !segmented && shortChunk >= min(mc / 6, mPanels)
+        let rowPanels = short ? min(mPanels, shortChunk) : min(treeBlockRowPanels, mPanels)
+        let colPanels = short ? nPanels : min(treeBlockColumnPanels, nPanels)
+        let blockFloats = short ? 192 : rowPanels * colPanels * 96
         let perThread = (plan.slotCount + (segmented ? 1 : 0)) * blockFloats
         let shared = samples * (aFloats + bFloats)
         let total = shared + parts * perThread
@@ -79,7 +88,11 @@ extension GEMM {
                     let icEnd = min(ic + rowPanels, byRows ? own.upperBound : mPanels)
                     for jc in stride(from: byRows ? 0 : own.lowerBound, to: byRows ? nPanels : own.upperBound, by: colPanels) {
                         let jcEnd = min(jc + colPanels, byRows ? nPanels : own.upperBound)
-                        tree.block(rows: ic..<icEnd, columns: jc..<jcEnd, scratch: scratch)
+                        if short {
+                            tree.shortBlock(rows: ic..<icEnd, columns: jc..<jcEnd, scratch: scratch)
+                        } else {
+                            tree.block(rows: ic..<icEnd, columns: jc..<jcEnd, scratch: scratch)
+                        }
                     }
                 }
             }
@@ -183,6 +196,39 @@ extension GEMM {
                             (out + (ip * 6 + r) * ldc + jp * 16).update(from: t + r * 16, count: cols)
                         }
                     }
+                }
+            }
+        }
+
+        /// The tiles in row panels `rows` × column panels `columns` of a product whose depth is one
+        /// KC block: per tile (12 × 16 on AVX-512, else 6 × 16), every sample's chain from zero into
+        /// its stack slot (`scratch + slot·192`), merged at once, then the final nodes' tile written
+        /// out. Nothing but the final nodes leaves L1.
+        func shortBlock(rows: Range<Int>, columns: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
+            for jp in columns {
+                let cols = min(16, n - jp * 16)
+                var ip = rows.lowerBound
+                while ip < rows.upperBound {
+                    let pair = wide && ip + 1 < rows.upperBound, floats = pair ? 192 : 96
+                    for (s, step) in plan.steps.enumerated() {
+                        let tile = scratch + step.slot * 192
+                        let ap = packedA + s * aStride + ip * 6 * depth, bp = packedB + s * bStride + jp * 16 * depth
+                        if pair {
+                            tileAVX512(rows: 12, depth, ap, panelStride: 6 * depth, bp, nil, 16, tile, 16, nil, 0, nil)
+                        } else {
+                            tile6x16(wide: wide, depth, ap, bp, nil, 16, tile, 16, nil, 0)
+                        }
+                        for q in 0..<step.merges {
+                            Self.add(scratch + (step.slot - q) * 192, into: scratch + (step.slot - q - 1) * 192, count: floats)
+                        }
+                    }
+                    for (i, out) in outputs.enumerated() {
+                        let t = scratch + i * 192
+                        for r in 0..<min(pair ? 12 : 6, m - ip * 6) {
+                            (out + (ip * 6 + r) * ldc + jp * 16).update(from: t + r * 16, count: cols)
+                        }
+                    }
+                    ip += pair ? 2 : 1
                 }
             }
         }
