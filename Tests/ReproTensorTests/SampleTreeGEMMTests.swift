@@ -13,7 +13,8 @@ func treeBits(_ s: SampleTreeSum) -> [String] {
 @Suite struct SampleTreeGEMMTests {
     /// `Σₛ Aₛ·Bₛ` by the sample-tree product; `A` is `[samples, m, depth]` read column-major
     /// (as the weight gradient reads `dyᵀ`), `B` is `[samples, depth, n]`.
-    static func fused(m: Int, n: Int, depth: Int, samples: Int, first: Int, a: [Float], b: [Float], threads: Int) -> SampleTreeSum {
+    static func fused(m: Int, n: Int, depth: Int, samples: Int, first: Int, a: [Float], b: [Float], threads: Int,
+                      chunkFloats: Int = GEMM.treeChunkFloats) -> SampleTreeSum {
         let plan = SampleTreePlan(firstSample: first, samples: samples)
         let ptrs = plan.nodes.map { _ in
             let p = UnsafeMutablePointer<Float>.allocate(capacity: max(m * n, 1))
@@ -26,7 +27,7 @@ func treeBits(_ s: SampleTreeSum) -> [String] {
                 GEMM.packSampleOperands(a: .init(a.baseAddress! + s * m * depth, rowStride: 1, colStride: m),
                                         b: .init(b.baseAddress! + s * depth * n, rowStride: n),
                                         m: m, n: n, depth: depth, intoA: pa, intoB: pb, threads: threads)
-            }, outputs: ptrs, ldc: n, threads: threads)
+            }, outputs: ptrs, ldc: n, threads: threads, chunkFloats: chunkFloats)
         } }
         var sum = SampleTreeSum(count: m * n, startIndex: first)
         for (node, p) in zip(plan.nodes, ptrs) {
@@ -65,6 +66,15 @@ func treeBits(_ s: SampleTreeSum) -> [String] {
                     fused(m: m, n: n, depth: depth, samples: samples, first: first, a: a, b: b, threads: t)
                 }
                 #expect(treeBits(got) == treeBits(want), "\(label) \(isa) threads \(t): reference", sourceLocation: sourceLocation)
+                // Samples in chunks (one or two per chunk), the stack kept whole between them.
+                for chunkFloats in [1, (m + 5) / 6 * 6 * depth * 2 + (n + 15) / 16 * 16 * depth * 2] {
+                    let chunked = try onOwnPool(threads: t, sourceLocation: sourceLocation) {
+                        fused(m: m, n: n, depth: depth, samples: samples, first: first, a: a, b: b, threads: t,
+                              chunkFloats: chunkFloats)
+                    }
+                    #expect(treeBits(chunked) == treeBits(want), "\(label) \(isa) threads \(t): chunks of \(chunkFloats) floats",
+                            sourceLocation: sourceLocation)
+                }
                 let old = perSample(m: m, n: n, depth: depth, samples: samples, first: first, a: a, b: b, threads: t)
                 #expect(treeBits(old) == treeBits(got), "\(label) \(isa) threads \(t): per-sample GEMMs", sourceLocation: sourceLocation)
             }

@@ -1,5 +1,5 @@
 /// The convolution's weight and bias gradients reduced over samples inside the kernel
-/// (``GEMM/sampleTreeMultiply(m:n:depth:samples:firstSample:packSample:outputs:ldc:threads:)``):
+/// (``GEMM/sampleTreeMultiply(m:n:depth:samples:firstSample:packSample:outputs:ldc:threads:chunkFloats:)``):
 /// the canonical tree nodes come out with the bits of per-sample gradients
 /// (``Conv2dBackward/withSampleWeightGradients(_:input:outputGradient:threads:_:)``) pushed
 /// through ``SampleGradients/accumulate(count:firstSample:samples:threads:_:)``, without writing

@@ -28,6 +28,9 @@ extension GEMM {
     static let treeBlockRowPanels = 12
     /// Column panels (of 16) per block of the sample-tree product.
     static let treeBlockColumnPanels = 16
+    /// Floats of packed operands per chunk of samples (long depths), and twice the largest
+    /// whole-node stack that chunking may keep.
+    static let treeChunkFloats = 1 << 21
     /// Bytes of packed A (one chunk of row panels, every sample) a short-depth product keeps in L2.
     static let treeShortBytes = 1 << 19
 
@@ -41,10 +44,11 @@ extension GEMM {
     ///     panels, as ``packSampleOperands(a:b:m:n:depth:intoA:intoB:threads:)`` does. Called once per
     ///     sample, in order, from the calling thread (it may use the pool).
     ///   - threads: the largest number of threads (results do not depend on it).
+    ///   - chunkFloats: ``treeChunkFloats`` (tests shrink it; results do not depend on it).
     static func sampleTreeMultiply(
         m: Int, n: Int, depth: Int, samples: Int, firstSample: Int,
         packSample: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
-        outputs: [UnsafeMutablePointer<Float>], ldc: Int, threads: Int
+        outputs: [UnsafeMutablePointer<Float>], ldc: Int, threads: Int, chunkFloats: Int = treeChunkFloats
     ) {
         let plan = SampleTreePlan(firstSample: firstSample, samples: samples)
         precondition(outputs.count == plan.nodes.count, "sampleTreeMultiply: one output per tree node")
@@ -68,30 +72,39 @@ extension GEMM {
         let rowPanels = short ? min(mPanels, shortChunk) : min(treeBlockRowPanels, mPanels)
         let colPanels = short ? nPanels : min(treeBlockColumnPanels, nPanels)
         let blockFloats = short ? 192 : rowPanels * colPanels * 96
-        let perThread = (plan.slotCount + (segmented ? 1 : 0)) * blockFloats
-        let shared = samples * (aFloats + bFloats)
-        let total = shared + parts * perThread
+        // Long per-sample depths whose outputs are small: samples go in chunks whose packed operands
+        // stay in cache, and the tree's stack holds whole nodes (every tile) between the chunks.
+        let stackFloats = plan.slotCount * mPanels * nPanels * 96
+        let perChunk = short ? samples : max(1, min(samples, chunkFloats / (aFloats + bFloats)))
+        let chunk = perChunk < samples && stackFloats <= treeChunkFloats / 2 ? perChunk : samples
+        let chunked = chunk < samples
+        let perThread = chunked ? (segmented ? blockFloats : 0) : (plan.slotCount + (segmented ? 1 : 0)) * blockFloats
+        let shared = chunk * (aFloats + bFloats)
+        let total = shared + (chunked ? stackFloats : 0) + parts * perThread
         ThreadPool.current.withWorkspace(bytes: total * 4) { raw in
             let ws = raw.bindMemory(to: Float.self, capacity: total)
-            let packedA = UnsafePointer(ws), packedB = UnsafePointer(ws + samples * aFloats)
-            // Pack every sample's operands once, shared by the threads.
-            for s in 0..<samples { packSample(s, ws + s * aFloats, ws + samples * aFloats + s * bFloats) }
+            let packedA = UnsafePointer(ws), packedB = UnsafePointer(ws + chunk * aFloats)
             let tree = SampleTreeTiles(m: m, n: n, depth: depth, plan: plan, segmented: segmented,
                                        packedA: packedA, aStride: aFloats, packedB: packedB, bStride: bFloats,
                                        outputs: outputs, ldc: ldc, rowPanels: rowPanels, colPanels: colPanels,
-                                       wide: Runtime.usesAVX512)
-            ThreadPool.current.run(participants: parts) { p in
-                let split = byRows ? mPanels : nPanels
-                let own = (p * split / parts)..<((p + 1) * split / parts)
-                let scratch = ws + shared + p * perThread
-                for ic in stride(from: byRows ? own.lowerBound : 0, to: byRows ? own.upperBound : mPanels, by: rowPanels) {
-                    let icEnd = min(ic + rowPanels, byRows ? own.upperBound : mPanels)
-                    for jc in stride(from: byRows ? 0 : own.lowerBound, to: byRows ? nPanels : own.upperBound, by: colPanels) {
-                        let jcEnd = min(jc + colPanels, byRows ? nPanels : own.upperBound)
-                        if short {
-                            tree.shortBlock(rows: ic..<icEnd, columns: jc..<jcEnd, scratch: scratch)
-                        } else {
-                            tree.block(rows: ic..<icEnd, columns: jc..<jcEnd, scratch: scratch)
+                                       stack: chunked ? ws + shared : nil, wide: Runtime.usesAVX512)
+            for c0 in stride(from: 0, to: samples, by: chunk) {
+                let range = c0..<min(c0 + chunk, samples)
+                // Pack the chunk's operands once, shared by the threads.
+                for s in range { packSample(s, ws + (s - c0) * aFloats, ws + chunk * aFloats + (s - c0) * bFloats) }
+                ThreadPool.current.run(participants: parts) { p in
+                    let split = byRows ? mPanels : nPanels
+                    let own = (p * split / parts)..<((p + 1) * split / parts)
+                    let scratch = ws + shared + (chunked ? stackFloats : 0) + p * perThread
+                    for ic in stride(from: byRows ? own.lowerBound : 0, to: byRows ? own.upperBound : mPanels, by: rowPanels) {
+                        let icEnd = min(ic + rowPanels, byRows ? own.upperBound : mPanels)
+                        for jc in stride(from: byRows ? 0 : own.lowerBound, to: byRows ? nPanels : own.upperBound, by: colPanels) {
+                            let jcEnd = min(jc + colPanels, byRows ? nPanels : own.upperBound)
+                            if short {
+                                tree.shortBlock(rows: ic..<icEnd, columns: jc..<jcEnd, scratch: scratch)
+                            } else {
+                                tree.block(rows: ic..<icEnd, columns: jc..<jcEnd, samples: range, scratch: scratch)
+                            }
                         }
                     }
                 }
@@ -99,7 +112,7 @@ extension GEMM {
         }
     }
 
-    /// Packs one sample's operands for ``sampleTreeMultiply(m:n:depth:samples:firstSample:packSample:outputs:ldc:threads:)``:
+    /// Packs one sample's operands for ``sampleTreeMultiply(m:n:depth:samples:firstSample:packSample:outputs:ldc:threads:chunkFloats:)``:
     /// `a` (`m × depth`) as 6-row panels and `b` (`depth × n`) as 16-column panels, each over the
     /// whole depth in KC depth blocks of all panels (a pure copy; threads take panel ranges).
     static func packSampleOperands(a: Operand, b: Operand, m: Int, n: Int, depth: Int,
@@ -114,7 +127,7 @@ extension GEMM {
         }
     }
 
-    /// The scalar reference of ``sampleTreeMultiply(m:n:depth:samples:firstSample:packA:packB:outputs:ldc:threads:)``:
+    /// The scalar reference of ``sampleTreeMultiply(m:n:depth:samples:firstSample:packSample:outputs:ldc:threads:chunkFloats:)``:
     /// each sample's product by ``reference(m:n:k:a:b:c:ldc:epilogue:epilogueAxis:)``, reduced by
     /// ``SampleGradients/accumulate(count:firstSample:samples:threads:_:)``.
     static func sampleTreeReference(
@@ -135,19 +148,30 @@ extension GEMM {
         let outputs: [UnsafeMutablePointer<Float>]
         let ldc: Int
         let rowPanels: Int, colPanels: Int
+        /// When samples come in chunks: the stack of whole nodes (slot `q`, tile `(ip, jp)` at
+        /// `(q·mPanels·nPanels + jp·mPanels + ip)·96`), kept between the chunks.
+        let stack: UnsafeMutablePointer<Float>?
         let wide: Bool
 
-        /// All samples of the tiles in row panels `rows` × column panels `columns`. `scratch` holds
-        /// one block of tiles per stack slot (tile `(ip, jp)` at `((jp − jc)·rowPanels + ip − ic)·96`,
-        /// 16 floats per row, so two row panels make one 12 × 16 tile) and, when segmented, one
-        /// more block for the running segment.
-        func block(rows: Range<Int>, columns: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
+        /// Samples `samples` (the packed chunk starting at `samples.lowerBound`) of the tiles in row
+        /// panels `rows` × column panels `columns`. Without ``stack``, `scratch` holds one block of
+        /// tiles per stack slot (tile `(ip, jp)` at `((jp − jc)·rowPanels + ip − ic)·96`, 16 floats per
+        /// row, so two row panels make one 12 × 16 tile); with it, the slots live there. When
+        /// segmented, one more block of `scratch` (after the slots, or alone) holds the running
+        /// segment. The final nodes are written out after the last sample.
+        func block(rows: Range<Int>, columns: Range<Int>, samples: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
             let blockFloats = rowPanels * colPanels * 96
             let mPanels = (m + mr - 1) / mr, nPanels = (n + nr - 1) / nr
-            let segmentBlock = scratch + plan.slotCount * blockFloats
-            for (s, step) in plan.steps.enumerated() {
-                let leaf = scratch + step.slot * blockFloats
-                let aSample = packedA + s * aStride, bSample = packedB + s * bStride
+            let base = stack ?? scratch, slotStride = stack == nil ? blockFloats : mPanels * nPanels * 96
+            let segmentBlock = scratch + (stack == nil ? plan.slotCount * blockFloats : 0)
+            @inline(__always) func local(_ ip: Int, _ jp: Int) -> Int {
+                ((jp - columns.lowerBound) * rowPanels + ip - rows.lowerBound) * 96
+            }
+            @inline(__always) func slotOffset(_ ip: Int, _ jp: Int) -> Int { stack == nil ? local(ip, jp) : (jp * mPanels + ip) * 96 }
+            for s in samples {
+                let step = plan.steps[s]
+                let leaf = base + step.slot * slotStride
+                let aSample = packedA + (s - samples.lowerBound) * aStride, bSample = packedB + (s - samples.lowerBound) * bStride
                 for pc in stride(from: 0, to: depth, by: kc) {
                     let kcb = min(kc, depth - pc)
                     // Segment s ≥ 1 of a segmented product runs from zero in its own block and is added
@@ -156,15 +180,14 @@ extension GEMM {
                     let startsChain = pc % (segmented ? segmentLength : depth) == 0
                     let endsSegment = inLaterSegment && (pc + kcb == depth || (pc + kcb) % segmentLength == 0)
                     let endsSample = pc + kcb == depth
-                    let target = inLaterSegment ? segmentBlock : leaf
                     let aBlock = aSample + pc * 6 * mPanels, bBlock = bSample + pc * 16 * nPanels
                     for jp in columns {
                         let bp = bBlock + jp * 16 * kcb
                         var ip = rows.lowerBound
                         while ip < rows.upperBound {
                             let pair = wide && ip + 1 < rows.upperBound
-                            let offset = ((jp - columns.lowerBound) * rowPanels + ip - rows.lowerBound) * 96
-                            let tile = target + offset
+                            let so = slotOffset(ip, jp)
+                            let tile = inLaterSegment ? segmentBlock + local(ip, jp) : leaf + so
                             let src: UnsafePointer<Float>? = startsChain ? nil : UnsafePointer(tile)
                             let ap = aBlock + ip * 6 * kcb
                             if pair {
@@ -173,11 +196,11 @@ extension GEMM {
                                 tile6x16(wide: wide, kcb, ap, bp, src, 16, tile, 16, nil, 0)
                             }
                             let floats = pair ? 192 : 96
-                            if endsSegment { Self.add(tile, into: leaf + offset, count: floats) }
+                            if endsSegment { Self.add(tile, into: leaf + so, count: floats) }
                             if endsSample {
                                 for q in 0..<step.merges {
-                                    Self.add(scratch + (step.slot - q) * blockFloats + offset,
-                                             into: scratch + (step.slot - q - 1) * blockFloats + offset, count: floats)
+                                    Self.add(base + (step.slot - q) * slotStride + so,
+                                             into: base + (step.slot - q - 1) * slotStride + so, count: floats)
                                 }
                             }
                             ip += pair ? 2 : 1
@@ -185,13 +208,14 @@ extension GEMM {
                     }
                 }
             }
+            guard samples.upperBound == plan.steps.count else { return }
             // Write out the valid part of each final node's tiles.
             for (i, out) in outputs.enumerated() {
-                let node = scratch + i * blockFloats
+                let node = base + i * slotStride
                 for jp in columns {
                     let cols = min(16, n - jp * 16)
                     for ip in rows {
-                        let t = node + ((jp - columns.lowerBound) * rowPanels + ip - rows.lowerBound) * 96
+                        let t = node + slotOffset(ip, jp)
                         for r in 0..<min(6, m - ip * 6) {
                             (out + (ip * 6 + r) * ldc + jp * 16).update(from: t + r * 16, count: cols)
                         }

@@ -56,7 +56,7 @@
 /// with the stack's top while the top has the same size and starts an aligned pair; each merge
 /// is one `left + right`). The rule depends on the sample indices only, so one plan serves every
 /// element of a gradient: the reduction can keep its stack per output tile
-/// (``GEMM/sampleTreeMultiply(m:n:depth:samples:firstSample:packA:packB:outputs:ldc:threads:)``)
+/// (``GEMM/sampleTreeMultiply(m:n:depth:samples:firstSample:packSample:outputs:ldc:threads:chunkFloats:)``)
 /// or per buffer (``SampleGradients/accumulate(count:firstSample:samples:threads:_:)``).
 ///
 /// ```swift
