@@ -1164,6 +1164,13 @@ struct DocCommentExample: Sendable {
     let e = Epilogue(bias: biasPointer, relu: true)
 }
 
+// Sources/ReproTensor/Kernels/GEMM+SampleTree.swift #1
+@Sendable func example_ReproTensor_Kernels_GEMM_SampleTree_1() async throws {
+    // Σₛ Aₛ·Bₛ over 3 samples starting at global index 3: nodes {3} and {4, 5}.
+    let plan = SampleTreePlan(firstSample: 3, samples: 3)
+    plan.nodes.count   // 2
+}
+
 // Sources/ReproTensor/Kernels/GEMM+Segments.swift #1
 @Sendable func example_ReproTensor_Kernels_GEMM_Segments_1() async throws {
     GEMM.isSegmented(m: 64, n: 64, k: 65536)   // true
@@ -1341,6 +1348,12 @@ struct DocCommentExample: Sendable {
         for i in 0..<3 { out[i] = Float(n + i) }
     }
     sum.blocks.count   // 1: samples 8 and 9 form one aligned block of the global tree
+}
+
+// Sources/ReproTensor/Kernels/SampleGradients.swift #2
+@Sendable func example_ReproTensor_Kernels_SampleGradients_2() async throws {
+    let plan = SampleTreePlan(firstSample: 3, samples: 3)
+    plan.nodes.map(\.size)   // [1, 2]: sample 3 alone, then samples 4 and 5
 }
 
 // Sources/ReproTensor/Kernels/Sorting.swift #1
@@ -2493,6 +2506,7 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproTensor/Kernels/ConvGeometry.swift #1", code: "let g = try ConvGeometry(batch: 1, inChannels: 3, height: 224, width: 224,\n                         outChannels: 64, kernelHeight: 7, kernelWidth: 7,\n                         stride: (2, 2), padding: (3, 3))\ng.outHeight   // 112", runs: true, throwsError: false, body: example_ReproTensor_Kernels_ConvGeometry_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/ElementaryFunctions.swift #1", code: "ElementaryFunctions.exp(Float(1))      // 2.7182817\nElementaryFunctions.sigmoid(Float(0))  // 0.5", runs: true, throwsError: false, body: example_ReproTensor_Kernels_ElementaryFunctions_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/Epilogue.swift #1", code: "let e = Epilogue(bias: biasPointer, relu: true)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_Epilogue_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/GEMM+SampleTree.swift #1", code: "// Σₛ Aₛ·Bₛ over 3 samples starting at global index 3: nodes {3} and {4, 5}.\nlet plan = SampleTreePlan(firstSample: 3, samples: 3)\nplan.nodes.count   // 2", runs: true, throwsError: false, body: example_ReproTensor_Kernels_GEMM_SampleTree_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/GEMM+Segments.swift #1", code: "GEMM.isSegmented(m: 64, n: 64, k: 65536)   // true", runs: true, throwsError: false, body: example_ReproTensor_Kernels_GEMM_Segments_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/GEMM.swift #1", code: "GEMM.multiply(m: 4, n: 5, k: 3,\n              a: .init(aPtr, rowStride: 3), b: .init(bPtr, rowStride: 5),\n              c: cPtr, ldc: 5, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_GEMM_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/GroupNormKernel+NHWC.swift #1", code: "GroupNormKernel.forwardNHWC(x, y, batch: 1, spatial: 100 * 136, channels: 256, groups: 32,\n                            gamma: g, beta: b, eps: 1e-5, relu: true, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_GroupNormKernel_NHWC_1),
@@ -2506,6 +2520,7 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproTensor/Kernels/Resampling+NHWC.swift #1", code: "Resampling.maxPool2dNHWC(x, y, batch: 1, height: 400, width: 544, channels: 64,\n                         kernel: 3, stride: 2, padding: 1, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_Resampling_NHWC_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/Resampling.swift #1", code: "Resampling.maxPool2d(x, y, planes: n * c, height: 400, width: 544, kernel: 3, stride: 2, padding: 1, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_Resampling_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/SampleGradients.swift #1", code: "let sum = SampleGradients.accumulate(count: 3, firstSample: 8, samples: 2, threads: 1) { n, out in\n    for i in 0..<3 { out[i] = Float(n + i) }\n}\nsum.blocks.count   // 1: samples 8 and 9 form one aligned block of the global tree", runs: true, throwsError: false, body: example_ReproTensor_Kernels_SampleGradients_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/SampleGradients.swift #2", code: "let plan = SampleTreePlan(firstSample: 3, samples: 3)\nplan.nodes.map(\\.size)   // [1, 2]: sample 3 alone, then samples 4 and 5", runs: true, throwsError: false, body: example_ReproTensor_Kernels_SampleGradients_2),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/Sorting.swift #1", code: "Sorting.order([0.5, 2, 0.5, -1])   // [1, 0, 2, 3]", runs: true, throwsError: false, body: example_ReproTensor_Kernels_Sorting_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/WinogradKernel.swift #1", code: "let w = WinogradKernel.PackedWeights(oihw: wPtr, outChannels: 256, inChannels: 256, variant: .f4x3)\nlet (hp, wp, cp) = WinogradKernel.paddedSize(g, variant: .f4x3)\nWinogradKernel.pad(g, variant: .f4x3, nchw: x, into: buffer, threads: 2)   // buffer: N·hp·wp·cp floats\nWinogradKernel.forward(g, paddedInput: buffer, weights: w, output: y, layout: .nchw, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_WinogradKernel_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/WinogradTransform.swift #1", code: "let t = WinogradTransform(.f4x3)\nt.alpha   // 6 — the input tile; 36 products per 16 outputs instead of 144", runs: true, throwsError: false, body: example_ReproTensor_Kernels_WinogradTransform_1),
