@@ -137,6 +137,39 @@ void repro_sgemm_avx512_tile(long rows, long depth, const float *a, long a_next,
     }
 }
 
+// A tile whose chain is followed by the sample tree's merges, in registers: acc = src (or 0) +
+// the depth's FMA chain, then acc = addends[i] + acc for i = 0, 1, … (one rounding each), stored.
+REPRO_AVX512 static void repro_tile_tree(long rows, long depth, const float *a0, const float *a1, const float *b,
+                                         const float *src, const float *const *addends, long count, float *dst) {
+    __m512 c[12];
+    for (int r = 0; r < 12; r++) c[r] = src && r < rows ? _mm512_loadu_ps(src + 16 * r) : _mm512_setzero_ps();
+    __m512 c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3], c4 = c[4], c5 = c[5];
+    __m512 c6 = c[6], c7 = c[7], c8 = c[8], c9 = c[9], c10 = c[10], c11 = c[11];
+    if (rows == 12) {
+        for (long p = 0; p < depth; p++) {
+            const __m512 bv = _mm512_loadu_ps(b + 16 * p);
+            STEP6(a0 + 6 * p, bv, c0, c1, c2, c3, c4, c5)
+            STEP6(a1 + 6 * p, bv, c6, c7, c8, c9, c10, c11)
+        }
+    } else {
+        for (long p = 0; p < depth; p++) {
+            const __m512 bv = _mm512_loadu_ps(b + 16 * p);
+            STEP6(a0 + 6 * p, bv, c0, c1, c2, c3, c4, c5)
+        }
+    }
+    c[0] = c0; c[1] = c1; c[2] = c2; c[3] = c3; c[4] = c4; c[5] = c5;
+    c[6] = c6; c[7] = c7; c[8] = c8; c[9] = c9; c[10] = c10; c[11] = c11;
+    for (long i = 0; i < count; i++) {
+        for (int r = 0; r < rows; r++) c[r] = _mm512_add_ps(_mm512_loadu_ps(addends[i] + 16 * r), c[r]);
+    }
+    for (int r = 0; r < rows; r++) _mm512_storeu_ps(dst + 16 * r, c[r]);
+}
+
+void repro_sgemm_avx512_tile_tree(long rows, long depth, const float *a, long a_next, const float *b,
+                                  const float *src, const float *const *addends, long count, float *dst) {
+    repro_tile_tree(rows, depth, a, a + a_next, b, src, addends, count, dst);
+}
+
 #else
 
 int repro_avx512_usable(void) { return 0; }
@@ -146,6 +179,11 @@ void repro_sgemm_avx512_tile(long rows, long depth, const float *a, long a_next,
                              const repro_tile_epilogue *epilogue, long channel, const float *prefetch) {
     (void)rows; (void)depth; (void)a; (void)a_next; (void)b; (void)src; (void)lds;
     (void)dst; (void)ldd; (void)epilogue; (void)channel; (void)prefetch;
+}
+
+void repro_sgemm_avx512_tile_tree(long rows, long depth, const float *a, long a_next, const float *b,
+                                  const float *src, const float *const *addends, long count, float *dst) {
+    (void)rows; (void)depth; (void)a; (void)a_next; (void)b; (void)src; (void)addends; (void)count; (void)dst;
 }
 
 #endif

@@ -1,3 +1,5 @@
+import _ReproKernelsAVX512
+
 /// The sample-tree product: a sum over samples of per-sample products, reduced with the
 /// canonical sample tree inside the GEMM.
 ///
@@ -190,6 +192,12 @@ extension GEMM {
                             let tile = inLaterSegment ? segmentBlock + local(ip, jp) : leaf + so
                             let src: UnsafePointer<Float>? = startsChain ? nil : UnsafePointer(tile)
                             let ap = aBlock + ip * 6 * kcb
+                            if endsSample && !segmented {
+                                tileThenMerge(rows: pair ? 12 : 6, kcb, ap, panelStride: 6 * kcb, bp, src: src,
+                                              stack: base + so, slotStride: slotStride, step: step)
+                                ip += pair ? 2 : 1
+                                continue
+                            }
                             if pair {
                                 tileAVX512(rows: 12, kcb, ap, panelStride: 6 * kcb, bp, src, 16, tile, 16, nil, 0, nil)
                             } else {
@@ -233,18 +241,11 @@ extension GEMM {
                 let cols = min(16, n - jp * 16)
                 var ip = rows.lowerBound
                 while ip < rows.upperBound {
-                    let pair = wide && ip + 1 < rows.upperBound, floats = pair ? 192 : 96
+                    let pair = wide && ip + 1 < rows.upperBound
                     for (s, step) in plan.steps.enumerated() {
-                        let tile = scratch + step.slot * 192
                         let ap = packedA + s * aStride + ip * 6 * depth, bp = packedB + s * bStride + jp * 16 * depth
-                        if pair {
-                            tileAVX512(rows: 12, depth, ap, panelStride: 6 * depth, bp, nil, 16, tile, 16, nil, 0, nil)
-                        } else {
-                            tile6x16(wide: wide, depth, ap, bp, nil, 16, tile, 16, nil, 0)
-                        }
-                        for q in 0..<step.merges {
-                            Self.add(scratch + (step.slot - q) * 192, into: scratch + (step.slot - q - 1) * 192, count: floats)
-                        }
+                        tileThenMerge(rows: pair ? 12 : 6, depth, ap, panelStride: 6 * depth, bp, src: nil,
+                                      stack: scratch, slotStride: 192, step: step)
                     }
                     for (i, out) in outputs.enumerated() {
                         let t = scratch + i * 192
@@ -254,6 +255,30 @@ extension GEMM {
                     }
                     ip += pair ? 2 : 1
                 }
+            }
+        }
+
+        /// One tile's last KC block of sample `step`: the chain (from `src`, or zero) written to the
+        /// sample's stack slot (`stack + slot·slotStride`), then the step's merges
+        /// (slot `slot − q − 1` += slot `slot − q`). On AVX-512 the merges happen in registers
+        /// (`repro_sgemm_avx512_tile_tree`: the same additions, in the same order) and only the
+        /// merged node is stored.
+        @inline(__always)
+        func tileThenMerge(rows: Int, _ kcb: Int, _ a: UnsafePointer<Float>, panelStride: Int, _ b: UnsafePointer<Float>,
+                           src: UnsafePointer<Float>?, stack: UnsafeMutablePointer<Float>, slotStride: Int,
+                           step: SampleTreePlan.Step) {
+            if wide {
+                withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: max(step.merges, 1)) { addends in
+                    for q in 0..<step.merges { addends[q] = UnsafePointer(stack + (step.slot - q - 1) * slotStride) }
+                    repro_sgemm_avx512_tile_tree(rows, kcb, a, panelStride, b, src, addends.baseAddress!, step.merges,
+                                                 stack + (step.slot - step.merges) * slotStride)
+                }
+                return
+            }
+            let tile = stack + step.slot * slotStride
+            tile6x16(wide: false, kcb, a, b, src, 16, tile, 16, nil, 0)
+            for q in 0..<step.merges {
+                Self.add(stack + (step.slot - q) * slotStride, into: stack + (step.slot - q - 1) * slotStride, count: 96)
             }
         }
 

@@ -40,6 +40,13 @@ void repro_sgemm_avx512_tile(long rows, long depth, const float *a, long a_next,
                              const float *src, long lds, float *dst, long ldd,
                              const repro_tile_epilogue *epilogue, long channel, const float *prefetch);
 
+/// One tile (`rows` 6 or 12, as `repro_sgemm_avx512_tile`, both 16 floats per row) of the
+/// sample-tree product: `acc` = the tile at `src` (or zero when NULL) plus the FMA chain over
+/// `depth`, then `acc = addends[i] + acc` for `i = 0 … count-1` (one rounding each: the sample
+/// tree's merges, earlier node on the left), stored at `dst` (which may be an addend).
+void repro_sgemm_avx512_tile_tree(long rows, long depth, const float *a, long a_next, const float *b,
+                                  const float *src, const float *const *addends, long count, float *dst);
+
 /// What the code generation of the file that includes this header targets: 2 when
 /// AVX2 and FMA are enabled (ReproTensor's Swift SIMD kernels on x86-64 with
 /// Package.swift's flags), 1 on x86-64 without them (`REPRO_NO_ISA_FLAGS=1`),
