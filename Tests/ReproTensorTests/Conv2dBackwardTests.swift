@@ -28,9 +28,32 @@ import Testing
         ((n * g.height + iy) * g.width + ix) * g.inChannels + c
     }
 
-    static func referenceInputGradient(_ g: ConvGeometry, dy: [Float], w: [Float]) -> [Float] {
+    /// The input gradient by the geometry's documented path: for ``Conv2dBackward/InputGradientPath/convolution``
+    /// one FMA chain from zero over the flipped taps `(KH−1−ky, KW−1−kx)` then the group's output channels
+    /// (taps outside `dy` read zero); otherwise per tap an FMA chain over the output channels, the taps
+    /// added in ascending `(ky, kx)` order from zero (the pointwise path is the one-tap case of both).
+    /// `flippedChain` forces one rule (for the accuracy comparison of the two).
+    static func referenceInputGradient(_ g: ConvGeometry, dy: [Float], w: [Float], flippedChain: Bool? = nil) -> [Float] {
         let icg = g.groupInChannels, ocg = g.groupOutChannels, oh = g.outHeight, ow = g.outWidth, kk = g.kernelHeight * g.kernelWidth
         var dx = [Float](repeating: 0, count: g.batch * g.height * g.width * g.inChannels)
+        if flippedChain ?? (Conv2dBackward.inputGradientPath(g) == .convolution) {
+            for n in 0..<g.batch { for iy in 0..<g.height { for ix in 0..<g.width { for c in 0..<g.inChannels {
+                let grp = c / icg, ci = c % icg
+                var acc: Float = 0
+                for fy in 0..<g.kernelHeight { for fx in 0..<g.kernelWidth {
+                    let ky = g.kernelHeight - 1 - fy, kx = g.kernelWidth - 1 - fx
+                    let oy = iy + g.padding.h - ky * g.dilation.h, ox = ix + g.padding.w - kx * g.dilation.w
+                    let inside = oy >= 0 && oy < oh && ox >= 0 && ox < ow
+                    for oo in 0..<ocg {
+                        let o = grp * ocg + oo
+                        let v = inside ? dy[((n * oh + oy) * ow + ox) * g.outChannels + o] : 0
+                        acc = acc.addingProduct(v, w[(o * icg + ci) * kk + ky * g.kernelWidth + kx])
+                    }
+                }}
+                dx[at(g, n, iy, ix, c)] = acc
+            }}}}
+            return dx
+        }
         for n in 0..<g.batch { for iy in 0..<g.height { for ix in 0..<g.width { for c in 0..<g.inChannels {
             let grp = c / icg, ci = c % icg
             var acc: Float = 0
@@ -208,6 +231,68 @@ import Testing
                 #expect(got == one, "threads \(t)")
             }
         }
+    }
+
+    /// Every input-gradient path — pointwise (stride 1 and 2, groups), the transposed convolution on
+    /// the direct kernel (few channels) and on the implicit GEMM (64+ output channels, dilation,
+    /// asymmetric padding), the gather (stride 2) — equals the scalar reference bit for bit on every
+    /// kernel path, at threads 1 and 3 over several work chunks (the pool proves the threads ran).
+    @Test func inputGradientPathsMatchReferenceOnEveryKernelPath() throws {
+        let cases: [(ConvGeometry, Conv2dBackward.InputGradientPath)] = [
+            (try Self.geometry(2, 24, 9, 7, 70, k: (1, 1)), .pointwise),
+            (try Self.geometry(2, 12, 9, 8, 20, k: (1, 1), s: (2, 2), groups: 2), .pointwise),
+            (try Self.geometry(2, 5, 11, 9, 7, k: (3, 3), p: (1, 1)), .convolution),
+            (try Self.geometry(2, 20, 12, 10, 67, k: (3, 3), p: (1, 1)), .convolution),
+            (try Self.geometry(1, 9, 13, 11, 64, k: (3, 2), p: (2, 0), d: (2, 1)), .convolution),
+            (try Self.geometry(2, 6, 12, 11, 66, k: (3, 3), s: (2, 2), p: (1, 1)), .gather),
+        ]
+        for (i, (g, path)) in cases.enumerated() {
+            #expect(Conv2dBackward.inputGradientPath(g) == path, "case \(i)")
+            let (_, w, dy) = Self.inputs(g, seed: UInt64(300 + i))
+            let want = bits(Self.referenceInputGradient(g, dy: dy, w: w))
+            try onEveryKernelPath { isa in
+                for t in [1, 3] {
+                    let dx = try onOwnPool(threads: t) { () -> [Float] in
+                        var dx = [Float](repeating: .nan, count: g.batch * g.height * g.width * g.inChannels)
+                        dy.withUnsafeBufferPointer { dy in w.withUnsafeBufferPointer { w in dx.withUnsafeMutableBufferPointer {
+                            Conv2dBackward.inputGradient(g, outputGradient: dy.baseAddress!, weight: w.baseAddress!,
+                                                         inputGradient: $0.baseAddress!, threads: t)
+                        } } }
+                        return dx
+                    }
+                    #expect(bits(dx) == want, "case \(i) \(path) \(isa) threads \(t)")
+                }
+            }
+        }
+    }
+
+    /// Accuracy of the two input-gradient rules on a ResNet-like 3×3 layer (64 → 64 channels, so
+    /// 576 products per value) against a float64 sum: one FMA chain over `(ky', kx', o)` (the
+    /// convolution path) and nine per-tap chains plus adds (the gather rule it replaced for stride 1).
+    /// Both stay within 1e-6 of the largest magnitude (float32 rounding of a 576-term sum); the
+    /// errors are printed for docs/training.md.
+    @Test func inputGradientRulesAgainstFloat64() throws {
+        let g = try Self.geometry(2, 64, 10, 9, 64, k: (3, 3), p: (1, 1))
+        let (_, w, dy) = Self.inputs(g, seed: 41)
+        var exact = [Double](repeating: 0, count: g.batch * g.height * g.width * g.inChannels)
+        for n in 0..<g.batch { for iy in 0..<g.height { for ix in 0..<g.width { for c in 0..<g.inChannels {
+            var acc = 0.0
+            for ky in 0..<3 { for kx in 0..<3 {
+                let oy = iy + 1 - ky, ox = ix + 1 - kx
+                guard oy >= 0, oy < g.outHeight, ox >= 0, ox < g.outWidth else { continue }
+                for o in 0..<g.outChannels {
+                    acc += Double(dy[((n * g.outHeight + oy) * g.outWidth + ox) * g.outChannels + o]) * Double(w[(o * 64 + c) * 9 + ky * 3 + kx])
+                }
+            }}
+            exact[Self.at(g, n, iy, ix, c)] = acc
+        }}}}
+        let scale = exact.map(abs).max()!
+        func error(_ v: [Float]) -> Double { zip(v, exact).map { abs(Double($0) - $1) }.max()! / scale }
+        let chain = error(Self.referenceInputGradient(g, dy: dy, w: w, flippedChain: true))
+        let perTap = error(Self.referenceInputGradient(g, dy: dy, w: w, flippedChain: false))
+        print("Conv2dBackward input gradient vs float64 (of max): one chain \(chain), per-tap chains + adds \(perTap)")
+        #expect(chain <= 1e-6 && perTap <= 1e-6, "chain \(chain), per tap \(perTap)")
+        #expect(chain > 0, "the float32 sums round somewhere")
     }
 
     /// `withSampleWeightGradients` hands out exactly the scalar reference's per-sample weight

@@ -5,9 +5,10 @@ extension Variable {
     /// `[O, C/groups, KH, KW]` and optional bias `[O]` → `[n, OH, OW, O]`.
     ///
     /// The forward runs ``PreparedConv2d`` (the inference kernels); the backward runs
-    /// `Conv2dBackward` (per sample: input gradient by GEMM + fixed-order gather, weight gradient
-    /// `dyₙᵀ · im2col(xₙ)` and bias gradient as per-sample contributions, reduced over the samples
-    /// by the tape).
+    /// `Conv2dBackward` (input gradient by the path its shape rule picks — one GEMM for 1×1, the
+    /// forward convolution kernel on `dy` with flipped weights for stride 1, GEMM + fixed-order
+    /// gather otherwise; per sample the weight gradient `dyₙᵀ · im2col(xₙ)` and bias gradient as
+    /// per-sample contributions, reduced over the samples by the tape).
     public func conv2d(weight: Variable, bias: Variable?, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
                        dilation: (Int, Int) = (1, 1), groups: Int = 1) throws(AutogradError) -> Variable {
         guard shape.count == 4, weight.shape.count == 4, groups > 0, shape[3] == weight.shape[1] * groups,
@@ -65,14 +66,11 @@ extension Variable {
     }
 }
 
-/// A new buffer of `count` floats written by `body` from two read-only operands (kernel calls on raw pointers).
+/// A new buffer of `count` floats written by `body` from two read-only operands (kernel calls on raw
+/// pointers); `body` must write every element (the buffer starts uninitialised).
 private func filled(_ count: Int, _ a: [Float], _ b: [Float],
                     _ body: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
-    var out = [Float](repeating: 0, count: count)
     a.withUnsafeBufferPointer { a in
-        b.withUnsafeBufferPointer { b in
-            out.withUnsafeMutableBufferPointer { body(a.baseAddress!, b.baseAddress!, $0.baseAddress!) }
-        }
+        b.withUnsafeBufferPointer { b in kernelOutput(count) { body(a.baseAddress!, b.baseAddress!, $0) } }
     }
-    return out
 }

@@ -28,8 +28,24 @@ extension Variable {
 
     /// `max(x, 0)`; the gradient passes where `x > 0` (zero at 0 and for NaN, as PyTorch's
     /// `threshold_backward`). The rule reads the output: `y > 0` exactly when `x > 0`.
+    ///
+    /// Both directions are element-wise passes over fixed chunks on the pool's threads (no value
+    /// depends on the chunking): `y = x > 0 ? x : (NaN ? x : 0)`, `dx = g · (y > 0 ? 1 : 0)`.
     public func relu() -> Variable {
-        unaryOfOutput("relu", { $0 > 0 ? $0 : ($0.isNaN ? $0 : 0) }, derivative: { y in y > 0 ? 1 : 0 })
+        let threads = Runtime.settings.threads
+        let y = data.withUnsafeBufferPointer { x in
+            elementwise(x.count, threads: threads) { range, out in
+                for i in range { let v = x[i]; out[i] = v > 0 ? v : (v.isNaN ? v : 0) }
+            }
+        }
+        return tape.record(shape, y, rule: { [id] (t: GradientTape, g: [Float]) throws(AutogradError) in
+            let dx = g.withUnsafeBufferPointer { g in y.withUnsafeBufferPointer { y in
+                elementwise(g.count, threads: Runtime.settings.threads) { range, out in
+                    for i in range { out[i] = g[i] * (y[i] > 0 ? 1 : 0) }
+                }
+            } }
+            t.accumulate(id, dx)
+        })
     }
 
     /// `1 / (1 + e^{−x})` with Repro's own `sigmoid`; backward `g · (1 − y) · y` (PyTorch's order).
@@ -159,4 +175,15 @@ func channelSums(_ g: [Float], samples n: Int, channels c: Int, sign: Float = 1)
         }
     }
     return out
+}
+
+/// A new buffer of `count` floats written by `body(range, out)` over fixed chunks of 16,384
+/// elements on the pool's threads — for element-wise maps only, where no value depends on the chunks.
+func elementwise(_ count: Int, threads: Int, _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+    let chunk = 1 << 14
+    return kernelOutput(count) { out in
+        ThreadPool.current.forEachChunk((count + chunk - 1) / chunk, threads: threads) { k in
+            body(k * chunk ..< min(count, (k + 1) * chunk), out)
+        }
+    }
 }

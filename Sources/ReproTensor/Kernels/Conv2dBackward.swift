@@ -3,10 +3,22 @@
 /// the shape alone. They are the gradients of the mathematical convolution, so they are correct
 /// whichever forward algorithm ran (direct, implicit GEMM or Winograd).
 ///
-/// **Input gradient** (stride, padding, dilation, groups): per sample, one ``GEMM`` product
-/// `cols[pixel, (ky, kx, c)] = Σ_o dy[pixel, o] · w[o, c, ky, kx]` (an FMA chain over the group's
-/// output channels in ascending order, from zero), then a gather: `dx[iy, ix, c]` is `0` plus the
-/// `cols` entries of the taps that reach it, in ascending `(ky, kx)` order (plain adds).
+/// **Input gradient** (stride, padding, dilation, groups), by a rule on the shape
+/// (``inputGradientPath(_:)``):
+/// - 1×1 kernel, no padding (``InputGradientPath/pointwise``): `dx[pixel, c] = Σ_o dy[pixel, o] · w[o, c]`,
+///   one FMA chain over the group's output channels in ascending order, from zero — one ``GEMM``
+///   over every pixel of the batch (scattered to the pixels `(s·oy, s·ox)` at stride `s`, zero elsewhere).
+/// - stride 1, padding ≤ `dilation·(kernel − 1)` (``InputGradientPath/convolution``): the forward
+///   convolution of `dy`, zero-padded by `dilation·(kernel − 1) − padding`, with the flipped,
+///   transposed weights `w'[c, o, ky', kx'] = w[o, c, KH−1−ky', KW−1−kx']` (``Conv2dKernel``): one
+///   FMA chain from zero over `(ky', kx', o)` ascending — the taps in descending `(ky, kx)` order,
+///   taps outside `dy` reading zero.
+/// - otherwise (``InputGradientPath/gather``): per sample, one ``GEMM`` product
+///   `cols[pixel, (ky, kx, c)] = Σ_o dy[pixel, o] · w[o, c, ky, kx]` (an FMA chain over the group's
+///   output channels in ascending order, from zero), then a gather: `dx[iy, ix, c]` is `0` plus the
+///   `cols` entries of the taps that reach it, in ascending `(ky, kx)` order (plain adds).
+///
+/// The pointwise rule is the one-tap case of the other two, so a 1×1 layer gets the same bits either way.
 ///
 /// **Weight gradient**, per sample `n`: `dWₙ[o, c, ky, kx]` is the ``GEMM`` product
 /// `dyₙᵀ · im2col(xₙ)` with K = OH·OW (output pixels in raster order; one FMA chain from zero,
@@ -16,8 +28,8 @@
 /// ``SampleTreeSum`` for a range of global sample indices.
 ///
 /// Threads split the outputs of each step only (GEMM rows/columns, input rows, samples ×
-/// channel blocks), never a sum. ``Conv2dBackward`` scalar references with plain loops live in
-/// `Conv2dBackward+Reference.swift` and give the same bits.
+/// channel blocks), never a sum. Scalar references with plain loops that give the same bits live
+/// with the tests (`Conv2dBackwardTests`).
 ///
 /// ```swift
 /// Conv2dBackward.inputGradient(g, outputGradient: dy, weight: w, inputGradient: dx, threads: 2)
@@ -39,10 +51,122 @@
         return out
     }
 
-    /// Writes `dx` `[N, H, W, C]` from `dy` `[N, OH, OW, O]` and OIHW weights.
+    /// How ``inputGradient(_:outputGradient:weight:inputGradient:threads:)`` computes `dx` for a
+    /// geometry — a rule on the shape alone.
+    @_spi(Kernels) public enum InputGradientPath: Sendable, Equatable {
+        /// 1×1 kernel, no padding: one ``GEMM`` product `dy · W` over every output pixel of the
+        /// batch (each `dx` value one FMA chain over the group's output channels, from zero),
+        /// straight into `dx` at stride 1, through a scatter at larger strides.
+        case pointwise
+        /// Stride 1 and padding at most `dilation·(kernel − 1)` on each axis: a forward
+        /// convolution of `dy` (zero-padded by `dilation·(kernel − 1) − padding`) with the
+        /// flipped, transposed weights through ``Conv2dKernel`` (implicit GEMM or the direct
+        /// kernel): each `dx` value is one FMA chain from zero over the flipped taps and then
+        /// the group's output channels.
+        case convolution
+        /// Anything else (strides above 1 with a kernel larger than 1×1): a ``GEMM`` product into
+        /// per-tap columns, then a fixed-order gather.
+        case gather
+    }
+
+    /// The ``InputGradientPath`` of a geometry.
+    @_spi(Kernels) public static func inputGradientPath(_ g: ConvGeometry) -> InputGradientPath {
+        if g.kernelHeight == 1 && g.kernelWidth == 1 && g.padding == (0, 0) { return .pointwise }
+        if g.stride == (1, 1) && g.padding.h <= g.dilation.h * (g.kernelHeight - 1)
+            && g.padding.w <= g.dilation.w * (g.kernelWidth - 1) { return .convolution }
+        return .gather
+    }
+
+    /// Writes `dx` `[N, H, W, C]` from `dy` `[N, OH, OW, O]` and OIHW weights, by the geometry's
+    /// ``InputGradientPath``.
     @_spi(Kernels) public static func inputGradient(
         _ g: ConvGeometry, outputGradient dy: UnsafePointer<Float>, weight w: UnsafePointer<Float>,
         inputGradient dx: UnsafeMutablePointer<Float>, threads: Int
+    ) {
+        guard g.batch > 0 else { return }
+        switch inputGradientPath(g) {
+        case .pointwise: pointwiseInputGradient(g, dy: dy, w: w, dx: dx, threads: threads)
+        case .convolution: convolutionInputGradient(g, dy: dy, w: w, dx: dx, threads: threads)
+        case .gather: gatherInputGradient(g, dy: dy, w: w, dx: dx, threads: threads)
+        }
+    }
+
+    /// ``InputGradientPath/pointwise``: `dx = dy · W` per group, all samples in one product (a
+    /// row's sum never depends on the other rows); at stride `s` the products land in a buffer and
+    /// are scattered to the pixels `(s·oy, s·ox)`, every other pixel zero.
+    static func pointwiseInputGradient(
+        _ g: ConvGeometry, dy: UnsafePointer<Float>, w: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, threads: Int
+    ) {
+        let c = g.inChannels, oc = g.outChannels, icg = g.groupInChannels, ocg = g.groupOutChannels
+        let oh = g.outHeight, ow = g.outWidth, rows = g.batch * oh * ow
+        let dense = g.stride == (1, 1)
+        let target = dense ? dx : UnsafeMutablePointer<Float>.allocate(capacity: rows * c)
+        defer { if !dense { target.deallocate() } }
+        for grp in 0..<g.groups {
+            GEMM.multiply(m: rows, n: icg, k: ocg, a: .init(dy + grp * ocg, rowStride: oc),
+                          b: .init(w + grp * ocg * icg, rowStride: icg), c: target + grp * icg, ldc: c, threads: threads)
+        }
+        guard !dense else { return }
+        ThreadPool.current.forEachChunk(g.batch * g.height, threads: threads) { r in
+            let n = r / g.height, iy = r % g.height
+            let row = dx + r * g.width * c
+            row.initialize(repeating: 0, count: g.width * c)
+            guard iy % g.stride.h == 0 else { return }
+            let src = target + (n * oh + iy / g.stride.h) * ow * c
+            for ox in 0..<ow { (row + ox * g.stride.w * c).update(from: src + ox * c, count: c) }
+        }
+    }
+
+    /// ``InputGradientPath/convolution``: `dx` is the stride-1 convolution of `dy` padded by
+    /// `dilation·(kernel − 1) − padding` with `w'[c, o, ky', kx'] = w[o, c, KH−1−ky', KW−1−kx']`
+    /// (per group), through ``Conv2dKernel/forward(_:paddedInput:weights:output:layout:epilogue:threads:)``.
+    static func convolutionInputGradient(
+        _ g: ConvGeometry, dy: UnsafePointer<Float>, w: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, threads: Int
+    ) {
+        let t = transposedGeometry(g)
+        let kh = g.kernelHeight, kw = g.kernelWidth, kk = kh * kw, icg = g.groupInChannels, ocg = g.groupOutChannels
+        let flipped = UnsafeMutablePointer<Float>.allocate(capacity: g.inChannels * ocg * kk)
+        defer { flipped.deallocate() }
+        for grp in 0..<g.groups {
+            for c in 0..<icg {
+                for o in 0..<ocg {
+                    let src = w + ((grp * ocg + o) * icg + c) * kk, dst = flipped + ((grp * icg + c) * ocg + o) * kk
+                    for tap in 0..<kk { dst[tap] = src[kk - 1 - tap] }
+                }
+            }
+        }
+        let packed = Conv2dKernel.PackedWeights(oihw: flipped, geometry: t)
+        let hp = t.height + 2 * t.padding.h, wp = t.width + 2 * t.padding.w, oc = g.outChannels
+        let padded = UnsafeMutableRawPointer.allocate(byteCount: max(g.batch * hp * wp * oc, 1) * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: max(g.batch * hp * wp * oc, 1))
+        defer { padded.deallocate() }
+        ThreadPool.current.forEachChunk(g.batch * hp, threads: threads) { r in
+            let n = r / hp, y = r % hp - t.padding.h
+            let row = padded + r * wp * oc
+            guard y >= 0, y < t.height else { row.initialize(repeating: 0, count: wp * oc); return }
+            row.initialize(repeating: 0, count: t.padding.w * oc)
+            (row + t.padding.w * oc).initialize(from: dy + (n * t.height + y) * t.width * oc, count: t.width * oc)
+            (row + (t.padding.w + t.width) * oc).initialize(repeating: 0, count: t.padding.w * oc)
+        }
+        Conv2dKernel.forward(t, paddedInput: padded, weights: packed, output: dx, layout: .nhwc, threads: threads)
+    }
+
+    /// The stride-1 convolution whose output is `dx`: input `dy` (`O` channels, `OH × OW`), output
+    /// `C` channels, the same kernel, dilation and groups, padding `dilation·(kernel − 1) − padding`.
+    static func transposedGeometry(_ g: ConvGeometry) -> ConvGeometry {
+        var t = g
+        t.inChannels = g.outChannels
+        t.outChannels = g.inChannels
+        t.height = g.outHeight
+        t.width = g.outWidth
+        t.padding = (g.dilation.h * (g.kernelHeight - 1) - g.padding.h, g.dilation.w * (g.kernelWidth - 1) - g.padding.w)
+        return t
+    }
+
+    /// ``InputGradientPath/gather``: per sample, one ``GEMM`` product
+    /// `cols[pixel, (ky, kx, c)] = Σ_o dy[pixel, o] · w[o, c, ky, kx]`, then ``gatherColumns(_:cols:into:threads:)``.
+    static func gatherInputGradient(
+        _ g: ConvGeometry, dy: UnsafePointer<Float>, w: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, threads: Int
     ) {
         let plane = g.outHeight * g.outWidth, oc = g.outChannels, width = tapWidth(g)
         let icg = g.groupInChannels, ocg = g.groupOutChannels, kk = g.kernelHeight * g.kernelWidth

@@ -44,22 +44,37 @@
         Pooling.forEachSampleBlock(batch: batch, channels: channels, threads: threads, body)
     }
 
-    /// Per-sample, per-channel float64 sums of `term(x, channel)` over the pixels in raster order,
-    /// rounded to float32 (`[N, C]`), then the canonical tree sum over samples.
+    /// Per-sample, per-channel float64 sums over the pixels in raster order of `x` (no `mean`) or of
+    /// `(x − mean)²` (each term `d·d`, `d = Double(x) − Double(mean)`), rounded to float32 (`[N, C]`),
+    /// then the canonical tree sum over samples.
     static func sampleSums(
         _ x: UnsafePointer<Float>, batch: Int, spatial: Int, channels c: Int, threads: Int,
-        _ term: (Float, Int) -> Double
+        deviationsFrom mean: UnsafePointer<Float>?
     ) -> [Float] {
         var perSample = [Float](repeating: 0, count: batch * c)
         perSample.withUnsafeMutableBufferPointer { out in
             let out = out.baseAddress!
             forEachSampleBlock(batch: batch, channels: c, threads: threads) { n, chs in
-                var acc = [Double](repeating: 0, count: chs.count)
-                for p in 0..<spatial {
-                    let s = x + (n * spatial + p) * c
-                    for ch in chs { acc[ch - chs.lowerBound] += term(s[ch], ch) }
+                withUnsafeTemporaryAllocation(of: Double.self, capacity: chs.count) { acc in
+                    let acc = acc.baseAddress!, c0 = chs.lowerBound, width = chs.count
+                    acc.initialize(repeating: 0, count: width)
+                    if let mean {
+                        let mb = mean + c0
+                        for p in 0..<spatial {
+                            let s = x + (n * spatial + p) * c + c0
+                            for j in 0..<width {
+                                let d = Double(s[j]) - Double(mb[j])
+                                acc[j] += d * d
+                            }
+                        }
+                    } else {
+                        for p in 0..<spatial {
+                            let s = x + (n * spatial + p) * c + c0
+                            for j in 0..<width { acc[j] += Double(s[j]) }
+                        }
+                    }
+                    for j in 0..<width { out[n * c + c0 + j] = Float(acc[j]) }
                 }
-                for ch in chs { out[n * c + ch] = Float(acc[ch - chs.lowerBound]) }
             }
         }
         return perSample.withUnsafeBufferPointer { SampleGradients.treeSum($0.baseAddress!, samples: batch, count: c) }
@@ -77,11 +92,10 @@
         guard m > 1 else {
             throw .invalidArgument(op: "batchNorm", reason: "expected more than 1 value per channel when training, got \(m)")
         }
-        let sums = sampleSums(x, batch: batch, spatial: spatial, channels: c, threads: threads) { v, _ in Double(v) }
+        let sums = sampleSums(x, batch: batch, spatial: spatial, channels: c, threads: threads, deviationsFrom: nil)
         let mean = sums.map { Float(Double($0) / Double(m)) }
-        let squares = sampleSums(x, batch: batch, spatial: spatial, channels: c, threads: threads) { v, ch in
-            let d = Double(v) - Double(mean[ch])
-            return d * d
+        let squares = mean.withUnsafeBufferPointer {
+            sampleSums(x, batch: batch, spatial: spatial, channels: c, threads: threads, deviationsFrom: $0.baseAddress!)
         }
         let variance = squares.map { Float(Double($0) / Double(m)) }
         let rstd = variance.map { Float(1 / (Double($0) + Double(eps)).squareRoot()) }
@@ -141,18 +155,24 @@
         gammaGradients dGamma: UnsafeMutablePointer<Float>, betaGradients dBeta: UnsafeMutablePointer<Float>, threads: Int
     ) {
         forEachSampleBlock(batch: batch, channels: c, threads: threads) { n, chs in
-            var sg = [Double](repeating: 0, count: chs.count), sb = sg
-            for p in 0..<spatial {
-                let at = (n * spatial + p) * c
-                for ch in chs {
-                    let xhat = (x[at + ch] - mean[ch]) * rstd[ch], g = Double(dy[at + ch])
-                    sb[ch - chs.lowerBound] += g
-                    sg[ch - chs.lowerBound] += g * Double(xhat)
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * chs.count) { scratch in
+                let c0 = chs.lowerBound, width = chs.count
+                let sg = scratch.baseAddress!, sb = sg + width
+                sg.initialize(repeating: 0, count: 2 * width)
+                let mb = mean + c0, rb = rstd + c0
+                for p in 0..<spatial {
+                    let at = (n * spatial + p) * c + c0
+                    let xs = x + at, gs = dy + at
+                    for j in 0..<width {
+                        let xhat = (xs[j] - mb[j]) * rb[j], g = Double(gs[j])
+                        sb[j] += g
+                        sg[j] += g * Double(xhat)
+                    }
                 }
-            }
-            for ch in chs {
-                dGamma[n * c + ch] = Float(sg[ch - chs.lowerBound])
-                dBeta[n * c + ch] = Float(sb[ch - chs.lowerBound])
+                for j in 0..<width {
+                    dGamma[n * c + c0 + j] = Float(sg[j])
+                    dBeta[n * c + c0 + j] = Float(sb[j])
+                }
             }
         }
     }
@@ -173,15 +193,21 @@
             let m = Double(stats.count)
             let meanDy = sumBeta.map { Float(Double($0) / m) }, k = sumGamma.map { Float(Double($0) / m) }
             let a = (0..<c).map { (gamma?[$0] ?? 1) * rstd[$0] }
-            forEachSampleBlock(batch: batch, channels: c, threads: threads) { n, chs in
-                for p in 0..<spatial {
-                    let at = (n * spatial + p) * c
-                    for ch in chs {
-                        let xhat = (x[at + ch] - mean[ch]) * rstd[ch]
-                        dx[at + ch] = (dy[at + ch] - meanDy[ch]).addingProduct(-xhat, k[ch]) * a[ch]
+            meanDy.withUnsafeBufferPointer { meanDyBuffer in k.withUnsafeBufferPointer { kBuffer in a.withUnsafeBufferPointer { aBuffer in
+                forEachSampleBlock(batch: batch, channels: c, threads: threads) { n, chs in
+                    let c0 = chs.lowerBound, width = chs.count
+                    let mb = mean + c0, rb = rstd + c0
+                    let md = meanDyBuffer.baseAddress! + c0, kb = kBuffer.baseAddress! + c0, ab = aBuffer.baseAddress! + c0
+                    for p in 0..<spatial {
+                        let at = (n * spatial + p) * c + c0
+                        let xs = x + at, gs = dy + at, out = dx + at
+                        for j in 0..<width {
+                            let xhat = (xs[j] - mb[j]) * rb[j]
+                            out[j] = (gs[j] - md[j]).addingProduct(-xhat, kb[j]) * ab[j]
+                        }
                     }
                 }
-            }
+            } } }
         }}
     }
 
