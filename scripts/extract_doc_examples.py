@@ -109,6 +109,7 @@ CONTEXT = {
     ("Sources/ReproNN/Trace/TraceComparison.swift", "let result = try TraceComparison.compare(a, b)"):
         'let a = TraceDocument(producer: "example", model: .init(arch: "mini", fingerprint: "f", weightsSHA256: "w"), images: [])\nlet b = a',
     ("Sources/ReproVision/RetinaNet/RetinaNet+Trace.swift", "let model = try RetinaNet(configuration: .mini, seed: 0)"): IMAGE,
+    ("Sources/ReproVision/RetinaNet/RetinaNet+Trace.swift", 'let writer = try TraceTensorWriter(path: "run.trace.safetensors")'): MINI + "\n" + IMAGE,
     ("Sources/ReproRandom/TorchGenerator+State.swift", "let h = try TorchGenerator(serializedState: saved, capability: .generic)"): SAVED,
     ("Sources/ReproRandom/TorchGenerator+State.swift", "try g.setState(saved)"): SAVED,
     ("Sources/ReproRandom/TorchInit.swift", "TorchInit.constant(&bias, 0.1)"): "var bias = [Float](repeating: 0, count: 4)",
@@ -176,6 +177,8 @@ COMPILE_ONLY = {
     ("Sources/Repro/RunManifest.swift", 'let digest = try StateDict(contentsOf: "weights.safetensors").canonicalSHA256'),
     ("Sources/ReproNN/Trace/TraceDocument.swift", 'let doc = try TraceDocument(contentsOf: "a.trace.json")'),
     ("Sources/ReproNN/Checkpoint/SafetensorsFile.swift", 'let file = try SafetensorsFile(contentsOf: "run.trace.safetensors")'),
+    ("Sources/ReproNN/Trace/TraceTensorWriter.swift", 'let writer = try TraceTensorWriter(path: "run.trace.safetensors")'),
+    ("Sources/ReproVision/RetinaNet/RetinaNet+Trace.swift", 'let writer = try TraceTensorWriter(path: "run.trace.safetensors")'),
 }
 # Examples that end by showing an error (the test expects it to be thrown).
 THROWS = {("Sources/ReproRandom/TorchGenerator.swift", 'try TorchGenerator.seed(parsing: "-1")                     // 18446744073709551615')}

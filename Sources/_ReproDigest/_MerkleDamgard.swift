@@ -63,6 +63,14 @@ struct _MerkleDamgard<Core: _MerkleDamgardCore>: Sendable {
         while i < n { pending.append(buffer[i]); i += 1 }
     }
 
+    /// Lets `body` compress `byteCount` bytes of whole blocks straight into the core (only
+    /// before any partial block is pending, which holds for a fresh hasher).
+    mutating func absorbWholeBlocks(byteCount n: Int, _ body: (inout Core) -> Void) {
+        precondition(pending.isEmpty && n % Core.blockSize == 0, "whole blocks only, with nothing pending")
+        body(&core)
+        byteCount &+= UInt64(n)
+    }
+
     private mutating func flushPending() {
         pending.withUnsafeBytes { core.compress($0) }
         byteCount &+= UInt64(pending.count)

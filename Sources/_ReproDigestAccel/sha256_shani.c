@@ -6,6 +6,14 @@
 // unsafe compiler flags; the caller checks the CPU first.
 #include "ReproDigestAccel.h"
 
+#include <stdlib.h>
+#include <string.h>
+
+int repro_sha256_software_requested(void) {
+    const char *v = getenv("REPRO_SHA");
+    return v != NULL && (strcmp(v, "software") == 0 || strcmp(v, "portable") == 0);
+}
+
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <cpuid.h>
 #include <immintrin.h>
@@ -87,12 +95,85 @@ void repro_sha256_compress_accelerated(uint32_t state[8], const uint8_t *data, s
     _mm_storeu_si128((__m128i *)&state[4], _mm_alignr_epi8(dchg, feba, 8));
 }
 
+// Two independent messages, block by block, their rounds interleaved: SHA256RNDS2 has a latency of
+// several cycles and each message's rounds form one dependency chain, so a second chain fills the
+// gaps (about 1.6–1.7× the throughput of one message on AMD Zen 4). Each state gets exactly the
+// compression `repro_sha256_compress_accelerated` would give it.
+#define LOAD_STATE(s, abef, cdgh)                                                      \
+    do {                                                                               \
+        __m128i dcba_ = _mm_loadu_si128((const __m128i *)&(s)[0]);                     \
+        __m128i hgfe_ = _mm_loadu_si128((const __m128i *)&(s)[4]);                     \
+        __m128i badc_ = _mm_shuffle_epi32(dcba_, 0xB1);                                \
+        __m128i efgh_ = _mm_shuffle_epi32(hgfe_, 0x1B);                                \
+        abef = _mm_alignr_epi8(badc_, efgh_, 8);                                       \
+        cdgh = _mm_blend_epi16(efgh_, badc_, 0xF0);                                    \
+    } while (0)
+#define STORE_STATE(s, abef, cdgh)                                                     \
+    do {                                                                               \
+        __m128i feba_ = _mm_shuffle_epi32(abef, 0x1B);                                 \
+        __m128i dchg_ = _mm_shuffle_epi32(cdgh, 0xB1);                                 \
+        _mm_storeu_si128((__m128i *)&(s)[0], _mm_blend_epi16(feba_, dchg_, 0xF0));     \
+        _mm_storeu_si128((__m128i *)&(s)[4], _mm_alignr_epi8(dchg_, feba_, 8));        \
+    } while (0)
+#define FOUR_ROUNDS_2(wa, wb, g)                                                       \
+    do {                                                                               \
+        const __m128i k_ = _mm_load_si128((const __m128i *)&round_constants[4 * (g)]); \
+        __m128i wka_ = _mm_add_epi32((wa), k_), wkb_ = _mm_add_epi32((wb), k_);        \
+        cdgh_a = _mm_sha256rnds2_epu32(cdgh_a, abef_a, wka_);                          \
+        cdgh_b = _mm_sha256rnds2_epu32(cdgh_b, abef_b, wkb_);                          \
+        wka_ = _mm_shuffle_epi32(wka_, 0x0E);                                          \
+        wkb_ = _mm_shuffle_epi32(wkb_, 0x0E);                                          \
+        abef_a = _mm_sha256rnds2_epu32(abef_a, cdgh_a, wka_);                          \
+        abef_b = _mm_sha256rnds2_epu32(abef_b, cdgh_b, wkb_);                          \
+    } while (0)
+
+REPRO_SHA_TARGET
+void repro_sha256_compress2_accelerated(uint32_t state_a[8], const uint8_t *data_a,
+                                        uint32_t state_b[8], const uint8_t *data_b, size_t blocks) {
+    const __m128i byteswap = _mm_set_epi8(12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3);
+    __m128i abef_a, cdgh_a, abef_b, cdgh_b;
+    LOAD_STATE(state_a, abef_a, cdgh_a);
+    LOAD_STATE(state_b, abef_b, cdgh_b);
+    for (size_t n = 0; n < blocks; n++, data_a += 64, data_b += 64) {
+        const __m128i abef_a_in = abef_a, cdgh_a_in = cdgh_a, abef_b_in = abef_b, cdgh_b_in = cdgh_b;
+        __m128i a0 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(data_a + 0)), byteswap);
+        __m128i a1 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(data_a + 16)), byteswap);
+        __m128i a2 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(data_a + 32)), byteswap);
+        __m128i a3 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(data_a + 48)), byteswap);
+        __m128i b0 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(data_b + 0)), byteswap);
+        __m128i b1 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(data_b + 16)), byteswap);
+        __m128i b2 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(data_b + 32)), byteswap);
+        __m128i b3 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(data_b + 48)), byteswap);
+        FOUR_ROUNDS_2(a0, b0, 0);
+        FOUR_ROUNDS_2(a1, b1, 1);
+        FOUR_ROUNDS_2(a2, b2, 2);
+        FOUR_ROUNDS_2(a3, b3, 3);
+        for (int g = 4; g < 16; g += 4) {
+            a0 = NEXT_WORDS(a0, a1, a2, a3); b0 = NEXT_WORDS(b0, b1, b2, b3); FOUR_ROUNDS_2(a0, b0, g);
+            a1 = NEXT_WORDS(a1, a2, a3, a0); b1 = NEXT_WORDS(b1, b2, b3, b0); FOUR_ROUNDS_2(a1, b1, g + 1);
+            a2 = NEXT_WORDS(a2, a3, a0, a1); b2 = NEXT_WORDS(b2, b3, b0, b1); FOUR_ROUNDS_2(a2, b2, g + 2);
+            a3 = NEXT_WORDS(a3, a0, a1, a2); b3 = NEXT_WORDS(b3, b0, b1, b2); FOUR_ROUNDS_2(a3, b3, g + 3);
+        }
+        abef_a = _mm_add_epi32(abef_a, abef_a_in);
+        cdgh_a = _mm_add_epi32(cdgh_a, cdgh_a_in);
+        abef_b = _mm_add_epi32(abef_b, abef_b_in);
+        cdgh_b = _mm_add_epi32(cdgh_b, cdgh_b_in);
+    }
+    STORE_STATE(state_a, abef_a, cdgh_a);
+    STORE_STATE(state_b, abef_b, cdgh_b);
+}
+
 #else
 
 int repro_sha256_accelerated_available(void) { return 0; }
 
 void repro_sha256_compress_accelerated(uint32_t state[8], const uint8_t *data, size_t blocks) {
     (void)state; (void)data; (void)blocks;
+}
+
+void repro_sha256_compress2_accelerated(uint32_t state_a[8], const uint8_t *data_a,
+                                        uint32_t state_b[8], const uint8_t *data_b, size_t blocks) {
+    (void)state_a; (void)data_a; (void)state_b; (void)data_b; (void)blocks;
 }
 
 #endif

@@ -40,19 +40,24 @@ struct DemoCommand: ParsableCommand {
         progress.say("1/4 two runs from fresh entropy (no seed)…")
         var entropy = SystemRandomNumberGenerator()  // repro-lint: allow unseeded-random — step 1 shows what an unseeded run gives; nothing else uses it
         var entropyRuns: [DemoResult.Run] = []
-        var entropyModels: [RetinaNet] = []  // kept for step 4: two models from different seeds show what is random
+        var entropyModels: [RetinaNet] = []  // for step 4: two models from different seeds show what is random
         for _ in 0..<2 {
             let s = Int64(bitPattern: entropy.next())
             let m = try RetinaNet(configuration: config, seed: s)
             entropyRuns.append(.init(seed: IntegerSeed(s).description, detections: try m.detect([sample])[0]))
             entropyModels.append(m)
         }
+        // Step 4's diagnosis needs these two models only: compute it now and release them, so that
+        // no more than one model (and one forward pass's activations) is alive at any time after this.
+        let diagnosis = try CheckpointDiagnosis(stateDict: StateDict([]), comparing: entropyModels[0], entropyModels[1])
+        entropyModels = []
 
         // 2. --seed 3407, twice (two separately built models), and torchvision's digest.
         progress.say("2/4 two runs from --seed \(DemoReference.seed)…")
         var seededRuns: [DemoResult.Run] = []
         var seeded: (model: RetinaNet, detections: [Detection])?
         for _ in 0..<2 {
+            seeded = nil  // the first run's model goes before the second is built
             let m = try RetinaNet(configuration: config, seed: seed)
             let dets = try m.detect([sample])[0]
             seededRuns.append(.init(seed: DemoReference.seed.description, detections: dets))
@@ -83,7 +88,7 @@ struct DemoCommand: ParsableCommand {
 
         // 4. Doctor.
         progress.say("4/4 doctor on the model…")
-        let doctor = DemoDoctor(try CheckpointDiagnosis(stateDict: StateDict([]), comparing: entropyModels[0], entropyModels[1]))
+        let doctor = DemoDoctor(diagnosis)
 
         let result = DemoResult(freshEntropy: entropyRuns, seeded: seededRuns, torchvision: torchvision,
                                 threads: threadRuns, batch: batch, doctor: doctor,

@@ -2,7 +2,8 @@ import Foundation
 import Repro
 
 /// `repro detect --trace PATH [--trace-tensors]`: collects each image's module trace and writes
-/// the trace JSON (and the tensors as safetensors beside it) when the run ends.
+/// the trace JSON when the run ends; with `--trace-tensors` every module output is streamed into
+/// the safetensors file beside it as the pass produces it (`TraceTensorWriter`), committed at the end.
 struct TraceOutput {
     /// The trace JSON's path.
     let path: String
@@ -11,7 +12,8 @@ struct TraceOutput {
     let model: TraceDocument.Model
     let digest: TraceDigest
     private var images: [TraceDocument.Image] = []
-    private var traces: [ModuleTrace] = []
+    /// The tensors file being written (`nil` without `--trace-tensors`).
+    let tensorWriter: TraceTensorWriter?
 
     /// The tensors file of a trace: `a.trace.json` → `a.trace.safetensors`, other names get `.safetensors` appended.
     static func tensorsPath(for path: String) -> String {
@@ -19,23 +21,32 @@ struct TraceOutput {
     }
 
     /// Plans the outputs (claimed in `guardian`, so they never overwrite an input or another output).
-    init(path: String, keepingTensors: Bool, digest: TraceDigest = .sha256, model: TraceDocument.Model) {
+    /// With `keepingTensors`, the tensors file's temporary file is created now, its header region
+    /// sized for `images` images (the destination stays untouched until ``write()``).
+    init(path: String, keepingTensors: Bool, digest: TraceDigest = .sha256, model: TraceDocument.Model, images: Int) throws(CLIError) {
         self.digest = digest
         self.path = path
         tensorsPath = keepingTensors ? Self.tensorsPath(for: path) : nil
         self.model = model
+        guard let tensorsPath else {
+            tensorWriter = nil
+            return
+        }
+        do {
+            // About 240 entries of under 100 header bytes per RetinaNet image; a larger header still fits (copied).
+            tensorWriter = try TraceTensorWriter(path: tensorsPath, reservedHeaderBytes: 4096 + (32 << 10) * max(images, 1))
+        } catch { throw CLIError(error.description) }
     }
 
     /// Adds one image's trace.
     mutating func add(file: String, image: Image, trace: ModuleTrace) {
         images.append(TraceDocument.Image(file: file, inputSHA256: image.rgbDigest, modules: trace.entries))
-        if tensorsPath != nil { traces.append(trace) }
     }
 
     /// Writes the tensors (if kept), then the trace JSON, each atomically.
     func write() throws(CLIError) {
         do {
-            if let tensorsPath { try TraceDocument.writeTensors(traces, to: tensorsPath) }
+            try tensorWriter?.commit()
         } catch { throw CLIError(error.description) }
         let doc = TraceDocument(producer: "repro \(ReproBuild.version)", digest: digest, model: model,
                                 tensors: tensorsPath.map { ($0 as NSString).lastPathComponent }, images: images)

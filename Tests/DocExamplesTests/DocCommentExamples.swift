@@ -1922,6 +1922,14 @@ struct DocCommentExample: Sendable {
     let trace = recorder.finish()   // one entry: op "Linear 4->2, gemm", shape [1, 2], sha256 of y's bytes
 }
 
+// Sources/ReproNN/Trace/TraceTensorWriter.swift #1
+@Sendable func example_ReproNN_Trace_TraceTensorWriter_1() async throws {
+    let writer = try TraceTensorWriter(path: "run.trace.safetensors")
+    let recorder = TraceRecorder(streamingTensorsTo: writer)
+    // … forward passes reporting to recorder.scope(), recorder.finish() after each image …
+    try writer.commit()
+}
+
 // Sources/ReproVision/COCO.swift #1
 @Sendable func example_ReproVision_COCO_1() async throws {
     COCO.categories[1]   // "person"
@@ -2016,6 +2024,15 @@ struct DocCommentExample: Sendable {
     let model = try RetinaNet(configuration: .mini, seed: 0)
     let traced = try model.detect([image], tracing: .digests)
     let first = traced[0].trace.entries[0]   // backbone.body.bn1, Conv2d 7x7/2 3->…
+}
+
+// Sources/ReproVision/RetinaNet/RetinaNet+Trace.swift #2
+@Sendable func example_ReproVision_RetinaNet_RetinaNet_Trace_2() async throws {
+    let model = try RetinaNet(configuration: .mini, seed: 0)
+    var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))
+    let writer = try TraceTensorWriter(path: "run.trace.safetensors")
+    let traced = try model.detect([image], digest: .sha256, streamingTensorsTo: writer)
+    try writer.commit()
 }
 
 // Sources/ReproVision/RetinaNet/RetinaNet.swift #1
@@ -2598,6 +2615,7 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproNN/Trace/TraceDocument.swift #3", code: "let w = ModuleFingerprint.weights(of: model)", runs: true, throwsError: false, body: example_ReproNN_Trace_TraceDocument_3),
     DocCommentExample(location: "Sources/ReproNN/Trace/TraceRecorder.swift #1", code: "let e = TraceEntry(name: \"backbone.body.bn1\", op: \"Conv2d 7x7/2 3->64, direct + BatchNorm2d + ReLU (fused: conv1, bn1)\",\n                   shape: [1, 400, 544, 64], dtype: \"float32\", sha256: String(repeating: \"0\", count: 64))", runs: true, throwsError: false, body: example_ReproNN_Trace_TraceRecorder_1),
     DocCommentExample(location: "Sources/ReproNN/Trace/TraceRecorder.swift #2", code: "var g = TorchGenerator(seed: 0)\nvar layer = try Linear(inFeatures: 4, outFeatures: 2, generator: &g)\ntry layer.prepare(in: .root)\nlet recorder = TraceRecorder()\nlet y = try layer.forward(try Tensor(shape: [1, 4], scalars: [Float]([1, 2, 3, 4])), in: recorder.scope())\nlet trace = recorder.finish()   // one entry: op \"Linear 4->2, gemm\", shape [1, 2], sha256 of y's bytes", runs: true, throwsError: false, body: example_ReproNN_Trace_TraceRecorder_2),
+    DocCommentExample(location: "Sources/ReproNN/Trace/TraceTensorWriter.swift #1", code: "let writer = try TraceTensorWriter(path: \"run.trace.safetensors\")\nlet recorder = TraceRecorder(streamingTensorsTo: writer)\n// … forward passes reporting to recorder.scope(), recorder.finish() after each image …\ntry writer.commit()", runs: false, throwsError: false, body: example_ReproNN_Trace_TraceTensorWriter_1),
     DocCommentExample(location: "Sources/ReproVision/COCO.swift #1", code: "COCO.categories[1]   // \"person\"\nCOCO.name(of: 18)    // \"dog\"", runs: true, throwsError: false, body: example_ReproVision_COCO_1),
     DocCommentExample(location: "Sources/ReproVision/Classification/SmallConvNet.swift #1", code: "let model = try SmallConvNet(numClasses: 10, seed: 0)   // torch.manual_seed(0); CNNSmall(10)\nlet logits = try model(try Tensor(repeating: Float(0), shape: [2, 32, 32, 3]))   // NHWC → [2, 10]", runs: true, throwsError: false, body: example_ReproVision_Classification_SmallConvNet_1),
     DocCommentExample(location: "Sources/ReproVision/Detection/BoundingBox.swift #1", code: "let b = BoundingBox(x1: 0, y1: 0, x2: 10, y2: 5)\nb.area  // 50", runs: true, throwsError: false, body: example_ReproVision_Detection_BoundingBox_1),
@@ -2612,6 +2630,7 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift #1", code: "let (detections, times) = try model.profile(image)\nprint(times.body, times.total)", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_Profile_1),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+Profile.swift #2", code: "let (detections, times) = try model.profile(image)", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_Profile_2),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+Trace.swift #1", code: "let model = try RetinaNet(configuration: .mini, seed: 0)\nlet traced = try model.detect([image], tracing: .digests)\nlet first = traced[0].trace.entries[0]   // backbone.body.bn1, Conv2d 7x7/2 3->…", runs: true, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_Trace_1),
+    DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet+Trace.swift #2", code: "let writer = try TraceTensorWriter(path: \"run.trace.safetensors\")\nlet traced = try model.detect([image], digest: .sha256, streamingTensorsTo: writer)\ntry writer.commit()", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_Trace_2),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet.swift #1", code: "var model = try RetinaNet(configuration: .v2, seed: 3407)\n_ = try model.load(stateDict: StateDict(contentsOf: \"retinanet_v2.pth\"))\nlet detections = try model.detect([Image(contentsOfFile: \"photo.jpg\")])", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_1),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet.swift #2", code: "let model = try RetinaNet(configuration: .v2, seed: 3407)", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_2),
     DocCommentExample(location: "Sources/ReproVision/RetinaNet/RetinaNet.swift #3", code: "var g = TorchGenerator(seed: 0)\nvar c = RetinaNetConfiguration.v2\nc.numClasses = 20\nlet model = try RetinaNet(configuration: c, generator: &g)\nlet x = try Tensor(shape: [3, 224, 224], scalars: try g.rand(count: 3 * 224 * 224))", runs: false, throwsError: false, body: example_ReproVision_RetinaNet_RetinaNet_3),

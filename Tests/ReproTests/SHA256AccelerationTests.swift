@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import _ReproDigest
 
@@ -98,6 +99,46 @@ import _ReproDigest
             #expect(raw.finalize().hex == whole, "length \(n) cut at \(cuts)")
             #expect(seq.finalize().hex == whole, "length \(n) cut at \(cuts)")
         }
+    }
+
+    /// `SHA256.hash(a, b)` (the two messages' rounds interleaved on SHA-NI) gives each message's
+    /// own digest: every pair of lengths around the padding boundaries (0, 1, 55, 56, 63, 64, 65,
+    /// 119, 120, 127, 128, 129) and 200 random pairs up to 10,000 bytes, starting at random offsets
+    /// (unaligned), on both paths.
+    @Test(arguments: implementations)
+    func pairedHashingEqualsSingle(_ implementation: SHA256.Implementation) {
+        let edges = [0, 1, 55, 56, 63, 64, 65, 119, 120, 127, 128, 129, 4096]
+        var pairs: [(Int, Int, Int, Int)] = edges.flatMap { a in edges.map { b in (0, a, 7, b) } }
+        var x: UInt64 = 0xC0FF_EE12_3456
+        func next(_ bound: Int) -> Int {
+            x = x &* 6364136223846793005 &+ 1442695040888963407
+            return Int((x >> 33) % UInt64(bound))
+        }
+        for _ in 0..<200 {
+            let na = next(9_001), nb = next(9_001)
+            pairs.append((next(10_000 - na), na, next(10_000 - nb), nb))
+        }
+        for (oa, na, ob, nb) in pairs {
+            let a = Self.message[oa..<(oa + na)], b = Self.message[ob..<(ob + nb)]
+            let (da, db) = a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in SHA256.hash(pa, pb, implementation: implementation) } }
+            #expect(da.hex == Self.digest(a, .portable), "a: \(na) bytes at \(oa) (paired with \(nb))")
+            #expect(db.hex == Self.digest(b, .portable), "b: \(nb) bytes at \(ob) (paired with \(na))")
+        }
+        // Known digests through the paired path: NIST's one-block vector against the million-"a" one.
+        let abc = Array("abc".utf8), million = [UInt8](repeating: 0x61, count: 1_000_000)
+        let (d1, d2) = abc.withUnsafeBytes { p in million.withUnsafeBytes { q in SHA256.hash(q, p, implementation: implementation) } }
+        #expect(d1.hex == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        #expect(d2.hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        let (d3, d4) = million.withUnsafeBytes { p in million.withUnsafeBytes { q in SHA256.hash(p, UnsafeRawBufferPointer(rebasing: q[1...]), implementation: implementation) } }
+        #expect(d3.hex == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        #expect(d4.hex == Self.digest(million[1...], .portable))
+    }
+
+    /// `REPRO_SHA=software` turns the SHA extensions off for ``SHA256/Implementation/automatic``
+    /// (`.ci/run` runs this suite once more with it set); without it, the CPU decides.
+    @Test func environmentSwitch() {
+        let software = ["software", "portable"].contains(ProcessInfo.processInfo.environment["REPRO_SHA"] ?? "")
+        #expect(SHA256.isAccelerationEnabled == (SHA256.isAccelerationAvailable && !software))
     }
 
     @Test func reportsAcceleration() {

@@ -92,6 +92,31 @@ import _ReproTestSupport
         }
     }
 
+    /// `--trace-tensors`' path: every output streamed into the safetensors file as it is produced
+    /// (two calls, one writer: images numbered on) equals the tensors a keeping recorder holds, with
+    /// the same digests, and nothing is held in memory.
+    @Test func streamedTensorsEqualKeptOnes() throws {
+        let model = try Self.model()
+        let coffee = try Self.image("img0_coffee_154x231"), synthetic = try Self.image("img1_synthetic_300x120")
+        let kept = try model.detect([coffee, synthetic], tracing: .tensors)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trace-stream-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("t.safetensors").path
+        let writer = try TraceTensorWriter(path: path)
+        let streamed = try model.detect([coffee], streamingTensorsTo: writer) + model.detect([synthetic], streamingTensorsTo: writer)
+        try writer.commit()
+        #expect(streamed.map(\.trace.entries) == kept.map(\.trace.entries))
+        #expect(streamed.allSatisfy { $0.trace.tensors == nil })
+        #expect(zip(streamed, kept).allSatisfy { RetinaNetInvarianceTests.bits($0.detections) == RetinaNetInvarianceTests.bits($1.detections) })
+        let expected = try TraceDocument.tensorDict(kept.map(\.trace)), back = try StateDict(contentsOf: path)
+        #expect(Set(back.keys) == Set(expected.keys) && expected.keys.count == kept.map(\.trace.entries.count).reduce(0, +))
+        for k in expected.keys {
+            let (a, b) = (try back.tensor(k), try expected.tensor(k))
+            #expect(a.shape == b.shape && a.dtype == b.dtype && a.bytes == b.bytes, "\(k)")
+        }
+    }
+
     @Test(arguments: [
         ("backbone.body.layer2.0.conv2.weight", "backbone.body.layer2.0.bn2"),
         ("backbone.fpn.layer_blocks.1.0.weight", "backbone.fpn.layer_blocks.1.0"),

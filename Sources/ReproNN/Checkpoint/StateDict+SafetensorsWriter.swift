@@ -35,9 +35,11 @@ extension StateDict {
         return out
     }
 
-    /// The 8-byte length and the JSON header (padded with spaces to a multiple of 8) of a safetensors
-    /// file whose tensors follow back to back in the given order.
-    static func safetensorsHeader(_ entries: [(key: String, dtype: CheckpointDType, shape: [Int], byteCount: Int)]) -> [UInt8] {
+    /// The 8-byte length and the JSON header (padded with spaces to a multiple of 8, and to at
+    /// least `minimumBytes` bytes in all) of a safetensors file whose tensors follow back to back
+    /// in the given order.
+    static func safetensorsHeader(_ entries: [(key: String, dtype: CheckpointDType, shape: [Int], byteCount: Int)],
+                                  minimumBytes: Int = 0) -> [UInt8] {
         var header = "{"
         var offset = 0
         for (i, e) in entries.enumerated() {
@@ -48,7 +50,7 @@ extension StateDict {
         }
         header += "}"
         var h = Array(header.utf8)
-        while h.count % 8 != 0 { h.append(0x20) }
+        while h.count % 8 != 0 || 8 + h.count < minimumBytes { h.append(0x20) }
         let n = UInt64(h.count)
         return (0..<8).map { UInt8(truncatingIfNeeded: n >> (8 * UInt64($0))) } + h
     }

@@ -235,42 +235,23 @@ public struct TraceDocument: Sendable, Codable, Equatable {
     }
 
     /// Writes the kept tensors of `traces` as a safetensors file (keys ``tensorKey(image:entry:)``),
-    /// streaming each tensor's bytes into a temporary file that is then renamed to `path`: no copy of
-    /// the tensors is made in memory.
+    /// streaming each tensor's bytes into a temporary file that is then renamed to `path`
+    /// (``TraceTensorWriter``): no copy of the tensors is made in memory.
     public static func writeTensors(_ traces: [ModuleTrace], to path: String) throws(TraceError) {
-        let tensors = keyedTensors(traces)
-        let header = StateDict.safetensorsHeader(tensors.map { ($0.0, checkpointDType($0.1.dtype), $0.1.shape, $0.1.count * $0.1.dtype.byteCount) })
-        let url = URL(fileURLWithPath: path)
-        // repro-lint: allow run-varying-value — names the temporary file only; it is renamed over `path`
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
-        do {
-            guard FileManager.default.createFile(atPath: temporary.path, contents: Data(header)) else {
-                throw TraceError.unwritable(path: path, reason: "cannot create \(temporary.path)")
-            }
-            let handle = try FileHandle(forWritingTo: temporary)
-            defer { try? handle.close() }
-            try handle.seekToEnd()
-            for (_, t) in tensors {
-                try t.withElementBytes { (p: UnsafeRawBufferPointer) throws in try handle.write(contentsOf: p) }
-            }
-            try handle.synchronize()
-            guard rename(temporary.path, path) == 0 else {
-                throw TraceError.unwritable(path: path, reason: String(cString: strerror(errno)))
-            }
-        } catch let e as TraceError {
-            try? FileManager.default.removeItem(at: temporary)
-            throw e
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw .unwritable(path: path, reason: error.localizedDescription)
+        let header = StateDict.safetensorsHeader(keyedTensors(traces).map { ($0.0, checkpointDType($0.1.dtype), $0.1.shape, $0.1.count * $0.1.dtype.byteCount) })
+        let writer = try TraceTensorWriter(path: path, reservedHeaderBytes: header.count)
+        for trace in traces {
+            for (i, t) in (trace.tensors ?? []).enumerated() { writer.append(t, entry: i) }
+            writer.finishImage()
         }
+        try writer.commit()
     }
 
     private static func keyedTensors(_ traces: [ModuleTrace]) -> [(String, Tensor)] {
         traces.enumerated().flatMap { i, trace in (trace.tensors ?? []).enumerated().map { (tensorKey(image: i, entry: $0.offset), $0.element) } }
     }
 
-    private static func checkpointDType(_ d: DType) -> CheckpointDType {
+    static func checkpointDType(_ d: DType) -> CheckpointDType {
         switch d {
         case .float32: .float32
         case .float64: .float64

@@ -1,5 +1,5 @@
 import Foundation
-import ReproTensor
+@_spi(Kernels) import ReproTensor
 import _ReproDigest
 
 /// One module's output in a trace: its dotted name, what ran, and the SHA-256 of its bits.
@@ -52,7 +52,19 @@ public struct ModuleTrace: Sendable {
 ///
 /// Each reported output is hashed (by default SHA-256 of its elements as stored: feature maps are
 /// channels-last `[N, H, W, C]`, the layout the kernels compute in; ``TraceDigest/nh`` is the fast
-/// alternative) and, with `keepingTensors`, kept. Recording only reads the outputs, so it changes no bit of any result.
+/// alternative) and, with `keepingTensors`, kept; with a ``TraceTensorWriter`` each output is
+/// written to a safetensors file as it is reported instead. Recording only reads the outputs, so
+/// it changes no bit of any result.
+///
+/// With SHA-256 the recorder holds the outputs it has not hashed yet and hashes them in batches
+/// (about 192 MiB, and at ``finish()``), spread over ``RuntimeSettings/threads`` threads of the
+/// current pool, two messages at a time per thread (see ``SHA256/hash(_:_:implementation:)``).
+/// An output that is the same view of the same storage as the previous one (a `Sequential`
+/// returns its last step's output) reuses that digest instead of hashing the bytes again: the
+/// recorder held a reference to the earlier output all along, so copy-on-write kept its bytes
+/// unchanged (an in-place operation on it in between copies it first, and the copy is hashed
+/// anew). Each digest is the plain SHA-256 of the bytes, so neither the batches nor the thread
+/// count change any entry. ``TraceDigest/nh`` hashes each output when it is reported and holds nothing.
 ///
 /// ```swift
 /// var g = TorchGenerator(seed: 0)
@@ -63,18 +75,62 @@ public struct ModuleTrace: Sendable {
 /// let trace = recorder.finish()   // one entry: op "Linear 4->2, gemm", shape [1, 2], sha256 of y's bytes
 /// ```
 public final class TraceRecorder: @unchecked Sendable {
+    /// What a recorder hashed and what it reused, since it was created.
+    public struct Statistics: Sendable, Hashable {
+        /// Entries whose output bytes were hashed.
+        public var hashedEntries = 0
+        /// Bytes hashed.
+        public var hashedBytes = 0
+        /// Entries that reused the digest of the previous entry (the same view of unchanged storage).
+        public var reusedEntries = 0
+        /// Bytes not hashed thanks to reuse.
+        public var reusedBytes = 0
+    }
+
     /// Whether the output tensors are kept beside their digests.
     public let keepsTensors: Bool
     /// The digest algorithm of the entries.
     public let digest: TraceDigest
+    /// Where each output is written as it is reported (`nil`: nowhere).
+    public let tensorWriter: TraceTensorWriter?
+    /// Unhashed bytes that make the recorder hash its pending outputs (SHA-256).
+    public let hashingBatchBytes: Int
+
     private let lock = NSLock()
     private var entries: [TraceEntry] = []
     private var tensors: [Tensor] = []
+    /// Outputs not hashed yet, each with the entries its digest goes to.
+    private var pending: [(tensor: Tensor, entries: [Int])] = []
+    private var pendingBytes = 0
+    /// The latest entry's output (held, so that its bytes cannot change while it is compared).
+    private var last: (tensor: Tensor, entry: Int)?
+    private var counts = Statistics()
 
-    /// A recorder that keeps digests only, or the output tensors too, hashing with `digest`.
-    public init(keepingTensors: Bool = false, digest: TraceDigest = .sha256) {
+    /// A recorder that keeps digests only, or the output tensors too, hashing with `digest`;
+    /// with SHA-256, pending outputs are hashed once they total `hashingBatchBytes` (the memory
+    /// they hold; the digests never depend on it).
+    public init(keepingTensors: Bool = false, digest: TraceDigest = .sha256, hashingBatchBytes: Int = 192 << 20) {
         keepsTensors = keepingTensors
         self.digest = digest
+        self.hashingBatchBytes = hashingBatchBytes
+        tensorWriter = nil
+    }
+
+    /// A recorder that writes each output to `writer` when it is reported (under the key
+    /// ``TraceDocument/tensorKey(image:entry:)``; each ``finish()`` moves the writer to its next
+    /// image) and keeps only the digests in memory.
+    public init(digest: TraceDigest = .sha256, streamingTensorsTo writer: TraceTensorWriter) {
+        keepsTensors = false
+        self.digest = digest
+        hashingBatchBytes = 192 << 20
+        tensorWriter = writer
+    }
+
+    /// What the recorder has hashed and reused so far.
+    public var statistics: Statistics {
+        lock.lock()
+        defer { lock.unlock() }
+        return counts
     }
 
     /// The hook to install in a ``ModuleScope`` (see ``scope(algorithmOverrides:)``).
@@ -89,22 +145,98 @@ public final class TraceRecorder: @unchecked Sendable {
 
     /// Records one output.
     public func record(path: String, output: Tensor, operation: String) {
-        let entry = TraceEntry(name: path, op: operation, shape: output.shape, dtype: output.dtype.description,
-                               sha256: digest.digest(output))
         lock.lock()
-        entries.append(entry)
+        defer { lock.unlock() }
+        let index = entries.count
+        entries.append(TraceEntry(name: path, op: operation, shape: output.shape, dtype: output.dtype.description, sha256: ""))
+        tensorWriter?.append(output, entry: index)
         if keepsTensors { tensors.append(output) }
-        lock.unlock()
+        let bytes = output.count * output.dtype.byteCount
+        guard digest == .sha256 else {
+            entries[index].sha256 = digest.digest(output)
+            counts.hashedEntries += 1
+            counts.hashedBytes += bytes
+            return
+        }
+        if let last, last.tensor.isSameView(as: output) {
+            counts.reusedEntries += 1
+            counts.reusedBytes += bytes
+            if let job = pending.lastIndex(where: { $0.entries.contains(last.entry) }) {
+                pending[job].entries.append(index)
+            } else {
+                entries[index].sha256 = entries[last.entry].sha256
+            }
+        } else {
+            pending.append((output, [index]))
+            pendingBytes += bytes
+        }
+        last = (output, index)
+        if pendingBytes >= hashingBatchBytes { hashPending() }
     }
 
-    /// The trace recorded since the last call, and a fresh start.
+    /// Hashes every pending output (SHA-256) over the pool, two messages at a time per thread.
+    private func hashPending() {
+        guard !pending.isEmpty else { return }
+        let jobs = pending.map(\.tensor)
+        let sizes = jobs.map { $0.count * $0.dtype.byteCount }
+        let digests = TraceRecorder.sha256(jobs, sizes: sizes, threads: Runtime.settings.threads)
+        for (job, hex) in zip(pending, digests) {
+            for e in job.entries { entries[e].sha256 = hex }
+        }
+        counts.hashedEntries += jobs.count
+        counts.hashedBytes += sizes.reduce(0, +)
+        pending = []
+        pendingBytes = 0
+    }
+
+    /// SHA-256 (hex) of each tensor's element bytes, on up to `threads` threads of the current
+    /// pool: the tensors go to the threads largest first, each to the least loaded one (the
+    /// digests do not depend on where they ran), and each thread hashes its tensors in pairs of
+    /// similar size.
+    static func sha256(_ tensors: [Tensor], sizes: [Int], threads: Int) -> [String] {
+        let order = sizes.indices.sorted { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 }
+        let t = max(1, min(threads, tensors.count))
+        var bins = [[Int]](repeating: [], count: t), load = [Int](repeating: 0, count: t)
+        for i in order {
+            let b = load.indices.min { load[$0] != load[$1] ? load[$0] < load[$1] : $0 < $1 }!
+            bins[b].append(i)
+            load[b] += sizes[i]
+        }
+        var out = [String](repeating: "", count: tensors.count)
+        out.withUnsafeMutableBufferPointer { results in
+            let results = results
+            ThreadPool.current.run(participants: t) { p in
+                let mine = bins[p]
+                var k = 0
+                while k < mine.count {
+                    if k + 1 < mine.count {
+                        let (i, j) = (mine[k], mine[k + 1])
+                        let (a, b) = tensors[i].withElementBytes { pa in tensors[j].withElementBytes { pb in SHA256.hash(pa, pb) } }
+                        results[i] = a.hex
+                        results[j] = b.hex
+                        k += 2
+                    } else {
+                        results[mine[k]] = TraceDigest.sha256.digest(tensors[mine[k]])
+                        k += 1
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The trace recorded since the last call, and a fresh start (the writer's next image, for a
+    /// ``TraceTensorWriter``).
     public func finish() -> ModuleTrace {
         lock.lock()
         defer {
             entries = []
             tensors = []
+            last = nil
             lock.unlock()
         }
+        hashPending()
+        tensorWriter?.finishImage()
         return ModuleTrace(entries: entries, tensors: keepsTensors ? tensors : nil, digest: digest)
     }
 

@@ -32,7 +32,25 @@ extension RetinaNet {
     /// let first = traced[0].trace.entries[0]   // backbone.body.bn1, Conv2d 7x7/2 3->…
     /// ```
     public func detect(_ images: [Image], tracing detail: TraceDetail, digest: TraceDigest = .sha256) throws(RetinaNetError) -> [TracedDetections] {
-        let recorder = TraceRecorder(keepingTensors: detail == .tensors, digest: digest)
+        try detect(images, recorder: TraceRecorder(keepingTensors: detail == .tensors, digest: digest))
+    }
+
+    /// Detects objects with a digest trace per image, like ``detect(_:tracing:digest:)``, and writes
+    /// every module output to `writer` as it is produced (under ``TraceDocument/tensorKey(image:entry:)``,
+    /// images numbered by the writer across calls), so that no output stays in memory; the
+    /// returned traces hold no tensors.
+    /// Call ``TraceTensorWriter/commit()`` afterwards.
+    ///
+    /// ```swift
+    /// let writer = try TraceTensorWriter(path: "run.trace.safetensors")
+    /// let traced = try model.detect([image], digest: .sha256, streamingTensorsTo: writer)
+    /// try writer.commit()
+    /// ```
+    public func detect(_ images: [Image], digest: TraceDigest = .sha256, streamingTensorsTo writer: TraceTensorWriter) throws(RetinaNetError) -> [TracedDetections] {
+        try detect(images, recorder: TraceRecorder(digest: digest, streamingTensorsTo: writer))
+    }
+
+    private func detect(_ images: [Image], recorder: TraceRecorder) throws(RetinaNetError) -> [TracedDetections] {
         var out: [TracedDetections] = []
         for (i, image) in images.enumerated() {
             let pass = try run(try Self.input(image, index: i), index: i, keepFeatures: false,
