@@ -108,20 +108,31 @@ extension PreparedConv2d {
     }
 
     /// Winograd on an NCHW (`nhwc == false`) or NHWC input; output in the same layout.
+    /// `inputAffine` (NHWC input only) is applied to the input while it is padded.
     func forwardWinograd(_ g: ConvGeometry, input: UnsafePointer<Float>, nhwc: Bool, output: UnsafeMutablePointer<Float>,
-                         epilogue e: Epilogue, threads: Int) throws(TensorError) {
+                         epilogue e: Epilogue, inputAffine: SampleChannelAffine? = nil, threads: Int) throws(TensorError) {
         guard let w = winogradWeights else {
             throw .invalidArgument(op: "conv2d", reason: "Winograd weights were not prepared for this layer")
         }
         let v = w.transform.variant
         let (hp, wp, cp) = WinogradKernel.paddedSize(g, variant: v)
-        let padded = try Tensor.uninitialized([g.batch, hp, wp, cp], op: "conv2d")
-        if nhwc {
-            WinogradKernel.pad(g, variant: v, nhwc: input, into: padded.floatBase, threads: threads)
-        } else {
-            WinogradKernel.pad(g, variant: v, nchw: input, into: padded.floatBase, threads: threads)
+        // The padded input and every thread's scratch live in the pool's reused workspace: a fresh
+        // allocation per call costs page faults and the kernel's zeroing of every new page.
+        let paddedBytes = (g.batch * hp * wp * cp * 4 + 63) / 64 * 64
+        ThreadPool.current.withWorkspace(bytes: paddedBytes + WinogradKernel.scratchBytes(g, weights: w, threads: threads)) { raw in
+            let padded = raw.bindMemory(to: Float.self, capacity: g.batch * hp * wp * cp)
+            if let a = inputAffine {
+                a.scale.withUnsafeBufferPointer { sp in a.shift.withUnsafeBufferPointer { tp in
+                    WinogradKernel.pad(g, variant: v, nhwc: input, scales: sp.baseAddress!, shifts: tp.baseAddress!,
+                                       relu: a.relu, into: padded, threads: threads)
+                }}
+            } else if nhwc {
+                WinogradKernel.pad(g, variant: v, nhwc: input, into: padded, threads: threads)
+            } else {
+                WinogradKernel.pad(g, variant: v, nchw: input, into: padded, threads: threads)
+            }
+            WinogradKernel.forward(g, paddedInput: padded, weights: w, output: output, layout: nhwc ? .nhwc : .nchw,
+                                   epilogue: e, threads: threads, scratch: raw + paddedBytes)
         }
-        WinogradKernel.forward(g, paddedInput: padded.floatBase, weights: w, output: output,
-                               layout: nhwc ? .nhwc : .nchw, epilogue: e, threads: threads)
     }
 }

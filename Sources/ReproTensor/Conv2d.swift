@@ -187,31 +187,41 @@ public struct PreparedConv2d: Sendable {
     /// let y = try conv.forward(nhwc: x, threads: 2)   // x: [1, 100, 136, 256]
     /// ```
     public func forward(nhwc input: Tensor, threads: Int) throws(TensorError) -> Tensor {
+        try forward(nhwc: input, inputAffine: nil, threads: threads)
+    }
+
+    /// ``forward(nhwc:threads:)`` of `inputAffine` applied to `input` (a held-back group
+    /// normalisation): Winograd layers apply it while padding their input, the other algorithms
+    /// apply it first. The bits equal `forward(nhwc: input.applying(inputAffine))`.
+    package func forward(nhwc input: Tensor, inputAffine: SampleChannelAffine?, threads: Int) throws(TensorError) -> Tensor {
         let op = "conv2d"
         guard input.dtype == .float32 else { throw .dtypeMismatch(op: op, expected: .float32, actual: input.dtype) }
         guard input.rank == 4 else { throw .invalidShape(op: op, shape: input.shape, reason: "NHWC input must be [N, H, W, C]") }
+        try inputAffine?.check(input.shape, op: op)
         let s = input.shape
         let g = try geometry(for: [s[0], s[3], s[1], s[2]])
         let out = try Tensor.uninitialized([g.batch, g.outHeight, g.outWidth, g.outChannels], op: op)
         guard g.batch > 0 else { return out }
-        let x = input.contiguous()
+        let raw = input.contiguous()
         try withEpilogue { e throws(TensorError) in try runChoosingAlgorithm(inputShape: [g.batch, g.inChannels, g.height, g.width], threads: threads) { a throws(TensorError) in
             if a != .direct {
-                try forwardWinograd(g, input: x.floatBase, nhwc: true, output: out.floatBase, epilogue: e, threads: threads)
-            } else if let packedTransposed {
+                try forwardWinograd(g, input: raw.floatBase, nhwc: true, output: out.floatBase, epilogue: e,
+                                    inputAffine: inputAffine, threads: threads)
+                return
+            }
+            let x = try inputAffine.map { affine throws(TensorError) in try raw.applying(affine) } ?? raw
+            if let packedTransposed {
                 GEMM.multiply(m: g.batch * g.height * g.width, a: .init(x.floatBase, rowStride: g.inChannels),
                               packedB: packedTransposed, c: out.floatBase, ldc: g.outChannels, epilogue: e, threads: threads)
             } else {
                 let hp = g.height + 2 * g.padding.h, wp = g.width + 2 * g.padding.w
-                let padded = try Tensor(zeros: [g.batch, hp, wp, g.inChannels])
-                let rowBytes = g.width * g.inChannels * 4
-                ThreadPool.current.forEachChunk(g.batch * g.height, threads: threads) { r in
-                    let n = r / g.height, y = r % g.height
-                    let dst = padded.floatBase + ((n * hp + y + g.padding.h) * wp + g.padding.w) * g.inChannels
-                    UnsafeMutableRawPointer(dst).copyMemory(from: x.floatBase + r * g.width * g.inChannels, byteCount: rowBytes)
+                // The padded copy lives in the pool's reused workspace (no page faults per call).
+                ThreadPool.current.withWorkspace(bytes: g.batch * hp * wp * g.inChannels * 4) { raw in
+                    let padded = raw.bindMemory(to: Float.self, capacity: g.batch * hp * wp * g.inChannels)
+                    Conv2dKernel.pad(g, nhwc: x.floatBase, into: padded, threads: threads)
+                    Conv2dKernel.forward(g, paddedInput: padded, weights: directWeights(g), output: out.floatBase,
+                                         layout: .nhwc, epilogue: e, threads: threads)
                 }
-                Conv2dKernel.forward(g, paddedInput: padded.floatBase, weights: directWeights(g), output: out.floatBase,
-                                     layout: .nhwc, epilogue: e, threads: threads)
             }
         }}
         return out

@@ -4,7 +4,7 @@ import Synchronization
 /// make the kernel fault in and zero fresh pages (measured at 10–11 % of all CPU
 /// time of a RetinaNet forward pass).
 ///
-/// Policy, for blocks of at least ``TensorStorage/hugePageThreshold`` bytes:
+/// Policy, for blocks of at least ``TensorStorage/cacheThreshold`` bytes (128 KiB):
 /// - a request takes the smallest cached block whose capacity is in
 ///   `[size, size + size/4]`;
 /// - the cache counts the bytes of large blocks in use (`live`) and the most

@@ -10,6 +10,21 @@
 /// ```
 extension Tensor {
     /// Validates an NHWC float input and returns it contiguous.
+    /// The checked operands of an NHWC group normalisation: the contiguous float input and γ, β as arrays.
+    func groupNormOperands(
+        _ op: String, groups: Int, weight: Tensor?, bias: Tensor?
+    ) throws(TensorError) -> (x: Tensor, gamma: [Float]?, beta: [Float]?) {
+        let x = try nhwcOperand(op)
+        let c = shape[3]
+        guard groups > 0, c % groups == 0 else {
+            throw .invalidArgument(op: op, reason: "groups \(groups) must divide channels \(c) (shape \(shape))")
+        }
+        for p in [weight, bias].compactMap({ $0 }) where p.shape != [c] {
+            throw .shapeMismatch(op: op, shapes: [shape, p.shape], reason: "weight and bias must be [\(c)]")
+        }
+        return (x, try weight?.scalars(), try bias?.scalars())
+    }
+
     func nhwcOperand(_ op: String) throws(TensorError) -> Tensor {
         guard rank == 4 else { throw .invalidShape(op: op, shape: shape, reason: "expected [N, H, W, C]") }
         return try floatOperand(op)
@@ -93,15 +108,8 @@ extension Tensor {
     /// ```
     public func groupNormNHWC(groups: Int, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5, relu: Bool = false) throws(TensorError) -> Tensor {
         let op = "groupNormNHWC"
-        let x = try nhwcOperand(op)
+        let (x, g, b) = try groupNormOperands(op, groups: groups, weight: weight, bias: bias)
         let c = shape[3]
-        guard groups > 0, c % groups == 0 else {
-            throw .invalidArgument(op: op, reason: "groups \(groups) must divide channels \(c) (shape \(shape))")
-        }
-        for p in [weight, bias].compactMap({ $0 }) where p.shape != [c] {
-            throw .shapeMismatch(op: op, shapes: [shape, p.shape], reason: "weight and bias must be [\(c)]")
-        }
-        let g: [Float]? = try weight?.scalars(), b: [Float]? = try bias?.scalars()
         let out = try Tensor.uninitialized(shape, op: op)
         (g ?? []).withUnsafeBufferPointer { gp in (b ?? []).withUnsafeBufferPointer { bp in
             GroupNormKernel.forwardNHWC(x.floatBase, out.floatBase, batch: shape[0], spatial: shape[1] * shape[2], channels: c,

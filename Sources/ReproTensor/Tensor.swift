@@ -139,7 +139,7 @@ final class TensorStorage: @unchecked Sendable {
     /// otherwise the contents are unspecified (every caller overwrites them).
     init(byteCount: Int, zeroed: Bool = true) {
         self.byteCount = byteCount
-        if byteCount >= Self.hugePageThreshold,
+        if byteCount >= Self.cacheThreshold,
            let block = StorageCache.shared.take(atLeast: byteCount) {
             base = block.base
             capacity = block.capacity
@@ -151,11 +151,17 @@ final class TensorStorage: @unchecked Sendable {
     }
 
     deinit {
-        if capacity < Self.hugePageThreshold
+        if capacity < Self.cacheThreshold
             || !StorageCache.shared.keep(base, capacity: capacity, limit: Runtime.settings.storageCacheBytes) {
             base.deallocate()
         }
     }
+
+    /// Blocks at least this large go through ``StorageCache``: glibc serves them by `mmap` (the
+    /// `repro` CLI fixes its threshold at 128 KiB), so without the cache every such activation
+    /// would fault in and zero fresh pages each pass (the head's smaller pyramid levels, 0.1–4 MB,
+    /// were most of the page faults left once blocks from 4 MB on were cached).
+    static let cacheThreshold = 128 << 10
 
     /// Allocations at least this large ask Linux for transparent huge pages.
     static let hugePageThreshold = 4 << 20

@@ -138,6 +138,14 @@ extension PreparedConv2d {
     public func run(_ input: Tensor, in scope: ModuleScope) throws(ModuleError) -> Tensor {
         try scope.run { () throws(TensorError) in try forward(nhwc: input, threads: Runtime.settings.threads) }
     }
+
+    /// ``run(_:in:)`` of `inputAffine` applied to `input` (a held-back group normalisation, applied
+    /// while the input is copied; the same bits as applying it first).
+    package func run(_ input: Tensor, inputAffine: SampleChannelAffine?, in scope: ModuleScope) throws(ModuleError) -> Tensor {
+        try scope.run { () throws(TensorError) in
+            try forward(nhwc: input, inputAffine: inputAffine, threads: Runtime.settings.threads)
+        }
+    }
 }
 
 extension Tensor {

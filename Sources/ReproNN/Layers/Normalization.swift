@@ -202,6 +202,14 @@ public struct GroupNorm: Layer {
         }
     }
 
+    /// The per-sample, per-channel affine map that normalises `x` (optionally with a fused ReLU),
+    /// not yet applied — for the next convolution to apply while it copies its input.
+    package func affine(of x: Tensor, relu: Bool, in scope: ModuleScope) throws(ModuleError) -> SampleChannelAffine {
+        try scope.run { () throws(TensorError) in
+            try x.groupNormNHWCAffine(groups: numGroups, weight: weight, bias: bias, eps: eps, relu: relu)
+        }
+    }
+
     /// Normalises an NHWC activation.
     public func forward(_ input: Tensor, in scope: ModuleScope) throws(ModuleError) -> Tensor {
         var y = input

@@ -8,6 +8,12 @@ import ReproTensor
 /// then reports a fused group's output once, under the path of its last layer (e.g. `…conv.0.2`),
 /// with an operation that names every fused layer (`Conv2d 1x1/2 256->512, gemm + BatchNorm2d + ReLU (fused)`).
 ///
+/// When nobody observes the scope, a group norm + ReLU whose output goes straight into a
+/// convolution (in this sequence or, through nested sequences, in a later one) is not applied
+/// on its own: its statistics give a per-sample, per-channel affine map that the convolution
+/// applies while it copies its input into its padded buffer — one pass over the activation
+/// instead of two, the same bits.
+///
 /// ```swift
 /// var block = Sequential([try Conv2d(inChannels: 64, outChannels: 64, kernelSize: 3, padding: 1, bias: false, generator: &g),
 ///                         try BatchNorm2d(numFeatures: 64), ReLU()])
@@ -78,23 +84,55 @@ public struct Sequential: Layer {
 
     /// Runs the prepared plan.
     public func forward(_ input: Tensor, in scope: ModuleScope) throws(ModuleError) -> Tensor {
+        let (x, pending) = try forwardDeferringNormalization(input, in: scope)
+        guard let pending else { return x }
+        return try scope.run { () throws(TensorError) in try x.applying(pending) }
+    }
+
+    /// Runs the prepared plan, but may return its output as a raw activation plus a group
+    /// normalisation (+ ReLU) still to apply (`pending`): the caller hands both to the next
+    /// convolution (``PreparedConv2d/run(_:inputAffine:in:)``), which applies it while copying its
+    /// input, or applies it itself. Nothing is held back when the scope is observed, so every
+    /// observer sees every output as ``forward(_:in:)`` reports it.
+    package func forwardDeferringNormalization(
+        _ input: Tensor, pending incoming: SampleChannelAffine? = nil, in scope: ModuleScope
+    ) throws(ModuleError) -> (raw: Tensor, pending: SampleChannelAffine?) {
         guard steps.count > 0 || layers.isEmpty else { throw .notPrepared(path: scope.path) }
+        let deferring = !scope.isObserved
         var x = input
+        var pending = incoming
+        /// Applies a held-back normalisation before a step that cannot take it.
+        func settle() throws(ModuleError) {
+            guard let p = pending else { return }
+            x = try scope.run { () throws(TensorError) in try x.applying(p) }
+            pending = nil
+        }
         for step in steps {
             switch step {
             case .conv(let conv, let first, let last):
-                x = try conv.run(x, in: scope.child(String(first)))
+                x = try conv.run(x, inputAffine: pending, in: scope.child(String(first)))
+                pending = nil
                 scope.child(String(last)).report(x, operation: fusedOperation(conv, first: first, last: last))
             case .groupNormReLU(let index):
                 guard let norm = layers[index] as? GroupNorm else { throw .notPrepared(path: scope.child(String(index)).path) }
-                try norm.apply(to: &x, relu: true, in: scope.child(String(index)))
-                scope.child(String(index + 1)).report(x, operation: norm.operationName + " + ReLU (fused)")
+                try settle()
+                if deferring {
+                    pending = try norm.affine(of: x, relu: true, in: scope.child(String(index)))
+                } else {
+                    try norm.apply(to: &x, relu: true, in: scope.child(String(index)))
+                    scope.child(String(index + 1)).report(x, operation: norm.operationName + " + ReLU (fused)")
+                }
             case .layer(let index):
-                x = try layers[index].forward(x, in: scope.child(String(index)))
+                if deferring, let nested = layers[index] as? Sequential {
+                    (x, pending) = try nested.forwardDeferringNormalization(x, pending: pending, in: scope.child(String(index)))
+                } else {
+                    try settle()
+                    x = try layers[index].forward(x, in: scope.child(String(index)))
+                }
             }
         }
-        scope.report(x, operation: "Sequential(\(layers.count))")
-        return x
+        if pending == nil { scope.report(x, operation: "Sequential(\(layers.count))") }
+        return (x, pending)
     }
 }
 

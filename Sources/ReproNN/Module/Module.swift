@@ -196,6 +196,10 @@ public struct ModuleScope {
         operationObserver?(path, output, operation)
     }
 
+    /// Whether an observer watches this scope: a module may then skip work whose only effect is
+    /// an intermediate value nobody sees (a held-back normalisation), never changing its output.
+    package var isObserved: Bool { observer != nil || operationObserver != nil }
+
     /// Reports this module's output to the observers (if any) without naming the operation.
     public func report(_ output: Tensor) { report(output, operation: "") }
 

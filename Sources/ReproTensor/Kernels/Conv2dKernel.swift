@@ -49,19 +49,20 @@
         deinit { base.deallocate() }
     }
 
+    /// Copies NHWC `x` `[N, H, W, C]` into a zero-padded NHWC buffer `[N, H+2·padH, W+2·padW, C]`,
+    /// writing every element of `p` once (the borders zero): `p` may hold anything before.
+    @_spi(Kernels) public static func pad(_ g: ConvGeometry, nhwc x: UnsafePointer<Float>, into p: UnsafeMutablePointer<Float>, threads: Int) {
+        let c = g.inChannels, h = g.height, w = g.width
+        padRows(g, into: p, threads: threads) { n, iy, dst in
+            dst.update(from: x + (n * h + iy) * w * c, count: w * c)
+        }
+    }
+
     /// Copies NCHW `input` into a zero-padded NHWC buffer `[N, H+2·padH, W+2·padW, C]`.
     @_spi(Kernels) public static func padToNHWC(_ g: ConvGeometry, nchw x: UnsafePointer<Float>, into p: UnsafeMutablePointer<Float>, threads: Int) {
         let c = g.inChannels, h = g.height, w = g.width
-        let hp = h + 2 * g.padding.h, wp = w + 2 * g.padding.w
-        ThreadPool.current.forEachChunk(g.batch * hp, threads: threads) { chunk in
-            let n = chunk / hp, y = chunk % hp
-            let row = p + (n * hp + y) * wp * c
-            let iy = y - g.padding.h
-            guard iy >= 0 && iy < h else { row.initialize(repeating: 0, count: wp * c); return }
-            row.initialize(repeating: 0, count: g.padding.w * c)
-            (row + (g.padding.w + w) * c).initialize(repeating: 0, count: g.padding.w * c)
+        padRows(g, into: p, threads: threads) { n, iy, dst in
             let src = x + n * c * h * w + iy * w
-            let dst = row + g.padding.w * c
             // 16 × 16 tiles: each tile writes 16 runs of 16 channels (whole
             // cache lines) instead of one float per line per channel.
             for c0 in stride(from: 0, to: c, by: 16) {
@@ -74,6 +75,25 @@
                     }
                 }
             }
+        }
+    }
+
+    /// The row loop of both `pad` layouts: zeroes padding rows and the left/right borders of image
+    /// rows, and lets `interior(n, iy, dst)` fill the `W × C` image part of row `iy` of image `n`.
+    private static func padRows(
+        _ g: ConvGeometry, into p: UnsafeMutablePointer<Float>, threads: Int,
+        interior: (Int, Int, UnsafeMutablePointer<Float>) -> Void
+    ) {
+        let c = g.inChannels, h = g.height, w = g.width
+        let hp = h + 2 * g.padding.h, wp = w + 2 * g.padding.w
+        ThreadPool.current.forEachChunk(g.batch * hp, threads: threads) { chunk in
+            let n = chunk / hp, y = chunk % hp
+            let row = p + (n * hp + y) * wp * c
+            let iy = y - g.padding.h
+            guard iy >= 0 && iy < h else { row.initialize(repeating: 0, count: wp * c); return }
+            row.initialize(repeating: 0, count: g.padding.w * c)
+            (row + (g.padding.w + w) * c).initialize(repeating: 0, count: g.padding.w * c)
+            interior(n, iy, row + g.padding.w * c)
         }
     }
 

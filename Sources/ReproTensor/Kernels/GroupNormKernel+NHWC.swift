@@ -6,6 +6,12 @@
 /// result after permuting, at any thread count. The affine step
 /// `y = x · scale_c + shift_c` (+ ReLU) then runs over pixels in place order.
 ///
+/// The two passes are also available apart: ``affineNHWC(_:batch:spatial:channels:groups:gamma:beta:eps:scales:shifts:threads:)``
+/// computes every (n, c)'s scale and shift, and the affine step can then be applied by
+/// ``applyAffineNHWC(_:_:batch:spatial:channels:scales:shifts:relu:threads:)`` — or by the next
+/// convolution while it copies its input (``WinogradKernel``'s padding), which spares one pass
+/// over the activation and gives the same bits.
+///
 /// ```swift
 /// GroupNormKernel.forwardNHWC(x, y, batch: 1, spatial: 100 * 136, channels: 256, groups: 32,
 ///                             gamma: g, beta: b, eps: 1e-5, relu: true, threads: 2)
@@ -26,50 +32,114 @@ extension GroupNormKernel {
         groups: Int, gamma: UnsafePointer<Float>?, beta: UnsafePointer<Float>?, eps: Float, relu: Bool,
         saving: (mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>)?, threads: Int
     ) {
-        let cg = channels / groups
-        let m = cg * spatial
         // Per (n, c): scale and shift, computed from the group's statistics.
         let scales = UnsafeMutablePointer<Float>.allocate(capacity: max(batch * channels, 1))
         let shifts = UnsafeMutablePointer<Float>.allocate(capacity: max(batch * channels, 1))
         defer { scales.deallocate(); shifts.deallocate() }
-        ThreadPool.current.forEachChunk(batch * groups, threads: threads) { ng in
-            let n = ng / groups, g = ng % groups
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(m, 1))
-            defer { scratch.deallocate() }
-            let src = x + n * spatial * channels + g * cg
-            for s in 0..<spatial {
-                let p = src + s * channels
-                for cc in 0..<cg { scratch[cc * spatial + s] = p[cc] }
-            }
-            let mean = stripedSum(scratch, m, center: 0, square: false) / Double(m)
-            let variance = stripedSum(scratch, m, center: mean, square: true) / Double(m)
-            let rstd = Float(1 / (variance + Double(eps)).squareRoot())
-            let meanF = Float(mean)
-            if let saving {
-                saving.mean[ng] = meanF
-                saving.rstd[ng] = rstd
-            }
-            for cc in 0..<cg {
-                let c = g * cg + cc
-                let scale = rstd * (gamma?[c] ?? 1)
-                scales[n * channels + c] = scale
-                shifts[n * channels + c] = (beta?[c] ?? 0) - meanF * scale
+        groupStatistics(x, batch: batch, spatial: spatial, channels: channels, groups: groups, gamma: gamma, beta: beta,
+                        eps: eps, scales: scales, shifts: shifts, saving: saving, threads: threads)
+        applyAffineNHWC(x, y, batch: batch, spatial: spatial, channels: channels, scales: scales, shifts: shifts,
+                        relu: relu, threads: threads)
+    }
+
+    /// The statistics pass alone: writes each (n, c)'s `scale = rstd · γ_c` and
+    /// `shift = β_c − Float(mean) · scale` (`[N, C]` each) from the group's float64
+    /// statistics, in the order described above. Applying `y = x · scale + shift`
+    /// (+ ReLU) with these values gives ``forwardNHWC(_:_:batch:spatial:channels:groups:gamma:beta:eps:relu:threads:)``'s bits.
+    @_spi(Kernels) public static func affineNHWC(
+        _ x: UnsafePointer<Float>, batch: Int, spatial: Int, channels: Int, groups: Int,
+        gamma: UnsafePointer<Float>?, beta: UnsafePointer<Float>?, eps: Float,
+        scales: UnsafeMutablePointer<Float>, shifts: UnsafeMutablePointer<Float>, threads: Int
+    ) {
+        groupStatistics(x, batch: batch, spatial: spatial, channels: channels, groups: groups, gamma: gamma, beta: beta,
+                        eps: eps, scales: scales, shifts: shifts, saving: nil, threads: threads)
+    }
+
+    /// Threads take contiguous ranges of (n, g) pairs; each thread gathers a group into its own
+    /// part of the pool's reused workspace (a fresh buffer per group cost a page fault and the
+    /// kernel's zeroing of every page). Which thread handles a group never changes its values.
+    private static func groupStatistics(
+        _ x: UnsafePointer<Float>, batch: Int, spatial: Int, channels: Int, groups: Int,
+        gamma: UnsafePointer<Float>?, beta: UnsafePointer<Float>?, eps: Float,
+        scales: UnsafeMutablePointer<Float>, shifts: UnsafeMutablePointer<Float>,
+        saving: (mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>)?, threads: Int
+    ) {
+        let cg = channels / groups
+        let m = cg * spatial
+        let units = batch * groups
+        guard units > 0 else { return }
+        let parts = min(max(threads, 1), units)
+        let perThread = (max(m, 1) + 15) / 16 * 16
+        ThreadPool.current.withWorkspace(bytes: parts * perThread * 4) { raw in
+            ThreadPool.current.run(participants: parts) { p in
+                let scratch = (raw + p * perThread * 4).bindMemory(to: Float.self, capacity: perThread)
+                for ng in (p * units / parts)..<((p + 1) * units / parts) {
+                    let n = ng / groups, g = ng % groups
+                    let src = x + n * spatial * channels + g * cg
+                    for s in 0..<spatial {
+                        let q = src + s * channels
+                        for cc in 0..<cg { scratch[cc * spatial + s] = q[cc] }
+                    }
+                    let mean = stripedSum(scratch, m, center: 0, square: false) / Double(m)
+                    let variance = stripedSum(scratch, m, center: mean, square: true) / Double(m)
+                    let rstd = Float(1 / (variance + Double(eps)).squareRoot())
+                    let meanF = Float(mean)
+                    if let saving {
+                        saving.mean[ng] = meanF
+                        saving.rstd[ng] = rstd
+                    }
+                    for cc in 0..<cg {
+                        let c = g * cg + cc
+                        let scale = rstd * (gamma?[c] ?? 1)
+                        scales[n * channels + c] = scale
+                        shifts[n * channels + c] = (beta?[c] ?? 0) - meanF * scale
+                    }
+                }
             }
         }
+    }
+
+    /// The affine pass: `y = x · scale[n, c] + shift[n, c]` (two roundings), then negatives
+    /// clamped to zero when `relu` (NaN and −0 pass). `y` may alias `x`.
+    @_spi(Kernels) public static func applyAffineNHWC(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, spatial: Int, channels: Int,
+        scales: UnsafePointer<Float>, shifts: UnsafePointer<Float>, relu: Bool, threads: Int
+    ) {
         let rowsPerChunk = max(1, 4096 / max(channels, 1))
         let chunksPerImage = (spatial + rowsPerChunk - 1) / rowsPerChunk
         ThreadPool.current.forEachChunk(batch * chunksPerImage, threads: threads) { chunk in
             let n = chunk / chunksPerImage, s0 = (chunk % chunksPerImage) * rowsPerChunk
             let s1 = min(s0 + rowsPerChunk, spatial)
-            let scale = scales + n * channels, shift = shifts + n * channels
             for s in s0..<s1 {
                 let base = (n * spatial + s) * channels
-                for c in 0..<channels {
-                    var v = x[base + c] * scale[c] + shift[c]
-                    if relu && v < 0 { v = 0 }
-                    y[base + c] = v
-                }
+                affineRow(x + base, y + base, count: channels, scale: scales + n * channels, shift: shifts + n * channels,
+                          relu: relu)
             }
+        }
+    }
+
+    /// `y[c] = x[c] · scale[c] + shift[c]` (+ ReLU) for `c < count`: the one statement of the affine
+    /// step's arithmetic, shared by ``applyAffineNHWC(_:_:batch:spatial:channels:scales:shifts:relu:threads:)``
+    /// and the convolution's fused padding. `y` may alias `x`.
+    @inline(__always)
+    static func affineRow(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
+        scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, relu: Bool
+    ) {
+        typealias V = SIMD8<Float>
+        var c = 0
+        while c + 8 <= count {
+            @inline(__always) func ld(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p + c).loadUnaligned(as: V.self) }
+            var v = ld(x) * ld(scale) + ld(shift)
+            if relu { v.replace(with: 0, where: v .< 0) }
+            UnsafeMutableRawPointer(y + c).storeBytes(of: v, as: V.self)
+            c += 8
+        }
+        while c < count {
+            var v = x[c] * scale[c] + shift[c]
+            if relu && v < 0 { v = 0 }
+            y[c] = v
+            c += 1
         }
     }
 }

@@ -47,6 +47,26 @@ extension WinogradKernel {
         }
     }
 
+    /// ``pad(_:variant:nhwc:into:threads:)`` of `x · scale[n, c] + shift[n, c]` (+ ReLU): a group
+    /// normalisation's affine pass applied while copying, with ``GroupNormKernel``'s arithmetic
+    /// (`affineRow`), so the same bits as normalising first and padding after. The padding stays
+    /// zero. `scales` and `shifts` hold `[N, C]` values.
+    @_spi(Kernels) public static func pad(
+        _ g: ConvGeometry, variant: WinogradTransform.Variant, nhwc x: UnsafePointer<Float>,
+        scales: UnsafePointer<Float>, shifts: UnsafePointer<Float>, relu: Bool,
+        into p: UnsafeMutablePointer<Float>, threads: Int
+    ) {
+        let c = g.inChannels, h = g.height, w = g.width
+        padRows(g, variant: variant, into: p, threads: threads) { n, iy, dst, cp in
+            let src = x + (n * h + iy) * w * c
+            let scale = scales + n * c, shift = shifts + n * c
+            for ix in 0..<w {
+                GroupNormKernel.affineRow(src + ix * c, dst + ix * cp, count: c, scale: scale, shift: shift, relu: relu)
+                if cp > c { (dst + ix * cp + c).initialize(repeating: 0, count: cp - c) }
+            }
+        }
+    }
+
     /// The shared row loop of both `pad` layouts: zeroes padding rows and the
     /// left/right borders of image rows, and lets `interior(n, iy, dst, cp)` fill
     /// the `W × cp` image part of row `iy` of image `n` starting at `dst`.

@@ -117,15 +117,37 @@
         threads: Int
     ) {
         guard g.batch > 0 else { return }
+        ThreadPool.current.withWorkspace(bytes: scratchBytes(g, weights: weights, threads: threads)) { raw in
+            forward(g, paddedInput: paddedInput, weights: weights, output: output, layout: layout, epilogue: epilogue,
+                    threads: threads, scratch: raw)
+        }
+    }
+
+    /// Bytes of scratch memory ``forward(_:paddedInput:weights:output:layout:epilogue:threads:scratch:)``
+    /// needs for `threads` threads (each thread's transformed inputs and buffered products).
+    static func scratchBytes(_ g: ConvGeometry, weights: PackedWeights, threads: Int) -> Int {
+        Scratch.bytes(Plan.Blocking(g, weights: weights)) * max(1, threads)
+    }
+
+    /// ``forward(_:paddedInput:weights:output:layout:epilogue:threads:)`` with the caller's scratch
+    /// memory (``scratchBytes(_:weights:threads:)`` bytes, 64-byte aligned, contents irrelevant: every
+    /// value is written before it is read). Reusing it across calls spares the page faults and the
+    /// kernel's zeroing of fresh pages that a per-call allocation costs.
+    static func forward(
+        _ g: ConvGeometry, paddedInput: UnsafePointer<Float>, weights: PackedWeights,
+        output: UnsafeMutablePointer<Float>, layout: Conv2dKernel.OutputLayout, epilogue: Epilogue,
+        threads: Int, scratch: UnsafeMutableRawPointer
+    ) {
+        guard g.batch > 0 else { return }
         let plan = Plan(g, weights: weights, paddedInput: paddedInput, output: output, nchw: layout == .nchw,
                         epilogue: PaddedEpilogue(epilogue, channels: g.outChannels))
         defer { plan.epilogue.deallocate() }
         let chunks = plan.chunks
         let parts = max(1, min(threads, chunks))
+        let perThread = Scratch.bytes(plan.blocking)
         ThreadPool.current.run(participants: parts) { p in
-            let scratch = Scratch(plan)
-            defer { scratch.deallocate() }
-            for chunk in (p * chunks / parts)..<((p + 1) * chunks / parts) { plan.run(chunk: chunk, scratch) }
+            let s = Scratch(plan.blocking, at: scratch + p * perThread)
+            for chunk in (p * chunks / parts)..<((p + 1) * chunks / parts) { plan.run(chunk: chunk, s) }
         }
     }
 }
@@ -147,6 +169,23 @@ extension WinogradKernel {
         let output: UnsafeMutablePointer<Float>
         let nchw: Bool
         let epilogue: PaddedEpilogue
+        /// The scratch sizes of this shape.
+        let blocking: Blocking
+
+        /// The sizes a thread's scratch depends on, from the shape alone.
+        struct Blocking {
+            let a2: Int, vStride: Int, mStride: Int
+
+            init(_ g: ConvGeometry, weights: PackedWeights) {
+                let t = weights.transform
+                a2 = t.alpha * t.alpha
+                let tiles = WinogradKernel.tiles(g, m: t.m)
+                let tb = WinogradKernel.tilesPerBlock(tilesPerImage: tiles.rows * tiles.cols)
+                let cp = WinogradKernel.paddedSize(g, variant: t.variant).channels
+                vStride = tb * cp + 16
+                mStride = tb * WinogradKernel.outputChannelBlock + 16
+            }
+        }
 
         init(_ g: ConvGeometry, weights: PackedWeights, paddedInput: UnsafePointer<Float>,
              output: UnsafeMutablePointer<Float>, nchw: Bool, epilogue: PaddedEpilogue) {
@@ -165,8 +204,9 @@ extension WinogradKernel {
             // Enough chunks for a few threads even on small images (a shape-only
             // rule; which chunk computes an output never changes its bits).
             ranges = max(1, min(subRanges, (8 + blocks - 1) / blocks))
-            vStride = tb * cp + 16
-            mStride = tb * WinogradKernel.outputChannelBlock + 16
+            blocking = Blocking(g, weights: weights)
+            vStride = blocking.vStride
+            mStride = blocking.mStride
             self.weights = weights
             input = paddedInput
             self.output = output
@@ -338,23 +378,29 @@ extension WinogradKernel {
         }
     }
 
-    /// Per-thread buffers: transformed inputs, buffered products, transform temporaries.
+    /// Per-thread buffers: transformed inputs, buffered products, transform temporaries, carved
+    /// from caller-provided memory (``bytes(_:)`` bytes, 64-byte aligned).
     struct Scratch {
         let v: UnsafeMutablePointer<Float>
         let m: UnsafeMutablePointer<Float>
         let tmp: UnsafeMutablePointer<SIMD8<Float>>
 
-        init(_ plan: Plan) {
-            let vCount = plan.a2 * plan.vStride, mCount = plan.a2 * plan.mStride
-            v = UnsafeMutableRawPointer.allocate(byteCount: vCount * 4, alignment: 64).bindMemory(to: Float.self, capacity: vCount)
-            m = UnsafeMutableRawPointer.allocate(byteCount: mCount * 4, alignment: 64).bindMemory(to: Float.self, capacity: mCount)
-            tmp = .allocate(capacity: 80)
+        /// Float counts of `v` and `m`, each rounded up to a whole cache line.
+        private static func counts(_ b: Plan.Blocking) -> (v: Int, m: Int) {
+            ((b.a2 * b.vStride + 15) / 16 * 16, (b.a2 * b.mStride + 15) / 16 * 16)
         }
 
-        func deallocate() {
-            v.deallocate()
-            m.deallocate()
-            tmp.deallocate()
+        /// Bytes of one thread's scratch (a multiple of 64).
+        static func bytes(_ b: Plan.Blocking) -> Int {
+            let c = counts(b)
+            return (c.v + c.m) * 4 + 80 * MemoryLayout<SIMD8<Float>>.stride
+        }
+
+        init(_ b: Plan.Blocking, at raw: UnsafeMutableRawPointer) {
+            let c = Self.counts(b)
+            v = raw.bindMemory(to: Float.self, capacity: c.v)
+            m = (raw + c.v * 4).bindMemory(to: Float.self, capacity: c.m)
+            tmp = (raw + (c.v + c.m) * 4).bindMemory(to: SIMD8<Float>.self, capacity: 80)
         }
     }
 }

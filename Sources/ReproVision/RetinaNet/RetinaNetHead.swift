@@ -60,11 +60,13 @@ public struct RetinaNetHeadBranch: Module {
         preparedOutput = try output.prepared(in: scope.child(outputName))
     }
 
-    /// One level's flattened output `[N, H·W·A, columns]`.
+    /// One level's flattened output `[N, H·W·A, columns]`. Unobserved, each tower block's group
+    /// norm + ReLU is applied by the next convolution while it pads its input (same bits).
     public func forward(_ level: Tensor, in scope: ModuleScope) throws(ModuleError) -> Tensor {
         guard let preparedOutput else { throw .notPrepared(path: scope.path) }
         let s = scope.child(outputName)
-        let y = try preparedOutput.run(try conv.forward(level, in: scope.child(HeadNames.conv)), in: s)
+        let tower = try conv.forwardDeferringNormalization(level, in: scope.child(HeadNames.conv))
+        let y = try preparedOutput.run(tower.raw, inputAffine: tower.pending, in: s)
         s.report(y, operation: preparedOutput.operationDescription)
         return try flattenHeadOutput(y, columns: columns, in: s)
     }
