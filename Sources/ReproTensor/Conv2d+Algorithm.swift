@@ -39,7 +39,7 @@ extension PreparedConv2d {
     /// conv.kernelDescription   // "gemm"
     /// ```
     public var kernelDescription: String {
-        if Runtime.settings.benchmark, !algorithmForced, winogradWeights != nil { return "autotuned (direct or winograd F(4x4,3x3))" }
+        if Runtime.settings.benchmark, !algorithmForced, winogradVariant != nil { return "autotuned (direct or winograd F(4x4,3x3))" }
         switch algorithm {
         case .direct: return packedTransposed != nil ? "gemm" : "direct"
         case .winograd: return "winograd F(4x4,3x3)"
@@ -95,7 +95,7 @@ extension PreparedConv2d {
     func runChoosingAlgorithm(
         inputShape: [Int], threads: Int, _ run: (Algorithm) throws(TensorError) -> Void
     ) throws(TensorError) {
-        guard Runtime.settings.benchmark, !algorithmForced, winogradWeights != nil else {
+        guard Runtime.settings.benchmark, !algorithmForced, winogradVariant != nil else {
             try run(algorithm)
             return
         }
@@ -110,10 +110,9 @@ extension PreparedConv2d {
     /// Winograd on an NCHW (`nhwc == false`) or NHWC input; output in the same layout.
     func forwardWinograd(_ g: ConvGeometry, input: UnsafePointer<Float>, nhwc: Bool, output: UnsafeMutablePointer<Float>,
                          epilogue e: Epilogue, threads: Int) throws(TensorError) {
-        guard let w = winogradWeights else {
+        guard let v = winogradVariant else {
             throw .invalidArgument(op: "conv2d", reason: "Winograd weights were not prepared for this layer")
         }
-        let v = w.transform.variant
         let (hp, wp, cp) = WinogradKernel.paddedSize(g, variant: v)
         let padded = try Tensor.uninitialized([g.batch, hp, wp, cp], op: "conv2d")
         if nhwc {
@@ -121,7 +120,7 @@ extension PreparedConv2d {
         } else {
             WinogradKernel.pad(g, variant: v, nchw: input, into: padded.floatBase, threads: threads)
         }
-        WinogradKernel.forward(g, paddedInput: padded.floatBase, weights: w, output: output,
+        WinogradKernel.forward(g, paddedInput: padded.floatBase, oihw: weight.floatBase, variant: v, output: output,
                                layout: nhwc ? .nhwc : .nchw, epilogue: e, threads: threads)
     }
 }
