@@ -39,7 +39,7 @@ extension PreparedConv2d {
     /// conv.kernelDescription   // "gemm"
     /// ```
     public var kernelDescription: String {
-        if Runtime.settings.benchmark, !algorithmForced, winogradWeights != nil { return "autotuned (direct or winograd F(4x4,3x3))" }
+        if Runtime.settings.benchmark, !algorithmForced, winogradVariant != nil { return "autotuned (direct or winograd F(4x4,3x3))" }
         switch algorithm {
         case .direct: return packedTransposed != nil ? "gemm" : "direct"
         case .winograd: return "winograd F(4x4,3x3)"
@@ -95,7 +95,7 @@ extension PreparedConv2d {
     func runChoosingAlgorithm(
         inputShape: [Int], threads: Int, _ run: (Algorithm) throws(TensorError) -> Void
     ) throws(TensorError) {
-        guard Runtime.settings.benchmark, !algorithmForced, winogradWeights != nil else {
+        guard Runtime.settings.benchmark, !algorithmForced, winogradVariant != nil else {
             try run(algorithm)
             return
         }
@@ -109,18 +109,27 @@ extension PreparedConv2d {
 
     /// Winograd on an NCHW (`nhwc == false`) or NHWC input; output in the same layout.
     /// `inputAffine` (NHWC input only) is applied to the input while it is padded.
+    ///
+    /// The weights are transformed at the start of the call (nothing transformed stays resident);
+    /// the transformed weights, the padded input and every thread's scratch share one request of
+    /// the pool's reused workspace (a fresh allocation per call costs page faults and the
+    /// kernel's zeroing of every new page).
     func forwardWinograd(_ g: ConvGeometry, input: UnsafePointer<Float>, nhwc: Bool, output: UnsafeMutablePointer<Float>,
                          epilogue e: Epilogue, inputAffine: SampleChannelAffine? = nil, threads: Int) throws(TensorError) {
-        guard let w = winogradWeights else {
+        guard let v = winogradVariant else {
             throw .invalidArgument(op: "conv2d", reason: "Winograd weights were not prepared for this layer")
         }
-        let v = w.transform.variant
+        guard g.batch > 0 else { return }
         let (hp, wp, cp) = WinogradKernel.paddedSize(g, variant: v)
-        // The padded input and every thread's scratch live in the pool's reused workspace: a fresh
-        // allocation per call costs page faults and the kernel's zeroing of every new page.
+        let weightBytes = (WinogradKernel.PackedWeights.byteCount(outChannels: g.outChannels, inChannels: g.inChannels,
+                                                                  variant: v) + 63) / 64 * 64
         let paddedBytes = (g.batch * hp * wp * cp * 4 + 63) / 64 * 64
-        ThreadPool.current.withWorkspace(bytes: paddedBytes + WinogradKernel.scratchBytes(g, weights: w, threads: threads)) { raw in
-            let padded = raw.bindMemory(to: Float.self, capacity: g.batch * hp * wp * cp)
+        let scratchBytes = WinogradKernel.scratchBytes(g, variant: v, threads: threads)
+        ThreadPool.current.withWorkspace(bytes: weightBytes + paddedBytes + scratchBytes) { raw in
+            let w = WinogradKernel.PackedWeights(oihw: weight.floatBase, outChannels: g.outChannels, inChannels: g.inChannels,
+                                                 variant: v, threads: threads,
+                                                 storage: raw.bindMemory(to: Float.self, capacity: weightBytes / 4), owned: false)
+            let padded = (raw + weightBytes).bindMemory(to: Float.self, capacity: g.batch * hp * wp * cp)
             if let a = inputAffine {
                 a.scale.withUnsafeBufferPointer { sp in a.shift.withUnsafeBufferPointer { tp in
                     WinogradKernel.pad(g, variant: v, nhwc: input, scales: sp.baseAddress!, shifts: tp.baseAddress!,
@@ -132,7 +141,7 @@ extension PreparedConv2d {
                 WinogradKernel.pad(g, variant: v, nchw: input, into: padded, threads: threads)
             }
             WinogradKernel.forward(g, paddedInput: padded, weights: w, output: output, layout: nhwc ? .nhwc : .nchw,
-                                   epilogue: e, threads: threads, scratch: raw + paddedBytes)
+                                   epilogue: e, threads: threads, scratch: raw + weightBytes + paddedBytes)
         }
     }
 }

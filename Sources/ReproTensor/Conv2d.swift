@@ -1,5 +1,6 @@
 /// A prepared 2-D convolution: OIHW weights converted once to the kernels'
-/// layout, with optional bias, folded batch norm and ReLU fused in.
+/// layout (Winograd layers excepted: they keep only the weights and transform
+/// them at each call), with optional bias, folded batch norm and ReLU fused in.
 ///
 /// The public layout is PyTorch's: input `[N, C, H, W]`, weights
 /// `[O, C/groups, KH, KW]`, output `[N, O, OH, OW]`. Each output element is
@@ -42,12 +43,16 @@ public struct PreparedConv2d: Sendable {
     let affine: ChannelAffine?
     /// The direct kernel's packed weights: prepared where the direct NHWC kernel is this layer's
     /// algorithm (or may be chosen by ``Runtime/benchmark``), `nil` otherwise (pointwise layers
-    /// run through ``packedTransposed``, Winograd layers through ``winogradWeights``).
+    /// run through ``packedTransposed``, Winograd layers transform ``weight`` per call).
     let packed: Conv2dKernel.PackedWeights?
     /// Wᵀ packed for the NHWC pointwise path (`nil` unless the convolution is pointwise).
     let packedTransposed: GEMM.PackedMatrix?
-    /// Transformed weights for Winograd (`nil` unless Winograd can run on this layer).
-    let winogradWeights: WinogradKernel.PackedWeights?
+    /// The Winograd tile size this layer can run (`nil` unless Winograd can run on it). Its
+    /// transformed weights (4× the raw ones for F(4×4, 3×3)) are not kept: each call transforms
+    /// ``weight`` into the thread pool's reused workspace
+    /// (``WinogradKernel/forward(_:paddedInput:oihw:variant:output:layout:epilogue:threads:)``),
+    /// so a model holds every 3×3 weight once.
+    let winogradVariant: WinogradTransform.Variant?
 
     /// Prepares the convolution.
     ///
@@ -108,16 +113,14 @@ public struct PreparedConv2d: Sendable {
         packedTransposed = g.isPointwise
             ? GEMM.PackedMatrix(.init(w.floatBase, rowStride: 1, colStride: s[1]), k: s[1], n: s[0], threads: threads)
             : nil
-        let winogradVariant = self.algorithm.winogradVariant ?? (eligible && algorithm == nil ? .f4x3 : nil)
-        winogradWeights = winogradVariant.map { v in
-            WinogradKernel.PackedWeights(oihw: w.floatBase, outChannels: s[0], inChannels: s[1], variant: v, threads: threads)
-        }
+        winogradVariant = self.algorithm.winogradVariant ?? (eligible && algorithm == nil ? .f4x3 : nil)
     }
 
     /// The bytes this layer holds beyond the weight tensor it was given (which it shares): the
-    /// packed or transformed weights of its algorithm, bias and folded affine.
+    /// packed weights of its algorithm (none for Winograd, which transforms per call), bias and
+    /// folded affine.
     public var preparedBytes: Int {
-        (packed?.byteCount ?? 0) + (packedTransposed?.byteCount ?? 0) + (winogradWeights?.byteCount ?? 0)
+        (packed?.byteCount ?? 0) + (packedTransposed?.byteCount ?? 0)
             + 4 * ((bias?.count ?? 0) + (affine.map { $0.scale.count + $0.shift.count } ?? 0))
     }
 
@@ -240,11 +243,13 @@ public struct PreparedConv2d: Sendable {
         let g = try geometry(for: input.shape)
         let out = try Tensor.uninitialized([g.batch, g.outChannels, g.outHeight, g.outWidth], op: "conv2d")
         let x = input.contiguous()
-        if let v = algorithm.winogradVariant, winogradWeights?.transform.variant != v {
+        if let v = algorithm.winogradVariant, winogradVariant != v {
             throw .invalidArgument(op: "conv2d", reason: "this layer has no \(algorithm.rawValue) weights (its algorithm is \(self.algorithm.rawValue))")
         }
         try withEpilogue { e in
-            if algorithm != .direct, let w = winogradWeights {
+            if algorithm != .direct, let v = winogradVariant {
+                let w = WinogradKernel.PackedWeights(oihw: weight.floatBase, outChannels: weightShape[0],
+                                                     inChannels: weightShape[1], variant: v)
                 WinogradKernel.reference(g, input: x.floatBase, weights: w, output: out.floatBase, epilogue: e)
                 return
             }

@@ -4,33 +4,50 @@ import Testing
 /// Preparing a convolution: the weight transforms run on several threads without changing a bit,
 /// and a layer keeps exactly one prepared form of its weights.
 @Suite struct PreparationTests {
-    /// Winograd weights transformed on 1…7 threads (split over output channels) give the same
-    /// transformed values and outputs; each case really ran on its thread count.
-    @Test func winogradPreparationIsThreadInvariant() throws {
-        let w = try seededTensor([40, 33, 3, 3], seed: 11)
-        let x = try seededTensor([1, 33, 9, 10], seed: 12)
-        var reference: [UInt32]?
-        var transformed: [UInt32]?
-        for t in invarianceThreadCounts {
-            let layer = try onOwnPool(threads: t) { try PreparedConv2d(weight: w, padding: (1, 1)) }
-            let u = try #require(layer.winogradWeights)
-            let values = (0..<(u.transform.alpha * u.transform.alpha)).flatMap { xi in
-                (0..<33).flatMap { c in (0..<40).map { o in u.value(xi: xi, c: c, o: o).bitPattern } }
-            }
-            let y = try bits(layer.forward(x, threads: 1))
-            if reference == nil { reference = y; transformed = values }
-            #expect(y == reference, "threads \(t)")
-            #expect(values == transformed, "threads \(t)")
+    /// A Winograd layer transforms its weights at each call, split over output channels on the
+    /// call's threads: on 1…7 threads (proved to run) the outputs are the same bits, and they equal
+    /// the kernel run with weights transformed once beforehand (``WinogradKernel/PackedWeights``),
+    /// for both tile sizes; the layer keeps no transformed copy.
+    @Test(arguments: [PreparedConv2d.Algorithm.winograd, .winogradF2x3])
+    func perCallWinogradTransformIsThreadInvariantAndEqualsPrepared(algorithm: PreparedConv2d.Algorithm) throws {
+        let (o, c) = (40, 33)
+        let w = try seededTensor([o, c, 3, 3], seed: 11)
+        let x = try seededTensor([1, c, 9, 10], seed: 12)
+        let layer = try PreparedConv2d(weight: w, bias: try seededTensor([o], seed: 13), padding: (1, 1), relu: true,
+                                       algorithm: algorithm)
+        #expect(layer.preparedBytes == 4 * o, "only the bias is kept beside the weight tensor")
+        let variant = try #require(algorithm.winogradVariant)
+        // The kernel with weights prepared once, on one thread.
+        let g = try layer.geometry(for: x.shape)
+        let (hp, wp, cp) = WinogradKernel.paddedSize(g, variant: variant)
+        let padded = try Tensor.uninitialized([1, hp, wp, cp], op: "test")
+        WinogradKernel.pad(g, variant: variant, nchw: x.floatBase, into: padded.floatBase, threads: 1)
+        let prepared = WinogradKernel.PackedWeights(oihw: w.floatBase, outChannels: o, inChannels: c, variant: variant)
+        let expected = try Tensor.uninitialized([1, o, 9, 10], op: "test")
+        layer.bias!.withUnsafeBufferPointer { b in
+            WinogradKernel.forward(g, paddedInput: padded.floatBase, weights: prepared, output: expected.floatBase,
+                                   layout: .nchw, epilogue: Epilogue(bias: b.baseAddress, relu: true), threads: 1)
         }
+        for t in invarianceThreadCounts {
+            let y = try onOwnPool(threads: t) { try layer(x) }
+            #expect(try bits(y) == bits(expected), "\(algorithm), threads \(t)")
+        }
+        #expect(try bits(layer.reference(x)) == bits(expected))
     }
 
     /// The packed Winograd weights (16 filters per SIMD unit) equal the scalar reference
     /// `transformFilter` filter by filter, bit for bit, for both tile sizes and a partial last
-    /// panel, whose padding lanes hold +0; on 1…7 threads (proved to run), the same values.
+    /// panel, whose padding lanes hold +0; on 1…7 threads (proved to run), the same values. The
+    /// weights include −0 and zero taps (where the SIMD transform skips `G`'s zero coefficients)
+    /// and, in a few filters, ±∞ and NaN (where it must not: `0·∞` is NaN).
     @Test(arguments: WinogradTransform.Variant.allCases)
     func winogradPackingEqualsTheScalarTransform(variant: WinogradTransform.Variant) throws {
         let (o, c) = (37, 5)
-        let w: [Float] = try seededTensor([o, c, 3, 3], seed: 31).scalars(as: Float.self)
+        var w: [Float] = try seededTensor([o, c, 3, 3], seed: 31).scalars(as: Float.self)
+        for i in stride(from: 0, to: w.count, by: 7) { w[i] = i % 2 == 0 ? -0.0 : 0 }
+        w[(3 * c + 1) * 9 + 4] = .infinity
+        w[(20 * c + 4) * 9 + 0] = -.infinity
+        w[(36 * c + 2) * 9 + 8] = .nan
         let t = WinogradTransform(variant), a2 = t.alpha * t.alpha
         var expected = [UInt32](repeating: 0, count: a2 * 48 * c)   // [ξ][c][o padded to 48]
         var u = [Float](repeating: 0, count: a2)
@@ -56,7 +73,7 @@ import Testing
         }
     }
 
-    /// One prepared form per layer: a Winograd layer holds its transform only, a pointwise layer
+    /// At most one prepared form per layer: a Winograd layer none (it transforms per call), a pointwise layer
     /// its packed transpose, any other its direct packing; the weight tensor itself is shared with
     /// the caller, not copied. The direct path still runs on a Winograd layer (packing on demand)
     /// with the bits of a layer prepared for it.
@@ -65,16 +82,16 @@ import Testing
         let winograd = try PreparedConv2d(weight: w3, padding: (1, 1))
         #expect(winograd.algorithm == .winograd && winograd.packed == nil && winograd.packedTransposed == nil)
         #expect(winograd.weight.sharesStorageForTesting(with: w3))
-        #expect(winograd.preparedBytes == 36 * 2 * 16 * 24 * 4)
+        #expect(winograd.winogradVariant == .f4x3 && winograd.preparedBytes == 0, "transformed per call, not kept")
 
         let w1 = try seededTensor([48, 24, 1, 1], seed: 2)
         let pointwise = try PreparedConv2d(weight: w1)
-        #expect(pointwise.packed == nil && pointwise.winogradWeights == nil && pointwise.packedTransposed != nil)
+        #expect(pointwise.packed == nil && pointwise.winogradVariant == nil && pointwise.packedTransposed != nil)
         #expect(pointwise.preparedBytes == 3 * 24 * 16 * 4)
 
         let w5 = try seededTensor([20, 6, 5, 5], seed: 3)
         let direct = try PreparedConv2d(weight: w5, bias: try seededTensor([20], seed: 4), stride: (2, 2), padding: (2, 2))
-        #expect(direct.packed != nil && direct.winogradWeights == nil && direct.packedTransposed == nil)
+        #expect(direct.packed != nil && direct.winogradVariant == nil && direct.packedTransposed == nil)
         #expect(direct.preparedBytes == 2 * 25 * 6 * 16 * 4 + 20 * 4)
 
         let x = try seededTensor([1, 24, 7, 6], seed: 5)

@@ -19,6 +19,11 @@
 /// ``reference(_:input:weights:output:epilogue:)`` computes the same bits with
 /// scalar loops on NCHW.
 ///
+/// The transformed weights `U` (α²/9 = 4× the raw 3×3 weights for F(4×4, 3×3)) need not stay
+/// resident: ``forward(_:paddedInput:oihw:variant:output:layout:epilogue:threads:)`` transforms
+/// the raw OIHW weights at the start of every call into the thread pool's reused workspace
+/// (the same per-filter arithmetic, so the same bits as prepared ``PackedWeights``).
+///
 /// ```swift
 /// let w = WinogradKernel.PackedWeights(oihw: wPtr, outChannels: 256, inChannels: 256, variant: .f4x3)
 /// let (hp, wp, cp) = WinogradKernel.paddedSize(g, variant: .f4x3)
@@ -62,19 +67,31 @@
         /// 16-channel output panels.
         let panels: Int
         let base: UnsafeMutablePointer<Float>
+        /// Whether `base` was allocated here (and is freed with this object) or lent by the caller.
+        let ownsStorage: Bool
 
         /// Transforms OIHW weights `[O, C, 3, 3]`, each filter in ``WinogradTransform/transformFilter(_:into:)``'s order,
         /// on up to `threads` threads (split over output channels; each filter's transform is the same for any split).
-        @_spi(Kernels) public init(oihw w: UnsafePointer<Float>, outChannels: Int, inChannels: Int, variant: WinogradTransform.Variant,
-                                   threads: Int = 1) {
+        @_spi(Kernels) public convenience init(oihw w: UnsafePointer<Float>, outChannels: Int, inChannels: Int,
+                                               variant: WinogradTransform.Variant, threads: Int = 1) {
+            let total = Self.byteCount(outChannels: outChannels, inChannels: inChannels, variant: variant) / 4
+            let storage = UnsafeMutableRawPointer.allocate(byteCount: total * 4, alignment: 64).bindMemory(to: Float.self, capacity: total)
+            self.init(oihw: w, outChannels: outChannels, inChannels: inChannels, variant: variant, threads: threads,
+                      storage: storage, owned: true)
+        }
+
+        /// The same transform into `storage` (at least ``byteCount(outChannels:inChannels:variant:)``
+        /// bytes, 64-byte aligned), which the caller keeps alive and frees after this object.
+        init(oihw w: UnsafePointer<Float>, outChannels: Int, inChannels: Int, variant: WinogradTransform.Variant,
+             threads: Int, storage: UnsafeMutablePointer<Float>, owned: Bool) {
             let t = WinogradTransform(variant)
             transform = t
             self.inChannels = inChannels
             self.outChannels = outChannels
             panels = (outChannels + 15) / 16
-            let a2 = t.alpha * t.alpha
-            let total = max(a2 * panels * inChannels * 16, 1)
-            base = UnsafeMutableRawPointer.allocate(byteCount: total * 4, alignment: 64).bindMemory(to: Float.self, capacity: total)
+            base = storage
+            ownsStorage = owned
+            let total = Self.byteCount(outChannels: outChannels, inChannels: inChannels, variant: variant) / 4
             let dst = base, p = panels, o = outChannels, c = inChannels
             // One unit is (panel, input channel): its 16 filters transformed side by side (lanes past
             // O are zero filters, which transform to +0) and stored as α² runs of 16 floats. Every
@@ -89,12 +106,41 @@
         }
 
         /// The bytes of the transformed weights.
-        var byteCount: Int { max(transform.alpha * transform.alpha * panels * inChannels * 16, 1) * 4 }
+        var byteCount: Int { Self.byteCount(outChannels: outChannels, inChannels: inChannels, variant: transform.variant) }
+
+        /// The bytes of `variant`'s transformed weights for `outChannels` × `inChannels` filters
+        /// (output channels rounded up to 16).
+        @_spi(Kernels) public static func byteCount(outChannels: Int, inChannels: Int, variant: WinogradTransform.Variant) -> Int {
+            let alpha = variant.rawValue + 2
+            return max(alpha * alpha * (outChannels + 15) / 16 * 16 * inChannels, 1) * 4
+        }
 
         /// The transformed value `U[ξ][c][o]`.
         func value(xi: Int, c: Int, o: Int) -> Float { base[((xi * panels + o / 16) * inChannels + c) * 16 + o % 16] }
 
-        deinit { base.deallocate() }
+        deinit { if ownsStorage { base.deallocate() } }
+    }
+
+    /// Runs the convolution from raw OIHW weights `[O, C, 3, 3]`: transforms them first (split over
+    /// output channels on up to `threads` threads) into the current ``ThreadPool``'s reused workspace,
+    /// then computes as ``forward(_:paddedInput:weights:output:layout:epilogue:threads:)`` with them.
+    /// The same bits as with weights prepared once as ``PackedWeights``; no transformed copy outlives
+    /// the call. The transform is a small share of the convolution's work (per filter α²·3 + 9α
+    /// multiply-adds against α² per tile per filter in the products).
+    @_spi(Kernels) public static func forward(
+        _ g: ConvGeometry, paddedInput: UnsafePointer<Float>, oihw: UnsafePointer<Float>, variant: WinogradTransform.Variant,
+        output: UnsafeMutablePointer<Float>, layout: Conv2dKernel.OutputLayout = .nhwc, epilogue: Epilogue = .none,
+        threads: Int
+    ) {
+        guard g.batch > 0 else { return }
+        let o = g.outChannels, c = g.inChannels
+        let bytes = PackedWeights.byteCount(outChannels: o, inChannels: c, variant: variant)
+        ThreadPool.current.withWorkspace(bytes: bytes) { raw in
+            let storage = raw.bindMemory(to: Float.self, capacity: bytes / 4)
+            let w = PackedWeights(oihw: oihw, outChannels: o, inChannels: c, variant: variant, threads: threads,
+                                  storage: storage, owned: false)
+            forward(g, paddedInput: paddedInput, weights: w, output: output, layout: layout, epilogue: epilogue, threads: threads)
+        }
     }
 
     /// Tile rows and columns of one image.
@@ -127,6 +173,11 @@
     /// needs for `threads` threads (each thread's transformed inputs and buffered products).
     static func scratchBytes(_ g: ConvGeometry, weights: PackedWeights, threads: Int) -> Int {
         Scratch.bytes(Plan.Blocking(g, weights: weights)) * max(1, threads)
+    }
+
+    /// ``scratchBytes(_:weights:threads:)`` for weights of `variant` (before they are transformed).
+    static func scratchBytes(_ g: ConvGeometry, variant: WinogradTransform.Variant, threads: Int) -> Int {
+        Scratch.bytes(Plan.Blocking(g, transform: WinogradTransform(variant))) * max(1, threads)
     }
 
     /// ``forward(_:paddedInput:weights:output:layout:epilogue:threads:)`` with the caller's scratch
@@ -176,8 +227,9 @@ extension WinogradKernel {
         struct Blocking {
             let a2: Int, vStride: Int, mStride: Int
 
-            init(_ g: ConvGeometry, weights: PackedWeights) {
-                let t = weights.transform
+            init(_ g: ConvGeometry, weights: PackedWeights) { self.init(g, transform: weights.transform) }
+
+            init(_ g: ConvGeometry, transform t: WinogradTransform) {
                 a2 = t.alpha * t.alpha
                 let tiles = WinogradKernel.tiles(g, m: t.m)
                 let tb = WinogradKernel.tilesPerBlock(tilesPerImage: tiles.rows * tiles.cols)
