@@ -4,7 +4,8 @@ import ReproImage
 
 /// End-to-end tests of `repro train` on the built-in data set (16×16 images, cnn-small).
 @Suite struct TrainCommandTests {
-    static let common = ["train", "--image-size", "16", "--batch-size", "8", "--no-val", "--no-progress", "--lr", "0.05"]
+    static let common = ["train", "--image-size", "16", "--batch-size", "8", "--no-val", "--no-progress", "--optimizer", "sgd",
+                         "--schedule", "constant", "--lr", "0.05"]
 
     /// The `weights_sha256` of the final line of a `--log -` run.
     static func finalDigest(_ r: ProcessResult) throws -> String {
@@ -20,6 +21,15 @@ import ReproImage
         #expect(r.stdout.contains("--micro-batch"))
         let text = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         #expect(text.contains("not on --threads, --workers or --micro-batch"))
+        #expect(text.contains("Defaults without DIR (the built-in recipe): batch 64, AdamW lr 0.006"))
+    }
+
+    /// The built-in recipe's defaults apply without DIR (batch 64), the classic ones with a folder (batch 32).
+    @Test func defaultsDependOnTheData() throws {
+        let builtIn = try runRepro(["train", "--micro-batch", "65"])
+        #expect(builtIn.status != 0 && builtIn.stderr.contains("--micro-batch 65 is larger than --batch-size 64"), "\(builtIn.stderr)")
+        let folder = try runRepro(["train", "/nonexistent-folder", "--micro-batch", "33"])
+        #expect(folder.status != 0 && folder.stderr.contains("--micro-batch 33 is larger than --batch-size 32"), "\(folder.stderr)")
     }
 
     @Test func logFormatAndInvariance() throws {
