@@ -136,6 +136,7 @@ def main():
     ap.add_argument("--skip-torch", action="store_true", help="no PyTorch run (no ratio)")
     ap.add_argument("--skip-resnet", action="store_true", help="only part 2 (time to accuracy)")
     ap.add_argument("--skip-accuracy", action="store_true", help="only part 1 (ResNet-18 throughput)")
+    ap.add_argument("--accuracy-steps", type=int, help="smoke test only: cut part 2 to this many steps (not the recipe)")
     a = ap.parse_args()
     if a.steps < 2:
         ap.error("--steps must be at least 2 (the first step is not timed)")
@@ -172,8 +173,9 @@ def main():
 
 
 def time_to_accuracy(repro, a):
-    lines = repro_train_timed(repro, ["--threads", str(a.threads)])
-    print(f"\n`repro train --threads {a.threads}` (the default recipe: {DEFAULT_RECIPE})")
+    extra = ["--steps", str(a.accuracy_steps)] if a.accuracy_steps else []
+    lines = repro_train_timed(repro, ["--threads", str(a.threads)] + extra)
+    print(f"\n`repro train --threads {a.threads}{' ' + ' '.join(extra) if extra else ''}` (the default recipe: {DEFAULT_RECIPE})")
     print("| epoch | validation accuracy | validation loss | wall s |")
     print("| --- | --- | --- | --- |")
     reached = None

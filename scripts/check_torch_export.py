@@ -14,8 +14,8 @@ Usage, trained by `repro train` (regenerates Tests/Fixtures/export/train_*_steps
 options are the ones `TrainExportTests` runs):
 
     for arch in resnet18 cnn-small; do
-      repro train --arch $arch --steps 2 --image-size 32 --batch-size 4 --no-val --no-progress \
-          --export /tmp/$arch.pth
+      repro train --arch $arch --steps 2 --image-size 32 --batch-size 4 --optimizer sgd --schedule constant \
+          --no-val --no-progress --export /tmp/$arch.pth
       python scripts/check_torch_export.py /tmp/$arch.pth --arch $arch --trained-steps 2 \
           > Tests/Fixtures/export/train_${arch}_steps2.json
     done
@@ -139,7 +139,7 @@ def main():
 
     out = {
         "description": (f"Repro export of {args.arch} after `repro train --steps {args.trained_steps} --image-size 32 "
-                        "--batch-size 4 --no-val`, checked in torch" if trained else
+                        "--batch-size 4 --no-val` (SGD lr 0.1, momentum 0.9, constant), checked in torch" if trained else
                         "Repro export of ResNet-18 (torchvision init replayed from the seed), checked in torch"),
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,

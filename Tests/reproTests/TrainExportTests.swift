@@ -5,7 +5,7 @@ import _ReproTestSupport
 import ReproNN
 
 /// Export → PyTorch of TRAINED weights: `repro train --arch A --steps 2 --image-size 32
-/// --batch-size 4 --no-val --export A.pth` writes, bit for bit, the file that
+/// --batch-size 4 --optimizer sgd --schedule constant --no-val --export A.pth` (SGD lr 0.1, momentum 0.9) writes, bit for bit, the file that
 /// `scripts/check_torch_export.py --arch A --trained-steps 2` loaded in PyTorch
 /// (`torch.load(weights_only=True)`, strict `load_state_dict` into torchvision's `resnet18(num_classes=10)`
 /// or cnn-small's PyTorch definition, torchvision's key order and dtypes, `num_batches_tracked`
@@ -24,12 +24,12 @@ import ReproNN
         let dir = try makeTemporaryFolder("train-export-\(arch)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let pth = dir.path + "/\(arch).pth", safetensors = dir.path + "/\(arch).safetensors"
-        let trained = try runRepro(["train", "--arch", arch, "--steps", "2", "--image-size", "32", "--batch-size", "4", "--no-val",
-                                    "--no-progress", "--export", pth])
+        let options = ["--arch", arch, "--image-size", "32", "--batch-size", "4", "--optimizer", "sgd", "--schedule", "constant",
+                       "--no-val", "--no-progress"]
+        let trained = try runRepro(["train", "--steps", "2", "--export", pth] + options)
         #expect(trained.status == 0, "\(trained.stderr)")
         // The same weights as safetensors: loaded strictly, no step taken, exported again.
-        let converted = try runRepro(["train", "--arch", arch, "--steps", "0", "--image-size", "32", "--batch-size", "4", "--no-val",
-                                      "--no-progress", "--weights", pth, "--export", safetensors])
+        let converted = try runRepro(["train", "--steps", "0", "--weights", pth, "--export", safetensors] + options)
         #expect(converted.status == 0, "\(converted.stderr)")
 
         let reference = try Fixtures.json("export/train_\(arch)_steps2.json")
