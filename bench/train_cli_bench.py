@@ -2,7 +2,7 @@
 """`repro train` beside a plain PyTorch training loop, in one run; and cnn-small's time to accuracy.
 
 Part 1 — ResNet-18 training throughput (both sides under the same conditions):
-  * data: a generated ImageFolder (10 classes, --images JPEGs of 320x240 with random shapes, made
+  * data: a generated ImageFolder (10 classes, --images JPEGs of 224x224 with random shapes, made
     once into --data, default bench/.train-data);
   * model: resnet18(num_classes=10) after torch.manual_seed(0) (Repro replays the same init);
   * SGD (lr 0.1, momentum 0.9), batch --batch (32), BatchNorm in training mode, mean cross-entropy;
@@ -16,11 +16,14 @@ Part 1 — ResNet-18 training throughput (both sides under the same conditions):
   * peak memory: max RSS of each engine's main process (os.wait4; PyTorch's loader workers are
     separate processes and not included; Repro's workers are threads and are).
 
-Part 2 — `repro train` on the built-in data set with cnn-small (defaults: batch 32, SGD lr 0.1,
-momentum 0.9, 32x32 images): validation accuracy and seconds after each epoch, --epochs (default 2).
+Part 2 — time to accuracy: `repro train --threads T` with no other option (the default recipe:
+cnn-small on the built-in data set, DEFAULT_RECIPE below), validation accuracy after each epoch and
+the wall time at which each validation line arrived (the log is unbuffered), against the accuracy
+the README states (--target, default 0.80).
 
 Run: python3 bench/train_cli_bench.py [--steps 20] [--threads 2] [--repro PATH] [--skip-torch]
-(builds `repro` in release mode unless --repro is given; uses REPRO_VENV or bench/.venv for torch).
+(builds `repro` in release mode unless --repro is given; uses REPRO_VENV or bench/.venv for torch,
+e.g. REPRO_VENV=/path/to/venv with torch and torchvision). A smoke run: --steps 3 --images 160.
 """
 import argparse
 import json
@@ -87,13 +90,32 @@ def make_data(folder, count):
     for i in range(count):
         c = i % 10
         os.makedirs(os.path.join(folder, f"class{c}"), exist_ok=True)
-        im = Image.new("RGB", (320, 240), tuple(rng.randrange(256) for _ in range(3)))
+        im = Image.new("RGB", (224, 224), tuple(rng.randrange(256) for _ in range(3)))
         d = ImageDraw.Draw(im)
-        x, y, r = rng.randrange(60, 260), rng.randrange(60, 180), rng.randrange(20, 60)
+        x, y, r = rng.randrange(60, 164), rng.randrange(60, 164), rng.randrange(20, 60)
         fill = tuple(rng.randrange(256) for _ in range(3))
         (d.ellipse if c % 2 else d.rectangle)([x - r, y - r, x + r, y + r], fill=fill)
         im.save(os.path.join(folder, f"class{c}", f"{i}.jpg"), quality=90)
     open(os.path.join(folder, "done"), "w").close()
+
+
+DEFAULT_RECIPE = ("cnn-small, built-in data set (10 classes, 10,000 training / 2,000 validation images of 32x32), "
+                  "batch 64, AdamW one-cycle up to lr 0.006, 2 epochs = 312 steps")
+
+
+def repro_train_timed(repro, extra):
+    """Runs `repro train --log -` and returns its JSON lines, each with the wall seconds at which it arrived."""
+    start = time.perf_counter()
+    p = subprocess.Popen([repro, "train", "--no-progress", "--log", "-"] + extra, stdout=subprocess.PIPE, text=True)
+    lines = []
+    for line in p.stdout:
+        if line.startswith("{"):
+            record = json.loads(line)
+            record["wall_s"] = time.perf_counter() - start
+            lines.append(record)
+    if p.wait() != 0:
+        raise SystemExit(f"repro train failed with status {p.returncode}")
+    return lines
 
 
 def repro_train(repro, extra):
@@ -103,17 +125,21 @@ def repro_train(repro, extra):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=20)
-    ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--images", type=int, default=800)
-    ap.add_argument("--data", default=os.path.join(HERE, ".train-data"))
-    ap.add_argument("--epochs", type=int, default=2)
-    ap.add_argument("--repro")
-    ap.add_argument("--skip-torch", action="store_true")
-    ap.add_argument("--skip-resnet", action="store_true")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=20, help="optimizer steps of each ResNet-18 run (default 20)")
+    ap.add_argument("--batch", type=int, default=32, help="batch size of the ResNet-18 runs (default 32)")
+    ap.add_argument("--threads", type=int, default=2, help="compute threads of both engines (default 2)")
+    ap.add_argument("--images", type=int, default=800, help="JPEGs in the generated ImageFolder (default 800)")
+    ap.add_argument("--data", default=os.path.join(HERE, ".train-data-224"), help="where the ImageFolder is generated")
+    ap.add_argument("--target", type=float, default=0.80, help="the stated validation accuracy of the default recipe")
+    ap.add_argument("--repro", help="a release `repro` binary (default: build one)")
+    ap.add_argument("--skip-torch", action="store_true", help="no PyTorch run (no ratio)")
+    ap.add_argument("--skip-resnet", action="store_true", help="only part 2 (time to accuracy)")
+    ap.add_argument("--skip-accuracy", action="store_true", help="only part 1 (ResNet-18 throughput)")
+    ap.add_argument("--accuracy-steps", type=int, help="smoke test only: cut part 2 to this many steps (not the recipe)")
     a = ap.parse_args()
+    if a.steps < 2:
+        ap.error("--steps must be at least 2 (the first step is not timed)")
     _venv.ensure_venv(["torchvision", "pillow"])
     repro = a.repro
     if not repro:
@@ -122,7 +148,8 @@ def main():
     if not a.skip_resnet:
         make_data(a.data, a.images)
         common = [a.data, "--arch", "resnet18", "--batch-size", str(a.batch), "--threads", str(a.threads), "--workers", "2",
-                  "--augment", "standard", "--no-val", "--lr", "0.1", "--momentum", "0.9", "--seed", "0"]
+                  "--augment", "standard", "--no-val", "--optimizer", "sgd", "--lr", "0.1", "--momentum", "0.9",
+                  "--schedule", "constant", "--seed", "0"]
         one, _ = repro_train(repro, common + ["--steps", "1"])
         full, repro_rss = repro_train(repro, common + ["--steps", str(a.steps)])
         repro_step = (full[-1]["seconds"] - one[-1]["seconds"]) / (a.steps - 1)
@@ -140,16 +167,26 @@ def main():
         print(f"| repro train | {repro_step:.2f} | {a.batch / repro_step:.1f} | {repro_rss:.0f} |")
         if not a.skip_torch:
             print(f"Repro / PyTorch time per step: {repro_step / torch_step:.2f}x; peak RSS {repro_rss / torch_rss:.2f}x")
-    start = time.perf_counter()
-    lines, _ = repro_train(repro, ["--epochs", str(a.epochs), "--threads", str(a.threads), "--workers", "1"])
-    print(f"cnn-small, built-in data set (32x32, 10,000 training / 2,000 validation images), batch 32, SGD lr 0.1, "
-          f"{a.threads} threads: wall {time.perf_counter() - start:.1f} s")
+    if not a.skip_accuracy:
+        time_to_accuracy(repro, a)
+    print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+
+
+def time_to_accuracy(repro, a):
+    extra = ["--steps", str(a.accuracy_steps)] if a.accuracy_steps else []
+    lines = repro_train_timed(repro, ["--threads", str(a.threads)] + extra)
+    print(f"\n`repro train --threads {a.threads}{' ' + ' '.join(extra) if extra else ''}` (the default recipe: {DEFAULT_RECIPE})")
+    print("| epoch | validation accuracy | validation loss | wall s |")
+    print("| --- | --- | --- | --- |")
+    reached = None
     for line in lines:
         if "val_accuracy" in line:
-            print(f"  epoch {line['epoch']}: validation accuracy {line['val_accuracy']:.4f}, loss {line['val_loss']:.4f}")
-        if line.get("final"):
-            print(f"  {line['steps']} steps in {line['seconds']:.1f} s, weights_sha256 {line['weights_sha256']}")
-    print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+            print(f"| {line['epoch']} | {line['val_accuracy']:.4f} | {line['val_loss']:.4f} | {line['wall_s']:.1f} |")
+            if reached is None and line["val_accuracy"] >= a.target:
+                reached = line["wall_s"]
+    final = lines[-1]
+    print(f"{final['steps']} steps, {final['wall_s']:.1f} s wall, weights_sha256 {final['weights_sha256']}")
+    print(f"time to {a.target:.0%} validation accuracy: " + (f"{reached:.1f} s" if reached is not None else "NOT reached"))
 
 
 if __name__ == "__main__":

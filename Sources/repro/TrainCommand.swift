@@ -20,7 +20,10 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             DIR holds one subfolder per class (labels in sorted order, as torchvision's ImageFolder) or is a list file of \
             'path label' lines; without DIR the built-in data set is used (ten classes of drawn shapes, generated in memory: \
-            10,000 training and 2,000 validation images of --image-size pixels). Without --weights the model is initialised \
+            10,000 training and 2,000 validation images of --image-size pixels). Defaults with DIR: batch 32, SGD lr 0.1, \
+            constant schedule, 1 epoch. Defaults without DIR (the built-in recipe): batch 64, AdamW lr 0.006 with the \
+            one-cycle schedule (cosine after --warmup), 2 epochs — cnn-small then reaches about 9 in 10 on the validation \
+            split (chance: 1 in 10). Without --weights the model is initialised \
             as torch.manual_seed(--seed) followed by the torchvision builder (num_classes = --num-classes) would. \
             The weights after N steps depend only on the data, the seed and the hyper-parameters: not on --threads, \
             --workers or --micro-batch (gradient accumulation in micro-batches of at most M samples; BatchNorm models \
@@ -64,22 +67,22 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var seedOption: SeedOption
 
-    @Option(name: .long, help: "Epochs to train, counted from the start of training (default 1).")
+    @Option(name: .long, help: "Epochs to train, counted from the start of training (default 1; built-in data set: 2).")
     var epochs: Int?
 
     @Option(name: .long, help: "Optimizer steps to train, counted from the start of training.")
     var steps: Int?
 
-    @Option(name: .long, help: "Samples per optimizer step (the global batch).")
-    var batchSize = 32
+    @Option(name: .long, help: "Samples per optimizer step, the global batch (default 32; built-in data set: 64).")
+    var batchSize: Int?
 
     @Option(name: .long, help: "Micro-batch size (gradient accumulation); the weights do not change with it (BatchNorm models excepted).")
     var microBatch: Int?
 
-    @Option(name: .long, help: "Optimizer: sgd or adamw.")
-    var optimizer: OptimizerKind = .sgd
+    @Option(name: .long, help: "Optimizer: sgd or adamw (default sgd; built-in data set: adamw).")
+    var optimizer: OptimizerKind?
 
-    @Option(name: .long, help: "Learning rate (default 0.1 for sgd, 0.001 for adamw).")
+    @Option(name: .long, help: "Learning rate (default 0.1 for sgd, 0.001 for adamw; built-in data set with adamw: 0.006).")
     var lr: Double?
 
     @Option(name: .long, help: "SGD momentum.")
@@ -91,8 +94,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Weight decay (default 0 for sgd, 0.01 for adamw, as torch).")
     var weightDecay: Double?
 
-    @Option(name: .long, help: "Learning-rate schedule, stepped every optimizer step: constant, step (StepLR), cosine (CosineAnnealingLR) or onecycle (OneCycleLR).")
-    var schedule: Schedule = .constant
+    @Option(name: .long, help: "Learning-rate schedule, stepped every optimizer step: constant, step (StepLR), cosine (CosineAnnealingLR) or onecycle (OneCycleLR) (default constant; built-in data set: onecycle, or cosine with --warmup).")
+    var schedule: Schedule?
 
     @Option(name: .long, help: "StepLR: steps between decays (default: a third of the steps).")
     var lrStepSize: Int?
@@ -150,11 +153,26 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .long, inversion: .prefixedNo, help: "Show a progress bar on stderr (default: when stderr is a terminal).")
     var progress: Bool?
 
+    /// Whether the built-in data set is trained on (no DIR): its recipe supplies the defaults.
+    var usesBuiltInData: Bool { folder == nil }
+
+    /// The global batch: --batch-size, or the default of the data (32; the built-in recipe: 64).
+    var resolvedBatchSize: Int { batchSize ?? (usesBuiltInData ? 64 : 32) }
+
+    /// The optimizer: --optimizer, or the default of the data (SGD; the built-in recipe: AdamW).
+    var resolvedOptimizer: OptimizerKind { optimizer ?? (usesBuiltInData ? .adamw : .sgd) }
+
+    /// The schedule: --schedule, or the default of the data (constant; the built-in recipe: one-cycle,
+    /// or cosine after a --warmup, which one-cycle does not take).
+    var resolvedSchedule: Schedule { schedule ?? (usesBuiltInData ? (warmup > 0 ? .cosine : .onecycle) : .constant) }
+
     func validate() throws {
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        if let b = batchSize, b < 1 { throw ValidationError("--batch-size must be at least 1") }
         if let m = microBatch {
             guard m >= 1 else { throw ValidationError("--micro-batch must be at least 1") }
-            guard m <= batchSize else { throw ValidationError("--micro-batch \(m) is larger than --batch-size \(batchSize)") }
+            guard m <= resolvedBatchSize else {
+                throw ValidationError("--micro-batch \(m) is larger than --batch-size \(resolvedBatchSize)")
+            }
         }
         guard steps == nil || epochs == nil else { throw ValidationError("give --steps or --epochs, not both") }
         if let s = steps, s < 0 { throw ValidationError("--steps must not be negative") }
@@ -228,7 +246,7 @@ struct TrainCommand: ParsableCommand {
             bar.advance(note: String(format: "loss %.4f, %.1f samples/s", Double(step.loss), seconds > 0 ? Double(step.batch.count) / seconds : 0))
             // Validation after every completed epoch, and after a run that ends mid-epoch.
             if let validationData, run.epoch != epochSeen || run.isFinished {
-                let e = try run.evaluate(on: validationData, batchSize: batchSize, workers: workers)
+                let e = try run.evaluate(on: validationData, batchSize: configuration.batchSize, workers: workers)
                 try sink?.writeLine(JSONOutput.line(EpochRecord(epoch: epochSeen, valLoss: e.loss, valAccuracy: e.accuracy)))
                 if log != "-" { printError("epoch \(epochSeen): validation loss \(e.loss), accuracy \(e.accuracy) (\(e.count) images)") }
             }
@@ -258,18 +276,19 @@ struct TrainCommand: ParsableCommand {
     /// The configuration the options describe.
     func makeConfiguration(_ data: TrainingData) throws -> TrainingConfiguration {
         let seed = try seedOption.torchSeed(default: IntegerSeed(0))
+        let batchSize = resolvedBatchSize
         let perEpoch = data.count / batchSize
         guard perEpoch >= 1 else { throw CLIError("\(data.count) images are fewer than one batch of \(batchSize)") }
-        let totalSteps = steps ?? (epochs ?? 1) * perEpoch
+        let totalSteps = steps ?? (epochs ?? (usesBuiltInData ? 2 : 1)) * perEpoch
         let optimizerChoice: TrainingOptimizer
-        switch optimizer {
+        switch resolvedOptimizer {
         case .sgd:
             optimizerChoice = .sgd(SGD.Options(learningRate: lr ?? 0.1, momentum: momentum, weightDecay: weightDecay ?? 0, nesterov: nesterov))
         case .adamw:
-            optimizerChoice = .adamW(Adam.Options.adamW(learningRate: lr ?? 1e-3, weightDecay: weightDecay ?? 1e-2))
+            optimizerChoice = .adamW(Adam.Options.adamW(learningRate: lr ?? (usesBuiltInData ? 6e-3 : 1e-3), weightDecay: weightDecay ?? 1e-2))
         }
         let scheduleChoice: TrainingSchedule
-        switch schedule {
+        switch resolvedSchedule {
         case .constant: scheduleChoice = .constant
         case .step: scheduleChoice = .step(size: lrStepSize ?? max(1, totalSteps / 3), gamma: lrGamma)
         case .cosine: scheduleChoice = .cosine(etaMin: 0)

@@ -4,7 +4,8 @@ import ReproImage
 
 /// End-to-end tests of `repro train` on the built-in data set (16×16 images, cnn-small).
 @Suite struct TrainCommandTests {
-    static let common = ["train", "--image-size", "16", "--batch-size", "8", "--no-val", "--no-progress", "--lr", "0.05"]
+    static let common = ["train", "--image-size", "16", "--batch-size", "8", "--no-val", "--no-progress", "--optimizer", "sgd",
+                         "--schedule", "constant", "--lr", "0.05"]
 
     /// The `weights_sha256` of the final line of a `--log -` run.
     static func finalDigest(_ r: ProcessResult) throws -> String {
@@ -20,6 +21,15 @@ import ReproImage
         #expect(r.stdout.contains("--micro-batch"))
         let text = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         #expect(text.contains("not on --threads, --workers or --micro-batch"))
+        #expect(text.contains("Defaults without DIR (the built-in recipe): batch 64, AdamW lr 0.006"))
+    }
+
+    /// The built-in recipe's defaults apply without DIR (batch 64), the classic ones with a folder (batch 32).
+    @Test func defaultsDependOnTheData() throws {
+        let builtIn = try runRepro(["train", "--micro-batch", "65"])
+        #expect(builtIn.status != 0 && builtIn.stderr.contains("--micro-batch 65 is larger than --batch-size 64"), "\(builtIn.stderr)")
+        let folder = try runRepro(["train", "/nonexistent-folder", "--micro-batch", "33"])
+        #expect(folder.status != 0 && folder.stderr.contains("--micro-batch 33 is larger than --batch-size 32"), "\(folder.stderr)")
     }
 
     @Test func logFormatAndInvariance() throws {
@@ -139,16 +149,30 @@ import ReproImage
         }
         let fileAsDir = try runRepro(Self.common + ["--steps", "1", "--checkpoint-dir", root.path + "/a/0.png"])
         #expect(fileAsDir.status == 1 && fileAsDir.stderr.contains("a/0.png"), "\(fileAsDir.stderr)")
-        // A non-finite loss: stopped with the step and batch named; the last checkpoint stays intact.
+        #if os(Linux)
+        // A folder that cannot be created even by root (procfs): refused before training.
+        let proc = try runRepro(Self.common + ["--steps", "1", "--checkpoint-dir", "/proc/repro-checkpoints"])
+        #expect(proc.status == 1 && proc.stderr.contains("/proc/repro-checkpoints: cannot create the checkpoint folder"), "\(proc.stderr)")
+        #endif
+        // A non-finite loss: stopped with the step and batch named; the last good checkpoint stays intact.
+        // Steps 1–2 train at lr 0.05, then StepLR multiplies it by 1e30: the weights blow up at step 3 or 4.
         let nan = root.appendingPathComponent("nan")
-        let blowUp = try runRepro(Self.common + ["--steps", "20", "--lr", "1e30", "--checkpoint-dir", nan.path, "--checkpoint-every", "1"])
+        let explosive = Self.common + ["--schedule", "step", "--lr-step-size", "2", "--lr-gamma", "1e30"]
+        let blowUp = try runRepro(explosive + ["--steps", "20", "--checkpoint-dir", nan.path, "--checkpoint-every", "1"])
         #expect(blowUp.status == 1, "\(blowUp.stderr)")
-        #expect(blowUp.stderr.contains("non-finite") && blowUp.stderr.contains("at step") && blowUp.stderr.contains("batch samples"),
-                "\(blowUp.stderr)")
-        #expect(blowUp.stderr.contains("the last good checkpoint is"), "\(blowUp.stderr)")
-        if FileManager.default.fileExists(atPath: nan.path + "/latest.json") {
-            let resumed = try runRepro(Self.common + ["--steps", "20", "--lr", "1e30", "--resume", nan.path])
-            #expect(resumed.stderr.contains("non-finite"), "the checkpoint loads and training fails again: \(resumed.stderr)")
-        }
+        #expect(blowUp.stderr.contains("non-finite") && blowUp.stderr.contains("batch samples"), "\(blowUp.stderr)")
+        let sidecar = try JSONSerialization.jsonObject(with: Data(contentsOf: nan.appendingPathComponent("latest.json"))) as? [String: Any]
+        let good = try #require(sidecar?["completedSteps"] as? Int)
+        #expect(good == 2 || good == 3, "\(blowUp.stderr)")
+        #expect(blowUp.stderr.contains("at step \(good + 1)"), "\(blowUp.stderr)")
+        #expect(blowUp.stderr.contains("the last good checkpoint is \(nan.path)/step-0000000\(good)"), "\(blowUp.stderr)")
+        // The checkpoint loads (its hashes verified) and equals an uninterrupted run of `good` steps; training from it fails again
+        // at the same step.
+        let upToGood = try runRepro(explosive + ["--steps", String(good), "--log", "-"])
+        let fromCheckpoint = try runRepro(explosive + ["--steps", String(good), "--resume", nan.path, "--log", "-"])
+        #expect(upToGood.status == 0 && fromCheckpoint.status == 0, "\(fromCheckpoint.stderr)")
+        #expect(try Self.finalDigest(fromCheckpoint) == Self.finalDigest(upToGood))
+        let again = try runRepro(explosive + ["--steps", "20", "--resume", nan.path])
+        #expect(again.status == 1 && again.stderr.contains("non-finite") && again.stderr.contains("at step \(good + 1)"), "\(again.stderr)")
     }
 }
