@@ -10,19 +10,22 @@ same bits from the seed, see ResNetExportTests) on a batch of 4 images 64x64 (`i
 
 - `grad.*`: the mean cross-entropy (`grad.loss`) and every parameter's gradient after one
   backward.
-- `sgd.*`: three steps of `SGD(lr=0.01, momentum=0.9, weight_decay=1e-4)` on that batch (each
-  step: forward in train mode, which updates the running statistics, backward, step): the loss
-  of each step's forward (`sgd.losses`), and the state after the third step.
-- `adamw.*`: the same with `AdamW(lr=1e-3, weight_decay=0.01)`.
-
-ResNet-18 holds 11.2 M values, so a tensor of more than SAMPLES values is stored as a summary:
-`<set>.<key>.samples` (the values at flat indices 0, s, 2s, ... with s = ceil(n / SAMPLES)),
-`.maxabs` (the largest magnitude, float32), and, computed in float64 over every element, `.l2`
-(the Euclidean norm) and `.tm` (the Thue-Morse projection sum_i (-1)^popcount(i) * v_i). For the
-step sets these describe the weight *change* `final - initial` (in float64), since the initial
-weights are the same bits on both sides; `.samples` hold the final weights themselves. Running
-statistics (`<set>.after.<key>`, all of them, ~9.6 k values each) and `num_batches_tracked` are
-stored in full. Tensors of at most SAMPLES values are stored in full as `.samples` (s = 1).
+- `grad64.*`: the same backward in float64 (model and batch `.double()`), summaries in float64, and
+  `grad.<key>.error64`: torch float32's distance to it (the measure below) -- Repro's is printed next to it.
+- `sgd.*`: three steps of `SGD(lr=0.01, momentum=0.9, weight_decay=1e-4)` on that batch (each step:
+  forward in train mode, which updates the running statistics, backward, step); `adamw.*`: the same with
+  `AdamW(lr=1e-3, weight_decay=0.01)`. For each:
+  - `<set>.losses`: the float32 losses of the single-threaded run (steps 1 and 2 are compared tightly);
+  - `<set>.ref.*`: the float64 run, the exact reference: `ref.losses`, every parameter's summary
+    (`.samples` of the final weights, `.maxabs`/`.l2`/`.tm` of the change final - initial, all float64)
+    and every running statistic in full (`ref.after.<key>`); `<set>.after.*num_batches_tracked`;
+  - `<set>.spread.*`: torch's own spread -- each float32 variant's distance to the float64 run, one
+    row per variant (VARIANTS: threads 1/2/4, oneDNN off, ATen capability default/AVX2 in subprocesses,
+    and three runs with noise of NOISE x each tensor's largest gradient added to step 1's gradients):
+    `spread.losses` [V, 3] relative loss errors, `spread.<parameter>` [V, 2] (sample error / the
+    reference change's maxabs, max(|norm error|, |projection error|) / the reference change's norm),
+    `spread.<running statistic>` [V, 1] (largest error / the reference's largest magnitude).
+  ResNet18TrainingParityTests measures Repro the same way and holds it to a multiple of the spread.
 
 soft_targets.json (the format of losses.json, scripts/make_loss_fixtures.py): `F.cross_entropy`
 with probability targets (same shape as the input) with and without class weights and label
@@ -32,12 +35,15 @@ autograd gives (the loss is built from both boxes with differentiable ops).
 
     /work/venv/bin/python scripts/make_train_parity_fixtures.py
 
-Runs single-threaded on ATen's default CPU capability of the machine (recorded in the metadata).
+The float32 reference runs single-threaded on ATen's default CPU capability of the machine (recorded in
+the metadata with the variants' names and capabilities). Takes a few minutes (ten subprocesses).
 """
 import json
 import math
 import os
+import subprocess
 import sys
+import tempfile
 
 import torch
 import torch.nn.functional as F
@@ -55,6 +61,8 @@ from torchvision.ops import generalized_box_iou_loss  # noqa: E402
 from make_loss_fixtures import f32, run  # noqa: E402
 
 SAMPLES = 512
+# Noise injected into the noise variants' step-1 gradients, relative to each tensor's largest gradient.
+NOISE = 1e-6
 SEED = 0
 CLASSES = 10
 
@@ -106,39 +114,166 @@ def gradients(store):
     store["grad.loss"] = loss.detach().reshape(1)
     for k, p in m.named_parameters():
         summary(store, f"grad.{k}", p.grad)
+    return {k: p.grad.detach().double() for k, p in m.named_parameters()}
 
 
-def steps(store, name, make_optimizer):
-    m = model()
-    initial = {k: v.detach().clone() for k, v in m.state_dict().items()}
+OPTIMIZERS = {
+    "sgd": lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9, weight_decay=1e-4),
+    "adamw": lambda p: torch.optim.AdamW(p, lr=1e-3, weight_decay=0.01),
+}
+
+# torch's own spread: float32 runs that are all "PyTorch" and differ by rounding only (name, environment,
+# configuration). The first is the fixture's float32 reference (single thread, the machine's capability).
+VARIANTS = [
+    ("threads1", {}, {"threads": 1}),
+    ("threads2", {}, {"threads": 2}),
+    ("threads4", {}, {"threads": 4}),
+    ("mkldnn-off", {}, {"threads": 1, "mkldnn": False}),
+    ("capability-default", {"ATEN_CPU_CAPABILITY": "default"}, {"threads": 1}),
+    ("capability-avx2", {"ATEN_CPU_CAPABILITY": "avx2"}, {"threads": 1}),
+    ("noise-1", {}, {"threads": 1, "noise": NOISE, "seed": 1}),
+    ("noise-2", {}, {"threads": 1, "noise": NOISE, "seed": 2}),
+    ("noise-3", {}, {"threads": 1, "noise": NOISE, "seed": 3}),
+]
+REFERENCE = ("float64", {}, {"threads": 1, "float64": True})
+
+
+def trajectory(name, config):
+    """Three steps of optimizer `name` under `config`; returns (losses, final state in float64)."""
+    dtype = torch.float64 if config.get("float64") else torch.float32
+    m = model().to(dtype)
     m.train()
-    opt = make_optimizer(m.parameters())
+    opt = OPTIMIZERS[name](m.parameters())
     x, t = batch()
+    x = x.to(dtype)
+    noise = torch.Generator().manual_seed(config.get("seed", 0))
     losses = []
-    for _ in range(3):
+    for step in range(3):
         opt.zero_grad()
         loss = F.cross_entropy(m(x), t)
         loss.backward()
+        if step == 0 and config.get("noise"):
+            for p in m.parameters():
+                scale = config["noise"] * float(p.grad.abs().max())
+                p.grad.add_((torch.randn(p.grad.shape, generator=noise, dtype=torch.float64) * scale).to(dtype))
         opt.step()
         losses.append(loss.item())
-    store[f"{name}.losses"] = torch.tensor(losses, dtype=torch.float32)
-    for k, v in m.state_dict().items():
-        if "running" in k or "num_batches" in k:
-            store[f"{name}.after.{k}"] = v.detach().clone().reshape(-1)
+    return losses, {k: v.detach().clone() if v.dtype == torch.int64 else v.detach().double().clone()
+                    for k, v in m.state_dict().items()}
+
+
+def worker(config_json, out):
+    """Subprocess entry: runs both optimizers under one variant (its environment set by the parent)."""
+    config = json.loads(config_json)
+    torch.set_num_threads(config["threads"])
+    torch.backends.mkldnn.enabled = config.get("mkldnn", True)
+    result = {"capability": torch.backends.cpu.get_cpu_capability()}
+    for name in OPTIMIZERS:
+        result[name] = trajectory(name, config)
+    torch.save(result, out)
+
+
+def run_variants(variants):
+    """Runs every variant in its own process (ATEN_CPU_CAPABILITY is read at start-up), two at a time."""
+    tmp = tempfile.mkdtemp()
+    jobs = []
+    for i, (vname, env, config) in enumerate(variants):
+        out = os.path.join(tmp, f"{i}.pt")
+        jobs.append((vname, out, subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--variant", json.dumps(config), out],
+            env={**os.environ, **env})))
+        if len(jobs) % 2 == 0:
+            jobs[-2][2].wait()
+    results = {}
+    for vname, out, proc in jobs:
+        if proc.wait() != 0:
+            raise SystemExit(f"variant {vname} failed")
+        results[vname] = torch.load(out, weights_only=False)
+    return results
+
+
+def change_summary(store, key, final, initial):
+    """The float64 reference's final weights: samples of the weights, maxabs/l2/tm of the change."""
+    flat = final.reshape(-1)
+    step = max(1, math.ceil(flat.numel() / SAMPLES))
+    store[f"{key}.samples"] = flat[::step].clone()
+    d = flat - initial.reshape(-1).double()
+    store[f"{key}.maxabs"] = d.abs().max().reshape(1)
+    store[f"{key}.l2"] = d.norm().reshape(1)
+    store[f"{key}.tm"] = (d * thue_morse(d.numel())).sum().reshape(1)
+
+
+def change_error(final, reference, initial):
+    """(sample error / reference change's maxabs, norm-or-projection error / reference change's norm):
+    the test's measure of a float32 run against the float64 reference, over the same samples."""
+    flat, ref = final.reshape(-1), reference.reshape(-1)
+    step = max(1, math.ceil(flat.numel() / SAMPLES))
+    d = flat - initial.reshape(-1).double()
+    d0 = ref - initial.reshape(-1).double()
+    tm = thue_morse(d.numel())
+    samples = float((flat[::step] - ref[::step]).abs().max()) / float(d0.abs().max())
+    norm = max(abs(float(d.norm() - d0.norm())), abs(float((d * tm).sum() - (d0 * tm).sum()))) / float(d0.norm())
+    return [samples, norm]
+
+
+def steps(store, name, results, initial):
+    """The float64 reference of optimizer `name` and every float32 variant's distance to it."""
+    ref_losses, ref = results[REFERENCE[0]][name]
+    names = [v[0] for v in VARIANTS]
+    store[f"{name}.losses"] = torch.tensor(results[names[0]][name][0], dtype=torch.float32)
+    store[f"{name}.ref.losses"] = torch.tensor(ref_losses, dtype=torch.float64)
+    store[f"{name}.spread.losses"] = torch.tensor(
+        [[abs(a - b) / abs(b) for a, b in zip(results[v][name][0], ref_losses)] for v in names], dtype=torch.float64)
+    for k, v in ref.items():
+        if "num_batches" in k:
+            store[f"{name}.after.{k}"] = results[names[0]][name][1][k].reshape(-1)
+        elif "running" in k:
+            store[f"{name}.ref.after.{k}"] = v.reshape(-1)
+            scale = float(v.abs().max())
+            store[f"{name}.spread.{k}"] = torch.tensor(
+                [[float((results[n][name][1][k] - v).abs().max()) / scale] for n in names], dtype=torch.float64)
         else:
-            summary(store, f"{name}.{k}", v, initial=initial[k])
+            change_summary(store, f"{name}.ref.{k}", v, initial[k])
+            store[f"{name}.spread.{k}"] = torch.tensor(
+                [change_error(results[n][name][1][k], v, initial[k]) for n in names], dtype=torch.float64)
+    worst = store[f"{name}.spread.losses"].max(dim=0).values.tolist()
+    print(f"{name}: float64 losses {ref_losses}; torch float32 spread of the losses (relative) {worst}")
+    for n_i, n in enumerate(names):
+        w = max(float(store[f"{name}.spread.{k}"][n_i].max()) for k in ref if "num_batches" not in k)
+        print(f"  {n:20s} losses {results[n][name][0]}  worst tensor error {w:.3e}")
+
+
+def gradients64(store, grads32):
+    """The float64 gradients (`grad64.*`, summaries in float64) and torch float32's error against them."""
+    m = model().double()
+    m.train()
+    x, t = batch()
+    loss = F.cross_entropy(m(x.double()), t)
+    loss.backward()
+    store["grad64.loss"] = loss.detach().reshape(1)
+    worst = [0.0, 0.0]
+    for k, p in m.named_parameters():
+        change_summary(store, f"grad64.{k}", p.grad, torch.zeros_like(p.grad))
+        err = change_error(grads32[k], p.grad, torch.zeros_like(p.grad))
+        store[f"grad.{k}.error64"] = torch.tensor(err, dtype=torch.float64)
+        worst = [max(a, b) for a, b in zip(worst, err)]
+    print("torch float32 gradients against float64: worst sample error", worst[0], "of max, worst norm error", worst[1])
 
 
 def resnet_fixture():
     store = {}
-    gradients(store)
-    steps(store, "sgd", lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9, weight_decay=1e-4))
-    steps(store, "adamw", lambda p: torch.optim.AdamW(p, lr=1e-3, weight_decay=0.01))
+    gradients64(store, gradients(store))
+    results = run_variants(VARIANTS + [REFERENCE])
+    initial = {k: v.detach().clone() for k, v in model().state_dict().items()}
+    for name in OPTIMIZERS:
+        steps(store, name, results, initial)
     path = os.path.join(ROOT, "Tests", "Fixtures", "train", "resnet18_parity.safetensors")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     meta = {"torch": torch.__version__, "torchvision": torchvision.__version__,
             "aten_capability": torch.backends.cpu.get_cpu_capability(), "seed": str(SEED),
-            "samples": str(SAMPLES), "script": "scripts/make_train_parity_fixtures.py"}
+            "samples": str(SAMPLES), "noise": repr(NOISE), "script": "scripts/make_train_parity_fixtures.py",
+            "variants": ",".join(v[0] for v in VARIANTS),
+            "capabilities": ",".join(results[v[0]]["capability"] for v in VARIANTS)}
     save_file({k: v.contiguous() for k, v in store.items()}, path, metadata=meta)
     print(path, os.path.getsize(path), "bytes")
 
@@ -212,5 +347,8 @@ def soft_fixture():
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--variant":
+        worker(sys.argv[2], sys.argv[3])
+        raise SystemExit(0)
     soft_fixture()
     resnet_fixture()
