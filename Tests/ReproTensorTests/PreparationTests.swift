@@ -38,8 +38,8 @@ import Testing
     /// The packed Winograd weights (16 filters per SIMD unit) equal the scalar reference
     /// `transformFilter` filter by filter, bit for bit, for both tile sizes and a partial last
     /// panel, whose padding lanes hold +0; on 1…7 threads (proved to run), the same values. The
-    /// weights include −0 and zero taps (where the SIMD transform skips `G`'s zero coefficients)
-    /// and, in a few filters, ±∞ and NaN (where it must not: `0·∞` is NaN).
+    /// weights include −0 and zero taps and, in a few filters, ±∞ and NaN (`0·∞` is NaN: no term
+    /// of the chain may be skipped).
     @Test(arguments: WinogradTransform.Variant.allCases)
     func winogradPackingEqualsTheScalarTransform(variant: WinogradTransform.Variant) throws {
         let (o, c) = (37, 5)

@@ -86,15 +86,9 @@
     }
 
     /// ``transformFilter(_:into:)`` on 16 filters at once, one per SIMD lane, with the same
-    /// results per lane (the same bits): filter `l < lanes` starts at `f + l·filterStride`, lanes
-    /// from `lanes` on are zero filters. `U[ξ]` of the 16 filters is stored as 16 consecutive
-    /// floats at `u + ξ·stride`.
-    ///
-    /// When every tap is finite, the terms whose coefficient in `G` is zero are skipped: such a
-    /// term is `0·x = ±0`, and a sum that starts at +0 is never −0 under round-to-nearest (only
-    /// −0 + −0 is), so adding ±0 leaves it unchanged — the skipped and the full chain give the
-    /// same bits. A non-finite tap (`0·∞` is NaN) takes every term, as the scalar transform does.
-    /// This runs at every Winograd call (``WinogradKernel/forward(_:paddedInput:oihw:variant:output:layout:epilogue:threads:)``).
+    /// operations in the same order per lane (so the same bits): filter `l < lanes` starts at
+    /// `f + l·filterStride`, lanes from `lanes` on are zero filters. `U[ξ]` of the 16 filters is
+    /// stored as 16 consecutive floats at `u + ξ·stride`.
     func transformFilters16(
         _ f: UnsafePointer<Float>, filterStride: Int, lanes: Int, into u: UnsafeMutablePointer<Float>, stride: Int
     ) {
@@ -109,32 +103,21 @@
                 let filter = f + l * filterStride
                 for k in 0..<9 { tapScalars[k * 16 + l] = Double(filter[k]) }
             }
-            // x − x is NaN exactly when x is ±∞ or NaN.
-            var nonFinite = SIMDMask<SIMD16<Int64>>(repeating: false)
-            for k in 0..<9 { nonFinite .|= (taps[k] - taps[k]) .!= 0 }
-            let skipZeros = !any(nonFinite)
             gFlat.withUnsafeBufferPointer { gp in
                 let g = gp.baseAddress!
                 for i in 0..<a {
                     for l in 0..<3 {
                         var s = D16(repeating: 0)
-                        for k in 0..<3 {
-                            let c = g[i * 3 + k]
-                            if skipZeros && c == 0 { continue }
-                            s += c * taps[k * 3 + l]
-                        }
+                        for k in 0..<3 { s += g[i * 3 + k] * taps[k * 3 + l] }
                         w[i * 3 + l] = s
                     }
                 }
                 for i in 0..<a {
                     for j in 0..<a {
                         var s = D16(repeating: 0)
-                        for l in 0..<3 {
-                            let c = g[j * 3 + l]
-                            if skipZeros && c == 0 { continue }
-                            s += w[i * 3 + l] * c
-                        }
-                        UnsafeMutableRawPointer(u + (i * a + j) * stride).storeBytes(of: SIMD16<Float>(s), as: SIMD16<Float>.self)
+                        for l in 0..<3 { s += w[i * 3 + l] * g[j * 3 + l] }
+                        let out = u + (i * a + j) * stride
+                        for l in 0..<16 { out[l] = Float(s[l]) }
                     }
                 }
             }
