@@ -1,6 +1,6 @@
 @_spi(Kernels) import ReproTensor
 
-/// RetinaNet convolutions at 800×1067 (padded 800×1088), from retinanet.md §9.
+/// RetinaNet convolutions at 800×1067 (padded 800×1088): the shapes of the v2 backbone, FPN and head.
 struct ConvShape {
     let name: String
     let c: Int, h: Int, w: Int, o: Int, k: Int, stride: Int, pad: Int

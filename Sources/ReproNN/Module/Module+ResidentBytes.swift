@@ -7,8 +7,9 @@ public struct ResidentBytes: Sendable, Equatable {
     /// loaded or initialised (what ``Module/stateDict`` returns), each storage counted once
     /// however many views or prepared layers share it.
     public var tensors: Int
-    /// Bytes of the inference forms built by ``Module/prepare(in:)``: packed or transformed
-    /// convolution weights, fused biases and folded norm vectors (``PreparedConv2d/preparedBytes``).
+    /// Bytes of the inference forms built by ``Module/prepare(in:)``: packed convolution weights
+    /// (1×1, strided and stem layers; Winograd layers keep none — they transform their raw weights
+    /// per call), fused biases and folded norm vectors (``PreparedConv2d/preparedBytes``).
     public var prepared: Int
     /// `tensors + prepared`.
     public var total: Int { tensors + prepared }

@@ -141,7 +141,8 @@ public struct RetinaNet: Module {
         try walker.child(RetinaNet.headName, &head)
     }
 
-    /// Folds the norms, packs every convolution (NHWC kernels, Winograd transforms).
+    /// Folds the norms, packs every convolution that keeps a packed form (NHWC kernels; Winograd
+    /// layers transform their raw weights per call and keep nothing).
     public mutating func prepare(in scope: ModuleScope) throws(ModuleError) {
         try backbone.prepare(in: scope.child(RetinaNet.backboneName))
         try head.prepare(in: scope.child(RetinaNet.headName))
