@@ -24,18 +24,7 @@ import torch.nn as nn  # noqa: E402
 import torchvision  # noqa: E402
 
 
-class CNNSmall(nn.Module):
-    def __init__(self, num_classes=10):
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(3, 32, 3, padding=1, bias=False), nn.GroupNorm(8, 32), nn.ReLU(inplace=True),
-            nn.Conv2d(32, 64, 3, stride=2, padding=1, bias=False), nn.GroupNorm(8, 64), nn.ReLU(inplace=True),
-            nn.Conv2d(64, 128, 3, stride=2, padding=1, bias=False), nn.GroupNorm(8, 128), nn.ReLU(inplace=True))
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(128, num_classes)
-
-    def forward(self, x):
-        return self.fc(torch.flatten(self.avgpool(self.features(x)), 1))
+from check_torch_export import CNNSmall  # noqa: E402  (the one definition of cnn-small in torch)
 
 
 def weights_sha256(model):
