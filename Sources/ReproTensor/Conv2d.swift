@@ -49,9 +49,8 @@ public struct PreparedConv2d: Sendable {
     let packedTransposed: GEMM.PackedMatrix?
     /// The Winograd tile size this layer can run (`nil` unless Winograd can run on it). Its
     /// transformed weights (4× the raw ones for F(4×4, 3×3)) are not kept: each call transforms
-    /// ``weight`` into the thread pool's reused workspace
-    /// (``WinogradKernel/forward(_:paddedInput:oihw:variant:output:layout:epilogue:threads:)``),
-    /// so a model holds every 3×3 weight once.
+    /// ``weight`` into the thread pool's reused workspace (`forwardWinograd`), so a model holds
+    /// every 3×3 weight once.
     let winogradVariant: WinogradTransform.Variant?
 
     /// Prepares the convolution.

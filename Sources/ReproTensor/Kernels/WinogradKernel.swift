@@ -20,9 +20,9 @@
 /// scalar loops on NCHW.
 ///
 /// The transformed weights `U` (α²/9 = 4× the raw 3×3 weights for F(4×4, 3×3)) need not stay
-/// resident: ``forward(_:paddedInput:oihw:variant:output:layout:epilogue:threads:)`` transforms
-/// the raw OIHW weights at the start of every call into the thread pool's reused workspace
-/// (the same per-filter arithmetic, so the same bits as prepared ``PackedWeights``).
+/// resident: `PreparedConv2d` builds ``PackedWeights`` from the raw OIHW weights at the start of
+/// every call, in the thread pool's reused workspace next to the padded input and the scratch
+/// (the same per-filter arithmetic, so the same bits as weights prepared once).
 ///
 /// ```swift
 /// let w = WinogradKernel.PackedWeights(oihw: wPtr, outChannels: 256, inChannels: 256, variant: .f4x3)
@@ -119,28 +119,6 @@
         func value(xi: Int, c: Int, o: Int) -> Float { base[((xi * panels + o / 16) * inChannels + c) * 16 + o % 16] }
 
         deinit { if ownsStorage { base.deallocate() } }
-    }
-
-    /// Runs the convolution from raw OIHW weights `[O, C, 3, 3]`: transforms them first (split over
-    /// output channels on up to `threads` threads) into the current ``ThreadPool``'s reused workspace,
-    /// then computes as ``forward(_:paddedInput:weights:output:layout:epilogue:threads:)`` with them.
-    /// The same bits as with weights prepared once as ``PackedWeights``; no transformed copy outlives
-    /// the call. The transform is a small share of the convolution's work (per filter α²·3 + 9α
-    /// multiply-adds against α² per tile per filter in the products).
-    @_spi(Kernels) public static func forward(
-        _ g: ConvGeometry, paddedInput: UnsafePointer<Float>, oihw: UnsafePointer<Float>, variant: WinogradTransform.Variant,
-        output: UnsafeMutablePointer<Float>, layout: Conv2dKernel.OutputLayout = .nhwc, epilogue: Epilogue = .none,
-        threads: Int
-    ) {
-        guard g.batch > 0 else { return }
-        let o = g.outChannels, c = g.inChannels
-        let bytes = PackedWeights.byteCount(outChannels: o, inChannels: c, variant: variant)
-        ThreadPool.current.withWorkspace(bytes: bytes) { raw in
-            let storage = raw.bindMemory(to: Float.self, capacity: bytes / 4)
-            let w = PackedWeights(oihw: oihw, outChannels: o, inChannels: c, variant: variant, threads: threads,
-                                  storage: storage, owned: false)
-            forward(g, paddedInput: paddedInput, weights: w, output: output, layout: layout, epilogue: epilogue, threads: threads)
-        }
     }
 
     /// Tile rows and columns of one image.
