@@ -109,38 +109,65 @@ extension PreparedConv2d {
 
     /// Winograd on an NCHW (`nhwc == false`) or NHWC input; output in the same layout.
     /// `inputAffine` (NHWC input only) is applied to the input while it is padded.
-    ///
-    /// The weights are transformed at the start of the call (nothing transformed stays resident);
-    /// the transformed weights, the padded input and every thread's scratch share one request of
-    /// the pool's reused workspace (a fresh allocation per call costs page faults and the
-    /// kernel's zeroing of every new page).
     func forwardWinograd(_ g: ConvGeometry, input: UnsafePointer<Float>, nhwc: Bool, output: UnsafeMutablePointer<Float>,
                          epilogue e: Epilogue, inputAffine: SampleChannelAffine? = nil, threads: Int) throws(TensorError) {
+        try forwardWinograd(levels: [WinogradLevel(g: g, input: input, output: output, inputAffine: inputAffine)],
+                            nhwc: nhwc, epilogue: e, threads: threads)
+    }
+
+    /// One input of ``forwardWinograd(levels:nhwc:epilogue:threads:)``: its geometry, input, output
+    /// (both in the call's layout) and the affine map (NHWC only) applied while it is padded.
+    struct WinogradLevel {
+        let g: ConvGeometry
+        let input: UnsafePointer<Float>
+        let output: UnsafeMutablePointer<Float>
+        let inputAffine: SampleChannelAffine?
+    }
+
+    /// Winograd on several inputs with these weights (a pyramid's levels): each level's output has
+    /// the bits of a call on that level alone (``WinogradKernel/forward(levels:weights:layout:epilogue:threads:scratch:)``).
+    ///
+    /// The weights are transformed once at the start of the call (nothing transformed stays resident);
+    /// the transformed weights, the padded inputs and every thread's scratch share one request of
+    /// the pool's reused workspace (a fresh allocation per call costs page faults and the
+    /// kernel's zeroing of every new page).
+    func forwardWinograd(levels: [WinogradLevel], nhwc: Bool, epilogue e: Epilogue, threads: Int) throws(TensorError) {
         guard let v = winogradVariant else {
             throw .invalidArgument(op: "conv2d", reason: "Winograd weights were not prepared for this layer")
         }
-        guard g.batch > 0 else { return }
-        let (hp, wp, cp) = WinogradKernel.paddedSize(g, variant: v)
-        let weightBytes = (WinogradKernel.PackedWeights.byteCount(outChannels: g.outChannels, inChannels: g.inChannels,
+        let levels = levels.filter { $0.g.batch > 0 }
+        guard let g0 = levels.first?.g else { return }
+        let weightBytes = (WinogradKernel.PackedWeights.byteCount(outChannels: g0.outChannels, inChannels: g0.inChannels,
                                                                   variant: v) + 63) / 64 * 64
-        let paddedBytes = (g.batch * hp * wp * cp * 4 + 63) / 64 * 64
-        let scratchBytes = WinogradKernel.scratchBytes(g, variant: v, threads: threads)
+        var paddedOffsets: [Int] = [], paddedBytes = 0
+        for level in levels {
+            let (hp, wp, cp) = WinogradKernel.paddedSize(level.g, variant: v)
+            paddedOffsets.append(weightBytes + paddedBytes)
+            paddedBytes += (level.g.batch * hp * wp * cp * 4 + 63) / 64 * 64
+        }
+        let scratchBytes = WinogradKernel.scratchBytes(levels: levels.map(\.g), variant: v, threads: threads)
         ThreadPool.current.withWorkspace(bytes: weightBytes + paddedBytes + scratchBytes) { raw in
-            let w = WinogradKernel.PackedWeights(oihw: weight.floatBase, outChannels: g.outChannels, inChannels: g.inChannels,
+            let w = WinogradKernel.PackedWeights(oihw: weight.floatBase, outChannels: g0.outChannels, inChannels: g0.inChannels,
                                                  variant: v, threads: threads,
                                                  storage: raw.bindMemory(to: Float.self, capacity: weightBytes / 4), owned: false)
-            let padded = (raw + weightBytes).bindMemory(to: Float.self, capacity: g.batch * hp * wp * cp)
-            if let a = inputAffine {
-                a.scale.withUnsafeBufferPointer { sp in a.shift.withUnsafeBufferPointer { tp in
-                    WinogradKernel.pad(g, variant: v, nhwc: input, scales: sp.baseAddress!, shifts: tp.baseAddress!,
-                                       relu: a.relu, into: padded, threads: threads)
-                }}
-            } else if nhwc {
-                WinogradKernel.pad(g, variant: v, nhwc: input, into: padded, threads: threads)
-            } else {
-                WinogradKernel.pad(g, variant: v, nchw: input, into: padded, threads: threads)
+            var kernelLevels: [WinogradKernel.Level] = []
+            for (level, offset) in zip(levels, paddedOffsets) {
+                let g = level.g, input = level.input
+                let (hp, wp, cp) = WinogradKernel.paddedSize(g, variant: v)
+                let padded = (raw + offset).bindMemory(to: Float.self, capacity: g.batch * hp * wp * cp)
+                if let a = level.inputAffine {
+                    a.scale.withUnsafeBufferPointer { sp in a.shift.withUnsafeBufferPointer { tp in
+                        WinogradKernel.pad(g, variant: v, nhwc: input, scales: sp.baseAddress!, shifts: tp.baseAddress!,
+                                           relu: a.relu, into: padded, threads: threads)
+                    }}
+                } else if nhwc {
+                    WinogradKernel.pad(g, variant: v, nhwc: input, into: padded, threads: threads)
+                } else {
+                    WinogradKernel.pad(g, variant: v, nchw: input, into: padded, threads: threads)
+                }
+                kernelLevels.append(WinogradKernel.Level(g, paddedInput: padded, output: level.output))
             }
-            WinogradKernel.forward(g, paddedInput: padded, weights: w, output: output, layout: nhwc ? .nhwc : .nchw,
+            WinogradKernel.forward(levels: kernelLevels, weights: w, layout: nhwc ? .nhwc : .nchw,
                                    epilogue: e, threads: threads, scratch: raw + weightBytes + paddedBytes)
         }
     }

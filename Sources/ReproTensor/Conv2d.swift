@@ -229,6 +229,46 @@ public struct PreparedConv2d: Sendable {
         return out
     }
 
+    /// ``forward(nhwc:inputAffine:threads:)`` on several NHWC inputs (a feature pyramid's levels,
+    /// `inputAffines[i]` applied to `inputs[i]`): a Winograd layer transforms its weights once and
+    /// runs every level in one team of threads
+    /// (``WinogradKernel/forward(levels:weights:layout:epilogue:threads:scratch:)``); other
+    /// algorithms run level by level. Each output has the bits of ``forward(nhwc:inputAffine:threads:)``
+    /// on that level alone.
+    package func forward(nhwcLevels inputs: [Tensor], inputAffines: [SampleChannelAffine?], threads: Int) throws(TensorError) -> [Tensor] {
+        let op = "conv2d"
+        guard inputAffines.count == inputs.count else {
+            throw .invalidArgument(op: op, reason: "\(inputs.count) inputs but \(inputAffines.count) input affine maps")
+        }
+        let autotuned = Runtime.settings.benchmark && !algorithmForced
+        guard inputs.count > 1, algorithm != .direct, winogradVariant != nil, !autotuned else {
+            var outputs: [Tensor] = []
+            for (x, a) in zip(inputs, inputAffines) { outputs.append(try forward(nhwc: x, inputAffine: a, threads: threads)) }
+            return outputs
+        }
+        var raws: [Tensor] = [], outputs: [Tensor] = [], geometries: [ConvGeometry] = []
+        for (input, affine) in zip(inputs, inputAffines) {
+            guard input.dtype == .float32 else { throw .dtypeMismatch(op: op, expected: .float32, actual: input.dtype) }
+            guard input.rank == 4 else { throw .invalidShape(op: op, shape: input.shape, reason: "NHWC input must be [N, H, W, C]") }
+            try affine?.check(input.shape, op: op)
+            let s = input.shape
+            let g = try geometry(for: [s[0], s[3], s[1], s[2]])
+            geometries.append(g)
+            outputs.append(try Tensor.uninitialized([g.batch, g.outHeight, g.outWidth, g.outChannels], op: op))
+            raws.append(input.contiguous())
+        }
+        try withExtendedLifetime(raws) { () throws(TensorError) in
+            let levels = (0..<raws.count).map {
+                WinogradLevel(g: geometries[$0], input: raws[$0].floatBase, output: outputs[$0].floatBase,
+                              inputAffine: inputAffines[$0])
+            }
+            try withEpilogue { e throws(TensorError) in
+                try forwardWinograd(levels: levels, nhwc: true, epilogue: e, threads: threads)
+            }
+        }
+        return outputs
+    }
+
     /// The scalar reference of ``algorithm`` on the same inputs: the same bits
     /// as ``forward(_:threads:)`` (slow; for tests).
     public func reference(_ input: Tensor) throws(TensorError) -> Tensor {

@@ -60,4 +60,42 @@ import Testing
         #expect(try Self.bits(again.raw) == Self.bits(reference.raw))
         #expect(again.pending == reference.pending)
     }
+
+    /// The tower over several levels at once (each Winograd convolution once over all of them, as
+    /// RetinaNet's head runs its pyramid) gives every level the bits of the single-level pass, held-back
+    /// normalisations included; an observed scope runs the levels one by one and sees every output.
+    @Test func towerOverLevelsEqualsOneLevelAtATime() throws {
+        var (tower, output) = try Self.tower(channels: 24, blocks: 3, seed: 9)
+        try tower.prepare(in: .root)
+        let head = try output.prepared(in: .root)
+        #expect(head.algorithm == .winograd)
+        let shapes = [[2, 17, 21, 24], [2, 9, 11, 24], [2, 5, 6, 24], [2, 3, 3, 24], [2, 2, 1, 24]]
+        let levels = try shapes.enumerated().map { i, s in
+            try Tensor(shape: s, scalars: (0..<s.reduce(1, *)).map { (j: Int) -> Float in Float((j * 31 + i * 7) % 97) / 24 - 2 })
+        }
+        let single = try levels.map { try tower.forwardDeferringNormalization($0, in: .root) }
+        let together = try tower.forwardDeferringNormalization(levels: levels, in: .root)
+        #expect(together.count == levels.count)
+        for (i, (a, b)) in zip(single, together).enumerated() {
+            #expect(try Self.bits(a.raw) == Self.bits(b.raw), "level \(i)")
+            #expect(a.pending != nil && a.pending == b.pending, "level \(i)")
+        }
+        let outputs = try head.run(levels: together.map(\.raw), inputAffines: together.map(\.pending), in: .root)
+        for (i, (a, y)) in zip(single, outputs).enumerated() {
+            #expect(try Self.bits(head.run(a.raw, inputAffine: a.pending, in: .root)) == Self.bits(y), "level \(i)")
+        }
+        // Observed: level by level, every block's output reported for every level.
+        final class Seen { var paths: [String] = [] }
+        let log = Seen()
+        let observed = ModuleScope(observer: { path, _ in log.paths.append(path) })
+        let seen = try tower.forwardDeferringNormalization(levels: levels, in: observed)
+        for (i, (a, b)) in zip(single, seen).enumerated() {
+            let pending = try #require(a.pending)
+            #expect(try Self.bits(a.raw.applying(pending)) == Self.bits(b.raw), "level \(i)")
+            #expect(b.pending == nil, "level \(i)")
+        }
+        #expect(log.paths.filter { $0 == "" }.count == levels.count)
+        #expect(log.paths.filter { $0 == "2.2" }.count == levels.count)
+        #expect(throws: ModuleError.self) { try tower.forwardDeferringNormalization(levels: levels, pending: [nil], in: .root) }
+    }
 }

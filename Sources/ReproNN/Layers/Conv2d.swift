@@ -148,6 +148,17 @@ extension PreparedConv2d {
     }
 }
 
+extension PreparedConv2d {
+    /// ``run(_:inputAffine:in:)`` on several inputs that share this layer (a feature pyramid's
+    /// levels; ``PreparedConv2d/forward(nhwcLevels:inputAffines:threads:)``): one weight transform
+    /// and one team of threads for all of them, each output bit-identical to a call on its own.
+    package func run(levels inputs: [Tensor], inputAffines: [SampleChannelAffine?], in scope: ModuleScope) throws(ModuleError) -> [Tensor] {
+        try scope.run { () throws(TensorError) in
+            try forward(nhwcLevels: inputs, inputAffines: inputAffines, threads: Runtime.settings.threads)
+        }
+    }
+}
+
 extension Tensor {
     /// A float32 parameter tensor from row-major values (a count mismatch is a typed error).
     public static func parameter(shape: [Int], _ values: [Float]) throws(ModuleError) -> Tensor {

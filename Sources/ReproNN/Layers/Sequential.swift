@@ -136,6 +136,62 @@ public struct Sequential: Layer {
     }
 }
 
+extension Sequential {
+    /// ``forwardDeferringNormalization(_:pending:in:)`` on several inputs that share this sequence's
+    /// weights (a feature pyramid's levels), step by step: each convolution runs once over all levels
+    /// (``PreparedConv2d/run(levels:inputAffines:in:)``: one Winograd weight transform, one team of
+    /// threads), the other steps level by level. Every level's result has the bits of the
+    /// single-input call. An observed scope runs the levels one after another through that call, so
+    /// observers see the same outputs in the same order.
+    package func forwardDeferringNormalization(
+        levels inputs: [Tensor], pending incoming: [SampleChannelAffine?]? = nil, in scope: ModuleScope
+    ) throws(ModuleError) -> [(raw: Tensor, pending: SampleChannelAffine?)] {
+        var pending = incoming ?? Array(repeating: nil, count: inputs.count)
+        guard pending.count == inputs.count else {
+            throw .invalidConfiguration("\(scope.path): \(inputs.count) levels but \(pending.count) pending normalisations")
+        }
+        if scope.isObserved {
+            var results: [(raw: Tensor, pending: SampleChannelAffine?)] = []
+            for (x, p) in zip(inputs, pending) { results.append(try forwardDeferringNormalization(x, pending: p, in: scope)) }
+            return results
+        }
+        guard steps.count > 0 || layers.isEmpty else { throw .notPrepared(path: scope.path) }
+        var xs = inputs
+        /// Applies level `i`'s held-back normalisation before a step that cannot take it.
+        func settle(_ i: Int) throws(ModuleError) {
+            guard let p = pending[i] else { return }
+            let x = xs[i]
+            xs[i] = try scope.run { () throws(TensorError) in try x.applying(p) }
+            pending[i] = nil
+        }
+        for step in steps {
+            switch step {
+            case .conv(let conv, let first, _):
+                xs = try conv.run(levels: xs, inputAffines: pending, in: scope.child(String(first)))
+                pending = Array(repeating: nil, count: xs.count)
+            case .groupNormReLU(let index):
+                guard let norm = layers[index] as? GroupNorm else { throw .notPrepared(path: scope.child(String(index)).path) }
+                for i in xs.indices {
+                    try settle(i)
+                    pending[i] = try norm.affine(of: xs[i], relu: true, in: scope.child(String(index)))
+                }
+            case .layer(let index):
+                if let nested = layers[index] as? Sequential {
+                    let results = try nested.forwardDeferringNormalization(levels: xs, pending: pending, in: scope.child(String(index)))
+                    xs = results.map(\.raw)
+                    pending = results.map(\.pending)
+                } else {
+                    for i in xs.indices {
+                        try settle(i)
+                        xs[i] = try layers[index].forward(xs[i], in: scope.child(String(index)))
+                    }
+                }
+            }
+        }
+        return Array(zip(xs, pending))
+    }
+}
+
 /// `nn.ModuleList` (or a `Sequential` of one layer type): children named `0`, `1`, … with
 /// typed access.
 ///

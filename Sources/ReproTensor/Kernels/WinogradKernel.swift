@@ -167,16 +167,81 @@
         output: UnsafeMutablePointer<Float>, layout: Conv2dKernel.OutputLayout, epilogue: Epilogue,
         threads: Int, scratch: UnsafeMutableRawPointer
     ) {
-        guard g.batch > 0 else { return }
-        let plan = Plan(g, weights: weights, paddedInput: paddedInput, output: output, nchw: layout == .nchw,
-                        epilogue: PaddedEpilogue(epilogue, channels: g.outChannels))
-        defer { plan.epilogue.deallocate() }
-        let chunks = plan.chunks
-        let parts = max(1, min(threads, chunks))
-        let perThread = Scratch.bytes(plan.blocking)
+        forward(levels: [Level(g, paddedInput: paddedInput, output: output)], weights: weights, layout: layout,
+                epilogue: epilogue, threads: threads, scratch: scratch)
+    }
+
+    /// One input of a call over several inputs that share the weights (a pyramid's levels): its
+    /// geometry, its padded input (``paddedSize(_:variant:)``) and its output.
+    struct Level {
+        let g: ConvGeometry
+        let paddedInput: UnsafePointer<Float>
+        let output: UnsafeMutablePointer<Float>
+
+        init(_ g: ConvGeometry, paddedInput: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+            self.g = g
+            self.paddedInput = paddedInput
+            self.output = output
+        }
+    }
+
+    /// Bytes of scratch memory ``forward(levels:weights:layout:epilogue:threads:scratch:)`` needs for
+    /// `threads` threads over inputs of these geometries (the largest level's per-thread share).
+    static func scratchBytes(levels: [ConvGeometry], variant: WinogradTransform.Variant, threads: Int) -> Int {
+        let t = WinogradTransform(variant)
+        return (levels.map { Scratch.bytes(Plan.Blocking($0, transform: t)) }.max() ?? 0) * max(1, threads)
+    }
+
+    /// How chunks of these costs are dealt to `parts` participants, in order: participant `p` runs
+    /// chunks `bounds[p]..<bounds[p + 1]`, where `bounds[p]` is the first chunk whose cost before it
+    /// reaches `p / parts` of the total (`parts + 1` bounds, from 0 to `costs.count`). Which thread
+    /// computes a chunk never changes its bits.
+    static func participantBounds(costs: [Int], parts: Int) -> [Int] {
+        var prefix = [0]
+        for c in costs { prefix.append(prefix[prefix.count - 1] + c) }
+        let total = prefix[costs.count]
+        var bounds = [0]
+        for p in 1..<max(1, parts) { bounds.append(prefix.firstIndex { $0 * parts >= p * total } ?? costs.count) }
+        bounds.append(costs.count)
+        return bounds
+    }
+
+    /// Runs the convolution on every level with one set of transformed weights, in one team of
+    /// threads. Each level is cut into the (image, tile block, output-channel range) chunks a call
+    /// of its own would make, and each chunk computes its outputs exactly as there, so every
+    /// level's output has the bits of a call on that level alone. The chunks of all levels, in
+    /// level order, are dealt to the threads in contiguous runs of about equal cost (tiles × output
+    /// panels, a rule on the shapes alone), so the small levels no longer each leave threads idle.
+    static func forward(
+        levels: [Level], weights: PackedWeights, layout: Conv2dKernel.OutputLayout, epilogue: Epilogue,
+        threads: Int, scratch: UnsafeMutableRawPointer
+    ) {
+        let padded = PaddedEpilogue(epilogue, channels: weights.outChannels)
+        defer { padded.deallocate() }
+        let plans = levels.filter { $0.g.batch > 0 }.map {
+            Plan($0.g, weights: weights, paddedInput: $0.paddedInput, output: $0.output, nchw: layout == .nchw,
+                 epilogue: padded)
+        }
+        // Chunk i of the call is chunk i − first[l] of plans[l]; prefix[i] is the cost before it.
+        var first: [Int] = [], owner: [Int] = [], prefix: [Int] = [0]
+        for (l, plan) in plans.enumerated() {
+            first.append(owner.count)
+            for c in 0..<plan.chunks {
+                owner.append(l)
+                prefix.append(prefix[prefix.count - 1] + plan.cost(chunk: c))
+            }
+        }
+        let chunks = owner.count
+        guard chunks > 0 else { return }
+        let bounds = participantBounds(costs: (0..<chunks).map { prefix[$0 + 1] - prefix[$0] },
+                                       parts: max(1, min(threads, chunks)))
+        let parts = bounds.count - 1
+        let perThread = plans.map { Scratch.bytes($0.blocking) }.max() ?? 0
         ThreadPool.current.run(participants: parts) { p in
-            let s = Scratch(plan.blocking, at: scratch + p * perThread)
-            for chunk in (p * chunks / parts)..<((p + 1) * chunks / parts) { plan.run(chunk: chunk, s) }
+            for chunk in bounds[p]..<max(bounds[p], bounds[p + 1]) {
+                let plan = plans[owner[chunk]]
+                plan.run(chunk: chunk - first[owner[chunk]], Scratch(plan.blocking, at: scratch + p * perThread))
+            }
         }
     }
 }
@@ -245,6 +310,17 @@ extension WinogradKernel {
         }
 
         var chunks: Int { g.batch * blocks * ranges }
+
+        /// The relative cost of chunk `chunk` (its tiles, rounded up to whole panels, times its output
+        /// panels plus one for the input transform): only which thread runs it depends on this.
+        func cost(chunk: Int) -> Int {
+            let r = chunk % ranges, b = (chunk / ranges) % blocks
+            let tiles = (min(tb, tilesPerImage - b * tb) + 5) / 6 * 6
+            let subPanels = WinogradKernel.outputChannelBlock / 16
+            let lo = min(weights.panels, r * subRanges / ranges * subPanels)
+            let hi = min(weights.panels, (r + 1) * subRanges / ranges * subPanels)
+            return tiles * (hi - lo + 1)
+        }
 
         /// One (image, tile block, output-channel range) chunk.
         func run(chunk: Int, _ s: Scratch) {

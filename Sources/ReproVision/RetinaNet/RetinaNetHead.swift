@@ -70,6 +70,23 @@ public struct RetinaNetHeadBranch: Module {
         s.report(y, operation: preparedOutput.operationDescription)
         return try flattenHeadOutput(y, columns: columns, in: s)
     }
+
+    /// ``forward(_:in:)`` on every level, layer by layer: each of the branch's convolutions runs
+    /// once over all levels (one weight transform per layer instead of one per level, one team of
+    /// threads; ``Sequential/forwardDeferringNormalization(levels:pending:in:)``). Each level's
+    /// output has the bits of ``forward(_:in:)`` on that level.
+    func forward(levels: [Tensor], in scope: ModuleScope) throws(ModuleError) -> [Tensor] {
+        guard let preparedOutput else { throw .notPrepared(path: scope.path) }
+        let s = scope.child(outputName)
+        let towers = try conv.forwardDeferringNormalization(levels: levels, in: scope.child(HeadNames.conv))
+        let ys = try preparedOutput.run(levels: towers.map(\.raw), inputAffines: towers.map(\.pending), in: s)
+        var outputs: [Tensor] = []
+        for y in ys {
+            s.report(y, operation: preparedOutput.operationDescription)
+            outputs.append(try flattenHeadOutput(y, columns: columns, in: s))
+        }
+        return outputs
+    }
 }
 
 /// torchvision's `RetinaNetHead`: `classification_head` and `regression_head`.
@@ -106,13 +123,22 @@ public struct RetinaNetHead: Module {
     }
 
     /// Both branches on every level, levels concatenated in order:
-    /// `cls_logits [N, ΣHWA, K]` and `bbox_regression [N, ΣHWA, 4]`.
+    /// `cls_logits [N, ΣHWA, K]` and `bbox_regression [N, ΣHWA, 4]`. Unobserved, each branch runs
+    /// its convolutions once over all levels (``RetinaNetHeadBranch/forward(levels:in:)``); observed,
+    /// level by level as torchvision does. The bits are the same either way.
     public func forward(_ levels: [Tensor], in scope: ModuleScope) throws(ModuleError) -> (cls: Tensor, reg: Tensor) {
         let cs = scope.child(HeadNames.classificationHead), rs = scope.child(HeadNames.regressionHead)
         var cls: [Tensor] = [], reg: [Tensor] = []
-        for p in levels {
-            cls.append(try classificationHead.forward(p, in: cs))
-            reg.append(try regressionHead.forward(p, in: rs))
+        if scope.isObserved {
+            // Observers see every level's outputs in torchvision's order: level by level.
+            for p in levels {
+                cls.append(try classificationHead.forward(p, in: cs))
+                reg.append(try regressionHead.forward(p, in: rs))
+            }
+        } else {
+            // Each shared-weight convolution once over all five levels (same bits per level).
+            cls = try classificationHead.forward(levels: levels, in: cs)
+            reg = try regressionHead.forward(levels: levels, in: rs)
         }
         return try scope.run { () throws(TensorError) in
             (try Tensor.concatenate(cls, along: 1), try Tensor.concatenate(reg, along: 1))
