@@ -1,4 +1,4 @@
-// AVX-512 GEMM tiles for ReproTensor, written for Repro (see the header for the
+// AVX-512 GEMM tiles and Winograd transforms for ReproTensor, written for Repro (see the header for the
 // bit contract). Intrinsics only: no floating-point expression in this file is
 // written with operators, and contraction is off, so every multiply-add is the
 // one `_mm512_fmadd_ps` (or the unfused pair) written here.
@@ -170,6 +170,133 @@ void repro_sgemm_avx512_tile_tree(long rows, long depth, const float *a, long a_
     repro_tile_tree(rows, depth, a, a + a_next, b, src, addends, count, dst);
 }
 
+
+// ---- Winograd F(4×4, 3×3) input and output transforms, 16 channels per register ----
+//
+// The same operations in the same order per lane as ReproTensor's `WinogradSIMD.input4` /
+// `output4` (columns first, then rows; each product or fused multiply-add written out below), so
+// the same bits as the 8-wide Swift path: the vector width changes which channels are computed
+// together, never an element's arithmetic.
+
+// The [tile][channel] → [channel][6 tiles] transposition of six 16-lane vectors: output vector k
+// lane j is element 16k + j = channel (16k + j) / 6 of tile (16k + j) % 6. Entry 3k + a takes
+// tiles 2a and 2a + 1 (index = channel + 16 · (tile − 2a)) on the lanes of its mask.
+static const int32_t repro_wino_transpose_index[18][16] = {
+    {0, 16, 0, 0, 0, 0, 1, 17, 0, 0, 0, 0, 2, 18, 0, 0},
+    {0, 0, 0, 16, 0, 0, 0, 0, 1, 17, 0, 0, 0, 0, 2, 18},
+    {0, 0, 0, 0, 0, 16, 0, 0, 0, 0, 1, 17, 0, 0, 0, 0},
+    {0, 0, 3, 19, 0, 0, 0, 0, 4, 20, 0, 0, 0, 0, 5, 21},
+    {0, 0, 0, 0, 3, 19, 0, 0, 0, 0, 4, 20, 0, 0, 0, 0},
+    {2, 18, 0, 0, 0, 0, 3, 19, 0, 0, 0, 0, 4, 20, 0, 0},
+    {0, 0, 0, 0, 6, 22, 0, 0, 0, 0, 7, 23, 0, 0, 0, 0},
+    {5, 21, 0, 0, 0, 0, 6, 22, 0, 0, 0, 0, 7, 23, 0, 0},
+    {0, 0, 5, 21, 0, 0, 0, 0, 6, 22, 0, 0, 0, 0, 7, 23},
+    {8, 24, 0, 0, 0, 0, 9, 25, 0, 0, 0, 0, 10, 26, 0, 0},
+    {0, 0, 8, 24, 0, 0, 0, 0, 9, 25, 0, 0, 0, 0, 10, 26},
+    {0, 0, 0, 0, 8, 24, 0, 0, 0, 0, 9, 25, 0, 0, 0, 0},
+    {0, 0, 11, 27, 0, 0, 0, 0, 12, 28, 0, 0, 0, 0, 13, 29},
+    {0, 0, 0, 0, 11, 27, 0, 0, 0, 0, 12, 28, 0, 0, 0, 0},
+    {10, 26, 0, 0, 0, 0, 11, 27, 0, 0, 0, 0, 12, 28, 0, 0},
+    {0, 0, 0, 0, 14, 30, 0, 0, 0, 0, 15, 31, 0, 0, 0, 0},
+    {13, 29, 0, 0, 0, 0, 14, 30, 0, 0, 0, 0, 15, 31, 0, 0},
+    {0, 0, 13, 29, 0, 0, 0, 0, 14, 30, 0, 0, 0, 0, 15, 31},
+};
+static const uint16_t repro_wino_transpose_mask[18] = {0x30c3, 0xc30c, 0xc30, 0xc30c, 0xc30, 0x30c3, 0xc30, 0x30c3, 0xc30c, 0x30c3, 0xc30c, 0xc30, 0xc30c, 0xc30, 0x30c3, 0xc30, 0x30c3, 0xc30c};
+
+// Rows of Bᵀ (F(4,3)) applied to d0…d5.
+#define REPRO_INPUT4(d0, d1, d2, d3, d4, d5, r0, r1, r2, r3, r4, r5)                                            \
+    r0 = _mm512_add_ps(_mm512_fmadd_ps(m5, d2, _mm512_mul_ps(p4, d0)), d4);                                     \
+    r1 = _mm512_add_ps(_mm512_add_ps(_mm512_fmadd_ps(m4, d2, _mm512_mul_ps(m4, d1)), d3), d4);                  \
+    r2 = _mm512_add_ps(_mm512_sub_ps(_mm512_fmadd_ps(m4, d2, _mm512_mul_ps(p4, d1)), d3), d4);                  \
+    r3 = _mm512_add_ps(_mm512_fmadd_ps(p2, d3, _mm512_sub_ps(_mm512_mul_ps(m2, d1), d2)), d4);                  \
+    r4 = _mm512_add_ps(_mm512_fmadd_ps(m2, d3, _mm512_sub_ps(_mm512_mul_ps(p2, d1), d2)), d4);                  \
+    r5 = _mm512_add_ps(_mm512_fmadd_ps(m5, d3, _mm512_mul_ps(p4, d1)), d5);
+
+REPRO_AVX512 static void repro_winograd_input_panel4_impl(const float *const *src, long rowStep, long cp, float *dst, long xiStride) {
+    const __m512 m5 = _mm512_set1_ps(-5.0f), m4 = _mm512_set1_ps(-4.0f), p4 = _mm512_set1_ps(4.0f);
+    const __m512 m2 = _mm512_set1_ps(-2.0f), p2 = _mm512_set1_ps(2.0f);
+    __m512 v[6][36];
+    for (long c = 0; c < cp; c += 16) {
+        const long lanes = cp - c < 16 ? cp - c : 16;
+        const __mmask16 load = lanes == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << lanes) - 1);
+        for (int t = 0; t < 6; t++) {
+            if (!src[t]) {
+                for (int x = 0; x < 36; x++) v[t][x] = _mm512_setzero_ps();
+                continue;
+            }
+            const float *s = src[t] + c;
+            __m512 tmp[36];
+            for (int j = 0; j < 6; j++) {
+                const __m512 d0 = _mm512_maskz_loadu_ps(load, s + 0 * rowStep + j * cp);
+                const __m512 d1 = _mm512_maskz_loadu_ps(load, s + 1 * rowStep + j * cp);
+                const __m512 d2 = _mm512_maskz_loadu_ps(load, s + 2 * rowStep + j * cp);
+                const __m512 d3 = _mm512_maskz_loadu_ps(load, s + 3 * rowStep + j * cp);
+                const __m512 d4 = _mm512_maskz_loadu_ps(load, s + 4 * rowStep + j * cp);
+                const __m512 d5 = _mm512_maskz_loadu_ps(load, s + 5 * rowStep + j * cp);
+                REPRO_INPUT4(d0, d1, d2, d3, d4, d5, tmp[j], tmp[6 + j], tmp[12 + j], tmp[18 + j], tmp[24 + j], tmp[30 + j])
+            }
+            for (int i = 0; i < 6; i++) {
+                const __m512 *q = tmp + i * 6;
+                __m512 *o = v[t] + i * 6;
+                REPRO_INPUT4(q[0], q[1], q[2], q[3], q[4], q[5], o[0], o[1], o[2], o[3], o[4], o[5])
+            }
+        }
+        // 96 floats per frequency (48 for a last run of 8 channels): channel-major, six tiles each.
+        const int vectors = lanes == 16 ? 6 : 3;
+        for (int xi = 0; xi < 36; xi++) {
+            float *d = dst + xi * xiStride + c * 6;
+            for (int k = 0; k < vectors; k++) {
+                const __m512 a = _mm512_permutex2var_ps(v[0][xi], _mm512_loadu_si512(repro_wino_transpose_index[3 * k]), v[1][xi]);
+                const __m512 b = _mm512_permutex2var_ps(v[2][xi], _mm512_loadu_si512(repro_wino_transpose_index[3 * k + 1]), v[3][xi]);
+                const __m512 e = _mm512_permutex2var_ps(v[4][xi], _mm512_loadu_si512(repro_wino_transpose_index[3 * k + 2]), v[5][xi]);
+                __m512 r = _mm512_mask_mov_ps(a, repro_wino_transpose_mask[3 * k + 1], b);
+                r = _mm512_mask_mov_ps(r, repro_wino_transpose_mask[3 * k + 2], e);
+                _mm512_storeu_ps(d + 16 * k, r);
+            }
+        }
+    }
+}
+
+// Rows of Aᵀ (F(4,3)) applied to m0…m5.
+#define REPRO_OUTPUT4(m0, m1, m2, m3, m4, m5, y0, y1, y2, y3)                                                    \
+    y0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(m0, m1), m2), m3), m4);                       \
+    y1 = _mm512_fmadd_ps(n2, m4, _mm512_fmadd_ps(p2, m3, _mm512_sub_ps(m1, m2)));                               \
+    y2 = _mm512_fmadd_ps(p4, m4, _mm512_fmadd_ps(p4, m3, _mm512_add_ps(m1, m2)));                               \
+    y3 = _mm512_add_ps(_mm512_fmadd_ps(n8, m4, _mm512_fmadd_ps(p8, m3, _mm512_sub_ps(m1, m2))), m5);
+
+REPRO_AVX512 static void repro_winograd_output4_impl(const float *src, long mStride, float *dst, long rowStride, long colStride,
+                            long rows, long cols, long lanes, const repro_tile_epilogue *e, long channel) {
+    const __m512 p2 = _mm512_set1_ps(2.0f), n2 = _mm512_set1_ps(-2.0f), p4 = _mm512_set1_ps(4.0f);
+    const __m512 p8 = _mm512_set1_ps(8.0f), n8 = _mm512_set1_ps(-8.0f);
+    __m512 tmp[24], y[16];
+    for (int j = 0; j < 6; j++) {
+        const __m512 q0 = _mm512_loadu_ps(src + (0 * 6 + j) * mStride), q1 = _mm512_loadu_ps(src + (1 * 6 + j) * mStride);
+        const __m512 q2 = _mm512_loadu_ps(src + (2 * 6 + j) * mStride), q3 = _mm512_loadu_ps(src + (3 * 6 + j) * mStride);
+        const __m512 q4 = _mm512_loadu_ps(src + (4 * 6 + j) * mStride), q5 = _mm512_loadu_ps(src + (5 * 6 + j) * mStride);
+        REPRO_OUTPUT4(q0, q1, q2, q3, q4, q5, tmp[j], tmp[6 + j], tmp[12 + j], tmp[18 + j])
+    }
+    for (int i = 0; i < 4; i++) {
+        const __m512 *q = tmp + i * 6;
+        REPRO_OUTPUT4(q[0], q[1], q[2], q[3], q[4], q[5], y[i * 4], y[i * 4 + 1], y[i * 4 + 2], y[i * 4 + 3])
+    }
+    const __mmask16 store = lanes >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << lanes) - 1);
+    for (long i = 0; i < rows; i++) {
+        for (long j = 0; j < cols; j++) {
+            const __m512 r = e ? repro_epilogue_columns(y[i * 4 + j], e, channel) : y[i * 4 + j];
+            _mm512_mask_storeu_ps(dst + i * rowStride + j * colStride, store, r);
+        }
+    }
+}
+
+void repro_winograd_input_panel4(const float *const *src, long rowStep, long cp, float *dst, long xiStride) {
+    repro_winograd_input_panel4_impl(src, rowStep, cp, dst, xiStride);
+}
+
+void repro_winograd_output4(const float *src, long mStride, float *dst, long rowStride, long colStride,
+                            long rows, long cols, long lanes, const repro_tile_epilogue *e, long channel) {
+    repro_winograd_output4_impl(src, mStride, dst, rowStride, colStride, rows, cols, lanes, e, channel);
+}
+
 #else
 
 int repro_avx512_usable(void) { return 0; }
@@ -184,6 +311,17 @@ void repro_sgemm_avx512_tile(long rows, long depth, const float *a, long a_next,
 void repro_sgemm_avx512_tile_tree(long rows, long depth, const float *a, long a_next, const float *b,
                                   const float *src, const float *const *addends, long count, float *dst) {
     (void)rows; (void)depth; (void)a; (void)a_next; (void)b; (void)src; (void)addends; (void)count; (void)dst;
+}
+
+
+void repro_winograd_input_panel4(const float *const *src, long rowStep, long cp, float *dst, long xiStride) {
+    (void)src; (void)rowStep; (void)cp; (void)dst; (void)xiStride;
+}
+
+void repro_winograd_output4(const float *src, long mStride, float *dst, long rowStride, long colStride,
+                            long rows, long cols, long lanes, const repro_tile_epilogue *e, long channel) {
+    (void)src; (void)mStride; (void)dst; (void)rowStride; (void)colStride; (void)rows; (void)cols; (void)lanes;
+    (void)e; (void)channel;
 }
 
 #endif

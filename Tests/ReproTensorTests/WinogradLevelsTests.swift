@@ -96,7 +96,7 @@ import Testing
 
     @Test func badLevelsAreTypedErrors() throws {
         let xs = try Self.levels(seed: 31)
-        let conv = try PreparedConv2d(weight: try seededTensor([8, 40, 3, 3], seed: 32), padding: (1, 1))
+        let conv = try PreparedConv2d(weight: try seededTensor([24, 40, 3, 3], seed: 32), padding: (1, 1))
         #expect(conv.algorithm == .winograd)
         #expect(throws: TensorError.self) { try conv.forward(nhwcLevels: xs, inputAffines: [nil], threads: 2) }
         let wrongChannels = try seededTensor([1, 5, 5, 16], seed: 33)

@@ -1,3 +1,5 @@
+import _ReproKernelsAVX512
+
 /// Winograd convolution F(m×m, 3×3) for 3×3 kernels with stride 1, dilation 1
 /// and one group, on a zero-padded NHWC input, with a fixed order for every output.
 ///
@@ -265,6 +267,9 @@ extension WinogradKernel {
         let epilogue: PaddedEpilogue
         /// The scratch sizes of this shape.
         let blocking: Blocking
+        /// Whether the F(4×4, 3×3) input and output transforms run 16 channels wide in
+        /// `_ReproKernelsAVX512` (``Runtime/kernelISA``, read by the caller; same bits).
+        let wide: Bool
 
         /// The sizes a thread's scratch depends on, from the shape alone.
         struct Blocking {
@@ -307,6 +312,7 @@ extension WinogradKernel {
             self.output = output
             self.nchw = nchw
             self.epilogue = epilogue
+            wide = Runtime.usesAVX512 && t.variant == .f4x3
         }
 
         var chunks: Int { g.batch * blocks * ranges }
@@ -341,6 +347,21 @@ extension WinogradKernel {
         func transformInputs(n: Int, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>, _ tmp: UnsafeMutablePointer<SIMD8<Float>>) {
             typealias V = SIMD8<Float>
             let panelStride = cp * 6, xiStride = vStride, rowStep = wp * cp
+            if wide {
+                // Six tiles at a time, 16 channels per register, stored panel-major by the C kernel
+                // (the tiles past the block's end are zero tiles).
+                withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: 6) { src in
+                    for p in 0..<((tiles.count + 5) / 6) {
+                        for t in 0..<6 {
+                            let ti = tiles.lowerBound + p * 6 + t
+                            src[t] = ti < tiles.upperBound
+                                ? UnsafePointer(input + ((n * hp + ti / tileCols * m) * wp + ti % tileCols * m) * cp) : nil
+                        }
+                        repro_winograd_input_panel4(src.baseAddress!, rowStep, cp, v + p * panelStride, xiStride)
+                    }
+                }
+                return
+            }
             let out = tmp + 36  // α² transformed vectors of one tile
             for ti in tiles {
                 let ty = ti / tileCols, tx = ti % tileCols, t = ti - tiles.lowerBound
@@ -432,10 +453,20 @@ extension WinogradKernel {
             let width = panels.count * 16, o0 = panels.lowerBound * 16, o1 = min(panels.upperBound * 16, g.outChannels)
             let oh = g.outHeight, ow = g.outWidth, oc = g.outChannels, plane = oh * ow
             let y = tmp + 40  // m·m results
+            var e = epilogue.tile
             for ti in tiles {
                 let ty = ti / tileCols, tx = ti % tileCols
                 let rows = min(m, oh - ty * m), cols = min(m, ow - tx * m)
                 let src = mBuf + (ti - tiles.lowerBound) * width
+                if wide && !nchw {
+                    // 16 channels per register (the C kernel applies the epilogue and stores NHWC).
+                    let d = output + ((n * oh + ty * m) * ow + tx * m) * oc
+                    for o16 in stride(from: o0, to: o1, by: 16) {
+                        repro_winograd_output4(src + (o16 - o0), mStride, d + o16, ow * oc, oc, rows, cols, min(16, o1 - o16),
+                                               &e, o16)
+                    }
+                    continue
+                }
                 for o8 in stride(from: o0, to: o1, by: 8) {
                     @inline(__always) func ld(_ k: Int, _ j: Int) -> V {
                         UnsafeRawPointer(src + (k * alpha + j) * mStride + (o8 - o0)).loadUnaligned(as: V.self)

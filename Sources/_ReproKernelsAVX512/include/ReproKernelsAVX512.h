@@ -47,6 +47,20 @@ void repro_sgemm_avx512_tile(long rows, long depth, const float *a, long a_next,
 void repro_sgemm_avx512_tile_tree(long rows, long depth, const float *a, long a_next, const float *b,
                                   const float *src, const float *const *addends, long count, float *dst);
 
+/// The Winograd F(4×4, 3×3) input transform `V = Bᵀ d B` of one panel of six tiles on `cp`
+/// channels (a multiple of 8), 16 channels per register, with the operations of ReproTensor's
+/// 8-wide `WinogradSIMD.input4` (same bits). `src[t]` is tile t's 6×6 window in the padded NHWC
+/// input (pixels `cp` floats apart, rows `rowStep` apart), or NULL for a zero tile. `V[ξ]` of
+/// channel c, tile t is stored at `dst[ξ·xiStride + 6c + t]`.
+void repro_winograd_input_panel4(const float *const *src, long rowStep, long cp, float *dst, long xiStride);
+
+/// The Winograd F(4×4, 3×3) output transform `Y = Aᵀ M A` of one tile on 16 channels (as
+/// `WinogradSIMD.output4`, same bits): `M[ξ]` at `src + ξ·mStride` (16 floats each), then the
+/// epilogue (NULL: none) for channels from `channel`, and the store of pixel (i, j), i < rows,
+/// j < cols, at `dst + i·rowStride + j·colStride` (its first `lanes` channels).
+void repro_winograd_output4(const float *src, long mStride, float *dst, long rowStride, long colStride,
+                            long rows, long cols, long lanes, const repro_tile_epilogue *e, long channel);
+
 /// What the code generation of the file that includes this header targets: 2 when
 /// AVX2 and FMA are enabled (ReproTensor's Swift SIMD kernels on x86-64 with
 /// Package.swift's flags), 1 on x86-64 without them (`REPRO_NO_ISA_FLAGS=1`),
