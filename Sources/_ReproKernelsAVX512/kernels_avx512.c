@@ -1,4 +1,4 @@
-// AVX-512 GEMM tiles and Winograd transforms for ReproTensor, written for Repro (see the header for the
+// AVX-512 GEMM tiles, Winograd transforms and direct convolution tiles for ReproTensor, written for Repro (see the header for the
 // bit contract). Intrinsics only: no floating-point expression in this file is
 // written with operators, and contraction is off, so every multiply-add is the
 // one `_mm512_fmadd_ps` (or the unfused pair) written here.
@@ -297,6 +297,58 @@ void repro_winograd_output4(const float *src, long mStride, float *dst, long row
     repro_winograd_output4_impl(src, mStride, dst, rowStride, colStride, rows, cols, lanes, e, channel);
 }
 
+
+// ---- Direct convolution: 12 pixels × 16 channels ----
+//
+// ReproTensor's `Conv2dKernel.micro` with twice the pixels: one register per pixel holds its 16
+// output channels, and every output is the same fused multiply-add chain from zero over
+// (ky, kx, ic) as the 8-wide Swift kernel, followed by the same epilogue (same bits).
+REPRO_AVX512 static void repro_direct_tile12_impl(const float *src, long pixelStep, long valid, const float *w,
+                                                  long kh, long kxCount, long run, long rowStep, long colStep,
+                                                  float *dst, long ldo, long lanes, const repro_tile_epilogue *e,
+                                                  long channel) {
+    const float *p[12];
+    for (long j = 0; j < 12; j++) p[j] = src + (j < valid ? j : valid - 1) * pixelStep;
+    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+    __m512 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+    const float *wp = w;
+    for (long ky = 0; ky < kh; ky++) {
+        for (long kx = 0; kx < kxCount; kx++) {
+            const long off = ky * rowStep + kx * colStep;
+            const float *q0 = p[0] + off, *q1 = p[1] + off, *q2 = p[2] + off, *q3 = p[3] + off;
+            const float *q4 = p[4] + off, *q5 = p[5] + off, *q6 = p[6] + off, *q7 = p[7] + off;
+            const float *q8 = p[8] + off, *q9 = p[9] + off, *q10 = p[10] + off, *q11 = p[11] + off;
+            for (long ic = 0; ic < run; ic++) {
+                const __m512 wv = _mm512_loadu_ps(wp);
+                c0 = _mm512_fmadd_ps(_mm512_set1_ps(q0[ic]), wv, c0);
+                c1 = _mm512_fmadd_ps(_mm512_set1_ps(q1[ic]), wv, c1);
+                c2 = _mm512_fmadd_ps(_mm512_set1_ps(q2[ic]), wv, c2);
+                c3 = _mm512_fmadd_ps(_mm512_set1_ps(q3[ic]), wv, c3);
+                c4 = _mm512_fmadd_ps(_mm512_set1_ps(q4[ic]), wv, c4);
+                c5 = _mm512_fmadd_ps(_mm512_set1_ps(q5[ic]), wv, c5);
+                c6 = _mm512_fmadd_ps(_mm512_set1_ps(q6[ic]), wv, c6);
+                c7 = _mm512_fmadd_ps(_mm512_set1_ps(q7[ic]), wv, c7);
+                c8 = _mm512_fmadd_ps(_mm512_set1_ps(q8[ic]), wv, c8);
+                c9 = _mm512_fmadd_ps(_mm512_set1_ps(q9[ic]), wv, c9);
+                c10 = _mm512_fmadd_ps(_mm512_set1_ps(q10[ic]), wv, c10);
+                c11 = _mm512_fmadd_ps(_mm512_set1_ps(q11[ic]), wv, c11);
+                wp += 16;
+            }
+        }
+    }
+    __m512 c[12] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
+    const __mmask16 store = lanes >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << lanes) - 1);
+    for (long j = 0; j < valid; j++) {
+        _mm512_mask_storeu_ps(dst + j * ldo, store, repro_epilogue_columns(c[j], e, channel));
+    }
+}
+
+void repro_direct_tile12(const float *src, long pixelStep, long valid, const float *w, long kh, long kxCount,
+                         long run, long rowStep, long colStep, float *dst, long ldo, long lanes,
+                         const repro_tile_epilogue *e, long channel) {
+    repro_direct_tile12_impl(src, pixelStep, valid, w, kh, kxCount, run, rowStep, colStep, dst, ldo, lanes, e, channel);
+}
+
 #else
 
 int repro_avx512_usable(void) { return 0; }
@@ -322,6 +374,14 @@ void repro_winograd_output4(const float *src, long mStride, float *dst, long row
                             long rows, long cols, long lanes, const repro_tile_epilogue *e, long channel) {
     (void)src; (void)mStride; (void)dst; (void)rowStride; (void)colStride; (void)rows; (void)cols; (void)lanes;
     (void)e; (void)channel;
+}
+
+
+void repro_direct_tile12(const float *src, long pixelStep, long valid, const float *w, long kh, long kxCount,
+                         long run, long rowStep, long colStep, float *dst, long ldo, long lanes,
+                         const repro_tile_epilogue *e, long channel) {
+    (void)src; (void)pixelStep; (void)valid; (void)w; (void)kh; (void)kxCount; (void)run; (void)rowStep;
+    (void)colStep; (void)dst; (void)ldo; (void)lanes; (void)e; (void)channel;
 }
 
 #endif

@@ -70,6 +70,22 @@ import Testing
         }
     }
 
+    /// The NHWC direct kernel (12-pixel AVX-512 tiles where the CPU has them, the 8-wide Swift
+    /// kernel otherwise) against the scalar reference on every kernel path and thread count.
+    @Test(arguments: cases)
+    func nhwcMatchesScalarReferenceOnEveryPath(_ c: Case) throws {
+        let layer = try conv(c, bias: true, bn: true, relu: true)
+        let x = try seededTensor([2, c.c, c.h, c.w], seed: 31)
+        let expected = try layer.reference(x).permuted([0, 2, 3, 1]).contiguous().bitsHash
+        let xn = try x.permuted([0, 2, 3, 1]).contiguous()
+        try onEveryKernelPath { isa in
+            for t in [1, 2, 3] {
+                let y = try onOwnPool(threads: t, team: .requested) { try layer.forward(nhwc: xn, threads: t) }
+                #expect(y.bitsHash == expected, "\(isa) threads \(t)")
+            }
+        }
+    }
+
     @Test func nhwcOutputLayoutIsTheTransposeOfNCHW() throws {
         let g = try ConvGeometry(batch: 2, inChannels: 5, height: 9, width: 13, outChannels: 21,
                                  kernelHeight: 3, kernelWidth: 3, padding: (1, 1))

@@ -1,3 +1,5 @@
+import _ReproKernelsAVX512
+
 /// Direct 2-D convolution on NHWC activations with a fixed summation order.
 ///
 /// Every output is one fused multiply-add chain starting at zero over the taps
@@ -127,6 +129,8 @@
         // split changes which outputs are computed together and on which
         // thread, never one output's sum.
         let oh = g.outHeight, total = g.batch * oh, rowsPerGroup = 4
+        // NHWC output on the AVX-512 path: 12-pixel tiles in `_ReproKernelsAVX512` (same bits).
+        let wide = Runtime.usesAVX512 && layout == .nhwc
         let t = min(max(threads, 1), total)
         ThreadPool.current.run(participants: t) { p in
             var i = p * total / t
@@ -135,7 +139,7 @@
                 let n = i / oh, r0 = i % oh
                 let r1 = min(r0 + rowsPerGroup, oh, end - n * oh)
                 rows(g, n: n, rows: r0..<r1, input: paddedInput, weights: weights, output: output,
-                     nchw: layout == .nchw, epilogue: pe)
+                     nchw: layout == .nchw, epilogue: pe, wide: wide)
                 i = n * oh + r1
             }
         }
@@ -182,7 +186,7 @@
     /// Output rows `rows` of sample `n`, all channels (weight block outermost).
     static func rows(
         _ g: ConvGeometry, n: Int, rows: Range<Int>, input: UnsafePointer<Float>, weights: PackedWeights,
-        output: UnsafeMutablePointer<Float>, nchw: Bool, epilogue: PaddedEpilogue
+        output: UnsafeMutablePointer<Float>, nchw: Bool, epilogue: PaddedEpilogue, wide: Bool = false
     ) {
         let c = g.inChannels, oc = g.outChannels, icg = g.groupInChannels, ocg = g.groupOutChannels
         let hp = g.height + 2 * g.padding.h, wp = g.width + 2 * g.padding.w
@@ -199,6 +203,17 @@
                     for oy in rows {
                         let inRow = input + (n * hp + oy * g.stride.h) * wp * c
                         let outRow = output + (n * g.outHeight + oy) * ow * oc
+                        if wide && !nchw {
+                            let merged = colStep == icg
+                            var e = epilogue.tile
+                            for ox in stride(from: 0, to: ow, by: 12) {
+                                repro_direct_tile12(inRow + ox * pixelStep + grp * icg, pixelStep, min(12, ow - ox), wb,
+                                                    g.kernelHeight, merged ? 1 : g.kernelWidth,
+                                                    merged ? g.kernelWidth * icg : icg, rowStep, colStep,
+                                                    outRow + ox * oc + ch, oc, lanes, &e, ch)
+                            }
+                            continue
+                        }
                         for ox in stride(from: 0, to: ow, by: 6) {
                             let valid = min(6, ow - ox)
                             let src = inRow + ox * pixelStep + grp * icg

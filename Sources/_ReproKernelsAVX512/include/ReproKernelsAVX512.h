@@ -61,6 +61,16 @@ void repro_winograd_input_panel4(const float *const *src, long rowStep, long cp,
 void repro_winograd_output4(const float *src, long mStride, float *dst, long rowStride, long colStride,
                             long rows, long cols, long lanes, const repro_tile_epilogue *e, long channel);
 
+/// The direct convolution's tile of 12 output pixels × 16 channels (ReproTensor's
+/// `Conv2dKernel.micro` with 12 pixels: one FMA chain from zero per output over (ky, kx, ic), same
+/// bits). Pixel j < `valid` reads its taps from `src + j·pixelStep` (pixels past `valid` repeat the
+/// last one and are not stored); `w` is the 16-channel weight block `[ky][kx][ic][16]` walked as
+/// `kh` × `kxCount` runs of `run` taps, at `ky·rowStep + kx·colStep` from each pixel. Pixel j's
+/// first `lanes` channels are stored at `dst + j·ldo` after the epilogue for channels from `channel`.
+void repro_direct_tile12(const float *src, long pixelStep, long valid, const float *w, long kh, long kxCount,
+                         long run, long rowStep, long colStep, float *dst, long ldo, long lanes,
+                         const repro_tile_epilogue *e, long channel);
+
 /// What the code generation of the file that includes this header targets: 2 when
 /// AVX2 and FMA are enabled (ReproTensor's Swift SIMD kernels on x86-64 with
 /// Package.swift's flags), 1 on x86-64 without them (`REPRO_NO_ISA_FLAGS=1`),
