@@ -18,8 +18,9 @@ public enum KernelISA: String, Sendable, CaseIterable, Codable {
     case avx2
     /// The Swift SIMD kernels on arm64 (NEON, fused multiply-add native).
     case neon
-    /// The build's Swift kernels plus the 16-wide AVX-512F GEMM micro-kernels, chosen at run time
-    /// when the CPU has AVX-512F and the operating system saves the ZMM registers.
+    /// The build's Swift kernels plus the 16-wide AVX-512F GEMM micro-kernels, Winograd F(4×4, 3×3)
+    /// transforms and direct-convolution tiles, chosen at run time when the CPU has AVX-512F and the
+    /// operating system saves the ZMM registers.
     case avx512
 }
 
