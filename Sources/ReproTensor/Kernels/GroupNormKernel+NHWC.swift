@@ -75,11 +75,8 @@ extension GroupNormKernel {
                 let scratch = (raw + p * perThread * 4).bindMemory(to: Float.self, capacity: perThread)
                 for ng in (p * units / parts)..<((p + 1) * units / parts) {
                     let n = ng / groups, g = ng % groups
-                    let src = x + n * spatial * channels + g * cg
-                    for s in 0..<spatial {
-                        let q = src + s * channels
-                        for cc in 0..<cg { scratch[cc * spatial + s] = q[cc] }
-                    }
+                    gatherGroup(x + n * spatial * channels + g * cg, spatial: spatial, channels: channels,
+                                groupChannels: cg, into: scratch)
                     let mean = stripedSum(scratch, m, center: 0, square: false) / Double(m)
                     let variance = stripedSum(scratch, m, center: mean, square: true) / Double(m)
                     let rstd = Float(1 / (variance + Double(eps)).squareRoot())
@@ -96,6 +93,34 @@ extension GroupNormKernel {
                     }
                 }
             }
+        }
+    }
+
+    /// Pixels per block of ``gatherGroup(_:spatial:channels:groupChannels:into:)``: a block's source rows stay in
+    /// L1 while each of the group's channels is written as one contiguous run.
+    static let gatherBlock = 64
+
+    /// Copies one group's `cg` channels of NHWC data (`src` points at the group's first channel of pixel 0)
+    /// into `scratch` in NCHW order (`scratch[cc · spatial + s] = src[s · channels + cc]`). Blocks of
+    /// ``gatherBlock`` pixels, channel by channel, so every store is sequential; a copy, so the values — and the
+    /// statistics summed from them — do not depend on the blocking.
+    @inline(__always)
+    static func gatherGroup(_ src: UnsafePointer<Float>, spatial: Int, channels: Int, groupChannels cg: Int,
+                            into scratch: UnsafeMutablePointer<Float>) {
+        var s0 = 0
+        while s0 < spatial {
+            let s1 = min(s0 &+ gatherBlock, spatial)
+            for cc in 0..<cg {
+                let d = scratch + cc &* spatial
+                var q = src + (s0 &* channels &+ cc)
+                var s = s0
+                while s < s1 {
+                    d[s] = q.pointee
+                    q += channels
+                    s &+= 1
+                }
+            }
+            s0 = s1
         }
     }
 
