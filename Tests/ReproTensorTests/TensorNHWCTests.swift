@@ -1,5 +1,5 @@
 import Testing
-@testable import ReproTensor
+@_spi(Kernels) @testable import ReproTensor
 
 /// The NHWC operations give the NCHW operations' bits after permuting, at every thread count.
 @Suite struct TensorNHWCTests {
@@ -50,8 +50,11 @@ import Testing
     @Test func groupNormEqualsNCHWBits() throws {
         // 2 channels per group (mini head), 8 per group (full head), odd spatial sizes (tail of the striped sum).
         // Every case has at least 7 (image, group) chunks; [1, 256, 13, 17] spans 14 pixel chunks of the
-        // affine pass (16 rows each at 256 channels), the last one partial.
-        for (shape, groups) in [([2, 64, 5, 7], 32), ([1, 256, 13, 17], 32), ([3, 12, 1, 1], 4), ([3, 6, 9, 11], 3)] {
+        // affine pass (16 rows each at 256 channels), the last one partial. [1, 64, 24, 23] (8 channels per
+        // group) spans 8 full pixel blocks of the gather and a partial ninth.
+        #expect(24 * 23 == 8 * GroupNormKernel.gatherBlock + 40)
+        for (shape, groups) in [([2, 64, 5, 7], 32), ([1, 256, 13, 17], 32), ([3, 12, 1, 1], 4), ([3, 6, 9, 11], 3),
+                                ([1, 64, 24, 23], 8)] {
             let c = shape[1]
             let x = try seededTensor(shape, seed: UInt64(c), scale: 7)
             let g = try seededTensor([c], seed: 90), b = try seededTensor([c], seed: 91)

@@ -55,8 +55,8 @@ extension GroupNormKernel {
                         eps: eps, scales: scales, shifts: shifts, saving: nil, threads: threads)
     }
 
-    /// Threads take contiguous ranges of (n, g) pairs; each thread gathers a group into its own
-    /// part of the pool's reused workspace (a fresh buffer per group cost a page fault and the
+    /// Threads take contiguous ranges of (n, g) pairs; each thread gathers a group (or a few consecutive
+    /// groups of one image at once) into its own part of the pool's reused workspace (a fresh buffer per group cost a page fault and the
     /// kernel's zeroing of every page). Which thread handles a group never changes its values.
     private static func groupStatistics(
         _ x: UnsafePointer<Float>, batch: Int, spatial: Int, channels: Int, groups: Int,
@@ -69,33 +69,72 @@ extension GroupNormKernel {
         let units = batch * groups
         guard units > 0 else { return }
         let parts = min(max(threads, 1), units)
-        let perThread = (max(m, 1) + 15) / 16 * 16
+        // Up to `bundle` consecutive groups of one image are gathered in one sweep (a cache line holds
+        // 16 channels: two groups of 8 share every line they read), group b at `scratch + b·m`.
+        let bundle = max(1, min(gatherBundleChannels / max(cg, 1), groups))
+        let perThread = (max(bundle * m, 1) + 15) / 16 * 16
         ThreadPool.current.withWorkspace(bytes: parts * perThread * 4) { raw in
             ThreadPool.current.run(participants: parts) { p in
                 let scratch = (raw + p * perThread * 4).bindMemory(to: Float.self, capacity: perThread)
-                for ng in (p * units / parts)..<((p + 1) * units / parts) {
-                    let n = ng / groups, g = ng % groups
-                    let src = x + n * spatial * channels + g * cg
-                    for s in 0..<spatial {
-                        let q = src + s * channels
-                        for cc in 0..<cg { scratch[cc * spatial + s] = q[cc] }
+                let end = (p + 1) * units / parts
+                var first = p * units / parts
+                while first < end {
+                    let n = first / groups, g0 = first % groups
+                    let count = min(bundle, end - first, groups - g0)
+                    gatherGroup(x + n * spatial * channels + g0 * cg, spatial: spatial, channels: channels,
+                                groupChannels: count * cg, into: scratch)
+                    for b in 0..<count {
+                        let ng = first + b, g = g0 + b, values = scratch + b * m
+                        let mean = stripedSum(values, m, center: 0, square: false) / Double(m)
+                        let variance = stripedSum(values, m, center: mean, square: true) / Double(m)
+                        let rstd = Float(1 / (variance + Double(eps)).squareRoot())
+                        let meanF = Float(mean)
+                        if let saving {
+                            saving.mean[ng] = meanF
+                            saving.rstd[ng] = rstd
+                        }
+                        for cc in 0..<cg {
+                            let c = g * cg + cc
+                            let scale = rstd * (gamma?[c] ?? 1)
+                            scales[n * channels + c] = scale
+                            shifts[n * channels + c] = (beta?[c] ?? 0) - meanF * scale
+                        }
                     }
-                    let mean = stripedSum(scratch, m, center: 0, square: false) / Double(m)
-                    let variance = stripedSum(scratch, m, center: mean, square: true) / Double(m)
-                    let rstd = Float(1 / (variance + Double(eps)).squareRoot())
-                    let meanF = Float(mean)
-                    if let saving {
-                        saving.mean[ng] = meanF
-                        saving.rstd[ng] = rstd
-                    }
-                    for cc in 0..<cg {
-                        let c = g * cg + cc
-                        let scale = rstd * (gamma?[c] ?? 1)
-                        scales[n * channels + c] = scale
-                        shifts[n * channels + c] = (beta?[c] ?? 0) - meanF * scale
-                    }
+                    first += count
                 }
             }
+        }
+    }
+
+    /// Channels gathered per sweep of ``groupStatistics`` (whole groups; at least one group): 32 channels
+    /// are two 64-byte cache lines of every pixel.
+    static let gatherBundleChannels = 32
+
+    /// Pixels per block of ``gatherGroup(_:spatial:channels:groupChannels:into:)``: a block's source rows stay in
+    /// L1 while each of the group's channels is written as one contiguous run.
+    static let gatherBlock = 64
+
+    /// Copies one group's `cg` channels of NHWC data (`src` points at the group's first channel of pixel 0)
+    /// into `scratch` in NCHW order (`scratch[cc · spatial + s] = src[s · channels + cc]`). Blocks of
+    /// ``gatherBlock`` pixels, channel by channel, so every store is sequential; a copy, so the values — and the
+    /// statistics summed from them — do not depend on the blocking.
+    @inline(__always)
+    static func gatherGroup(_ src: UnsafePointer<Float>, spatial: Int, channels: Int, groupChannels cg: Int,
+                            into scratch: UnsafeMutablePointer<Float>) {
+        var s0 = 0
+        while s0 < spatial {
+            let s1 = min(s0 &+ gatherBlock, spatial)
+            for cc in 0..<cg {
+                let d = scratch + cc &* spatial
+                var q = src + (s0 &* channels &+ cc)
+                var s = s0
+                while s < s1 {
+                    d[s] = q.pointee
+                    q += channels
+                    s &+= 1
+                }
+            }
+            s0 = s1
         }
     }
 

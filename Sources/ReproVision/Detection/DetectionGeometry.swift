@@ -93,6 +93,9 @@ public struct AnchorGenerator: Sendable {
     public func anchors(paddedHeight: Int, paddedWidth: Int, featureSizes: [(height: Int, width: Int)]) -> [BoundingBox] {
         let st = strides(paddedHeight: paddedHeight, paddedWidth: paddedWidth, featureSizes: featureSizes)
         var out: [BoundingBox] = []
+        out.reserveCapacity(featureSizes.enumerated().reduce(0) { total, level in
+            total + level.element.height * level.element.width * aspectRatios.count * sizes[level.offset].count
+        })
         for (level, size) in featureSizes.enumerated() {
             let cell = cellAnchors(level: level)
             for y in 0..<size.height {

@@ -225,9 +225,9 @@ public struct RetinaNet: Module {
     /// Runs one image and returns every intermediate (feature maps converted to PyTorch's NCHW).
     public func trace(_ image: Image) throws(RetinaNetError) -> Trace {
         let pass = try run(try Self.input(image, index: 0), index: 0, keepFeatures: true)
-        guard let f = pass.features else { throw .invalidConfiguration("trace kept no features") }
+        guard let f = pass.features, let resized = pass.resized else { throw .invalidConfiguration("trace kept no features") }
         do {
-            return Trace(resized: pass.resized, batched: pass.canvas, stem: try f.stem.nchwFromNHWC(),
+            return Trace(resized: resized, batched: try pass.canvas.nchwFromNHWC(), stem: try f.stem.nchwFromNHWC(),
                          body: try f.c.map { (t) throws(TensorError) in try t.nchwFromNHWC() },
                          fpn: try f.p.map { (t) throws(TensorError) in try t.nchwFromNHWC() },
                          clsLogits: f.clsLogits, bboxRegression: f.bboxRegression, anchors: pass.anchors,
@@ -247,9 +247,10 @@ public struct RetinaNet: Module {
         var bboxRegression: Tensor  // [1, ΣHWA, 4]
     }
 
-    /// One image's pass: NCHW canvas, NHWC features (`nil` unless asked for), detections and the time spent per stage.
+    /// One image's pass: the resized image (NCHW) and NHWC features (`nil` unless asked for), the NHWC canvas,
+    /// detections and the time spent per stage.
     struct Pass {
-        var resized: Tensor, canvas: Tensor
+        var resized: Tensor?, canvas: Tensor
         var features: Features?
         var anchors: [BoundingBox], boxesResized: [BoundingBox]
         var detections: [Detection]
@@ -260,7 +261,15 @@ public struct RetinaNet: Module {
     static func input(_ image: Image, index: Int) throws(RetinaNetError) -> Tensor {
         guard image.width > 0, image.height > 0 else { throw .invalidImage(index: index, reason: "empty image") }
         let rgb = image.rgb()
-        do { return try Tensor(shape: [1, 3, rgb.height, rgb.width], scalars: rgb.chwUnitFloats()) } catch { throw .tensor(error) }
+        do {
+            // Straight into the tensor's storage (no intermediate array).
+            return try Tensor(unsafeUninitializedShape: [1, 3, rgb.height, rgb.width], dtype: .float32) { raw in
+                rgb.pixels.withUnsafeBufferPointer { p in
+                    ImageTensor.chwUnitFloats(hwc: p, width: rgb.width, height: rgb.height, channels: 3,
+                                              into: raw.bindMemory(to: Float.self))
+                }
+            }
+        } catch { throw .tensor(error) }
     }
 
     /// Runs a tensor operation on input `index`, reporting a failure as an invalid image.
@@ -289,12 +298,9 @@ public struct RetinaNet: Module {
         let root = ModuleScope(observer: observer, operationObserver: operationObserver)
         let scope = root.child(RetinaNet.backboneName)
         let height = input.shape[2], width = input.shape[3]
-        let (resized, canvas, canvasNHWC): (Tensor, Tensor, Tensor)
-        do {
-            let t = try Self.transform(input, configuration: c)
-            (resized, canvas, canvasNHWC) = (t.resized, t.canvas, try t.canvas.nhwcFromNCHW())
-        } catch { throw .tensor(error) }
-        let h = resized.shape[2], w = resized.shape[3]
+        let t: Transformed
+        do { t = try Self.transform(input, configuration: c, keepResized: keepFeatures) } catch { throw .tensor(error) }
+        let canvasNHWC = t.canvasNHWC, h = t.height, w = t.width
         times.transform = lap()
         var body: (stem: Tensor, stages: [Tensor])?
         try Self.stage("body") { () throws(ModuleError) in body = try backbone.body.features(canvasNHWC, returning: [1, 2, 3], in: scope.child(FPNNames.body)) }
@@ -309,7 +315,7 @@ public struct RetinaNet: Module {
         guard let (cls, reg) = heads else { throw .invalidConfiguration("the head produced no output") }
         times.head = lap()
         do {
-            let hp = canvas.shape[2], wp = canvas.shape[3]
+            let hp = canvasNHWC.shape[1], wp = canvasNHWC.shape[2]
             let sizes = ps.map { (height: $0.shape[1], width: $0.shape[2]) }
             let anchors = AnchorGenerator.retinaNet.anchors(paddedHeight: hp, paddedWidth: wp, featureSizes: sizes)
             let post = try RetinaNetPostprocess(configuration: c).run(
@@ -320,37 +326,11 @@ public struct RetinaNet: Module {
                 Detection(box: BoundingBox(x1: b.x1 * rw, y1: b.y1 * rh, x2: b.x2 * rw, y2: b.y2 * rh), score: sl.0, label: sl.1)
             }
             times.postprocess = lap()
-            return Pass(resized: resized, canvas: canvas,
+            return Pass(resized: t.resized, canvas: canvasNHWC,
                         features: kept.map { Features(stem: $0.stem, c: $0.c, p: ps, clsLogits: cls, bboxRegression: reg) },
                         anchors: anchors, boxesResized: post.boxes, detections: dets, times: times)
         } catch {
             throw .tensor(error)
         }
-    }
-
-    /// Normalise → resize (bilinear, torchvision's size arithmetic) → pad to the divisor with zeros.
-    static func transform(_ input: Tensor, configuration c: RetinaNetConfiguration) throws(TensorError) -> (resized: Tensor, canvas: Tensor) {
-        let H = input.shape[2], W = input.shape[3]
-        var x = input.contiguous()
-        try x.withUnsafeMutableBufferPointer(as: Float.self) { p in
-            for ch in 0..<3 {
-                let m = c.imageMean[ch], s = c.imageStd[ch]
-                for i in (ch * H * W)..<((ch + 1) * H * W) { p[i] = (p[i] - m) / s }
-            }
-        }
-        let size = DetectionGeometry.resizedSize(height: H, width: W, minSize: c.minSize, maxSize: c.maxSize)
-        let resized = (size.height == H && size.width == W) ? x : try x.upsampled(toHeight: size.height, width: size.width, mode: .bilinear)
-        let padded = DetectionGeometry.paddedSize(of: [(size.height, size.width)], divisor: c.sizeDivisor)
-        var canvas = try Tensor(zeros: [1, 3, padded.height, padded.width])
-        let h = size.height, w = size.width, wp = padded.width, hp = padded.height
-        let src: [Float] = try resized.scalars()
-        try canvas.withUnsafeMutableBufferPointer(as: Float.self) { d in
-            for ch in 0..<3 {
-                for y in 0..<h {
-                    for x in 0..<w { d[(ch * hp + y) * wp + x] = src[(ch * h + y) * w + x] }
-                }
-            }
-        }
-        return (resized, canvas)
     }
 }
