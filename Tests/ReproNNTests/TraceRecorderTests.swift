@@ -114,6 +114,92 @@ import _ReproDigest
         #expect(recorder.statistics.reusedEntries == 1 && recorder.statistics.hashedEntries == 2)
     }
 
+    /// Background hashing hands over exactly: steps of 4 KiB leave outputs partly hashed (the two
+    /// largest first, then the next), the pool continues each from where it stopped, and every
+    /// digest is the plain SHA-256 of its bytes; a step whose outputs the pool took meanwhile is
+    /// discarded. The test drives the steps itself, so it does not depend on scheduling.
+    @Test(arguments: [1, 2])
+    func backgroundStepsHandOverToThePool(threads: Int) throws {
+        let outputs = try Self.outputs()
+        var settings = Runtime.settings
+        settings.threads = threads
+        let pool = ThreadPool()
+        let recorder = TraceRecorder()
+        recorder.work = .batch  // no background thread: only the steps below
+        recorder.backgroundStepBytes = 4096
+        for (i, t) in outputs.enumerated() { recorder.record(path: "m\(i)", output: t, operation: "op") }
+        // The two largest outputs (262,139 and 65,536 floats) take the first steps: 4 KiB each.
+        for _ in 0..<3 { #expect(recorder.backgroundStep()) }
+        #expect(recorder.statistics.backgroundBytes == 6 * 4096)
+        // A step the pool overtakes: finish() claims every output while the step is between hashing and committing.
+        var trace: ModuleTrace?
+        #expect(recorder.backgroundStep(beforeCommit: {
+            trace = Runtime.withSettings(settings) { Runtime.withThreadPool(pool) { recorder.finish() } }
+        }))
+        #expect(recorder.statistics.backgroundBytes == 6 * 4096, "the overtaken step's bytes are not counted")
+        #expect(!recorder.backgroundStep(), "nothing left")
+        let entries = try #require(trace).entries
+        for (e, t) in zip(entries, outputs) {
+            #expect(e.sha256 == Self.reference(t), "\(e.name) \(t.shape) \(t.dtype)")
+        }
+        #expect(entries.count == outputs.count)
+        if threads > 1 {
+            #expect(pool.statistics.largestTeam == threads, "the pool's part ran on \(threads) threads: \(pool.statistics)")
+        }
+    }
+
+    /// Steps alone finish outputs (small ones in one step, a repeated output sharing its digest),
+    /// and a finished output is not hashed again by the pool.
+    @Test func backgroundStepsFinishOutputs() throws {
+        let outputs = try Self.outputs()
+        let recorder = TraceRecorder()
+        recorder.work = .batch
+        recorder.backgroundStepBytes = 1 << 16
+        for (i, t) in outputs.enumerated() { recorder.record(path: "m\(i)", output: t, operation: "op") }
+        recorder.record(path: "again", output: outputs[outputs.count - 1], operation: "op")  // the same view again: reused
+        var steps = 0
+        while recorder.backgroundStep() { steps += 1 }
+        let total = outputs.filter(\.isContiguous).map { $0.count * $0.dtype.byteCount }.reduce(0, +)
+        #expect(recorder.statistics.backgroundBytes == total, "every contiguous output hashed in the background")
+        #expect(steps >= 16 + 1, "1 MiB output in 16 steps, the rest in pairs")
+        let entries = recorder.finish().entries
+        #expect(entries.count == outputs.count + 1)
+        for (e, t) in zip(entries, outputs + [outputs[outputs.count - 1]]) {
+            #expect(e.sha256 == Self.reference(t), "\(e.name) \(t.shape) \(t.dtype)")
+        }
+        #expect(recorder.statistics.reusedEntries == 1)
+    }
+
+    /// The real background thread (idle scheduling class) while outputs keep coming and batches
+    /// flush: whatever it managed to hash, every digest is the plain SHA-256 of its output's bytes
+    /// when reported, for several passes with one recorder, at 1 and 2 threads.
+    @Test(arguments: [1, 2])
+    func backgroundThreadGivesPlainDigests(threads: Int) throws {
+        var outputs = try Self.outputs()
+        outputs += try (0..<6).map { try Tensor(shape: [1 << 18], scalars: Self.floats(1 << 18, seed: UInt32(100 + $0))) }
+        var settings = Runtime.settings
+        settings.threads = threads
+        let pool = ThreadPool()
+        let recorder = TraceRecorder(hashingBatchBytes: 3 << 20)
+        recorder.backgroundStepBytes = 64 << 10
+        for pass in 0..<3 {
+            let trace = Runtime.withSettings(settings) {
+                Runtime.withThreadPool(pool) {
+                    for (i, t) in outputs.enumerated() {
+                        recorder.record(path: "m\(i)", output: t, operation: "op")
+                        if i % 4 == 0 { Thread.sleep(forTimeInterval: 0.002) }  // idle time for the background thread
+                    }
+                    return recorder.finish()
+                }
+            }
+            for (e, t) in zip(trace.entries, outputs) {
+                #expect(e.sha256 == Self.reference(t), "pass \(pass): \(e.name) \(t.shape) \(t.dtype)")
+            }
+            #expect(trace.entries.count == outputs.count)
+        }
+        #expect(recorder.statistics.hashedEntries == 3 * outputs.count)
+    }
+
     static func temporaryFolder() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("trace-writer-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

@@ -1,6 +1,7 @@
 import Foundation
 @_spi(Kernels) import ReproTensor
 import _ReproDigest
+import _ReproTraceAccel
 
 /// One module's output in a trace: its dotted name, what ran, and the SHA-256 of its bits.
 ///
@@ -56,15 +57,20 @@ public struct ModuleTrace: Sendable {
 /// written to a safetensors file as it is reported instead. Recording only reads the outputs, so
 /// it changes no bit of any result.
 ///
-/// With SHA-256 the recorder holds the outputs it has not hashed yet and hashes them in batches
-/// (about 192 MiB, and at ``finish()``), spread over ``RuntimeSettings/threads`` threads of the
-/// current pool, two messages at a time per thread (see ``SHA256/hash(_:_:implementation:)``).
-/// An output that is the same view of the same storage as the previous one (a `Sequential`
-/// returns its last step's output) reuses that digest instead of hashing the bytes again: the
-/// recorder held a reference to the earlier output all along, so copy-on-write kept its bytes
-/// unchanged (an in-place operation on it in between copies it first, and the copy is hashed
-/// anew). Each digest is the plain SHA-256 of the bytes, so neither the batches nor the thread
-/// count change any entry. ``TraceDigest/nh`` hashes each output when it is reported and holds nothing.
+/// With SHA-256 the recorder holds the outputs it has not hashed yet. While the pass runs, a
+/// background thread in Linux's idle scheduling class hashes them, largest first, two at a
+/// time, in 1 MiB steps: it runs only on a CPU that the pass leaves idle (between kernels, in
+/// single-threaded stages), so it takes no time from the pass. What it has not finished is
+/// hashed when the held outputs total about 192 MiB and at ``finish()``, spread over
+/// ``RuntimeSettings/threads`` threads of the current pool, two messages at a time per thread
+/// (see ``SHA256/update(_:with:_:with:)``), each continuing from where the background thread
+/// stopped. An output that is the same view of the same storage as the previous one (a
+/// `Sequential` returns its last step's output) reuses that digest instead of hashing the bytes
+/// again: the recorder held a reference to the earlier output all along, so copy-on-write kept
+/// its bytes unchanged (an in-place operation on it in between copies it first, and the copy is
+/// hashed anew). Each digest is the plain SHA-256 of the bytes, so neither the batches, the
+/// background thread nor the thread count change any entry. ``TraceDigest/nh`` hashes each
+/// output when it is reported and holds nothing.
 ///
 /// ```swift
 /// var g = TorchGenerator(seed: 0)
@@ -85,6 +91,9 @@ public final class TraceRecorder: @unchecked Sendable {
         public var reusedEntries = 0
         /// Bytes not hashed thanks to reuse.
         public var reusedBytes = 0
+        /// Of ``hashedBytes``, those the background thread hashed while the pass ran (the rest was
+        /// hashed on the pool, at a batch or at ``TraceRecorder/finish()``).
+        public var backgroundBytes = 0
     }
 
     /// Whether the output tensors are kept beside their digests.
@@ -95,16 +104,62 @@ public final class TraceRecorder: @unchecked Sendable {
     public let tensorWriter: TraceTensorWriter?
     /// Unhashed bytes that make the recorder hash its pending outputs (SHA-256).
     public let hashingBatchBytes: Int
+    /// What the recorder does with each output: everything (the default), or less, to measure
+    /// what each part of tracing costs (`repro detect --profile --profile-trace-work`).
+    package var work: Work = .hash
+    /// Bytes of one output the background thread hashes between two looks at the recorder (a
+    /// multiple of 64; tests make it small).
+    package var backgroundStepBytes = 1 << 20
+
+    /// The parts of recording, for measuring their cost: a recorder doing less than ``hash``
+    /// leaves its entries' digests empty.
+    package enum Work: String, Sendable, CaseIterable {
+        /// Record, hold and hash every output, in the background while the pass runs (what a trace is).
+        case hash
+        /// The same without the background thread: everything is hashed on the pool, at each
+        /// batch and at ``TraceRecorder/finish()``.
+        case batch
+        /// Record and hold the outputs exactly as ``batch`` does, but hash nothing.
+        case hold
+        /// Record the entries only: hold and hash nothing (what an attached observer alone costs).
+        case observe
+    }
+
+    /// One output waiting for its SHA-256: the hasher after its first `done` bytes (whole blocks).
+    private final class Job: @unchecked Sendable {
+        let tensor: Tensor
+        let size: Int
+        /// Entries that get this digest (the output's, and those that reused it).
+        var entries: [Int]
+        var hasher = SHA256()
+        var done = 0
+        /// A background step is hashing it (the recorder's lock guards every field).
+        var busy = false
+        /// Taken by the pool: a background step still running on it is discarded.
+        var claimed = false
+
+        init(_ tensor: Tensor, entry: Int) {
+            self.tensor = tensor
+            size = tensor.count * tensor.dtype.byteCount
+            entries = [entry]
+        }
+        var remaining: Int { size - done }
+    }
 
     private let lock = NSLock()
     private var entries: [TraceEntry] = []
     private var tensors: [Tensor] = []
-    /// Outputs not hashed yet, each with the entries its digest goes to.
-    private var pending: [(tensor: Tensor, entries: [Int])] = []
+    /// Outputs not hashed yet, in the order they were reported.
+    private var pending: [Job] = []
+    /// Bytes of `pending` not hashed yet.
     private var pendingBytes = 0
     /// The latest entry's output (held, so that its bytes cannot change while it is compared).
     private var last: (tensor: Tensor, entry: Int)?
     private var counts = Statistics()
+    /// Whether a background thread is running (it stops when nothing is left for it).
+    private var backgroundRunning = false
+    /// Cleared when this system has no idle scheduling class: nothing then hashes in the background.
+    private var backgroundAvailable = true
 
     /// A recorder that keeps digests only, or the output tensors too, hashing with `digest`;
     /// with SHA-256, pending outputs are hashed once they total `hashingBatchBytes` (the memory
@@ -152,6 +207,7 @@ public final class TraceRecorder: @unchecked Sendable {
         tensorWriter?.append(output, entry: index)
         if keepsTensors { tensors.append(output) }
         let bytes = output.count * output.dtype.byteCount
+        guard work != .observe else { return }
         guard digest == .sha256 else {
             entries[index].sha256 = digest.digest(output)
             counts.hashedEntries += 1
@@ -161,64 +217,132 @@ public final class TraceRecorder: @unchecked Sendable {
         if let last, last.tensor.isSameView(as: output) {
             counts.reusedEntries += 1
             counts.reusedBytes += bytes
-            if let job = pending.lastIndex(where: { $0.entries.contains(last.entry) }) {
-                pending[job].entries.append(index)
+            if let job = pending.last(where: { $0.entries.contains(last.entry) }) {
+                job.entries.append(index)
             } else {
                 entries[index].sha256 = entries[last.entry].sha256
             }
         } else {
-            pending.append((output, [index]))
+            pending.append(Job(output, entry: index))
             pendingBytes += bytes
+            counts.hashedEntries += 1
+            counts.hashedBytes += bytes
+            if work == .hash, backgroundAvailable, !backgroundRunning, output.isContiguous {
+                backgroundRunning = true
+                Thread.detachNewThread { [self] in
+                    guard repro_trace_enter_idle_priority() != 0 else { return noBackground() }
+                    while backgroundStep() {}
+                }
+            }
         }
         last = (output, index)
         if pendingBytes >= hashingBatchBytes { hashPending() }
     }
 
-    /// Hashes every pending output (SHA-256) over the pool, two messages at a time per thread.
+    /// Turns background hashing off where the idle scheduling class does not exist.
+    private func noBackground() {
+        lock.lock()
+        defer { lock.unlock() }
+        backgroundAvailable = false
+        backgroundRunning = false
+    }
+
+    /// One step of background hashing: the one or two largest pending outputs, each by up to
+    /// ``backgroundStepBytes``, hashed outside the lock; the result is kept unless the pool took
+    /// the output meanwhile. `beforeCommit` runs between the two (tests). Returns `false` (and
+    /// marks the background thread stopped) when nothing is left to hash.
+    @discardableResult
+    package func backgroundStep(beforeCommit: () -> Void = {}) -> Bool {
+        lock.lock()
+        var picks: [Job] = []
+        for job in pending where !job.busy && !job.claimed && job.remaining > 0 && job.tensor.isContiguous {
+            if picks.count < 2 {
+                picks.append(job)
+            } else if let smaller = picks.indices.min(by: { picks[$0].remaining < picks[$1].remaining }),
+                      job.remaining > picks[smaller].remaining {
+                picks[smaller] = job
+            }
+        }
+        guard !picks.isEmpty else {
+            backgroundRunning = false
+            lock.unlock()
+            return false
+        }
+        let step = backgroundStepBytes
+        var steps = picks.map { (hasher: $0.hasher, done: $0.done, count: min(step, $0.remaining)) }
+        for job in picks { job.busy = true }
+        lock.unlock()
+
+        var hashers = steps.map(\.hasher)
+        withBytes(picks.map(\.tensor)) { buffers in
+            update(&hashers, zip(buffers, steps).map { UnsafeRawBufferPointer(rebasing: $0[$1.done..<($1.done + $1.count)]) })
+        }
+        for i in steps.indices { steps[i].hasher = hashers[i] }
+        beforeCommit()
+
+        lock.lock()
+        defer { lock.unlock() }
+        for (job, w) in zip(picks, steps) {
+            job.busy = false
+            guard !job.claimed else { continue }
+            job.hasher = w.hasher
+            job.done = w.done + w.count
+            pendingBytes -= w.count
+            counts.backgroundBytes += w.count
+            if job.remaining == 0 {
+                let hex = job.hasher.finalize().hex
+                for e in job.entries { entries[e].sha256 = hex }
+                pending.removeAll { $0 === job }
+            }
+        }
+        return true
+    }
+
+    /// Hashes every pending output (SHA-256) over the pool, two messages at a time per thread,
+    /// each from where the background thread left it.
     private func hashPending() {
         guard !pending.isEmpty else { return }
-        let jobs = pending.map(\.tensor)
-        let sizes = jobs.map { $0.count * $0.dtype.byteCount }
-        let digests = TraceRecorder.sha256(jobs, sizes: sizes, threads: Runtime.settings.threads)
-        for (job, hex) in zip(pending, digests) {
-            for e in job.entries { entries[e].sha256 = hex }
+        let jobs = pending
+        for job in jobs { job.claimed = true }
+        if work != .hold {
+            let digests = TraceRecorder.sha256(jobs.map { ($0.tensor, $0.hasher, $0.done) }, threads: Runtime.settings.threads)
+            for (job, hex) in zip(jobs, digests) {
+                for e in job.entries { entries[e].sha256 = hex }
+            }
         }
-        counts.hashedEntries += jobs.count
-        counts.hashedBytes += sizes.reduce(0, +)
         pending = []
         pendingBytes = 0
     }
 
-    /// SHA-256 (hex) of each tensor's element bytes, on up to `threads` threads of the current
-    /// pool: the tensors go to the threads largest first, each to the least loaded one (the
+    /// SHA-256 (hex) of each tensor's element bytes, each continuing `hasher`, which has taken
+    /// the first `done` bytes (whole blocks), on up to `threads` threads of the current pool: the
+    /// tensors go to the threads largest remainder first, each to the least loaded one (the
     /// digests do not depend on where they ran), and each thread hashes its tensors in pairs of
     /// similar size.
-    static func sha256(_ tensors: [Tensor], sizes: [Int], threads: Int) -> [String] {
+    static func sha256(_ jobs: [(tensor: Tensor, hasher: SHA256, done: Int)], threads: Int) -> [String] {
+        let sizes = jobs.map { $0.tensor.count * $0.tensor.dtype.byteCount - $0.done }
         let order = sizes.indices.sorted { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 }
-        let t = max(1, min(threads, tensors.count))
+        let t = max(1, min(threads, jobs.count))
         var bins = [[Int]](repeating: [], count: t), load = [Int](repeating: 0, count: t)
         for i in order {
             let b = load.indices.min { load[$0] != load[$1] ? load[$0] < load[$1] : $0 < $1 }!
             bins[b].append(i)
             load[b] += sizes[i]
         }
-        var out = [String](repeating: "", count: tensors.count)
+        var out = [String](repeating: "", count: jobs.count)
         out.withUnsafeMutableBufferPointer { results in
             let results = results
             ThreadPool.current.run(participants: t) { p in
                 let mine = bins[p]
                 var k = 0
                 while k < mine.count {
-                    if k + 1 < mine.count {
-                        let (i, j) = (mine[k], mine[k + 1])
-                        let (a, b) = tensors[i].withElementBytes { pa in tensors[j].withElementBytes { pb in SHA256.hash(pa, pb) } }
-                        results[i] = a.hex
-                        results[j] = b.hex
-                        k += 2
-                    } else {
-                        results[mine[k]] = TraceDigest.sha256.digest(tensors[mine[k]])
-                        k += 1
+                    let pair = k + 1 < mine.count ? [mine[k], mine[k + 1]] : [mine[k]]
+                    var hashers = pair.map { jobs[$0].hasher }
+                    withBytes(pair.map { jobs[$0].tensor }) { buffers in
+                        update(&hashers, zip(buffers, pair).map { UnsafeRawBufferPointer(rebasing: $0[jobs[$1].done...]) })
                     }
+                    for (i, h) in zip(pair, hashers) { results[i] = h.finalize().hex }
+                    k += pair.count
                 }
             }
         }
@@ -243,6 +367,24 @@ public final class TraceRecorder: @unchecked Sendable {
     /// SHA-256 (lowercase hex) of a tensor's elements, little-endian, row-major: the same bytes as
     /// NumPy's `array.tobytes()` of the tensor in its own layout.
     public static func digest(_ t: Tensor) -> String { TraceDigest.sha256.digest(t) }
+}
+
+/// Feeds `buffers[i]` to `hashers[i]` (one or two), two messages interleaved.
+private func update(_ hashers: inout [SHA256], _ buffers: [UnsafeRawBufferPointer]) {
+    if hashers.count == 2 {
+        var (a, b) = (hashers[0], hashers[1])
+        SHA256.update(&a, with: buffers[0], &b, with: buffers[1])
+        hashers = [a, b]
+    } else {
+        hashers[0].update(buffers[0])
+    }
+}
+
+/// Calls `body` with the element bytes of one or two tensors (see `Tensor.withElementBytes`).
+private func withBytes(_ tensors: [Tensor], _ body: ([UnsafeRawBufferPointer]) -> Void) {
+    tensors[0].withElementBytes { a in
+        if tensors.count == 2 { tensors[1].withElementBytes { b in body([a, b]) } } else { body([a]) }
+    }
 }
 
 extension Tensor {
