@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 @_spi(Kernels) import ReproTensor
 import _ReproDigest
 import _ReproTraceAccel
@@ -60,7 +61,8 @@ public struct ModuleTrace: Sendable {
 /// With SHA-256 the recorder holds the outputs it has not hashed yet. While the pass runs, a
 /// background thread in Linux's idle scheduling class hashes them, largest first, two at a
 /// time, in 1 MiB steps: it runs only on a CPU that the pass leaves idle (between kernels, in
-/// single-threaded stages), so it takes no time from the pass. What it has not finished is
+/// single-threaded stages), so it takes no time from the pass, and the recording thread never
+/// waits for it (it only tries the lock they share). What it has not finished is
 /// hashed when the held outputs total about 192 MiB and at ``finish()``, spread over
 /// ``RuntimeSettings/threads`` threads of the current pool, two messages at a time per thread
 /// (see ``SHA256/update(_:with:_:with:)``), each continuing from where the background thread
@@ -125,18 +127,21 @@ public final class TraceRecorder: @unchecked Sendable {
         case observe
     }
 
-    /// One output waiting for its SHA-256: the hasher after its first `done` bytes (whole blocks).
-    private final class Job: @unchecked Sendable {
+    /// One output waiting for its SHA-256. `state` says who owns `hasher`, `done` and `digest`:
+    /// the background thread while `busy`, the recording thread once it `claimed` the output; the
+    /// background thread publishes them with its (releasing) change of state. Only the recording
+    /// thread touches `entries`.
+    final class Job: @unchecked Sendable {
+        static let idle = 0, busy = 1, claimed = 2, finished = 3, abandoned = 4
         let tensor: Tensor
         let size: Int
         /// Entries that get this digest (the output's, and those that reused it).
         var entries: [Int]
         var hasher = SHA256()
+        /// Bytes `hasher` has taken (whole blocks until the end).
         var done = 0
-        /// A background step is hashing it (the recorder's lock guards every field).
-        var busy = false
-        /// Taken by the pool: a background step still running on it is discarded.
-        var claimed = false
+        var digest = ""
+        let state = Atomic<Int>(Job.idle)
 
         init(_ tensor: Tensor, entry: Int) {
             self.tensor = tensor
@@ -149,17 +154,26 @@ public final class TraceRecorder: @unchecked Sendable {
     private let lock = NSLock()
     private var entries: [TraceEntry] = []
     private var tensors: [Tensor] = []
-    /// Outputs not hashed yet, in the order they were reported.
+    /// Outputs not hashed yet (or hashed in the background but not collected), in the order reported.
     private var pending: [Job] = []
-    /// Bytes of `pending` not hashed yet.
+    /// Bytes of the unfinished outputs in `pending`.
     private var pendingBytes = 0
+    /// Outputs not offered to the background thread yet.
+    private var outbox: [Job] = []
     /// The latest entry's output (held, so that its bytes cannot change while it is compared).
     private var last: (tensor: Tensor, entry: Int)?
     private var counts = Statistics()
-    /// Whether a background thread is running (it stops when nothing is left for it).
+    /// Hand-over to the background thread. The recording thread only ever *tries* this lock, so a
+    /// background thread that the scheduler leaves waiting while it holds it delays nothing.
+    private let handoff = NSLock()
+    /// Outputs offered to the background thread (guarded by `handoff`).
+    private var offered: [Job] = []
+    /// Whether a background thread runs (guarded by `handoff`; it stops when it has nothing left).
     private var backgroundRunning = false
     /// Cleared when this system has no idle scheduling class: nothing then hashes in the background.
-    private var backgroundAvailable = true
+    private let backgroundAvailable = Atomic<Bool>(true)
+    /// Bytes the background thread has hashed (committed steps only).
+    private let backgroundBytes = Atomic<Int>(0)
 
     /// A recorder that keeps digests only, or the output tensors too, hashing with `digest`;
     /// with SHA-256, pending outputs are hashed once they total `hashingBatchBytes` (the memory
@@ -185,7 +199,9 @@ public final class TraceRecorder: @unchecked Sendable {
     public var statistics: Statistics {
         lock.lock()
         defer { lock.unlock() }
-        return counts
+        var c = counts
+        c.backgroundBytes = backgroundBytes.load(ordering: .relaxed)
+        return c
     }
 
     /// The hook to install in a ``ModuleScope`` (see ``scope(algorithmOverrides:)``).
@@ -214,6 +230,7 @@ public final class TraceRecorder: @unchecked Sendable {
             counts.hashedBytes += bytes
             return
         }
+        collectFinished()
         if let last, last.tensor.isSameView(as: output) {
             counts.reusedEntries += 1
             counts.reusedBytes += bytes
@@ -223,39 +240,84 @@ public final class TraceRecorder: @unchecked Sendable {
                 entries[index].sha256 = entries[last.entry].sha256
             }
         } else {
-            pending.append(Job(output, entry: index))
+            let job = Job(output, entry: index)
+            pending.append(job)
             pendingBytes += bytes
             counts.hashedEntries += 1
             counts.hashedBytes += bytes
-            if work == .hash, backgroundAvailable, !backgroundRunning, output.isContiguous {
-                backgroundRunning = true
-                Thread.detachNewThread { [self] in
-                    guard repro_trace_enter_idle_priority() != 0 else { return noBackground() }
-                    while backgroundStep() {}
-                }
+            if work == .hash, output.isContiguous, backgroundAvailable.load(ordering: .relaxed) {
+                outbox.append(job)
+                offerToBackground()
             }
         }
         last = (output, index)
         if pendingBytes >= hashingBatchBytes { hashPending() }
     }
 
-    /// Turns background hashing off where the idle scheduling class does not exist.
-    private func noBackground() {
-        lock.lock()
-        defer { lock.unlock() }
-        backgroundAvailable = false
-        backgroundRunning = false
+    /// Gives the digests of the outputs the background thread finished to their entries and
+    /// releases those outputs.
+    private func collectFinished() {
+        pending.removeAll { job in
+            guard job.state.load(ordering: .acquiring) == Job.finished else { return false }
+            for e in job.entries { entries[e].sha256 = job.digest }
+            pendingBytes -= job.size
+            return true
+        }
     }
 
-    /// One step of background hashing: the one or two largest pending outputs, each by up to
-    /// ``backgroundStepBytes``, hashed outside the lock; the result is kept unless the pool took
-    /// the output meanwhile. `beforeCommit` runs between the two (tests). Returns `false` (and
-    /// marks the background thread stopped) when nothing is left to hash.
+    /// Offers `outbox` to the background thread (starting one if none runs), unless the
+    /// background thread holds the hand-over lock right now: then they wait for the next output.
+    private func offerToBackground() {
+        guard handoff.try() else { return }
+        offered += outbox
+        outbox = []
+        let start = !backgroundRunning
+        backgroundRunning = true
+        handoff.unlock()
+        guard start else { return }
+        Thread.detachNewThread { [self] in
+            guard repro_trace_enter_idle_priority() != 0 else {
+                backgroundAvailable.store(false, ordering: .relaxed)
+                handoff.lock()
+                backgroundRunning = false
+                handoff.unlock()
+                return
+            }
+            var mine: [Job] = []
+            while true {
+                handoff.lock()
+                mine += offered
+                offered = []
+                mine.removeAll { $0.state.load(ordering: .relaxed) != Job.idle || $0.remaining == 0 }
+                if mine.isEmpty {
+                    backgroundRunning = false
+                    handoff.unlock()
+                    return
+                }
+                handoff.unlock()
+                _ = backgroundStep(mine)
+            }
+        }
+    }
+
+    /// One step of background hashing on the pending outputs, as the background thread does it
+    /// (tests drive it here; `beforeCommit` runs between hashing and publishing). Returns
+    /// `false` when nothing is left to hash.
     @discardableResult
     package func backgroundStep(beforeCommit: () -> Void = {}) -> Bool {
         lock.lock()
+        let jobs = pending.filter { $0.tensor.isContiguous }
+        lock.unlock()
+        return backgroundStep(jobs, beforeCommit: beforeCommit)
+    }
+
+    /// Hashes up to ``backgroundStepBytes`` more of each of the (at most) two idle outputs of
+    /// `jobs` with the most bytes left, after taking them (`idle` → `busy`); publishes each result
+    /// (`busy` → `idle`, or `finished` with its digest) unless the recording thread abandoned the
+    /// output meanwhile. Returns `false` when no output could be taken.
+    private func backgroundStep(_ jobs: [Job], beforeCommit: () -> Void = {}) -> Bool {
         var picks: [Job] = []
-        for job in pending where !job.busy && !job.claimed && job.remaining > 0 && job.tensor.isContiguous {
+        for job in jobs where job.remaining > 0 && job.state.load(ordering: .relaxed) == Job.idle {
             if picks.count < 2 {
                 picks.append(job)
             } else if let smaller = picks.indices.min(by: { picks[$0].remaining < picks[$1].remaining }),
@@ -263,54 +325,61 @@ public final class TraceRecorder: @unchecked Sendable {
                 picks[smaller] = job
             }
         }
-        guard !picks.isEmpty else {
-            backgroundRunning = false
-            lock.unlock()
-            return false
-        }
-        let step = backgroundStepBytes
-        var steps = picks.map { (hasher: $0.hasher, done: $0.done, count: min(step, $0.remaining)) }
-        for job in picks { job.busy = true }
-        lock.unlock()
-
-        var hashers = steps.map(\.hasher)
+        picks.removeAll { !$0.state.compareExchange(expected: Job.idle, desired: Job.busy, ordering: .acquiring).exchanged }
+        guard !picks.isEmpty else { return false }
+        let counts = picks.map { min(backgroundStepBytes, $0.remaining) }
+        var hashers = picks.map(\.hasher)
         withBytes(picks.map(\.tensor)) { buffers in
-            update(&hashers, zip(buffers, steps).map { UnsafeRawBufferPointer(rebasing: $0[$1.done..<($1.done + $1.count)]) })
+            update(&hashers, zip(buffers, zip(picks, counts)).map { b, jc in
+                UnsafeRawBufferPointer(rebasing: b[jc.0.done..<(jc.0.done + jc.1)])
+            })
         }
-        for i in steps.indices { steps[i].hasher = hashers[i] }
         beforeCommit()
-
-        lock.lock()
-        defer { lock.unlock() }
-        for (job, w) in zip(picks, steps) {
-            job.busy = false
-            guard !job.claimed else { continue }
-            job.hasher = w.hasher
-            job.done = w.done + w.count
-            pendingBytes -= w.count
-            counts.backgroundBytes += w.count
-            if job.remaining == 0 {
-                let hex = job.hasher.finalize().hex
-                for e in job.entries { entries[e].sha256 = hex }
-                pending.removeAll { $0 === job }
+        for (job, (hasher, count)) in zip(picks, zip(hashers, counts)) {
+            job.hasher = hasher
+            job.done += count
+            let finished = job.done == job.size
+            if finished { job.digest = job.hasher.finalize().hex }
+            if job.state.compareExchange(expected: Job.busy, desired: finished ? Job.finished : Job.idle, ordering: .releasing).exchanged {
+                backgroundBytes.add(count, ordering: .relaxed)
             }
         }
         return true
     }
 
-    /// Hashes every pending output (SHA-256) over the pool, two messages at a time per thread,
-    /// each from where the background thread left it.
+    /// Hashes every pending output (SHA-256) over the pool, two messages at a time per thread:
+    /// each from where the background thread left it, or from the start when the background
+    /// thread is in the middle of a step on it (that step is then discarded).
     private func hashPending() {
         guard !pending.isEmpty else { return }
-        let jobs = pending
-        for job in jobs { job.claimed = true }
-        if work != .hold {
-            let digests = TraceRecorder.sha256(jobs.map { ($0.tensor, $0.hasher, $0.done) }, threads: Runtime.settings.threads)
-            for (job, hex) in zip(jobs, digests) {
+        var work: [(tensor: Tensor, hasher: SHA256, done: Int)] = [], owners: [Job] = []
+        for job in pending {
+            while true {
+                let s = job.state.load(ordering: .acquiring)
+                if s == Job.finished {
+                    for e in job.entries { entries[e].sha256 = job.digest }
+                    break
+                }
+                if s == Job.idle, job.state.compareExchange(expected: Job.idle, desired: Job.claimed, ordering: .acquiring).exchanged {
+                    work.append((job.tensor, job.hasher, job.done))
+                    owners.append(job)
+                    break
+                }
+                if s == Job.busy, job.state.compareExchange(expected: Job.busy, desired: Job.abandoned, ordering: .relaxed).exchanged {
+                    work.append((job.tensor, SHA256(), 0))
+                    owners.append(job)
+                    break
+                }
+            }
+        }
+        if self.work != .hold {
+            let digests = TraceRecorder.sha256(work, threads: Runtime.settings.threads)
+            for (job, hex) in zip(owners, digests) {
                 for e in job.entries { entries[e].sha256 = hex }
             }
         }
         pending = []
+        outbox = []
         pendingBytes = 0
     }
 
@@ -356,6 +425,7 @@ public final class TraceRecorder: @unchecked Sendable {
         defer {
             entries = []
             tensors = []
+            outbox = []
             last = nil
             lock.unlock()
         }
