@@ -108,7 +108,7 @@ struct DetectCommand: ParsableCommand {
     @Flag(name: .long, help: ArgumentHelp("With --profile, trace every pass (digests only): what --trace costs.", visibility: .hidden))
     var profileTrace = false
 
-    @Option(name: .long, help: ArgumentHelp("With --profile-trace, what the recorder does: hash (default: in the background, then batches), batch (batches only), hold (outputs held, nothing hashed) or observe (entries only).", visibility: .hidden))
+    @Option(name: .long, help: ArgumentHelp("With --profile-trace, what the recorder does: hash (default), hold (outputs held, nothing hashed) or observe (entries only).", visibility: .hidden))
     var profileTraceWork: String = "hash"
 
     static let defaultSeed = IntegerSeed(3407)
@@ -127,7 +127,7 @@ struct DetectCommand: ParsableCommand {
         }
         guard !traceTensors || trace != nil else { throw ValidationError("--trace-tensors needs --trace PATH") }
         guard traceDigest == .sha256 || trace != nil || profileTrace else { throw ValidationError("--trace-digest needs --trace PATH") }
-        guard TraceRecorder.Work(rawValue: profileTraceWork) != nil else { throw ValidationError("--profile-trace-work must be hash, batch, hold or observe") }
+        guard TraceRecorder.Work(rawValue: profileTraceWork) != nil else { throw ValidationError("--profile-trace-work must be hash, hold or observe") }
         guard !(profile && trace != nil) else { throw ValidationError("--profile and --trace cannot be combined") }
         guard !(output.json && coco) else { throw ValidationError("--json and --coco are two output formats; choose one") }
         guard images.filter({ $0 == "-" }).count <= 1 else { throw ValidationError("standard input ('-') can be read only once") }
@@ -289,7 +289,6 @@ struct DetectCommand: ParsableCommand {
         }
         struct TraceStatistics: Encodable {
             var work: String, entries: Int, hashedEntries: Int, hashedBytes: Int, reusedEntries: Int, reusedBytes: Int
-            var backgroundBytes: Int
         }
         struct Times: Encodable {
             var transform, body, fpn, head, postprocess, total: Double
@@ -317,8 +316,7 @@ struct DetectCommand: ParsableCommand {
                     traceStatistics = TraceStatistics(
                         work: recorder.work.rawValue, entries: entries,
                         hashedEntries: s.hashedEntries - before.hashedEntries, hashedBytes: s.hashedBytes - before.hashedBytes,
-                        reusedEntries: s.reusedEntries - before.reusedEntries, reusedBytes: s.reusedBytes - before.reusedBytes,
-                        backgroundBytes: s.backgroundBytes - before.backgroundBytes)
+                        reusedEntries: s.reusedEntries - before.reusedEntries, reusedBytes: s.reusedBytes - before.reusedBytes)
                 }
                 detections = d
                 if i < profileWarmup { warm.append(Times(t)) } else { runs.append(Times(t)) }

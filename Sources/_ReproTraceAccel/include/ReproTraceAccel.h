@@ -3,7 +3,6 @@
 // C so that it vectorises in every build configuration; the AVX-512, AVX2 and
 // portable paths add the same 64-bit products modulo 2^64, so they give identical
 // results (integer addition is associative: no order or thread dependence).
-// Also the idle scheduling class of the SHA-256 trace recorder's background thread.
 #ifndef REPRO_TRACE_ACCEL_H
 #define REPRO_TRACE_ACCEL_H
 
@@ -25,10 +24,5 @@ void repro_nh_chunks(const uint8_t *data, size_t chunks, const uint32_t *key0, c
 /// vector path `repro_nh_chunks` picks on this CPU).
 void repro_nh_chunks_portable(const uint8_t *data, size_t chunks, const uint32_t *key0, const uint32_t *key1,
                               uint64_t *out);
-
-/// Moves the calling thread into Linux's `SCHED_IDLE` class: it then runs only on CPUs that
-/// have nothing else to run, so it never takes time from the process's other threads. Returns
-/// 1 on success, 0 where the class does not exist (other systems) or the change was refused.
-int repro_trace_enter_idle_priority(void);
 
 #endif
