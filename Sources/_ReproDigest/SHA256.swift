@@ -82,9 +82,27 @@ public struct SHA256: Sendable {
     public static func hash(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer,
                             implementation: Implementation = .automatic) -> (Digest, Digest) {
         var ha = SHA256(implementation: implementation), hb = SHA256(implementation: implementation)
+        update(&ha, with: a, &hb, with: b)
+        return (ha.finalize(), hb.finalize())
+    }
+
+    /// Feeds `a` to `ha` and `b` to `hb` together: when neither hasher holds a partial block
+    /// (a fresh hasher, or one fed whole 64-byte blocks so far) and both run on the SHA
+    /// extensions, the two messages' common whole-block part runs with their rounds interleaved
+    /// (about 1.6× the throughput of one after the other). Each hasher ends exactly as
+    /// `ha.update(a)` and `hb.update(b)` would leave it.
+    ///
+    /// ```swift
+    /// var x = SHA256(), y = SHA256()
+    /// [UInt8](repeating: 1, count: 256).withUnsafeBytes { a in
+    ///     [UInt8](repeating: 2, count: 192).withUnsafeBytes { b in SHA256.update(&x, with: a, &y, with: b) }
+    /// }
+    /// ```
+    public static func update(_ ha: inout SHA256, with a: UnsafeRawBufferPointer, _ hb: inout SHA256, with b: UnsafeRawBufferPointer) {
         let common = min(a.count, b.count) / _SHA256Core.blockSize
         var done = 0
-        if common > 0, ha.md.core.accelerated, let pa = a.baseAddress, let pb = b.baseAddress {
+        if common > 0, ha.md.core.accelerated, hb.md.core.accelerated, !ha.md.hasPartialBlock, !hb.md.hasPartialBlock,
+           let pa = a.baseAddress, let pb = b.baseAddress {
             ha.md.absorbWholeBlocks(byteCount: common * _SHA256Core.blockSize) { ca in
                 hb.md.absorbWholeBlocks(byteCount: common * _SHA256Core.blockSize) { cb in
                     withUnsafeMutableBytes(of: &ca.h) { sa in
@@ -100,7 +118,6 @@ public struct SHA256: Sendable {
         }
         ha.update(UnsafeRawBufferPointer(rebasing: a[done...]))
         hb.update(UnsafeRawBufferPointer(rebasing: b[done...]))
-        return (ha.finalize(), hb.finalize())
     }
 
     /// A 32-byte SHA-256 digest.

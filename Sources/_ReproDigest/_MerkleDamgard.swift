@@ -63,8 +63,11 @@ struct _MerkleDamgard<Core: _MerkleDamgardCore>: Sendable {
         while i < n { pending.append(buffer[i]); i += 1 }
     }
 
+    /// Whether bytes of an incomplete block wait for the next update.
+    var hasPartialBlock: Bool { !pending.isEmpty }
+
     /// Lets `body` compress `byteCount` bytes of whole blocks straight into the core (only
-    /// before any partial block is pending, which holds for a fresh hasher).
+    /// while no partial block is pending: a fresh hasher, or one fed whole blocks so far).
     mutating func absorbWholeBlocks(byteCount n: Int, _ body: (inout Core) -> Void) {
         precondition(pending.isEmpty && n % Core.blockSize == 0, "whole blocks only, with nothing pending")
         body(&core)

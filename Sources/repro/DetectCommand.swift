@@ -108,6 +108,9 @@ struct DetectCommand: ParsableCommand {
     @Flag(name: .long, help: ArgumentHelp("With --profile, trace every pass (digests only): what --trace costs.", visibility: .hidden))
     var profileTrace = false
 
+    @Option(name: .long, help: ArgumentHelp("With --profile-trace, what the recorder does: hash (default), hold (outputs held, nothing hashed) or observe (entries only).", visibility: .hidden))
+    var profileTraceWork: String = "hash"
+
     static let defaultSeed = IntegerSeed(3407)
 
     func validate() throws {
@@ -124,6 +127,7 @@ struct DetectCommand: ParsableCommand {
         }
         guard !traceTensors || trace != nil else { throw ValidationError("--trace-tensors needs --trace PATH") }
         guard traceDigest == .sha256 || trace != nil || profileTrace else { throw ValidationError("--trace-digest needs --trace PATH") }
+        guard TraceRecorder.Work(rawValue: profileTraceWork) != nil else { throw ValidationError("--profile-trace-work must be hash, hold or observe") }
         guard !(profile && trace != nil) else { throw ValidationError("--profile and --trace cannot be combined") }
         guard !(output.json && coco) else { throw ValidationError("--json and --coco are two output formats; choose one") }
         guard images.filter({ $0 == "-" }).count <= 1 else { throw ValidationError("standard input ('-') can be read only once") }
@@ -280,6 +284,11 @@ struct DetectCommand: ParsableCommand {
         struct Record: Encodable {
             var file: String, arch: String, threads: Int, width: Int, height: Int, initSeconds: Double
             var detections: Int, peakRssKb: Int, warmup: [Times], runs: [Times]
+            /// With --profile-trace: what the recorder hashed and reused in one pass (the last).
+            var trace: TraceStatistics?
+        }
+        struct TraceStatistics: Encodable {
+            var work: String, entries: Int, hashedEntries: Int, hashedBytes: Int, reusedEntries: Int, reusedBytes: Int
         }
         struct Times: Encodable {
             var transform, body, fpn, head, postprocess, total: Double
@@ -292,20 +301,30 @@ struct DetectCommand: ParsableCommand {
             var warm: [Times] = [], runs: [Times] = []
             var detections: [Detection] = []
             let recorder = profileTrace ? TraceRecorder(digest: traceDigest) : nil
+            recorder?.work = TraceRecorder.Work(rawValue: profileTraceWork) ?? .hash
+            var traceStatistics: TraceStatistics?
             for i in 0..<(profileWarmup + profileRuns) {
+                let before = recorder?.statistics
                 let (d, measured) = try model.profile(image, recording: recorder)
                 var t = measured
                 // The trace's last batch of digests is hashed by finish(): part of what tracing costs.
                 let finishing = ContinuousClock.now
-                _ = recorder?.finish()
+                let entries = recorder?.finish().entries.count
                 t.postprocess += Self.seconds(ContinuousClock.now - finishing)
+                if let recorder, let before, let entries {
+                    let s = recorder.statistics
+                    traceStatistics = TraceStatistics(
+                        work: recorder.work.rawValue, entries: entries,
+                        hashedEntries: s.hashedEntries - before.hashedEntries, hashedBytes: s.hashedBytes - before.hashedBytes,
+                        reusedEntries: s.reusedEntries - before.reusedEntries, reusedBytes: s.reusedBytes - before.reusedBytes)
+                }
                 detections = d
                 if i < profileWarmup { warm.append(Times(t)) } else { runs.append(Times(t)) }
             }
             try sink.writeLine(JSONOutput.line(Record(
                 file: input.name, arch: arch, threads: Runtime.threads, width: image.width, height: image.height,
                 initSeconds: initSeconds, detections: detections.count, peakRssKb: Self.peakResidentKilobytes() ?? -1,
-                warmup: warm, runs: runs)))
+                warmup: warm, runs: runs, trace: traceStatistics)))
         }
     }
 

@@ -134,6 +134,25 @@ import _ReproDigest
         #expect(d4.hex == Self.digest(million[1...], .portable))
     }
 
+    /// `SHA256.update(_:with:_:with:)` continues two hashers that have already taken part of
+    /// their messages, whole blocks (the interleaved path) or a partial block (one at a time), and
+    /// leaves each exactly as its own `update` would: every split of every pair of lengths around
+    /// the block boundaries, on both paths.
+    @Test(arguments: implementations)
+    func pairedUpdateContinuesEachHasher(_ implementation: SHA256.Implementation) {
+        let lengths = [0, 1, 63, 64, 65, 128, 200, 4096, 4097]
+        let cuts = [0, 1, 64, 128, 130]
+        for na in lengths { for nb in lengths { for ca in cuts where ca <= na { for cb in cuts where cb <= nb {
+            let a = Self.message[3..<(3 + na)], b = Self.message[500..<(500 + nb)]
+            var ha = SHA256(implementation: implementation), hb = SHA256(implementation: implementation)
+            ha.update(a.prefix(ca))
+            hb.update(b.prefix(cb))
+            a.dropFirst(ca).withUnsafeBytes { pa in b.dropFirst(cb).withUnsafeBytes { pb in SHA256.update(&ha, with: pa, &hb, with: pb) } }
+            #expect(ha.finalize().hex == Self.digest(a, .portable), "a: \(na) bytes, \(ca) first (with b \(nb), \(cb))")
+            #expect(hb.finalize().hex == Self.digest(b, .portable), "b: \(nb) bytes, \(cb) first (with a \(na), \(ca))")
+        }}}}
+    }
+
     /// `REPRO_SHA=software` turns the SHA extensions off for ``SHA256/Implementation/automatic``
     /// (`.ci/run` runs this suite once more with it set); without it, the CPU decides.
     @Test func environmentSwitch() {

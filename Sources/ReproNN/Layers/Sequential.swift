@@ -119,7 +119,10 @@ public struct Sequential: Layer {
                 if deferring {
                     pending = try norm.affine(of: x, relu: true, in: scope.child(String(index)))
                 } else {
-                    try norm.apply(to: &x, relu: true, in: scope.child(String(index)))
+                    // Out of place: the observer may hold the convolution's output, which an in-place norm would
+                    // copy first. The statistics pass and the affine pass are the in-place norm's own (same bits).
+                    let affine = try norm.affine(of: x, relu: true, in: scope.child(String(index)))
+                    x = try scope.run { () throws(TensorError) in try x.applying(affine) }
                     scope.child(String(index + 1)).report(x, operation: norm.operationName + " + ReLU (fused)")
                 }
             case .layer(let index):

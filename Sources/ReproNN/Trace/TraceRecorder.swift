@@ -95,6 +95,20 @@ public final class TraceRecorder: @unchecked Sendable {
     public let tensorWriter: TraceTensorWriter?
     /// Unhashed bytes that make the recorder hash its pending outputs (SHA-256).
     public let hashingBatchBytes: Int
+    /// What the recorder does with each output: everything (the default), or less, to measure
+    /// what each part of tracing costs (`repro detect --profile --profile-trace-work`).
+    package var work: Work = .hash
+
+    /// The parts of recording, for measuring their cost: a recorder doing less than ``hash``
+    /// leaves its entries' digests empty.
+    package enum Work: String, Sendable, CaseIterable {
+        /// Record, hold and hash every output (what a trace is).
+        case hash
+        /// Record and hold the outputs exactly as ``hash`` does, but hash nothing.
+        case hold
+        /// Record the entries only: hold and hash nothing (what an attached observer alone costs).
+        case observe
+    }
 
     private let lock = NSLock()
     private var entries: [TraceEntry] = []
@@ -152,6 +166,7 @@ public final class TraceRecorder: @unchecked Sendable {
         tensorWriter?.append(output, entry: index)
         if keepsTensors { tensors.append(output) }
         let bytes = output.count * output.dtype.byteCount
+        guard work != .observe else { return }
         guard digest == .sha256 else {
             entries[index].sha256 = digest.digest(output)
             counts.hashedEntries += 1
@@ -179,7 +194,8 @@ public final class TraceRecorder: @unchecked Sendable {
         guard !pending.isEmpty else { return }
         let jobs = pending.map(\.tensor)
         let sizes = jobs.map { $0.count * $0.dtype.byteCount }
-        let digests = TraceRecorder.sha256(jobs, sizes: sizes, threads: Runtime.settings.threads)
+        let digests = work == .hash ? TraceRecorder.sha256(jobs, sizes: sizes, threads: Runtime.settings.threads)
+                                    : [String](repeating: "", count: jobs.count)
         for (job, hex) in zip(pending, digests) {
             for e in job.entries { entries[e].sha256 = hex }
         }

@@ -92,9 +92,12 @@ struct FusedConv: Sendable {
     }
 }
 
-/// Adds the shortcut and applies the block's final ReLU in place.
+/// Adds the shortcut and applies the block's final ReLU in place — out of place when observed:
+/// the observer may hold `y` (just reported), which an in-place add would copy first (same bits).
 func residual(_ y: inout Tensor, _ identity: Tensor, block: String, in scope: ModuleScope) throws(ModuleError) {
-    try scope.run { () throws(TensorError) in try y.add(identity, relu: true) }
+    try scope.run { () throws(TensorError) in
+        if scope.isObserved { y = try y.adding(identity, relu: true) } else { try y.add(identity, relu: true) }
+    }
     scope.report(y, operation: block + " (residual add + ReLU)")
 }
 

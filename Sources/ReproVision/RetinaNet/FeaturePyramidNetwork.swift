@@ -105,7 +105,9 @@ public struct FeaturePyramidNetwork: Module {
             var lateral = try innerBlocks[i].forward(features[i], in: inner.child(String(i)))
             let top = last
             try inner.child(String(i)).run { () throws(TensorError) in
-                try lateral.add(top.upsampledNearestNHWC(toHeight: lateral.shape[1], width: lateral.shape[2]))
+                let up = try top.upsampledNearestNHWC(toHeight: lateral.shape[1], width: lateral.shape[2])
+                // Observed, `lateral` was just reported and may be held: out of place rather than copied first (same bits).
+                if scope.isObserved { lateral = try lateral.adding(up) } else { try lateral.add(up) }
             }
             last = lateral
             ps.insert(try layerBlocks[i].forward(last, in: outer.child(String(i))), at: 0)
