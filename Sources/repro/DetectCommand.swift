@@ -365,6 +365,9 @@ struct DetectCommand: ParsableCommand {
         } catch let error as CLIError {
             printError("\(path): error: \(error.message(without: path))")
             throw ExitCode(1)
+        } catch CheckpointError.unreadable(_, let reason) {
+            printError("\(path): error: cannot open: \(reason)")
+            throw ExitCode(1)
         } catch {
             printError("\(path): error: \(error)")
             throw ExitCode(1)
