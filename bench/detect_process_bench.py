@@ -15,9 +15,26 @@ script measures exactly that, for both engines, as separate child processes:
   * Repro: `repro detect --weights FILE --threads T --json IMG...` (stdout to a file);
   * whole process: wall time (perf_counter around spawn + wait) and peak RSS (os.wait4's ru_maxrss) of each
     child, engines alternated pair by pair (a change in machine load hits both alike), median of --pairs;
-  * ready model: in-process time from a `.pth` to a model that can run (Repro: `repro detect --profile`'s
-    init_seconds, which covers reading the file, building and preparing; PyTorch: torch.load +
-    load_state_dict, and the same plus the model's construction), and from a seed (construction only);
+  * ready model from a .pth, in process, the same logical work on both sides -- from the file's path to a
+    model that can run, its parameters holding the file's values:
+      PyTorch: `sd = torch.load(FILE)` (zip directory, unpickling, every storage read into fresh memory)
+               + `model.load_state_dict(sd)` (one copy into the parameters); the model's construction,
+               which allocated and randomly initialised those parameters, is NOT counted (a second row
+               adds it);
+      Repro:   `repro detect --profile --weights FILE`'s init_seconds: open + mmap, zip directory, pickle
+               (tensors are views of the mapping), building the module tree without any random
+               initialisation, one copy of each tensor into its final storage (the parameters' memory is
+               allocated here), preparation (norms folded, 1x1/strided convolutions packed), and waiting
+               for the file's SHA-256 that the provenance record needs (hashed from the start on a thread
+               of its own; the command writes nothing before it has it).
+    Both sides print their phases (PyTorch: torch.load / load_state_dict; Repro: `init_phases`: read,
+    construct, convert, prepare, sha256_wait, and sha256_thread, the hash's own time beside them);
+  * construction from a seed: PyTorch `retinanet_resnet50_fpn_v2(...)` after torch.manual_seed (the builder
+    call alone); Repro `repro detect --profile --seed`'s init_seconds (construction with torchvision's
+    initialisation + preparation). bench/retinanet_bench.py times the same two things. One sample per
+    process: the figure is the median over --pairs processes, printed with its range, because the first
+    touch of a process's fresh memory (the 146 MB of parameters) varies several-fold from process to process
+    on a VM;
   * the 32x32 case: the whole process with --weights on one 32x32 image.
 
 Targets (issue 16): whole process <= 0.5x PyTorch's wall time and peak RSS <= 0.75x; ready model from a .pth
@@ -58,9 +75,12 @@ if mode == "seed":
     torch.manual_seed(args["seed"])
 t0 = time.perf_counter()
 model = retinanet_resnet50_fpn_v2(weights=None, weights_backbone=None)
-t1 = time.perf_counter()
+t1 = t_mid = time.perf_counter()
 if mode != "seed":
-    model.load_state_dict(torch.load(args["weights"]))
+    state = torch.load(args["weights"])
+    t_mid = time.perf_counter()
+    model.load_state_dict(state)
+    del state
 t2 = time.perf_counter()
 model.eval()
 counts = []
@@ -69,7 +89,8 @@ with torch.inference_mode():
         x = TF.to_tensor(Image.open(path).convert("RGB"))
         counts.append(len(model([x])[0]["scores"]))
 t3 = time.perf_counter()
-print(json.dumps({"import": t_import - t_start, "construct": t1 - t0, "load": t2 - t1, "detect": t3 - t2,
+print(json.dumps({"import": t_import - t_start, "construct": t1 - t0, "load": t2 - t1, "torch_load": t_mid - t1,
+                  "load_state_dict": t2 - t_mid, "detect": t3 - t2,
                   "detections": counts, "torch": torch.__version__}))
 '''
 
@@ -175,7 +196,9 @@ def main():
             text, wall, rss = run_child(rcmd, env)
             row["repro"] = {"wall": wall, "rss": rss}
             if "--profile" in rcmd:
-                row["repro"]["init"] = json.loads(text.strip().splitlines()[-1])["init_seconds"]
+                record = json.loads(text.strip().splitlines()[-1])
+                row["repro"]["init"] = record["init_seconds"]
+                row["repro"]["phases"] = record.get("init_phases", {})
             else:
                 row["repro"]["detections"] = [len(json.loads(l)["detections"]) for l in text.strip().splitlines()[1:]]
             rows.append(row)
@@ -188,6 +211,9 @@ def main():
 
     def med(name, engine, key):
         return med_of(results, name, engine, key)
+
+    def spread(name, engine, key):
+        return spread_of(results, name, engine, key)
 
     # PyTorch's load time comes from the "whole" and "tiny" runs (both load the same file).
     torch_load = statistics.median([r["torch"]["load"] for n in ("whole", "tiny") for r in results[n]])
@@ -220,10 +246,13 @@ def main():
     row("ready model from .pth (PyTorch: torch.load + load_state_dict)", torch_load, repro_ready, "s", 1.0)
     row("ready model from .pth (PyTorch: + construction)", torch_ready, repro_ready, "s")
     row("construction from a seed", torch_seed, repro_seed, "s", 0.5)
+    print(f"| (construction from a seed, range of {args.pairs}) | {spread('seed', 'torch', 'construct')} | "
+          f"{spread('seed', 'repro', 'init')} | | |")
     print(f"| (PyTorch import time, in its wall times) | {med('whole', 'torch', 'import'):.2f} s | | | |")
     print(f"| detections per image | {results['whole'][0]['torch']['detections']} | "
           f"{results['whole'][0]['repro']['detections']} | | |")
     print("\nTargets: " + "; ".join(verdicts))
+    print_ready_phases(results)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"results": results, "threads": args.threads, "load": load}, f, indent=1)
@@ -233,6 +262,40 @@ def main():
 
 def med_of(results, name, engine, key):
     return statistics.median(r[engine][key] for r in results[name])
+
+
+def print_ready_phases(results):
+    """Where the time to a ready model from the .pth goes, on each side (medians, seconds)."""
+    torch_rows = [r["torch"] for n in ("whole", "tiny") for r in results[n] if "torch_load" in r["torch"]]
+    phases = [r["repro"].get("phases") or {} for r in results["ready"]]
+    if not torch_rows or not all(phases):
+        return
+    m = lambda rows, key: statistics.median(x[key] for x in rows)  # noqa: E731
+    print("\nReady model from the .pth, phases (medians; PyTorch over the whole/tiny runs, Repro over the ready runs):\n")
+    print("| PyTorch phase | s | Repro phase | s |")
+    print("|---|---:|---|---:|")
+    left = [("torch.load (zip, unpickle, storages read into fresh memory)", m(torch_rows, "torch_load")),
+            ("model.load_state_dict (copy into the constructed parameters)", m(torch_rows, "load_state_dict")),
+            ("(construction + random init, not counted)", m(torch_rows, "construct"))]
+    right = [("read: open, mmap, zip directory, pickle", m(phases, "read")),
+             ("construct: module tree, placeholders (no init)", m(phases, "construct")),
+             ("convert: one copy per tensor into fresh storage", m(phases, "convert")),
+             ("prepare: fold norms, pack convolutions", m(phases, "prepare")),
+             ("sha256_wait: waiting for the file's SHA-256", m(phases, "sha256_wait")),
+             ("(sha256_thread: the hash on its own thread, overlapped)", m(phases, "sha256_thread"))]
+    for i in range(max(len(left), len(right))):
+        a = left[i] if i < len(left) else ("", None)
+        b = right[i] if i < len(right) else ("", None)
+        fa = f"{a[1]:.3f}" if a[1] is not None else ""
+        fb = f"{b[1]:.3f}" if b[1] is not None else ""
+        print(f"| {a[0]} | {fa} | {b[0]} | {fb} |")
+    print(f"| **torch.load + load_state_dict** | {m(torch_rows, 'load'):.3f} | **init_seconds** | "
+          f"{med_of(results, 'ready', 'repro', 'init'):.3f} |")
+
+
+def spread_of(results, name, engine, key):
+    values = [r[engine][key] for r in results[name]]
+    return f"{min(values):.2f}-{max(values):.2f} s"
 
 
 def plot(path, results, threads, load):

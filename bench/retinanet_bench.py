@@ -17,8 +17,12 @@ What it measures (both engines, same conditions):
                    + transform.postprocess
   * peak memory: each engine runs in its own child process; its max RSS comes from os.wait4's rusage
     (ru_maxrss, kB; the largest over the rounds) — the whole process: libraries, weights, activations.
-The model construction time (random init of 38 M parameters; the median over the rounds, one sample per
-process, as bench/detect_process_bench.py reports it) is reported but not in the stage times.
+The model construction time is reported but not in the stage times: PyTorch's builder call after
+torch.manual_seed (random init of 38 M parameters), Repro's `--profile` init_seconds (the same initialisation
++ preparation) -- exactly what bench/detect_process_bench.py's "construction from a seed" row times. It is one
+sample per process, and the first touch of a process's fresh memory varies several-fold between processes on
+a VM, so the figure is the median over the rounds, printed with its range: quote it from --rounds 3 or more
+(a single round's sample is what made the two benches disagree, 0.83 against 0.36).
 
 It prints a markdown table (with `uptime`: rerun on a quiet machine for figures to quote) and the
 targets: Repro/PyTorch time <= 0.75, Repro peak RSS <= PyTorch's.
@@ -58,10 +62,11 @@ import torchvision.transforms.functional as TF
 from PIL import Image
 from torchvision.models.detection import retinanet_resnet50_fpn_v2
 
-t0 = time.perf_counter()
 torch.manual_seed(args["seed"])
-model = retinanet_resnet50_fpn_v2(weights=None, weights_backbone=None).eval()
+t0 = time.perf_counter()
+model = retinanet_resnet50_fpn_v2(weights=None, weights_backbone=None)
 init = time.perf_counter() - t0
+model.eval()
 img = Image.open(args["image"]).convert("RGB")
 
 def once():
@@ -211,6 +216,8 @@ def main():
               f"{r[s][0] / t[s][0]:.2f} | {r[s][1] / t[s][1]:.2f} |")
     print(f"| model construction (seeded init, median of {args.rounds} rounds, not in total) | {torch_res['init_seconds']:.2f} | | "
           f"{repro_res['init_seconds']:.2f} | | {repro_res['init_seconds'] / torch_res['init_seconds']:.2f} | |")
+    print(f"| (construction, range over the rounds) | {min(torch_inits):.2f}-{max(torch_inits):.2f} | | "
+          f"{min(repro_inits):.2f}-{max(repro_inits):.2f} | | | |")
     print(f"| peak RSS, MiB (wait4 ru_maxrss) | {torch_rss / 1024:.0f} | | {repro_rss / 1024:.0f} | | "
           f"{repro_rss / torch_rss:.2f} | |")
     print(f"| detections | {torch_res['detections']} | | {repro_res['detections']} | | | |")

@@ -170,6 +170,7 @@ COMPILE_ONLY = {
     ("Sources/ReproData/ImageFolderDataset.swift", 'let ds = try ImageFolderDataset(root: "data/train")'),
     ("Sources/ReproNN/Checkpoint/StateDict+Prefix.swift", 'if let p = dict.sharedKeyPrefix { print("every key starts with", p) }'),
     ("Sources/ReproNN/Checkpoint/StateDict+Prefix.swift", 'let dict = try StateDict(contentsOf: "ddp.pth").strippingPrefix("module.")'),
+    ("Sources/ReproNN/Checkpoint/StateDict+FileDigest.swift", 'let dict = try StateDict(contentsOf: "retinanet_v2.pth")'),
     ("Sources/ReproNN/Module/StateDict+Module.swift", "let model = try RetinaNet(configuration: .v2, seed: 3407)"),
     ("Sources/ReproVision/RetinaNet/CheckpointDiagnosis.swift", 'let dict = try StateDict(contentsOf: "finetuned.pth")'),
     ("Sources/Repro/RunManifest.swift", 'let manifest = try RunManifest(contentsOf: "run.manifest.json")'),

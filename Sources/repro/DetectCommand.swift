@@ -189,21 +189,30 @@ struct DetectCommand: ParsableCommand {
         }
         let sink = try replacement ?? OutputSink.named(output.output)
 
-        // 3. The model.
+        // 3. The model. The checkpoint's SHA-256 is hashed on a thread of its own while the model is
+        // built, and waited for where it is first needed, before any output is written.
         let initStart = ContinuousClock.now
+        var phases = InitPhases()
         let checkpoint = try weights.map(readCheckpoint)
-        if let checkpoint, let weights { recorder?.recordWeights(path: weights, fileSHA256: checkpoint.sha256, dict: checkpoint.dict) }
+        if checkpoint != nil { phases.read = ContinuousClock.now - initStart }
+        let tensorsSHA256 = recorder != nil ? checkpoint?.dict.canonicalSHA256 : nil
         // Norm epsilon as torchvision decides it: 0 only for its official COCO v1 file (recognised by its
         // SHA-256), 1e-5 for seeded models and other checkpoints; --norm-eps overrides both.
         if let normEps {
             config.normEpsilon = normEps
-        } else if config.style == .v1, let sha = checkpoint?.sha256,
+        } else if config.style == .v1, let sha = try checkpoint?.digest.value(),
                   RetinaNetConfiguration.isOfficialCOCOV1Checkpoint(sha256: sha) {
             config.normEpsilon = 0
         }
-        let model = try loadModel(config, seed: seed, checkpoint: checkpoint?.loadable)
+        let model = try loadModel(config, seed: seed, checkpoint: checkpoint?.loadable, times: &phases.loading)
+        let weightsSHA256 = try checkpoint?.digest.value()
+        if let weights, let weightsSHA256, let tensorsSHA256 {
+            recorder?.recordWeights(path: weights, fileSHA256: weightsSHA256, tensorsSHA256: tensorsSHA256)
+        }
         if profile {
-            try runProfile(model, inputs, sink: sink, initSeconds: Self.seconds(ContinuousClock.now - initStart))
+            phases.total = ContinuousClock.now - initStart
+            if let (hashing, waited) = checkpoint?.digest.seconds { (phases.sha256, phases.sha256Wait) = (hashing, waited) }
+            try runProfile(model, inputs, sink: sink, phases: phases)
             try sink.close()
             if failed { throw ExitCode(1) }
             return
@@ -213,7 +222,7 @@ struct DetectCommand: ParsableCommand {
         var writer = try DetectionWriter(
             sink: sink, format: coco ? .coco : output.json ? .json : .text,
             provenance: Provenance(config: config, arch: arch, seed: IntegerSeed(seed), weights: weights,
-                                   weightsSHA256: checkpoint?.sha256))
+                                   weightsSHA256: weightsSHA256))
         var traceOutput = try trace.map { (p) throws(CLIError) in
             try TraceOutput(path: p, keepingTensors: traceTensors, digest: traceDigest, model: model.traceModel(arch: arch), images: inputs.count)
         }
@@ -278,11 +287,39 @@ struct DetectCommand: ParsableCommand {
         return paths
     }
 
-    /// `--profile`: one JSON object per image with every run's stage times (seconds),
-    /// the model construction time and the process's peak resident memory so far.
-    private func runProfile(_ model: RetinaNet, _ inputs: [DetectionInput], sink: OutputSink, initSeconds: Double) throws {
+    /// Where the time to a ready model goes (`--profile`'s `init_seconds` and `init_phases`).
+    struct InitPhases {
+        /// Opening, mapping and parsing the checkpoint (zip directory, pickle, tensor views).
+        var read: Duration = .zero
+        /// Construction, conversion and preparation (``RetinaNet/LoadingTimes``; construction
+        /// includes the seeded initialisation when there is no checkpoint).
+        var loading = RetinaNet.LoadingTimes()
+        /// Everything, from before the checkpoint is opened to a prepared model whose checkpoint
+        /// SHA-256 is known.
+        var total: Duration = .zero
+        /// Seconds the checkpoint's SHA-256 took on its own thread, and seconds the command waited
+        /// for it after the model was ready.
+        var sha256 = 0.0, sha256Wait = 0.0
+
+        /// The phases in seconds, as `--profile` prints them.
+        struct Record: Encodable {
+            var read, construct, convert, prepare, sha256Thread, sha256Wait: Double
+        }
+
+        var record: Record {
+            Record(read: DetectCommand.seconds(read), construct: DetectCommand.seconds(loading.construct),
+                   convert: DetectCommand.seconds(loading.convert), prepare: DetectCommand.seconds(loading.prepare),
+                   sha256Thread: sha256, sha256Wait: sha256Wait)
+        }
+    }
+
+    /// `--profile`: one JSON object per image with every run's stage times (seconds), the time to
+    /// a ready model (`init_seconds`, its checkpoint's SHA-256 included; `init_phases` says where
+    /// it went) and the process's peak resident memory so far.
+    private func runProfile(_ model: RetinaNet, _ inputs: [DetectionInput], sink: OutputSink, phases: InitPhases) throws {
         struct Record: Encodable {
             var file: String, arch: String, threads: Int, width: Int, height: Int, initSeconds: Double
+            var initPhases: InitPhases.Record
             var detections: Int, peakRssKb: Int, warmup: [Times], runs: [Times]
             /// With --profile-trace: what the recorder hashed and reused in one pass (the last).
             var trace: TraceStatistics?
@@ -323,38 +360,18 @@ struct DetectCommand: ParsableCommand {
             }
             try sink.writeLine(JSONOutput.line(Record(
                 file: input.name, arch: arch, threads: Runtime.threads, width: image.width, height: image.height,
-                initSeconds: initSeconds, detections: detections.count, peakRssKb: Self.peakResidentKilobytes() ?? -1,
-                warmup: warm, runs: runs, trace: traceStatistics)))
+                initSeconds: Self.seconds(phases.total), initPhases: phases.record, detections: detections.count,
+                peakRssKb: ProcessMemory.peakKilobytes() ?? -1, warmup: warm, runs: runs, trace: traceStatistics)))
         }
-    }
-
-    /// `VmHWM` from /proc/self/status (Linux), in kB.
-    static func peakResidentKilobytes() -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            return Int(line.dropFirst(6).split(separator: " ").first ?? "")
-        }
-        return nil
     }
 
     /// The checkpoint as read (`dict`, for the manifest; memory-mapped: no copy of the file is
     /// made), the state dict to load (unwrapped notes printed, `--strip-prefix` applied) and the
-    /// SHA-256 of its bytes (for the provenance record; hashed in 1 MiB reads, so the file is never
-    /// held whole).
-    private func readCheckpoint(_ path: String) throws -> (dict: StateDict, loadable: StateDict, sha256: String) {
+    /// SHA-256 of its bytes (for the provenance record), being hashed on a thread of its own.
+    private func readCheckpoint(_ path: String) throws -> (dict: StateDict, loadable: StateDict, digest: CheckpointDigest) {
         do {
-            let dict: StateDict
-            let digest: String
-            if path == "-" {
-                let bytes = try FileIO.read(path)
-                dict = try StateDict(bytes: bytes)
-                digest = SHA256.hash(bytes).hex
-            } else {
-                var hash = SHA256()
-                try FileIO.forEachChunk(of: path) { hash.update($0) }
-                digest = hash.finalize().hex
-                dict = try StateDict(contentsOf: path)
-            }
+            let dict = try path == "-" ? StateDict(bytes: FileIO.read(path)) : StateDict(contentsOf: path)
+            let digest = CheckpointDigest(dict, path: path)
             if let key = dict.wrapperKey {
                 printError("note: \(path) is a training checkpoint; loading the state dict in its \"\(key)\" entry")
             }
@@ -367,6 +384,9 @@ struct DetectCommand: ParsableCommand {
         } catch let error as CLIError {
             printError("\(path): error: \(error.message(without: path))")
             throw ExitCode(1)
+        } catch CheckpointError.unreadable(_, let reason) {
+            printError("\(path): error: cannot open: \(reason)")
+            throw ExitCode(1)
         } catch {
             printError("\(path): error: \(error)")
             throw ExitCode(1)
@@ -375,9 +395,12 @@ struct DetectCommand: ParsableCommand {
 
     /// The model: from the checkpoint when there is one (built without a random initialisation and
     /// loaded strictly, ``RetinaNet/loading(_:configuration:)``), else from the seed.
-    private func loadModel(_ config: RetinaNetConfiguration, seed: Int64, checkpoint: StateDict?) throws -> RetinaNet {
+    private func loadModel(_ config: RetinaNetConfiguration, seed: Int64, checkpoint: StateDict?,
+                           times: inout RetinaNet.LoadingTimes) throws -> RetinaNet {
         guard let checkpoint, let weights else {
+            let start = ContinuousClock.now
             let model = try RetinaNet(configuration: config, seed: seed)
+            times.construct = ContinuousClock.now - start
             printError("""
                 warning: no --weights given: every parameter is RANDOM (torch.manual_seed(\(IntegerSeed(seed))) + \
                 torchvision's initialisation of retinanet_resnet50_fpn\(arch == "v2" ? "_v2" : "")). The detections \
@@ -386,7 +409,7 @@ struct DetectCommand: ParsableCommand {
             return model
         }
         do {
-            let (model, report) = try RetinaNet.loading(checkpoint, configuration: config)
+            let (model, report) = try RetinaNet.loading(checkpoint, configuration: config, times: &times)
             if !report.ignored.isEmpty {
                 printError("note: ignored \(report.ignored.count) checkpoint entries (\(report.ignored.prefix(3).joined(separator: ", "))…)")
             }

@@ -25,9 +25,10 @@ final class ManifestRecorder {
         return ManifestRecorder(subcommand: subcommand, arguments: rest)
     }
 
-    /// Records a checkpoint: its file bytes' SHA-256 and its tensors' canonical SHA-256.
-    func recordWeights(path: String, fileSHA256: String, dict: StateDict) {
-        weights = RunManifest.Weights(path: path, sha256: fileSHA256, tensorsSHA256: dict.canonicalSHA256)
+    /// Records a checkpoint: its file bytes' SHA-256 and its tensors' canonical SHA-256
+    /// (``StateDict/canonicalSHA256``).
+    func recordWeights(path: String, fileSHA256: String, tensorsSHA256: String) {
+        weights = RunManifest.Weights(path: path, sha256: fileSHA256, tensorsSHA256: tensorsSHA256)
     }
 
     /// Records an input file (its bytes are hashed here) and, when decoded, its pixels' SHA-256.

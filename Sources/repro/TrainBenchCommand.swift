@@ -79,12 +79,7 @@ struct TrainBenchCommand: ParsableCommand {
 
     /// A `/proc/self/status` memory line (`VmRSS`, `VmHWM`) in MiB; 0 where the file is missing.
     static func memoryMiB(_ field: String) -> Double {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-        for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
-            let kib = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
-            return kib / 1024
-        }
-        return 0
+        Double(ProcessMemory.statusKilobytes(field) ?? 0) / 1024
     }
 
     /// One warm-up step then `runs` timed steps of `optimizer` over the model's parameter tensors

@@ -1580,6 +1580,12 @@ struct DocCommentExample: Sendable {
     let first = try file.tensor(file.keys[0])
 }
 
+// Sources/ReproNN/Checkpoint/StateDict+FileDigest.swift #1
+@Sendable func example_ReproNN_Checkpoint_StateDict_FileDigest_1() async throws {
+    let dict = try StateDict(contentsOf: "retinanet_v2.pth")
+    let digest = dict.fileSHA256()   // what `sha256sum retinanet_v2.pth` prints
+}
+
 // Sources/ReproNN/Checkpoint/StateDict+Prefix.swift #1
 @Sendable func example_ReproNN_Checkpoint_StateDict_Prefix_1() async throws {
     let dict = try StateDict(contentsOf: "ddp.pth")
@@ -2568,6 +2574,7 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproNN/Checkpoint/CheckpointTensor.swift #1", code: "let dict = try StateDict(contentsOf: \"weights.pth\")\nlet w = try dict.tensor(\"backbone.body.conv1.weight\")\nw.shape          // [64, 3, 7, 7]\nlet values = try w.floats()", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_CheckpointTensor_1),
     DocCommentExample(location: "Sources/ReproNN/Checkpoint/HalfPrecision.swift #1", code: "HalfPrecision.float(float16Bits: 0x3C00)    // 1.0\nHalfPrecision.float(float16Bits: 0x0001)    // 2^-24, the smallest subnormal\nHalfPrecision.float(bfloat16Bits: 0x3F80)   // 1.0", runs: true, throwsError: false, body: example_ReproNN_Checkpoint_HalfPrecision_1),
     DocCommentExample(location: "Sources/ReproNN/Checkpoint/SafetensorsFile.swift #1", code: "let file = try SafetensorsFile(contentsOf: \"run.trace.safetensors\")\nlet first = try file.tensor(file.keys[0])", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_SafetensorsFile_1),
+    DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict+FileDigest.swift #1", code: "let dict = try StateDict(contentsOf: \"retinanet_v2.pth\")\nlet digest = dict.fileSHA256()   // what `sha256sum retinanet_v2.pth` prints", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_FileDigest_1),
     DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict+Prefix.swift #1", code: "let dict = try StateDict(contentsOf: \"ddp.pth\")\nif let p = dict.sharedKeyPrefix { print(\"every key starts with\", p) }", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_Prefix_1),
     DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict+Prefix.swift #2", code: "let dict = try StateDict(contentsOf: \"ddp.pth\").strippingPrefix(\"module.\")", runs: false, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_Prefix_2),
     DocCommentExample(location: "Sources/ReproNN/Checkpoint/StateDict+SafetensorsWriter.swift #1", code: "let dict = StateDict([(\"w\", try CheckpointTensor(dtype: .float32, shape: [1], bytes: [0, 0, 128, 63]))])\nlet bytes = dict.safetensorsBytes()\nlet back = try StateDict(bytes: bytes)   // the same keys, dtypes, shapes and bytes", runs: true, throwsError: false, body: example_ReproNN_Checkpoint_StateDict_SafetensorsWriter_1),

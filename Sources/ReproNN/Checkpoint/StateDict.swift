@@ -47,6 +47,9 @@ public struct StateDict: Sendable {
     /// checkpoint (`{"state_dict": …, "optimizer": …, "epoch": …}` or `{"model": …}`) rather
     /// than a bare state dict; nil for a bare state dict. See ``wrapperKeys``.
     public let wrapperKey: String?
+    /// The whole file (or byte array) the state dict was parsed from, for ``fileSHA256()``; nil for
+    /// a state dict assembled from entries.
+    var source: CheckpointBuffer?
 
     /// The keys under which a training checkpoint keeps its model's state dict, in the order
     /// they are tried: `state_dict`, `model_state_dict`, `model`.
@@ -107,6 +110,7 @@ public struct StateDict: Sendable {
         } else {
             throw .unknownFormat("first bytes \(head.prefix(8).map { String($0, radix: 16) }) match no known checkpoint format")
         }
+        source = buffer
     }
 
     /// The tensor called `key`.

@@ -120,15 +120,39 @@ public struct RetinaNet: Module {
     /// - Returns: the ready model and the load report (only ignored keys can be listed).
     /// - Throws: ``RetinaNetError/module(_:)`` for a checkpoint that does not match.
     public static func loading(_ stateDict: StateDict, configuration: RetinaNetConfiguration) throws(RetinaNetError) -> (model: RetinaNet, report: LoadReport) {
+        var times = LoadingTimes()
+        return try loading(stateDict, configuration: configuration, times: &times)
+    }
+
+    /// Wall-clock time of each step of ``loading(_:configuration:)`` (`repro detect --profile`'s
+    /// `init_phases`).
+    package struct LoadingTimes: Sendable {
+        /// Building the module tree with placeholder parameters (nothing drawn, nothing allocated).
+        package var construct: Duration = .zero
+        /// Matching keys and converting each checkpoint tensor into its final storage (one copy).
+        package var convert: Duration = .zero
+        /// Folding the norms and packing the convolutions that keep a packed form.
+        package var prepare: Duration = .zero
+
+        package init() {}
+    }
+
+    /// ``loading(_:configuration:)``, timing each step into `times`.
+    package static func loading(
+        _ stateDict: StateDict, configuration: RetinaNetConfiguration, times: inout LoadingTimes
+    ) throws(RetinaNetError) -> (model: RetinaNet, report: LoadReport) {
         try configuration.validate()
+        let clock = ContinuousClock()
         do throws(ModuleError) {
+            let start = clock.now
             var model = try ParameterPlaceholders.building { () throws(ModuleError) -> RetinaNet in
                 do throws(RetinaNetError) { return try RetinaNet(configuration: configuration, seed: 0) } catch {
                     if case .module(let e) = error { throw e }
                     throw .invalidConfiguration("\(error)")
                 }
             }
-            let report = try model.load(stateDict: stateDict, strict: true)
+            times.construct = clock.now - start
+            let report = try model.load(stateDict: stateDict, strict: true, times: &times)
             return (model, report)
         } catch {
             throw .module(error)
@@ -155,10 +179,21 @@ public struct RetinaNet: Module {
     /// is the configuration's: build the model with ``RetinaNetConfiguration/normEpsilon`` = 0 for
     /// torchvision's official COCO v1 file (``RetinaNetConfiguration/isOfficialCOCOV1Checkpoint(sha256:)``).
     public mutating func load(stateDict: StateDict, strict: Bool = true) throws(ModuleError) -> LoadReport {
+        var times = LoadingTimes()
+        return try load(stateDict: stateDict, strict: strict, times: &times)
+    }
+
+    /// ``load(stateDict:strict:)``, timing the conversion and the preparation into `times`.
+    package mutating func load(stateDict: StateDict, strict: Bool, times: inout LoadingTimes) throws(ModuleError) -> LoadReport {
+        let clock = ContinuousClock()
+        let start = clock.now
         let dict = configuration.style == .v1 ? stateDict.upgradingLegacyRetinaNetKeys() : stateDict
         var copy = self
         let report = try copy.replaceParameters(from: dict, strict: strict)
+        let converted = clock.now
         try copy.prepare(in: .root)
+        times.convert = converted - start
+        times.prepare = clock.now - converted
         self = copy
         return report
     }
