@@ -118,7 +118,8 @@ func treeBits(_ s: SampleTreeSum) -> [String] {
 }
 
 /// The convolution's weight and bias gradient trees (fused) against per-sample gradients pushed
-/// through `SampleGradients.accumulate` — groups, strides, a 7×7 stem, pointwise; every kernel path.
+/// through `SampleGradients.accumulate` — groups, strides, a 7×7 stem, pointwise, and the one-group
+/// tap-major implicit im2col (against the per-sample OIHW im2col products); every kernel path.
 @Suite struct ConvGradientTreeTests {
     static func geometry(_ n: Int, _ c: Int, _ h: Int, _ w: Int, _ o: Int, k: Int, s: Int = 1, p: Int = 0,
                          groups: Int = 1) throws -> ConvGeometry {
@@ -132,6 +133,13 @@ func treeBits(_ s: SampleTreeSum) -> [String] {
             (try Self.geometry(3, 6, 11, 10, 12, k: 3, s: 2, p: 1, groups: 3), 0),
             (try Self.geometry(2, 3, 20, 20, 8, k: 7, s: 2, p: 3), 5),
             (try Self.geometry(8, 16, 4, 4, 40, k: 1), 8),
+            // Tap-major implicit im2col, whole 16-channel panels: depth over two KC blocks, a
+            // stride-2 layer, a dilated one, and channels that end mid-panel next to whole panels.
+            (try Self.geometry(3, 32, 18, 17, 20, k: 3, p: 1), 1),
+            (try Self.geometry(2, 16, 13, 12, 70, k: 3, s: 2, p: 1), 0),
+            (try ConvGeometry(batch: 2, inChannels: 16, height: 11, width: 12, outChannels: 13, kernelHeight: 3, kernelWidth: 3,
+                              stride: (1, 1), padding: (2, 2), dilation: (2, 2)), 6),
+            (try Self.geometry(2, 24, 7, 7, 9, k: 3, p: 1), 2),
         ]
         for (g, first) in cases {
             let x = seededFloats(g.batch * g.height * g.width * g.inChannels, seed: 31)

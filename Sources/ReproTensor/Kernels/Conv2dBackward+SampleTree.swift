@@ -13,6 +13,7 @@ extension Conv2dBackward {
         _ g: ConvGeometry, input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
         firstSample: Int, threads: Int
     ) -> SampleTreeSum {
+        if g.groups == 1 { return tapMajorWeightGradientTree(g, input: x, outputGradient: dy, firstSample: firstSample, threads: threads) }
         let plane = g.outHeight * g.outWidth, oc = g.outChannels, width = tapWidth(g)
         let icg = g.groupInChannels, ocg = g.groupOutChannels, kk = g.kernelHeight * g.kernelWidth
         let count = weightCount(g)
@@ -33,6 +34,88 @@ extension Conv2dBackward {
             }
         }
         return plan.sum(count: count) { UnsafePointer(nodes[$0]) }
+    }
+
+    /// ``weightGradientTree(_:input:outputGradient:firstSample:threads:)`` for one group, with an
+    /// implicit im2col: the product runs over the tap-major columns `(ky, kx, c)` — B's row `p` is
+    /// the sample's input pixels under output pixel `p`, tap after tap — packed straight from `xₙ`
+    /// (``packTapMajorColumns(_:sample:depth:panels:into:)``, no im2col matrix), and each node is
+    /// then permuted to OIHW. A column permutation moves whole output elements (each one FMA chain
+    /// over the same depth, the same segments: ``GEMM/isSegmented(m:n:k:)`` sees the same
+    /// `m, n, k`), so the nodes have the bits of the OIHW-ordered product.
+    static func tapMajorWeightGradientTree(
+        _ g: ConvGeometry, input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+        firstSample: Int, threads: Int
+    ) -> SampleTreeSum {
+        let plane = g.outHeight * g.outWidth, oc = g.outChannels, width = tapWidth(g), c = g.inChannels
+        let kk = g.kernelHeight * g.kernelWidth, count = weightCount(g), sampleFloats = g.height * g.width * c
+        let plan = SampleTreePlan(firstSample: firstSample, samples: g.batch)
+        let tapMajor = plan.nodes.map { _ in UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1)) }
+        let nodes = plan.nodes.map { _ in UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1)) }
+        defer { for p in tapMajor + nodes { p.deallocate() } }
+        let mPanels = (oc + GEMM.mr - 1) / GEMM.mr, nPanels = (width + GEMM.nr - 1) / GEMM.nr
+        let packers = min(max(threads, 1), max(1, (mPanels * 6 + nPanels * 16) * plane / GEMM.packGrain))
+        GEMM.sampleTreeMultiply(
+            m: oc, n: width, depth: plane, samples: g.batch, firstSample: firstSample,
+            packSample: { n, packedA, packedB in
+                let a = GEMM.Operand(dy + n * plane * oc, rowStride: 1, colStride: oc), xs = x + n * sampleFloats
+                ThreadPool.current.run(participants: packers) { p in
+                    GEMM.packABlocked(a, m: oc, depth: 0..<plane, panels: (p * mPanels / packers)..<((p + 1) * mPanels / packers),
+                                      origin: 0, layoutPanels: mPanels, into: packedA)
+                    let panels = (p * nPanels / packers)..<((p + 1) * nPanels / packers)
+                    GEMM.inKCBlocks(depth: 0..<plane, panels: panels, origin: 0, layoutPanels: nPanels, width: 16, into: packedB) {
+                        packTapMajorColumns(g, sample: xs, depth: $0, panels: panels, into: $1)
+                    }
+                }
+            },
+            outputs: tapMajor, ldc: width, threads: threads)
+        // [O, (ky, kx), C] → [O, C, (ky, kx)]: pure copies.
+        for (src, dst) in zip(tapMajor, nodes) {
+            ThreadPool.current.forEachChunk(oc, threads: threads) { o in
+                let s = src + o * width, d = dst + o * width
+                for t in 0..<kk { for ch in 0..<c { d[ch * kk + t] = s[t * c + ch] } }
+            }
+        }
+        return plan.sum(count: count) { UnsafePointer(nodes[$0]) }
+    }
+
+    /// Packs 16-column panels `panels` of sample `x`'s (`[H, W, C]`) tap-major im2col matrix over
+    /// output pixels `depth` — row `p` (pixel `(oy, ox)` in raster order), column `(ky·KW + kx)·C + c`
+    /// holds `x[oy·sh + ky·dh − ph, ox·sw + kx·dw − pw, c]`, `0` outside the image and past the last
+    /// column — in ``GEMM/packB(_:n:depth:panels:into:)``'s layout (a pure copy). When `C` is a
+    /// multiple of 16, a panel is 16 consecutive channels of one tap: one vector per pixel.
+    static func packTapMajorColumns(_ g: ConvGeometry, sample x: UnsafePointer<Float>, depth: Range<Int>, panels: Range<Int>,
+                                    into dst: UnsafeMutablePointer<Float>) {
+        typealias V = SIMD16<Float>
+        let c = g.inChannels, kw = g.kernelWidth, n = tapWidth(g), ow = g.outWidth, rows = depth.count
+        /// `body(p, offset)` for each pixel of `depth` with the input offset of tap `t` (−1 outside).
+        @inline(__always) func forEachPixel(tap t: Int, _ body: (Int, Int) -> Void) {
+            let offY = (t / kw) * g.dilation.h - g.padding.h, offX = (t % kw) * g.dilation.w - g.padding.w
+            var oy = depth.lowerBound / ow, ox = depth.lowerBound % ow
+            for p in 0..<rows {
+                let iy = oy * g.stride.h + offY, ix = ox * g.stride.w + offX
+                body(p, iy >= 0 && iy < g.height && ix >= 0 && ix < g.width ? (iy * g.width + ix) * c : -1)
+                ox += 1
+                if ox == ow { ox = 0; oy += 1 }
+            }
+        }
+        for jp in panels {
+            let d = dst + (jp - panels.lowerBound) * 16 * rows, j0 = jp * 16
+            if c % 16 == 0 {
+                let c0 = j0 % c
+                forEachPixel(tap: j0 / c) { p, at in
+                    let v = at < 0 ? V() : UnsafeRawPointer(x + at + c0).loadUnaligned(as: V.self)
+                    UnsafeMutableRawPointer(d + p * 16).storeBytes(of: v, as: V.self)
+                }
+                continue
+            }
+            for l in 0..<16 {
+                let j = j0 + l
+                guard j < n else { for p in 0..<rows { d[p * 16 + l] = 0 }; continue }
+                let ch = j % c
+                forEachPixel(tap: j / c) { p, at in d[p * 16 + l] = at < 0 ? 0 : x[at + ch] }
+            }
+        }
     }
 
     /// The bias-gradient tree nodes of samples `0..<g.batch` (global indices from `firstSample`):
