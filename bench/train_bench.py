@@ -8,7 +8,8 @@ What it measures (both engines, same conditions):
     Repro's side), labels (i * 37) % 1000; mean cross-entropy; BatchNorm in training mode;
   * threads: --threads (torch.set_num_threads / `--threads`);
   * one warm-up, then --runs timed forward + backward passes, each phase timed on its own; best and
-    median seconds, and Repro / PyTorch per phase;
+    median seconds, and Repro / PyTorch per phase; also the process CPU seconds of each phase (steadier
+    than wall time on a loaded machine; torch's OpenMP spin-waiting counts, so compare at --threads 1);
   * the optimizer step, timed separately: SGD (momentum 0.9) and AdamW (lr 1e-3, weight decay 0.01)
     over every ResNet-18 parameter with the gradients of the last backward (torch's single-tensor
     CPU loop; Repro's bit-identical update on the parameter tensors, without re-preparing the model);
@@ -59,19 +60,21 @@ b, s = args["batch"], args["size"]
 i = torch.arange(b * s * s * 3)
 x = (((i * 7919) % 1000).float() / 1000 - 0.5).reshape(b, s, s, 3).permute(0, 3, 1, 2).contiguous()
 y = (torch.arange(b) * 37) % 1000
-fwd, bwd, rss_forward = [], [], 0.0
+fwd, bwd, fwd_cpu, bwd_cpu, rss_forward = [], [], [], [], 0.0
 for r in range(args["runs"] + 1):
     model.zero_grad(set_to_none=True)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     loss = torch.nn.functional.cross_entropy(model(x), y)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     rss_forward = max(rss_forward, mib("VmRSS"))
     loss.backward()
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     del loss
     if r > 0:
         fwd.append(t1 - t)
         bwd.append(t2 - t1)
+        fwd_cpu.append(c1 - c)
+        bwd_cpu.append(c2 - c1)
 peak_fb = mib("VmHWM")
 
 
@@ -88,7 +91,7 @@ def steps(opt):
 # torch's default for CPU tensors is the single-tensor loop (foreach=None resolves to it); said explicitly.
 sgd = steps(torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, foreach=False))
 adamw = steps(torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01, foreach=False))
-print(json.dumps({"forward_s": fwd, "backward_s": bwd, "forward_backward_s": [f + g for f, g in zip(fwd, bwd)],
+print(json.dumps({"forward_s": fwd, "backward_s": bwd, "forward_cpu_s": fwd_cpu, "backward_cpu_s": bwd_cpu, "forward_backward_s": [f + g for f, g in zip(fwd, bwd)],
                   "rss_after_forward_mib": rss_forward, "peak_rss_forward_backward_mib": peak_fb,
                   "sgd_step_s": sgd, "adamw_step_s": adamw}))
 '''
@@ -132,6 +135,13 @@ def main():
         t, r = torch_out[key], repro_out[key]
         print(f"| {label} | {min(t):.3f} ({statistics.median(t):.3f}) | {min(r):.3f} ({statistics.median(r):.3f}) "
               f"| {min(r) / min(t):.2f}x |")
+    # Process CPU seconds (all threads) per phase: on a loaded machine wall time mostly measures the
+    # scheduler; CPU time is steadier, but counts torch's OpenMP spin-waiting (compare at --threads 1).
+    print("| CPU seconds (best) | PyTorch | Repro | Repro / PyTorch |")
+    print("| --- | --- | --- | --- |")
+    for key, label in [("forward_cpu_s", "forward"), ("backward_cpu_s", "backward")]:
+        t, r = min(torch_out[key]), min(repro_out[key])
+        print(f"| {label} | {t:.3f} | {r:.3f} | {r / t:.2f}x |")
     print("| memory, MiB | PyTorch | Repro | Repro / PyTorch |")
     print("| --- | --- | --- | --- |")
     for label, tv, rv in [("resident after the forward", torch_out["rss_after_forward_mib"], repro_out["rss_after_forward_mib"]),

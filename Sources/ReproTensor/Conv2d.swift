@@ -212,19 +212,7 @@ public struct PreparedConv2d: Sendable {
                 return
             }
             let x = try inputAffine.map { affine throws(TensorError) in try raw.applying(affine) } ?? raw
-            if let packedTransposed {
-                GEMM.multiply(m: g.batch * g.height * g.width, a: .init(x.floatBase, rowStride: g.inChannels),
-                              packedB: packedTransposed, c: out.floatBase, ldc: g.outChannels, epilogue: e, threads: threads)
-            } else {
-                let hp = g.height + 2 * g.padding.h, wp = g.width + 2 * g.padding.w
-                // The padded copy lives in the pool's reused workspace (no page faults per call).
-                ThreadPool.current.withWorkspace(bytes: g.batch * hp * wp * g.inChannels * 4) { raw in
-                    let padded = raw.bindMemory(to: Float.self, capacity: g.batch * hp * wp * g.inChannels)
-                    Conv2dKernel.pad(g, nhwc: x.floatBase, into: padded, threads: threads)
-                    Conv2dKernel.forward(g, paddedInput: padded, weights: directWeights(g), output: out.floatBase,
-                                         layout: .nhwc, epilogue: e, threads: threads)
-                }
-            }
+            forwardDirect(g, nhwc: x.floatBase, output: out.floatBase, epilogue: e, threads: threads)
         }}
         return out
     }
@@ -267,6 +255,45 @@ public struct PreparedConv2d: Sendable {
             }
         }
         return outputs
+    }
+
+    /// ``forward(nhwc:threads:)`` on raw buffers: `input` holds `[batch, height, width, C]`
+    /// contiguous, `output` receives `[batch, OH, OW, O]` (every element written). The same
+    /// algorithm and bits as the tensor entry point, without wrapping the buffers in tensors
+    /// (the training forward keeps its activations in arrays).
+    ///
+    /// - Throws: ``TensorError`` naming `conv2d` when the sizes do not fit the weights.
+    @_spi(Kernels) public func forward(
+        nhwc input: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
+        output: UnsafeMutablePointer<Float>, threads: Int
+    ) throws(TensorError) {
+        let g = try geometry(for: [batch, weightShape[1] * groups, height, width])
+        guard g.batch > 0 else { return }
+        try withEpilogue { e throws(TensorError) in try runChoosingAlgorithm(inputShape: [g.batch, g.inChannels, g.height, g.width], threads: threads) { a throws(TensorError) in
+            if a != .direct {
+                try forwardWinograd(g, input: input, nhwc: true, output: output, epilogue: e, threads: threads)
+            } else {
+                forwardDirect(g, nhwc: input, output: output, epilogue: e, threads: threads)
+            }
+        }}
+    }
+
+    /// The direct algorithm on NHWC buffers: the pointwise GEMM for 1×1 layers, else the padded
+    /// direct kernel (the padded copy in the pool's reused workspace: no page faults per call).
+    private func forwardDirect(_ g: ConvGeometry, nhwc x: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                               epilogue e: Epilogue, threads: Int) {
+        if let packedTransposed {
+            GEMM.multiply(m: g.batch * g.height * g.width, a: .init(x, rowStride: g.inChannels),
+                          packedB: packedTransposed, c: output, ldc: g.outChannels, epilogue: e, threads: threads)
+            return
+        }
+        let hp = g.height + 2 * g.padding.h, wp = g.width + 2 * g.padding.w
+        ThreadPool.current.withWorkspace(bytes: g.batch * hp * wp * g.inChannels * 4) { raw in
+            let padded = raw.bindMemory(to: Float.self, capacity: g.batch * hp * wp * g.inChannels)
+            Conv2dKernel.pad(g, nhwc: x, into: padded, threads: threads)
+            Conv2dKernel.forward(g, paddedInput: padded, weights: directWeights(g), output: output,
+                                 layout: .nhwc, epilogue: e, threads: threads)
+        }
     }
 
     /// The scalar reference of ``algorithm`` on the same inputs: the same bits

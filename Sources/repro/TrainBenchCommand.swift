@@ -22,10 +22,13 @@ struct TrainBenchCommand: ParsableCommand {
     @Option(name: .long, help: "Seed of torchvision's initialisation.") var seed: Int64 = 0
     @Flag(name: .long, help: "Only time the weight-gradient reduction on ResNet-18's convolution shapes.") var reductionOnly = false
     @Flag(name: .long, help: "Skip the weight-gradient reduction benchmark.") var noReduction = false
+    @Flag(name: .long, help: "Skip the optimizer steps and the reduction (forward + backward only): for profiling.") var noOptimizer = false
+    @Flag(name: .long, help: "Also time the inference forward (folded norms) on the same batch.") var inference = false
     @OptionGroup var threads: ThreadsOption
 
     func run() throws {
         threads.apply()
+        MemoryPolicy.keepFreedBlocksForReuse()
         var out: [String: Any] = ["threads": Runtime.threads, "batch": batch, "size": size]
         if !reductionOnly {
             let model = try ResNet(configuration: .resnet18, seed: seed)
@@ -33,27 +36,46 @@ struct TrainBenchCommand: ParsableCommand {
             let images = try Tensor(shape: [batch, size, size, 3], scalars: (0..<count).map { Float(($0 &* 7919) % 1000) / 1000 - 0.5 })
             let labels = (0..<batch).map { ($0 * 37) % 1000 }
             var forward: [Double] = [], backward: [Double] = [], rssAfterForward = 0.0
+            var forwardCPU: [Double] = [], backwardCPU: [Double] = []
             var gradients: [String: Tensor] = [:]
             for r in 0...runs {
                 let tape = GradientTape(samples: 0..<batch)
                 let scope = TrainingScope(tape: tape)
                 var t0 = DispatchTime.now().uptimeNanoseconds
+                var c0 = Self.processCPUSeconds()
                 let loss = try model.forward(scope.constant(samplesOf: images), in: scope).crossEntropy(targets: labels)
-                let f = Self.seconds(since: t0)
+                let f = Self.seconds(since: t0), fc = Self.processCPUSeconds() - c0
+                if r > 0 { forwardCPU.append(fc) }
                 rssAfterForward = max(rssAfterForward, Self.memoryMiB("VmRSS"))
                 t0 = DispatchTime.now().uptimeNanoseconds
+                c0 = Self.processCPUSeconds()
                 try tape.backward(from: loss, seed: 1 / Float(batch))
                 var grads: [String: Tensor] = [:]
                 for spec in model.parameterSpecs where !spec.isBuffer { grads[spec.name] = tape.gradient(ofParameter: spec.name) }
                 let b = Self.seconds(since: t0)
-                if r > 0 { forward.append(f); backward.append(b) }
+                if r > 0 { forward.append(f); backward.append(b); backwardCPU.append(Self.processCPUSeconds() - c0) }
                 gradients = grads
             }
             out["forward_s"] = forward
+            out["forward_cpu_s"] = forwardCPU
+            out["backward_cpu_s"] = backwardCPU
+            if inference {
+                out["inference_forward_s"] = try (0...runs).map { _ in
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    _ = try model.forward(images, in: ModuleScope())
+                    return Self.seconds(since: t0)
+                }.dropFirst().map { $0 }
+            }
             out["backward_s"] = backward
             out["forward_backward_s"] = zip(forward, backward).map { $0 + $1 }
             out["rss_after_forward_mib"] = rssAfterForward
             out["peak_rss_forward_backward_mib"] = Self.memoryMiB("VmHWM")
+            if noOptimizer {
+                out["peak_rss_mib"] = Self.memoryMiB("VmHWM")
+                let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+                return
+            }
             out["sgd_step_s"] = try optimizerTimes(SGD(model: model, options: .init(learningRate: 0.01, momentum: 0.9)),
                                                    model: model, gradients: gradients)
             out["adamw_step_s"] = try optimizerTimes(Adam(model: model, options: .adamW(learningRate: 1e-3, weightDecay: 0.01)),
@@ -72,6 +94,14 @@ struct TrainBenchCommand: ParsableCommand {
             body()
             return seconds(since: t0)
         }.min() ?? 0
+    }
+
+    /// CPU seconds this process has used, all threads (`CLOCK_PROCESS_CPUTIME_ID`): less
+    /// sensitive than wall time to other processes on a loaded machine.
+    static func processCPUSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
     /// Seconds since `start` (a `DispatchTime` uptime in nanoseconds).

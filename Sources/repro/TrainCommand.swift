@@ -193,6 +193,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         threadsOption.apply()
+        MemoryPolicy.keepFreedBlocksForReuse()
         let started = ContinuousClock.now
         let data = try folder.map { try TrainingData.imageFolder($0) } ?? TrainingData.builtIn(imageSize: imageSize)
         let validationData: TrainingData? = noVal ? nil

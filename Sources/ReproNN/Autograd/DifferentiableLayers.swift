@@ -35,13 +35,34 @@ extension BatchNorm2d: DifferentiableLayer {
     /// `running = (1 − m)·running + m·batch` with the unbiased variance, rounded once; `momentum == nil`
     /// is the cumulative average `m = 1/num_batches_tracked`). Evaluation: running statistics.
     public func forward(_ input: Variable, in scope: TrainingScope) throws(AutogradError) -> Variable {
+        try forward(input, in: scope, adding: nil, relu: false)
+    }
+
+    /// `relu(bn(x) + residual)`, the sum and the ReLU each optional — a ResNet block's tail.
+    ///
+    /// In training mode this is one tape node whose normalising pass also adds and rectifies
+    /// (``BatchNormKernel/trainingForward(_:_:batch:spatial:channels:gamma:beta:eps:residual:relu:threads:)``):
+    /// the same bits, forward and backward, as recording `forward(_:in:)`, `+` and `relu()` one
+    /// after the other, with one activation written instead of three. In evaluation mode it is
+    /// that composition.
+    ///
+    /// ```
+    /// let y = try bn2.forward(z, in: scope.child("bn2"), adding: shortcut, relu: true)
+    /// ```
+    ///
+    /// - Throws: ``AutogradError`` when `residual` does not have the input's shape or comes from
+    ///   another tape, and the errors of ``forward(_:in:)``.
+    public func forward(_ input: Variable, in scope: TrainingScope, adding residual: Variable?,
+                        relu: Bool) throws(AutogradError) -> Variable {
         let w = try scope.parameter("weight", weight), b = try scope.parameter("bias", bias)
         let mean: [Float] = try AutogradError.wrap(scope.key("running_mean")) { () throws(TensorError) in try runningMean.scalars() }
         let variance: [Float] = try AutogradError.wrap(scope.key("running_var")) { () throws(TensorError) in try runningVar.scalars() }
         guard scope.mode == .training else {
-            return try input.batchNormEvaluation(weight: w, bias: b, runningMean: mean, runningVariance: variance, eps: eps)
+            var y = try input.batchNormEvaluation(weight: w, bias: b, runningMean: mean, runningVariance: variance, eps: eps)
+            if let residual { y = try y + residual }
+            return relu ? y.relu() : y
         }
-        let r = try input.batchNormTrainingStatistics(weight: w, bias: b, eps: eps)
+        let r = try input.batchNormTrainingStatistics(weight: w, bias: b, eps: eps, adding: residual, relu: relu)
         let tracked: [Int64] = try AutogradError.wrap(scope.key("num_batches_tracked")) { () throws(TensorError) in
             try numBatchesTracked.converted(to: .int64).scalars()
         }

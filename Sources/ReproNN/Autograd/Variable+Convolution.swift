@@ -19,18 +19,25 @@ extension Variable {
             try PreparedConv2d(weight: weight.value, bias: bias?.value, stride: stride, padding: padding,
                                dilation: dilation, groups: groups)
         }
-        let y = try AutogradError.wrap("conv2d") { () throws(TensorError) in
-            try prepared.forward(nhwc: value, threads: Runtime.settings.threads)
-        }
-        let yData: [Float] = try AutogradError.wrap("conv2d") { () throws(TensorError) in try y.scalars() }
         let geometry = try AutogradError.wrap("conv2d") { () throws(TensorError) in
             try ConvGeometry(batch: shape[0], inChannels: shape[3], height: shape[1], width: shape[2],
                              outChannels: weight.shape[0], kernelHeight: weight.shape[2], kernelWidth: weight.shape[3],
                              stride: stride, padding: padding, dilation: dilation, groups: groups)
         }
+        // The inference kernels straight from this activation's buffer into the output's (no tensor copies).
+        var failure: TensorError?
+        let yData = data.withUnsafeBufferPointer { x in
+            kernelOutput(geometry.batch * geometry.outHeight * geometry.outWidth * geometry.outChannels) { y in
+                do throws(TensorError) {
+                    try prepared.forward(nhwc: x.baseAddress!, batch: geometry.batch, height: geometry.height,
+                                         width: geometry.width, output: y, threads: Runtime.settings.threads)
+                } catch { failure = error }
+            }
+        }
+        if let failure { throw .tensor(context: "conv2d", failure) }
         let x = data, w = weight.data, total = count, n = shape[0]
         let wantsWeight = weight.parameterKey != nil, wantsBias = bias?.parameterKey != nil
-        let out = tape.record(y.shape, yData, rule: { [id] (t: GradientTape, dy: [Float]) throws(AutogradError) in
+        let out = tape.record([geometry.batch, geometry.outHeight, geometry.outWidth, geometry.outChannels], yData, rule: { [id] (t: GradientTape, dy: [Float]) throws(AutogradError) in
             let threads = Runtime.settings.threads
             if t.needsGradient(id) {   // not for the images: their gradient would be discarded
                 t.accumulate(id, filled(total, dy, w) { dy, w, dx in

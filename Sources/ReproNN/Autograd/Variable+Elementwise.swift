@@ -39,12 +39,7 @@ extension Variable {
             }
         }
         return tape.record(shape, y, rule: { [id] (t: GradientTape, g: [Float]) throws(AutogradError) in
-            let dx = g.withUnsafeBufferPointer { g in y.withUnsafeBufferPointer { y in
-                elementwise(g.count, threads: Runtime.settings.threads) { range, out in
-                    for i in range { out[i] = g[i] * (y[i] > 0 ? 1 : 0) }
-                }
-            } }
-            t.accumulate(id, dx)
+            t.accumulate(id, reluGradient(g, output: y))
         })
     }
 
@@ -175,6 +170,15 @@ func channelSums(_ g: [Float], samples n: Int, channels c: Int, sign: Float = 1)
         }
     }
     return out
+}
+
+/// ReLU's backward from its output: `g · (y > 0 ? 1 : 0)`, element-wise on the pool's threads.
+func reluGradient(_ g: [Float], output y: [Float]) -> [Float] {
+    g.withUnsafeBufferPointer { g in y.withUnsafeBufferPointer { y in
+        elementwise(g.count, threads: Runtime.settings.threads) { range, out in
+            for i in range { out[i] = g[i] * (y[i] > 0 ? 1 : 0) }
+        }
+    } }
 }
 
 /// A new buffer of `count` floats written by `body(range, out)` over fixed chunks of 16,384

@@ -11,27 +11,50 @@ extension Variable {
     /// sums; per-sample contributions `dγ = Σ dy·x̂`, `dβ = Σ dy`. The rule keeps the input (no
     /// normalised copy). Also returns the statistics for the running-statistics update
     /// (``BatchNormKernel/updateRunningStatistics(mean:variance:with:factor:)``).
-    func batchNormTrainingStatistics(weight: Variable, bias: Variable, eps: Float) throws(AutogradError)
+    ///
+    /// With `residual` (same shape) and/or `relu`, the node computes `relu(bn(x) + residual)` in
+    /// the normalising pass — the same bits as the three operations recorded one by one, forward
+    /// and backward (the ReLU mask is read from the output, the residual receives the masked
+    /// gradient, then the BatchNorm backward runs on it) — and keeps the output for the mask
+    /// instead of two more activations.
+    func batchNormTrainingStatistics(weight: Variable, bias: Variable, eps: Float, adding residual: Variable? = nil,
+                                     relu: Bool = false) throws(AutogradError)
         -> (output: Variable, statistics: BatchNormKernel.Statistics) {
         let (n, h, w, c) = try requireNHWC("batchNorm2d")
         guard weight.shape == [c], bias.shape == [c] else {
             throw .invalidOperation(op: "batchNorm2d", reason: "weight/bias \(weight.shape)/\(bias.shape) for \(c) channels")
         }
+        if let residual {
+            try requireSameTape(residual, "batchNorm2d")
+            guard residual.shape == shape, residual.parameterKey == nil else {
+                throw .invalidOperation(op: "batchNorm2d", reason: "residual \(residual.shape) must be an activation of shape \(shape)")
+            }
+        }
         guard n * h * w > 1 else { throw .invalidOperation(op: "batchNorm2d", reason: "expected more than 1 value per channel in training, got input \(shape)") }
         let x = data, gamma = weight.data, beta = bias.data, spatial = h * w, threads = Runtime.settings.threads
         var stats: BatchNormKernel.Statistics?
         var failure: TensorError?
+        let r = residual?.data ?? []
         let y = kernelOutput(count) { y in
             x.withUnsafeBufferPointer { xp in gamma.withUnsafeBufferPointer { g in beta.withUnsafeBufferPointer { b in
-                do throws(TensorError) {
-                    stats = try BatchNormKernel.trainingForward(xp.baseAddress!, y, batch: n, spatial: spatial, channels: c,
-                                                                gamma: g.baseAddress!, beta: b.baseAddress!, eps: eps, threads: threads)
-                } catch { failure = error }
+                r.withUnsafeBufferPointer { rp in
+                    do throws(TensorError) {
+                        stats = try BatchNormKernel.trainingForward(xp.baseAddress!, y, batch: n, spatial: spatial, channels: c,
+                                                                    gamma: g.baseAddress!, beta: b.baseAddress!, eps: eps,
+                                                                    residual: residual == nil ? nil : rp.baseAddress!, relu: relu,
+                                                                    threads: threads)
+                    } catch { failure = error }
+                }
             } } }
         }
         guard let stats else { throw .tensor(context: "batchNorm2d", failure ?? .invalidArgument(op: "batchNorm2d", reason: "no statistics")) }
         tape.usesBatchStatistics = true
-        let out = tape.record(shape, y, rule: { [id] (t: GradientTape, g: [Float]) throws(AutogradError) in
+        let residualID = residual?.id, kept = relu ? y : []
+        let out = tape.record(shape, y, rule: { [id] (t: GradientTape, outputGradient: [Float]) throws(AutogradError) in
+            // relu's backward (`g · (y > 0 ? 1 : 0)`, the output as the mask), then the add's (the
+            // same gradient to both operands), then BatchNorm's.
+            let g = relu ? reluGradient(outputGradient, output: kept) : outputGradient
+            if let residualID { t.accumulate(residualID, g) }
             var dGamma = [Float](repeating: 0, count: n * c), dBeta = dGamma
             let dx = kernelOutput(x.count) { dx in
                 x.withUnsafeBufferPointer { xp in g.withUnsafeBufferPointer { gp in gamma.withUnsafeBufferPointer { gm in

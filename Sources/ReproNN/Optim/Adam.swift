@@ -149,21 +149,23 @@ public struct Adam: Optimizer {
             OptimKernels.withBuffers(&parameter, gradient) { p, g in
                 OptimKernels.mutable(&m) { m in
                     OptimKernels.mutable(&v) { v in
-                        for i in 0..<p.count {
-                            var d = maximize ? -g[i] : g[i]
-                            if decoupled { p[i] = p[i] * decay }
-                            if coupled { d = A.madd(p[i], wd, d) }
-                            let diff = d - m[i]
-                            m[i] = smallWeight ? A.madd(w, diff, m[i]) : A.madd(wMinus1, diff, d)
-                            v[i] = A.madd(oneMinusB2 * d, d, v[i] * b2)
-                            var second = v[i]
-                            if let mx {
-                                let a = mx[i]
-                                mx[i] = (a.isNaN || second.isNaN) ? .nan : (second > a ? second : a)
-                                second = mx[i]
+                        OptimKernels.forEachRange(p.count) { range in
+                            for i in range {
+                                var d = maximize ? -g[i] : g[i]
+                                if decoupled { p[i] = p[i] * decay }
+                                if coupled { d = A.madd(p[i], wd, d) }
+                                let diff = d - m[i]
+                                m[i] = smallWeight ? A.madd(w, diff, m[i]) : A.madd(wMinus1, diff, d)
+                                v[i] = A.madd(oneMinusB2 * d, d, v[i] * b2)
+                                var second = v[i]
+                                if let mx {
+                                    let a = mx[i]
+                                    mx[i] = (a.isNaN || second.isNaN) ? .nan : (second > a ? second : a)
+                                    second = mx[i]
+                                }
+                                let denom = second.squareRoot() / bc2Sqrt + eps
+                                p[i] = p[i] + (negStepSize * m[i]) / denom
                             }
-                            let denom = second.squareRoot() / bc2Sqrt + eps
-                            p[i] = p[i] + (negStepSize * m[i]) / denom
                         }
                     }
                 }

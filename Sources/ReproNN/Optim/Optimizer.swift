@@ -1,4 +1,4 @@
-import ReproTensor
+@_spi(Kernels) import ReproTensor
 
 /// One parameter an optimizer updates: its state-dict name and shape.
 public struct OptimizedParameter: Codable, Sendable, Hashable {
@@ -272,11 +272,24 @@ extension Optimizer {
         guard t.shape == spec.shape else { throw .shapeMismatch(parameter: name, expected: spec.shape, actual: t.shape) }
     }
 
-    /// The index of the first NaN or infinite element, if any.
+    /// The index of the first NaN or infinite element, if any: each fixed chunk
+    /// (``OptimKernels/forEachRange(_:_:)``) finds its own first one on the pool's threads, and the
+    /// smallest wins, so the answer is the first index whatever the thread count.
     static func firstNonFinite(_ t: Tensor) -> Int? {
         let c = t.contiguous()
         return try? c.withUnsafeBufferPointer(as: Float.self) { (b: UnsafeBufferPointer<Float>) throws(TensorError) in
-            b.firstIndex { !$0.isFinite }
+            let chunks = OptimKernels.chunkCount(b.count)
+            guard chunks > 0 else { return nil }
+            var first = [Int](repeating: Int.max, count: chunks)
+            first.withUnsafeMutableBufferPointer { first in
+                OptimKernels.forEachRange(b.count) { k, range in
+                    // An exponent of all ones is NaN or ±∞; the OR over the chunk finds one without branching.
+                    var any: UInt32 = 0
+                    for i in range { any |= ~b[i].bitPattern & 0x7f80_0000 == 0 ? 1 : 0 }
+                    if any != 0, let i = b[range].firstIndex(where: { !$0.isFinite }) { first[k] = i }
+                }
+            }
+            return first.first { $0 != Int.max }
         } ?? nil
     }
 }
@@ -291,6 +304,25 @@ private struct ParameterWriter: ModuleVisitor {
 
 /// Element-wise loops over contiguous float32 buffers (the parameter is made unique first).
 enum OptimKernels {
+    /// Elements per chunk of an element-wise update (128 KiB of float32).
+    static let chunk = 1 << 15
+
+    /// The number of chunks of `count` elements.
+    static func chunkCount(_ count: Int) -> Int { (count + chunk - 1) / chunk }
+
+    /// Runs `body(range)` over fixed chunks of `count` elements on up to ``Runtime/threads`` of the
+    /// pool's threads — for element-wise updates only, where no value depends on the chunks.
+    static func forEachRange(_ count: Int, _ body: (Range<Int>) -> Void) {
+        forEachRange(count) { _, range in body(range) }
+    }
+
+    /// ``forEachRange(_:_:)`` with the chunk's index.
+    static func forEachRange(_ count: Int, _ body: (Int, Range<Int>) -> Void) {
+        ThreadPool.current.forEachChunk(chunkCount(count), threads: Runtime.settings.threads) { k in
+            body(k, k * chunk ..< min(count, (k + 1) * chunk))
+        }
+    }
+
     /// Calls `body` with the parameter's mutable elements and the other tensors' elements.
     static func withBuffers(
         _ p: inout Tensor, _ g: Tensor,

@@ -101,15 +101,17 @@ public struct SGD: Optimizer {
         var buffer: Tensor? = hasMomentum ? (state.momentumBuffer ?? OptimKernels.zeros(like: parameter)) : nil
         func run(_ buf: UnsafeMutableBufferPointer<Float>?) {
             OptimKernels.withBuffers(&parameter, gradient) { p, g in
-                for i in 0..<p.count {
-                    var d = maximize ? -g[i] : g[i]
-                    if hasWD { d = A.madd(p[i], wd, d) }
-                    if let buf {
-                        let b = first ? d : A.madd(d, damp, buf[i] * mu)
-                        buf[i] = b
-                        d = nesterov ? A.madd(b, mu, d) : b
+                OptimKernels.forEachRange(p.count) { range in
+                    for i in range {
+                        var d = maximize ? -g[i] : g[i]
+                        if hasWD { d = A.madd(p[i], wd, d) }
+                        if let buf {
+                            let b = first ? d : A.madd(d, damp, buf[i] * mu)
+                            buf[i] = b
+                            d = nesterov ? A.madd(b, mu, d) : b
+                        }
+                        p[i] = A.madd(d, negLR, p[i])
                     }
-                    p[i] = A.madd(d, negLR, p[i])
                 }
             }
         }

@@ -19,7 +19,7 @@
 /// - Eval and frozen backward: `dx = dy·scale` with the inference kernel's
 ///   `scale = γ · (1 / sqrt(var_running + eps))` in float32 (``ChannelAffine/frozenBatchNorm(weight:bias:runningMean:runningVariance:eps:)``).
 ///
-/// Threads take (sample, 16-channel block) chunks; a micro-batch split of a global batch
+/// Threads take (sample, channel block) chunks (64 channels for the statistics, 16 elsewhere); a micro-batch split of a global batch
 /// **changes** the batch statistics (as in PyTorch), so only threads are invariant here.
 ///
 /// ```swift
@@ -44,24 +44,38 @@
         Pooling.forEachSampleBlock(batch: batch, channels: channels, threads: threads, body)
     }
 
+    /// Channels per statistics chunk: (sample, 64-channel block) chunks read 256 contiguous bytes
+    /// per pixel, and a full block keeps its 64 float64 sums in registers.
+    static let statisticsBlock = 64
+
     /// Per-sample, per-channel float64 sums over the pixels in raster order of `x` (no `mean`) or of
     /// `(x − mean)²` (each term `d·d`, `d = Double(x) − Double(mean)`), rounded to float32 (`[N, C]`),
     /// then the canonical tree sum over samples.
+    ///
+    /// Threads take (sample, 64-channel block) chunks; every sum is one chain over the pixels
+    /// whatever the chunk, so neither the blocking nor the thread count reaches a value.
     static func sampleSums(
         _ x: UnsafePointer<Float>, batch: Int, spatial: Int, channels c: Int, threads: Int,
         deviationsFrom mean: UnsafePointer<Float>?
     ) -> [Float] {
         var perSample = [Float](repeating: 0, count: batch * c)
+        let block = statisticsBlock, blocks = (c + block - 1) / block
         perSample.withUnsafeMutableBufferPointer { out in
             let out = out.baseAddress!
-            forEachSampleBlock(batch: batch, channels: c, threads: threads) { n, chs in
-                withUnsafeTemporaryAllocation(of: Double.self, capacity: chs.count) { acc in
-                    let acc = acc.baseAddress!, c0 = chs.lowerBound, width = chs.count
+            ThreadPool.current.forEachChunk(batch * blocks, threads: threads) { chunk in
+                let n = chunk / blocks, c0 = (chunk % blocks) * block, width = min(block, c - c0)
+                let src = x + n * spatial * c + c0, dst = out + n * c + c0
+                if width == block {
+                    sumBlock64(src, pixels: spatial, stride: c, mean: mean.map { $0 + c0 }, into: dst)
+                    return
+                }
+                withUnsafeTemporaryAllocation(of: Double.self, capacity: width) { acc in
+                    let acc = acc.baseAddress!
                     acc.initialize(repeating: 0, count: width)
                     if let mean {
                         let mb = mean + c0
                         for p in 0..<spatial {
-                            let s = x + (n * spatial + p) * c + c0
+                            let s = src + p * c
                             for j in 0..<width {
                                 let d = Double(s[j]) - Double(mb[j])
                                 acc[j] += d * d
@@ -69,24 +83,68 @@
                         }
                     } else {
                         for p in 0..<spatial {
-                            let s = x + (n * spatial + p) * c + c0
+                            let s = src + p * c
                             for j in 0..<width { acc[j] += Double(s[j]) }
                         }
                     }
-                    for j in 0..<width { out[n * c + c0 + j] = Float(acc[j]) }
+                    for j in 0..<width { dst[j] = Float(acc[j]) }
                 }
             }
         }
         return perSample.withUnsafeBufferPointer { SampleGradients.treeSum($0.baseAddress!, samples: batch, count: c) }
     }
 
+    /// ``sampleSums(_:batch:spatial:channels:threads:deviationsFrom:)`` of one full 64-channel
+    /// block: eight `SIMD8<Double>` sums held in registers over the pixels (row `p` at
+    /// `x + p·stride`), each lane the same float64 chain as the scalar loop (no fused operations).
+    @inline(__always)
+    static func sumBlock64(_ x: UnsafePointer<Float>, pixels: Int, stride: Int, mean: UnsafePointer<Float>?,
+                           into out: UnsafeMutablePointer<Float>) {
+        typealias D = SIMD8<Double>
+        @inline(__always) func load(_ p: UnsafePointer<Float>, _ k: Int) -> D {
+            D(UnsafeRawPointer(p + 8 * k).loadUnaligned(as: SIMD8<Float>.self))
+        }
+        var a0 = D(), a1 = D(), a2 = D(), a3 = D(), a4 = D(), a5 = D(), a6 = D(), a7 = D()
+        if let mean {
+            let m0 = load(mean, 0), m1 = load(mean, 1), m2 = load(mean, 2), m3 = load(mean, 3)
+            let m4 = load(mean, 4), m5 = load(mean, 5), m6 = load(mean, 6), m7 = load(mean, 7)
+            for p in 0..<pixels {
+                let r = x + p * stride
+                var d = load(r, 0) - m0; a0 = a0 + d * d
+                d = load(r, 1) - m1; a1 = a1 + d * d
+                d = load(r, 2) - m2; a2 = a2 + d * d
+                d = load(r, 3) - m3; a3 = a3 + d * d
+                d = load(r, 4) - m4; a4 = a4 + d * d
+                d = load(r, 5) - m5; a5 = a5 + d * d
+                d = load(r, 6) - m6; a6 = a6 + d * d
+                d = load(r, 7) - m7; a7 = a7 + d * d
+            }
+        } else {
+            for p in 0..<pixels {
+                let r = x + p * stride
+                a0 = a0 + load(r, 0); a1 = a1 + load(r, 1); a2 = a2 + load(r, 2); a3 = a3 + load(r, 3)
+                a4 = a4 + load(r, 4); a5 = a5 + load(r, 5); a6 = a6 + load(r, 6); a7 = a7 + load(r, 7)
+            }
+        }
+        @inline(__always) func store(_ a: D, _ k: Int) {
+            UnsafeMutableRawPointer(out + 8 * k).storeBytes(of: SIMD8<Float>(a), as: SIMD8<Float>.self)
+        }
+        store(a0, 0); store(a1, 1); store(a2, 2); store(a3, 3); store(a4, 4); store(a5, 5); store(a6, 6); store(a7, 7)
+    }
+
     /// Training forward: normalises with the batch statistics into `y` (may alias `x`) and returns them.
+    ///
+    /// With `residual` (`[N, S, C]`, may alias `y`) the output is `(x·scale + shift) + residual`,
+    /// and with `relu` that sum (or the normalised value) goes through `max(·, 0)` with NaN kept —
+    /// in one pass, the same bits as normalising, adding and rectifying in three (what a ResNet
+    /// block's `relu(bn(conv(x)) + shortcut)` computes).
     ///
     /// - Throws: ``TensorError/invalidArgument(op:reason:)`` when a channel has a single value
     ///   (`N·H·W == 1`), as PyTorch refuses.
     @_spi(Kernels) public static func trainingForward(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, spatial: Int, channels c: Int,
-        gamma: UnsafePointer<Float>?, beta: UnsafePointer<Float>?, eps: Float, threads: Int
+        gamma: UnsafePointer<Float>?, beta: UnsafePointer<Float>?, eps: Float,
+        residual: UnsafePointer<Float>? = nil, relu: Bool = false, threads: Int
     ) throws(TensorError) -> Statistics {
         let m = batch * spatial
         guard m > 1 else {
@@ -104,23 +162,48 @@
             scale[ch] = rstd[ch] * (gamma?[ch] ?? 1)
             shift[ch] = (beta?[ch] ?? 0) - mean[ch] * scale[ch]
         }
-        applyAffine(x, y, pixels: batch * spatial, channels: c, scale: scale, shift: shift, threads: threads)
+        applyAffine(x, y, pixels: batch * spatial, channels: c, scale: scale, shift: shift, residual: residual, relu: relu,
+                    threads: threads)
         return Statistics(mean: mean, variance: variance, rstd: rstd, count: m)
     }
 
-    /// `y = x·scale_c + shift_c` (float32, two roundings) over `pixels` rows of `channels`.
+    /// `y = x·scale_c + shift_c` (float32, two roundings) over `pixels` rows of `channels`, then
+    /// `+ residual` and ReLU (`v > 0 ? v : (NaN ? v : 0)`) when asked.
     static func applyAffine(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, pixels: Int, channels c: Int,
-        scale: [Float], shift: [Float], threads: Int
+        scale: [Float], shift: [Float], residual: UnsafePointer<Float>? = nil, relu: Bool = false, threads: Int
     ) {
         let rows = max(1, 4096 / max(c, 1)), chunks = (pixels + rows - 1) / rows
         scale.withUnsafeBufferPointer { s in shift.withUnsafeBufferPointer { t in
+            let s = s.baseAddress!, t = t.baseAddress!
             ThreadPool.current.forEachChunk(chunks, threads: threads) { k in
-                for p in (k * rows)..<min((k + 1) * rows, pixels) {
-                    for ch in 0..<c { y[p * c + ch] = x[p * c + ch] * s[ch] + t[ch] }
+                let first = k * rows * c, count = (min((k + 1) * rows, pixels) - k * rows) * c
+                switch (residual, relu) {
+                case (nil, false): affineRows(x + first, y + first, count: count, channels: c, s, t) { v, _ in v }
+                case (nil, true): affineRows(x + first, y + first, count: count, channels: c, s, t) { v, _ in rectified(v) }
+                case (let r?, false):
+                    let r = r + first
+                    affineRows(x + first, y + first, count: count, channels: c, s, t) { v, i in v + r[i] }
+                case (let r?, true):
+                    let r = r + first
+                    affineRows(x + first, y + first, count: count, channels: c, s, t) { v, i in rectified(v + r[i]) }
                 }
             }
         }}
+    }
+
+    /// `max(v, 0)` keeping NaN, as `relu` does (`−0` becomes `+0`).
+    @inline(__always) static func rectified(_ v: Float) -> Float { v > 0 ? v : (v.isNaN ? v : 0) }
+
+    /// `y[i] = finish(x[i]·s[ch] + t[ch], i)` over `count` elements of whole rows of `c` channels.
+    @inline(__always)
+    static func affineRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, channels c: Int,
+                           _ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ finish: (Float, Int) -> Float) {
+        var row = 0
+        while row < count {
+            for ch in 0..<c { y[row + ch] = finish(x[row + ch] * s[ch] + t[ch], row + ch) }
+            row += c
+        }
     }
 
     /// The factor `m` of the running-statistic update: `momentum`, or `1 / batchesTracked` when
