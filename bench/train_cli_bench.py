@@ -121,7 +121,7 @@ def repro_train_timed(repro, extra):
 def repro_train(repro, extra):
     out, rss = run_child([repro, "train", "--no-progress", "--log", "-"] + extra)
     lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    return lines, rss
+    return [line for line in lines if "profile" not in line], rss
 
 
 def main():
@@ -151,7 +151,8 @@ def main():
                   "--augment", "standard", "--no-val", "--optimizer", "sgd", "--lr", "0.1", "--momentum", "0.9",
                   "--schedule", "constant", "--seed", "0"]
         one, _ = repro_train(repro, common + ["--steps", "1"])
-        full, repro_rss = repro_train(repro, common + ["--steps", str(a.steps)])
+        # --profile: the phase table (wall and process CPU per phase, loader stages) goes to stderr.
+        full, repro_rss = repro_train(repro, common + ["--steps", str(a.steps), "--profile"])
         repro_step = (full[-1]["seconds"] - one[-1]["seconds"]) / (a.steps - 1)
         print(f"ResNet-18 224x224, batch {a.batch}, {a.threads} threads, SGD momentum, {a.steps} steps, 2 loader workers")
         print("| engine | s/step | samples/s | peak RSS MiB |")

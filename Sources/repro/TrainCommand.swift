@@ -153,6 +153,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .long, inversion: .prefixedNo, help: "Show a progress bar on stderr (default: when stderr is a terminal).")
     var progress: Bool?
 
+    @Flag(name: .long, help: "At the end, print where the time went (per phase: wall and process CPU seconds; loader stages) on stderr, and as a {\"profile\":…} line in --log.")
+    var profile = false
+
     /// Whether the built-in data set is trained on (no DIR): its recipe supplies the defaults.
     var usesBuiltInData: Bool { folder == nil }
 
@@ -224,6 +227,10 @@ struct TrainCommand: ParsableCommand {
         var interrupted = false
         var epochSeen = run.epoch
         var stepClock = ContinuousClock.now
+        var phases = TrainProfile.CommandPhases()
+        var lap = TrainingPhaseTimes.Instant.now
+        phases.startup.wall = Self.seconds(lap.wall - started)
+        phases.startup.processCPU = lap.processCPU
         while !run.isFinished {
             if interruptRequested != 0 { interrupted = true; break }
             let step: TrainingStep
@@ -232,14 +239,17 @@ struct TrainCommand: ParsableCommand {
                 if let lastCheckpoint { printError("the last good checkpoint is \(lastCheckpoint)") }
                 throw CLIError("\(error)")
             }
+            lap = .now
             for s in step.skipped { printError("skipped unreadable \(s)") }
             try sink?.writeLine(JSONOutput.line(StepRecord(step: step.step, epoch: step.epoch, loss: step.loss, lr: step.learningRate,
                                                            samples: step.samples)))
             if let n = digestEvery, step.step % n == 0, !run.isFinished {
                 try sink?.writeLine(JSONOutput.line(DigestRecord(step: step.step, weightsSha256: try run.weightsSHA256())))
             }
+            lap = lap.lap(into: &phases.log)
             if let dir = checkpointDir, let n = checkpointEvery, step.step % n == 0, !run.isFinished {
                 lastCheckpoint = try run.saveCheckpoint(in: dir)
+                lap = lap.lap(into: &phases.checkpoint)
             }
             let now = ContinuousClock.now
             let seconds = Self.seconds(now - stepClock)
@@ -250,8 +260,10 @@ struct TrainCommand: ParsableCommand {
                 let e = try run.evaluate(on: validationData, batchSize: configuration.batchSize, workers: workers)
                 try sink?.writeLine(JSONOutput.line(EpochRecord(epoch: epochSeen, valLoss: e.loss, valAccuracy: e.accuracy)))
                 if log != "-" { printError("epoch \(epochSeen): validation loss \(e.loss), accuracy \(e.accuracy) (\(e.count) images)") }
+                lap = lap.lap(into: &phases.validation)
             }
             epochSeen = run.epoch
+            lap = .now
         }
         bar.finish()
         if let dir = checkpointDir { lastCheckpoint = try run.saveCheckpoint(in: dir) }
@@ -262,6 +274,12 @@ struct TrainCommand: ParsableCommand {
         }
         if let export { try run.exportWeights(to: export) }
         let digest = try run.weightsSHA256()
+        if profile {
+            lap.lap(into: &phases.finish)
+            let report = TrainProfile(run.phaseTimes, phases, seconds: Self.seconds(ContinuousClock.now - started))
+            printError(report.table)
+            try sink?.writeLine(JSONOutput.line(TrainProfile.Record(profile: report)))
+        }
         let seconds = Self.seconds(ContinuousClock.now - started)
         try sink?.writeLine(JSONOutput.line(FinalRecord(final: true, steps: run.completedSteps, weightsSha256: digest, seconds: seconds)))
         try sink?.close()

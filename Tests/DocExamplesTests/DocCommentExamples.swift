@@ -130,6 +130,22 @@ struct DocCommentExample: Sendable {
     let u = mine.python.random()
 }
 
+// Sources/Repro/Training/TrainingPhaseTimes.swift #1
+@Sendable func example_Repro_Training_TrainingPhaseTimes_1() async throws {
+    let data = try TrainingData.builtIn(count: 64, imageSize: 16)
+    var run = try TrainingRun(configuration: TrainingConfiguration(architecture: .cnnSmall, numClasses: 10, totalSteps: 2,
+                                                                   batchSize: 8), data: data)
+    while !run.isFinished { _ = try run.step() }
+    let times = run.phaseTimes   // times.steps == 2; times.forwardBackward.wall > 0
+}
+
+// Sources/Repro/Training/TrainingPhaseTimes.swift #2
+@Sendable func example_Repro_Training_TrainingPhaseTimes_2() async throws {
+    var phase = TrainingPhaseTimes.Phase()
+    let start = TrainingPhaseTimes.Instant.now
+    _ = start.lap(into: &phase)   // phase.wall: the seconds since `start`
+}
+
 // Sources/Repro/Training/TrainingRun.swift #1
 @Sendable func example_Repro_Training_TrainingRun_1() async throws {
     let data = try TrainingData.builtIn(count: 64, imageSize: 16)
@@ -2379,6 +2395,8 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/Repro/Seeding.swift #1", code: "let report = Reproducibility.seed(3407)\nReproducibility.withDefaultGenerators { $0.python.random() }   // random.seed(3407); random.random()\nprint(report.unreachable.map(\\.source))", runs: true, throwsError: false, body: example_Repro_Seeding_1),
     DocCommentExample(location: "Sources/Repro/Seeding.swift #2", code: "let x = Reproducibility.withDefaultGenerators { $0.python.random() }", runs: true, throwsError: false, body: example_Repro_Seeding_2),
     DocCommentExample(location: "Sources/Repro/Seeding.swift #3", code: "var mine = DefaultGenerators(seed: 42)\nlet u = mine.python.random()", runs: true, throwsError: false, body: example_Repro_Seeding_3),
+    DocCommentExample(location: "Sources/Repro/Training/TrainingPhaseTimes.swift #1", code: "let data = try TrainingData.builtIn(count: 64, imageSize: 16)\nvar run = try TrainingRun(configuration: TrainingConfiguration(architecture: .cnnSmall, numClasses: 10, totalSteps: 2,\n                                                               batchSize: 8), data: data)\nwhile !run.isFinished { _ = try run.step() }\nlet times = run.phaseTimes   // times.steps == 2; times.forwardBackward.wall > 0", runs: true, throwsError: false, body: example_Repro_Training_TrainingPhaseTimes_1),
+    DocCommentExample(location: "Sources/Repro/Training/TrainingPhaseTimes.swift #2", code: "var phase = TrainingPhaseTimes.Phase()\nlet start = TrainingPhaseTimes.Instant.now\n_ = start.lap(into: &phase)   // phase.wall: the seconds since `start`", runs: true, throwsError: false, body: example_Repro_Training_TrainingPhaseTimes_2),
     DocCommentExample(location: "Sources/Repro/Training/TrainingRun.swift #1", code: "let data = try TrainingData.builtIn(count: 64, imageSize: 16)\nvar run = try TrainingRun(configuration: TrainingConfiguration(architecture: .cnnSmall, numClasses: 10, totalSteps: 2,\n                                                               batchSize: 8), data: data)\nwhile !run.isFinished { print(try run.step().loss) }\nlet digest = try run.weightsSHA256()   // the same for any thread count and micro-batch size", runs: true, throwsError: false, body: example_Repro_Training_TrainingRun_1),
     DocCommentExample(location: "Sources/ReproRandom/MT19937+NumPy.swift #1", code: "var modern = MT19937(seedSequence: SeedSequence(entropy: 42)) // np.random.MT19937(42)\nlet raw = modern.nextRaw()                                    // .random_raw()\nvar legacy = MT19937(seed: 42)                                // RandomState(42)._bit_generator", runs: true, throwsError: false, body: example_ReproRandom_MT19937_NumPy_1),
     DocCommentExample(location: "Sources/ReproRandom/MT19937.swift #1", code: "var mt = MT19937(seed: 5)          // init_genrand(5), as torch.manual_seed(5)\nlet word = mt.next32()\nvar py = MT19937(key: [5])         // init_by_array([5]), as random.seed(5)", runs: true, throwsError: false, body: example_ReproRandom_MT19937_1),

@@ -52,6 +52,26 @@ import ReproImage
         #expect(try Self.finalDigest(other) != digest)
     }
 
+    /// `--profile`: the phase table on stderr and the `{"profile": …}` log line, without changing the weights.
+    @Test func profileReportsThePhases() throws {
+        let plain = try runRepro(Self.common + ["--steps", "3", "--log", "-", "--workers", "1"])
+        let r = try runRepro(Self.common + ["--steps", "3", "--log", "-", "--workers", "1", "--profile"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try Self.finalDigest(r) == Self.finalDigest(plain))
+        #expect(r.stderr.contains("profile: 3 steps") && r.stderr.contains("forward_backward"), "\(r.stderr)")
+        let lines = try parseJSONLines(r.stdout)
+        #expect(lines.count == 5, "3 steps, the profile, the final line")
+        let profile = try #require(lines[3]["profile"] as? [String: Any])
+        #expect(profile["steps"] as? Int == 3)
+        let rows = try #require(profile["rows"] as? [[String: Any]])
+        #expect(rows.map { $0["phase"] as? String } == ["startup", "batch_wait", "forward_backward", "optimizer", "checks", "log",
+                                                        "checkpoint", "validation", "finish"])
+        let forward = try #require(rows.first { $0["phase"] as? String == "forward_backward" })
+        #expect((forward["wall_seconds"] as? Double ?? 0) > 0 && (forward["process_cpu_seconds"] as? Double ?? 0) > 0)
+        let loader = try #require(profile["loader_thread_seconds"] as? [String: Double])
+        #expect(Set(loader.keys) == ["decode", "augment", "collate"] && loader.values.allSatisfy { $0 > 0 }, "\(loader)")
+    }
+
     @Test func resumeEndsWhereAnUninterruptedRunEnds() throws {
         let dir = try makeTemporaryFolder("train-resume")
         defer { try? FileManager.default.removeItem(at: dir) }

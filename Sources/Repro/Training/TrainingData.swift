@@ -150,8 +150,7 @@ struct TrainingPipeline: Sendable {
         }
         let (c, h, w) = (first.channels, first.height, first.width)
         guard c == 3 else { throw TrainingError.invalidData("expected RGB images, got \(c) channels") }
-        var values = [Float](repeating: 0, count: kept.count * h * w * c)
-        for (n, item) in kept.enumerated() {
+        for item in kept {
             let im = item.values!
             guard (im.channels, im.height, im.width) == (c, h, w) else {
                 throw TrainingError.invalidData(
@@ -160,14 +159,20 @@ struct TrainingPipeline: Sendable {
             guard item.label >= 0 && item.label < numClasses else {
                 throw TrainingError.invalidData("sample \(item.index) has label \(item.label), outside 0..<\(numClasses)")
             }
-            let base = n * h * w * c
-            for ch in 0..<c {
-                for y in 0..<h {
-                    for x in 0..<w { values[base + (y * w + x) * c + ch] = im.values[(ch * h + y) * w + x] }
+        }
+        // CHW → NHWC straight into the batch tensor's storage: every element is written once.
+        let plane = h * w
+        let images = try Tensor(unsafeUninitializedShape: [kept.count, h, w, c], dtype: .float32) { raw in
+            let out = raw.bindMemory(to: Float.self)
+            for (n, item) in kept.enumerated() {
+                item.values!.values.withUnsafeBufferPointer { src in
+                    let base = n * plane * c
+                    for p in 0..<plane {
+                        for ch in 0..<c { out[base + p * c + ch] = src[ch * plane + p] }
+                    }
                 }
             }
         }
-        let images = try Tensor(shape: [kept.count, h, w, c], scalars: values)
         let labels = try Tensor(shape: [kept.count], scalars: kept.map { Int64($0.label) })
         return TrainingBatch(images: images, labels: labels, samples: kept.map(\.index), skipped: skipped)
     }

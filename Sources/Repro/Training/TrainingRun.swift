@@ -87,6 +87,17 @@ public struct TrainingRun: Sendable {
     /// Where the data loader continues.
     public internal(set) var loaderState: LoaderState
     private let feed = BatchFeed()
+    /// The training thread's phases of the steps taken by this value (``phaseTimes``).
+    var stepTimes = TrainingPhaseTimes()
+    /// The loader stages' times (shared with copies of this run and with its loader's threads).
+    let loaderTimes = LoaderStageTimes()
+
+    /// Where the time of this run's steps went so far (since it was created or resumed).
+    public var phaseTimes: TrainingPhaseTimes {
+        var t = stepTimes
+        loaderTimes.fill(&t)
+        return t
+    }
 
     /// Builds a run at step 0: the model initialised from the seed (or `initialWeights`, loaded strictly).
     ///
@@ -190,7 +201,10 @@ public struct TrainingRun: Sendable {
             throw .invalidConfiguration("the run has completed its \(configuration.totalSteps) steps")
         }
         let number = completedSteps + 1
+        var times = stepTimes
+        var clock = TrainingPhaseTimes.Instant.now
         let loaded = try feed.next(for: self)
+        clock = clock.lap(into: &times.batchWait)
         let batch = loaded.value
         let n = batch.samples.count
         let loss = CrossEntropyLoss(labelSmoothing: configuration.labelSmoothing)
@@ -216,6 +230,7 @@ public struct TrainingRun: Sendable {
                 start = end
             }
             result = try accumulator.finish()
+            clock = clock.lap(into: &times.forwardBackward)
         } catch let e as AutogradError {
             switch e {
             case let .nonFiniteLoss(sample, value):
@@ -241,6 +256,7 @@ public struct TrainingRun: Sendable {
             try optimizer.step(&current, gradients: named)
             try schedule.step()
             try optimizer.apply(schedule)
+            clock = clock.lap(into: &times.optimizer)
         } catch OptimizerError.nonFiniteGradient(let p, _, _) {
             throw .nonFiniteGradient(step: number, samples: batch.samples, parameter: p)
         } catch {
@@ -249,6 +265,9 @@ public struct TrainingRun: Sendable {
         if let bad = Self.firstNonFinite(current) {
             throw .nonFiniteWeights(step: number, samples: batch.samples, parameter: bad)
         }
+        clock.lap(into: &times.checks)
+        times.steps += 1
+        stepTimes = times
         model = current
         self.optimizer = optimizer
         self.schedule = schedule
@@ -263,8 +282,10 @@ public struct TrainingRun: Sendable {
     static func firstNonFinite(_ model: ClassifierModel) -> String? {
         let values = model.stateDict
         for spec in model.parameterSpecs {
-            guard let t = values[spec.name], t.dtype == .float32, let v = try? t.scalars(as: Float.self) else { continue }
-            if !v.allSatisfy(\.isFinite) { return spec.name }
+            guard let t = values[spec.name], t.dtype == .float32 else { continue }
+            // In place (parameters are contiguous); a strided view is copied first.
+            let finite = (try? t.contiguous().withUnsafeBufferPointer(as: Float.self) { $0.allSatisfy(\.isFinite) }) ?? true
+            if !finite { return spec.name }
         }
         return nil
     }
@@ -313,13 +334,13 @@ public struct TrainingRun: Sendable {
     }
 
     /// The loader transform: decode failures stop the run, or are skipped when asked.
-    static func transform(_ pipeline: TrainingPipeline, skipping: Bool)
+    static func transform(_ pipeline: TrainingPipeline, skipping: Bool, timing: LoaderStageTimes? = nil)
         -> @Sendable (GuardedSample, inout SampleGenerator) throws -> TrainingItem {
         { sample, g in
             switch sample.image {
             case .success(let image):
-                return TrainingItem(index: sample.index, label: image.label, values: try pipeline.transform(image, index: sample.index, generator: &g),
-                                    skippedReason: nil)
+                let values = try timing.measure(.augment) { () throws -> CHWImage in try pipeline.transform(image, index: sample.index, generator: &g) }
+                return TrainingItem(index: sample.index, label: image.label, values: values, skippedReason: nil)
             case .failure(let reason):
                 guard skipping else { throw reason }
                 return TrainingItem(index: sample.index, label: -1, values: nil, skippedReason: "sample \(sample.index): \(reason.detail)")
@@ -340,10 +361,12 @@ public struct TrainingRun: Sendable {
         let pipeline = TrainingPipeline(augmentation: configuration.augmentation, cropSize: configuration.cropSize, training: true,
                                         numClasses: configuration.numClasses)
         do {
-            let loader = try DataLoader(dataset: GuardedData(data: data), batchSize: configuration.batchSize, shuffle: configuration.shuffle,
-                                        seed: configuration.seed, workers: workers, dropLast: true, epochs: state.endEpoch,
-                                        transform: Self.transform(pipeline, skipping: configuration.skipsUnreadableSamples),
-                                        collate: { try pipeline.collate($0) })
+            let timing = loaderTimes
+            let loader = try DataLoader(dataset: GuardedData(data: data, timing: timing), batchSize: configuration.batchSize,
+                                        shuffle: configuration.shuffle, seed: configuration.seed, workers: workers, dropLast: true,
+                                        epochs: state.endEpoch,
+                                        transform: Self.transform(pipeline, skipping: configuration.skipsUnreadableSamples, timing: timing),
+                                        collate: { items in try timing.measure(.collate) { () throws -> TrainingBatch in try pipeline.collate(items) } })
             return try loader.resumed(from: state, workers: workers)
         } catch { throw .invalidConfiguration("data loader: \(error)") }
     }
@@ -364,9 +387,14 @@ struct UnreadableSample: Error, CustomStringConvertible {
 /// The training data with decoding failures kept as values (so that they can be skipped on request).
 struct GuardedData: Dataset {
     let data: TrainingData
+    /// Where the decoding time goes (nil: not measured).
+    var timing: LoaderStageTimes? = nil
     var count: Int { data.count }
     func sample(at index: Int) throws -> GuardedSample {
-        do { return GuardedSample(index: index, image: .success(try data.sample(at: index))) } catch {
+        do {
+            let image = try timing.measure(.decode) { () throws -> LabeledImage in try data.sample(at: index) }
+            return GuardedSample(index: index, image: .success(image))
+        } catch {
             return GuardedSample(index: index, image: .failure(UnreadableSample(detail: "\(data.path(at: index)): \(error)")))
         }
     }
