@@ -101,4 +101,37 @@ import Testing
         #expect(log.paths.filter { $0 == "2.2" }.count == levels.count)
         #expect(throws: ModuleError.self) { try tower.forwardDeferringNormalization(levels: levels, pending: [nil], in: .root) }
     }
+
+    /// Reporting to one scope per level (a ``LevelReports``' collecting scopes) keeps the all-levels
+    /// path: raw outputs and held-back steps as unobserved, and each level's reports — replayed —
+    /// are the single-level observed pass's (paths, bits, order), the norm's recorded out of place.
+    @Test func towerOverLevelsReportsEveryLevelThroughLevelScopes() throws {
+        var (tower, _) = try Self.tower(channels: 24, blocks: 3, seed: 11)
+        try tower.prepare(in: .root)
+        let shapes = [[1, 13, 9, 24], [1, 7, 5, 24], [1, 4, 3, 24], [1, 2, 2, 24], [1, 1, 1, 24]]
+        let levels = try shapes.enumerated().map { i, s in
+            try Tensor(shape: s, scalars: (0..<s.reduce(1, *)).map { (j: Int) -> Float in Float((j * 29 + i * 5) % 89) / 22 - 2 })
+        }
+        final class Seen { var outputs: [(String, [UInt32])] = [] }
+        let expected = Seen(), replayed = Seen()
+        let reference = ModuleScope(observer: { path, t in expected.outputs.append((path, (try? Self.bits(t)) ?? [])) })
+        for x in levels { _ = try tower.forward(x, in: reference.child("tower")) }
+
+        let scope = ModuleScope(observer: { path, t in replayed.outputs.append((path, (try? Self.bits(t)) ?? [])) }).child("tower")
+        let reports = LevelReports(levels: levels.count, of: scope)
+        let results = try tower.forwardDeferringNormalization(
+            levels: levels, in: scope, levelScopes: levels.indices.map { reports.scope(scope, level: $0) })
+        #expect(replayed.outputs.isEmpty, "nothing reported before the replay")
+        #expect(levels.indices.allSatisfy { reports.count(level: $0) == 3 * 3 + 1 })
+        for i in levels.indices { reports.replay(level: i) }
+        #expect(reports.count(level: 0) == 0)
+        #expect(replayed.outputs.map(\.0) == expected.outputs.map(\.0))
+        #expect(replayed.outputs.map(\.1) == expected.outputs.map(\.1))
+        let unobserved = try tower.forwardDeferringNormalization(levels: levels, in: .root)
+        for (i, (a, b)) in zip(unobserved, results).enumerated() {
+            #expect(try Self.bits(a.raw) == Self.bits(b.raw) && a.pending == b.pending, "level \(i)")
+            let shown = try #require(b.shown)
+            #expect(try Self.bits(shown) == Self.bits(a.raw.applying(#require(a.pending))), "level \(i)")
+        }
+    }
 }

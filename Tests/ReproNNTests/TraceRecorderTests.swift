@@ -81,6 +81,23 @@ import _ReproDigest
         #expect(s.reusedEntries == 1 && s.reusedBytes == 1600 && s.hashedEntries == 2 && s.hashedBytes == 3200)
     }
 
+    /// The fast digest reuses a repeated unchanged output's digest too (it holds only the latest
+    /// output), and hashes an output changed in place anew.
+    @Test func theFastDigestReusesARepeatedUnchangedOutput() throws {
+        var y = try Tensor(shape: [4, 1000], scalars: Self.floats(4000, seed: 9))
+        let recorder = TraceRecorder(digest: .nh)
+        recorder.record(path: "seq.2", output: y, operation: "ReLU")
+        recorder.record(path: "seq", output: y, operation: "Sequential")
+        recorder.record(path: "view", output: try y.reshaped([4000]), operation: "Flatten")
+        let first = TraceDigest.nh.digest(y)
+        try y.withUnsafeMutableBufferPointer(as: Float.self) { $0[3999] = 42 }
+        recorder.record(path: "changed", output: y, operation: "in place")
+        let e = recorder.finish().entries
+        #expect(e.map(\.sha256) == [first, first, first, TraceDigest.nh.digest(y)] && first != TraceDigest.nh.digest(y))
+        let s = recorder.statistics
+        #expect(s.reusedEntries == 1 && s.reusedBytes == 16000 && s.hashedEntries == 3 && s.hashedBytes == 48000)
+    }
+
     /// The case reuse must never get wrong: an output changed in place after it was recorded (a
     /// residual add, an in-place norm) and recorded again. Its first entry keeps the digest of the
     /// bytes it had when reported, although hashing happens later, and the second entry is hashed anew.

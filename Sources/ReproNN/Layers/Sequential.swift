@@ -140,58 +140,103 @@ public struct Sequential: Layer {
 }
 
 extension Sequential {
+    /// The note that an operation ran over every level in one call, for reports of that call.
+    package static func levelsNote(_ count: Int) -> String { " [\(count) levels in one call]" }
+
     /// ``forwardDeferringNormalization(_:pending:in:)`` on several inputs that share this sequence's
     /// weights (a feature pyramid's levels), step by step: each convolution runs once over all levels
     /// (``PreparedConv2d/run(levels:inputAffines:in:)``: one Winograd weight transform, one team of
     /// threads), the other steps level by level. Every level's result has the bits of the
-    /// single-input call. An observed scope runs the levels one after another through that call, so
-    /// observers see the same outputs in the same order.
+    /// single-input call.
+    ///
+    /// Reports: with `levelScopes` (one per input, same path as `scope`; e.g. a ``LevelReports``'
+    /// collecting scopes) each level's outputs are reported to its own scope — every output the
+    /// single-input observed call reports, with the same bits, under the same names, in the same
+    /// order within the level. A held-back group norm + ReLU is then also applied out of place so
+    /// that its output (and the sequence's, when it ends with it) can be reported; the next
+    /// convolution still applies it while copying its input. Without `levelScopes`, an observed
+    /// `scope` runs the levels one after another through the single-input call (observers see the
+    /// same outputs in the same order), an unobserved one reports nothing.
+    ///
+    /// - Parameters:
+    ///   - shown: per level, the held-back normalisation already applied (what observers were
+    ///     shown), used instead of applying it again when a step cannot take it.
+    /// - Returns: per level the raw output, the normalisation still to apply, and (when reporting)
+    ///   that normalisation applied, as reported.
     package func forwardDeferringNormalization(
-        levels inputs: [Tensor], pending incoming: [SampleChannelAffine?]? = nil, in scope: ModuleScope
-    ) throws(ModuleError) -> [(raw: Tensor, pending: SampleChannelAffine?)] {
+        levels inputs: [Tensor], pending incoming: [SampleChannelAffine?]? = nil, shown incomingShown: [Tensor?]? = nil,
+        in scope: ModuleScope, levelScopes: [ModuleScope]? = nil
+    ) throws(ModuleError) -> [(raw: Tensor, pending: SampleChannelAffine?, shown: Tensor?)] {
         var pending = incoming ?? Array(repeating: nil, count: inputs.count)
-        guard pending.count == inputs.count else {
-            throw .invalidConfiguration("\(scope.path): \(inputs.count) levels but \(pending.count) pending normalisations")
+        var shown = incomingShown ?? Array(repeating: nil, count: inputs.count)
+        guard pending.count == inputs.count, shown.count == inputs.count, levelScopes.map({ $0.count == inputs.count }) ?? true else {
+            throw .invalidConfiguration("\(scope.path): \(inputs.count) levels but \(pending.count) pending normalisations, "
+                + "\(shown.count) shown outputs and \(levelScopes?.count ?? inputs.count) level scopes")
         }
-        if scope.isObserved {
-            var results: [(raw: Tensor, pending: SampleChannelAffine?)] = []
-            for (x, p) in zip(inputs, pending) { results.append(try forwardDeferringNormalization(x, pending: p, in: scope)) }
+        if levelScopes == nil, scope.isObserved {
+            var results: [(raw: Tensor, pending: SampleChannelAffine?, shown: Tensor?)] = []
+            for (x, p) in zip(inputs, pending) {
+                let r = try forwardDeferringNormalization(x, pending: p, in: scope)
+                results.append((r.raw, r.pending, nil))
+            }
             return results
         }
         guard steps.count > 0 || layers.isEmpty else { throw .notPrepared(path: scope.path) }
+        let note = Self.levelsNote(inputs.count)
         var xs = inputs
         /// Applies level `i`'s held-back normalisation before a step that cannot take it.
         func settle(_ i: Int) throws(ModuleError) {
             guard let p = pending[i] else { return }
             let x = xs[i]
-            xs[i] = try scope.run { () throws(TensorError) in try x.applying(p) }
+            if let y = shown[i] { xs[i] = y } else { xs[i] = try scope.run { () throws(TensorError) in try x.applying(p) } }
             pending[i] = nil
+            shown[i] = nil
         }
         for step in steps {
             switch step {
-            case .conv(let conv, let first, _):
+            case .conv(let conv, let first, let last):
                 xs = try conv.run(levels: xs, inputAffines: pending, in: scope.child(String(first)))
                 pending = Array(repeating: nil, count: xs.count)
+                shown = Array(repeating: nil, count: xs.count)
+                if let levelScopes {
+                    let op = fusedOperation(conv, first: first, last: last) + note
+                    for i in xs.indices { levelScopes[i].child(String(last)).report(xs[i], operation: op) }
+                }
             case .groupNormReLU(let index):
                 guard let norm = layers[index] as? GroupNorm else { throw .notPrepared(path: scope.child(String(index)).path) }
                 for i in xs.indices {
                     try settle(i)
-                    pending[i] = try norm.affine(of: xs[i], relu: true, in: scope.child(String(index)))
+                    let affine = try norm.affine(of: xs[i], relu: true, in: scope.child(String(index)))
+                    pending[i] = affine
+                    if let levelScopes {
+                        // Out of place (observers may hold the convolution's output); the bits of the in-place norm.
+                        let x = xs[i]
+                        let y = try scope.run { () throws(TensorError) in try x.applying(affine) }
+                        shown[i] = y
+                        levelScopes[i].child(String(index + 1)).report(
+                            y, operation: norm.operationName + " + ReLU (fused; held back for the next convolution, recorded out of place)")
+                    }
                 }
             case .layer(let index):
                 if let nested = layers[index] as? Sequential {
-                    let results = try nested.forwardDeferringNormalization(levels: xs, pending: pending, in: scope.child(String(index)))
+                    let results = try nested.forwardDeferringNormalization(
+                        levels: xs, pending: pending, shown: shown, in: scope.child(String(index)),
+                        levelScopes: levelScopes?.map { $0.child(String(index)) })
                     xs = results.map(\.raw)
                     pending = results.map(\.pending)
+                    shown = results.map(\.shown)
                 } else {
                     for i in xs.indices {
                         try settle(i)
-                        xs[i] = try layers[index].forward(xs[i], in: scope.child(String(index)))
+                        xs[i] = try layers[index].forward(xs[i], in: (levelScopes?[i] ?? scope).child(String(index)))
                     }
                 }
             }
         }
-        return Array(zip(xs, pending))
+        if let levelScopes {
+            for i in xs.indices { levelScopes[i].report(shown[i] ?? xs[i], operation: "Sequential(\(layers.count))") }
+        }
+        return xs.indices.map { (xs[$0], pending[$0], shown[$0]) }
     }
 }
 

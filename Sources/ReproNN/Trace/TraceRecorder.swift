@@ -64,7 +64,8 @@ public struct ModuleTrace: Sendable {
 /// recorder held a reference to the earlier output all along, so copy-on-write kept its bytes
 /// unchanged (an in-place operation on it in between copies it first, and the copy is hashed
 /// anew). Each digest is the plain SHA-256 of the bytes, so neither the batches nor the thread
-/// count change any entry. ``TraceDigest/nh`` hashes each output when it is reported and holds nothing.
+/// count change any entry. ``TraceDigest/nh`` hashes each output when it is reported and holds
+/// only the latest one, for the same reuse.
 ///
 /// ```swift
 /// var g = TorchGenerator(seed: 0)
@@ -167,12 +168,6 @@ public final class TraceRecorder: @unchecked Sendable {
         if keepsTensors { tensors.append(output) }
         let bytes = output.count * output.dtype.byteCount
         guard work != .observe else { return }
-        guard digest == .sha256 else {
-            entries[index].sha256 = digest.digest(output)
-            counts.hashedEntries += 1
-            counts.hashedBytes += bytes
-            return
-        }
         if let last, last.tensor.isSameView(as: output) {
             counts.reusedEntries += 1
             counts.reusedBytes += bytes
@@ -181,9 +176,13 @@ public final class TraceRecorder: @unchecked Sendable {
             } else {
                 entries[index].sha256 = entries[last.entry].sha256
             }
-        } else {
+        } else if digest == .sha256 {
             pending.append((output, [index]))
             pendingBytes += bytes
+        } else {
+            entries[index].sha256 = work == .hash ? digest.digest(output) : ""
+            counts.hashedEntries += 1
+            counts.hashedBytes += bytes
         }
         last = (output, index)
         if pendingBytes >= hashingBatchBytes { hashPending() }

@@ -73,16 +73,20 @@ public struct RetinaNetHeadBranch: Module {
 
     /// ``forward(_:in:)`` on every level, layer by layer: each of the branch's convolutions runs
     /// once over all levels (one weight transform per layer instead of one per level, one team of
-    /// threads; ``Sequential/forwardDeferringNormalization(levels:pending:in:)``). Each level's
-    /// output has the bits of ``forward(_:in:)`` on that level.
-    func forward(levels: [Tensor], in scope: ModuleScope) throws(ModuleError) -> [Tensor] {
+    /// threads; ``Sequential/forwardDeferringNormalization(levels:pending:shown:in:levelScopes:)``).
+    /// Each level's output has the bits of ``forward(_:in:)`` on that level. With `levelScopes`
+    /// (one per level) each level's module outputs are reported to its scope, as ``forward(_:in:)``
+    /// reports them on that level; without, nothing is reported.
+    func forward(levels: [Tensor], in scope: ModuleScope, levelScopes: [ModuleScope]? = nil) throws(ModuleError) -> [Tensor] {
         guard let preparedOutput else { throw .notPrepared(path: scope.path) }
         let s = scope.child(outputName)
-        let towers = try conv.forwardDeferringNormalization(levels: levels, in: scope.child(HeadNames.conv))
+        let towers = try conv.forwardDeferringNormalization(
+            levels: levels, in: scope.child(HeadNames.conv), levelScopes: levelScopes?.map { $0.child(HeadNames.conv) })
         let ys = try preparedOutput.run(levels: towers.map(\.raw), inputAffines: towers.map(\.pending), in: s)
         var outputs: [Tensor] = []
-        for y in ys {
-            s.report(y, operation: preparedOutput.operationDescription)
+        for (i, y) in ys.enumerated() {
+            levelScopes?[i].child(outputName).report(
+                y, operation: preparedOutput.operationDescription + Sequential.levelsNote(levels.count))
             outputs.append(try flattenHeadOutput(y, columns: columns, in: s))
         }
         return outputs
@@ -123,18 +127,20 @@ public struct RetinaNetHead: Module {
     }
 
     /// Both branches on every level, levels concatenated in order:
-    /// `cls_logits [N, ΣHWA, K]` and `bbox_regression [N, ΣHWA, 4]`. Unobserved, each branch runs
-    /// its convolutions once over all levels (``RetinaNetHeadBranch/forward(levels:in:)``); observed,
-    /// level by level as torchvision does. The bits are the same either way.
+    /// `cls_logits [N, ΣHWA, K]` and `bbox_regression [N, ΣHWA, 4]`. Each branch runs its
+    /// convolutions once over all levels (``RetinaNetHeadBranch/forward(levels:in:levelScopes:)``),
+    /// with each tower block's group norm + ReLU applied by the next convolution. Observers still
+    /// see every level's outputs in torchvision's order — level by level, the classification
+    /// branch's then the regression branch's: the reports are collected per level and replayed
+    /// after both branches ran (``LevelReports``). The bits are those of a level-by-level pass.
     public func forward(_ levels: [Tensor], in scope: ModuleScope) throws(ModuleError) -> (cls: Tensor, reg: Tensor) {
         let cs = scope.child(HeadNames.classificationHead), rs = scope.child(HeadNames.regressionHead)
-        var cls: [Tensor] = [], reg: [Tensor] = []
+        let cls: [Tensor], reg: [Tensor]
         if scope.isObserved {
-            // Observers see every level's outputs in torchvision's order: level by level.
-            for p in levels {
-                cls.append(try classificationHead.forward(p, in: cs))
-                reg.append(try regressionHead.forward(p, in: rs))
-            }
+            let reports = LevelReports(levels: 2 * levels.count, of: scope)
+            cls = try classificationHead.forward(levels: levels, in: cs, levelScopes: levels.indices.map { reports.scope(cs, level: 2 * $0) })
+            reg = try regressionHead.forward(levels: levels, in: rs, levelScopes: levels.indices.map { reports.scope(rs, level: 2 * $0 + 1) })
+            for i in 0..<(2 * levels.count) { reports.replay(level: i) }
         } else {
             // Each shared-weight convolution once over all five levels (same bits per level).
             cls = try classificationHead.forward(levels: levels, in: cs)
