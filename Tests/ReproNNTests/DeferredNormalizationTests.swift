@@ -130,8 +130,8 @@ import Testing
         let unobserved = try tower.forwardDeferringNormalization(levels: levels, in: .root)
         for (i, (a, b)) in zip(unobserved, results).enumerated() {
             #expect(try Self.bits(a.raw) == Self.bits(b.raw) && a.pending == b.pending, "level \(i)")
-            let shown = try #require(b.shown)
-            #expect(try Self.bits(shown) == Self.bits(a.raw.applying(#require(a.pending))), "level \(i)")
+            let shown = try #require(b.shown), pending = try #require(a.pending)
+            #expect(try Self.bits(shown) == Self.bits(a.raw.applying(pending)), "level \(i)")
         }
     }
 }
