@@ -108,7 +108,7 @@ public struct PreparedConv2d: Sendable {
         // packed value is a copy or a per-filter transform, so the thread count cannot change it.
         let threads = Runtime.settings.threads
         let mayRunDirect = self.algorithm == .direct || (Runtime.settings.benchmark && algorithm == nil && eligible)
-        packed = !g.isPointwise && mayRunDirect ? Conv2dKernel.PackedWeights(oihw: w.floatBase, geometry: g) : nil
+        packed = !g.isPointwise && mayRunDirect ? Conv2dKernel.PackedWeights(oihw: w.floatBase, geometry: g, threads: threads) : nil
         packedTransposed = g.isPointwise
             ? GEMM.PackedMatrix(.init(w.floatBase, rowStride: 1, colStride: s[1]), k: s[1], n: s[0], threads: threads)
             : nil
@@ -127,7 +127,7 @@ public struct PreparedConv2d: Sendable {
     /// algorithm is not direct (the same values either way; only ``Runtime/benchmark`` switched on
     /// after preparation makes a Winograd layer run direct, and its timing then includes this).
     func directWeights(_ g: ConvGeometry) -> Conv2dKernel.PackedWeights {
-        packed ?? Conv2dKernel.PackedWeights(oihw: weight.floatBase, geometry: g)
+        packed ?? Conv2dKernel.PackedWeights(oihw: weight.floatBase, geometry: g, threads: Runtime.settings.threads)
     }
 
     /// The geometry for an input shape `[N, C, H, W]`.

@@ -111,27 +111,43 @@ public struct SampleTreeSum: Sendable, Equatable {
     /// The canonical sum of everything accumulated: the remaining blocks added from the right.
     /// Zeros when nothing was accumulated.
     public func total() -> [Float] {
-        guard var acc = blocks.last?.values else { return [Float](repeating: 0, count: count) }
-        for b in blocks.dropLast().reversed() { Self.add(b.values, into: &acc) }
+        guard let last = blocks.last?.values else { return [Float](repeating: 0, count: count) }
+        guard blocks.count > 1, count > 0 else { return last }
+        let threads = Runtime.settings.threads
+        let rest = blocks.dropLast().reversed()
+        // The first add writes a fresh buffer (no copy of the last block), the others add in place.
+        var acc = [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            last.withUnsafeBufferPointer { l in
+                rest.first!.values.withUnsafeBufferPointer { r in
+                    ParallelMemory.add(l.baseAddress!, r.baseAddress!, into: out.baseAddress!, count: count, threads: threads)
+                }
+            }
+            initialized = count
+        }
+        for b in rest.dropFirst() { Self.add(b.values, into: &acc) }
         return acc
     }
 
     private mutating func push(_ block: Block) {
         var current = block
         while let top = blocks.last, top.size == current.size, top.start % (2 * top.size) == 0 {
-            blocks.removeLast()
-            var merged = top.values
-            Self.add(current.values, into: &merged)   // left + right, element by element
-            current = Block(start: top.start, size: top.size * 2, values: merged)
+            // Take the top out of the stack so its values are uniquely referenced and the add runs in place.
+            var left = blocks.removeLast()
+            Self.add(current.values, into: &left.values)   // left + right, element by element
+            left.size *= 2
+            current = left
         }
         blocks.append(current)
     }
 
-    /// `left[i] = left[i] + right[i]`: one rounding per element, order irrelevant.
+    /// `left[i] = left[i] + right[i]`: one rounding per element, order irrelevant (large vectors
+    /// in fixed chunks on up to ``RuntimeSettings/threads`` threads: ``ParallelMemory``).
     private static func add(_ right: [Float], into left: inout [Float]) {
+        let threads = Runtime.settings.threads
         left.withUnsafeMutableBufferPointer { l in
             right.withUnsafeBufferPointer { r in
-                for i in 0..<l.count { l[i] = l[i] + r[i] }
+                guard let lb = l.baseAddress, let rb = r.baseAddress else { return }
+                ParallelMemory.add(rb, into: lb, count: l.count, threads: threads)
             }
         }
     }

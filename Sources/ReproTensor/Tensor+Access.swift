@@ -3,6 +3,9 @@ import _ReproDigest
 extension Tensor {
     /// The elements in row-major order (a copy; works for any strides).
     ///
+    /// Copies of at least 1 MiB run on up to ``RuntimeSettings/threads`` threads (fixed chunks;
+    /// a copy, so the bits never depend on it).
+    ///
     /// ```swift
     /// let v: [Float] = try t.scalars()
     /// ```
@@ -11,8 +14,12 @@ extension Tensor {
         guard T.dtype == dtype else { throw .dtypeMismatch(op: "scalars", expected: dtype, actual: T.dtype) }
         let c = contiguous()
         let n = c.count
-        let p = c.storage.base.advanced(by: c.offset * dtype.byteCount).assumingMemoryBound(to: T.self)
-        return Array(UnsafeBufferPointer(start: p, count: n))
+        guard n > 0 else { return [] }
+        let bytes = n * dtype.byteCount, threads = Runtime.settings.threads
+        return [T](unsafeUninitializedCapacity: n) { buffer, initialized in
+            ParallelMemory.copy(from: c.rawBase, to: UnsafeMutableRawPointer(buffer.baseAddress!), byteCount: bytes, threads: threads)
+            initialized = n
+        }
     }
 
     /// The element at a multi-index.

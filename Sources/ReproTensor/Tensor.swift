@@ -51,6 +51,9 @@ public struct Tensor: Sendable {
     /// ```swift
     /// let t = try Tensor(shape: [2], scalars: [Int64(3), 4])
     /// ```
+    /// Copies of at least 1 MiB run on up to ``RuntimeSettings/threads`` threads (fixed chunks),
+    /// into storage that is not zero-filled first.
+    ///
     /// - Throws: ``TensorError/shapeMismatch(op:shapes:reason:)`` when the count
     ///   differs from the shape's element count.
     public init<T: TensorScalar>(shape: [Int], scalars: [T]) throws(TensorError) {
@@ -59,8 +62,13 @@ public struct Tensor: Sendable {
             throw .shapeMismatch(op: "Tensor(shape:scalars:)", shapes: [shape, [scalars.count]],
                                  reason: "shape holds \(n) elements, \(scalars.count) given")
         }
-        let st = TensorStorage(byteCount: n * T.dtype.byteCount)
-        scalars.withUnsafeBytes { st.base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        // Every byte is overwritten by the copy (an empty tensor's 1-byte block is never read).
+        let st = TensorStorage(byteCount: n * T.dtype.byteCount, zeroed: false)
+        let threads = Runtime.settings.threads
+        scalars.withUnsafeBytes { src in
+            guard let from = src.baseAddress, src.count > 0 else { return }
+            ParallelMemory.copy(from: from, to: st.base, byteCount: src.count, threads: threads)
+        }
         self.init(storage: st, dtype: T.dtype, shape: shape)
     }
 
@@ -184,7 +192,7 @@ final class TensorStorage: @unchecked Sendable {
 
     func copy() -> TensorStorage {
         let s = TensorStorage(byteCount: byteCount, zeroed: false)
-        s.base.copyMemory(from: base, byteCount: byteCount)
+        ParallelMemory.copy(from: base, to: s.base, byteCount: byteCount, threads: Runtime.settings.threads)
         return s
     }
 }

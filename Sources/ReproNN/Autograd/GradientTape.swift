@@ -132,12 +132,16 @@ public final class GradientTape {
         Self.add(g, into: &grads[id])
     }
 
-    /// `slot += g` element by element (`slot = g` when empty), without copying the buffer.
+    /// `slot += g` element by element (`slot = g` when empty), without copying the buffer; large
+    /// gradients in fixed chunks on up to ``RuntimeSettings/threads`` threads (one rounding per
+    /// element, so the split cannot change a bit: ``ParallelMemory/add(_:into:count:threads:)``).
     static func add(_ g: [Float], into slot: inout [Float]?) {
         guard var existing = slot else { slot = g; return }
         slot = nil
+        let threads = Runtime.settings.threads
         existing.withUnsafeMutableBufferPointer { e in g.withUnsafeBufferPointer { s in
-            for i in 0..<e.count { e[i] = e[i] + s[i] }
+            guard let eb = e.baseAddress, let sb = s.baseAddress else { return }
+            ParallelMemory.add(sb, into: eb, count: e.count, threads: threads)
         } }
         slot = existing
     }
@@ -171,9 +175,11 @@ public final class GradientTape {
                                               threads: threads, produce)
             return
         }
-        var all = [Float](repeating: 0, count: sampleCount * count)
-        all.withUnsafeMutableBufferPointer { p in
+        // `produce` writes every element of each sample's slice: no zero-fill first.
+        let total = sampleCount * count
+        let all = total == 0 ? [] : [Float](unsafeUninitializedCapacity: total) { p, initialized in
             for n in 0..<sampleCount { produce(n, p.baseAddress! + n * count) }
+            initialized = total
         }
         accumulatePerSample(v, all)
     }

@@ -1,4 +1,4 @@
-import ReproTensor
+@_spi(Kernels) import ReproTensor
 
 /// Row-major `[rows, cols]` product helper over ``Tensor/matmul(_:algorithm:)`` (deterministic:
 /// the bits depend on the shape only, never on threads). Every call in the autograd engine has a
@@ -45,11 +45,19 @@ extension Variable {
             }
             t.accumulate(id, dx)
             if weight.parameterKey != nil {
-                t.accumulatePerSample(weight, count: fout * fin, threads: Runtime.settings.threads) { s, dw in
-                    for o in 0..<fout {
-                        let go = g[s * fout + o]
-                        for i in 0..<fin { dw[o * fin + i] = go * x[s * fin + i] }
-                    }
+                let threads = Runtime.settings.threads
+                // One product per element: threads take fixed blocks of 16 rows once the sample's
+                // outer product reaches 1 MiB.
+                let rowBlocks = (fout + 15) / 16, team = fout * fin * 4 >= ParallelMemory.minimumParallelBytes ? threads : 1
+                t.accumulatePerSample(weight, count: fout * fin, threads: threads) { s, dw in
+                    g.withUnsafeBufferPointer { g in x.withUnsafeBufferPointer { x in
+                        ThreadPool.current.forEachChunk(rowBlocks, threads: team) { b in
+                            for o in (b * 16)..<min(b * 16 + 16, fout) {
+                                let go = g[s * fout + o]
+                                for i in 0..<fin { dw[o * fin + i] = go * x[s * fin + i] }
+                            }
+                        }
+                    } }
                 }
             }
             if let bias { t.accumulatePerSample(bias, g) }

@@ -19,11 +19,15 @@ extension Variable {
                                stride: (stride, stride), padding: (padding, padding))
         }
         let outCount = n * p.outHeight * p.outWidth * c, threads = Runtime.settings.threads
-        var indices = [Int](repeating: 0, count: outCount)
+        // The kernel writes every index (no zero-fill first).
+        var indices: [Int] = []
         let y = kernelOutput(outCount) { y in
-            data.withUnsafeBufferPointer { x in indices.withUnsafeMutableBufferPointer { i in
-                Pooling.maxPool2d(p, input: x.baseAddress!, output: y, indices: i.baseAddress!, threads: threads)
-            } }
+            indices = [Int](unsafeUninitializedCapacity: outCount) { i, initialized in
+                data.withUnsafeBufferPointer { x in
+                    Pooling.maxPool2d(p, input: x.baseAddress!, output: y, indices: i.baseAddress!, threads: threads)
+                }
+                initialized = outCount
+            }
         }
         let total = count
         return tape.record([n, p.outHeight, p.outWidth, c], y, rule: { [id] (t: GradientTape, g: [Float]) throws(AutogradError) in

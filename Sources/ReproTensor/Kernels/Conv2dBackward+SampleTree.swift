@@ -33,7 +33,7 @@ extension Conv2dBackward {
                     outputs: nodes.map { $0 + grp * ocg * icg * kk }, ldc: icg * kk, threads: threads)
             }
         }
-        return plan.sum(count: count) { UnsafePointer(nodes[$0]) }
+        return plan.sum(count: count, threads: threads) { UnsafePointer(nodes[$0]) }
     }
 
     /// ``weightGradientTree(_:input:outputGradient:firstSample:threads:)`` for one group, with an
@@ -76,7 +76,7 @@ extension Conv2dBackward {
                 for t in 0..<kk { for ch in 0..<c { d[ch * kk + t] = s[t * c + ch] } }
             }
         }
-        return plan.sum(count: count) { UnsafePointer(nodes[$0]) }
+        return plan.sum(count: count, threads: threads) { UnsafePointer(nodes[$0]) }
     }
 
     /// Packs 16-column panels `panels` of sample `x`'s (`[H, W, C]`) tap-major im2col matrix over
@@ -143,7 +143,7 @@ extension Conv2dBackward {
                 }
             }
         }
-        return plan.sum(count: oc) { UnsafePointer(slots + $0 * oc) }
+        return plan.sum(count: oc, threads: threads) { UnsafePointer(slots + $0 * oc) }
     }
 
     /// The benchmarks' yardstick: the weight gradient of the whole batch as one batched GEMM

@@ -124,18 +124,8 @@
         _ g: ConvGeometry, dy: UnsafePointer<Float>, w: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, threads: Int
     ) {
         let t = transposedGeometry(g)
-        let kh = g.kernelHeight, kw = g.kernelWidth, kk = kh * kw, icg = g.groupInChannels, ocg = g.groupOutChannels
-        let flipped = UnsafeMutablePointer<Float>.allocate(capacity: g.inChannels * ocg * kk)
-        defer { flipped.deallocate() }
-        for grp in 0..<g.groups {
-            for c in 0..<icg {
-                for o in 0..<ocg {
-                    let src = w + ((grp * ocg + o) * icg + c) * kk, dst = flipped + ((grp * icg + c) * ocg + o) * kk
-                    for tap in 0..<kk { dst[tap] = src[kk - 1 - tap] }
-                }
-            }
-        }
-        let packed = Conv2dKernel.PackedWeights(oihw: flipped, geometry: t)
+        // Flip and transpose while packing: one threaded pass, no intermediate copy.
+        let packed = Conv2dKernel.PackedWeights(flippedTransposedOf: w, geometry: t, threads: threads)
         let hp = t.height + 2 * t.padding.h, wp = t.width + 2 * t.padding.w, oc = g.outChannels
         let padded = UnsafeMutableRawPointer.allocate(byteCount: max(g.batch * hp * wp * oc, 1) * 4, alignment: 64)
             .bindMemory(to: Float.self, capacity: max(g.batch * hp * wp * oc, 1))

@@ -25,22 +25,61 @@ import _ReproKernelsAVX512
         let blockSize: Int
         let base: UnsafeMutablePointer<Float>
 
-        /// Packs OIHW weights `[O, C/groups, KH, KW]`.
-        @_spi(Kernels) public init(oihw w: UnsafePointer<Float>, geometry g: ConvGeometry) {
+        /// Packs OIHW weights `[O, C/groups, KH, KW]` on the calling thread.
+        @_spi(Kernels) public convenience init(oihw w: UnsafePointer<Float>, geometry g: ConvGeometry) {
+            self.init(oihw: w, geometry: g, threads: 1)
+        }
+
+        /// Packs OIHW weights `[O, C/groups, KH, KW]`; threads take (group, block, `ky`) slices
+        /// of the packed buffer (pure copies, so the thread count cannot change a value).
+        @_spi(Kernels) public convenience init(oihw w: UnsafePointer<Float>, geometry g: ConvGeometry, threads: Int) {
+            let icg = g.groupInChannels, ocg = g.groupOutChannels, kk = g.kernelHeight * g.kernelWidth
+            self.init(geometry: g, threads: threads) { grp, o, ic, tap in
+                w[((grp * ocg + o) * icg + ic) * kk + tap]
+            }
+        }
+
+        /// Packs the weights of the transposed convolution that computes the input gradient of
+        /// `w` (OIHW `[O, C/groups, KH, KW]` of the forward convolution) in one pass, without an
+        /// intermediate flipped copy: for `geometry` `t` (``Conv2dBackward``'s transposed geometry:
+        /// `C` output and `O` input channels), output channel `c` and input channel `o` of group
+        /// `grp` at tap `(ky, kx)` hold `w[grp·O/groups + o, c, KH−1−ky, KW−1−kx]`. Threads take
+        /// slices as in ``init(oihw:geometry:threads:)``.
+        @_spi(Kernels) public convenience init(flippedTransposedOf w: UnsafePointer<Float>, geometry t: ConvGeometry, threads: Int) {
+            // In `t`, groupInChannels is the forward O/groups and groupOutChannels the forward C/groups.
+            let fo = t.groupInChannels, fc = t.groupOutChannels, kk = t.kernelHeight * t.kernelWidth
+            self.init(geometry: t, threads: threads) { grp, c, o, tap in
+                w[((grp * fo + o) * fc + c) * kk + (kk - 1 - tap)]
+            }
+        }
+
+        /// Fills the packed layout from `value(group, outChannel, inChannel, tap)` (channels
+        /// within the group, `tap = ky·KW + kx`); padding lanes past the last output channel are zero.
+        private init(geometry g: ConvGeometry, threads: Int, _ value: (Int, Int, Int, Int) -> Float) {
             geometry = g
             let icg = g.groupInChannels, ocg = g.groupOutChannels, kh = g.kernelHeight, kw = g.kernelWidth
-            blocks = (ocg + 15) / 16
-            blockSize = kh * kw * icg * 16
+            let blocks = (ocg + 15) / 16, blockSize = kh * kw * icg * 16
+            self.blocks = blocks
+            self.blockSize = blockSize
             let total = max(g.groups * blocks * blockSize, 1)
-            base = UnsafeMutableRawPointer.allocate(byteCount: total * 4, alignment: 64).bindMemory(to: Float.self, capacity: total)
-            for grp in 0..<g.groups {
-                for ob in 0..<blocks {
-                    let d = base + (grp * blocks + ob) * blockSize
-                    for ky in 0..<kh { for kx in 0..<kw { for ic in 0..<icg { for l in 0..<16 {
-                        let o = ob * 16 + l
-                        d[((ky * kw + kx) * icg + ic) * 16 + l] =
-                            o < ocg ? w[(((grp * ocg + o) * icg + ic) * kh + ky) * kw + kx] : 0
-                    }}}}
+            let base = UnsafeMutableRawPointer.allocate(byteCount: total * 4, alignment: 64).bindMemory(to: Float.self, capacity: total)
+            self.base = base
+            // One chunk per (group, block, ky): a fixed split of the buffer; at least 1 MiB to
+            // pack before a second thread is asked for.
+            let chunks = g.groups * blocks * kh
+            let t = total * 4 >= ParallelMemory.minimumParallelBytes ? threads : 1
+            ThreadPool.current.forEachChunk(chunks, threads: t) { chunk in
+                let ky = chunk % kh, gb = chunk / kh, grp = gb / blocks, ob = gb % blocks
+                let d = base + gb * blockSize
+                for kx in 0..<kw {
+                    let tap = ky * kw + kx
+                    for ic in 0..<icg {
+                        let row = d + (tap * icg + ic) * 16
+                        for l in 0..<16 {
+                            let o = ob * 16 + l
+                            row[l] = o < ocg ? value(grp, o, ic, tap) : 0
+                        }
+                    }
                 }
             }
         }

@@ -30,15 +30,12 @@
             // Each merge adds the node just finished (right) into the stack's top (left).
             for q in 0..<step.merges { add(slots[step.slot - q], into: slots[step.slot - q - 1], count: count, threads: threads) }
         }
-        return plan.sum(count: count) { i in UnsafePointer(slots[i]) }
+        return plan.sum(count: count, threads: threads) { i in UnsafePointer(slots[i]) }
     }
 
     /// `left[i] = left[i] + right[i]` (one rounding per element; threads take fixed chunks).
     static func add(_ right: UnsafePointer<Float>, into left: UnsafeMutablePointer<Float>, count: Int, threads: Int) {
-        let chunk = 1 << 15, chunks = (count + chunk - 1) / chunk
-        ThreadPool.current.forEachChunk(chunks, threads: threads) { k in
-            for i in (k * chunk)..<min((k + 1) * chunk, count) { left[i] = left[i] + right[i] }
-        }
+        ParallelMemory.add(right, into: left, count: count, threads: threads)
     }
 
     /// The canonical tree sum of `samples` contributions laid out as `[samples, count]`.
@@ -102,12 +99,13 @@
         self.firstSample = firstSample
     }
 
-    /// The final nodes as a ``SampleTreeSum``: node `i`'s `count` values are read from `values(i)`.
-    func sum(count: Int, values: (Int) -> UnsafePointer<Float>) -> SampleTreeSum {
+    /// The final nodes as a ``SampleTreeSum``: node `i`'s `count` values are copied from
+    /// `values(i)` (large nodes on up to `threads` threads: ``ParallelMemory/array(copying:count:threads:)``).
+    func sum(count: Int, threads: Int, values: (Int) -> UnsafePointer<Float>) -> SampleTreeSum {
         var sum = SampleTreeSum(count: count, startIndex: firstSample)
         for (i, node) in nodes.enumerated() {
             let block = SampleTreeSum.Block(start: node.start, size: node.size,
-                                            values: Array(UnsafeBufferPointer(start: values(i), count: count)))
+                                            values: ParallelMemory.array(copying: values(i), count: count, threads: threads))
             do { try sum.append(block) } catch { preconditionFailure("SampleTreePlan: \(error)") }
         }
         return sum
