@@ -60,6 +60,7 @@ STREAM_LOADER = ("let loader = try StreamLoader(dataset: Counting(), batchSize: 
 IMAGE = "var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))"
 BYTES = "let bytes = try Image(width: 4, height: 3, channels: 3, pixels: [UInt8](repeating: 7, count: 36)).pngData()"
 MINI = "let model = try RetinaNet(configuration: .mini, seed: 0)"
+MINI_IMAGES = "let images = [try Image(width: 64, height: 48, channels: 3, pixels: [UInt8](repeating: 90, count: 64 * 48 * 3))]"
 GEN = "var g = TorchGenerator(seed: 0)"
 NHWC3 = "let x = try Tensor(shape: [1, 6, 6, 3], scalars: [Float](repeating: 0.5, count: 6 * 6 * 3))"
 DICT = 'let dict = try StateDict(contentsOf: "weights.pth")'
@@ -229,7 +230,9 @@ CONTEXT.update({
     (T + "Conv2d.swift", "let y = try x.conv2d(weight: w, padding: (1, 1))"): lines(X, floats("w", [4, 3, 3, 3], 0.1)),
     (T + "Runtime.swift", "let y = try Runtime.withSettings(s) { try a.matmul(b) }"): AB,
     (T + "Runtime.swift", "let detections = try model.detect(images)"):
-        lines(MINI, "let images = [try Image(width: 64, height: 48, channels: 3, pixels: [UInt8](repeating: 90, count: 64 * 48 * 3))]"),
+        lines(MINI, MINI_IMAGES),
+    (T + "Runtime.swift", "let before = Runtime.freshStorageBytes"):
+        lines(MINI, MINI_IMAGES),
     (T + "Runtime.swift", "let y = try Runtime.withSettings(RuntimeSettings(threads: 3)) { try x.relu() }"): X,
     (T + "Tensor+Access.swift", "let v: [Float] = try t.scalars()"): T23,
     (T + "Tensor+Access.swift", "let v: Float = try t.scalar(at: [0, 2])"): T23,

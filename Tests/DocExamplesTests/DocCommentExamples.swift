@@ -825,6 +825,15 @@ struct DocCommentExample: Sendable {
 
 // Sources/ReproTensor/Runtime.swift #4
 @Sendable func example_ReproTensor_Runtime_4() async throws {
+    let model = try RetinaNet(configuration: .mini, seed: 0)
+    let images = [try Image(width: 64, height: 48, channels: 3, pixels: [UInt8](repeating: 90, count: 64 * 48 * 3))]
+    let before = Runtime.freshStorageBytes
+    _ = try model.detect(images)
+    let fresh = Runtime.freshStorageBytes - before   // 0 from the third pass at one image size on
+}
+
+// Sources/ReproTensor/Runtime.swift #5
+@Sendable func example_ReproTensor_Runtime_5() async throws {
     let x = try Tensor(shape: [1, 3, 8, 8], scalars: [Float](repeating: 0.5, count: 192))
     let y = try Runtime.withSettings(RuntimeSettings(threads: 3)) { try x.relu() }
 }
@@ -2498,7 +2507,8 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproTensor/Runtime.swift #1", code: "var s = Runtime.settings\ns.threads = 1\nlet y = try Runtime.withSettings(s) { try a.matmul(b) }", runs: true, throwsError: false, body: example_ReproTensor_Runtime_1),
     DocCommentExample(location: "Sources/ReproTensor/Runtime.swift #2", code: "Runtime.threads = 2\nRuntime.deterministicAlgorithms   // true", runs: false, throwsError: false, body: example_ReproTensor_Runtime_2),
     DocCommentExample(location: "Sources/ReproTensor/Runtime.swift #3", code: "let detections = try model.detect(images)\nRuntime.releaseCachedStorage()   // the activations' blocks go back now", runs: true, throwsError: false, body: example_ReproTensor_Runtime_3),
-    DocCommentExample(location: "Sources/ReproTensor/Runtime.swift #4", code: "let y = try Runtime.withSettings(RuntimeSettings(threads: 3)) { try x.relu() }", runs: true, throwsError: false, body: example_ReproTensor_Runtime_4),
+    DocCommentExample(location: "Sources/ReproTensor/Runtime.swift #4", code: "let before = Runtime.freshStorageBytes\n_ = try model.detect(images)\nlet fresh = Runtime.freshStorageBytes - before   // 0 from the third pass at one image size on", runs: true, throwsError: false, body: example_ReproTensor_Runtime_4),
+    DocCommentExample(location: "Sources/ReproTensor/Runtime.swift #5", code: "let y = try Runtime.withSettings(RuntimeSettings(threads: 3)) { try x.relu() }", runs: true, throwsError: false, body: example_ReproTensor_Runtime_5),
     DocCommentExample(location: "Sources/ReproTensor/SampleTreeSum.swift #1", code: "var whole = SampleTreeSum(count: 1)\nfor v: Float in [1e8, 1, -1e8, 1, 3] { whole.append(sample: [v]) }\nvar first = SampleTreeSum(count: 1), second = SampleTreeSum(count: 1, startIndex: 3)\nfor v: Float in [1e8, 1, -1e8] { first.append(sample: [v]) }\nfor v: Float in [1, 3] { second.append(sample: [v]) }\ntry first.append(second)\n// whole.total() == first.total(): the same tree, bit for bit", runs: true, throwsError: false, body: example_ReproTensor_SampleTreeSum_1),
     DocCommentExample(location: "Sources/ReproTensor/Tensor+Access.swift #1", code: "let v: [Float] = try t.scalars()", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Access_1),
     DocCommentExample(location: "Sources/ReproTensor/Tensor+Access.swift #2", code: "let v: Float = try t.scalar(at: [0, 2])", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Access_2),
