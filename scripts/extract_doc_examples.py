@@ -215,6 +215,8 @@ NHWC4 = floats("x", [1, 8, 8, 4])
 GN64 = lines(floats("g", [64], 1), floats("b", [64], 0))
 GEOMETRY = ("let g = try ConvGeometry(batch: 1, inChannels: 3, height: 8, width: 8, outChannels: 4,\n"
             "                         kernelHeight: 3, kernelWidth: 3, padding: (1, 1))")
+# A, B, the residual R and C of the GEMM + residual examples (4 × 3 · 3 × 5).
+RESIDUAL_GEMM = lines(buffer("aPtr", 4 * 3), buffer("bPtr", 3 * 5), buffer("rPtr", 4 * 5), buffer("cPtr", 4 * 5, 0))
 CONTEXT.update({
     (T + "ChannelAffine.swift", "let bn = try ChannelAffine.frozenBatchNorm("):
         lines(X, floats("g", [3], 1), floats("b", [3], 0), floats("m", [3], 0.25), floats("v", [3], 2)),
@@ -289,6 +291,10 @@ CONTEXT.update({
     (T + "Kernels/Epilogue.swift", "let e = Epilogue(bias: biasPointer, relu: true)"): buffer("biasPointer", 4),
     (T + "Kernels/GEMM.swift", "GEMM.multiply(m: 4, n: 5, k: 3,"):
         lines(buffer("aPtr", 4 * 3), buffer("bPtr", 3 * 5), buffer("cPtr", 4 * 5, 0)),
+    (T + "Kernels/GEMM+Residual.swift", "GEMM.multiply(m: 4, a: .init(aPtr, rowStride: 3), packedB: packed,"):
+        lines(RESIDUAL_GEMM, "let packed = GEMM.PackedMatrix(.init(bPtr, rowStride: 5), k: 3, n: 5, threads: 1)"),
+    (T + "Kernels/GEMM+Residual.swift", "GEMM.multiply(m: 4, n: 5, k: 3, a: .init(aPtr, rowStride: 3), b: .init(bPtr, rowStride: 5),"):
+        RESIDUAL_GEMM,
     (T + "Kernels/GroupNormKernel+NHWC.swift", "GroupNormKernel.forwardNHWC(x, y, batch: 1, spatial: 100 * 136, channels: 256, groups: 32,"):
         lines(buffer("x", 256 * 100 * 136), buffer("y", 256 * 100 * 136, 0), buffer("g", 256, 1), buffer("b", 256, 0)),
     (T + "Kernels/GroupNormKernel.swift", "GroupNormKernel.forward(x, y, batch: 1, channels: 256, spatial: 100 * 136, groups: 32,"):

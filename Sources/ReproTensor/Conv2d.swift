@@ -239,13 +239,12 @@ public struct PreparedConv2d: Sendable {
         }
         let out = try Tensor.uninitialized(shape, op: op)
         let x = input.contiguous(), r = residual.contiguous()
-        withExtendedLifetime((x, r)) {
-            withEpilogue { e in
-                GEMM.multiply(m: g.batch * g.height * g.width, a: .init(x.floatBase, rowStride: g.inChannels),
-                              packedB: packedTransposed, c: out.floatBase, ldc: g.outChannels, epilogue: e,
-                              addingReLU: .init(r.floatBase, rowStride: g.outChannels), threads: threads)
-            }
+        try withEpilogue { e in
+            GEMM.multiply(m: g.batch * g.height * g.width, a: .init(x.floatBase, rowStride: g.inChannels),
+                          packedB: packedTransposed, c: out.floatBase, ldc: g.outChannels, epilogue: e,
+                          addingReLU: .init(r.floatBase, rowStride: g.outChannels), threads: threads)
         }
+        withExtendedLifetime((x, r)) {}
         return out
     }
 

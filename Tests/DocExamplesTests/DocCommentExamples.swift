@@ -1189,6 +1189,43 @@ struct DocCommentExample: Sendable {
     let e = Epilogue(bias: biasPointer, relu: true)
 }
 
+// Sources/ReproTensor/Kernels/GEMM+Residual.swift #1
+@Sendable func example_ReproTensor_Kernels_GEMM_Residual_1() async throws {
+    let aPtr = UnsafeMutablePointer<Float>.allocate(capacity: 12)
+    aPtr.initialize(repeating: 0.5, count: 12)
+    defer { aPtr.deallocate() }
+    let bPtr = UnsafeMutablePointer<Float>.allocate(capacity: 15)
+    bPtr.initialize(repeating: 0.5, count: 15)
+    defer { bPtr.deallocate() }
+    let rPtr = UnsafeMutablePointer<Float>.allocate(capacity: 20)
+    rPtr.initialize(repeating: 0.5, count: 20)
+    defer { rPtr.deallocate() }
+    let cPtr = UnsafeMutablePointer<Float>.allocate(capacity: 20)
+    cPtr.initialize(repeating: 0, count: 20)
+    defer { cPtr.deallocate() }
+    let packed = GEMM.PackedMatrix(.init(bPtr, rowStride: 5), k: 3, n: 5, threads: 1)
+    GEMM.multiply(m: 4, a: .init(aPtr, rowStride: 3), packedB: packed,
+                  c: cPtr, ldc: 5, addingReLU: .init(rPtr, rowStride: 5), threads: 2)
+}
+
+// Sources/ReproTensor/Kernels/GEMM+Residual.swift #2
+@Sendable func example_ReproTensor_Kernels_GEMM_Residual_2() async throws {
+    let aPtr = UnsafeMutablePointer<Float>.allocate(capacity: 12)
+    aPtr.initialize(repeating: 0.5, count: 12)
+    defer { aPtr.deallocate() }
+    let bPtr = UnsafeMutablePointer<Float>.allocate(capacity: 15)
+    bPtr.initialize(repeating: 0.5, count: 15)
+    defer { bPtr.deallocate() }
+    let rPtr = UnsafeMutablePointer<Float>.allocate(capacity: 20)
+    rPtr.initialize(repeating: 0.5, count: 20)
+    defer { rPtr.deallocate() }
+    let cPtr = UnsafeMutablePointer<Float>.allocate(capacity: 20)
+    cPtr.initialize(repeating: 0, count: 20)
+    defer { cPtr.deallocate() }
+    GEMM.multiply(m: 4, n: 5, k: 3, a: .init(aPtr, rowStride: 3), b: .init(bPtr, rowStride: 5),
+                  c: cPtr, ldc: 5, addingReLU: .init(rPtr, rowStride: 5), threads: 2)
+}
+
 // Sources/ReproTensor/Kernels/GEMM+SampleTree.swift #1
 @Sendable func example_ReproTensor_Kernels_GEMM_SampleTree_1() async throws {
     // Σₛ Aₛ·Bₛ over 3 samples starting at global index 3: nodes {3} and {4, 5}.
@@ -2557,6 +2594,8 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproTensor/Kernels/ConvGeometry.swift #1", code: "let g = try ConvGeometry(batch: 1, inChannels: 3, height: 224, width: 224,\n                         outChannels: 64, kernelHeight: 7, kernelWidth: 7,\n                         stride: (2, 2), padding: (3, 3))\ng.outHeight   // 112", runs: true, throwsError: false, body: example_ReproTensor_Kernels_ConvGeometry_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/ElementaryFunctions.swift #1", code: "ElementaryFunctions.exp(Float(1))      // 2.7182817\nElementaryFunctions.sigmoid(Float(0))  // 0.5", runs: true, throwsError: false, body: example_ReproTensor_Kernels_ElementaryFunctions_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/Epilogue.swift #1", code: "let e = Epilogue(bias: biasPointer, relu: true)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_Epilogue_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/GEMM+Residual.swift #1", code: "GEMM.multiply(m: 4, a: .init(aPtr, rowStride: 3), packedB: packed,\n              c: cPtr, ldc: 5, addingReLU: .init(rPtr, rowStride: 5), threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_GEMM_Residual_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/GEMM+Residual.swift #2", code: "GEMM.multiply(m: 4, n: 5, k: 3, a: .init(aPtr, rowStride: 3), b: .init(bPtr, rowStride: 5),\n              c: cPtr, ldc: 5, addingReLU: .init(rPtr, rowStride: 5), threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_GEMM_Residual_2),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/GEMM+SampleTree.swift #1", code: "// Σₛ Aₛ·Bₛ over 3 samples starting at global index 3: nodes {3} and {4, 5}.\nlet plan = SampleTreePlan(firstSample: 3, samples: 3)\nplan.nodes.count   // 2", runs: true, throwsError: false, body: example_ReproTensor_Kernels_GEMM_SampleTree_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/GEMM+Segments.swift #1", code: "GEMM.isSegmented(m: 64, n: 64, k: 65536)   // true", runs: true, throwsError: false, body: example_ReproTensor_Kernels_GEMM_Segments_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/GEMM.swift #1", code: "GEMM.multiply(m: 4, n: 5, k: 3,\n              a: .init(aPtr, rowStride: 3), b: .init(bPtr, rowStride: 5),\n              c: cPtr, ldc: 5, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_GEMM_1),
