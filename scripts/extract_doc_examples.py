@@ -60,6 +60,7 @@ STREAM_LOADER = ("let loader = try StreamLoader(dataset: Counting(), batchSize: 
 IMAGE = "var image = try Image(width: 256, height: 192, channels: 3, pixels: [UInt8](repeating: 128, count: 256 * 192 * 3))"
 BYTES = "let bytes = try Image(width: 4, height: 3, channels: 3, pixels: [UInt8](repeating: 7, count: 36)).pngData()"
 MINI = "let model = try RetinaNet(configuration: .mini, seed: 0)"
+MINI_IMAGES = "let images = [try Image(width: 64, height: 48, channels: 3, pixels: [UInt8](repeating: 90, count: 64 * 48 * 3))]"
 GEN = "var g = TorchGenerator(seed: 0)"
 NHWC3 = "let x = try Tensor(shape: [1, 6, 6, 3], scalars: [Float](repeating: 0.5, count: 6 * 6 * 3))"
 DICT = 'let dict = try StateDict(contentsOf: "weights.pth")'
@@ -214,6 +215,8 @@ NHWC4 = floats("x", [1, 8, 8, 4])
 GN64 = lines(floats("g", [64], 1), floats("b", [64], 0))
 GEOMETRY = ("let g = try ConvGeometry(batch: 1, inChannels: 3, height: 8, width: 8, outChannels: 4,\n"
             "                         kernelHeight: 3, kernelWidth: 3, padding: (1, 1))")
+# A, B, the residual R and C of the GEMM + residual examples (4 × 3 · 3 × 5).
+RESIDUAL_GEMM = lines(buffer("aPtr", 4 * 3), buffer("bPtr", 3 * 5), buffer("rPtr", 4 * 5), buffer("cPtr", 4 * 5, 0))
 CONTEXT.update({
     (T + "ChannelAffine.swift", "let bn = try ChannelAffine.frozenBatchNorm("):
         lines(X, floats("g", [3], 1), floats("b", [3], 0), floats("m", [3], 0.25), floats("v", [3], 2)),
@@ -229,7 +232,9 @@ CONTEXT.update({
     (T + "Conv2d.swift", "let y = try x.conv2d(weight: w, padding: (1, 1))"): lines(X, floats("w", [4, 3, 3, 3], 0.1)),
     (T + "Runtime.swift", "let y = try Runtime.withSettings(s) { try a.matmul(b) }"): AB,
     (T + "Runtime.swift", "let detections = try model.detect(images)"):
-        lines(MINI, "let images = [try Image(width: 64, height: 48, channels: 3, pixels: [UInt8](repeating: 90, count: 64 * 48 * 3))]"),
+        lines(MINI, MINI_IMAGES),
+    (T + "Runtime.swift", "let before = Runtime.freshStorageBytes"):
+        lines(MINI, MINI_IMAGES),
     (T + "Runtime.swift", "let y = try Runtime.withSettings(RuntimeSettings(threads: 3)) { try x.relu() }"): X,
     (T + "Tensor+Access.swift", "let v: [Float] = try t.scalars()"): T23,
     (T + "Tensor+Access.swift", "let v: Float = try t.scalar(at: [0, 2])"): T23,
@@ -286,6 +291,10 @@ CONTEXT.update({
     (T + "Kernels/Epilogue.swift", "let e = Epilogue(bias: biasPointer, relu: true)"): buffer("biasPointer", 4),
     (T + "Kernels/GEMM.swift", "GEMM.multiply(m: 4, n: 5, k: 3,"):
         lines(buffer("aPtr", 4 * 3), buffer("bPtr", 3 * 5), buffer("cPtr", 4 * 5, 0)),
+    (T + "Kernels/GEMM+Residual.swift", "GEMM.multiply(m: 4, a: .init(aPtr, rowStride: 3), packedB: packed,"):
+        lines(RESIDUAL_GEMM, "let packed = GEMM.PackedMatrix(.init(bPtr, rowStride: 5), k: 3, n: 5, threads: 1)"),
+    (T + "Kernels/GEMM+Residual.swift", "GEMM.multiply(m: 4, n: 5, k: 3, a: .init(aPtr, rowStride: 3), b: .init(bPtr, rowStride: 5),"):
+        RESIDUAL_GEMM,
     (T + "Kernels/GroupNormKernel+NHWC.swift", "GroupNormKernel.forwardNHWC(x, y, batch: 1, spatial: 100 * 136, channels: 256, groups: 32,"):
         lines(buffer("x", 256 * 100 * 136), buffer("y", 256 * 100 * 136, 0), buffer("g", 256, 1), buffer("b", 256, 0)),
     (T + "Kernels/GroupNormKernel.swift", "GroupNormKernel.forward(x, y, batch: 1, channels: 256, spatial: 100 * 136, groups: 32,"):

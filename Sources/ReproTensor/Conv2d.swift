@@ -217,6 +217,37 @@ public struct PreparedConv2d: Sendable {
         return out
     }
 
+    /// ``forward(nhwc:threads:)`` followed by `relu(y + residual)` (a residual block's shortcut
+    /// and final ReLU; `residual` has the output's shape `[N, OH, OW, O]`). A pointwise layer
+    /// adds it in its GEMM, block by block while the outputs are in cache
+    /// (``GEMM/multiply(m:a:packedB:c:ldc:epilogue:addingReLU:threads:)``); other layers add it
+    /// after. The bits equal `forward(nhwc: input, threads:).adding(residual, relu: true)`.
+    package func forward(nhwc input: Tensor, addingReLU residual: Tensor, threads: Int) throws(TensorError) -> Tensor {
+        let op = "conv2d"
+        guard input.dtype == .float32 else { throw .dtypeMismatch(op: op, expected: .float32, actual: input.dtype) }
+        guard input.rank == 4 else { throw .invalidShape(op: op, shape: input.shape, reason: "NHWC input must be [N, H, W, C]") }
+        let s = input.shape
+        let g = try geometry(for: [s[0], s[3], s[1], s[2]])
+        let shape = [g.batch, g.outHeight, g.outWidth, g.outChannels]
+        guard residual.shape == shape else {
+            throw .shapeMismatch(op: "add", shapes: [shape, residual.shape], reason: "element-wise add needs equal shapes")
+        }
+        guard let packedTransposed, algorithm == .direct, residual.dtype == .float32, g.batch > 0 else {
+            var y = try forward(nhwc: input, threads: threads)
+            try y.add(residual, relu: true)
+            return y
+        }
+        let out = try Tensor.uninitialized(shape, op: op)
+        let x = input.contiguous(), r = residual.contiguous()
+        try withEpilogue { e in
+            GEMM.multiply(m: g.batch * g.height * g.width, a: .init(x.floatBase, rowStride: g.inChannels),
+                          packedB: packedTransposed, c: out.floatBase, ldc: g.outChannels, epilogue: e,
+                          addingReLU: .init(r.floatBase, rowStride: g.outChannels), threads: threads)
+        }
+        withExtendedLifetime((x, r)) {}
+        return out
+    }
+
     /// ``forward(nhwc:inputAffine:threads:)`` on several NHWC inputs (a feature pyramid's levels,
     /// `inputAffines[i]` applied to `inputs[i]`): a Winograd layer transforms its weights once and
     /// runs every level in one team of threads

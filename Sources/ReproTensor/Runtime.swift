@@ -162,6 +162,19 @@ public enum Runtime {
     /// Bytes currently held by the cache of freed large blocks.
     public static var cachedStorageBytes: Int { StorageCache.shared.cachedBytes }
 
+    /// Bytes of tensor storage allocated fresh from the system so far, in this process: the
+    /// blocks of at least 128 KiB that the cache of freed blocks could not serve (smaller
+    /// blocks come from the allocator's own free lists and are not counted). A counter that
+    /// only grows: the difference over a pass is what that pass made the kernel fault in anew —
+    /// zero once a repeated pass finds every block it needs in the cache.
+    ///
+    /// ```swift
+    /// let before = Runtime.freshStorageBytes
+    /// _ = try model.detect(images)
+    /// let fresh = Runtime.freshStorageBytes - before   // 0 from the third pass at one image size on
+    /// ```
+    public static var freshStorageBytes: Int { StorageCache.shared.freshBytes }
+
     /// Runs `body` with `settings` in effect for the current task only.
     ///
     /// ```swift

@@ -5,13 +5,17 @@ import Synchronization
 /// time of a RetinaNet forward pass).
 ///
 /// Policy, for blocks of at least ``TensorStorage/cacheThreshold`` bytes (128 KiB):
-/// - a request takes the smallest cached block whose capacity is in
-///   `[size, size + size/4]`;
-/// - the cache counts the bytes of large blocks in use (`live`) and the most
-///   that were ever in use at once (`peak`); when a request finds no block,
-///   the oldest cached blocks are given back until `live + cached ≤ peak`
-///   again, so the cache never makes the process hold more large-block memory
-///   than its own busiest moment needed;
+/// - a request takes the smallest cached block that is large enough (best fit;
+///   a larger block serves a smaller request rather than make it fault in
+///   fresh pages);
+/// - the cache counts the bytes of large blocks in use (`live`, a reused
+///   block's whole capacity) and the most that were ever in use at once
+///   (`peak`); when a request finds no block, the oldest cached blocks are
+///   given back until `live + cached ≤ peak + peak/20` again, so the cache
+///   never makes the process hold more than 5 % beyond the large-block memory
+///   of its own busiest moment — and a pass that repeats an earlier one finds
+///   every block it needs (from its third pass on, a RetinaNet detection
+///   allocates no fresh storage: ``Runtime/freshStorageBytes`` stays put);
 /// - a freed block is kept while the cache stays within the limit
 ///   (``RuntimeSettings/storageCacheBytes``), the oldest blocks giving way.
 ///
@@ -33,6 +37,11 @@ final class StorageCache: Sendable {
         var cached = 0
         var live = 0
         var peak = 0
+        /// Bytes of the requests no cached block served (allocated fresh by the caller).
+        var fresh = 0
+
+        /// The most `live + cached` may reach after a miss: the peak plus 5 %.
+        var bound: Int { peak + peak / 20 }
 
         /// Removes the oldest blocks until `cached ≤ target`.
         mutating func evict(downTo target: Int) -> [Block] {
@@ -61,13 +70,16 @@ final class StorageCache: Sendable {
     /// Bytes of large blocks currently in use, and the most ever in use at once.
     var usage: (live: Int, peak: Int) { state.withLock { ($0.live, $0.peak) } }
 
+    /// Bytes of all requests so far that no cached block served (``Runtime/freshStorageBytes``).
+    var freshBytes: Int { state.withLock { $0.fresh } }
+
     /// A cached block for a request of `bytes`, or `nil`: the caller then
     /// allocates `bytes` fresh (counted as in use here).
     func take(atLeast bytes: Int) -> Block? {
         var freed: [Block] = []
         let found: Block? = state.withLock { s in
             var best = -1
-            for (i, b) in s.blocks.enumerated() where b.capacity >= bytes && b.capacity - bytes <= bytes / 4 {
+            for (i, b) in s.blocks.enumerated() where b.capacity >= bytes {
                 if best < 0 || b.capacity < s.blocks[best].capacity { best = i }
             }
             if best >= 0 {
@@ -79,7 +91,8 @@ final class StorageCache: Sendable {
             }
             s.live += bytes
             s.peak = max(s.peak, s.live)
-            freed = s.evict(downTo: s.peak - s.live)
+            s.fresh += bytes
+            freed = s.evict(downTo: s.bound - s.live)
             return nil
         }
         freed.forEach(release)

@@ -139,7 +139,7 @@ public struct Tensor: Sendable {
 final class TensorStorage: @unchecked Sendable {
     let base: UnsafeMutableRawPointer
     let byteCount: Int
-    /// Bytes reserved at `base` (a reused block may be up to a quarter larger than `byteCount`).
+    /// Bytes reserved at `base` (a reused block may be larger than `byteCount`).
     let capacity: Int
 
     /// Storage of `byteCount` bytes: a reused block from ``StorageCache`` for

@@ -315,12 +315,18 @@ struct DetectCommand: ParsableCommand {
 
     /// `--profile`: one JSON object per image with every run's stage times (seconds), the time to
     /// a ready model (`init_seconds`, its checkpoint's SHA-256 included; `init_phases` says where
-    /// it went) and the process's peak resident memory so far.
+    /// it went), the process's peak resident memory so far, and per pass (warm-ups first) the
+    /// page faults it took (`page_faults`) and the tensor storage it allocated fresh
+    /// (`fresh_storage_bytes`, ``Runtime/freshStorageBytes``: 0 once the cache of freed blocks
+    /// serves every request).
     private func runProfile(_ model: RetinaNet, _ inputs: [DetectionInput], sink: OutputSink, phases: InitPhases) throws {
         struct Record: Encodable {
             var file: String, arch: String, threads: Int, width: Int, height: Int, initSeconds: Double
             var initPhases: InitPhases.Record
             var detections: Int, peakRssKb: Int, warmup: [Times], runs: [Times]
+            /// Per pass, warm-ups first: page faults (-1 where the system does not count them)
+            /// and bytes of tensor storage allocated fresh.
+            var pageFaults: [Int], freshStorageBytes: [Int]
             /// With --profile-trace: what the recorder hashed and reused in one pass (the last).
             var trace: TraceStatistics?
         }
@@ -340,9 +346,13 @@ struct DetectCommand: ParsableCommand {
             let recorder = profileTrace ? TraceRecorder(digest: traceDigest) : nil
             recorder?.work = TraceRecorder.Work(rawValue: profileTraceWork) ?? .hash
             var traceStatistics: TraceStatistics?
+            var faults: [Int] = [], fresh: [Int] = []
             for i in 0..<(profileWarmup + profileRuns) {
                 let before = recorder?.statistics
+                let faultsBefore = ProcessMemory.pageFaults(), freshBefore = Runtime.freshStorageBytes
                 let (d, measured) = try model.profile(image, recording: recorder)
+                faults.append(ProcessMemory.pageFaults().flatMap { a in faultsBefore.map { a - $0 } } ?? -1)
+                fresh.append(Runtime.freshStorageBytes - freshBefore)
                 var t = measured
                 // The trace's last batch of digests is hashed by finish(): part of what tracing costs.
                 let finishing = ContinuousClock.now
@@ -361,7 +371,8 @@ struct DetectCommand: ParsableCommand {
             try sink.writeLine(JSONOutput.line(Record(
                 file: input.name, arch: arch, threads: Runtime.threads, width: image.width, height: image.height,
                 initSeconds: Self.seconds(phases.total), initPhases: phases.record, detections: detections.count,
-                peakRssKb: ProcessMemory.peakKilobytes() ?? -1, warmup: warm, runs: runs, trace: traceStatistics)))
+                peakRssKb: ProcessMemory.peakKilobytes() ?? -1, warmup: warm, runs: runs,
+                pageFaults: faults, freshStorageBytes: fresh, trace: traceStatistics)))
         }
     }
 

@@ -13,18 +13,29 @@ enum ProcessMemory {
     /// one (Linux), else `getrusage`'s `ru_maxrss` (kB on Linux, bytes on Darwin); nil if neither answers.
     static func peakKilobytes() -> Int? {
         if let kb = statusKilobytes("VmHWM") { return kb }
+        guard let usage = selfUsage(), usage.ru_maxrss > 0 else { return nil }
+        #if canImport(Darwin)
+        return Int(usage.ru_maxrss) / 1024
+        #else
+        return Int(usage.ru_maxrss)
+        #endif
+    }
+
+    /// Page faults of this process so far (minor + major, from `getrusage`), or nil if it does
+    /// not answer. The difference over a pass counts the pages the kernel had to map for it.
+    static func pageFaults() -> Int? {
+        selfUsage().map { Int($0.ru_minflt) + Int($0.ru_majflt) }
+    }
+
+    /// `getrusage` for this process, or nil if it fails.
+    private static func selfUsage() -> rusage? {
         var usage = rusage()
         #if canImport(Glibc)
         let who = __rusage_who_t(RUSAGE_SELF.rawValue)
         #else
         let who = RUSAGE_SELF
         #endif
-        guard getrusage(who, &usage) == 0, usage.ru_maxrss > 0 else { return nil }
-        #if canImport(Darwin)
-        return Int(usage.ru_maxrss) / 1024
-        #else
-        return Int(usage.ru_maxrss)
-        #endif
+        return getrusage(who, &usage) == 0 ? usage : nil
     }
 
     /// A memory line of `/proc/self/status` (`VmRSS`, `VmHWM`) in kB; nil where the file or the line is missing.

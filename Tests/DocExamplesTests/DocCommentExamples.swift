@@ -825,6 +825,15 @@ struct DocCommentExample: Sendable {
 
 // Sources/ReproTensor/Runtime.swift #4
 @Sendable func example_ReproTensor_Runtime_4() async throws {
+    let model = try RetinaNet(configuration: .mini, seed: 0)
+    let images = [try Image(width: 64, height: 48, channels: 3, pixels: [UInt8](repeating: 90, count: 64 * 48 * 3))]
+    let before = Runtime.freshStorageBytes
+    _ = try model.detect(images)
+    let fresh = Runtime.freshStorageBytes - before   // 0 from the third pass at one image size on
+}
+
+// Sources/ReproTensor/Runtime.swift #5
+@Sendable func example_ReproTensor_Runtime_5() async throws {
     let x = try Tensor(shape: [1, 3, 8, 8], scalars: [Float](repeating: 0.5, count: 192))
     let y = try Runtime.withSettings(RuntimeSettings(threads: 3)) { try x.relu() }
 }
@@ -1178,6 +1187,43 @@ struct DocCommentExample: Sendable {
     biasPointer.initialize(repeating: 0.5, count: 4)
     defer { biasPointer.deallocate() }
     let e = Epilogue(bias: biasPointer, relu: true)
+}
+
+// Sources/ReproTensor/Kernels/GEMM+Residual.swift #1
+@Sendable func example_ReproTensor_Kernels_GEMM_Residual_1() async throws {
+    let aPtr = UnsafeMutablePointer<Float>.allocate(capacity: 12)
+    aPtr.initialize(repeating: 0.5, count: 12)
+    defer { aPtr.deallocate() }
+    let bPtr = UnsafeMutablePointer<Float>.allocate(capacity: 15)
+    bPtr.initialize(repeating: 0.5, count: 15)
+    defer { bPtr.deallocate() }
+    let rPtr = UnsafeMutablePointer<Float>.allocate(capacity: 20)
+    rPtr.initialize(repeating: 0.5, count: 20)
+    defer { rPtr.deallocate() }
+    let cPtr = UnsafeMutablePointer<Float>.allocate(capacity: 20)
+    cPtr.initialize(repeating: 0, count: 20)
+    defer { cPtr.deallocate() }
+    let packed = GEMM.PackedMatrix(.init(bPtr, rowStride: 5), k: 3, n: 5, threads: 1)
+    GEMM.multiply(m: 4, a: .init(aPtr, rowStride: 3), packedB: packed,
+                  c: cPtr, ldc: 5, addingReLU: .init(rPtr, rowStride: 5), threads: 2)
+}
+
+// Sources/ReproTensor/Kernels/GEMM+Residual.swift #2
+@Sendable func example_ReproTensor_Kernels_GEMM_Residual_2() async throws {
+    let aPtr = UnsafeMutablePointer<Float>.allocate(capacity: 12)
+    aPtr.initialize(repeating: 0.5, count: 12)
+    defer { aPtr.deallocate() }
+    let bPtr = UnsafeMutablePointer<Float>.allocate(capacity: 15)
+    bPtr.initialize(repeating: 0.5, count: 15)
+    defer { bPtr.deallocate() }
+    let rPtr = UnsafeMutablePointer<Float>.allocate(capacity: 20)
+    rPtr.initialize(repeating: 0.5, count: 20)
+    defer { rPtr.deallocate() }
+    let cPtr = UnsafeMutablePointer<Float>.allocate(capacity: 20)
+    cPtr.initialize(repeating: 0, count: 20)
+    defer { cPtr.deallocate() }
+    GEMM.multiply(m: 4, n: 5, k: 3, a: .init(aPtr, rowStride: 3), b: .init(bPtr, rowStride: 5),
+                  c: cPtr, ldc: 5, addingReLU: .init(rPtr, rowStride: 5), threads: 2)
 }
 
 // Sources/ReproTensor/Kernels/GEMM+SampleTree.swift #1
@@ -2498,7 +2544,8 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproTensor/Runtime.swift #1", code: "var s = Runtime.settings\ns.threads = 1\nlet y = try Runtime.withSettings(s) { try a.matmul(b) }", runs: true, throwsError: false, body: example_ReproTensor_Runtime_1),
     DocCommentExample(location: "Sources/ReproTensor/Runtime.swift #2", code: "Runtime.threads = 2\nRuntime.deterministicAlgorithms   // true", runs: false, throwsError: false, body: example_ReproTensor_Runtime_2),
     DocCommentExample(location: "Sources/ReproTensor/Runtime.swift #3", code: "let detections = try model.detect(images)\nRuntime.releaseCachedStorage()   // the activations' blocks go back now", runs: true, throwsError: false, body: example_ReproTensor_Runtime_3),
-    DocCommentExample(location: "Sources/ReproTensor/Runtime.swift #4", code: "let y = try Runtime.withSettings(RuntimeSettings(threads: 3)) { try x.relu() }", runs: true, throwsError: false, body: example_ReproTensor_Runtime_4),
+    DocCommentExample(location: "Sources/ReproTensor/Runtime.swift #4", code: "let before = Runtime.freshStorageBytes\n_ = try model.detect(images)\nlet fresh = Runtime.freshStorageBytes - before   // 0 from the third pass at one image size on", runs: true, throwsError: false, body: example_ReproTensor_Runtime_4),
+    DocCommentExample(location: "Sources/ReproTensor/Runtime.swift #5", code: "let y = try Runtime.withSettings(RuntimeSettings(threads: 3)) { try x.relu() }", runs: true, throwsError: false, body: example_ReproTensor_Runtime_5),
     DocCommentExample(location: "Sources/ReproTensor/SampleTreeSum.swift #1", code: "var whole = SampleTreeSum(count: 1)\nfor v: Float in [1e8, 1, -1e8, 1, 3] { whole.append(sample: [v]) }\nvar first = SampleTreeSum(count: 1), second = SampleTreeSum(count: 1, startIndex: 3)\nfor v: Float in [1e8, 1, -1e8] { first.append(sample: [v]) }\nfor v: Float in [1, 3] { second.append(sample: [v]) }\ntry first.append(second)\n// whole.total() == first.total(): the same tree, bit for bit", runs: true, throwsError: false, body: example_ReproTensor_SampleTreeSum_1),
     DocCommentExample(location: "Sources/ReproTensor/Tensor+Access.swift #1", code: "let v: [Float] = try t.scalars()", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Access_1),
     DocCommentExample(location: "Sources/ReproTensor/Tensor+Access.swift #2", code: "let v: Float = try t.scalar(at: [0, 2])", runs: true, throwsError: false, body: example_ReproTensor_Tensor_Access_2),
@@ -2547,6 +2594,8 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproTensor/Kernels/ConvGeometry.swift #1", code: "let g = try ConvGeometry(batch: 1, inChannels: 3, height: 224, width: 224,\n                         outChannels: 64, kernelHeight: 7, kernelWidth: 7,\n                         stride: (2, 2), padding: (3, 3))\ng.outHeight   // 112", runs: true, throwsError: false, body: example_ReproTensor_Kernels_ConvGeometry_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/ElementaryFunctions.swift #1", code: "ElementaryFunctions.exp(Float(1))      // 2.7182817\nElementaryFunctions.sigmoid(Float(0))  // 0.5", runs: true, throwsError: false, body: example_ReproTensor_Kernels_ElementaryFunctions_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/Epilogue.swift #1", code: "let e = Epilogue(bias: biasPointer, relu: true)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_Epilogue_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/GEMM+Residual.swift #1", code: "GEMM.multiply(m: 4, a: .init(aPtr, rowStride: 3), packedB: packed,\n              c: cPtr, ldc: 5, addingReLU: .init(rPtr, rowStride: 5), threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_GEMM_Residual_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/GEMM+Residual.swift #2", code: "GEMM.multiply(m: 4, n: 5, k: 3, a: .init(aPtr, rowStride: 3), b: .init(bPtr, rowStride: 5),\n              c: cPtr, ldc: 5, addingReLU: .init(rPtr, rowStride: 5), threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_GEMM_Residual_2),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/GEMM+SampleTree.swift #1", code: "// Σₛ Aₛ·Bₛ over 3 samples starting at global index 3: nodes {3} and {4, 5}.\nlet plan = SampleTreePlan(firstSample: 3, samples: 3)\nplan.nodes.count   // 2", runs: true, throwsError: false, body: example_ReproTensor_Kernels_GEMM_SampleTree_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/GEMM+Segments.swift #1", code: "GEMM.isSegmented(m: 64, n: 64, k: 65536)   // true", runs: true, throwsError: false, body: example_ReproTensor_Kernels_GEMM_Segments_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/GEMM.swift #1", code: "GEMM.multiply(m: 4, n: 5, k: 3,\n              a: .init(aPtr, rowStride: 3), b: .init(bPtr, rowStride: 5),\n              c: cPtr, ldc: 5, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_GEMM_1),

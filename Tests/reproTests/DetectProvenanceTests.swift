@@ -58,7 +58,8 @@ import _ReproTestSupport
     }
 
     /// `--profile` reports the process's peak resident memory (it printed -1 when `VmHWM`'s
-    /// number was padded with spaces, i.e. below 10 GB) and where the time to a ready model went.
+    /// number was padded with spaces, i.e. below 10 GB), where the time to a ready model went,
+    /// and each pass's page faults and fresh tensor storage.
     @Test func profileReportsPeakMemoryAndInitPhases() throws {
         let dir = try makeTemporaryFolder("profile").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -72,6 +73,11 @@ import _ReproTestSupport
             let record = try VerifyDoctorTests.json(try #require(r.stdout.split(separator: "\n").last.map(String.init)))
             let peak = try #require(record["peak_rss_kb"] as? Int)
             #expect(peak > 1024, "\(extra): peak_rss_kb \(peak)")
+            // One count per pass; on Linux getrusage counts faults, and the first pass of a fresh
+            // process allocates its activations fresh (later ones may find them cached).
+            let faults = try #require(record["page_faults"] as? [Int]), fresh = try #require(record["fresh_storage_bytes"] as? [Int])
+            #expect(faults.count == 1 && fresh.count == 1, "\(record)")
+            #expect(faults.allSatisfy { $0 >= 0 } && fresh.allSatisfy { $0 >= 0 }, "\(extra): \(faults) \(fresh)")
             let total = try #require(record["init_seconds"] as? Double)
             let phases = try #require(record["init_phases"] as? [String: Double], "\(record)")
             #expect(Set(phases.keys) == ["read", "construct", "convert", "prepare", "sha256_thread", "sha256_wait"])

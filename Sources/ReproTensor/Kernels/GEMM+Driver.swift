@@ -34,6 +34,8 @@ extension GEMM {
         var scratch: (base: UnsafeMutableRawPointer, bytes: Int)?
         /// When set, A is this im2col view (``GEMM/convolve(_:paddedInput:packedWeights:c:ldc:epilogue:threads:)``), not `a`.
         var im2col: Im2col?
+        /// When set, added to each finished output, then ReLU (`GEMM+Residual.swift`).
+        var residual: Operand? = nil
 
         init(m: Int, n: Int, k: Int, a: Operand, b: BSource, c: UnsafeMutablePointer<Float>, ldc: Int,
              epilogue: Epilogue, epilogueAxis: EpilogueAxis, threads: Int, split: Split,
@@ -59,6 +61,7 @@ extension GEMM {
             let byRow = epilogueAxis == .rows
             if k == 0 {
                 for i in 0..<m { for j in 0..<n { c[i * ldc + j] = epilogue.apply(0, channel: byRow ? i : j) } }
+                if let residual { GEMM.addResidualReLU(residual, c: c, ldc: ldc, rows: 0..<m, columns: 0..<n) }
                 return
             }
             let mPanels = (m + mr - 1) / mr, nPanels = (n + nr - 1) / nr
@@ -102,7 +105,7 @@ extension GEMM {
                 let sharedBase: UnsafePointer<Float>? = shared > 0 ? UnsafePointer(ws) : nil
                 var bPacked = sharedBase
                 if case .packed(let pb) = b { bPacked = pb }
-                let tiles = Tiles(m: m, n: n, k: k, c: c, ldc: ldc, epilogue: pe, byRow: byRow)
+                let tiles = Tiles(m: m, n: n, k: k, c: c, ldc: ldc, epilogue: pe, byRow: byRow, residual: residual)
                 ThreadPool.current.run(participants: parts) { p in
                     let mr = splitM ? (p * mPanels / parts)..<((p + 1) * mPanels / parts) : 0..<mPanels
                     let nr = splitM ? 0..<nPanels : (p * nPanels / parts)..<((p + 1) * nPanels / parts)
@@ -221,6 +224,8 @@ extension GEMM {
         let ldc: Int
         let epilogue: PaddedEpilogue
         let byRow: Bool
+        /// Added to each block of C once its outputs are finished, then ReLU.
+        let residual: Operand?
         /// Whether the tiles run on the AVX-512 micro-kernels (``Runtime/kernelISA``, read by the caller).
         var wide: Bool = Runtime.usesAVX512
 
@@ -287,6 +292,10 @@ extension GEMM {
                                     }
                                 }
                             }
+                        }
+                        if let residual, depth.upperBound == k {
+                            GEMM.addResidualReLU(residual, c: c, ldc: ldc, rows: (ic * 6)..<min(icEnd * 6, m),
+                                                 columns: (jc * 16)..<min(jcEnd * 16, n))
                         }
                     }
                 }

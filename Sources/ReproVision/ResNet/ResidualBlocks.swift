@@ -90,6 +90,16 @@ struct FusedConv: Sendable {
         scope.child(normName).report(y, operation: operationDescription)
         return y
     }
+
+    /// `relu(self(x) + identity)` with the add and ReLU in the convolution's GEMM epilogue
+    /// (``PreparedConv2d/forward(nhwc:addingReLU:threads:)``; the same bits as the convolution
+    /// followed by ``residual(_:_:block:in:)``). Only for unobserved passes: the convolution's own
+    /// output is never materialised, so there is nothing to report under the norm's path.
+    func callAsFunction(_ x: Tensor, addingReLU identity: Tensor, in scope: ModuleScope) throws(ModuleError) -> Tensor {
+        try scope.child(convName).run { () throws(TensorError) in
+            try conv.forward(nhwc: x, addingReLU: identity, threads: Runtime.settings.threads)
+        }
+    }
 }
 
 /// Adds the shortcut and applies the block's final ReLU in place — out of place when observed:
@@ -205,7 +215,10 @@ public struct Bottleneck: Layer {
     public func forward(_ input: Tensor, in scope: ModuleScope) throws(ModuleError) -> Tensor {
         guard fused.count == 3 else { throw .notPrepared(path: scope.path) }
         let identity = try downsample?.forward(input, in: scope.child(ResNetNames.downsample)) ?? input
-        var y = try fused[2](fused[1](fused[0](input, in: scope), in: scope), in: scope)
+        let inner = try fused[1](fused[0](input, in: scope), in: scope)
+        // Unobserved: conv3's GEMM adds the shortcut and applies the ReLU as it finishes each block.
+        guard scope.isObserved else { return try fused[2](inner, addingReLU: identity, in: scope) }
+        var y = try fused[2](inner, in: scope)
         try residual(&y, identity, block: "Bottleneck", in: scope)
         return y
     }
