@@ -170,19 +170,6 @@ void repro_sgemm_avx512_tile_tree(long rows, long depth, const float *a, long a_
     repro_tile_tree(rows, depth, a, a + a_next, b, src, addends, count, dst);
 }
 
-void repro_sgemm_avx512_tile_tree_samples(long rows, long depth, const float *a, long a_sample, long a_next,
-                                          const float *b, long b_sample, const long *steps, long samples,
-                                          float *stack, long slot_stride) {
-    const float *addends[64];
-    for (long s = 0; s < samples; s++) {
-        const long slot = steps[2 * s], merges = steps[2 * s + 1];
-        for (long q = 0; q < merges; q++) addends[q] = stack + (slot - q - 1) * slot_stride;
-        const float *as = a + s * a_sample;
-        repro_tile_tree(rows, depth, as, as + a_next, b + s * b_sample, 0, addends, merges,
-                        stack + (slot - merges) * slot_stride);
-    }
-}
-
 
 // ---- Winograd F(4×4, 3×3) input and output transforms, 16 channels per register ----
 //
@@ -376,13 +363,6 @@ void repro_sgemm_avx512_tile(long rows, long depth, const float *a, long a_next,
 void repro_sgemm_avx512_tile_tree(long rows, long depth, const float *a, long a_next, const float *b,
                                   const float *src, const float *const *addends, long count, float *dst) {
     (void)rows; (void)depth; (void)a; (void)a_next; (void)b; (void)src; (void)addends; (void)count; (void)dst;
-}
-
-void repro_sgemm_avx512_tile_tree_samples(long rows, long depth, const float *a, long a_sample, long a_next,
-                                          const float *b, long b_sample, const long *steps, long samples,
-                                          float *stack, long slot_stride) {
-    (void)rows; (void)depth; (void)a; (void)a_sample; (void)a_next; (void)b; (void)b_sample; (void)steps;
-    (void)samples; (void)stack; (void)slot_stride;
 }
 
 

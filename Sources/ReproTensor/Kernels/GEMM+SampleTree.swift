@@ -111,11 +111,9 @@ extension GEMM {
         let perThread = chunked ? (segmented ? blockFloats : 0) : (plan.slotCount + (segmented ? 1 : 0)) * blockFloats
         let shared = chunk * (aFloats + bFloats)
         let total = shared + (chunked ? stackFloats : 0) + parts * perThread
-        // The plan's steps as (slot, merges) pairs, for the short path's C kernel.
-        let steps = plan.steps.flatMap { [$0.slot, $0.merges] }
         let destination = columns?.destination ?? []
         precondition(columns == nil || destination.count == n, "sampleTreeMultiply: one destination per column")
-        steps.withUnsafeBufferPointer { steps in destination.withUnsafeBufferPointer { destination in
+        destination.withUnsafeBufferPointer { destination in
         ThreadPool.current.withWorkspace(bytes: total * 4) { raw in
             let ws = raw.bindMemory(to: Float.self, capacity: total)
             let packedA = UnsafePointer(ws), packedB = UnsafePointer(ws + chunk * aFloats)
@@ -123,7 +121,7 @@ extension GEMM {
                                        packedA: packedA, aStride: aFloats, packedB: packedB, bStride: bFloats,
                                        outputs: outputs, ldc: ldc, rowPanels: rowPanels, colPanels: colPanels,
                                        stack: chunked ? ws + shared : nil, wide: Runtime.usesAVX512,
-                                       steps: steps.baseAddress!, columns: columns == nil ? nil : destination.baseAddress!)
+                                       columns: columns == nil ? nil : destination.baseAddress!)
             for c0 in stride(from: 0, to: samples, by: chunk) {
                 let range = c0..<min(c0 + chunk, samples)
                 // Pack the chunk's operands once, shared by the threads.
@@ -146,7 +144,7 @@ extension GEMM {
                 }
             }
         }
-        } }
+        }
     }
 
     /// Packs one sample's operands for ``sampleTreeMultiply(m:n:depth:samples:firstSample:packSample:outputs:ldc:columns:threads:chunkFloats:)``:
@@ -189,8 +187,6 @@ extension GEMM {
         /// `(q·mPanels·nPanels + jp·mPanels + ip)·96`), kept between the chunks.
         let stack: UnsafeMutablePointer<Float>?
         let wide: Bool
-        /// The plan's steps as (slot, merges) pairs.
-        let steps: UnsafePointer<Int>
         /// ``ColumnPermutation/destination`` (`nil`: none).
         let columns: UnsafePointer<Int>?
 
@@ -294,15 +290,9 @@ extension GEMM {
                 while ip < rows.upperBound {
                     let pair = wide && ip + 1 < rows.upperBound
                     let ap = packedA + ip * 6 * depth, bp = packedB + jp * 16 * depth
-                    if wide {
-                        // Every sample in one C call (`repro_sgemm_avx512_tile_tree` per sample: same bits).
-                        repro_sgemm_avx512_tile_tree_samples(pair ? 12 : 6, depth, ap, aStride, 6 * depth, bp, bStride,
-                                                             steps, plan.steps.count, scratch, 192)
-                    } else {
-                        for (s, step) in plan.steps.enumerated() {
-                            tileThenMerge(rows: 6, depth, ap + s * aStride, panelStride: 6 * depth, bp + s * bStride, src: nil,
-                                          stack: scratch, slotStride: 192, step: step)
-                        }
+                    for (s, step) in plan.steps.enumerated() {
+                        tileThenMerge(rows: pair ? 12 : 6, depth, ap + s * aStride, panelStride: 6 * depth, bp + s * bStride, src: nil,
+                                      stack: scratch, slotStride: 192, step: step)
                     }
                     for (i, out) in outputs.enumerated() {
                         store(scratch + i * 192, rows: min(pair ? 12 : 6, m - ip * 6), cols: cols, to: out, row: ip * 6, column: jp * 16)

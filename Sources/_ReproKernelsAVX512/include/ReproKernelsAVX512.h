@@ -47,16 +47,6 @@ void repro_sgemm_avx512_tile(long rows, long depth, const float *a, long a_next,
 void repro_sgemm_avx512_tile_tree(long rows, long depth, const float *a, long a_next, const float *b,
                                   const float *src, const float *const *addends, long count, float *dst);
 
-/// Every sample of one tile of a short-depth sample-tree product, in order: sample `s`'s FMA
-/// chain from zero over `depth` (A at `a + s·a_sample`, its second 6-row panel `a_next` further;
-/// B at `b + s·b_sample`), then its `merges = steps[2s+1]` merges with the stack
-/// (`acc = slot[slot − q − 1] + acc`, `q = 0 … merges-1`, `slot = steps[2s]`, slot `i` at
-/// `stack + i·slot_stride`), stored at slot `slot − merges`: `repro_sgemm_avx512_tile_tree` once
-/// per sample (same bits), in one call. At most 64 merges per sample.
-void repro_sgemm_avx512_tile_tree_samples(long rows, long depth, const float *a, long a_sample, long a_next,
-                                          const float *b, long b_sample, const long *steps, long samples,
-                                          float *stack, long slot_stride);
-
 /// The Winograd F(4×4, 3×3) input transform `V = Bᵀ d B` of one panel of six tiles on `cp`
 /// channels (a multiple of 8), 16 channels per register, with the operations of ReproTensor's
 /// 8-wide `WinogradSIMD.input4` (same bits). `src[t]` is tile t's 6×6 window in the padded NHWC
