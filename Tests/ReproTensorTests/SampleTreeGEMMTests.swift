@@ -14,7 +14,7 @@ func treeBits(_ s: SampleTreeSum) -> [String] {
     /// `Σₛ Aₛ·Bₛ` by the sample-tree product; `A` is `[samples, m, depth]` read column-major
     /// (as the weight gradient reads `dyᵀ`), `B` is `[samples, depth, n]`.
     static func fused(m: Int, n: Int, depth: Int, samples: Int, first: Int, a: [Float], b: [Float], threads: Int,
-                      chunkFloats: Int = GEMM.treeChunkFloats) -> SampleTreeSum {
+                      columns: GEMM.ColumnPermutation? = nil, chunkFloats: Int = GEMM.treeChunkFloats) -> SampleTreeSum {
         let plan = SampleTreePlan(firstSample: first, samples: samples)
         let ptrs = plan.nodes.map { _ in
             let p = UnsafeMutablePointer<Float>.allocate(capacity: max(m * n, 1))
@@ -27,7 +27,7 @@ func treeBits(_ s: SampleTreeSum) -> [String] {
                 GEMM.packSampleOperands(a: .init(a.baseAddress! + s * m * depth, rowStride: 1, colStride: m),
                                         b: .init(b.baseAddress! + s * depth * n, rowStride: n),
                                         m: m, n: n, depth: depth, intoA: pa, intoB: pb, threads: threads)
-            }, outputs: ptrs, ldc: n, threads: threads, chunkFloats: chunkFloats)
+            }, outputs: ptrs, ldc: n, columns: columns, threads: threads, chunkFloats: chunkFloats)
         } }
         var sum = SampleTreeSum(count: m * n, startIndex: first)
         for (node, p) in zip(plan.nodes, ptrs) {
@@ -117,6 +117,76 @@ func treeBits(_ s: SampleTreeSum) -> [String] {
     }
 }
 
+/// The column permutation folded into the sample-tree product's final write, and the row-wise
+/// tap-major packer.
+@Suite struct SampleTreeLayoutTests {
+    /// With `columns:`, node element `(i, j)` lands at `(i, destination[j])` with the bits of the
+    /// unpermuted reference: on the short path and on the blocked path (several row and column
+    /// blocks, several KC blocks, samples in chunks), every kernel path, threads 1/2/3 proven to run.
+    @Test func permutedColumnsMatchReference() throws {
+        // (m, n = taps·channels, depth, samples, first, taps, short path)
+        let cases = [(37, 45, 49, 5, 3, 9, true), (150, 300, 300, 3, 1, 3, false), (80, 28, 40, 8, 0, 7, true),
+                     (13, 98, 270, 2, 5, 49, false)]
+        for (m, n, depth, samples, first, taps, short) in cases {
+            #expect(GEMM.sampleTreeIsShort(m: m, n: n, depth: depth, samples: samples) == short, "m \(m) n \(n) depth \(depth)")
+            let a = seededFloats(samples * m * depth, seed: 41), b = seededFloats(samples * depth * n, seed: 42)
+            let perm = GEMM.ColumnPermutation(taps: taps, channels: n / taps)
+            #expect(Set(perm.destination) == Set(0..<n))
+            let plain = SampleTreeGEMMTests.reference(m: m, n: n, depth: depth, samples: samples, first: first, a: a, b: b)
+            var want = SampleTreeSum(count: m * n, startIndex: first)
+            for block in plain.blocks {
+                var v = [Float](repeating: 0, count: m * n)
+                for i in 0..<m { for j in 0..<n { v[i * n + perm.destination[j]] = block.values[i * n + j] } }
+                try want.append(SampleTreeSum.Block(start: block.start, size: block.size, values: v))
+            }
+            try onEveryKernelPath { isa in
+                for t in [1, 2, 3] {
+                    for chunkFloats in [GEMM.treeChunkFloats, 1] {
+                        let got = try onOwnPool(threads: t) {
+                            SampleTreeGEMMTests.fused(m: m, n: n, depth: depth, samples: samples, first: first, a: a, b: b,
+                                                      threads: t, columns: perm, chunkFloats: chunkFloats)
+                        }
+                        #expect(treeBits(got) == treeBits(want), "m \(m) n \(n) depth \(depth) \(isa) threads \(t) chunk \(chunkFloats)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// `packTapMajorRows` writes exactly what `packTapMajorColumns` writes (pad lanes included):
+    /// the stem's 3 channels, 5 channels with stride and dilation, 24 channels (panels that end
+    /// mid-tap), over whole and partial pixel ranges and panel ranges spanning several panels.
+    @Test func rowPackerMatchesColumnPacker() throws {
+        let geometries = [
+            try ConvGeometry(batch: 1, inChannels: 3, height: 23, width: 19, outChannels: 4, kernelHeight: 7, kernelWidth: 7,
+                             stride: (2, 2), padding: (3, 3)),
+            try ConvGeometry(batch: 1, inChannels: 5, height: 11, width: 12, outChannels: 4, kernelHeight: 3, kernelWidth: 3,
+                             stride: (1, 2), padding: (2, 1), dilation: (2, 2)),
+            try ConvGeometry(batch: 1, inChannels: 24, height: 9, width: 9, outChannels: 4, kernelHeight: 3, kernelWidth: 3,
+                             stride: (1, 1), padding: (1, 1)),
+        ]
+        for g in geometries {
+            let x = seededFloats(g.height * g.width * g.inChannels, seed: 43)
+            let plane = g.outHeight * g.outWidth, nPanels = (Conv2dBackward.tapWidth(g) + 15) / 16
+            for depth in [0..<plane, 5..<(plane - 3), 17..<18] {
+                for panels in [0..<nPanels, 1..<max(1, nPanels - 1), (nPanels - 1)..<nPanels] where !panels.isEmpty {
+                    let count = panels.count * 16 * depth.count
+                    var rows = [Float](repeating: .nan, count: count), cols = [Float](repeating: .nan, count: count)
+                    x.withUnsafeBufferPointer { xp in
+                        rows.withUnsafeMutableBufferPointer {
+                            Conv2dBackward.packTapMajorRows(g, sample: xp.baseAddress!, depth: depth, panels: panels, into: $0.baseAddress!)
+                        }
+                        cols.withUnsafeMutableBufferPointer {
+                            Conv2dBackward.packTapMajorColumns(g, sample: xp.baseAddress!, depth: depth, panels: panels, into: $0.baseAddress!)
+                        }
+                    }
+                    #expect(rows.map(\.bitPattern) == cols.map(\.bitPattern), "\(g) pixels \(depth) panels \(panels)")
+                }
+            }
+        }
+    }
+}
+
 /// The convolution's weight and bias gradient trees (fused) against per-sample gradients pushed
 /// through `SampleGradients.accumulate` — groups, strides, a 7×7 stem, pointwise, and the one-group
 /// tap-major implicit im2col (against the per-sample OIHW im2col products); every kernel path.
@@ -140,6 +210,10 @@ func treeBits(_ s: SampleTreeSum) -> [String] {
             (try ConvGeometry(batch: 2, inChannels: 16, height: 11, width: 12, outChannels: 13, kernelHeight: 3, kernelWidth: 3,
                               stride: (1, 1), padding: (2, 2), dilation: (2, 2)), 6),
             (try Self.geometry(2, 24, 7, 7, 9, k: 3, p: 1), 2),
+            // The permutation folded into the product's write (planes past one KC block): a 7×7
+            // stem (row-wise packing), and several row and column blocks.
+            (try Self.geometry(2, 3, 40, 40, 8, k: 7, s: 2, p: 3), 1),
+            (try Self.geometry(3, 40, 17, 17, 80, k: 3, p: 1), 0),
         ]
         for (g, first) in cases {
             let x = seededFloats(g.batch * g.height * g.width * g.inChannels, seed: 31)

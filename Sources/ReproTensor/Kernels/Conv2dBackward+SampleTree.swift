@@ -39,10 +39,15 @@ extension Conv2dBackward {
     /// ``weightGradientTree(_:input:outputGradient:firstSample:threads:)`` for one group, with an
     /// implicit im2col: the product runs over the tap-major columns `(ky, kx, c)` — B's row `p` is
     /// the sample's input pixels under output pixel `p`, tap after tap — packed straight from `xₙ`
-    /// (``packTapMajorColumns(_:sample:depth:panels:into:)``, no im2col matrix), and each node is
-    /// then permuted to OIHW. A column permutation moves whole output elements (each one FMA chain
-    /// over the same depth, the same segments: ``GEMM/isSegmented(m:n:k:)`` sees the same
-    /// `m, n, k`), so the nodes have the bits of the OIHW-ordered product.
+    /// (``packTapMajorColumns(_:sample:depth:panels:into:)``, or row by row with
+    /// ``packTapMajorRows(_:sample:depth:panels:into:)`` when `C` is not a multiple of 16, as the
+    /// 3-channel stem; no im2col matrix), and the nodes come out in OIHW order: the permutation is
+    /// folded into the product's final write (``GEMM/ColumnPermutation``), except for 1×1 kernels
+    /// (tap-major is OIHW) and on the product's short path (small planes, ResNet's layer4), whose
+    /// tile-by-tile scattered writes over a large output cost more than one permute pass after it.
+    /// A column permutation moves whole output elements (each one FMA chain over the same depth,
+    /// the same segments: ``GEMM/isSegmented(m:n:k:)`` sees the same `m, n, k`), so the nodes have
+    /// the bits of the OIHW-ordered product.
     static func tapMajorWeightGradientTree(
         _ g: ConvGeometry, input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
         firstSample: Int, threads: Int
@@ -50,9 +55,11 @@ extension Conv2dBackward {
         let plane = g.outHeight * g.outWidth, oc = g.outChannels, width = tapWidth(g), c = g.inChannels
         let kk = g.kernelHeight * g.kernelWidth, count = weightCount(g), sampleFloats = g.height * g.width * c
         let plan = SampleTreePlan(firstSample: firstSample, samples: g.batch)
-        let tapMajor = plan.nodes.map { _ in UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1)) }
+        let identity = kk == 1 || c == 1
+        let permuteAfter = !identity && GEMM.sampleTreeIsShort(m: oc, n: width, depth: plane, samples: g.batch)
         let nodes = plan.nodes.map { _ in UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1)) }
-        defer { for p in tapMajor + nodes { p.deallocate() } }
+        let tapMajor = permuteAfter ? plan.nodes.map { _ in UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1)) } : nodes
+        defer { for p in nodes { p.deallocate() }; if permuteAfter { for p in tapMajor { p.deallocate() } } }
         let mPanels = (oc + GEMM.mr - 1) / GEMM.mr, nPanels = (width + GEMM.nr - 1) / GEMM.nr
         let packers = min(max(threads, 1), max(1, (mPanels * 6 + nPanels * 16) * plane / GEMM.packGrain))
         GEMM.sampleTreeMultiply(
@@ -64,19 +71,63 @@ extension Conv2dBackward {
                                       origin: 0, layoutPanels: mPanels, into: packedA)
                     let panels = (p * nPanels / packers)..<((p + 1) * nPanels / packers)
                     GEMM.inKCBlocks(depth: 0..<plane, panels: panels, origin: 0, layoutPanels: nPanels, width: 16, into: packedB) {
-                        packTapMajorColumns(g, sample: xs, depth: $0, panels: panels, into: $1)
+                        if c % 16 == 0 {
+                            packTapMajorColumns(g, sample: xs, depth: $0, panels: panels, into: $1)
+                        } else {
+                            packTapMajorRows(g, sample: xs, depth: $0, panels: panels, into: $1)
+                        }
                     }
                 }
             },
-            outputs: tapMajor, ldc: width, threads: threads)
-        // [O, (ky, kx), C] → [O, C, (ky, kx)]: pure copies.
-        for (src, dst) in zip(tapMajor, nodes) {
+            outputs: tapMajor, ldc: width,
+            columns: identity || permuteAfter ? nil : GEMM.ColumnPermutation(taps: kk, channels: c), threads: threads)
+        // Short path: [O, (ky, kx), C] → [O, C, (ky, kx)] after the product, pure copies.
+        for (src, dst) in zip(tapMajor, nodes) where permuteAfter {
             ThreadPool.current.forEachChunk(oc, threads: threads) { o in
                 let s = src + o * width, d = dst + o * width
                 for t in 0..<kk { for ch in 0..<c { d[ch * kk + t] = s[t * c + ch] } }
             }
         }
         return plan.sum(count: count, threads: threads) { UnsafePointer(nodes[$0]) }
+    }
+
+    /// ``packTapMajorColumns(_:sample:depth:panels:into:)`` (the same floats in the same places)
+    /// walking the destination row by row: per output pixel, each tap's bounds are checked once and
+    /// its `C` channels copied, so short channel runs (the stem's 3 channels per tap) are packed in
+    /// one pass over the panels instead of one pass per lane.
+    static func packTapMajorRows(_ g: ConvGeometry, sample x: UnsafePointer<Float>, depth: Range<Int>, panels: Range<Int>,
+                                 into dst: UnsafeMutablePointer<Float>) {
+        let c = g.inChannels, kw = g.kernelWidth, n = tapWidth(g), ow = g.outWidth, rows = depth.count
+        guard !panels.isEmpty && rows > 0 else { return }
+        let j0 = panels.lowerBound * 16, j1 = panels.upperBound * 16, jEnd = min(j1, n)
+        let firstTap = j0 / c, lastTap = (jEnd + c - 1) / c
+        // Lanes past the last column are zero.
+        if j1 > n {
+            let d = dst + (panels.count - 1) * 16 * rows
+            for p in 0..<rows { for l in (n - (j1 - 16))..<16 { d[p * 16 + l] = 0 } }
+        }
+        let taps = max(firstTap, lastTap) - firstTap
+        withUnsafeTemporaryAllocation(of: (y: Int, x: Int).self, capacity: max(taps, 1)) { offsets in
+            for i in 0..<taps {
+                let t = firstTap + i
+                offsets[i] = ((t / kw) * g.dilation.h - g.padding.h, (t % kw) * g.dilation.w - g.padding.w)
+            }
+            var oy = depth.lowerBound / ow, ox = depth.lowerBound % ow
+            for p in 0..<rows {
+                let y0 = oy * g.stride.h, x0 = ox * g.stride.w
+                for i in 0..<taps {
+                    let t = firstTap + i, iy = y0 + offsets[i].y, ix = x0 + offsets[i].x
+                    let inside = iy >= 0 && iy < g.height && ix >= 0 && ix < g.width
+                    let src = x + (inside ? (iy * g.width + ix) * c : 0)
+                    for ch in max(0, j0 - t * c)..<min(c, jEnd - t * c) {
+                        let j = t * c + ch - j0
+                        dst[(j >> 4) * 16 * rows + p * 16 + (j & 15)] = inside ? src[ch] : 0
+                    }
+                }
+                ox += 1
+                if ox == ow { ox = 0; oy += 1 }
+            }
+        }
     }
 
     /// Packs 16-column panels `panels` of sample `x`'s (`[H, W, C]`) tap-major im2col matrix over

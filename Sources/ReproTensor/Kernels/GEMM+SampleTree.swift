@@ -36,6 +36,32 @@ extension GEMM {
     /// Bytes of packed A (one chunk of row panels, every sample) a short-depth product keeps in L2.
     static let treeShortBytes = 1 << 19
 
+    /// Where the columns of a sample-tree product are written: product column `j` goes to output
+    /// column `destination[j]` (a pure copy of whole elements, so the bits of each element do not
+    /// change). Folds a layout change of the result — the weight gradient's tap-major columns
+    /// `(ky, kx, c)` to OIHW's `(c, ky, kx)` — into the write of the final nodes.
+    struct ColumnPermutation: Sendable {
+        /// Output column of each product column (a permutation of `0..<n`).
+        let destination: [Int]
+
+        /// Tap-major `t·channels + c` to channel-major `c·taps + t`.
+        init(taps: Int, channels: Int) {
+            var d = [Int](repeating: 0, count: taps * channels)
+            for t in 0..<taps { for c in 0..<channels { d[t * channels + c] = c * taps + t } }
+            destination = d
+        }
+    }
+
+    /// Whether ``sampleTreeMultiply(m:n:depth:samples:firstSample:packSample:outputs:ldc:columns:threads:chunkFloats:)``
+    /// takes its short path for this shape: one KC block per sample, unsegmented, and the packed A
+    /// of MC rows over all samples fits in ``treeShortBytes`` (each tile runs every sample back to
+    /// back with its stack in L1).
+    static func sampleTreeIsShort(m: Int, n: Int, depth: Int, samples: Int) -> Bool {
+        let mPanels = (m + mr - 1) / mr
+        return depth <= kc && !isSegmented(m: m, n: n, k: depth)
+            && treeShortBytes / (24 * max(samples, 1) * max(depth, 1)) >= min(mc / 6, mPanels)
+    }
+
     /// Computes the canonical tree nodes of `Σₛ Aₛ · Bₛ` over `samples` samples from global index
     /// `firstSample`, and writes node `i` of `SampleTreePlan(firstSample:samples:).nodes` to
     /// `outputs[i]` (`m × n`, row-major, leading dimension `ldc`; only those elements are written).
@@ -45,12 +71,14 @@ extension GEMM {
     ///     and B (`depth × n`) into `b`, both over the whole depth in KC depth blocks of all their
     ///     panels, as ``packSampleOperands(a:b:m:n:depth:intoA:intoB:threads:)`` does. Called once per
     ///     sample, in order, from the calling thread (it may use the pool).
+    ///   - columns: where each product column is written (`nil`: column `j` to column `j`).
     ///   - threads: the largest number of threads (results do not depend on it).
     ///   - chunkFloats: ``treeChunkFloats`` (tests shrink it; results do not depend on it).
     static func sampleTreeMultiply(
         m: Int, n: Int, depth: Int, samples: Int, firstSample: Int,
         packSample: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
-        outputs: [UnsafeMutablePointer<Float>], ldc: Int, threads: Int, chunkFloats: Int = treeChunkFloats
+        outputs: [UnsafeMutablePointer<Float>], ldc: Int, columns: ColumnPermutation? = nil, threads: Int,
+        chunkFloats: Int = treeChunkFloats
     ) {
         let plan = SampleTreePlan(firstSample: firstSample, samples: samples)
         precondition(outputs.count == plan.nodes.count, "sampleTreeMultiply: one output per tree node")
@@ -70,7 +98,7 @@ extension GEMM {
         // (``SampleTreeTiles/shortBlock(rows:columns:scratch:)``), in chunks of row panels whose
         // packed A over all samples stays in L2 (so B is re-read no more often than by one batched GEMM).
         let shortChunk = treeShortBytes / (24 * samples * depth)
-        let short = depth <= kc && !segmented && shortChunk >= min(mc / 6, mPanels)
+        let short = sampleTreeIsShort(m: m, n: n, depth: depth, samples: samples)
         let rowPanels = short ? min(mPanels, shortChunk) : min(treeBlockRowPanels, mPanels)
         let colPanels = short ? nPanels : min(treeBlockColumnPanels, nPanels)
         let blockFloats = short ? 192 : rowPanels * colPanels * 96
@@ -83,13 +111,17 @@ extension GEMM {
         let perThread = chunked ? (segmented ? blockFloats : 0) : (plan.slotCount + (segmented ? 1 : 0)) * blockFloats
         let shared = chunk * (aFloats + bFloats)
         let total = shared + (chunked ? stackFloats : 0) + parts * perThread
+        let destination = columns?.destination ?? []
+        precondition(columns == nil || destination.count == n, "sampleTreeMultiply: one destination per column")
+        destination.withUnsafeBufferPointer { destination in
         ThreadPool.current.withWorkspace(bytes: total * 4) { raw in
             let ws = raw.bindMemory(to: Float.self, capacity: total)
             let packedA = UnsafePointer(ws), packedB = UnsafePointer(ws + chunk * aFloats)
             let tree = SampleTreeTiles(m: m, n: n, depth: depth, plan: plan, segmented: segmented,
                                        packedA: packedA, aStride: aFloats, packedB: packedB, bStride: bFloats,
                                        outputs: outputs, ldc: ldc, rowPanels: rowPanels, colPanels: colPanels,
-                                       stack: chunked ? ws + shared : nil, wide: Runtime.usesAVX512)
+                                       stack: chunked ? ws + shared : nil, wide: Runtime.usesAVX512,
+                                       columns: columns == nil ? nil : destination.baseAddress!)
             for c0 in stride(from: 0, to: samples, by: chunk) {
                 let range = c0..<min(c0 + chunk, samples)
                 // Pack the chunk's operands once, shared by the threads.
@@ -112,9 +144,10 @@ extension GEMM {
                 }
             }
         }
+        }
     }
 
-    /// Packs one sample's operands for ``sampleTreeMultiply(m:n:depth:samples:firstSample:packSample:outputs:ldc:threads:chunkFloats:)``:
+    /// Packs one sample's operands for ``sampleTreeMultiply(m:n:depth:samples:firstSample:packSample:outputs:ldc:columns:threads:chunkFloats:)``:
     /// `a` (`m × depth`) as 6-row panels and `b` (`depth × n`) as 16-column panels, each over the
     /// whole depth in KC depth blocks of all panels (a pure copy; threads take panel ranges).
     static func packSampleOperands(a: Operand, b: Operand, m: Int, n: Int, depth: Int,
@@ -129,7 +162,7 @@ extension GEMM {
         }
     }
 
-    /// The scalar reference of ``sampleTreeMultiply(m:n:depth:samples:firstSample:packSample:outputs:ldc:threads:chunkFloats:)``:
+    /// The scalar reference of ``sampleTreeMultiply(m:n:depth:samples:firstSample:packSample:outputs:ldc:columns:threads:chunkFloats:)``:
     /// each sample's product by ``reference(m:n:k:a:b:c:ldc:epilogue:epilogueAxis:)``, reduced by
     /// ``SampleGradients/accumulate(count:firstSample:samples:threads:_:)``.
     static func sampleTreeReference(
@@ -154,6 +187,23 @@ extension GEMM {
         /// `(q·mPanels·nPanels + jp·mPanels + ip)·96`), kept between the chunks.
         let stack: UnsafeMutablePointer<Float>?
         let wide: Bool
+        /// ``ColumnPermutation/destination`` (`nil`: none).
+        let columns: UnsafePointer<Int>?
+
+        /// Writes the valid `rows × cols` part of a tile (16 floats per row) whose first element is
+        /// product element `(row, column)` to `out`, through ``columns``.
+        @inline(__always)
+        func store(_ t: UnsafePointer<Float>, rows: Int, cols: Int, to out: UnsafeMutablePointer<Float>, row: Int, column: Int) {
+            guard let columns else {
+                for r in 0..<rows { (out + (row + r) * ldc + column).update(from: t + r * 16, count: cols) }
+                return
+            }
+            let dest = columns + column
+            for r in 0..<rows {
+                let o = out + (row + r) * ldc, src = t + r * 16
+                for l in 0..<cols { o[dest[l]] = src[l] }
+            }
+        }
 
         /// Samples `samples` (the packed chunk starting at `samples.lowerBound`) of the tiles in row
         /// panels `rows` × column panels `columns`. Without ``stack``, `scratch` holds one block of
@@ -223,10 +273,7 @@ extension GEMM {
                 for jp in columns {
                     let cols = min(16, n - jp * 16)
                     for ip in rows {
-                        let t = node + slotOffset(ip, jp)
-                        for r in 0..<min(6, m - ip * 6) {
-                            (out + (ip * 6 + r) * ldc + jp * 16).update(from: t + r * 16, count: cols)
-                        }
+                        store(node + slotOffset(ip, jp), rows: min(6, m - ip * 6), cols: cols, to: out, row: ip * 6, column: jp * 16)
                     }
                 }
             }
@@ -242,16 +289,13 @@ extension GEMM {
                 var ip = rows.lowerBound
                 while ip < rows.upperBound {
                     let pair = wide && ip + 1 < rows.upperBound
+                    let ap = packedA + ip * 6 * depth, bp = packedB + jp * 16 * depth
                     for (s, step) in plan.steps.enumerated() {
-                        let ap = packedA + s * aStride + ip * 6 * depth, bp = packedB + s * bStride + jp * 16 * depth
-                        tileThenMerge(rows: pair ? 12 : 6, depth, ap, panelStride: 6 * depth, bp, src: nil,
+                        tileThenMerge(rows: pair ? 12 : 6, depth, ap + s * aStride, panelStride: 6 * depth, bp + s * bStride, src: nil,
                                       stack: scratch, slotStride: 192, step: step)
                     }
                     for (i, out) in outputs.enumerated() {
-                        let t = scratch + i * 192
-                        for r in 0..<min(pair ? 12 : 6, m - ip * 6) {
-                            (out + (ip * 6 + r) * ldc + jp * 16).update(from: t + r * 16, count: cols)
-                        }
+                        store(scratch + i * 192, rows: min(pair ? 12 : 6, m - ip * 6), cols: cols, to: out, row: ip * 6, column: jp * 16)
                     }
                     ip += pair ? 2 : 1
                 }
