@@ -289,6 +289,9 @@ CONTEXT.update({
     (T + "Kernels/Conv2dKernel.swift", "let w = Conv2dKernel.PackedWeights(oihw: wPtr, geometry: g)"):
         lines(GEOMETRY, buffer("wPtr", 4 * 3 * 3 * 3, 0.1), buffer("xPadded", 10 * 10 * 3), buffer("yNHWC", 8 * 8 * 4, 0)),
     (T + "Kernels/Epilogue.swift", "let e = Epilogue(bias: biasPointer, relu: true)"): buffer("biasPointer", 4),
+    # 8 MiB and 1 Mi floats: above ParallelMemory.minimumParallelBytes, so the chunked paths run.
+    (T + "Kernels/ParallelMemory.swift", "ParallelMemory.copy(from: src, to: dst, byteCount: 8 << 20, threads: 2)"):
+        lines(buffer("src", 2 << 20), buffer("dst", 2 << 20, 0), buffer("left", 1 << 20), buffer("right", 1 << 20)),
     (T + "Kernels/GEMM.swift", "GEMM.multiply(m: 4, n: 5, k: 3,"):
         lines(buffer("aPtr", 4 * 3), buffer("bPtr", 3 * 5), buffer("cPtr", 4 * 5, 0)),
     (T + "Kernels/GEMM+Residual.swift", "GEMM.multiply(m: 4, a: .init(aPtr, rowStride: 3), packedB: packed,"):
