@@ -1370,6 +1370,15 @@ struct DocCommentExample: Sendable {
     ParallelMemory.add(right, into: left, count: 1 << 20, threads: 2)
 }
 
+// Sources/ReproTensor/Kernels/ParallelMemory.swift #2
+@Sendable func example_ReproTensor_Kernels_ParallelMemory_2() async throws {
+    let p = UnsafeMutableRawPointer.allocate(byteCount: 8 << 20, alignment: 64)
+    ParallelMemory.fill(p, byteCount: 8 << 20, threads: 2) {
+        p.initializeMemory(as: UInt8.self, repeating: 7, count: 8 << 20)
+    }
+    p.deallocate()
+}
+
 // Sources/ReproTensor/Kernels/PoolingBackward.swift #1
 @Sendable func example_ReproTensor_Kernels_PoolingBackward_1() async throws {
     let p = try Pool2dGeometry(batch: 1, height: 112, width: 112, channels: 64,
@@ -2624,6 +2633,7 @@ let docCommentExamples: [DocCommentExample] = [
     DocCommentExample(location: "Sources/ReproTensor/Kernels/NormalizationTraining.swift #1", code: "let stats = try BatchNormKernel.trainingForward(x, y, batch: 4, spatial: 64, channels: 8,\n                                                gamma: g, beta: b, eps: 1e-5, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_NormalizationTraining_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/PackedMatrix.swift #1", code: "let w = GEMM.PackedMatrix(.init(wPtr, rowStride: 1, colStride: k), k: k, n: outChannels, threads: 1)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_PackedMatrix_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/ParallelMemory.swift #1", code: "ParallelMemory.copy(from: src, to: dst, byteCount: 8 << 20, threads: 2)\nParallelMemory.add(right, into: left, count: 1 << 20, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_ParallelMemory_1),
+    DocCommentExample(location: "Sources/ReproTensor/Kernels/ParallelMemory.swift #2", code: "let p = UnsafeMutableRawPointer.allocate(byteCount: 8 << 20, alignment: 64)\nParallelMemory.fill(p, byteCount: 8 << 20, threads: 2) {\n    p.initializeMemory(as: UInt8.self, repeating: 7, count: 8 << 20)\n}\np.deallocate()", runs: true, throwsError: false, body: example_ReproTensor_Kernels_ParallelMemory_2),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/PoolingBackward.swift #1", code: "let p = try Pool2dGeometry(batch: 1, height: 112, width: 112, channels: 64,\n                           kernel: (3, 3), stride: (2, 2), padding: (1, 1))\np.outHeight   // 56", runs: true, throwsError: false, body: example_ReproTensor_Kernels_PoolingBackward_1),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/PoolingBackward.swift #2", code: "let p = try Pool2dGeometry(batch: 1, height: 4, width: 4, channels: 8, kernel: (2, 2), stride: (2, 2))\nPooling.maxPool2d(p, input: x, output: y, indices: idx, threads: 2)\nPooling.maxPool2dBackward(p, outputGradient: dy, indices: idx, inputGradient: dx, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_PoolingBackward_2),
     DocCommentExample(location: "Sources/ReproTensor/Kernels/Resampling+NHWC.swift #1", code: "Resampling.maxPool2dNHWC(x, y, batch: 1, height: 400, width: 544, channels: 64,\n                         kernel: 3, stride: 2, padding: 1, threads: 2)", runs: true, throwsError: false, body: example_ReproTensor_Kernels_Resampling_NHWC_1),

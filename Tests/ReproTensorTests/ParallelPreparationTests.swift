@@ -1,3 +1,6 @@
+#if os(Linux)
+import Glibc
+#endif
 import Testing
 @_spi(Kernels) @testable import ReproTensor
 
@@ -118,6 +121,73 @@ import Testing
         let empty = try Tensor(shape: [0, 3], scalars: [Float]())
         #expect(try empty.scalars(as: Float.self).isEmpty)
     }
+
+    /// A serial fill with the pages faulted in by a helper (a seeded model's parameters): the same
+    /// bytes as the fill alone on every thread count, on a buffer of 8 MiB + 7 floats that starts
+    /// off a page boundary (whole pages go to the helper, the partial ends stay with the filler).
+    @Test func fillWithPrefaultWritesExactlyWhatTheFillerWrites() throws {
+        let count = (8 << 18) + 7
+        let expected = seededFloats(count, seed: 11)
+        for n in [1, 2] {
+            let storage = UnsafeMutablePointer<Float>.allocate(capacity: count + 1)
+            defer { storage.deallocate() }
+            let p = storage + 1
+            try onOwnPool(threads: n) {
+                ParallelMemory.fill(UnsafeMutableRawPointer(p), byteCount: count * 4, threads: n) {
+                    for i in 0..<count { p[i] = expected[i] }
+                }
+            }
+            #expect(bits(Array(UnsafeBufferPointer(start: p, count: count))) == bits(expected), "threads \(n)")
+        }
+        // Below 1 MiB the filler runs alone (no job).
+        let pool = ThreadPool()
+        var small = [Float](repeating: 0, count: 1000)
+        Runtime.withSettings(threads(2)) {
+            Runtime.withThreadPool(pool) {
+                small.withUnsafeMutableBufferPointer { b in
+                    ParallelMemory.fill(UnsafeMutableRawPointer(b.baseAddress!), byteCount: 4000, threads: 2) { b[999] = 1 }
+                }
+            }
+        }
+        #expect(small[999] == 1 && pool.statistics.largestRequest == 0)
+    }
+
+    enum Planted: Error, Equatable { case failure }
+
+    /// A fill that throws: its error, typed, once the helper is done.
+    @Test func fillWithPrefaultRethrowsTheFillersError() throws {
+        let count = 4 << 18
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { p.deallocate() }
+        #expect(throws: Planted.failure) {
+            try onOwnPool(threads: 2) {
+                try ParallelMemory.fill(UnsafeMutableRawPointer(p), byteCount: count * 4, threads: 2) { () throws(Planted) in
+                    throw .failure
+                }
+            }
+        }
+    }
+
+    #if os(Linux)
+    /// The helper really faults the pages in: with a filler that writes nothing, every whole page
+    /// of a fresh mapping is resident afterwards (`mincore`), and none is without the helper.
+    @Test func fillWithPrefaultMakesThePagesResident() throws {
+        let bytes = 8 << 20
+        func residentPages(threads n: Int) throws -> (resident: Int, pages: Int) {
+            let raw = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            let base = try #require(raw == MAP_FAILED ? nil : raw)
+            defer { munmap(base, bytes) }
+            _ = madvise(base, bytes, MADV_NOHUGEPAGE)
+            try onOwnPool(threads: n) { ParallelMemory.fill(base, byteCount: bytes, threads: n) {} }
+            var vec = [UInt8](repeating: 0, count: bytes / 4096)
+            #expect(mincore(base, bytes, &vec) == 0)
+            return (vec.filter { $0 & 1 != 0 }.count, vec.count)
+        }
+        let alone = try residentPages(threads: 1), helped = try residentPages(threads: 2)
+        #expect(alone.resident == 0, "nothing touched the mapping: \(alone)")
+        #expect(helped.resident == helped.pages, "the helper faulted every page in: \(helped)")
+    }
+    #endif
 
     /// Sample-tree merges and the total over 100,003-float contributions (four add chunks and a
     /// tail), five samples from index 3: the same bits as plain loops for every thread count.

@@ -1,5 +1,5 @@
 import ReproRandom
-import ReproTensor
+@_spi(Kernels) import ReproTensor
 
 /// `nn.Conv2d`: owns `weight` `[O, C/groups, KH, KW]` and an optional `bias` `[O]`.
 ///
@@ -175,7 +175,13 @@ extension Tensor {
         let t: Tensor
         do {
             t = try Tensor(unsafeUninitializedShape: shape, dtype: .float32) { raw in
-                do throws(TorchRandomError) { try fill(raw.bindMemory(to: Float.self)) } catch { failure = error }
+                do throws(TorchRandomError) {
+                    guard let base = raw.baseAddress else { return try fill(raw.bindMemory(to: Float.self)) }
+                    // Another thread faults the fresh pages in while `fill` writes them (same bytes).
+                    try ParallelMemory.fill(base, byteCount: raw.count, threads: Runtime.settings.threads) {
+                        () throws(TorchRandomError) in try fill(raw.bindMemory(to: Float.self))
+                    }
+                } catch { failure = error }
             }
         } catch { throw .tensor(error) }
         if let failure { throw .invalidConfiguration("\(context()): \(failure)") }

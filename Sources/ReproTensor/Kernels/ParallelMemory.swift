@@ -1,3 +1,7 @@
+#if os(Linux)
+import Glibc
+#endif
+
 /// Large copies and element-wise adds split over the thread pool, so that the serial glue around
 /// the kernels (copy-outs, gradient accumulation) does not run on the calling thread alone.
 ///
@@ -56,6 +60,63 @@
             for i in (k * addChunk)..<min((k + 1) * addChunk, count) { out[i] = left[i] + right[i] }
         }
     }
+
+    /// Buffers below this many bytes are filled without help (``fill(_:byteCount:threads:_:)``).
+    @_spi(Kernels) public static let minimumPrefaultBytes = 1 << 20
+    /// Bytes the helper thread faults in per `madvise` call, from the buffer's end backwards.
+    static let prefaultChunkBytes = 1 << 20
+
+    /// Runs `fill`, a serial writer of the `byteCount` fresh bytes at `base` (a random-number
+    /// stream initialising a parameter), while another thread of the pool faults the buffer's
+    /// pages in from its end backwards (Linux `MADV_POPULATE_WRITE`, which maps zeroed pages and
+    /// never writes a byte), so that the kernel's page population overlaps with the stream
+    /// instead of running on the filling thread alone. `fill` alone decides every byte: nothing
+    /// the buffer ends up holding depends on the helper, the thread count or their timing. Below
+    /// ``minimumPrefaultBytes``, with one thread, on a kernel without `MADV_POPULATE_WRITE`
+    /// (before 5.14) or off Linux, `fill` simply runs.
+    ///
+    /// ```swift
+    /// let p = UnsafeMutableRawPointer.allocate(byteCount: 8 << 20, alignment: 64)
+    /// ParallelMemory.fill(p, byteCount: 8 << 20, threads: 2) {
+    ///     p.initializeMemory(as: UInt8.self, repeating: 7, count: 8 << 20)
+    /// }
+    /// p.deallocate()
+    /// ```
+    @_spi(Kernels) public static func fill<E: Error>(
+        _ base: UnsafeMutableRawPointer, byteCount: Int, threads: Int, _ fill: () throws(E) -> Void
+    ) throws(E) {
+        #if os(Linux)
+        guard byteCount >= minimumPrefaultBytes, threads > 1 else { return try fill() }
+        // Whole pages inside the buffer only: its partial first and last pages are the filler's.
+        let page = 4096
+        let start = (Int(bitPattern: base) + page - 1) & ~(page - 1)
+        let end = (Int(bitPattern: base) + byteCount) & ~(page - 1)
+        guard end - start >= prefaultChunkBytes else { return try fill() }
+        var failure: E?
+        ThreadPool.current.run(participants: 2) { p in
+            if p == 0 {
+                do throws(E) { try fill() } catch { failure = error }
+                return
+            }
+            var hi = end
+            while hi > start {
+                let lo = max(start, hi - prefaultChunkBytes)
+                // Pages the filler reached first are skipped; EINVAL (a kernel without
+                // MADV_POPULATE_WRITE) leaves all the faulting to the filler.
+                if madvise(UnsafeMutableRawPointer(bitPattern: lo), hi - lo, populateWrite) != 0 { return }
+                hi = lo
+            }
+        }
+        if let failure { throw failure }
+        #else
+        try fill()
+        #endif
+    }
+
+    #if os(Linux)
+    /// `MADV_POPULATE_WRITE` (Linux 5.14), spelled out for C headers that predate it.
+    static let populateWrite: Int32 = 23
+    #endif
 
     /// A `[Float]` of `count` elements copied from `src` (threaded as ``copy(from:to:byteCount:threads:)``),
     /// without zero-filling it first.
