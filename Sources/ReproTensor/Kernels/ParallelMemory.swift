@@ -3,11 +3,13 @@ import Glibc
 #endif
 
 /// Large copies and element-wise adds split over the thread pool, so that the serial glue around
-/// the kernels (copy-outs, gradient accumulation) does not run on the calling thread alone.
+/// the kernels (copy-outs, gradient accumulation) does not run on the calling thread alone; and a
+/// serial fill helped by a thread that faults the buffer's pages in (``fill(_:byteCount:threads:_:)``).
 ///
-/// Every element is written once, by exactly one chunk: a copy moves bytes and an add is one
-/// `left + right` rounding per element, so neither the chunking nor the thread count can change
-/// a bit. Work below a fixed size runs on the caller (a dispatch would cost more than it saves).
+/// Every element is written once, by exactly one chunk (by the filler alone for a fill): a copy
+/// moves bytes and an add is one `left + right` rounding per element, so neither the chunking nor
+/// the thread count can change a bit. Work below a fixed size runs on the caller (a dispatch would
+/// cost more than it saves).
 ///
 /// ```swift
 /// ParallelMemory.copy(from: src, to: dst, byteCount: 8 << 20, threads: 2)
