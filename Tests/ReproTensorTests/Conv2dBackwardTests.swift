@@ -34,6 +34,7 @@ import Testing
     /// added in ascending `(ky, kx)` order from zero (the pointwise path is the one-tap case of both).
     /// `flippedChain` forces one rule (for the accuracy comparison of the two).
     static func referenceInputGradient(_ g: ConvGeometry, dy: [Float], w: [Float], flippedChain: Bool? = nil) -> [Float] {
+        if flippedChain == nil && Conv2dBackward.inputGradientPath(g) == .winograd { return winogradReference(g, dy: dy, w: w) }
         let icg = g.groupInChannels, ocg = g.groupOutChannels, oh = g.outHeight, ow = g.outWidth, kk = g.kernelHeight * g.kernelWidth
         var dx = [Float](repeating: 0, count: g.batch * g.height * g.width * g.inChannels)
         if flippedChain ?? (Conv2dBackward.inputGradientPath(g) == .convolution) {
@@ -71,6 +72,37 @@ import Testing
                 acc = acc + term
             }}
             dx[at(g, n, iy, ix, c)] = acc
+        }}}}
+        return dx
+    }
+
+    /// ``Conv2dBackward/InputGradientPath/winograd``'s documented rule by plain loops: the flipped,
+    /// transposed weights `w'[c, o, ky', kx'] = w[o, c, 2−ky', 2−kx']` built here, `dy` transposed to
+    /// NCHW, ``WinogradKernel/reference(_:input:weights:output:epilogue:)`` (the forward Winograd's
+    /// scalar reference) on the stride-1 problem with padding `2 − padding`, back to NHWC.
+    static func winogradReference(_ g: ConvGeometry, dy: [Float], w: [Float]) -> [Float] {
+        let c = g.inChannels, o = g.outChannels, oh = g.outHeight, ow = g.outWidth
+        var t = g
+        t.inChannels = o; t.outChannels = c; t.height = oh; t.width = ow
+        t.padding = (2 - g.padding.h, 2 - g.padding.w)
+        var flipped = [Float](repeating: 0, count: c * o * 9)
+        for ci in 0..<c { for oo in 0..<o { for ky in 0..<3 { for kx in 0..<3 {
+            flipped[((ci * o + oo) * 3 + ky) * 3 + kx] = w[((oo * c + ci) * 3 + (2 - ky)) * 3 + (2 - kx)]
+        }}}}
+        var nchw = [Float](repeating: 0, count: dy.count)
+        for n in 0..<g.batch { for y in 0..<oh { for x in 0..<ow { for oo in 0..<o {
+            nchw[((n * o + oo) * oh + y) * ow + x] = dy[((n * oh + y) * ow + x) * o + oo]
+        }}}}
+        let packed = flipped.withUnsafeBufferPointer {
+            WinogradKernel.PackedWeights(oihw: $0.baseAddress!, outChannels: c, inChannels: o, variant: .f4x3)
+        }
+        var out = [Float](repeating: .nan, count: g.batch * c * g.height * g.width)
+        nchw.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer {
+            WinogradKernel.reference(t, input: x.baseAddress!, weights: packed, output: $0.baseAddress!)
+        } }
+        var dx = [Float](repeating: .nan, count: out.count)
+        for n in 0..<g.batch { for y in 0..<g.height { for x in 0..<g.width { for ci in 0..<c {
+            dx[at(g, n, y, x, ci)] = out[((n * c + ci) * g.height + y) * g.width + x]
         }}}}
         return dx
     }
@@ -233,16 +265,22 @@ import Testing
         }
     }
 
-    /// Every input-gradient path — pointwise (stride 1 and 2, groups), the transposed convolution on
-    /// the direct kernel (few channels) and on the implicit GEMM (64+ output channels, dilation,
-    /// asymmetric padding), the gather (stride 2) — equals the scalar reference bit for bit on every
-    /// kernel path, at threads 1 and 3 over several work chunks (the pool proves the threads ran).
+    /// Every input-gradient path — pointwise (stride 1 and 2, groups), Winograd (few channels; 67
+    /// output channels over several panels and channel blocks; padding 0, 1 and 2, asymmetric; an
+    /// image of several tile blocks), the transposed convolution on the direct kernel (few
+    /// channels, 5×5) and on the implicit GEMM (64+ output channels, dilation, asymmetric padding),
+    /// the gather (stride 2) — equals the scalar reference bit for bit on every kernel path, at
+    /// threads 1 and 3 over several work chunks (the pool proves the threads ran).
     @Test func inputGradientPathsMatchReferenceOnEveryKernelPath() throws {
         let cases: [(ConvGeometry, Conv2dBackward.InputGradientPath)] = [
             (try Self.geometry(2, 24, 9, 7, 70, k: (1, 1)), .pointwise),
             (try Self.geometry(2, 12, 9, 8, 20, k: (1, 1), s: (2, 2), groups: 2), .pointwise),
-            (try Self.geometry(2, 5, 11, 9, 7, k: (3, 3), p: (1, 1)), .convolution),
-            (try Self.geometry(2, 20, 12, 10, 67, k: (3, 3), p: (1, 1)), .convolution),
+            (try Self.geometry(2, 5, 11, 9, 7, k: (3, 3), p: (1, 1)), .winograd),
+            (try Self.geometry(2, 20, 12, 10, 67, k: (3, 3), p: (1, 1)), .winograd),
+            (try Self.geometry(2, 9, 10, 13, 18, k: (3, 3), p: (0, 2)), .winograd),
+            (try Self.geometry(1, 17, 46, 41, 21, k: (3, 3), p: (1, 0)), .winograd),
+            (try Self.geometry(2, 5, 11, 9, 7, k: (5, 5), p: (2, 2)), .convolution),
+            (try Self.geometry(2, 20, 12, 10, 67, k: (3, 3), p: (2, 2), d: (2, 2)), .convolution),
             (try Self.geometry(1, 9, 13, 11, 64, k: (3, 2), p: (2, 0), d: (2, 1)), .convolution),
             (try Self.geometry(2, 6, 12, 11, 66, k: (3, 3), s: (2, 2), p: (1, 1)), .gather),
         ]
@@ -290,9 +328,14 @@ import Testing
         func error(_ v: [Float]) -> Double { zip(v, exact).map { abs(Double($0) - $1) }.max()! / scale }
         let chain = error(Self.referenceInputGradient(g, dy: dy, w: w, flippedChain: true))
         let perTap = error(Self.referenceInputGradient(g, dy: dy, w: w, flippedChain: false))
-        print("Conv2dBackward input gradient vs float64 (of max): one chain \(chain), per-tap chains + adds \(perTap)")
+        #expect(Conv2dBackward.inputGradientPath(g) == .winograd)
+        let winograd = error(Self.run(g, x: [Float](repeating: 0, count: g.batch * g.height * g.width * g.inChannels),
+                                      w: w, dy: dy, threads: 2).dx)
+        print("Conv2dBackward input gradient vs float64 (of max): one chain \(chain), per-tap chains + adds \(perTap), Winograd F(4x4, 3x3) \(winograd)")
         #expect(chain <= 1e-6 && perTap <= 1e-6, "chain \(chain), per tap \(perTap)")
         #expect(chain > 0, "the float32 sums round somewhere")
+        // F(4×4, 3×3)'s transforms round more (the forward's bound on RetinaNet shapes is 1.1e-5 of max).
+        #expect(winograd <= 2e-5 && winograd > chain, "Winograd \(winograd)")
     }
 
     /// `withSampleWeightGradients` hands out exactly the scalar reference's per-sample weight
@@ -318,8 +361,11 @@ import Testing
 
     /// Sample i's gradients are the same in a batch of 3 as alone, and the tree sums handed over by
     /// ranges (2 + 1 samples) merge to the whole batch's tree sum.
-    @Test func invariantToBatchComposition() throws {
-        let g = try Self.geometry(3, 5, 9, 8, 7, k: (3, 3), s: (2, 1), p: (1, 1))
+    @Test(arguments: [(3, 5, 9, 8, 7, 2, Conv2dBackward.InputGradientPath.gather),
+                      (3, 6, 21, 19, 20, 1, Conv2dBackward.InputGradientPath.winograd)])
+    func invariantToBatchComposition(_ shape: (Int, Int, Int, Int, Int, Int, Conv2dBackward.InputGradientPath)) throws {
+        let g = try Self.geometry(shape.0, shape.1, shape.2, shape.3, shape.4, k: (3, 3), s: (shape.5, 1), p: (1, 1))
+        #expect(Conv2dBackward.inputGradientPath(g) == shape.6)
         let (x, w, dy) = Self.inputs(g, seed: 11)
         let whole = Self.run(g, x: x, w: w, dy: dy, threads: 2)
         let one = g.withBatch(1), xs = g.height * g.width * g.inChannels, ys = g.outHeight * g.outWidth * g.outChannels

@@ -14,7 +14,8 @@ import _ReproTestSupport
 /// Both sides start from the same bits (ResNetExportTests proves the seeded initialisation is
 /// torchvision's). They then differ by float32 rounding only: torch and Repro sum convolutions,
 /// batch statistics and the loss in different orders and torch's `exp`/`log` are not Repro's.
-/// The gradients and steps 1–2 are held to about ten times the difference measured. The state
+/// The gradients and steps 1–2 are held to about ten times the difference measured (AdamW's step 2
+/// to torch's own spread, ``lossTolerance``). The state
 /// after step 3 has no float-noise answer (step 2 passes a ReLU gate torch leaves open by
 /// 1.08e-5; torch itself closes it with oneDNN off), so it is judged against torch's own spread
 /// around its float64 run (``judge(_:_:_:)``), and planted bugs must fail that criterion.
@@ -28,7 +29,12 @@ import _ReproTestSupport
     static let gradientTolerance = 1e-4
     /// Norm and projection of a gradient or weight change, relative to the norm.
     static let normTolerance = 1e-3
-    /// Losses of steps 1 and 2, relative.
+    /// Losses of steps 1 and 2, relative — or, where larger, the widest relative distance to float64
+    /// among torch's own float32 configurations at that step (the fixture's spread). That is 1.6e-6
+    /// for SGD, but up to 4.7e-4 at AdamW's step 2: AdamW's first step moves each weight by about
+    /// ±lr whatever its gradient's size, so the sign of near-zero gradients decides, and float
+    /// rounding moves them (Repro: 1.5e-4 since the 3×3 input gradient runs Winograd F(4×4, 3×3);
+    /// 1e-6 before).
     static let lossTolerance = 1e-4
 
     static func fixture() throws -> StateDict {
@@ -211,7 +217,8 @@ import _ReproTestSupport
 
     /// How far beyond torch's own spread Repro may land (see `docs/training.md`, parity section):
     /// Repro's float32 gradients are ~4× further from float64 than torch's; the measured worst
-    /// ratios (printed) stay below half of this.
+    /// ratios (printed) stay below 5 (4.8: AdamW's weight-change samples, since the 3×3 input
+    /// gradient runs Winograd F(4×4, 3×3); below 4 before).
     static let spreadFactor = 8.0
     /// Floors under the bound, for measures torch's variants happen to leave at (near) zero.
     static let changeFloor = 1e-5
@@ -272,9 +279,13 @@ import _ReproTestSupport
         // Steps 1 and 2 agree with torch's float32 run to float noise; the third step is past a
         // ReLU gate torch's own variants fall on both sides of (scripts/train_parity_sensitivity.py).
         let torchLosses = try Self.floats(dict, "\(prefix).losses")
+        let spread = try Self.doubles(dict, "\(prefix).spread.losses")
         for i in 0..<2 {
-            #expect(abs(run.losses[i] - torchLosses[i]) <= Float(Self.lossTolerance) * abs(torchLosses[i]),
-                    "\(prefix) step \(i + 1): loss \(run.losses[i]) vs \(torchLosses[i])")
+            // torch's own configurations' largest relative distance to float64 at this step.
+            let torchSpread = stride(from: i, to: spread.count, by: 3).map { spread[$0] }.max()!
+            let tolerance = max(Self.lossTolerance, torchSpread)
+            #expect(Double(abs(run.losses[i] - torchLosses[i])) <= tolerance * Double(abs(torchLosses[i])),
+                    "\(prefix) step \(i + 1): loss \(run.losses[i]) vs \(torchLosses[i]) (tolerance \(tolerance))")
         }
         let verdict = try Self.judge(prefix, dict, run)
         #expect(verdict.failures.isEmpty, "\(verdict.failures.joined(separator: "\n"))")

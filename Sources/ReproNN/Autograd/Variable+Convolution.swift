@@ -5,8 +5,9 @@ extension Variable {
     /// `[O, C/groups, KH, KW]` and optional bias `[O]` → `[n, OH, OW, O]`.
     ///
     /// The forward runs ``PreparedConv2d`` (the inference kernels); the backward runs
-    /// `Conv2dBackward` (input gradient by the path its shape rule picks — one GEMM for 1×1, the
-    /// forward convolution kernel on `dy` with flipped weights for stride 1, GEMM + fixed-order
+    /// `Conv2dBackward` (input gradient by the path its shape rule picks — one GEMM for 1×1,
+    /// Winograd F(4×4, 3×3) on `dy` with flipped weights for 3×3 at stride 1, the forward
+    /// convolution kernel on `dy` with flipped weights for other stride-1 shapes, GEMM + fixed-order
     /// gather otherwise; per sample the weight gradient `dyₙᵀ · im2col(xₙ)` and bias gradient as
     /// per-sample contributions, reduced over the samples by the tape).
     public func conv2d(weight: Variable, bias: Variable?, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
