@@ -154,8 +154,10 @@ func treeBits(_ s: SampleTreeSum) -> [String] {
     }
 
     /// `packTapMajorRows` writes exactly what `packTapMajorColumns` writes (pad lanes included):
-    /// the stem's 3 channels, 5 channels with stride and dilation, 24 channels (panels that end
-    /// mid-tap), over whole and partial pixel ranges and panel ranges spanning several panels.
+    /// the stem's 3 channels (a small image, and a larger one with mostly interior pixels), 5
+    /// channels with stride and dilation, 24 channels (panels that end mid-tap), 5 channels without
+    /// padding (every pixel interior), over whole and partial pixel ranges and panel ranges
+    /// spanning several panels.
     @Test func rowPackerMatchesColumnPacker() throws {
         let geometries = [
             try ConvGeometry(batch: 1, inChannels: 3, height: 23, width: 19, outChannels: 4, kernelHeight: 7, kernelWidth: 7,
@@ -164,6 +166,11 @@ func treeBits(_ s: SampleTreeSum) -> [String] {
                              stride: (1, 2), padding: (2, 1), dilation: (2, 2)),
             try ConvGeometry(batch: 1, inChannels: 24, height: 9, width: 9, outChannels: 4, kernelHeight: 3, kernelWidth: 3,
                              stride: (1, 1), padding: (1, 1)),
+            // Mostly interior pixels (the per-column fast path) with border rows and columns around them.
+            try ConvGeometry(batch: 1, inChannels: 3, height: 41, width: 38, outChannels: 4, kernelHeight: 7, kernelWidth: 7,
+                             stride: (2, 2), padding: (3, 3)),
+            // No padding: every pixel interior.
+            try ConvGeometry(batch: 1, inChannels: 5, height: 12, width: 10, outChannels: 4, kernelHeight: 3, kernelWidth: 3),
         ]
         for g in geometries {
             let x = seededFloats(g.height * g.width * g.inChannels, seed: 43)

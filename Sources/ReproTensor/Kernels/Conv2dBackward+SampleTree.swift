@@ -94,7 +94,9 @@ extension Conv2dBackward {
     /// ``packTapMajorColumns(_:sample:depth:panels:into:)`` (the same floats in the same places)
     /// walking the destination row by row: per output pixel, each tap's bounds are checked once and
     /// its `C` channels copied, so short channel runs (the stem's 3 channels per tap) are packed in
-    /// one pass over the panels instead of one pass per lane.
+    /// one pass over the panels instead of one pass per lane. A pixel whose taps (those of these
+    /// panels) all fall inside the image — most of them — skips the checks: each column is one
+    /// load at a precomputed offset from the pixel.
     static func packTapMajorRows(_ g: ConvGeometry, sample x: UnsafePointer<Float>, depth: Range<Int>, panels: Range<Int>,
                                  into dst: UnsafeMutablePointer<Float>) {
         let c = g.inChannels, kw = g.kernelWidth, n = tapWidth(g), ow = g.outWidth, rows = depth.count
@@ -106,15 +108,38 @@ extension Conv2dBackward {
             let d = dst + (panels.count - 1) * 16 * rows
             for p in 0..<rows { for l in (n - (j1 - 16))..<16 { d[p * 16 + l] = 0 } }
         }
-        let taps = max(firstTap, lastTap) - firstTap
+        let taps = max(firstTap, lastTap) - firstTap, columns = max(0, jEnd - j0)
         withUnsafeTemporaryAllocation(of: (y: Int, x: Int).self, capacity: max(taps, 1)) { offsets in
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: max(columns, 1)) { relative in
+            var reach = (top: 0, bottom: 0, left: 0, right: 0)
             for i in 0..<taps {
                 let t = firstTap + i
                 offsets[i] = ((t / kw) * g.dilation.h - g.padding.h, (t % kw) * g.dilation.w - g.padding.w)
+                if i == 0 { reach = (offsets[i].y, offsets[i].y, offsets[i].x, offsets[i].x) }
+                reach = (min(reach.top, offsets[i].y), max(reach.bottom, offsets[i].y),
+                         min(reach.left, offsets[i].x), max(reach.right, offsets[i].x))
+            }
+            // Column j's source, relative to the pixel (y0, x0): its tap's offset and its channel.
+            for k in 0..<columns {
+                let j = j0 + k, o = offsets[j / c - firstTap]
+                relative[k] = (o.y * g.width + o.x) * c + j % c
             }
             var oy = depth.lowerBound / ow, ox = depth.lowerBound % ow
             for p in 0..<rows {
                 let y0 = oy * g.stride.h, x0 = ox * g.stride.w
+                if y0 + reach.top >= 0 && y0 + reach.bottom < g.height && x0 + reach.left >= 0 && x0 + reach.right < g.width {
+                    // Every tap of these columns inside the image: one copy per column, panel by panel.
+                    let origin = (y0 * g.width + x0) * c
+                    var k = 0, d = dst + p * 16
+                    while k < columns {
+                        for l in 0..<min(16, columns - k) { d[l] = x[origin + relative[k + l]] }
+                        k += 16
+                        d += 16 * rows
+                    }
+                    ox += 1
+                    if ox == ow { ox = 0; oy += 1 }
+                    continue
+                }
                 for i in 0..<taps {
                     let t = firstTap + i, iy = y0 + offsets[i].y, ix = x0 + offsets[i].x
                     let inside = iy >= 0 && iy < g.height && ix >= 0 && ix < g.width
@@ -127,6 +152,7 @@ extension Conv2dBackward {
                 ox += 1
                 if ox == ow { ox = 0; oy += 1 }
             }
+        }
         }
     }
 
