@@ -255,6 +255,7 @@ import Testing
     /// Threads 1/2/3 on shapes that give every call several work chunks; the pool proves the threads ran.
     @Test func invariantToThreads() throws {
         for g in [try Self.geometry(3, 8, 20, 19, 16, k: (3, 3), p: (1, 1)),
+                  try Self.geometry(2, 24, 18, 17, 32, k: (3, 3), p: (1, 1)),
                   try Self.geometry(2, 6, 18, 17, 12, k: (3, 3), s: (2, 2), p: (1, 1), groups: 3)] {
             let (x, w, dy) = Self.inputs(g, seed: 5)
             let one = try onOwnPool(threads: 1) { Self.run(g, x: x, w: w, dy: dy, threads: 1) }
@@ -265,20 +266,23 @@ import Testing
         }
     }
 
-    /// Every input-gradient path — pointwise (stride 1 and 2, groups), Winograd (few channels; 67
-    /// output channels over several panels and channel blocks; padding 0, 1 and 2, asymmetric; an
-    /// image of several tile blocks), the transposed convolution on the direct kernel (few
-    /// channels, 5×5) and on the implicit GEMM (64+ output channels, dilation, asymmetric padding),
+    /// Every input-gradient path — pointwise (stride 1 and 2, groups), Winograd (at the 24-channel
+    /// threshold; 67 output channels over several panels and channel blocks; padding 0, 1 and 2,
+    /// asymmetric; an image of several tile blocks), the transposed convolution on the direct kernel
+    /// (3×3 below the Winograd threshold, 5×5) and on the implicit GEMM (64+ output channels, a 3×3
+    /// layer with 23 input channels, dilation, asymmetric padding),
     /// the gather (stride 2) — equals the scalar reference bit for bit on every kernel path, at
     /// threads 1 and 3 over several work chunks (the pool proves the threads ran).
     @Test func inputGradientPathsMatchReferenceOnEveryKernelPath() throws {
         let cases: [(ConvGeometry, Conv2dBackward.InputGradientPath)] = [
             (try Self.geometry(2, 24, 9, 7, 70, k: (1, 1)), .pointwise),
             (try Self.geometry(2, 12, 9, 8, 20, k: (1, 1), s: (2, 2), groups: 2), .pointwise),
-            (try Self.geometry(2, 5, 11, 9, 7, k: (3, 3), p: (1, 1)), .winograd),
-            (try Self.geometry(2, 20, 12, 10, 67, k: (3, 3), p: (1, 1)), .winograd),
-            (try Self.geometry(2, 9, 10, 13, 18, k: (3, 3), p: (0, 2)), .winograd),
-            (try Self.geometry(1, 17, 46, 41, 21, k: (3, 3), p: (1, 0)), .winograd),
+            (try Self.geometry(2, 24, 11, 9, 24, k: (3, 3), p: (1, 1)), .winograd),
+            (try Self.geometry(2, 25, 12, 10, 67, k: (3, 3), p: (1, 1)), .winograd),
+            (try Self.geometry(2, 26, 10, 13, 30, k: (3, 3), p: (0, 2)), .winograd),
+            (try Self.geometry(1, 24, 46, 41, 27, k: (3, 3), p: (1, 0)), .winograd),
+            (try Self.geometry(2, 5, 11, 9, 7, k: (3, 3), p: (1, 1)), .convolution),
+            (try Self.geometry(2, 23, 12, 10, 67, k: (3, 3), p: (1, 1)), .convolution),
             (try Self.geometry(2, 5, 11, 9, 7, k: (5, 5), p: (2, 2)), .convolution),
             (try Self.geometry(2, 20, 12, 10, 67, k: (3, 3), p: (2, 2), d: (2, 2)), .convolution),
             (try Self.geometry(1, 9, 13, 11, 64, k: (3, 2), p: (2, 0), d: (2, 1)), .convolution),
@@ -362,7 +366,7 @@ import Testing
     /// Sample i's gradients are the same in a batch of 3 as alone, and the tree sums handed over by
     /// ranges (2 + 1 samples) merge to the whole batch's tree sum.
     @Test(arguments: [(3, 5, 9, 8, 7, 2, Conv2dBackward.InputGradientPath.gather),
-                      (3, 6, 21, 19, 20, 1, Conv2dBackward.InputGradientPath.winograd)])
+                      (3, 24, 21, 19, 26, 1, Conv2dBackward.InputGradientPath.winograd)])
     func invariantToBatchComposition(_ shape: (Int, Int, Int, Int, Int, Int, Conv2dBackward.InputGradientPath)) throws {
         let g = try Self.geometry(shape.0, shape.1, shape.2, shape.3, shape.4, k: (3, 3), s: (shape.5, 1), p: (1, 1))
         #expect(Conv2dBackward.inputGradientPath(g) == shape.6)

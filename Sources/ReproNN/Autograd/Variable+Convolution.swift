@@ -6,7 +6,8 @@ extension Variable {
     ///
     /// The forward runs ``PreparedConv2d`` (the inference kernels); the backward runs
     /// `Conv2dBackward` (input gradient by the path its shape rule picks — one GEMM for 1×1,
-    /// Winograd F(4×4, 3×3) on `dy` with flipped weights for 3×3 at stride 1, the forward
+    /// Winograd F(4×4, 3×3) on `dy` with flipped weights where the forward's rule picks Winograd
+    /// (3×3 at stride 1, 24+ channels each way), the forward
     /// convolution kernel on `dy` with flipped weights for other stride-1 shapes, GEMM + fixed-order
     /// gather otherwise; per sample the weight gradient `dyₙᵀ · im2col(xₙ)` and bias gradient as
     /// per-sample contributions, reduced over the samples by the tape).

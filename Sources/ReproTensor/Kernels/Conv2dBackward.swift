@@ -8,7 +8,8 @@
 /// - 1×1 kernel, no padding (``InputGradientPath/pointwise``): `dx[pixel, c] = Σ_o dy[pixel, o] · w[o, c]`,
 ///   one FMA chain over the group's output channels in ascending order, from zero — one ``GEMM``
 ///   over every pixel of the batch (scattered to the pixels `(s·oy, s·ox)` at stride `s`, zero elsewhere).
-/// - 3×3 kernel, stride 1, dilation 1, one group, padding ≤ 2 (``InputGradientPath/winograd``):
+/// - where the forward's shape rule picks Winograd (3×3, stride 1, dilation 1, one group, at least
+///   ``PreparedConv2d/winogradMinimumChannels`` channels each way) and padding ≤ 2 (``InputGradientPath/winograd``):
 ///   ``WinogradKernel``'s F(4×4, 3×3) convolution of `dy`, zero-padded by `2 − padding`, with the
 ///   flipped, transposed weights below — the forward Winograd's fixed order per output.
 /// - other stride-1 shapes, padding ≤ `dilation·(kernel − 1)` (``InputGradientPath/convolution``): the forward
@@ -62,8 +63,9 @@
         /// batch (each `dx` value one FMA chain over the group's output channels, from zero),
         /// straight into `dx` at stride 1, through a scatter at larger strides.
         case pointwise
-        /// 3×3 kernel, stride 1, dilation 1, one group, padding at most 2 on each axis (every 3×3
-        /// layer of a ResNet but the strided ones): ``WinogradKernel``'s F(4×4, 3×3) convolution of
+        /// Where the forward's shape rule picks Winograd (``PreparedConv2d/defaultAlgorithm(weightShape:stride:dilation:groups:)``:
+        /// 3×3, stride 1, dilation 1, one group, at least 24 channels each way) and padding at most 2
+        /// on each axis (every 3×3 layer of a ResNet but the strided ones): ``WinogradKernel``'s F(4×4, 3×3) convolution of
         /// `dy` (zero-padded by `2 − padding`) with the flipped, transposed weights — the forward's
         /// Winograd arithmetic and order (`V = Bᵀ d B`, per frequency one FMA chain from zero over
         /// the output channels, `Aᵀ M A`), each `dx` value the same whatever the threads or batch.
@@ -84,8 +86,10 @@
     /// The ``InputGradientPath`` of a geometry.
     @_spi(Kernels) public static func inputGradientPath(_ g: ConvGeometry) -> InputGradientPath {
         if g.kernelHeight == 1 && g.kernelWidth == 1 && g.padding == (0, 0) { return .pointwise }
-        if WinogradKernel.isApplicable(kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, stride: g.stride,
-                                       dilation: g.dilation, groups: g.groups)
+        // The forward's fixed rule (3×3, stride 1, dilation 1, one group, enough channels each way;
+        // symmetric in O and C, so the same for the transposed convolution) and padding ≤ 2.
+        if PreparedConv2d.defaultAlgorithm(weightShape: [g.outChannels, g.groupInChannels, g.kernelHeight, g.kernelWidth],
+                                           stride: g.stride, dilation: g.dilation, groups: g.groups) == .winograd
             && g.padding.h <= 2 && g.padding.w <= 2 { return .winograd }
         if g.stride == (1, 1) && g.padding.h <= g.dilation.h * (g.kernelHeight - 1)
             && g.padding.w <= g.dilation.w * (g.kernelWidth - 1) { return .convolution }
