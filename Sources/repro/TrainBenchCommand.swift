@@ -139,7 +139,7 @@ struct TrainBenchCommand: ParsableCommand {
         let shapes: [(Int, Int, Int, Int, Int)] = [(3, 64, 7, 2, s), (64, 64, 3, 1, s / 4), (64, 128, 3, 2, s / 4),
                                                    (128, 128, 3, 1, s / 8), (128, 256, 3, 2, s / 8), (256, 256, 3, 1, s / 16),
                                                    (256, 512, 3, 2, s / 16), (512, 512, 3, 1, s / 32)]
-        var tree = 0.0, batched = 0.0, unfused = 0.0
+        var tree = 0.0, batched = 0.0, unfused = 0.0, perShape: [String: Double] = [:]
         let threads = Runtime.threads
         for (c, o, k, stride, side) in shapes {
             let g = try ConvGeometry(batch: batch, inChannels: c, height: side, width: side, outChannels: o,
@@ -156,14 +156,29 @@ struct TrainBenchCommand: ParsableCommand {
                                                              into: dw.baseAddress!, threads: threads)
                     } }
                 }
-                tree += Self.best(of: 2) {
+                let ruled = Self.best(of: 2) {
                     _ = Conv2dBackward.weightGradientSum(g, input: xp, outputGradient: dp, firstSample: 0, threads: threads).total()
+                }
+                tree += ruled
+                let name = "\(c)x\(o)_k\(k)_s\(stride)_\(side)"
+                perShape[name + "_tree_s"] = ruled
+                if Conv2dBackward.weightGradientPath(g) == .winograd {
+                    // The same tree by the GEMM path, for the Winograd rule's comparison.
+                    perShape[name + "_tree_gemm_s"] = Self.best(of: 2) {
+                        _ = Conv2dBackward.weightGradientSum(g, input: xp, outputGradient: dp, firstSample: 0, threads: threads,
+                                                             path: .gemm).total()
+                    }
+                } else if k == 3 && stride == 1 {
+                    perShape[name + "_tree_winograd_s"] = Self.best(of: 2) {
+                        _ = Conv2dBackward.weightGradientSum(g, input: xp, outputGradient: dp, firstSample: 0, threads: threads,
+                                                             path: .winograd).total()
+                    }
                 }
                 unfused += Self.best(of: 2) {
                     _ = Conv2dBackward.unfusedWeightGradientSum(g, input: xp, outputGradient: dp, firstSample: 0, threads: threads).total()
                 }
             } }
         }
-        return ["batched_gemm_s": batched, "per_sample_tree_s": tree, "unfused_tree_s": unfused]
+        return ["batched_gemm_s": batched, "per_sample_tree_s": tree, "unfused_tree_s": unfused].merging(perShape) { a, _ in a }
     }
 }

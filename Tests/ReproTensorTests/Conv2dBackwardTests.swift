@@ -19,6 +19,7 @@ import Testing
         try! geometry(1, 8, 9, 7, 8, k: (3, 3), s: (1, 2), p: (2, 1), groups: 8),
         try! geometry(2, 3, 11, 10, 4, k: (7, 7), s: (2, 2), p: (3, 3)),
         try! geometry(1, 17, 6, 5, 19, k: (3, 3), p: (1, 1)),
+        try! geometry(1, 24, 14, 15, 26, k: (3, 3), p: (1, 1)),   // Winograd weight gradient (210-pixel plane)
     ]
 
     // MARK: scalar reference (plain loops, the kernels' documented order)
@@ -107,9 +108,74 @@ import Testing
         return dx
     }
 
-    /// Per-sample OIHW weight gradients: one FMA chain over output pixels in raster order
-    /// (GEMM's fixed segments when the product is segmented).
+    /// Per-sample OIHW weight gradients by the geometry's documented path: one FMA chain over output
+    /// pixels in raster order (GEMM's fixed segments when the product is segmented), or the
+    /// Winograd F(2×2, 3×3) dual form (``winogradWeightReference(_:x:dy:)``).
     static func referenceWeightGradients(_ g: ConvGeometry, x: [Float], dy: [Float]) -> [Float] {
+        if Conv2dBackward.weightGradientPath(g) == .winograd { return winogradWeightReference(g, x: x, dy: dy) }
+        return directWeightReference(g, x: x, dy: dy)
+    }
+
+    /// The Winograd weight gradient in plain loops: per sample, 2×2 output tiles in raster order;
+    /// `Ŷ = A dy Aᵀ` (rows first), `X̂ = Bᵀ x B` (rows first) of the 4×4 patch (zero outside the image
+    /// or past the output), per frequency one FMA chain from zero over the tiles, then `Gᵀ M G`
+    /// (rows first, `M₁ + M₂` rounded once).
+    static func winogradWeightReference(_ g: ConvGeometry, x: [Float], dy: [Float]) -> [Float] {
+        let oc = g.outChannels, c = g.inChannels, oh = g.outHeight, ow = g.outWidth
+        let th = (oh + 1) / 2, tw = (ow + 1) / 2, tiles = th * tw, size = oc * c * 9
+        // A's rows on (a, b); Bᵀ's rows on (x₀, x₁, x₂, x₃).
+        func two(_ p: Int, _ a: Float, _ b: Float) -> Float { [a, a + b, a - b, 0 - b][p] }
+        func four(_ p: Int, _ v: [Float]) -> Float { [v[0] - v[2], v[1] + v[2], v[2] - v[1], v[1] - v[3]][p] }
+        var dw = [Float](repeating: 0, count: g.batch * size)
+        for n in 0..<g.batch {
+            func dyAt(_ y: Int, _ xx: Int, _ o: Int) -> Float {
+                y < oh && xx < ow ? dy[((n * oh + y) * ow + xx) * oc + o] : 0
+            }
+            func xAt(_ y: Int, _ xx: Int, _ ch: Int) -> Float {
+                y >= 0 && y < g.height && xx >= 0 && xx < g.width ? x[at(g, n, y, xx, ch)] : 0
+            }
+            var yHat = [Float](repeating: 0, count: 16 * tiles * oc), xHat = [Float](repeating: 0, count: 16 * tiles * c)
+            for t in 0..<tiles {
+                let y0 = 2 * (t / tw), x0 = 2 * (t % tw)
+                for p in 0..<4 { for q in 0..<4 {
+                    for o in 0..<oc {
+                        let left = two(p, dyAt(y0, x0, o), dyAt(y0 + 1, x0, o))
+                        let right = two(p, dyAt(y0, x0 + 1, o), dyAt(y0 + 1, x0 + 1, o))
+                        yHat[((p * 4 + q) * tiles + t) * oc + o] = two(q, left, right)
+                    }
+                    for ch in 0..<c {
+                        let columns = (0..<4).map { s in four(p, (0..<4).map { r in xAt(y0 - g.padding.h + r, x0 - g.padding.w + s, ch) }) }
+                        xHat[((p * 4 + q) * tiles + t) * c + ch] = four(q, columns)
+                    }
+                }}
+            }
+            for o in 0..<oc { for ch in 0..<c {
+                var m = [Float](repeating: 0, count: 16)
+                for f in 0..<16 {
+                    var acc: Float = 0
+                    for t in 0..<tiles { acc = acc.addingProduct(yHat[(f * tiles + t) * oc + o], xHat[(f * tiles + t) * c + ch]) }
+                    m[f] = acc
+                }
+                var r = [[Float]](repeating: [0, 0, 0, 0], count: 3)
+                for q in 0..<4 {
+                    let sum = m[4 + q] + m[8 + q]
+                    r[0][q] = m[q] + 0.5 * sum
+                    r[1][q] = 0.5 * (m[4 + q] - m[8 + q])
+                    r[2][q] = 0.5 * sum + m[12 + q]
+                }
+                for u in 0..<3 {
+                    let sum = r[u][1] + r[u][2], base = n * size + (o * c + ch) * 9 + u * 3
+                    dw[base] = r[u][0] + 0.5 * sum
+                    dw[base + 1] = 0.5 * (r[u][1] - r[u][2])
+                    dw[base + 2] = 0.5 * sum + r[u][3]
+                }
+            }}
+        }
+        return dw
+    }
+
+    /// ``referenceWeightGradients(_:x:dy:)``'s GEMM rule, for any geometry.
+    static func directWeightReference(_ g: ConvGeometry, x: [Float], dy: [Float]) -> [Float] {
         let icg = g.groupInChannels, oh = g.outHeight, ow = g.outWidth, kk = g.kernelHeight * g.kernelWidth
         let plane = oh * ow, size = g.outChannels * icg * kk
         let segmented = GEMM.isSegmented(m: g.groupOutChannels, n: kk * icg, k: plane)
@@ -361,6 +427,93 @@ import Testing
             }
             #expect(bits(got) == bits(want), "threads \(t)")
         }
+    }
+
+    /// The weight-gradient rule: Winograd exactly where the forward's rule picks it and the output
+    /// plane has 196+ pixels.
+    @Test func weightGradientPathRule() throws {
+        let cases: [(ConvGeometry, Conv2dBackward.WeightGradientPath)] = [
+            (try Self.geometry(2, 24, 14, 14, 24, k: (3, 3), p: (1, 1)), .winograd),
+            (try Self.geometry(2, 24, 16, 16, 24, k: (3, 3), p: (2, 0)), .winograd),
+            (try Self.geometry(2, 24, 14, 14, 24, k: (3, 3), p: (0, 1)), .gemm),      // 12·14 = 168 pixels
+            (try Self.geometry(2, 23, 20, 20, 64, k: (3, 3), p: (1, 1)), .gemm),      // 23 input channels
+            (try Self.geometry(2, 64, 20, 20, 23, k: (3, 3), p: (1, 1)), .gemm),      // 23 output channels
+            (try Self.geometry(2, 32, 40, 40, 32, k: (3, 3), s: (2, 2), p: (1, 1)), .gemm),
+            (try Self.geometry(2, 32, 20, 20, 32, k: (3, 3), p: (2, 2), d: (2, 2)), .gemm),
+            (try Self.geometry(2, 32, 20, 20, 32, k: (3, 3), p: (1, 1), groups: 2), .gemm),
+            (try Self.geometry(2, 32, 20, 20, 32, k: (5, 5), p: (2, 2)), .gemm),
+        ]
+        for (i, (g, path)) in cases.enumerated() { #expect(Conv2dBackward.weightGradientPath(g) == path, "case \(i)") }
+    }
+
+    /// The Winograd weight gradient equals its scalar reference bit for bit on every kernel path at
+    /// threads 1 and 3 (the pool proves the threads ran), through all three entry points (per-sample
+    /// buffers, the producer, the tree sum): at the channel and plane thresholds; odd output sizes
+    /// (half-empty edge tiles); 70 output and 40 input channels (12 row panels, a partial column
+    /// panel); 25 input channels (a scalar tail) over 306 tiles (two KC blocks of the chain); padding
+    /// 0 and 2.
+    @Test func winogradWeightGradientMatchesReferenceOnEveryKernelPath() throws {
+        let cases = [
+            try Self.geometry(2, 24, 14, 14, 24, k: (3, 3), p: (1, 1)),
+            try Self.geometry(1, 24, 15, 17, 30, k: (3, 3), p: (1, 1)),
+            try Self.geometry(2, 40, 16, 21, 70, k: (3, 3), p: (0, 2)),
+            try Self.geometry(1, 25, 36, 34, 26, k: (3, 3), p: (1, 1)),
+        ]
+        for (i, g) in cases.enumerated() {
+            #expect(Conv2dBackward.weightGradientPath(g) == .winograd, "case \(i)")
+            let (x, _, dy) = Self.inputs(g, seed: UInt64(500 + i))
+            let want = Self.winogradWeightReference(g, x: x, dy: dy)
+            let wc = Conv2dBackward.weightCount(g)
+            try onEveryKernelPath { isa in
+                for t in [1, 3] {
+                    let (perSample, produced, tree) = try onOwnPool(threads: t) { () -> ([Float], [Float], [Float]) in
+                        withPointers(x) { xp in withPointers(dy) { dp in
+                            var buffers = [Float](repeating: .nan, count: g.batch * wc)
+                            buffers.withUnsafeMutableBufferPointer {
+                                Conv2dBackward.weightGradients(g, input: xp, outputGradient: dp, into: $0.baseAddress!, threads: t)
+                            }
+                            let produced = Conv2dBackward.withSampleWeightGradients(g, input: xp, outputGradient: dp, threads: t) { produce in
+                                var out = [Float](repeating: .nan, count: g.batch * wc)
+                                out.withUnsafeMutableBufferPointer { o in for n in (0..<g.batch).reversed() { produce(n, o.baseAddress! + n * wc) } }
+                                return out
+                            }
+                            let tree = Conv2dBackward.weightGradientSum(g, input: xp, outputGradient: dp, firstSample: 0, threads: t).total()
+                            return (buffers, produced, tree)
+                        }}
+                    }
+                    #expect(bits(perSample) == bits(want), "case \(i) \(isa) threads \(t)")
+                    #expect(bits(produced) == bits(want), "case \(i) \(isa) threads \(t) producer")
+                    #expect(bits(tree) == bits(SampleGradients.treeSum(want, samples: g.batch, count: wc)), "case \(i) \(isa) threads \(t) tree")
+                }
+            }
+        }
+    }
+
+    /// Accuracy of the weight-gradient rules on a ResNet-like 3×3 layer (64 → 64 channels, a 16×16
+    /// plane: 256 products per value) against a float64 sum: the direct chain and the Winograd
+    /// F(2×2, 3×3) dual form. Both are printed for docs/training.md; Winograd's transforms round
+    /// more, but stay within 4× the chain and 2e-6 of the largest magnitude.
+    @Test func weightGradientRulesAgainstFloat64() throws {
+        let g = try Self.geometry(1, 64, 16, 16, 64, k: (3, 3), p: (1, 1))
+        #expect(Conv2dBackward.weightGradientPath(g) == .winograd)
+        let (x, _, dy) = Self.inputs(g, seed: 43)
+        var exact = [Double](repeating: 0, count: Conv2dBackward.weightCount(g))
+        for o in 0..<64 { for c in 0..<64 { for ky in 0..<3 { for kx in 0..<3 {
+            var acc = 0.0
+            for oy in 0..<16 { for ox in 0..<16 {
+                let iy = oy + ky - 1, ix = ox + kx - 1
+                guard iy >= 0, iy < 16, ix >= 0, ix < 16 else { continue }
+                acc += Double(dy[(oy * 16 + ox) * 64 + o]) * Double(x[Self.at(g, 0, iy, ix, c)])
+            }}
+            exact[(o * 64 + c) * 9 + ky * 3 + kx] = acc
+        }}}}
+        let scale = exact.map(abs).max()!
+        func error(_ v: [Float]) -> Double { zip(v, exact).map { abs(Double($0) - $1) }.max()! / scale }
+        let chain = error(Self.directWeightReference(g, x: x, dy: dy))
+        let winograd = error(Self.run(g, x: x, w: [Float](repeating: 0, count: Conv2dBackward.weightCount(g)), dy: dy, threads: 2).dw)
+        print("Conv2dBackward weight gradient vs float64 (of max): one chain \(chain), Winograd F(2x2, 3x3) dual \(winograd)")
+        #expect(chain > 0 && chain <= 1e-6, "chain \(chain)")
+        #expect(winograd <= 2e-6 && winograd <= 4 * chain, "Winograd \(winograd), chain \(chain)")
     }
 
     /// Sample i's gradients are the same in a batch of 3 as alone, and the tree sums handed over by

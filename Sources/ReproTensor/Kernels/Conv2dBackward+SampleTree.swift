@@ -8,11 +8,31 @@ extension Conv2dBackward {
     /// The weight-gradient tree nodes of samples `0..<g.batch` (global indices from `firstSample`):
     /// per group one sample-tree product of `dyₙᵀ` (`O/groups × OH·OW`) by `im2col(xₙ)`
     /// (`OH·OW × C/groups·KH·KW`), the per-sample operands packed once each (for several groups,
-    /// `im2col(xₙ)` is rebuilt per group).
+    /// `im2col(xₙ)` is rebuilt per group); by ``Conv2dBackward/WeightGradientPath/winograd`` where the
+    /// shape's rule (or `path`) says so.
     static func weightGradientTree(
         _ g: ConvGeometry, input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
-        firstSample: Int, threads: Int
+        firstSample: Int, threads: Int, path: WeightGradientPath? = nil
     ) -> SampleTreeSum {
+        if (path ?? weightGradientPath(g)) == .winograd {
+            precondition(g.kernelHeight == 3 && g.kernelWidth == 3 && g.stride == (1, 1) && g.dilation == (1, 1) && g.groups == 1,
+                         "Winograd weight gradient: 3×3, stride 1, dilation 1, one group")
+            // The samples' dWₙ in tap-major order [O, 3·3, C] (contiguous stores); the final nodes are
+            // permuted to OIHW (pure copies: the tree adds are element-wise, so the bits are those of OIHW).
+            let count = weightCount(g)
+            let oihw = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+            defer { oihw.deallocate() }
+            return withWinogradSampleWeightGradients(g, input: x, outputGradient: dy, threads: threads, tapMajor: true) { produce in
+                SampleGradients.accumulate(count: count, firstSample: firstSample, samples: g.batch, threads: threads, produce) { node in
+                    let c = g.inChannels
+                    ThreadPool.current.forEachChunk(g.outChannels, threads: threads) { o in
+                        let s = node + o * 9 * c, d = oihw + o * c * 9
+                        for k in 0..<9 { for ch in 0..<c { d[ch * 9 + k] = s[k * c + ch] } }
+                    }
+                    return UnsafePointer(oihw)
+                }
+            }
+        }
         if g.groups == 1 { return tapMajorWeightGradientTree(g, input: x, outputGradient: dy, firstSample: firstSample, threads: threads) }
         let plane = g.outHeight * g.outWidth, oc = g.outChannels, width = tapWidth(g)
         let icg = g.groupInChannels, ocg = g.groupOutChannels, kk = g.kernelHeight * g.kernelWidth

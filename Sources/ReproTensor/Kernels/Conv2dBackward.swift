@@ -25,9 +25,13 @@
 /// The pointwise rule is the one-tap case of the convolution and gather rules, so a 1×1 layer gets
 /// the same bits either way.
 ///
-/// **Weight gradient**, per sample `n`: `dWₙ[o, c, ky, kx]` is the ``GEMM`` product
-/// `dyₙᵀ · im2col(xₙ)` with K = OH·OW (output pixels in raster order; one FMA chain from zero,
-/// or GEMM's fixed segments when ``GEMM/isSegmented(m:n:k:)``), so it depends only on sample `n`.
+/// **Weight gradient**, per sample `n`, by a rule on the shape (``weightGradientPath(_:)``):
+/// `dWₙ[o, c, ky, kx]` is the ``GEMM`` product `dyₙᵀ · im2col(xₙ)` with K = OH·OW (output pixels
+/// in raster order; one FMA chain from zero, or GEMM's fixed segments when
+/// ``GEMM/isSegmented(m:n:k:)``) — or, for 3×3 stride-1 layers the forward runs by Winograd with an
+/// output plane of at least ``winogradWeightMinimumPlane`` pixels, F(2×2, 3×3) in its dual form
+/// (``WeightGradientPath/winograd``, `Conv2dBackward+WinogradWeights.swift`); either way it depends
+/// only on sample `n`.
 /// **Bias gradient**, per sample: `dbₙ[o] = 0 + dy[n, 0, 0, o] + dy[n, 0, 1, o] + …` (raster order).
 /// Both come as per-sample contributions (``SampleGradients``): `[N, …]` buffers or a
 /// ``SampleTreeSum`` for a range of global sample indices.
@@ -296,6 +300,12 @@
         into dw: UnsafeMutablePointer<Float>, threads: Int
     ) {
         let size = weightCount(g)
+        if weightGradientPath(g) == .winograd {
+            withWinogradSampleWeightGradients(g, input: x, outputGradient: dy, threads: threads) { produce in
+                for n in 0..<g.batch { produce(n, dw + n * size) }
+            }
+            return
+        }
         withWeightGradientWorkspace(g) { ws in
             for n in 0..<g.batch { sampleWeightGradient(g, n: n, x: x, dy: dy, out: dw + n * size, ws: ws, threads: threads) }
         }
@@ -305,11 +315,14 @@
     /// `firstSample ..< firstSample + g.batch`, as nodes of the canonical sample tree (reduced
     /// inside the GEMM: `Conv2dBackward+SampleTree.swift`; the bits of the per-sample gradients
     /// pushed through ``SampleGradients/accumulate(count:firstSample:samples:threads:_:)``).
+    ///
+    /// `path` overrides the shape's ``WeightGradientPath`` (benchmarks compare the two; `.winograd`
+    /// needs a 3×3 stride-1 ungrouped geometry).
     @_spi(Kernels) public static func weightGradientSum(
         _ g: ConvGeometry, input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
-        firstSample: Int, threads: Int
+        firstSample: Int, threads: Int, path: WeightGradientPath? = nil
     ) -> SampleTreeSum {
-        weightGradientTree(g, input: x, outputGradient: dy, firstSample: firstSample, threads: threads)
+        weightGradientTree(g, input: x, outputGradient: dy, firstSample: firstSample, threads: threads, path: path)
     }
 
     /// Runs `body` with a producer of per-sample weight gradients: `produce(n, out)` writes sample
@@ -321,7 +334,10 @@
         _ g: ConvGeometry, input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>, threads: Int,
         _ body: ((Int, UnsafeMutablePointer<Float>) -> Void) -> R
     ) -> R {
-        withWeightGradientWorkspace(g) { ws in
+        if weightGradientPath(g) == .winograd {
+            return withWinogradSampleWeightGradients(g, input: x, outputGradient: dy, threads: threads, body)
+        }
+        return withWeightGradientWorkspace(g) { ws in
             body { n, out in sampleWeightGradient(g, n: n, x: x, dy: dy, out: out, ws: ws, threads: threads) }
         }
     }

@@ -20,6 +20,16 @@
     @_spi(Kernels) public static func accumulate(
         count: Int, firstSample: Int, samples: Int, threads: Int, _ produce: (Int, UnsafeMutablePointer<Float>) -> Void
     ) -> SampleTreeSum {
+        accumulate(count: count, firstSample: firstSample, samples: samples, threads: threads, produce, nodes: { UnsafePointer($0) })
+    }
+
+    /// ``accumulate(count:firstSample:samples:threads:_:)`` handing each final node through
+    /// `nodes` (which may rewrite it elsewhere, e.g. permute its layout, and returns where the
+    /// node's values now are; read before `nodes` is called again).
+    static func accumulate(
+        count: Int, firstSample: Int, samples: Int, threads: Int, _ produce: (Int, UnsafeMutablePointer<Float>) -> Void,
+        nodes: (UnsafeMutablePointer<Float>) -> UnsafePointer<Float>
+    ) -> SampleTreeSum {
         let plan = SampleTreePlan(firstSample: firstSample, samples: samples)
         var slots: [UnsafeMutablePointer<Float>] = []
         defer { for b in slots { b.deallocate() } }
@@ -30,7 +40,7 @@
             // Each merge adds the node just finished (right) into the stack's top (left).
             for q in 0..<step.merges { add(slots[step.slot - q], into: slots[step.slot - q - 1], count: count, threads: threads) }
         }
-        return plan.sum(count: count, threads: threads) { i in UnsafePointer(slots[i]) }
+        return plan.sum(count: count, threads: threads) { i in nodes(slots[i]) }
     }
 
     /// `left[i] = left[i] + right[i]` (one rounding per element; threads take fixed chunks).
