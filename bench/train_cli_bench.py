@@ -21,7 +21,7 @@ cnn-small on the built-in data set, DEFAULT_RECIPE below), validation accuracy a
 the wall time at which each validation line arrived (the log is unbuffered), against the accuracy
 the README states (--target, default 0.80).
 
-Run: python3 bench/train_cli_bench.py [--steps 20] [--threads 2] [--repro PATH] [--skip-torch]
+Run: python3 bench/train_cli_bench.py [--steps 20] [--threads 2] [--pairs N] [--repro PATH] [--skip-torch]
 (builds `repro` in release mode unless --repro is given; uses REPRO_VENV or bench/.venv for torch,
 e.g. REPRO_VENV=/path/to/venv with torch and torchvision). A smoke run: --steps 3 --images 160.
 """
@@ -134,6 +134,9 @@ def main():
     ap.add_argument("--target", type=float, default=0.80, help="the stated validation accuracy of the default recipe")
     ap.add_argument("--repro", help="a release `repro` binary (default: build one)")
     ap.add_argument("--skip-torch", action="store_true", help="no PyTorch run (no ratio)")
+    ap.add_argument("--pairs", type=int, default=1,
+                    help="Repro-then-PyTorch pairs to run back to back (default 1); with more, the median ratio "
+                         "(a shared machine's load moves single runs by 10–20%%)")
     ap.add_argument("--skip-resnet", action="store_true", help="only part 2 (time to accuracy)")
     ap.add_argument("--skip-accuracy", action="store_true", help="only part 1 (ResNet-18 throughput)")
     ap.add_argument("--accuracy-steps", type=int, help="smoke test only: cut part 2 to this many steps (not the recipe)")
@@ -150,24 +153,33 @@ def main():
         common = [a.data, "--arch", "resnet18", "--batch-size", str(a.batch), "--threads", str(a.threads), "--workers", "2",
                   "--augment", "standard", "--no-val", "--optimizer", "sgd", "--lr", "0.1", "--momentum", "0.9",
                   "--schedule", "constant", "--seed", "0"]
-        one, _ = repro_train(repro, common + ["--steps", "1"])
-        # --profile: the phase table (wall and process CPU per phase, loader stages) goes to stderr.
-        full, repro_rss = repro_train(repro, common + ["--steps", str(a.steps), "--profile"])
-        repro_step = (full[-1]["seconds"] - one[-1]["seconds"]) / (a.steps - 1)
         print(f"ResNet-18 224x224, batch {a.batch}, {a.threads} threads, SGD momentum, {a.steps} steps, 2 loader workers")
-        print("| engine | s/step | samples/s | peak RSS MiB |")
-        print("| --- | --- | --- | --- |")
-        if not a.skip_torch:
-            args = {"threads": a.threads, "batch": a.batch, "steps": a.steps, "data": a.data,
-                    "scripts": os.path.join(ROOT, "scripts")}
-            out, torch_rss = run_child([sys.executable, "-c", TORCH_WORKER, json.dumps(args)])
-            t = json.loads(out.strip().splitlines()[-1])["step_s"][1:]
-            torch_step = sum(t) / len(t)
-            import torch
-            print(f"| PyTorch {torch.__version__} | {torch_step:.2f} | {a.batch / torch_step:.1f} | {torch_rss:.0f} |")
-        print(f"| repro train | {repro_step:.2f} | {a.batch / repro_step:.1f} | {repro_rss:.0f} |")
-        if not a.skip_torch:
-            print(f"Repro / PyTorch time per step: {repro_step / torch_step:.2f}x; peak RSS {repro_rss / torch_rss:.2f}x")
+        print("| pair | engine | s/step | samples/s | peak RSS MiB |")
+        print("| --- | --- | --- | --- | --- |")
+        ratios, rss_ratios = [], []
+        for pair in range(1, a.pairs + 1):
+            one, _ = repro_train(repro, common + ["--steps", "1"])
+            # --profile: the phase table (wall and process CPU per phase, loader stages) goes to stderr.
+            full, repro_rss = repro_train(repro, common + ["--steps", str(a.steps), "--profile"])
+            repro_step = (full[-1]["seconds"] - one[-1]["seconds"]) / (a.steps - 1)
+            if not a.skip_torch:
+                args = {"threads": a.threads, "batch": a.batch, "steps": a.steps, "data": a.data,
+                        "scripts": os.path.join(ROOT, "scripts")}
+                out, torch_rss = run_child([sys.executable, "-c", TORCH_WORKER, json.dumps(args)])
+                t = json.loads(out.strip().splitlines()[-1])["step_s"][1:]
+                torch_step = sum(t) / len(t)
+                import torch
+                print(f"| {pair} | PyTorch {torch.__version__} | {torch_step:.2f} | {a.batch / torch_step:.1f} | {torch_rss:.0f} |")
+            print(f"| {pair} | repro train | {repro_step:.2f} | {a.batch / repro_step:.1f} | {repro_rss:.0f} |", flush=True)
+            if not a.skip_torch:
+                ratios.append(repro_step / torch_step)
+                rss_ratios.append(repro_rss / torch_rss)
+                print(f"Repro / PyTorch time per step (pair {pair}): {ratios[-1]:.2f}x; peak RSS {rss_ratios[-1]:.2f}x", flush=True)
+        if len(ratios) > 1:
+            ordered = sorted(ratios)
+            median = ordered[len(ordered) // 2] if len(ordered) % 2 else (ordered[len(ordered) // 2 - 1] + ordered[len(ordered) // 2]) / 2
+            print(f"Repro / PyTorch time per step over {len(ratios)} pairs: median {median:.2f}x "
+                  f"(min {ordered[0]:.2f}x, max {ordered[-1]:.2f}x); peak RSS at most {max(rss_ratios):.2f}x")
     if not a.skip_accuracy:
         time_to_accuracy(repro, a)
     print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")

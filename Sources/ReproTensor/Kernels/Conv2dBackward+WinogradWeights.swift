@@ -70,7 +70,7 @@ extension Conv2dBackward {
             tilesWide = (g.outWidth + 1) / 2
             tiles = ((g.outHeight + 1) / 2) * tilesWide
             productFloats = 16 * mPanels * nPanels * 96
-            rowFloats = max(mPanels * 6, nPanels * 16)
+            rowFloats = max(mPanels * 6 + 2, nPanels * 16)
             panelFloats = (mPanels * 6 + nPanels * 16) * GEMM.kc + rowFloats
             participants = min(max(threads, 1), 16)
         }
@@ -79,18 +79,20 @@ extension Conv2dBackward {
     }
 
     /// Runs `body` with a producer of Winograd per-sample weight gradients (OIHW, or `[O, 3·3, C]`
-    /// when `tapMajor`), using the pool's reused workspace.
+    /// when `tapMajor`). Each sample borrows the pool's reused workspace for its own duration only,
+    /// so `body` may run other workspace users between samples (the autograd tape computes the tree
+    /// inside it) without forcing them onto fresh pages.
     static func withWinogradSampleWeightGradients<R>(
         _ g: ConvGeometry, input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>, threads: Int,
         tapMajor: Bool = false, _ body: ((Int, UnsafeMutablePointer<Float>) -> Void) -> R
     ) -> R {
         let layout = WinogradWeightLayout(g, threads: threads)
-        return ThreadPool.current.withWorkspace(bytes: layout.totalFloats * 4) { raw in
-            let ws = raw.bindMemory(to: Float.self, capacity: layout.totalFloats)
-            return body { n, out in
+        return body { n, out in
+            ThreadPool.current.withWorkspace(bytes: layout.totalFloats * 4) { raw in
                 winogradSampleWeightGradient(g, layout: layout, x: x + n * g.height * g.width * g.inChannels,
                                              dy: dy + n * g.outHeight * g.outWidth * g.outChannels,
-                                             out: out, ws: ws, threads: threads, tapMajor: tapMajor)
+                                             out: out, ws: raw.bindMemory(to: Float.self, capacity: layout.totalFloats),
+                                             threads: threads, tapMajor: tapMajor)
             }
         }
     }
@@ -161,7 +163,7 @@ extension Conv2dBackward {
     ) {
         typealias V = SIMD16<Float>
         let oc = g.outChannels, p = xi / 4, q = xi % 4, kcb = tiles.count
-        for i in oc..<(layout.mPanels * 6) { row[i] = 0 }
+        for i in oc..<(layout.mPanels * 6 + 2) { row[i] = 0 }
         for t in tiles {
             let ty = t / layout.tilesWide, tx = t % layout.tilesWide
             let y0 = 2 * ty, x0 = 2 * tx
@@ -185,9 +187,18 @@ extension Conv2dBackward {
                 c += 1
             }
             let d = dst + (t - tiles.lowerBound) * 6
-            for ip in 0..<layout.mPanels {
-                let to = d + ip * 6 * kcb, from = row + ip * 6
-                to[0] = from[0]; to[1] = from[1]; to[2] = from[2]; to[3] = from[3]; to[4] = from[4]; to[5] = from[5]
+            if t + 1 < tiles.upperBound {
+                // 8-float stores: the 2 extra floats land in this panel's next depth step, which the
+                // next tile writes afterwards.
+                for ip in 0..<layout.mPanels {
+                    let v = UnsafeRawPointer(row + ip * 6).loadUnaligned(as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(d + ip * 6 * kcb).storeBytes(of: v, as: SIMD8<Float>.self)
+                }
+            } else {
+                for ip in 0..<layout.mPanels {
+                    let to = d + ip * 6 * kcb, from = row + ip * 6
+                    for r in 0..<6 { to[r] = from[r] }
+                }
             }
         }
     }
