@@ -9,8 +9,9 @@ extension Variable {
     /// Winograd F(4×4, 3×3) on `dy` with flipped weights where the forward's rule picks Winograd
     /// (3×3 at stride 1, 24+ channels each way), the forward
     /// convolution kernel on `dy` with flipped weights for other stride-1 shapes, GEMM + fixed-order
-    /// gather otherwise; per sample the weight gradient `dyₙᵀ · im2col(xₙ)` and bias gradient as
-    /// per-sample contributions, reduced over the samples by the tape).
+    /// gather otherwise; per sample the weight gradient — `dyₙᵀ · im2col(xₙ)`, or Winograd F(2×2, 3×3)
+    /// in dual form for 3×3 stride-1 layers the forward runs by Winograd with 196+ output pixels — and
+    /// bias gradient as per-sample contributions, reduced over the samples by the tape).
     public func conv2d(weight: Variable, bias: Variable?, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
                        dilation: (Int, Int) = (1, 1), groups: Int = 1) throws(AutogradError) -> Variable {
         guard shape.count == 4, weight.shape.count == 4, groups > 0, shape[3] == weight.shape[1] * groups,
