@@ -1,7 +1,7 @@
 import Testing
 import ReproNN
 import ReproRandom
-import ReproTensor
+@_spi(Kernels) import ReproTensor
 import _ReproTestSupport
 
 /// A small CNN for the invariance tests (and, later, the training-loop tests): two convolutions
@@ -134,5 +134,38 @@ struct SmallCNN: DifferentiableLayer {
         let split = try model.gradients(batch, microBatches: [4, 4],
                                         options: GradientOptions(allowsBatchStatisticsWithMicroBatches: true))
         #expect(split.gradients.digest != reference.gradients.digest)
+    }
+
+    /// A network whose second convolution takes the Winograd weight-gradient path (24 → 24 channels,
+    /// 3×3, a 16×16 plane) and the Winograd input gradient: its gradients have the same bits for
+    /// threads 1/2/4 and every micro-batch split (the per-sample `dWₙ` and the canonical tree).
+    @Test func winogradBackwardIsInvariantToThreadsAndSplits() throws {
+        var g = TorchGenerator(seed: 5)
+        let model = Sequential([
+            try Conv2d(inChannels: 3, outChannels: 24, kernelSize: 3, padding: 1, generator: &g), try GroupNorm(numGroups: 4, numChannels: 24), ReLU(),
+            try Conv2d(inChannels: 24, outChannels: 24, kernelSize: 3, padding: 1, bias: false, generator: &g),
+            try GroupNorm(numGroups: 4, numChannels: 24), ReLU(),
+        ])
+        let geometry = try ConvGeometry(batch: 8, inChannels: 24, height: 16, width: 16, outChannels: 24, kernelHeight: 3, kernelWidth: 3,
+                                        stride: (1, 1), padding: (1, 1), dilation: (1, 1), groups: 1)
+        #expect(Conv2dBackward.weightGradientPath(geometry) == .winograd)
+        #expect(Conv2dBackward.inputGradientPath(geometry) == .winograd)
+        let batch = try SmallCNN.batch()
+        func gradients(_ split: [Int]) throws -> GradientResult {
+            try valueAndGradient(of: model, batchSize: 8, microBatches: split) { model, scope in
+                let x = try scope.constant(samplesOf: batch.images)
+                let h = try model.forward(x, in: scope).adaptiveAvgPool2d(outputHeight: 1, outputWidth: 1).flattened()
+                return try h.crossEntropy(targets: Array(batch.labels[scope.samples]))
+            }
+        }
+        let reference = try gradients([8])
+        for threads in [1, 2, 4] {
+            for split in Self.splits {
+                let (r, team) = try Self.onThreads(threads) { try gradients(split) }
+                #expect(team == (threads == 1 ? 0 : threads), "threads \(threads): largest team \(team)")
+                #expect(r.loss.bitPattern == reference.loss.bitPattern, "threads \(threads) split \(split): loss")
+                #expect(r.gradients.digest == reference.gradients.digest, "threads \(threads) split \(split)")
+            }
+        }
     }
 }
