@@ -24,11 +24,7 @@ extension Conv2dBackward {
             defer { oihw.deallocate() }
             return withWinogradSampleWeightGradients(g, input: x, outputGradient: dy, threads: threads, tapMajor: true) { produce in
                 SampleGradients.accumulate(count: count, firstSample: firstSample, samples: g.batch, threads: threads, produce) { node in
-                    let c = g.inChannels
-                    ThreadPool.current.forEachChunk(g.outChannels, threads: threads) { o in
-                        let s = node + o * 9 * c, d = oihw + o * c * 9
-                        for k in 0..<9 { for ch in 0..<c { d[ch * 9 + k] = s[k * c + ch] } }
-                    }
+                    permuteTapMajorToOIHW(g, UnsafePointer(node), into: oihw, threads: threads)
                     return UnsafePointer(oihw)
                 }
             }
@@ -103,12 +99,20 @@ extension Conv2dBackward {
             columns: identity || permuteAfter ? nil : GEMM.ColumnPermutation(taps: kk, channels: c), threads: threads)
         // Short path: [O, (ky, kx), C] → [O, C, (ky, kx)] after the product, pure copies.
         for (src, dst) in zip(tapMajor, nodes) where permuteAfter {
-            ThreadPool.current.forEachChunk(oc, threads: threads) { o in
-                let s = src + o * width, d = dst + o * width
-                for t in 0..<kk { for ch in 0..<c { d[ch * kk + t] = s[t * c + ch] } }
-            }
+            permuteTapMajorToOIHW(g, UnsafePointer(src), into: dst, threads: threads)
         }
         return plan.sum(count: count, threads: threads) { UnsafePointer(nodes[$0]) }
+    }
+
+    /// A one-group weight gradient `[O, (ky, kx), C]` (tap-major) rewritten as OIHW `[O, C, (ky, kx)]`:
+    /// pure copies, threads take output channels.
+    static func permuteTapMajorToOIHW(_ g: ConvGeometry, _ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
+                                      threads: Int) {
+        let c = g.inChannels, kk = g.kernelHeight * g.kernelWidth, width = kk * c
+        ThreadPool.current.forEachChunk(g.outChannels, threads: threads) { o in
+            let s = src + o * width, d = dst + o * width
+            for t in 0..<kk { for ch in 0..<c { d[ch * kk + t] = s[t * c + ch] } }
+        }
     }
 
     /// ``packTapMajorColumns(_:sample:depth:panels:into:)`` (the same floats in the same places)
