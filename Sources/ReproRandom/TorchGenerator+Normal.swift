@@ -161,6 +161,35 @@ extension TorchGenerator {
         }
     }
 
+    /// The float32 vectorised path split in two: the serial part (the `n` raw words and, when
+    /// `n % 16 != 0`, the tail block's 16 uniforms, drawn here in ``blockNormal(_:count:mean:std:)``'s
+    /// order) and a ``PendingNormalBlocks`` the caller finishes — on several threads if it likes,
+    /// since each block of 16 depends on its own words alone. `nil` when nothing is pending (fewer
+    /// than 16 values: the scalar path has run in full). Finishing it leaves exactly the values
+    /// ``fillNormal(_:mean:std:contiguous:)`` writes; the generator is left where that leaves it.
+    ///
+    /// - Throws: ``TorchRandomError/invalidStandardDeviation(_:)``; nothing is drawn then.
+    package mutating func drawNormal(
+        _ out: UnsafeMutableBufferPointer<Float>, mean: Double = 0, std: Double = 1
+    ) throws(TorchRandomError) -> PendingNormalBlocks? {
+        guard std >= 0 else { throw .invalidStandardDeviation(std) }
+        guard let base = out.baseAddress else { return nil }
+        let n = out.count
+        guard n >= 16 else {
+            try fillNormal(out, mean: mean, std: std)
+            return nil
+        }
+        drawWords(into: base, count: n)
+        var tail = SIMD16<Float>(repeating: 0)
+        if n % 16 != 0 {
+            engine._withTorchCursor { c in
+                for j in 0..<16 { tail[j] = c.nextFloat24() }
+            }
+        }
+        return PendingNormalBlocks(base: base, count: n, mean: Float(mean), std: Float(std),
+                                   fused: capability == .avx2, tail: tail)
+    }
+
     /// float64: the same structure with 53-bit uniforms and libm in f64.
     mutating func blockNormal(_ base: UnsafeMutablePointer<Double>, count n: Int, mean: Double, std: Double) {
         blockNormal(base, count: n, unit: { Self.double53($0.bitPattern) }, nextUnit: { $0.nextDouble53() }) {
@@ -194,6 +223,55 @@ extension TorchGenerator {
                 block(tail)
                 (base + (n - 16)).update(from: tail, count: 16)
             }
+        }
+    }
+}
+
+/// The Box–Muller half of a float32 ``TorchGenerator/drawNormal(_:mean:std:)``: `count` raw words
+/// in place and the tail block's uniforms, waiting to become normal values. ``transform(blocks:)``
+/// on every block (in any order, any split, on any threads — the blocks are disjoint and each
+/// depends on its own 16 words only), then ``finish()`` once, after all of them.
+package struct PendingNormalBlocks: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Float>
+    let count: Int
+    let mean: Float
+    let std: Float
+    /// The AVX2 build's arithmetic (``TorchGenerator/Capability/avx2``), else the default build's.
+    let fused: Bool
+    /// The tail block's 16 uniforms (used when `count % 16 != 0`).
+    let tail: SIMD16<Float>
+
+    /// Whole blocks of 16 values.
+    package var blocks: Int { count / 16 }
+
+    /// Converts the raw words of blocks `range` to uniforms and runs Box–Muller on each block in
+    /// place (``TorchGenerator/blockNormal(_:count:mean:std:)``'s per-block work).
+    package func transform(blocks range: Range<Int>) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= blocks, "block range out of bounds")
+        for b in range {
+            let d = base + b * 16
+            for j in 0..<16 { d[j] = TorchGenerator.float24(d[j].bitPattern) }
+            if fused {
+                TorchBoxMuller.avx2Block(d, mean: mean, std: std)
+            } else {
+                TorchBoxMuller.genericBlock(d, mean: mean, std: std)
+            }
+        }
+    }
+
+    /// The tail block, when `count % 16 != 0`: its 16 outputs overwrite the last 16 values. Run it
+    /// after every ``transform(blocks:)``.
+    package func finish() {
+        guard count % 16 != 0 else { return }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { buffer in
+            let t = buffer.baseAddress!
+            for j in 0..<16 { (t + j).initialize(to: tail[j]) }
+            if fused {
+                TorchBoxMuller.avx2Block(t, mean: mean, std: std)
+            } else {
+                TorchBoxMuller.genericBlock(t, mean: mean, std: std)
+            }
+            (base + (count - 16)).update(from: t, count: 16)
         }
     }
 }

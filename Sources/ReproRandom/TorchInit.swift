@@ -292,6 +292,20 @@ public enum TorchInit {
         try g.fillNormal(values, mean: 0, std: std)
     }
 
+    /// ``kaimingNormal(_:shape:a:mode:nonlinearity:using:)`` with the Box–Muller blocks left to the
+    /// caller (``TorchGenerator/drawNormal(_:mean:std:)``); `nil` when nothing is pending.
+    ///
+    /// - Throws: as ``kaimingNormal(_:shape:a:mode:nonlinearity:using:)``; nothing is drawn then.
+    package static func drawKaimingNormal(
+        _ values: UnsafeMutableBufferPointer<Float>, shape: [Int], a: Double = 0, mode: FanMode = .fanIn,
+        nonlinearity: Nonlinearity = .leakyRelu, using g: inout TorchGenerator
+    ) throws(TorchRandomError) -> PendingNormalBlocks? {
+        try checkShape(shape, values.count)
+        guard !values.isEmpty else { return nil }
+        let std = try kaimingStd(shape: shape, a: a, mode: mode, nonlinearity: nonlinearity)
+        return try g.drawNormal(values, mean: 0, std: std)
+    }
+
     /// `nn.init.xavier_uniform_(t, gain)`: `uniform_(-a, a)` with
     /// `a = sqrt(3) · gain · sqrt(2 / (fanIn + fanOut))`.
     ///

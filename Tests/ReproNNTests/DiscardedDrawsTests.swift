@@ -24,3 +24,30 @@ import Testing
         #expect(drawn.weight.storageBytes == 6 * 4 * 9 * 4)
     }
 }
+
+/// `Tensor.parameter(shape:context:drawing:)`: the stream drawn serially, its Box–Muller blocks
+/// dealt to the pool in chunks — the same bits as the serial `normal_` for every thread count,
+/// with the threads shown to have run.
+@Suite struct PendingNormalParameterTests {
+    @Test func blocksOnThePoolGiveTheSerialBits() throws {
+        let shape = [2048 * 16 * 3 + 5]  // three chunks of blocks and a tail
+        var g = TorchGenerator(seed: 3407)
+        var expected = [Float](repeating: 0, count: shape[0])
+        try TorchInit.normal(&expected, std: 0.01, using: &g)
+        for threads in [1, 2, 3] {
+            let pool = ThreadPool()
+            var h = TorchGenerator(seed: 3407)
+            let t = try Runtime.withSettings(RuntimeSettings(threads: threads)) {
+                try Runtime.withThreadPool(pool) {
+                    try Tensor.parameter(shape: shape, context: "w", drawing: { (w) throws(TorchRandomError) in
+                        try h.drawNormal(w, std: 0.01)
+                    })
+                }
+            }
+            #expect(try t.scalars(as: Float.self).map(\.bitPattern) == expected.map(\.bitPattern), "threads \(threads)")
+            #expect(h.serializedState == g.serializedState)
+            #expect(pool.statistics.serialFallbacks == 0)
+            #expect(pool.statistics.largestTeam == (threads == 1 ? 0 : threads), "threads \(threads): \(pool.statistics)")
+        }
+    }
+}

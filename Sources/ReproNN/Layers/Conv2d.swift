@@ -188,6 +188,30 @@ extension Tensor {
         return t
     }
 
+    /// A float32 parameter of `shape` drawn from a normal distribution in two steps: `draw` takes
+    /// the serial part of the stream straight into the new storage (``TorchGenerator/drawNormal(_:mean:std:)``),
+    /// then the Box–Muller blocks it leaves pending run on up to `Runtime.settings.threads` threads,
+    /// ``pendingNormalChunk`` blocks per chunk. Each block depends on its own words only, so the
+    /// values are those of the serial fill for any thread count.
+    package static func parameter(
+        shape: [Int], context: @autoclosure () -> String,
+        drawing draw: (UnsafeMutableBufferPointer<Float>) throws(TorchRandomError) -> PendingNormalBlocks?
+    ) throws(ModuleError) -> Tensor {
+        var pending: PendingNormalBlocks?
+        let t = try parameter(shape: shape, context: context()) { (w) throws(TorchRandomError) in pending = try draw(w) }
+        if let pending {
+            let chunk = pendingNormalChunk, blocks = pending.blocks
+            ThreadPool.current.forEachChunk((blocks + chunk - 1) / chunk, threads: Runtime.settings.threads) { k in
+                pending.transform(blocks: (k * chunk)..<min(blocks, (k + 1) * chunk))
+            }
+            pending.finish()
+        }
+        return t
+    }
+
+    /// Box–Muller blocks of 16 values per chunk of ``parameter(shape:context:drawing:)`` (128 KiB).
+    package static let pendingNormalChunk = 2048
+
     /// A float32 tensor filled with `value`.
     public static func parameter(filled value: Float, shape: [Int]) throws(ModuleError) -> Tensor {
         do { return try Tensor(repeating: value, shape: shape) } catch { throw .tensor(error) }

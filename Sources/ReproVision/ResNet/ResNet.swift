@@ -205,8 +205,8 @@ struct ResNetInitPass: ModuleVisitor {
     mutating func visit(_ key: String, _ tensor: inout Tensor, _ info: ParameterInfo) throws(ModuleError) {
         guard info.layer == .conv2d, info.name == Conv2d.weightName else { return }
         let shape = tensor.shape
-        tensor = try .parameter(shape: shape, context: key) { (w) throws(TorchRandomError) in
-            try TorchInit.kaimingNormal(w, shape: shape, mode: .fanOut, nonlinearity: .relu, using: &generator)
-        }
+        tensor = try .parameter(shape: shape, context: key, drawing: { (w) throws(TorchRandomError) in
+            try TorchInit.drawKaimingNormal(w, shape: shape, mode: .fanOut, nonlinearity: .relu, using: &generator)
+        })
     }
 }

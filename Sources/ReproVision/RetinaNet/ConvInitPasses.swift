@@ -24,12 +24,16 @@ struct ConvInitPass: ModuleVisitor {
             tensor = try .parameter(shape: shape, context: key) { $0.initialize(repeating: value) }
             return
         }
-        let rule = rule
-        tensor = try .parameter(shape: shape, context: key) { (w) throws(TorchRandomError) in
-            switch rule {
-            case .kaimingUniformA1: try TorchInit.kaimingUniform(w, shape: shape, a: 1, using: &generator)
-            case .normal001: try TorchInit.normal(w, std: 0.01, using: &generator)
+        switch rule {
+        case .kaimingUniformA1:
+            tensor = try .parameter(shape: shape, context: key) { (w) throws(TorchRandomError) in
+                try TorchInit.kaimingUniform(w, shape: shape, a: 1, using: &generator)
             }
+        case .normal001:
+            // `normal_(w, std=0.01)`: the stream serially, its Box–Muller blocks on the pool.
+            tensor = try .parameter(shape: shape, context: key, drawing: { (w) throws(TorchRandomError) in
+                try generator.drawNormal(w, std: 0.01)
+            })
         }
     }
 }
