@@ -147,18 +147,26 @@ extension TorchGenerator {
 
     // MARK: - Vectorised path (docs/random.md, "Normal")
 
-    /// float32: `n` uniforms, in-place blocks, and a 16-uniform tail block
-    /// that overwrites the last 16 outputs when `n % 16 != 0`.
+    /// float32: `n` raw words, a 16-uniform tail block when `n % 16 != 0`, then every block in
+    /// place and the tail block over the last 16 outputs — ``drawNormal(_:mean:std:)``'s two
+    /// steps run back to back on this thread.
     mutating func blockNormal(_ base: UnsafeMutablePointer<Float>, count n: Int, mean: Float, std: Float) {
-        if capability == .avx2 {
-            blockNormal(base, count: n, unit: { Self.float24($0.bitPattern) }, nextUnit: { $0.nextFloat24() }) {
-                TorchBoxMuller.avx2Block($0, mean: mean, std: std)
-            }
-        } else {
-            blockNormal(base, count: n, unit: { Self.float24($0.bitPattern) }, nextUnit: { $0.nextFloat24() }) {
-                TorchBoxMuller.genericBlock($0, mean: mean, std: std)
+        let pending = drawBlocks(base, count: n, mean: mean, std: std)
+        pending.transform(blocks: 0..<pending.blocks)
+        pending.finish()
+    }
+
+    /// The serial part of the float32 vectorised path (`n ≥ 16`): the `n` raw words into `base`,
+    /// then the tail block's 16 uniforms when `n % 16 != 0`.
+    mutating func drawBlocks(_ base: UnsafeMutablePointer<Float>, count n: Int, mean: Float, std: Float) -> PendingNormalBlocks {
+        drawWords(into: base, count: n)
+        var tail = SIMD16<Float>(repeating: 0)
+        if n % 16 != 0 {
+            engine._withTorchCursor { c in
+                for j in 0..<16 { tail[j] = c.nextFloat24() }
             }
         }
+        return PendingNormalBlocks(base: base, count: n, mean: mean, std: std, fused: capability == .avx2, tail: tail)
     }
 
     /// The float32 vectorised path split in two: the serial part (the `n` raw words and, when
@@ -179,15 +187,7 @@ extension TorchGenerator {
             try fillNormal(out, mean: mean, std: std)
             return nil
         }
-        drawWords(into: base, count: n)
-        var tail = SIMD16<Float>(repeating: 0)
-        if n % 16 != 0 {
-            engine._withTorchCursor { c in
-                for j in 0..<16 { tail[j] = c.nextFloat24() }
-            }
-        }
-        return PendingNormalBlocks(base: base, count: n, mean: Float(mean), std: Float(std),
-                                   fused: capability == .avx2, tail: tail)
+        return drawBlocks(base, count: n, mean: Float(mean), std: Float(std))
     }
 
     /// float64: the same structure with 53-bit uniforms and libm in f64.
@@ -197,7 +197,8 @@ extension TorchGenerator {
         }
     }
 
-    /// The vectorised structure of both dtypes: `n` uniforms from the raw words
+    /// The vectorised structure for float64 (float32 runs the same steps through
+    /// ``PendingNormalBlocks``): `n` uniforms from the raw words
     /// drawn into `base` (`unit` converts a slot), then — when `n % 16 != 0` —
     /// 16 more uniforms from `nextUnit` for the tail block; `block` transforms
     /// 16 uniforms in place, first every whole block of `base`, then the tail
@@ -245,17 +246,22 @@ package struct PendingNormalBlocks: @unchecked Sendable {
     package var blocks: Int { count / 16 }
 
     /// Converts the raw words of blocks `range` to uniforms and runs Box–Muller on each block in
-    /// place (``TorchGenerator/blockNormal(_:count:mean:std:)``'s per-block work).
+    /// place.
     package func transform(blocks range: Range<Int>) {
         precondition(range.lowerBound >= 0 && range.upperBound <= blocks, "block range out of bounds")
         for b in range {
             let d = base + b * 16
             for j in 0..<16 { d[j] = TorchGenerator.float24(d[j].bitPattern) }
-            if fused {
-                TorchBoxMuller.avx2Block(d, mean: mean, std: std)
-            } else {
-                TorchBoxMuller.genericBlock(d, mean: mean, std: std)
-            }
+            block(d)
+        }
+    }
+
+    /// Box–Muller on 16 uniforms in place, in the capability's arithmetic.
+    private func block(_ d: UnsafeMutablePointer<Float>) {
+        if fused {
+            TorchBoxMuller.avx2Block(d, mean: mean, std: std)
+        } else {
+            TorchBoxMuller.genericBlock(d, mean: mean, std: std)
         }
     }
 
@@ -266,11 +272,7 @@ package struct PendingNormalBlocks: @unchecked Sendable {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { buffer in
             let t = buffer.baseAddress!
             for j in 0..<16 { (t + j).initialize(to: tail[j]) }
-            if fused {
-                TorchBoxMuller.avx2Block(t, mean: mean, std: std)
-            } else {
-                TorchBoxMuller.genericBlock(t, mean: mean, std: std)
-            }
+            block(t)
             (base + (count - 16)).update(from: t, count: 16)
         }
     }
