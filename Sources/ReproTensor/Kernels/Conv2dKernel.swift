@@ -33,9 +33,22 @@ import _ReproKernelsAVX512
         /// Packs OIHW weights `[O, C/groups, KH, KW]`; threads take (group, block, `ky`) slices
         /// of the packed buffer (pure copies, so the thread count cannot change a value).
         @_spi(Kernels) public convenience init(oihw w: UnsafePointer<Float>, geometry g: ConvGeometry, threads: Int) {
-            let icg = g.groupInChannels, ocg = g.groupOutChannels, kk = g.kernelHeight * g.kernelWidth
-            self.init(geometry: g, threads: threads) { grp, o, ic, tap in
-                w[((grp * ocg + o) * icg + ic) * kk + tap]
+            let icg = g.groupInChannels, ocg = g.groupOutChannels, kw = g.kernelWidth, kk = g.kernelHeight * kw
+            self.init(geometry: g, threads: threads) { grp, ob, ky, d in
+                // Source order: output channel by output channel, each one's `[ic][kx]` run of row
+                // `ky` read in sequence (the slice written, kw · icg · 16 floats, stays in L2).
+                for l in 0..<16 {
+                    let o = ob * 16 + l
+                    if o >= ocg {
+                        for i in 0..<(kw * icg) { d[(ky * kw * icg + i) * 16 + l] = 0 }
+                        continue
+                    }
+                    let src = w + (grp * ocg + o) * icg * kk + ky * kw
+                    for ic in 0..<icg {
+                        let s = src + ic * kk
+                        for kx in 0..<kw { d[((ky * kw + kx) * icg + ic) * 16 + l] = s[kx] }
+                    }
+                }
             }
         }
 
@@ -48,14 +61,27 @@ import _ReproKernelsAVX512
         @_spi(Kernels) public convenience init(flippedTransposedOf w: UnsafePointer<Float>, geometry t: ConvGeometry, threads: Int) {
             // In `t`, groupInChannels is the forward O/groups and groupOutChannels the forward C/groups.
             let fo = t.groupInChannels, fc = t.groupOutChannels, kk = t.kernelHeight * t.kernelWidth
-            self.init(geometry: t, threads: threads) { grp, c, o, tap in
-                w[((grp * fo + o) * fc + c) * kk + (kk - 1 - tap)]
+            let icg = t.groupInChannels, ocg = t.groupOutChannels, kw = t.kernelWidth
+            self.init(geometry: t, threads: threads) { grp, ob, ky, d in
+                for kx in 0..<kw {
+                    let tap = ky * kw + kx
+                    for ic in 0..<icg {
+                        let row = d + (tap * icg + ic) * 16
+                        for l in 0..<16 {
+                            let c = ob * 16 + l
+                            row[l] = c < ocg ? w[((grp * fo + ic) * fc + c) * kk + (kk - 1 - tap)] : 0
+                        }
+                    }
+                }
             }
         }
 
-        /// Fills the packed layout from `value(group, outChannel, inChannel, tap)` (channels
-        /// within the group, `tap = ky·KW + kx`); padding lanes past the last output channel are zero.
-        private init(geometry g: ConvGeometry, threads: Int, _ value: (Int, Int, Int, Int) -> Float) {
+        /// Allocates the packed layout and lets `fill(group, block, ky, blockBase)` write the taps of
+        /// kernel row `ky` of one 16-channel output block (`[kx][ic][16]` at `blockBase + ky·KW·icg·16`;
+        /// lanes past the last output channel zero). Every (group, block, `ky`) slice is written by exactly
+        /// one call, on one thread.
+        private init(geometry g: ConvGeometry, threads: Int,
+                     _ fill: (_ group: Int, _ block: Int, _ ky: Int, _ blockBase: UnsafeMutablePointer<Float>) -> Void) {
             geometry = g
             let icg = g.groupInChannels, ocg = g.groupOutChannels, kh = g.kernelHeight, kw = g.kernelWidth
             let blocks = (ocg + 15) / 16, blockSize = kh * kw * icg * 16
@@ -69,18 +95,8 @@ import _ReproKernelsAVX512
             let chunks = g.groups * blocks * kh
             let t = total * 4 >= ParallelMemory.minimumParallelBytes ? threads : 1
             ThreadPool.current.forEachChunk(chunks, threads: t) { chunk in
-                let ky = chunk % kh, gb = chunk / kh, grp = gb / blocks, ob = gb % blocks
-                let d = base + gb * blockSize
-                for kx in 0..<kw {
-                    let tap = ky * kw + kx
-                    for ic in 0..<icg {
-                        let row = d + (tap * icg + ic) * 16
-                        for l in 0..<16 {
-                            let o = ob * 16 + l
-                            row[l] = o < ocg ? value(grp, o, ic, tap) : 0
-                        }
-                    }
-                }
+                let ky = chunk % kh, gb = chunk / kh
+                fill(gb / blocks, gb % blocks, ky, base + gb * blockSize)
             }
         }
 
