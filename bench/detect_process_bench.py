@@ -34,14 +34,18 @@ script measures exactly that, for both engines, as separate child processes:
     initialisation + preparation). bench/retinanet_bench.py times the same two things. One sample per
     process: the figure is the median over --pairs processes, printed with its range, because the first
     touch of a process's fresh memory (the 146 MB of parameters) varies several-fold from process to process
-    on a VM;
+    on a VM. Measured in two conditions: "after the other engine" (the alternation above: each Repro run
+    follows a PyTorch process, which frees about 1 GB just before; on this VM that memory comes back as
+    host-reclaimed pages whose first touch costs several times a warm page's) and "after itself" (each
+    engine runs twice back to back and the second run is kept, so both start from the pages their own
+    previous run freed). --seed-only runs just these rows;
   * the 32x32 case: the whole process with --weights on one 32x32 image.
 
 Targets (issue 16): whole process <= 0.5x PyTorch's wall time and peak RSS <= 0.75x; ready model from a .pth
 <= torch.load + load_state_dict; construction from a seed <= 0.5x PyTorch's.
 
     REPRO_VENV=/path/to/venv python3 bench/detect_process_bench.py [--pairs 4] [--threads 2] [--repro PATH]
-        [--json PATH] [--plot PATH.png]      (--replot JSON --plot PATH.png redraws an earlier run's --json)
+        [--seed-only] [--json PATH] [--plot PATH.png]      (--replot JSON --plot PATH.png redraws an earlier run's --json)
 """
 import argparse
 import json
@@ -150,6 +154,7 @@ def main():
     ap.add_argument("--seed", type=int, default=3407, help="seed of the construction-from-a-seed measurement")
     ap.add_argument("--cache", default="/tmp/repro-bench", help="where the checkpoint and images are kept")
     ap.add_argument("--repro", help="path to a release-built repro executable (default: build it)")
+    ap.add_argument("--seed-only", action="store_true", help="measure only construction from a seed (both conditions)")
     ap.add_argument("--json", help="also write the raw measurements here")
     ap.add_argument("--plot", metavar="PATH.png", help="also draw the table as a bar chart (needs matplotlib)")
     ap.add_argument("--replot", metavar="JSON", help="draw --plot from a --json file of an earlier run; measure nothing")
@@ -181,19 +186,25 @@ def main():
         return cmd + (["--weights", ckpt] if weights else ["--seed", str(args.seed)])
 
     results = {}
-    plan = [("whole", torch_cmd("pth", images), repro_detect(images)),
-            ("tiny", torch_cmd("pth", [tiny]), repro_detect([tiny])),
-            ("seed", torch_cmd("seed", [tiny]), repro_profile(False)),
-            ("ready", None, repro_profile(True))]
-    for name, tcmd, rcmd in plan:
+    # (name, PyTorch command, Repro command, runs of each per pair: only the last run's figures are kept)
+    plan = [("whole", torch_cmd("pth", images), repro_detect(images), 1),
+            ("tiny", torch_cmd("pth", [tiny]), repro_detect([tiny]), 1),
+            ("seed", torch_cmd("seed", [tiny]), repro_profile(False), 1),
+            ("seed_self", torch_cmd("seed", [tiny]), repro_profile(False), 2),
+            ("ready", None, repro_profile(True), 1)]
+    if args.seed_only:
+        plan = [p for p in plan if p[0].startswith("seed")]
+    for name, tcmd, rcmd, runs in plan:
         rows = []
         for i in range(args.pairs):
             print(f"{name}: pair {i + 1}/{args.pairs}", file=sys.stderr)
             row = {}
             if tcmd:
-                text, wall, rss = run_child(tcmd, env)
+                for _ in range(runs):
+                    text, wall, rss = run_child(tcmd, env)
                 row["torch"] = {"wall": wall, "rss": rss, **json.loads(text.strip().splitlines()[-1])}
-            text, wall, rss = run_child(rcmd, env)
+            for _ in range(runs):
+                text, wall, rss = run_child(rcmd, env)
             row["repro"] = {"wall": wall, "rss": rss}
             if "--profile" in rcmd:
                 record = json.loads(text.strip().splitlines()[-1])
@@ -208,6 +219,9 @@ def main():
                 json.dump({"results": results, "threads": args.threads, "load": (load_before, ["?"] * 3)}, f, indent=1)
     load_after = open("/proc/loadavg").read().split()[:3]
     load = (load_before, load_after)
+    if args.seed_only:
+        print_seed_rows(results, args.pairs, load)
+        return
 
     def med(name, engine, key):
         return med_of(results, name, engine, key)
@@ -245,9 +259,13 @@ def main():
     row("whole process, .pth + one 32x32 image: peak RSS", med("tiny", "torch", "rss"), med("tiny", "repro", "rss"), "MiB")
     row("ready model from .pth (PyTorch: torch.load + load_state_dict)", torch_load, repro_ready, "s", 1.0)
     row("ready model from .pth (PyTorch: + construction)", torch_ready, repro_ready, "s")
-    row("construction from a seed", torch_seed, repro_seed, "s", 0.5)
+    row("construction from a seed (after the other engine)", torch_seed, repro_seed, "s", 0.5)
     print(f"| (construction from a seed, range of {args.pairs}) | {spread('seed', 'torch', 'construct')} | "
           f"{spread('seed', 'repro', 'init')} | | |")
+    row("construction from a seed (after itself)", med("seed_self", "torch", "construct"),
+        med("seed_self", "repro", "init"), "s", 0.5)
+    print(f"| (after itself, range of {args.pairs}) | {spread('seed_self', 'torch', 'construct')} | "
+          f"{spread('seed_self', 'repro', 'init')} | | |")
     print(f"| (PyTorch import time, in its wall times) | {med('whole', 'torch', 'import'):.2f} s | | | |")
     print(f"| detections per image | {results['whole'][0]['torch']['detections']} | "
           f"{results['whole'][0]['repro']['detections']} | | |")
@@ -258,6 +276,18 @@ def main():
             json.dump({"results": results, "threads": args.threads, "load": load}, f, indent=1)
     if args.plot:
         plot(args.plot, results, args.threads, load)
+
+
+def print_seed_rows(results, pairs, load):
+    """The construction-from-a-seed rows alone (--seed-only)."""
+    print(f"\nConstruction from a seed, median of {pairs} pairs; load average before {' '.join(load[0])}, "
+          f"after {' '.join(load[1])}.\n")
+    print("| condition | PyTorch | Repro | Repro / PyTorch | range PyTorch | range Repro |")
+    print("|---|---:|---:|---:|---|---|")
+    for name, label in (("seed", "after the other engine"), ("seed_self", "after itself")):
+        t, r = med_of(results, name, "torch", "construct"), med_of(results, name, "repro", "init")
+        print(f"| {label} | {t:.3f} s | {r:.3f} s | {r / t:.2f} | {spread_of(results, name, 'torch', 'construct')} | "
+              f"{spread_of(results, name, 'repro', 'init')} |")
 
 
 def med_of(results, name, engine, key):
