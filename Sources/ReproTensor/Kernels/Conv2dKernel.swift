@@ -60,16 +60,15 @@ import _ReproKernelsAVX512
         /// slices as in ``init(oihw:geometry:threads:)``.
         @_spi(Kernels) public convenience init(flippedTransposedOf w: UnsafePointer<Float>, geometry t: ConvGeometry, threads: Int) {
             // In `t`, groupInChannels is the forward O/groups and groupOutChannels the forward C/groups.
-            let fo = t.groupInChannels, fc = t.groupOutChannels, kk = t.kernelHeight * t.kernelWidth
-            let icg = t.groupInChannels, ocg = t.groupOutChannels, kw = t.kernelWidth
+            let fo = t.groupInChannels, fc = t.groupOutChannels, kw = t.kernelWidth, kk = t.kernelHeight * kw
             self.init(geometry: t, threads: threads) { grp, ob, ky, d in
                 for kx in 0..<kw {
                     let tap = ky * kw + kx
-                    for ic in 0..<icg {
-                        let row = d + (tap * icg + ic) * 16
+                    for o in 0..<fo {
+                        let row = d + (tap * fo + o) * 16
                         for l in 0..<16 {
                             let c = ob * 16 + l
-                            row[l] = c < ocg ? w[((grp * fo + ic) * fc + c) * kk + (kk - 1 - tap)] : 0
+                            row[l] = c < fc ? w[((grp * fo + o) * fc + c) * kk + (kk - 1 - tap)] : 0
                         }
                     }
                 }
