@@ -1,14 +1,17 @@
 import Foundation
 import Synchronization
 
-/// A pool of worker threads with static partitioning: the threads that run
-/// the tensor kernels.
+/// A pool of worker threads that claim fixed chunks of work: the threads that
+/// run the tensor kernels.
 ///
-/// Kernels split their *outputs* into a fixed list of chunks (panels, rows)
-/// chosen from the shape alone; `forEachChunk(_:threads:_:)` hands participant
-/// `p` of `T` the contiguous chunk range `[p·C/T, (p+1)·C/T)`. Every chunk
-/// computes its outputs completely and in a fixed order, so the result never
-/// depends on `T` or on which thread ran which chunk.
+/// Kernels split their *outputs* into a fixed list of chunks (panels, rows,
+/// tile blocks) chosen from the shape alone. Every chunk computes its outputs
+/// completely and in a fixed order, so the result never depends on `T` or on
+/// which thread ran which chunk — which is what lets the threads claim the
+/// chunks as they go (`forEachChunk(_:threads:_:)`,
+/// `forEachClaimedChunk(_:threads:_:)`): a thread slowed down by another
+/// process, or given dearer chunks, no longer leaves the others idle at the
+/// end of a job, as a static split did.
 ///
 /// Workers are parked on a condition variable between jobs (waking one costs
 /// microseconds, unlike `DispatchQueue.concurrentPerform`). Before parking, a
@@ -97,6 +100,11 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// Runs `body(chunk)` for every chunk in `0..<chunks`, over at most `threads` threads.
     ///
+    /// The chunks are grouped into eight runs of consecutive chunks per thread (as equal as whole
+    /// chunks allow), which the threads claim as they go (``forEachClaimedChunk(_:threads:_:)``): which thread runs a
+    /// chunk depends on timing, so a chunk must compute its outputs completely and identically
+    /// whoever runs it — then neither the split nor the thread count can change a bit.
+    ///
     /// - Parameters:
     ///   - chunks: the number of independent pieces of work.
     ///   - threads: the largest number of threads to use.
@@ -112,9 +120,48 @@ public final class ThreadPool: @unchecked Sendable {
             }
             return
         }
+        // Eight runs per thread, of equal size to a chunk: threads of equal speed finish together.
+        let runs = min(chunks, 8 * t)
+        forEachClaimedChunk(runs, threads: t) { r, _ in
+            for c in (r * chunks / runs)..<((r + 1) * chunks / runs) { body(c) }
+        }
+    }
+
+    /// Runs `body(chunk, participant)` for every chunk in `0..<chunks`, over at most `threads`
+    /// participants that claim the chunks as they go: participant `p` first runs chunk `p`, then
+    /// takes the lowest chunk nobody has taken yet, until none is left.
+    ///
+    /// Use it where every chunk computes its outputs completely and identically whoever runs it
+    /// (the `participant` index only selects per-participant scratch memory): the split then
+    /// never changes a bit, while a thread that is slowed down — by another process, or by a chunk
+    /// dearer than its neighbours — no longer holds the others idle at the end of the job, as a
+    /// static split of the chunks would. Each participant runs at least one chunk, so
+    /// ``Statistics/largestTeam`` still proves that the threads computed something.
+    ///
+    /// - Parameters:
+    ///   - chunks: the number of independent pieces of work.
+    ///   - threads: the largest number of participants (never more than `chunks`).
+    ///   - body: processes one chunk with the scratch of one participant (`0..<min(threads, chunks)`).
+    @_spi(Kernels) public func forEachClaimedChunk(
+        _ chunks: Int, threads: Int, _ body: (_ chunk: Int, _ participant: Int) -> Void
+    ) {
+        let t = min(max(threads, 1), chunks)
+        if t <= 1 {
+            FloatingPointEnvironment.withStandardMode {
+                for c in 0..<chunks { body(c, 0) }
+            }
+            return
+        }
+        // Chunks 0..<t are the participants' first; the counter hands out the rest. On the serial
+        // fallback the participants run one after another on the caller: the first takes every
+        // chunk from t on, each later one only its own.
+        let next = Atomic<Int>(t)
         run(participants: t) { p in
-            let lo = p * chunks / t, hi = (p + 1) * chunks / t
-            for c in lo..<hi { body(c) }
+            var chunk = p
+            while chunk < chunks {
+                body(chunk, p)
+                chunk = next.add(1, ordering: .relaxed).oldValue
+            }
         }
     }
 

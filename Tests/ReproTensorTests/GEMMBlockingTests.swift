@@ -96,6 +96,41 @@ import Testing
         }
     }
 
+    @Test func claimedUnitsCoverCEachOnceInEqualShares() {
+        // The units the threads claim tile C's panels exactly once: the super-blocks of a shared
+        // operand outermost, at least three units per thread (a multiple of the thread count) when
+        // there are enough panels, none larger than a cache block, and sizes within one panel.
+        for (m, n, k) in [(2048, 2048, 2048), (1024, 1024, 1024), (512, 512, 512), (13400, 256, 64), (64, 3000, 256), (7, 5, 9)] {
+            for threads in [1, 2, 3, 4] {
+                for splitM in [true, false] {
+                    for (both, shared) in [(false, true), (false, false), (true, false)] {
+                        let mPanels = (m + 5) / 6, nPanels = (n + 15) / 16
+                        let splitPanels = splitM ? mPanels : nPanels
+                        let parts = min(threads, splitPanels)
+                        let w = GEMM.Driver.Work(m: m, n: n, k: k, splitM: splitM, parts: parts, both: both,
+                                                 sharedOther: shared, sharedBlock: GEMM.sharedBlockFloats)
+                        var covered = [Int](repeating: 0, count: mPanels * nPanels)
+                        var sizes: [Int] = []
+                        for u in 0..<w.units {
+                            let r = w.ranges(unit: u)
+                            for i in r.m { for j in r.n { covered[i * nPanels + j] += 1 } }
+                            if u < w.unitsPerSuperBlock { sizes.append(splitM ? r.m.count : r.n.count) }
+                        }
+                        let label = "\(m)x\(n)x\(k) threads \(threads) splitM \(splitM) both \(both) shared \(shared)"
+                        #expect(covered.allSatisfy { $0 == 1 }, "\(label)")
+                        #expect(sizes.max()! - sizes.min()! <= 1, "\(label)")
+                        if !both {
+                            #expect(sizes.max()! <= (splitM ? GEMM.mc / 6 : GEMM.nc / 16), "\(label)")
+                            if parts > 1 && splitPanels >= 3 * parts {
+                                #expect(sizes.count >= 3 * parts && sizes.count % parts == 0, "\(label)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test func concurrentCallersGetTheSameBits() async {
         // Two callers at once: one gets the pool's workspace, the other a temporary one
         // (and the pool's threads, or runs serially) — same bits either way.

@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import Synchronization
 import _ReproTestSupport
 @_spi(Kernels) @testable import ReproTensor
 
@@ -119,6 +120,60 @@ import _ReproTestSupport
             #expect((0..<100).allSatisfy { hits[$0] == 1 })
             hits.deallocate()
         }
+    }
+
+    @Test func claimedChunksRunOnceAndEveryParticipantComputes() {
+        // Every chunk exactly once, each participant at least its own first chunk, for chunk
+        // counts below, at and above the participant count; and on the busy-pool fallback.
+        let pool = ThreadPool()
+        let hits = UnsafeMutablePointer<Int>.allocate(capacity: 200)
+        let owner = UnsafeMutablePointer<Int>.allocate(capacity: 200)
+        defer { hits.deallocate(); owner.deallocate() }
+        for (chunks, t) in [(1, 3), (2, 3), (3, 3), (7, 2), (200, 4), (200, 1)] {
+            hits.initialize(repeating: 0, count: 200)
+            owner.initialize(repeating: -1, count: 200)
+            pool.forEachClaimedChunk(chunks, threads: t) { c, p in hits[c] += 1; owner[c] = p }
+            #expect((0..<chunks).allSatisfy { hits[$0] == 1 }, "\(chunks) chunks, \(t) threads")
+            let parts = min(t, chunks)
+            #expect((0..<parts).allSatisfy { p in owner[p] == p }, "\(chunks) chunks, \(t) threads")
+            #expect((0..<chunks).allSatisfy { owner[$0] >= 0 && owner[$0] < parts })
+        }
+        hits.initialize(repeating: 0, count: 200)
+        Runtime.withThreadPool(pool) {
+            ThreadPool.current.run(participants: 2) { p in
+                if p == 0 { ThreadPool.current.forEachClaimedChunk(50, threads: 3) { c, _ in hits[c] += 1 } }
+            }
+        }
+        #expect((0..<50).allSatisfy { hits[$0] == 1 })
+        #expect(pool.statistics.serialFallbacks == 1)
+    }
+
+    @Test func aSlowParticipantsChunksAreTakenByTheOthers() {
+        // Participant 0 (the caller) holds its first chunk until the other participant has run
+        // every other chunk: only a claimed split finishes; a static one would leave half the
+        // chunks to participant 0 and time out. Then the same through forEachChunk's runs.
+        let pool = ThreadPool()
+        let done = Atomic<Int>(0)
+        let chunks = 40
+        var timedOut = false
+        func waitForOthers(_ target: Int) {
+            let deadline = DispatchTime.now().uptimeNanoseconds + 20_000_000_000
+            while done.load(ordering: .acquiring) < target {
+                if DispatchTime.now().uptimeNanoseconds > deadline { timedOut = true; return }
+                usleep(100)
+            }
+        }
+        pool.forEachClaimedChunk(chunks, threads: 2) { c, p in
+            if c == 0 { waitForOthers(chunks - 1) } else { done.add(1, ordering: .releasing) }
+        }
+        #expect(!timedOut && done.load(ordering: .acquiring) == chunks - 1)
+        #expect(pool.statistics.largestTeam == 2 && pool.statistics.serialFallbacks == 0)
+        done.store(0, ordering: .releasing)
+        // forEachChunk: 16 runs of 10 chunks over 2 threads; the caller holds its first run.
+        pool.forEachChunk(160, threads: 2) { c in
+            if c == 0 { waitForOthers(150) } else if c >= 10 { done.add(1, ordering: .releasing) }
+        }
+        #expect(!timedOut && done.load(ordering: .acquiring) == 150)
     }
 
     @Test func ownPoolRunsEachParticipantOnItsOwnThread() {

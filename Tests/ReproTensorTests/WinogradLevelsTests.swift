@@ -67,33 +67,6 @@ import Testing
         }
     }
 
-    /// The chunks are dealt by cost, not count: on two threads the first thread's share of the
-    /// work stays near half even though the largest level comes first.
-    @Test func chunksAreDealtByCost() throws {
-        let shapes = [[1, 100, 136, 256], [1, 50, 68, 256], [1, 25, 34, 256], [1, 13, 17, 256], [1, 7, 9, 256]]
-        let raw = [Float](repeating: 0, count: 256 * 256 * 9)
-        let weights = raw.withUnsafeBufferPointer {
-            WinogradKernel.PackedWeights(oihw: $0.baseAddress!, outChannels: 256, inChannels: 256, variant: .f4x3)
-        }
-        let epilogue = PaddedEpilogue(.none, channels: 256)
-        defer { epilogue.deallocate() }
-        let plans = try shapes.map { s in
-            let g = try ConvGeometry(batch: 1, inChannels: 256, height: s[1], width: s[2], outChannels: 256, kernelHeight: 3,
-                                     kernelWidth: 3, stride: (1, 1), padding: (1, 1), dilation: (1, 1), groups: 1)
-            return WinogradKernel.Plan(g, weights: weights, paddedInput: UnsafePointer(bitPattern: 64)!,
-                                       output: UnsafeMutablePointer(bitPattern: 64)!, nchw: false,
-                                       epilogue: epilogue)
-        }
-        let costs = plans.flatMap { p in (0..<p.chunks).map { p.cost(chunk: $0) } }
-        let bounds = WinogradKernel.participantBounds(costs: costs, parts: 2)
-        #expect(bounds.count == 3 && bounds[0] == 0 && bounds[2] == costs.count)
-        let firstShare = Double(costs[0..<bounds[1]].reduce(0, +)) / Double(costs.reduce(0, +))
-        #expect(firstShare > 0.45 && firstShare < 0.55, "first thread's share \(firstShare)")
-        // By count alone, the first half of the chunks would hold most of the work.
-        let byCount = Double(costs[0..<(costs.count / 2)].reduce(0, +)) / Double(costs.reduce(0, +))
-        #expect(byCount > 0.6)
-    }
-
     @Test func badLevelsAreTypedErrors() throws {
         let xs = try Self.levels(seed: 31)
         let conv = try PreparedConv2d(weight: try seededTensor([24, 40, 3, 3], seed: 32), padding: (1, 1))

@@ -175,27 +175,20 @@ import _ReproKernelsAVX512
         }
         let pe = PaddedEpilogue(epilogue, channels: g.outChannels)
         defer { pe.deallocate() }
-        // Participant p of T takes the output rows [p·R/T, (p+1)·R/T) of all
-        // R = batch × outHeight rows (a static split over outputs, balanced to
-        // one row) and runs them in groups of up to `rowsPerGroup` rows of one
-        // image, each 16-channel weight block over the whole group while it is
-        // in cache (the group's input rows stay in cache across blocks). The
-        // split changes which outputs are computed together and on which
-        // thread, never one output's sum.
-        let oh = g.outHeight, total = g.batch * oh, rowsPerGroup = 4
+        // The output rows of each image are cut into groups of up to four rows (fewer when that
+        // leaves under four groups per thread), which the threads claim as they go
+        // (``ThreadPool/forEachClaimedChunk(_:threads:_:)``); each group runs every 16-channel weight
+        // block over its rows while they are in cache. Which thread computes a group, and which rows
+        // are computed together, never changes one output's sum.
+        let oh = g.outHeight
+        let rowsPerGroup = max(1, min(4, g.batch * oh / (4 * max(threads, 1))))
+        let groupsPerImage = (oh + rowsPerGroup - 1) / rowsPerGroup
         // NHWC output on the AVX-512 path: 12-pixel tiles in `_ReproKernelsAVX512` (same bits).
         let wide = Runtime.usesAVX512 && layout == .nhwc
-        let t = min(max(threads, 1), total)
-        ThreadPool.current.run(participants: t) { p in
-            var i = p * total / t
-            let end = (p + 1) * total / t
-            while i < end {
-                let n = i / oh, r0 = i % oh
-                let r1 = min(r0 + rowsPerGroup, oh, end - n * oh)
-                rows(g, n: n, rows: r0..<r1, input: paddedInput, weights: weights, output: output,
-                     nchw: layout == .nchw, epilogue: pe, wide: wide)
-                i = n * oh + r1
-            }
+        ThreadPool.current.forEachClaimedChunk(g.batch * groupsPerImage, threads: threads) { unit, _ in
+            let n = unit / groupsPerImage, r0 = unit % groupsPerImage * rowsPerGroup
+            rows(g, n: n, rows: r0..<min(r0 + rowsPerGroup, oh), input: paddedInput, weights: weights, output: output,
+                 nchw: layout == .nchw, epilogue: pe, wide: wide)
         }
     }
 

@@ -106,9 +106,11 @@ extension GEMM {
                 var bPacked = sharedBase
                 if case .packed(let pb) = b { bPacked = pb }
                 let tiles = Tiles(m: m, n: n, k: k, c: c, ldc: ldc, epilogue: pe, byRow: byRow, residual: residual)
-                ThreadPool.current.run(participants: parts) { p in
-                    let mr = splitM ? (p * mPanels / parts)..<((p + 1) * mPanels / parts) : 0..<mPanels
-                    let nr = splitM ? 0..<nPanels : (p * nPanels / parts)..<((p + 1) * nPanels / parts)
+                let work = Work(m: m, n: n, k: k, splitM: splitM, parts: parts, both: both,
+                                sharedOther: streamA ? splitM && bPacked != nil : sharedBase != nil,
+                                sharedBlock: sharedBlock)
+                ThreadPool.current.forEachClaimedChunk(work.units, threads: parts) { u, p in
+                    let (mr, nr) = work.ranges(unit: u)
                     let aBuf = ws + shared + p * piece, bBuf = aBuf + aPiece, cBuf = bBuf + bPieceFloats
                     if streamA {
                         streamingA(mPanels: mr, nPanels: nr, packedB: bPacked, aBuffer: aBuf, bBuffer: bBuf, cBuffer: cBuf, tiles: tiles)
@@ -126,6 +128,62 @@ extension GEMM {
         }
 
         private var mPanelCount: Int { (m + GEMM.mr - 1) / GEMM.mr }
+
+        /// The units of work the threads claim (``ThreadPool/forEachClaimedChunk(_:threads:_:)``):
+        /// runs of panels along the split side of C, inside the super-blocks of the shared operand
+        /// (the super-block outermost, so the threads walk the same one at the same time). With
+        /// several threads there are at least three units per thread, a multiple of the thread
+        /// count, each at most one cache block (MC rows or NC columns), so a thread that falls
+        /// behind is made up for by the others; in the mode where each thread also packs the other
+        /// operand itself, the units are the even shares (one each).
+        /// One participant alone runs the same cache blocks in the same order as one loop would.
+        /// Units are a rule on the shape and the thread count; they never change a bit.
+        struct Work {
+            let splitM: Bool
+            /// Panels along the split side, and the units they are cut into (as equal as whole panels allow).
+            let splitPanels: Int, unitsPerSuperBlock: Int
+            /// Panels along the other side, and per super-block of the shared operand.
+            let otherPanels: Int, superPanels: Int
+
+            /// `sharedOther`: whether an operand shared by the threads lies along the other side of C
+            /// (B for a row split, A for a column split), walked in super-blocks of `sharedBlock` floats.
+            init(m: Int, n: Int, k: Int, splitM: Bool, parts: Int, both: Bool, sharedOther: Bool, sharedBlock: Int) {
+                let mPanels = (m + GEMM.mr - 1) / GEMM.mr, nPanels = (n + GEMM.nr - 1) / GEMM.nr
+                self.splitM = splitM
+                splitPanels = splitM ? mPanels : nPanels
+                otherPanels = splitM ? nPanels : mPanels
+                let block = splitM ? GEMM.mc / GEMM.mr : GEMM.nc / GEMM.nr
+                if both {
+                    unitsPerSuperBlock = parts
+                } else if parts == 1 {
+                    unitsPerSuperBlock = (splitPanels + block - 1) / block
+                } else {
+                    // A multiple of the threads (at least three units each), so that threads of equal
+                    // speed finish together; each unit at most one cache block.
+                    let perPart = max(3, (splitPanels + parts * block - 1) / (parts * block))
+                    unitsPerSuperBlock = min(splitPanels, parts * perPart)
+                }
+                if sharedOther {
+                    // As streamingA / streamingB walk a shared operand: super-blocks of a whole number
+                    // of cache blocks that fit `sharedBlock` floats.
+                    let otherBlock = splitM ? GEMM.nc / GEMM.nr : GEMM.mc / GEMM.mr
+                    let panelFloats = (splitM ? GEMM.nr : GEMM.mr) * k
+                    superPanels = max(otherBlock, sharedBlock / panelFloats / otherBlock * otherBlock)
+                } else {
+                    superPanels = max(1, otherPanels)
+                }
+            }
+
+            var units: Int { unitsPerSuperBlock * ((otherPanels + superPanels - 1) / superPanels) }
+
+            /// The row and column panels of unit `u`.
+            func ranges(unit u: Int) -> (m: Range<Int>, n: Range<Int>) {
+                let s = u / unitsPerSuperBlock, v = u % unitsPerSuperBlock
+                let split = (v * splitPanels / unitsPerSuperBlock)..<((v + 1) * splitPanels / unitsPerSuperBlock)
+                let other = (s * superPanels)..<min((s + 1) * superPanels, otherPanels)
+                return splitM ? (split, other) : (other, split)
+            }
+        }
 
         private var isPacked: Bool { if case .packed = b { return true } else { return false } }
 

@@ -55,8 +55,8 @@ extension GroupNormKernel {
                         eps: eps, scales: scales, shifts: shifts, saving: nil, threads: threads)
     }
 
-    /// Threads take contiguous ranges of (n, g) pairs; each thread gathers a group (or a few consecutive
-    /// groups of one image at once) into its own part of the pool's reused workspace (a fresh buffer per group cost a page fault and the
+    /// Threads claim bundles of consecutive groups of one image as they go; each thread gathers a bundle
+    /// (one group, or a few at once) into its own part of the pool's reused workspace (a fresh buffer per group cost a page fault and the
     /// kernel's zeroing of every page). Which thread handles a group never changes its values.
     private static func groupStatistics(
         _ x: UnsafePointer<Float>, batch: Int, spatial: Int, channels: Int, groups: Int,
@@ -68,39 +68,37 @@ extension GroupNormKernel {
         let m = cg * spatial
         let units = batch * groups
         guard units > 0 else { return }
-        let parts = min(max(threads, 1), units)
         // Up to `bundle` consecutive groups of one image are gathered in one sweep (a cache line holds
-        // 16 channels: two groups of 8 share every line they read), group b at `scratch + b·m`.
-        let bundle = max(1, min(gatherBundleChannels / max(cg, 1), groups))
+        // 16 channels: two groups of 8 share every line they read), group b at `scratch + b·m`. The
+        // threads claim the bundles as they go; each participant has its own scratch.
+        // Bundles shrink (to one group at least) until every thread has one.
+        let bundle = max(1, min(gatherBundleChannels / max(cg, 1), groups, units / max(threads, 1)))
+        let bundlesPerImage = (groups + bundle - 1) / bundle
+        let parts = min(max(threads, 1), batch * bundlesPerImage)
         let perThread = (max(bundle * m, 1) + 15) / 16 * 16
         ThreadPool.current.withWorkspace(bytes: parts * perThread * 4) { raw in
-            ThreadPool.current.run(participants: parts) { p in
+            ThreadPool.current.forEachClaimedChunk(batch * bundlesPerImage, threads: parts) { unit, p in
                 let scratch = (raw + p * perThread * 4).bindMemory(to: Float.self, capacity: perThread)
-                let end = (p + 1) * units / parts
-                var first = p * units / parts
-                while first < end {
-                    let n = first / groups, g0 = first % groups
-                    let count = min(bundle, end - first, groups - g0)
-                    gatherGroup(x + n * spatial * channels + g0 * cg, spatial: spatial, channels: channels,
-                                groupChannels: count * cg, into: scratch)
-                    for b in 0..<count {
-                        let ng = first + b, g = g0 + b, values = scratch + b * m
-                        let mean = stripedSum(values, m, center: 0, square: false) / Double(m)
-                        let variance = stripedSum(values, m, center: mean, square: true) / Double(m)
-                        let rstd = Float(1 / (variance + Double(eps)).squareRoot())
-                        let meanF = Float(mean)
-                        if let saving {
-                            saving.mean[ng] = meanF
-                            saving.rstd[ng] = rstd
-                        }
-                        for cc in 0..<cg {
-                            let c = g * cg + cc
-                            let scale = rstd * (gamma?[c] ?? 1)
-                            scales[n * channels + c] = scale
-                            shifts[n * channels + c] = (beta?[c] ?? 0) - meanF * scale
-                        }
+                let n = unit / bundlesPerImage, g0 = unit % bundlesPerImage * bundle
+                let count = min(bundle, groups - g0)
+                gatherGroup(x + n * spatial * channels + g0 * cg, spatial: spatial, channels: channels,
+                            groupChannels: count * cg, into: scratch)
+                for b in 0..<count {
+                    let ng = n * groups + g0 + b, g = g0 + b, values = scratch + b * m
+                    let mean = stripedSum(values, m, center: 0, square: false) / Double(m)
+                    let variance = stripedSum(values, m, center: mean, square: true) / Double(m)
+                    let rstd = Float(1 / (variance + Double(eps)).squareRoot())
+                    let meanF = Float(mean)
+                    if let saving {
+                        saving.mean[ng] = meanF
+                        saving.rstd[ng] = rstd
                     }
-                    first += count
+                    for cc in 0..<cg {
+                        let c = g * cg + cc
+                        let scale = rstd * (gamma?[c] ?? 1)
+                        scales[n * channels + c] = scale
+                        shifts[n * channels + c] = (beta?[c] ?? 0) - meanF * scale
+                    }
                 }
             }
         }

@@ -194,26 +194,12 @@ import _ReproKernelsAVX512
         return (levels.map { Scratch.bytes(Plan.Blocking($0, transform: t)) }.max() ?? 0) * max(1, threads)
     }
 
-    /// How chunks of these costs are dealt to `parts` participants, in order: participant `p` runs
-    /// chunks `bounds[p]..<bounds[p + 1]`, where `bounds[p]` is the first chunk whose cost before it
-    /// reaches `p / parts` of the total (`parts + 1` bounds, from 0 to `costs.count`). Which thread
-    /// computes a chunk never changes its bits.
-    static func participantBounds(costs: [Int], parts: Int) -> [Int] {
-        var prefix = [0]
-        for c in costs { prefix.append(prefix[prefix.count - 1] + c) }
-        let total = prefix[costs.count]
-        var bounds = [0]
-        for p in 1..<max(1, parts) { bounds.append(prefix.firstIndex { $0 * parts >= p * total } ?? costs.count) }
-        bounds.append(costs.count)
-        return bounds
-    }
-
     /// Runs the convolution on every level with one set of transformed weights, in one team of
     /// threads. Each level is cut into the (image, tile block, output-channel range) chunks a call
     /// of its own would make, and each chunk computes its outputs exactly as there, so every
-    /// level's output has the bits of a call on that level alone. The chunks of all levels, in
-    /// level order, are dealt to the threads in contiguous runs of about equal cost (tiles × output
-    /// panels, a rule on the shapes alone), so the small levels no longer each leave threads idle.
+    /// level's output has the bits of a call on that level alone. The threads claim the chunks of
+    /// all levels in level order as they go (``ThreadPool/forEachClaimedChunk(_:threads:_:)``), so
+    /// neither the small levels nor a thread slowed down by another process leave threads idle.
     static func forward(
         levels: [Level], weights: PackedWeights, layout: Conv2dKernel.OutputLayout, epilogue: Epilogue,
         threads: Int, scratch: UnsafeMutableRawPointer
@@ -224,26 +210,16 @@ import _ReproKernelsAVX512
             Plan($0.g, weights: weights, paddedInput: $0.paddedInput, output: $0.output, nchw: layout == .nchw,
                  epilogue: padded)
         }
-        // Chunk i of the call is chunk i − first[l] of plans[l]; prefix[i] is the cost before it.
-        var first: [Int] = [], owner: [Int] = [], prefix: [Int] = [0]
+        // Chunk i of the call is chunk i − first[l] of plans[l].
+        var first: [Int] = [], owner: [Int] = []
         for (l, plan) in plans.enumerated() {
             first.append(owner.count)
-            for c in 0..<plan.chunks {
-                owner.append(l)
-                prefix.append(prefix[prefix.count - 1] + plan.cost(chunk: c))
-            }
+            owner.append(contentsOf: repeatElement(l, count: plan.chunks))
         }
-        let chunks = owner.count
-        guard chunks > 0 else { return }
-        let bounds = participantBounds(costs: (0..<chunks).map { prefix[$0 + 1] - prefix[$0] },
-                                       parts: max(1, min(threads, chunks)))
-        let parts = bounds.count - 1
         let perThread = plans.map { Scratch.bytes($0.blocking) }.max() ?? 0
-        ThreadPool.current.run(participants: parts) { p in
-            for chunk in bounds[p]..<max(bounds[p], bounds[p + 1]) {
-                let plan = plans[owner[chunk]]
-                plan.run(chunk: chunk - first[owner[chunk]], Scratch(plan.blocking, at: scratch + p * perThread))
-            }
+        ThreadPool.current.forEachClaimedChunk(owner.count, threads: threads) { chunk, p in
+            let plan = plans[owner[chunk]]
+            plan.run(chunk: chunk - first[owner[chunk]], Scratch(plan.blocking, at: scratch + p * perThread))
         }
     }
 }
@@ -316,17 +292,6 @@ extension WinogradKernel {
         }
 
         var chunks: Int { g.batch * blocks * ranges }
-
-        /// The relative cost of chunk `chunk` (its tiles, rounded up to whole panels, times its output
-        /// panels plus one for the input transform): only which thread runs it depends on this.
-        func cost(chunk: Int) -> Int {
-            let r = chunk % ranges, b = (chunk / ranges) % blocks
-            let tiles = (min(tb, tilesPerImage - b * tb) + 5) / 6 * 6
-            let subPanels = WinogradKernel.outputChannelBlock / 16
-            let lo = min(weights.panels, r * subRanges / ranges * subPanels)
-            let hi = min(weights.panels, (r + 1) * subRanges / ranges * subPanels)
-            return tiles * (hi - lo + 1)
-        }
 
         /// One (image, tile block, output-channel range) chunk.
         func run(chunk: Int, _ s: Scratch) {
