@@ -101,9 +101,9 @@ public final class ThreadPool: @unchecked Sendable {
     /// Runs `body(chunk)` for every chunk in `0..<chunks`, over at most `threads` threads.
     ///
     /// The chunks are grouped into eight runs of consecutive chunks per thread (as equal as whole
-    /// chunks allow), which the threads claim as they go (``forEachClaimedChunk(_:threads:_:)``): which thread runs a
-    /// chunk depends on timing, so a chunk must compute its outputs completely and identically
-    /// whoever runs it — then neither the split nor the thread count can change a bit.
+    /// chunks allow), which the threads claim as they go (``forEachClaimedChunk(_:threads:_:)``).
+    /// Which thread runs a chunk depends on timing, so a chunk must compute its outputs completely
+    /// and identically whoever runs it — then neither the split nor the thread count can change a bit.
     ///
     /// - Parameters:
     ///   - chunks: the number of independent pieces of work.
@@ -120,7 +120,7 @@ public final class ThreadPool: @unchecked Sendable {
             }
             return
         }
-        // Eight runs per thread, of equal size to a chunk: threads of equal speed finish together.
+        // Eight runs per thread, equal to within one chunk: threads of equal speed finish together.
         let runs = min(chunks, 8 * t)
         forEachClaimedChunk(runs, threads: t) { r, _ in
             for c in (r * chunks / runs)..<((r + 1) * chunks / runs) { body(c) }

@@ -136,8 +136,8 @@ extension GEMM {
         /// count, each at most one cache block (MC rows or NC columns), so a thread that falls
         /// behind is made up for by the others; in the mode where each thread also packs the other
         /// operand itself, the units are the even shares (one each).
-        /// One participant alone runs the same cache blocks in the same order as one loop would.
-        /// Units are a rule on the shape and the thread count; they never change a bit.
+        /// One participant alone walks the units in order, super-block by super-block, each unit at
+        /// most a cache block. Units are a rule on the shape and the thread count; they never change a bit.
         struct Work {
             let splitM: Bool
             /// Panels along the split side, and the units they are cut into (as equal as whole panels allow).
