@@ -164,8 +164,9 @@ extension GEMM {
                     unitsPerSuperBlock = min(splitPanels, parts * perPart)
                 }
                 if sharedOther {
-                    // As streamingA / streamingB walk a shared operand: super-blocks of a whole number
-                    // of cache blocks that fit `sharedBlock` floats.
+                    // Super-blocks of the shared operand: a whole number of cache blocks that fit
+                    // `sharedBlock` floats (they stay in L3 while every unit inside uses them; the
+                    // other operand's pieces are packed once per super-block).
                     let otherBlock = splitM ? GEMM.nc / GEMM.nr : GEMM.mc / GEMM.mr
                     let panelFloats = (splitM ? GEMM.nr : GEMM.mr) * k
                     superPanels = max(otherBlock, sharedBlock / panelFloats / otherBlock * otherBlock)
@@ -187,78 +188,68 @@ extension GEMM {
 
         private var isPacked: Bool { if case .packed = b { return true } else { return false } }
 
-        /// A packed per (MC rows × KS depth) piece; B shared (panels over the whole
-        /// depth), or — when `packedB` is `nil` — packed per (NC × KS) piece too.
-        /// Pieces are laid out in KC depth blocks (``GEMM/packABlocked(_:m:depth:panels:origin:layoutPanels:into:)``);
-        /// `cBuffer` (MC × NC floats) carries a block of C between the KC blocks of a piece.
+        /// One unit (``Work``) of C, `mPanels × nPanels`, with A packed per (MC rows × KS depth)
+        /// piece; B shared (panels over the whole depth; the unit lies in one super-block of it), or —
+        /// when `packedB` is `nil` — packed per (NC × KS) piece too. Pieces are laid out in KC depth
+        /// blocks (``GEMM/packABlocked(_:m:depth:panels:origin:layoutPanels:into:)``); `cBuffer`
+        /// (MC × NC floats) carries a block of C between the KC blocks of a piece.
         func streamingA(mPanels: Range<Int>, nPanels: Range<Int>, packedB: UnsafePointer<Float>?,
                         aBuffer: UnsafeMutablePointer<Float>, bBuffer: UnsafeMutablePointer<Float>,
                         cBuffer: UnsafeMutablePointer<Float>, tiles: Tiles) {
             let mcp = GEMM.mc / 6, ncp = GEMM.nc / 16
-            // Column super-blocks of shared B small enough to stay in L3 while
-            // every row block uses them (A pieces are packed once per super-block).
-            let nsp = max(ncp, sharedBlock / (16 * k) / ncp * ncp)
-            for ns in stride(from: nPanels.lowerBound, to: nPanels.upperBound, by: packedB == nil ? max(1, nPanels.count) : nsp) {
-                let nsEnd = packedB == nil ? nPanels.upperBound : min(ns + nsp, nPanels.upperBound)
-                for ic in stride(from: mPanels.lowerBound, to: mPanels.upperBound, by: mcp) {
-                    let icEnd = min(ic + mcp, mPanels.upperBound)
-                    for k0 in stride(from: 0, to: k, by: GEMM.ks) {
-                        let kw = min(GEMM.ks, k - k0)
-                        let kEnd = k0 + kw, mp = icEnd - ic
-                        packA(depth: k0..<kEnd, panels: ic..<icEnd, origin: ic, layoutPanels: mp, into: aBuffer)
-                        let aPiece = UnsafePointer(aBuffer)
-                        for jc in stride(from: ns, to: nsEnd, by: ncp) {
-                            let jcEnd = min(jc + ncp, nsEnd), np = jcEnd - jc
-                            let bPiece = UnsafePointer(bBuffer)
-                            if packedB == nil, case .unpacked(let bo) = b {
-                                GEMM.packBBlocked(bo, n: n, depth: k0..<kEnd, panels: jc..<jcEnd, origin: jc, layoutPanels: np, into: bBuffer)
-                            }
-                            tiles.blocks(panelsM: ic..<icEnd, panelsN: jc..<jcEnd, depth: k0..<kEnd, buffer: cBuffer) { ip, pc in
-                                aPiece + (pc - k0) * 6 * mp + (ip - ic) * 6 * min(GEMM.kc, kEnd - pc)
-                            } bPanel: { jp, pc in
-                                if let packedB { return packedB + jp * 16 * packedDepth + pc * 16 }
-                                return bPiece + (pc - k0) * 16 * np + (jp - jc) * 16 * min(GEMM.kc, kEnd - pc)
-                            }
+            for ic in stride(from: mPanels.lowerBound, to: mPanels.upperBound, by: mcp) {
+                let icEnd = min(ic + mcp, mPanels.upperBound)
+                for k0 in stride(from: 0, to: k, by: GEMM.ks) {
+                    let kw = min(GEMM.ks, k - k0)
+                    let kEnd = k0 + kw, mp = icEnd - ic
+                    packA(depth: k0..<kEnd, panels: ic..<icEnd, origin: ic, layoutPanels: mp, into: aBuffer)
+                    let aPiece = UnsafePointer(aBuffer)
+                    for jc in stride(from: nPanels.lowerBound, to: nPanels.upperBound, by: ncp) {
+                        let jcEnd = min(jc + ncp, nPanels.upperBound), np = jcEnd - jc
+                        let bPiece = UnsafePointer(bBuffer)
+                        if packedB == nil, case .unpacked(let bo) = b {
+                            GEMM.packBBlocked(bo, n: n, depth: k0..<kEnd, panels: jc..<jcEnd, origin: jc, layoutPanels: np, into: bBuffer)
+                        }
+                        tiles.blocks(panelsM: ic..<icEnd, panelsN: jc..<jcEnd, depth: k0..<kEnd, buffer: cBuffer) { ip, pc in
+                            aPiece + (pc - k0) * 6 * mp + (ip - ic) * 6 * min(GEMM.kc, kEnd - pc)
+                        } bPanel: { jp, pc in
+                            if let packedB { return packedB + jp * 16 * packedDepth + pc * 16 }
+                            return bPiece + (pc - k0) * 16 * np + (jp - jc) * 16 * min(GEMM.kc, kEnd - pc)
                         }
                     }
                 }
             }
         }
 
-        /// B packed per (NC columns × KS depth) piece; A shared (packed whole, in KC
-        /// depth blocks of all its panels), or — when `packedA` is `nil` — packed per
-        /// (MC × KS) piece too. `cBuffer` as in ``streamingA``.
+        /// One unit (``Work``) of C with B packed per (NC columns × KS depth) piece; A shared (packed
+        /// whole, in KC depth blocks of all its panels; the unit lies in one super-block of it), or —
+        /// when `packedA` is `nil` — packed per (MC × KS) piece too. `cBuffer` as in ``streamingA``.
         func streamingB(mPanels: Range<Int>, nPanels: Range<Int>, packedA: UnsafePointer<Float>?,
                         aBuffer: UnsafeMutablePointer<Float>, bBuffer: UnsafeMutablePointer<Float>,
                         cBuffer: UnsafeMutablePointer<Float>, tiles: Tiles) {
             guard case .unpacked(let bo) = b else { return }
             let mcp = GEMM.mc / 6, ncp = GEMM.nc / 16
-            // Row super-blocks of shared A small enough to stay in L3 (B pieces are packed once per super-block).
-            let msp = max(mcp, sharedBlock / (6 * k) / mcp * mcp)
-            for ms in stride(from: mPanels.lowerBound, to: mPanels.upperBound, by: packedA == nil ? max(1, mPanels.count) : msp) {
-                let msEnd = packedA == nil ? mPanels.upperBound : min(ms + msp, mPanels.upperBound)
-                for jc in stride(from: nPanels.lowerBound, to: nPanels.upperBound, by: ncp) {
-                    let jcEnd = min(jc + ncp, nPanels.upperBound), np = jcEnd - jc
-                    for k0 in stride(from: 0, to: k, by: GEMM.ks) {
-                        let kw = min(GEMM.ks, k - k0), kEnd = k0 + kw
-                        GEMM.packBBlocked(bo, n: n, depth: k0..<kEnd, panels: jc..<jcEnd, origin: jc, layoutPanels: np, into: bBuffer)
-                        let bPiece = UnsafePointer(bBuffer)
-                        for ic in stride(from: ms, to: msEnd, by: mcp) {
-                            let icEnd = min(ic + mcp, msEnd), mp = icEnd - ic
-                            let aPiece = UnsafePointer(aBuffer)
-                            if packedA == nil {
-                                packA(depth: k0..<kEnd, panels: ic..<icEnd, origin: ic, layoutPanels: mp, into: aBuffer)
-                            }
-                            let allPanels = self.mPanelCount
-                            tiles.blocks(panelsM: ic..<icEnd, panelsN: jc..<jcEnd, depth: k0..<kEnd, buffer: cBuffer) { ip, pc in
-                                if let packedA { return packedA + pc * 6 * allPanels + ip * 6 * min(GEMM.kc, k - pc) }
-                                return aPiece + (pc - k0) * 6 * mp + (ip - ic) * 6 * min(GEMM.kc, kEnd - pc)
-                            } bPanel: { jp, pc in
-                                bPiece + (pc - k0) * 16 * np + (jp - jc) * 16 * min(GEMM.kc, kEnd - pc)
-                            }
+            let allPanels = mPanelCount
+            for jc in stride(from: nPanels.lowerBound, to: nPanels.upperBound, by: ncp) {
+                let jcEnd = min(jc + ncp, nPanels.upperBound), np = jcEnd - jc
+                for k0 in stride(from: 0, to: k, by: GEMM.ks) {
+                    let kw = min(GEMM.ks, k - k0), kEnd = k0 + kw
+                    GEMM.packBBlocked(bo, n: n, depth: k0..<kEnd, panels: jc..<jcEnd, origin: jc, layoutPanels: np, into: bBuffer)
+                    let bPiece = UnsafePointer(bBuffer)
+                    for ic in stride(from: mPanels.lowerBound, to: mPanels.upperBound, by: mcp) {
+                        let icEnd = min(ic + mcp, mPanels.upperBound), mp = icEnd - ic
+                        let aPiece = UnsafePointer(aBuffer)
+                        if packedA == nil {
+                            packA(depth: k0..<kEnd, panels: ic..<icEnd, origin: ic, layoutPanels: mp, into: aBuffer)
+                        }
+                        tiles.blocks(panelsM: ic..<icEnd, panelsN: jc..<jcEnd, depth: k0..<kEnd, buffer: cBuffer) { ip, pc in
+                            if let packedA { return packedA + pc * 6 * allPanels + ip * 6 * min(GEMM.kc, k - pc) }
+                            return aPiece + (pc - k0) * 6 * mp + (ip - ic) * 6 * min(GEMM.kc, kEnd - pc)
+                        } bPanel: { jp, pc in
+                            bPiece + (pc - k0) * 16 * np + (jp - jc) * 16 * min(GEMM.kc, kEnd - pc)
                         }
                     }
-            }
+                }
             }
         }
     }
