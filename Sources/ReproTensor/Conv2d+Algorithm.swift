@@ -19,6 +19,11 @@ extension PreparedConv2d {
         /// Winograd F(2×2, 3×3): 2.25× fewer multiplications, error closer to
         /// ``direct``. Same shapes as ``winograd``; never chosen by the rule.
         case winogradF2x3
+        /// Winograd F(6×6, 3×3): 5.06× fewer multiplications (fewer still wasted on tiles
+        /// past the image only when the output is large); its transforms scale by up to 32 and
+        /// 5.25, so its rounding error is 1.5–2× ``winograd``'s (see docs/tensor.md). Same shapes
+        /// as ``winograd``; never chosen by the rule (it does not make RetinaNet faster here).
+        case winogradF6x3
 
         /// The Winograd tile, if this is a Winograd algorithm.
         var winogradVariant: WinogradTransform.Variant? {
@@ -26,12 +31,13 @@ extension PreparedConv2d {
             case .direct: nil
             case .winograd: .f4x3
             case .winogradF2x3: .f2x3
+            case .winogradF6x3: .f6x3
             }
         }
     }
 
     /// The kernel path a forward call runs, in words: `gemm` (a pointwise convolution on the
-    /// GEMM), `direct`, `winograd F(4x4,3x3)`, `winograd F(2x2,3x3)`, or — with ``Runtime/benchmark``
+    /// GEMM), `direct`, `winograd F(4x4,3x3)`, `winograd F(2x2,3x3)`, `winograd F(6x6,3x3)`, or — with ``Runtime/benchmark``
     /// on and no algorithm forced — `autotuned (…)` naming the autotuner's candidates.
     ///
     /// ```swift
@@ -44,6 +50,7 @@ extension PreparedConv2d {
         case .direct: return packedTransposed != nil ? "gemm" : "direct"
         case .winograd: return "winograd F(4x4,3x3)"
         case .winogradF2x3: return "winograd F(2x2,3x3)"
+        case .winogradF6x3: return "winograd F(6x6,3x3)"
         }
     }
 

@@ -13,7 +13,7 @@ import Testing
     /// blocks, several output-channel ranges, more than one channel block.
     static let cases: [Case] = {
         var out: [Case] = []
-        for alg in [PreparedConv2d.Algorithm.winograd, .winogradF2x3] {
+        for alg in [PreparedConv2d.Algorithm.winograd, .winogradF2x3, .winogradF6x3] {
             out += [
                 Case(alg: alg),
                 Case(n: 2, c: 3, h: 1, w: 1, o: 4, alg: alg),                   // 1×1 image, padding 1
@@ -126,7 +126,8 @@ import Testing
             exact[(oc * h + y) * w + xx] = s
         }}}
         let scale = exact.map(abs).max()!
-        for (alg, bound) in [(PreparedConv2d.Algorithm.direct, 2e-6), (.winogradF2x3, 2e-6), (.winograd, 3e-5)] {
+        for (alg, bound) in [(PreparedConv2d.Algorithm.direct, 2e-6), (.winogradF2x3, 2e-6), (.winograd, 3e-5),
+                             (.winogradF6x3, 3e-5)] {
             let y: [Float] = try PreparedConv2d(weight: weight, padding: (1, 1), algorithm: alg).forward(x, threads: 2).scalars()
             let err = zip(y, exact).map { abs(Double($0) - $1) }.max()!
             print("winograd accuracy: \(alg.rawValue) max abs \(err), relative to max |y| \(err / scale)")

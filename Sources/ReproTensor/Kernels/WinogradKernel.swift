@@ -327,7 +327,7 @@ extension WinogradKernel {
                 }
                 return
             }
-            let out = tmp + 36  // α² transformed vectors of one tile
+            let out = tmp + a2  // α² transformed vectors of one tile, after the column pass's α²
             for ti in tiles {
                 let ty = ti / tileCols, tx = ti % tileCols, t = ti - tiles.lowerBound
                 let src = input + ((n * hp + ty * m) * wp + tx * m) * cp
@@ -346,6 +346,19 @@ extension WinogradKernel {
                         for i in 0..<4 {
                             let r = WinogradSIMD.input2(tmp[i * 4], tmp[i * 4 + 1], tmp[i * 4 + 2], tmp[i * 4 + 3])
                             st(r.0, i, 0); st(r.1, i, 1); st(r.2, i, 2); st(r.3, i, 3)
+                        }
+                    } else if m == 6 {
+                        for j in 0..<8 {
+                            let r = WinogradSIMD.input6(ld(0, j), ld(1, j), ld(2, j), ld(3, j), ld(4, j), ld(5, j),
+                                                        ld(6, j), ld(7, j))
+                            tmp[j] = r.0; tmp[8 + j] = r.1; tmp[16 + j] = r.2; tmp[24 + j] = r.3
+                            tmp[32 + j] = r.4; tmp[40 + j] = r.5; tmp[48 + j] = r.6; tmp[56 + j] = r.7
+                        }
+                        for i in 0..<8 {
+                            let q = tmp + i * 8
+                            let r = WinogradSIMD.input6(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7])
+                            st(r.0, i, 0); st(r.1, i, 1); st(r.2, i, 2); st(r.3, i, 3)
+                            st(r.4, i, 4); st(r.5, i, 5); st(r.6, i, 6); st(r.7, i, 7)
                         }
                     } else {
                         for j in 0..<6 {
@@ -417,7 +430,7 @@ extension WinogradKernel {
             typealias V = SIMD8<Float>
             let width = panels.count * 16, o0 = panels.lowerBound * 16, o1 = min(panels.upperBound * 16, g.outChannels)
             let oh = g.outHeight, ow = g.outWidth, oc = g.outChannels, plane = oh * ow
-            let y = tmp + 40  // m·m results
+            let y = tmp + m * alpha  // m·m results, after the column pass's m·α
             var e = epilogue.tile
             for ti in tiles {
                 let ty = ti / tileCols, tx = ti % tileCols
@@ -444,6 +457,21 @@ extension WinogradKernel {
                         for i in 0..<2 {
                             let r = WinogradSIMD.output2(tmp[i * 4], tmp[i * 4 + 1], tmp[i * 4 + 2], tmp[i * 4 + 3])
                             y[i * 2] = epilogue.apply(r.0, channel: o8); y[i * 2 + 1] = epilogue.apply(r.1, channel: o8)
+                        }
+                    } else if m == 6 {
+                        for j in 0..<8 {
+                            let r = WinogradSIMD.output6(ld(0, j), ld(1, j), ld(2, j), ld(3, j), ld(4, j), ld(5, j),
+                                                         ld(6, j), ld(7, j))
+                            tmp[j] = r.0; tmp[8 + j] = r.1; tmp[16 + j] = r.2
+                            tmp[24 + j] = r.3; tmp[32 + j] = r.4; tmp[40 + j] = r.5
+                        }
+                        for i in 0..<6 {
+                            let q = tmp + i * 8
+                            let r = WinogradSIMD.output6(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7])
+                            let row = y + i * 6
+                            row[0] = epilogue.apply(r.0, channel: o8); row[1] = epilogue.apply(r.1, channel: o8)
+                            row[2] = epilogue.apply(r.2, channel: o8); row[3] = epilogue.apply(r.3, channel: o8)
+                            row[4] = epilogue.apply(r.4, channel: o8); row[5] = epilogue.apply(r.5, channel: o8)
                         }
                     } else {
                         for j in 0..<6 {
@@ -487,6 +515,10 @@ extension WinogradKernel {
         let m: UnsafeMutablePointer<Float>
         let tmp: UnsafeMutablePointer<SIMD8<Float>>
 
+        /// Vectors of the transform temporaries: the largest tile's column pass and result (2·α² for
+        /// the input transform of F(6×6, 3×3), α = 8).
+        static let tmpVectors = 128
+
         /// Float counts of `v` and `m`, each rounded up to a whole cache line.
         private static func counts(_ b: Plan.Blocking) -> (v: Int, m: Int) {
             ((b.a2 * b.vStride + 15) / 16 * 16, (b.a2 * b.mStride + 15) / 16 * 16)
@@ -495,14 +527,14 @@ extension WinogradKernel {
         /// Bytes of one thread's scratch (a multiple of 64).
         static func bytes(_ b: Plan.Blocking) -> Int {
             let c = counts(b)
-            return (c.v + c.m) * 4 + 80 * MemoryLayout<SIMD8<Float>>.stride
+            return (c.v + c.m) * 4 + tmpVectors * MemoryLayout<SIMD8<Float>>.stride
         }
 
         init(_ b: Plan.Blocking, at raw: UnsafeMutableRawPointer) {
             let c = Self.counts(b)
             v = raw.bindMemory(to: Float.self, capacity: c.v)
             m = (raw + c.v * 4).bindMemory(to: Float.self, capacity: c.m)
-            tmp = (raw + (c.v + c.m) * 4).bindMemory(to: SIMD8<Float>.self, capacity: 80)
+            tmp = (raw + (c.v + c.m) * 4).bindMemory(to: SIMD8<Float>.self, capacity: Self.tmpVectors)
         }
     }
 }

@@ -18,12 +18,14 @@
 /// t.alpha   // 6 — the input tile; 36 products per 16 outputs instead of 144
 /// ```
 @_spi(Kernels) public struct WinogradTransform: Sendable {
-    /// The two supported tile sizes.
+    /// The supported tile sizes.
     @_spi(Kernels) public enum Variant: Int, Sendable, CaseIterable {
         /// F(2×2, 3×3): 4×4 input tiles, 16 products per 4 outputs (2.25× fewer than direct).
         case f2x3 = 2
         /// F(4×4, 3×3): 6×6 input tiles, 36 products per 16 outputs (4× fewer than direct).
         case f4x3 = 4
+        /// F(6×6, 3×3): 8×8 input tiles, 64 products per 36 outputs (5.06× fewer than direct).
+        case f6x3 = 6
     }
 
     /// The variant.
@@ -41,7 +43,8 @@
     /// `G` flattened row-major (α × 3), for ``transformFilter(_:into:)``.
     let gFlat: [Double]
 
-    /// The transform matrices of `variant` (interpolation points 0, ±1, (±2,) ∞).
+    /// The transform matrices of `variant`: interpolation points 0, ±1, ∞ (F(2×2)), plus ±2
+    /// (F(4×4)), plus ±½ (F(6×6)). Every coefficient of `Bᵀ` and `Aᵀ` is exact in `Float`.
     @_spi(Kernels) public init(_ variant: Variant) {
         self.variant = variant
         switch variant {
@@ -55,6 +58,17 @@
             let s = 1.0 / 6, t = 1.0 / 12, u = 1.0 / 24
             g = [[0.25, 0, 0], [-s, -s, -s], [-s, s, -s], [u, t, s], [u, -t, s], [0, 0, 1]]
             at = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]]
+        case .f6x3:
+            bt = [[1, 0, -5.25, 0, 5.25, 0, -1, 0], [0, 1, 1, -4.25, -4.25, 1, 1, 0],
+                  [0, -1, 1, 4.25, -4.25, -1, 1, 0], [0, 0.5, 0.25, -2.5, -1.25, 2, 1, 0],
+                  [0, -0.5, 0.25, 2.5, -1.25, -2, 1, 0], [0, 2, 4, -2.5, -5, 0.5, 1, 0],
+                  [0, -2, 4, 2.5, -5, -0.5, 1, 0], [0, -1, 0, 5.25, 0, -5.25, 0, 1]]
+            let r = 2.0 / 9, s = 1.0 / 90, t = 1.0 / 45, u = 2.0 / 45
+            let p = 32.0 / 45, q = 16.0 / 45, v = 8.0 / 45
+            g = [[1, 0, 0], [-r, -r, -r], [-r, r, -r], [s, t, u], [s, -t, u], [p, q, v], [p, -q, v], [0, 0, 1]]
+            at = [[1, 1, 1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0.5, -0.5, 0], [0, 1, 1, 4, 4, 0.25, 0.25, 0],
+                  [0, 1, -1, 8, -8, 0.125, -0.125, 0], [0, 1, 1, 16, 16, 0.0625, 0.0625, 0],
+                  [0, 1, -1, 32, -32, 0.03125, -0.03125, 1]]
         }
         gFlat = g.flatMap { $0 }
     }
@@ -203,5 +217,41 @@ enum WinogradSIMD {
         let y2 = (m1 + m2).addingProduct(p4, m3).addingProduct(p4, m4)
         let y3 = (m1 - m2).addingProduct(p8, m3).addingProduct(n8, m4) + m5
         return (y0, y1, y2, y3)
+    }
+
+    /// F(6,3) input: rows of `Bᵀ` applied to `(d0…d7)`.
+    @inline(__always)
+    static func input6(_ d0: V, _ d1: V, _ d2: V, _ d3: V, _ d4: V, _ d5: V, _ d6: V, _ d7: V)
+        -> (V, V, V, V, V, V, V, V) {
+        let a = V(repeating: 5.25), b = V(repeating: 4.25), h = V(repeating: 0.5), q = V(repeating: 0.25)
+        let f = V(repeating: 2.5), e = V(repeating: 1.25), two = V(repeating: 2), four = V(repeating: 4)
+        let five = V(repeating: 5)
+        let r0 = (d0.addingProduct(-a, d2).addingProduct(a, d4)) - d6
+        let r1 = ((d1 + d2).addingProduct(-b, d3).addingProduct(-b, d4) + d5) + d6
+        let r2 = (((-d1) + d2).addingProduct(b, d3).addingProduct(-b, d4) - d5) + d6
+        let r3 = (h * d1).addingProduct(q, d2).addingProduct(-f, d3).addingProduct(-e, d4).addingProduct(two, d5) + d6
+        let r4 = (-h * d1).addingProduct(q, d2).addingProduct(f, d3).addingProduct(-e, d4).addingProduct(-two, d5) + d6
+        let r5 = (two * d1).addingProduct(four, d2).addingProduct(-f, d3).addingProduct(-five, d4).addingProduct(h, d5) + d6
+        let r6 = (-two * d1).addingProduct(four, d2).addingProduct(f, d3).addingProduct(-five, d4).addingProduct(-h, d5) + d6
+        let r7 = ((-d1).addingProduct(a, d3).addingProduct(-a, d5)) + d7
+        return (r0, r1, r2, r3, r4, r5, r6, r7)
+    }
+
+    /// F(6,3) output: rows of `Aᵀ` applied to `(m0…m7)`.
+    @inline(__always)
+    static func output6(_ m0: V, _ m1: V, _ m2: V, _ m3: V, _ m4: V, _ m5: V, _ m6: V, _ m7: V)
+        -> (V, V, V, V, V, V) {
+        @inline(__always) func c(_ x: Float) -> V { V(repeating: x) }
+        let sum = m1 + m2, diff = m1 - m2
+        let y0 = (((((m0 + m1) + m2) + m3) + m4) + m5) + m6
+        let y1 = diff.addingProduct(c(2), m3).addingProduct(c(-2), m4).addingProduct(c(0.5), m5).addingProduct(c(-0.5), m6)
+        let y2 = sum.addingProduct(c(4), m3).addingProduct(c(4), m4).addingProduct(c(0.25), m5).addingProduct(c(0.25), m6)
+        let y3 = diff.addingProduct(c(8), m3).addingProduct(c(-8), m4).addingProduct(c(0.125), m5)
+            .addingProduct(c(-0.125), m6)
+        let y4 = sum.addingProduct(c(16), m3).addingProduct(c(16), m4).addingProduct(c(0.0625), m5)
+            .addingProduct(c(0.0625), m6)
+        let y5 = diff.addingProduct(c(32), m3).addingProduct(c(-32), m4).addingProduct(c(0.03125), m5)
+            .addingProduct(c(-0.03125), m6) + m7
+        return (y0, y1, y2, y3, y4, y5)
     }
 }

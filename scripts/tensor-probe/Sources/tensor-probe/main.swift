@@ -36,13 +36,16 @@ do {
             runningVariance: try Tensor(shape: [24], scalars: floats(24).map { $0 * $0 + 0.1 }), eps: 1e-5)
         record("conv3x3", try PreparedConv2d(weight: try tensor([24, 16, 3, 3]), bias: try tensor([24]), padding: (1, 1),
                                      normalization: bn, relu: true)(x))
-        // 3×3 stride 1 with ≥ 32 channels: Winograd F(4×4, 3×3) by the shape rule; F(2×2, 3×3) forced.
+        // 3×3 stride 1 with ≥ 32 channels: Winograd F(4×4, 3×3) by the shape rule; F(2×2, 3×3) and
+        // F(6×6, 3×3) forced.
         let xw = try tensor([2, 40, 11, 13])
         let w3 = try tensor([36, 40, 3, 3], scale: 0.2), b3 = try tensor([36])
         record("conv3x3-winograd", try PreparedConv2d(weight: w3, bias: b3, padding: (1, 1), relu: true)(xw))
         record("conv3x3-winograd-nhwc", try PreparedConv2d(weight: w3, bias: b3, padding: (1, 1))
             .forward(nhwc: try xw.permuted([0, 2, 3, 1]).contiguous(), threads: 2))
         record("conv3x3-winogradF2x3", try PreparedConv2d(weight: w3, padding: (0, 0), algorithm: .winogradF2x3)(xw))
+        record("conv3x3-winogradF6x3", try PreparedConv2d(weight: w3, bias: b3, padding: (1, 1), relu: true,
+                                                         algorithm: .winogradF6x3)(xw))
         record("conv3x3s2", try PreparedConv2d(weight: try tensor([24, 16, 3, 3]), stride: (2, 2), padding: (1, 1))(x))
         // ≥ 64 input channels, one group: the implicit-GEMM form of the direct convolution.
         let xg = try tensor([2, 70, 9, 11]), wg = try tensor([20, 70, 3, 3], scale: 0.2)
