@@ -131,6 +131,30 @@ import Testing
         }
     }
 
+    @Test func claimedUnitsAlongOneSide() {
+        // The rule the GEMM driver and the sample-tree product share: units cover the panels once
+        // in order, none larger than a block, sizes within one panel; with several threads every
+        // thread gets a unit, and at least three when there are enough panels.
+        for panels in 1...60 {
+            for block in [1, 4, 24] {
+                for parts in 1...4 where parts <= panels {
+                    let units = GEMM.claimedUnits(panels: panels, blockPanels: block, parts: parts)
+                    let ranges = (0..<units).map { ($0 * panels / units)..<(($0 + 1) * panels / units) }
+                    let label = "panels \(panels) block \(block) parts \(parts) units \(units)"
+                    #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == panels, "\(label)")
+                    #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "\(label)")
+                    #expect(ranges.allSatisfy { !$0.isEmpty && $0.count <= block }, "\(label)")
+                    #expect(ranges.map(\.count).max()! - ranges.map(\.count).min()! <= 1, "\(label)")
+                    if parts > 1 {
+                        #expect(units >= parts, "\(label)")
+                        // A multiple of the threads unless every unit is already one panel.
+                        if panels >= 3 * parts { #expect(units >= 3 * parts && (units == panels || units % parts == 0), "\(label)") }
+                    }
+                }
+            }
+        }
+    }
+
     @Test func concurrentCallersGetTheSameBits() async {
         // Two callers at once: one gets the pool's workspace, the other a temporary one
         // (and the pool's threads, or runs serially) — same bits either way.

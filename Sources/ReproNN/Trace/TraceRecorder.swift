@@ -205,35 +205,23 @@ public final class TraceRecorder: @unchecked Sendable {
     }
 
     /// SHA-256 (hex) of each tensor's element bytes, on up to `threads` threads of the current
-    /// pool: the tensors go to the threads largest first, each to the least loaded one (the
-    /// digests do not depend on where they ran), and each thread hashes its tensors in pairs of
-    /// similar size.
+    /// pool: the tensors are paired largest first (each pair hashed together, two similar sizes),
+    /// and the threads claim the pairs in that order as they go (the digests do not depend on
+    /// where they ran).
     static func sha256(_ tensors: [Tensor], sizes: [Int], threads: Int) -> [String] {
         let order = sizes.indices.sorted { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 }
-        let t = max(1, min(threads, tensors.count))
-        var bins = [[Int]](repeating: [], count: t), load = [Int](repeating: 0, count: t)
-        for i in order {
-            let b = load.indices.min { load[$0] != load[$1] ? load[$0] < load[$1] : $0 < $1 }!
-            bins[b].append(i)
-            load[b] += sizes[i]
-        }
+        let pairs = (order.count + 1) / 2
         var out = [String](repeating: "", count: tensors.count)
         out.withUnsafeMutableBufferPointer { results in
             let results = results
-            ThreadPool.current.run(participants: t) { p in
-                let mine = bins[p]
-                var k = 0
-                while k < mine.count {
-                    if k + 1 < mine.count {
-                        let (i, j) = (mine[k], mine[k + 1])
-                        let (a, b) = tensors[i].withElementBytes { pa in tensors[j].withElementBytes { pb in SHA256.hash(pa, pb) } }
-                        results[i] = a.hex
-                        results[j] = b.hex
-                        k += 2
-                    } else {
-                        results[mine[k]] = TraceDigest.sha256.digest(tensors[mine[k]])
-                        k += 1
-                    }
+            ThreadPool.current.forEachClaimedChunk(pairs, threads: max(1, threads)) { k, _ in
+                if 2 * k + 1 < order.count {
+                    let (i, j) = (order[2 * k], order[2 * k + 1])
+                    let (a, b) = tensors[i].withElementBytes { pa in tensors[j].withElementBytes { pb in SHA256.hash(pa, pb) } }
+                    results[i] = a.hex
+                    results[j] = b.hex
+                } else {
+                    results[order[2 * k]] = TraceDigest.sha256.digest(tensors[order[2 * k]])
                 }
             }
         }

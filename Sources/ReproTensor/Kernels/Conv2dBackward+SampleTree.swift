@@ -82,10 +82,11 @@ extension Conv2dBackward {
             m: oc, n: width, depth: plane, samples: g.batch, firstSample: firstSample,
             packSample: { n, packedA, packedB in
                 let a = GEMM.Operand(dy + n * plane * oc, rowStride: 1, colStride: oc), xs = x + n * sampleFloats
-                ThreadPool.current.run(participants: packers) { p in
-                    GEMM.packABlocked(a, m: oc, depth: 0..<plane, panels: (p * mPanels / packers)..<((p + 1) * mPanels / packers),
+                let units = packers == 1 ? 1 : min(max(mPanels, nPanels), 3 * packers)
+                ThreadPool.current.forEachClaimedChunk(units, threads: packers) { u, _ in
+                    GEMM.packABlocked(a, m: oc, depth: 0..<plane, panels: (u * mPanels / units)..<((u + 1) * mPanels / units),
                                       origin: 0, layoutPanels: mPanels, into: packedA)
-                    let panels = (p * nPanels / packers)..<((p + 1) * nPanels / packers)
+                    let panels = (u * nPanels / units)..<((u + 1) * nPanels / units)
                     GEMM.inKCBlocks(depth: 0..<plane, panels: panels, origin: 0, layoutPanels: nPanels, width: 16, into: packedB) {
                         if c % 16 == 0 {
                             packTapMajorColumns(g, sample: xs, depth: $0, panels: panels, into: $1)

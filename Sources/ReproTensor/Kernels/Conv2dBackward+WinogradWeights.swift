@@ -97,19 +97,21 @@ extension Conv2dBackward {
         }
     }
 
-    /// One sample's `dW` (OIHW) by the Winograd path: the 16 frequency products (threads take
-    /// frequencies), then the output transform (threads take row panels of output channels).
+    /// One sample's `dW` (OIHW) by the Winograd path: the 16 frequency products (threads claim
+    /// frequencies as they go), then the output transform (threads take row panels of output channels).
     static func winogradSampleWeightGradient(
         _ g: ConvGeometry, layout: WinogradWeightLayout, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
         out: UnsafeMutablePointer<Float>, ws: UnsafeMutablePointer<Float>, threads: Int, tapMajor: Bool
     ) {
         let products = ws, wide = Runtime.usesAVX512
         let tileFloats = layout.mPanels * layout.nPanels * 96
-        ThreadPool.current.run(participants: layout.participants) { p in
+        // Every frequency's products are computed whole by whoever claims it (the participant only
+        // picks the packing scratch), so the split never changes a bit.
+        ThreadPool.current.forEachClaimedChunk(16, threads: layout.participants) { xi, p in
             let panels = ws + layout.productFloats + p * layout.panelFloats
             let packedA = panels, packedB = panels + layout.mPanels * 6 * GEMM.kc
             let row = packedB + layout.nPanels * 16 * GEMM.kc
-            for xi in (p * 16 / layout.participants)..<((p + 1) * 16 / layout.participants) {
+            do {
                 let m = products + xi * tileFloats
                 for t0 in stride(from: 0, to: layout.tiles, by: GEMM.kc) {
                     let kcb = min(GEMM.kc, layout.tiles - t0)

@@ -1,10 +1,21 @@
-/// The blocked loops of ``GEMM``: the static thread split, operand packing and
+/// The blocked loops of ``GEMM``: the units of C the threads claim, operand packing and
 /// the cache blocking around the micro-kernel.
 ///
 /// Neither the block sizes, nor the split, nor which operand is packed whole
 /// change a bit: every output is one FMA chain over `p = 0..<k` in order,
 /// continued across K blocks through C itself.
 extension GEMM {
+    /// How many units the threads claim along a side of `panels` panels, cut in cache blocks of
+    /// `blockPanels`: for one thread one unit per block; for several at least three units per
+    /// thread where the panels allow, a multiple of `parts` (so that threads of equal speed
+    /// finish together) unless every unit is a single panel, and each unit at most one block.
+    /// Unit `v` is the panels `v·panels/units ..< (v+1)·panels/units`.
+    static func claimedUnits(panels: Int, blockPanels: Int, parts: Int) -> Int {
+        if parts <= 1 { return max(1, (panels + blockPanels - 1) / blockPanels) }
+        let perPart = max(3, (panels + parts * blockPanels - 1) / (parts * blockPanels))
+        return max(1, min(panels, parts * perPart))
+    }
+
     /// The B operand as given to ``Driver``.
     enum BSource {
         /// Row/column-strided B, packed by the driver.
@@ -155,13 +166,8 @@ extension GEMM {
                 let block = splitM ? GEMM.mc / GEMM.mr : GEMM.nc / GEMM.nr
                 if both {
                     unitsPerSuperBlock = parts
-                } else if parts == 1 {
-                    unitsPerSuperBlock = (splitPanels + block - 1) / block
                 } else {
-                    // A multiple of the threads (at least three units each), so that threads of equal
-                    // speed finish together; each unit at most one cache block.
-                    let perPart = max(3, (splitPanels + parts * block - 1) / (parts * block))
-                    unitsPerSuperBlock = min(splitPanels, parts * perPart)
+                    unitsPerSuperBlock = GEMM.claimedUnits(panels: splitPanels, blockPanels: block, parts: parts)
                 }
                 if sharedOther {
                     // Super-blocks of the shared operand: a whole number of cache blocks that fit

@@ -126,9 +126,13 @@ extension GEMM {
                 let range = c0..<min(c0 + chunk, samples)
                 // Pack the chunk's operands once, shared by the threads.
                 for s in range { packSample(s, ws + (s - c0) * aFloats, ws + chunk * aFloats + (s - c0) * bFloats) }
-                ThreadPool.current.run(participants: parts) { p in
-                    let split = byRows ? mPanels : nPanels
-                    let own = (p * split / parts)..<((p + 1) * split / parts)
+                // The threads claim units of panels along the split side, each at most one block;
+                // every tile's tree is computed whole by whoever claims it, so the split never
+                // changes a bit.
+                let split = byRows ? mPanels : nPanels
+                let units = claimedUnits(panels: split, blockPanels: byRows ? rowPanels : colPanels, parts: parts)
+                ThreadPool.current.forEachClaimedChunk(units, threads: parts) { u, p in
+                    let own = (u * split / units)..<((u + 1) * split / units)
                     let scratch = ws + shared + (chunked ? stackFloats : 0) + p * perThread
                     for ic in stride(from: byRows ? own.lowerBound : 0, to: byRows ? own.upperBound : mPanels, by: rowPanels) {
                         let icEnd = min(ic + rowPanels, byRows ? own.upperBound : mPanels)
@@ -149,15 +153,16 @@ extension GEMM {
 
     /// Packs one sample's operands for ``sampleTreeMultiply(m:n:depth:samples:firstSample:packSample:outputs:ldc:columns:threads:chunkFloats:)``:
     /// `a` (`m × depth`) as 6-row panels and `b` (`depth × n`) as 16-column panels, each over the
-    /// whole depth in KC depth blocks of all panels (a pure copy; threads take panel ranges).
+    /// whole depth in KC depth blocks of all panels (a pure copy; threads claim panel ranges).
     static func packSampleOperands(a: Operand, b: Operand, m: Int, n: Int, depth: Int,
                                    intoA: UnsafeMutablePointer<Float>, intoB: UnsafeMutablePointer<Float>, threads: Int) {
         let mPanels = (m + mr - 1) / mr, nPanels = (n + nr - 1) / nr
         let packers = min(max(threads, 1), max(1, (mPanels * 6 + nPanels * 16) * depth / packGrain))
-        ThreadPool.current.run(participants: packers) { p in
-            packABlocked(a, m: m, depth: 0..<depth, panels: (p * mPanels / packers)..<((p + 1) * mPanels / packers),
+        let units = packers == 1 ? 1 : min(max(mPanels, nPanels), 3 * packers)
+        ThreadPool.current.forEachClaimedChunk(units, threads: packers) { u, _ in
+            packABlocked(a, m: m, depth: 0..<depth, panels: (u * mPanels / units)..<((u + 1) * mPanels / units),
                          origin: 0, layoutPanels: mPanels, into: intoA)
-            packBBlocked(b, n: n, depth: 0..<depth, panels: (p * nPanels / packers)..<((p + 1) * nPanels / packers),
+            packBBlocked(b, n: n, depth: 0..<depth, panels: (u * nPanels / units)..<((u + 1) * nPanels / units),
                          origin: 0, layoutPanels: nPanels, into: intoB)
         }
     }

@@ -11,7 +11,7 @@
 /// C[i, j] = epilogue(((partial[0] + partial[1]) + partial[2]) + …)
 /// ```
 ///
-/// Segments are independent work items spread statically over the threads;
+/// Segments are independent work items the threads claim as they go;
 /// their partial products go to the ``ThreadPool`` workspace and are added
 /// left to right, in segment order, then the epilogue is applied once. The
 /// bits depend on the shape only — not on the thread count.
@@ -54,9 +54,11 @@ extension GEMM {
         let total = partialFloats + parts * perThread
         ThreadPool.current.withWorkspace(bytes: total * 4) { raw in
             let partial = raw.bindMemory(to: Float.self, capacity: total)
-            ThreadPool.current.run(participants: parts) { p in
+            // Each segment's chain is computed whole by whoever claims it (the participant only
+            // picks the scratch), so the split never changes a bit.
+            ThreadPool.current.forEachClaimedChunk(segments, threads: parts) { s, p in
                 let scratch = UnsafeMutableRawPointer(partial + partialFloats + p * perThread)
-                for s in (p * segments / parts)..<((p + 1) * segments / parts) {
+                do {
                     let k0 = s * segmentLength, kw = min(segmentLength, k - k0)
                     let aSeg = Operand(a.base + k0 * a.colStride, rowStride: a.rowStride, colStride: a.colStride)
                     let bSeg: BSource
