@@ -19,10 +19,10 @@ extension PreparedConv2d {
         /// Winograd F(2×2, 3×3): 2.25× fewer multiplications, error closer to
         /// ``direct``. Same shapes as ``winograd``; never chosen by the rule.
         case winogradF2x3
-        /// Winograd F(6×6, 3×3): 5.06× fewer multiplications (fewer still wasted on tiles
-        /// past the image only when the output is large); its transforms scale by up to 32 and
-        /// 5.25, so its rounding error is 1.5–2× ``winograd``'s (see docs/tensor.md). Same shapes
-        /// as ``winograd``; never chosen by the rule (it does not make RetinaNet faster here).
+        /// Winograd F(6×6, 3×3): 5.06× fewer multiplications, less on small maps (tiles overhang
+        /// the image); its transforms scale by up to 32 and 5.25, so its rounding error is 1.5–2×
+        /// ``winograd``'s (see docs/tensor.md). Same shapes as ``winograd``; never chosen by the
+        /// rule (it did not make a RetinaNet pass faster on the AVX2 CPU it was measured on).
         case winogradF6x3
 
         /// The Winograd tile, if this is a Winograd algorithm.
