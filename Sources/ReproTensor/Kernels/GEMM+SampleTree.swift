@@ -13,7 +13,7 @@ import _ReproKernelsAVX512
 /// canonical tree that come out are bit for bit those of per-sample GEMMs plus the tree adds.
 ///
 /// What changes is where the work happens: both operands of every sample are packed once
-/// (shared by the threads), and threads take ranges of 6 × 16 output tiles. For each block of
+/// (shared by the threads), and the threads claim runs of 6 × 16 output tiles. For each block of
 /// tiles, every sample's tile goes straight into a per-block stack of tree nodes (one node's
 /// tile per stack slot, L2-resident) and is merged there while it is still in L1; only the
 /// final nodes are written to memory. Per-sample products are never written out, which is what

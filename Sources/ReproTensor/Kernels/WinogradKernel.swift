@@ -14,9 +14,9 @@ import _ReproKernelsAVX512
 ///    and reloaded between channel blocks, which does not change the chain);
 /// 3. `Y = Aᵀ M A`, then the ``Epilogue``.
 ///
-/// Work is split statically into (image, block of tiles, output-channel range)
-/// chunks, sized from the shape alone (``tilesPerBlock(tilesPerImage:)``); no
-/// sum is split. The products run on a 6-tile × 16-channel micro-kernel
+/// Work is cut into (image, block of tiles, output-channel range) chunks, sized
+/// from the shape alone (``tilesPerBlock(tilesPerImage:)``), which the threads
+/// claim as they go; no sum is split. The products run on a 6-tile × 16-channel micro-kernel
 /// (twelve `SIMD8<Float>` accumulators).
 /// ``reference(_:input:weights:output:epilogue:)`` computes the same bits with
 /// scalar loops on NCHW.
