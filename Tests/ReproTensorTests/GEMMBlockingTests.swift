@@ -75,8 +75,10 @@ import Testing
         }
     }
 
-    @Test func sharedOperandSuperBlocksKeepTheBits() throws {
-        // A tiny super-block forces many passes over the shared operand (both strategies).
+    @Test(arguments: [0, GEMM.privateCopyFloats])
+    func sharedOperandSuperBlocksKeepTheBits(privateCopyLimit: Int) throws {
+        // A tiny super-block forces many passes over the shared operand (both strategies), packed
+        // once by the team (limit 0) or into a copy per thread (the default limit).
         for (m, n, k, split) in [(200, 70, 90, GEMM.Split.rows), (70, 300, 90, .columns), (200, 300, 40, .rows), (200, 300, 40, .columns)] {
             let a = seededFloats(m * k, seed: 21), b = seededFloats(k * n, seed: 22)
             var fast = [Float](repeating: .nan, count: m * n), ref = fast
@@ -87,7 +89,8 @@ import Testing
                     try onOwnPool(threads: threads) {
                         fast.withUnsafeMutableBufferPointer {
                             GEMM.Driver(m: m, n: n, k: k, a: A, b: .unpacked(B), c: $0.baseAddress!, ldc: n, epilogue: .none,
-                                        epilogueAxis: .columns, threads: threads, split: split, sharedBlock: 1).run()
+                                        epilogueAxis: .columns, threads: threads, split: split, sharedBlock: 1,
+                                        privateCopyLimit: privateCopyLimit).run()
                         }
                     }
                     #expect(bits(fast) == bits(ref), "\(m)x\(n)x\(k) \(split) threads \(threads)")

@@ -3,6 +3,7 @@ import Foundation
 
 // repro-bench [--threads 1,2] [--only peak,gemm,conv,modes,prepacked,gemmconv,accuracy,rule,dispatch,wgrad] [--reps N]
 //             [--algorithms direct,winograd,winogradF2x3,winogradF6x3] [--shapes 3x3_256-256_100x136,…] [--no-default]
+//             [--sizes 512,1024,2048] (the square SGEMMs of --only gemm)
 // Prints one line per measurement:
 //   `kind name threads gflops_best gflops_median gflops_per_cpu_second×threads`
 // The last column divides by process CPU time (threads summed) instead of wall
@@ -14,6 +15,7 @@ var reps = 5
 var algorithms: Set<String> = []
 var shapeFilter: Set<String> = []
 var defaultAlgorithm = true
+var gemmSizes = [512, 1024, 2048]
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     switch a {
@@ -21,6 +23,7 @@ while let a = args.popFirst() {
     case "--only": only = Set((args.popFirst() ?? "").split(separator: ",").map(String.init))
     case "--reps": reps = Int(args.popFirst() ?? "5") ?? 5
     case "--no-default": defaultAlgorithm = false
+    case "--sizes": gemmSizes = (args.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }
     case "--shapes": shapeFilter = Set((args.popFirst() ?? "").split(separator: ",").map(String.init))
     case "--algorithms": algorithms = Set((args.popFirst() ?? "").split(separator: ",").map(String.init))
     default: FileHandle.standardError.write("unknown argument \(a)\n".data(using: .utf8)!); exit(2)
@@ -39,7 +42,7 @@ if only.contains("peak") {
     }
 }
 if only.contains("gemm") {
-    for size in [512, 1024, 2048] {
+    for size in gemmSizes {
         let a = alignedBuffer(seeded(size * size, seed: 1)), b = alignedBuffer(seeded(size * size, seed: 2))
         let c = alignedBuffer([Float](repeating: 0, count: size * size))
         defer { a.deallocate(); b.deallocate(); c.deallocate() }

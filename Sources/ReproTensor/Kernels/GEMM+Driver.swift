@@ -37,6 +37,9 @@ extension GEMM {
         let split: Split
         /// Floats of a shared packed operand walked per pass (tests shrink it).
         let sharedBlock: Int
+        /// Largest whole operand (floats) each thread packs a copy of for itself (tests set 0 to
+        /// force one copy packed by the team).
+        let privateCopyLimit: Int
         /// Depth of the panels of a prepacked B (its full K; larger than `k`
         /// when this multiply covers one segment of it).
         var packedDepth: Int
@@ -50,10 +53,11 @@ extension GEMM {
 
         init(m: Int, n: Int, k: Int, a: Operand, b: BSource, c: UnsafeMutablePointer<Float>, ldc: Int,
              epilogue: Epilogue, epilogueAxis: EpilogueAxis, threads: Int, split: Split,
-             sharedBlock: Int = GEMM.sharedBlockFloats) {
+             sharedBlock: Int = GEMM.sharedBlockFloats, privateCopyLimit: Int = GEMM.privateCopyFloats) {
             self.m = m; self.n = n; self.k = k; self.a = a; self.b = b; self.c = c; self.ldc = ldc
             self.epilogue = epilogue; self.epilogueAxis = epilogueAxis; self.threads = max(1, threads); self.split = split
             self.sharedBlock = sharedBlock
+            self.privateCopyLimit = privateCopyLimit
             self.packedDepth = k
             self.scratch = nil
             self.im2col = nil
@@ -97,40 +101,54 @@ extension GEMM {
             let shared = both ? 0 : streamA ? (isPacked ? 0 : nPanels * 16 * k) : mPanels * 6 * k
             let aPiece = GEMM.mc * kw, bPieceFloats = both || !streamA ? GEMM.nc * kw : 0
             let piece = aPiece + bPieceFloats + GEMM.mc * GEMM.nc
+            // A small whole operand is packed by every thread into a copy of its own, at the start
+            // of its first unit, rather than once by all of them before the units: no team-wide
+            // wait between packing and multiplying, and no thread reads (or, on the next call,
+            // overwrites) cache lines the other core has just written.
+            let copies = shared > 0 && parts > 1 && shared <= privateCopyLimit ? parts : 1
             let pe = PaddedEpilogue(epilogue, channels: byRow ? m : n)
             defer { pe.deallocate() }
             let body = { (raw: UnsafeMutableRawPointer) in
-                let ws = raw.bindMemory(to: Float.self, capacity: shared + parts * piece)
-                let packers = min(threads, max(1, shared / GEMM.packGrain))
-                if shared > 0 {
-                    ThreadPool.current.run(participants: packers) { p in
-                        if streamA, case .unpacked(let bo) = b {
-                            let lo = p * nPanels / packers, hi = (p + 1) * nPanels / packers
-                            GEMM.packB(bo, n: n, depth: 0..<k, panels: lo..<hi, into: ws + lo * 16 * k)
-                        } else if !streamA {
-                            let lo = p * mPanels / packers, hi = (p + 1) * mPanels / packers
-                            packA(depth: 0..<k, panels: lo..<hi, origin: 0, layoutPanels: mPanels, into: ws)
-                        }
+                let ws = raw.bindMemory(to: Float.self, capacity: copies * shared + parts * piece)
+                // Packs the whole shared operand into `dst` over the participants `packers`.
+                func packShared(participant p: Int, of packers: Int, into dst: UnsafeMutablePointer<Float>) {
+                    if streamA, case .unpacked(let bo) = b {
+                        let lo = p * nPanels / packers, hi = (p + 1) * nPanels / packers
+                        GEMM.packB(bo, n: n, depth: 0..<k, panels: lo..<hi, into: dst + lo * 16 * k)
+                    } else if !streamA {
+                        let lo = p * mPanels / packers, hi = (p + 1) * mPanels / packers
+                        packA(depth: 0..<k, panels: lo..<hi, origin: 0, layoutPanels: mPanels, into: dst)
                     }
                 }
+                if shared > 0 && copies == 1 {
+                    let packers = min(threads, max(1, shared / GEMM.packGrain))
+                    ThreadPool.current.run(participants: packers) { p in packShared(participant: p, of: packers, into: ws) }
+                }
                 let sharedBase: UnsafePointer<Float>? = shared > 0 ? UnsafePointer(ws) : nil
-                var bPacked = sharedBase
-                if case .packed(let pb) = b { bPacked = pb }
                 let tiles = Tiles(m: m, n: n, k: k, c: c, ldc: ldc, epilogue: pe, byRow: byRow, residual: residual)
                 let work = Work(m: m, n: n, k: k, splitM: splitM, parts: parts, both: both,
-                                sharedOther: streamA ? splitM && bPacked != nil : sharedBase != nil,
+                                sharedOther: streamA ? splitM && (sharedBase != nil || isPacked) : sharedBase != nil,
                                 sharedBlock: sharedBlock)
                 ThreadPool.current.forEachClaimedChunk(work.units, threads: parts) { u, p in
                     let (mr, nr) = work.ranges(unit: u)
-                    let aBuf = ws + shared + p * piece, bBuf = aBuf + aPiece, cBuf = bBuf + bPieceFloats
+                    let aBuf = ws + copies * shared + p * piece, bBuf = aBuf + aPiece, cBuf = bBuf + bPieceFloats
+                    var whole = sharedBase
+                    if copies > 1 {
+                        // Participant p's first unit is unit p (forEachClaimedChunk).
+                        let own = ws + p * shared
+                        if u == p { packShared(participant: 0, of: 1, into: own) }
+                        whole = UnsafePointer(own)
+                    }
                     if streamA {
+                        var bPacked = whole
+                        if case .packed(let pb) = b { bPacked = pb }
                         streamingA(mPanels: mr, nPanels: nr, packedB: bPacked, aBuffer: aBuf, bBuffer: bBuf, cBuffer: cBuf, tiles: tiles)
                     } else {
-                        streamingB(mPanels: mr, nPanels: nr, packedA: sharedBase, aBuffer: aBuf, bBuffer: bBuf, cBuffer: cBuf, tiles: tiles)
+                        streamingB(mPanels: mr, nPanels: nr, packedA: whole, aBuffer: aBuf, bBuffer: bBuf, cBuffer: cBuf, tiles: tiles)
                     }
                 }
             }
-            let bytes = (shared + parts * piece) * 4
+            let bytes = (copies * shared + parts * piece) * 4
             if let scratch, scratch.bytes >= bytes {
                 body(scratch.base)
             } else {

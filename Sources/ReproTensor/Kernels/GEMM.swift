@@ -11,10 +11,13 @@
 /// output. ``GEMM/reference(m:n:k:a:b:c:ldc:epilogue:)`` computes the same bits
 /// with plain scalar code.
 ///
-/// Algorithm: one operand is packed whole and shared by the threads (B in
-/// 16-column panels, or A in 6-row panels; a pure copy, split over threads),
+/// Algorithm: one operand is packed whole (B in 16-column panels, or A in
+/// 6-row panels; a pure copy) — once, split over the threads and shared by
+/// them, or, when it is small (``privateCopyFloats``), by every thread into a
+/// copy of its own at the start of its first unit, so that no thread waits for
+/// the team or reads cache lines another core has just written —
 /// the other is packed by each thread just before use, in cache-sized pieces
-/// of its own static range of C (in KC-deep blocks, so the micro-panels of one
+/// of the units of C it claims (in KC-deep blocks, so the micro-panels of one
 /// cache block are contiguous). Each (MC × NC) block of C is finished over
 /// all K blocks (KC deep) of a piece before the next; between them its partial
 /// sums live in a contiguous per-thread buffer (L2-resident whatever C's
@@ -42,6 +45,9 @@
     static let ks = 2048
     /// Floats of a shared packed operand walked per pass (4 MB: stays in L3).
     static let sharedBlockFloats = 1 << 20
+    /// Shared operands up to this size (floats, 2 MB) are packed by every thread into a copy of
+    /// its own (see ``Driver``), larger ones once and shared.
+    static let privateCopyFloats = 1 << 19
     /// Packing work (floats) below which one thread packs alone.
     static let packGrain = 1 << 16
 
