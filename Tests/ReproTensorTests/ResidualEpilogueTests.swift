@@ -40,7 +40,7 @@ import Testing
     }
 
     /// 300 rows (three MC blocks of 144, the last partial, not a multiple of 6), 530 columns (three NC
-    /// blocks of 256, a partial 16-column panel), 600 deep (three KC blocks); 2100 deep spans two KS
+    /// blocks of 256, a partial 16-column panel), 600 deep (two KC blocks of 512, the second partial); 2100 deep spans two KS
     /// pieces (the residual must wait for the last); a segmented product; K = 0.
     @Test(arguments: [(300, 530, 600), (157, 203, 2100), (7, 17, 300), (8, 8, GEMM.segmentMinDepth), (5, 9, 0)])
     func fusedEqualsUnfusedBitwise(shape: (Int, Int, Int)) {

@@ -90,7 +90,7 @@ func treeBits(_ s: SampleTreeSum) -> [String] {
     /// Depths over several KC blocks; tile-multiple and ragged outputs; one row panel; a wide B.
     @Test func deepAndRagged() throws {
         try Self.check(m: 24, n: 64, depth: 600, samples: 3, first: 3, threadCounts: [1, 3], seed: 3)
-        try Self.check(m: 13, n: 17, depth: 257, samples: 5, first: 0, threadCounts: [1, 2], seed: 5)
+        try Self.check(m: 13, n: 17, depth: GEMM.kc + 1, samples: 5, first: 0, threadCounts: [1, 2], seed: 5)
         try Self.check(m: 5, n: 300, depth: 31, samples: 2, first: 5, threadCounts: [1, 3], seed: 7)
         try Self.check(m: 150, n: 20, depth: 9, samples: 8, first: 8, threadCounts: [2, 3], seed: 9)
         try Self.check(m: 1, n: 1, depth: 1, samples: 3, first: 1, threadCounts: [1], seed: 11)
@@ -125,8 +125,9 @@ func treeBits(_ s: SampleTreeSum) -> [String] {
     /// blocks, several KC blocks, samples in chunks), every kernel path, threads 1/2/3 proven to run.
     @Test func permutedColumnsMatchReference() throws {
         // (m, n = taps·channels, depth, samples, first, taps, short path)
-        let cases = [(37, 45, 49, 5, 3, 9, true), (150, 300, 300, 3, 1, 3, false), (80, 28, 40, 8, 0, 7, true),
-                     (13, 98, 270, 2, 5, 49, false)]
+        // The blocked cases are deeper than one KC block (the short path's first condition).
+        let cases = [(37, 45, 49, 5, 3, 9, true), (150, 300, GEMM.kc + 44, 3, 1, 3, false), (80, 28, 40, 8, 0, 7, true),
+                     (13, 98, GEMM.kc + 14, 2, 5, 49, false)]
         for (m, n, depth, samples, first, taps, short) in cases {
             #expect(GEMM.sampleTreeIsShort(m: m, n: n, depth: depth, samples: samples) == short, "m \(m) n \(n) depth \(depth)")
             let a = seededFloats(samples * m * depth, seed: 41), b = seededFloats(samples * depth * n, seed: 42)
@@ -212,15 +213,15 @@ func treeBits(_ s: SampleTreeSum) -> [String] {
             (try Self.geometry(8, 16, 4, 4, 40, k: 1), 8),
             // Tap-major implicit im2col, whole 16-channel panels: depth over two KC blocks, a
             // stride-2 layer, a dilated one, and channels that end mid-panel next to whole panels.
-            (try Self.geometry(3, 32, 18, 17, 20, k: 3, p: 1), 1),
+            (try Self.geometry(3, 32, 24, 23, 20, k: 3, p: 1), 1),
             (try Self.geometry(2, 16, 13, 12, 70, k: 3, s: 2, p: 1), 0),
             (try ConvGeometry(batch: 2, inChannels: 16, height: 11, width: 12, outChannels: 13, kernelHeight: 3, kernelWidth: 3,
                               stride: (1, 1), padding: (2, 2), dilation: (2, 2)), 6),
             (try Self.geometry(2, 24, 7, 7, 9, k: 3, p: 1), 2),
             // The permutation folded into the product's write (planes past one KC block): a 7×7
             // stem (row-wise packing), and several row and column blocks.
-            (try Self.geometry(2, 3, 40, 40, 8, k: 7, s: 2, p: 3), 1),
-            (try Self.geometry(3, 40, 17, 17, 80, k: 3, p: 1), 0),
+            (try Self.geometry(2, 3, 48, 48, 8, k: 7, s: 2, p: 3), 1),
+            (try Self.geometry(3, 40, 24, 23, 80, k: 3, p: 1), 0),
         ]
         for (g, first) in cases {
             let x = seededFloats(g.batch * g.height * g.width * g.inChannels, seed: 31)

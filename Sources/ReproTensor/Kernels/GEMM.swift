@@ -37,8 +37,10 @@
     @_spi(Kernels) public static let nr = 16
     /// Rows of A (and of the block of C kept in the L2 cache) per cache block (a multiple of ``mr``).
     @_spi(Kernels) public static let mc = 144
-    /// Depth of a cache block (the A and B micro-panels of one kernel call).
-    @_spi(Kernels) public static let kc = 256
+    /// Depth of a cache block (the A and B micro-panels of one kernel call). 512 rather than 256
+    /// halves the partial sums stored and reloaded between blocks: 1–2 % more GFLOP/s on Zen 3.
+    /// Never changes a bit (a stored and reloaded `Float` is exact).
+    @_spi(Kernels) public static let kc = 512
     /// Columns of B (and of the block of C) per cache block (a multiple of ``nr``).
     @_spi(Kernels) public static let nc = 256
     /// Depth of the operand pieces packed just before use (a multiple of ``kc``).
