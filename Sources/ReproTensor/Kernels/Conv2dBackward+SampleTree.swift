@@ -77,12 +77,11 @@ extension Conv2dBackward {
         let tapMajor = permuteAfter ? plan.nodes.map { _ in UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1)) } : nodes
         defer { for p in nodes { p.deallocate() }; if permuteAfter { for p in tapMajor { p.deallocate() } } }
         let mPanels = (oc + GEMM.mr - 1) / GEMM.mr, nPanels = (width + GEMM.nr - 1) / GEMM.nr
-        let packers = min(max(threads, 1), max(1, (mPanels * 6 + nPanels * 16) * plane / GEMM.packGrain))
+        let (packers, units) = GEMM.samplePackingTeam(mPanels: mPanels, nPanels: nPanels, depth: plane, threads: threads)
         GEMM.sampleTreeMultiply(
             m: oc, n: width, depth: plane, samples: g.batch, firstSample: firstSample,
             packSample: { n, packedA, packedB in
                 let a = GEMM.Operand(dy + n * plane * oc, rowStride: 1, colStride: oc), xs = x + n * sampleFloats
-                let units = packers == 1 ? 1 : min(max(mPanels, nPanels), 3 * packers)
                 ThreadPool.current.forEachClaimedChunk(units, threads: packers) { u, _ in
                     GEMM.packABlocked(a, m: oc, depth: 0..<plane, panels: (u * mPanels / units)..<((u + 1) * mPanels / units),
                                       origin: 0, layoutPanels: mPanels, into: packedA)

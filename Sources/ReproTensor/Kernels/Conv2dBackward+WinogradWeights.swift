@@ -111,19 +111,17 @@ extension Conv2dBackward {
             let panels = ws + layout.productFloats + p * layout.panelFloats
             let packedA = panels, packedB = panels + layout.mPanels * 6 * GEMM.kc
             let row = packedB + layout.nPanels * 16 * GEMM.kc
-            do {
-                let m = products + xi * tileFloats
-                for t0 in stride(from: 0, to: layout.tiles, by: GEMM.kc) {
-                    let kcb = min(GEMM.kc, layout.tiles - t0)
-                    packWinogradOutputGradient(g, layout: layout, dy: dy, frequency: xi, tiles: t0..<(t0 + kcb), row: row, into: packedA)
-                    packWinogradInput(g, layout: layout, x: x, frequency: xi, tiles: t0..<(t0 + kcb), row: row, into: packedB)
-                    for jp in 0..<layout.nPanels {
-                        let bp = UnsafePointer(packedB + jp * 16 * kcb)
-                        for ip in 0..<layout.mPanels {
-                            let tile = m + (jp * layout.mPanels + ip) * 96
-                            GEMM.tile6x16(wide: wide, kcb, packedA + ip * 6 * kcb, bp, t0 == 0 ? nil : UnsafePointer(tile), 16,
-                                          tile, 16, nil, 0)
-                        }
+            let m = products + xi * tileFloats
+            for t0 in stride(from: 0, to: layout.tiles, by: GEMM.kc) {
+                let kcb = min(GEMM.kc, layout.tiles - t0)
+                packWinogradOutputGradient(g, layout: layout, dy: dy, frequency: xi, tiles: t0..<(t0 + kcb), row: row, into: packedA)
+                packWinogradInput(g, layout: layout, x: x, frequency: xi, tiles: t0..<(t0 + kcb), row: row, into: packedB)
+                for jp in 0..<layout.nPanels {
+                    let bp = UnsafePointer(packedB + jp * 16 * kcb)
+                    for ip in 0..<layout.mPanels {
+                        let tile = m + (jp * layout.mPanels + ip) * 96
+                        GEMM.tile6x16(wide: wide, kcb, packedA + ip * 6 * kcb, bp, t0 == 0 ? nil : UnsafePointer(tile), 16,
+                                      tile, 16, nil, 0)
                     }
                 }
             }

@@ -151,14 +151,21 @@ extension GEMM {
         }
     }
 
+    /// How the threads pack one sample's operands (`mPanels` 6-row and `nPanels` 16-column panels
+    /// over `depth`): `packers` threads (one alone below ``packGrain`` floats) claiming `units`
+    /// ranges of panels, unit `u` being the same fraction `u/units` of both operands' panels.
+    static func samplePackingTeam(mPanels: Int, nPanels: Int, depth: Int, threads: Int) -> (packers: Int, units: Int) {
+        let packers = min(max(threads, 1), max(1, (mPanels * 6 + nPanels * 16) * depth / packGrain))
+        return (packers, packers == 1 ? 1 : min(max(mPanels, nPanels), 3 * packers))
+    }
+
     /// Packs one sample's operands for ``sampleTreeMultiply(m:n:depth:samples:firstSample:packSample:outputs:ldc:columns:threads:chunkFloats:)``:
     /// `a` (`m × depth`) as 6-row panels and `b` (`depth × n`) as 16-column panels, each over the
     /// whole depth in KC depth blocks of all panels (a pure copy; threads claim panel ranges).
     static func packSampleOperands(a: Operand, b: Operand, m: Int, n: Int, depth: Int,
                                    intoA: UnsafeMutablePointer<Float>, intoB: UnsafeMutablePointer<Float>, threads: Int) {
         let mPanels = (m + mr - 1) / mr, nPanels = (n + nr - 1) / nr
-        let packers = min(max(threads, 1), max(1, (mPanels * 6 + nPanels * 16) * depth / packGrain))
-        let units = packers == 1 ? 1 : min(max(mPanels, nPanels), 3 * packers)
+        let (packers, units) = samplePackingTeam(mPanels: mPanels, nPanels: nPanels, depth: depth, threads: threads)
         ThreadPool.current.forEachClaimedChunk(units, threads: packers) { u, _ in
             packABlocked(a, m: m, depth: 0..<depth, panels: (u * mPanels / units)..<((u + 1) * mPanels / units),
                          origin: 0, layoutPanels: mPanels, into: intoA)

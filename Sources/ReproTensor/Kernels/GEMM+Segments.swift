@@ -58,20 +58,18 @@ extension GEMM {
             // picks the scratch), so the split never changes a bit.
             ThreadPool.current.forEachClaimedChunk(segments, threads: parts) { s, p in
                 let scratch = UnsafeMutableRawPointer(partial + partialFloats + p * perThread)
-                do {
-                    let k0 = s * segmentLength, kw = min(segmentLength, k - k0)
-                    let aSeg = Operand(a.base + k0 * a.colStride, rowStride: a.rowStride, colStride: a.colStride)
-                    let bSeg: BSource
-                    switch b {
-                    case .unpacked(let o): bSeg = .unpacked(Operand(o.base + k0 * o.rowStride, rowStride: o.rowStride, colStride: o.colStride))
-                    case .packed(let base): bSeg = .packed(base + k0 * nr)
-                    }
-                    var d = Driver(m: m, n: n, k: kw, a: aSeg, b: bSeg, c: partial + s * outputs, ldc: n,
-                                   epilogue: .none, epilogueAxis: .columns, threads: 1, split: .automatic)
-                    d.packedDepth = packedDepth
-                    d.scratch = (scratch, perThread * 4)
-                    d.run()
+                let k0 = s * segmentLength, kw = min(segmentLength, k - k0)
+                let aSeg = Operand(a.base + k0 * a.colStride, rowStride: a.rowStride, colStride: a.colStride)
+                let bSeg: BSource
+                switch b {
+                case .unpacked(let o): bSeg = .unpacked(Operand(o.base + k0 * o.rowStride, rowStride: o.rowStride, colStride: o.colStride))
+                case .packed(let base): bSeg = .packed(base + k0 * nr)
                 }
+                var d = Driver(m: m, n: n, k: kw, a: aSeg, b: bSeg, c: partial + s * outputs, ldc: n,
+                               epilogue: .none, epilogueAxis: .columns, threads: 1, split: .automatic)
+                d.packedDepth = packedDepth
+                d.scratch = (scratch, perThread * 4)
+                d.run()
             }
             let byRow = epilogueAxis == .rows
             ThreadPool.current.forEachChunk(m, threads: threads) { i in
