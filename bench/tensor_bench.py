@@ -13,9 +13,11 @@ and prints a table of best-of-N GFLOP/s and ratios (Repro best / other best).
 the NCHW column); "repro direct" forces Conv2d.Algorithm.direct (on 3x3 stride-1
 shapes the default is Winograd F(4x4,3x3); GFLOP/s there are "effective":
 direct-convolution FLOPs / time). "repro cpu-time" divides by process CPU time instead of wall time (what the
-code does when it has the cores to itself; see repro-bench). "% peak" uses the
-nominal peak, 102.4 GFLOP/s per thread (2 FMA pipes x 8 lanes x 2 x 3.2 GHz);
-the peak measured in the same run (12 FMA chains per thread) is printed below.
+code does when it has the cores to itself; see repro-bench). "% of peak" is
+against the FMA peak measured in the same run at the same thread count (12
+independent FMA chains per thread, best over the rounds; printed below), so the
+column means the same on every CPU (a nominal clock-times-lanes figure does not:
+boost clocks differ from machine to machine).
 
 The script makes its own virtualenv in bench/.venv (torch 2.15, numpy) unless
 REPRO_VENV points at an existing one. Usage:
@@ -162,9 +164,8 @@ def main():
     for t in threads:
         torch_r = reduce(torch_acc[t])
         numpy_r = reduce(numpy_acc[t])
-        # Nominal peak of this CPU (kernels.md): 102.4 GFLOP/s per core. The
-        # peak measured in the run is printed too; on a shared machine it varies.
-        peak = 102.4 * t
+        # The FMA peak measured in this run at t threads (best over the rounds).
+        peak = repro.get(("peak", "fma-chains", t), (float("nan"),))[0]
         for kind, name in [("gemm", f"{n}x{n}x{n}") for n in SQUARES] + [("conv", c[0]) for c in CONVS]:
             ours = repro.get((kind, name, t))
             if ours is None:
@@ -175,7 +176,7 @@ def main():
             direct = repro.get(("conv-alg-direct", name, t), (float("nan"),))[0]
             rows.append((kind, name, t, ours[0], ours[1], ours[2], 100 * ours[0] / peak, nhwc, direct, tb, nb,
                          ours[0] / tb, ours[0] / nb, nhwc / tb, nhwc / nb))
-    hdr = ("kind", "shape", "thr", "repro best", "repro median", "repro cpu-time", "% of 102.4·T", "repro NHWC",
+    hdr = ("kind", "shape", "thr", "repro best", "repro median", "repro cpu-time", "% of peak", "repro NHWC",
            "repro direct", "torch", "numpy", "x torch", "x numpy", "NHWC x torch", "NHWC x numpy")
     if args.markdown:
         print("| " + " | ".join(hdr) + " |")
