@@ -228,8 +228,12 @@ extension ThreadPool {
         private var statistics = Statistics()
         /// Mirrors `generation` (written under the lock) for spinning workers.
         private let published = Atomic<Int>(0)
-        /// Mirrors `pending` (written under the lock) for a spinning caller.
-        private let unfinished = Atomic<Int>(0)
+        /// Participants that have finished, counted over the pool's life: each worker adds one
+        /// after it has released the lock, so a caller spinning for the total finds the lock free
+        /// (a hint only; `pending`, under the lock, decides).
+        private let finished = Atomic<Int>(0)
+        /// The value of `finished` once every worker of the current job has reported (caller only).
+        private var finishedTarget = 0
 
         private let workspaceLock = NSLock()
         private var workspace: UnsafeMutableRawPointer?
@@ -285,14 +289,17 @@ extension ThreadPool {
                 participants = n
                 pending = n - 1
                 generation &+= 1
-                unfinished.store(n - 1, ordering: .releasing)
-                published.store(generation, ordering: .releasing)
+                finishedTarget &+= n - 1
+                let published = generation
                 cond.broadcast()
                 cond.unlock()
+                // The mirror after the unlock: a spinning worker that sees it finds the lock free.
+                self.published.store(published, ordering: .releasing)
                 team![0] = pthread_self()
                 job(0)
                 var polls = 0
-                while polls < ThreadPool.spinPolls && unfinished.load(ordering: .acquiring) != 0 { polls += 1 }
+                let target = finishedTarget
+                while polls < ThreadPool.spinPolls && finished.load(ordering: .acquiring) &- target < 0 { polls += 1 }
                 cond.lock()
                 while pending > 0 { cond.wait() }
                 self.job = nil
@@ -341,6 +348,14 @@ extension ThreadPool {
             }
         }
 
+        /// Runs participant `id` of `job` (when there is one) and records the thread that ran it.
+        private func participate(_ job: consuming ((Int) -> Void)?, slots: UnsafeMutablePointer<pthread_t>?, id: Int) -> Bool {
+            guard let job, let slots else { return false }
+            slots[id] = pthread_self()
+            perform(job, participant: id)
+            return true
+        }
+
         /// Stops the workers (they exit at their next wake-up and release the core).
         func shutDown() {
             cond.lock()
@@ -353,27 +368,33 @@ extension ThreadPool {
 
         private func workerLoop(id: Int, seen initial: Int) {
             var seen = initial
-            cond.lock()
             while true {
-                if generation == seen {
-                    cond.unlock()
-                    var polls = 0
-                    while polls < ThreadPool.spinPolls && published.load(ordering: .acquiring) == seen { polls += 1 }
-                    cond.lock()
-                    while generation == seen { cond.wait() }
-                }
+                // Watch the mirror for a few microseconds before parking on the condition.
+                var polls = 0
+                while polls < ThreadPool.spinPolls && published.load(ordering: .acquiring) == seen { polls += 1 }
+                cond.lock()
+                while generation == seen { cond.wait() }
                 seen = generation
-                if stopping { break }
-                guard id < participants, let job, let slots = team else { continue }
+                if stopping {
+                    cond.unlock()
+                    return
+                }
+                var job = id < participants ? self.job : nil
+                let slots = team
                 cond.unlock()
-                slots[id] = pthread_self()
-                perform(job, participant: id)
+                // The job is moved into the call, so no reference to it is left once the call
+                // returns: the caller's `withoutActuallyEscaping` checks that none outlives the
+                // job, which ends when `pending` reaches 0 (below), no longer under the lock.
+                guard participate(job.take(), slots: slots, id: id) else { continue }
                 cond.lock()
                 pending -= 1
-                unfinished.store(pending, ordering: .releasing)
                 if pending == 0 { cond.broadcast() }
+                cond.unlock()
+                // Only now, with the lock released: the spinning caller that sees the count
+                // complete takes the lock without waiting for this thread to leave it (a
+                // contended lock parks the caller, which then costs a wake-up).
+                finished.add(1, ordering: .releasing)
             }
-            cond.unlock()
         }
     }
 }

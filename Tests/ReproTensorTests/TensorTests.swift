@@ -191,6 +191,28 @@ import _ReproTestSupport
         #expect(pool.statistics == expected)
     }
 
+    @Test func backToBackJobsRunEveryParticipantOnceOnItsOwnThread() {
+        // Thousands of tiny jobs in a row, the team size changing from job to job, so that a
+        // worker is often still leaving one job (or spinning) when the next is published: every
+        // participant runs exactly once per job, each job really runs on its threads, and no
+        // job's closure is still referenced once its call returns (that traps in
+        // `withoutActuallyEscaping`).
+        let pool = ThreadPool()
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: 4)
+        defer { counts.deallocate() }
+        counts.initialize(repeating: 0, count: 4)
+        let jobs = 5_000
+        var expected = [0, 0, 0, 0]
+        for i in 0..<jobs {
+            let n = 2 + i % 3
+            pool.run(participants: n) { p in counts[p] += 1 }
+            for p in 0..<n { expected[p] += 1 }
+        }
+        #expect((0..<4).map { counts[$0] } == expected)
+        #expect(pool.statistics.parallelJobs == jobs && pool.statistics.serialFallbacks == 0)
+        #expect(pool.statistics.largestTeam == 4)
+    }
+
     @Test func aBusyPoolRunsSeriallyAndSaysSo() {
         // A job started from inside a job finds the pool busy: it runs on the calling
         // thread, and the statistics record it (this is what the invariance tests check).
