@@ -318,6 +318,12 @@ public struct PreparedConv2d: Sendable {
                           packedB: packedTransposed, c: output, ldc: g.outChannels, epilogue: e, threads: threads)
             return
         }
+        if g.padding == (0, 0) {
+            // Without padding the padded input is the input itself: no copy.
+            Conv2dKernel.forward(g, paddedInput: x, weights: directWeights(g), output: output,
+                                 layout: .nhwc, epilogue: e, threads: threads)
+            return
+        }
         let hp = g.height + 2 * g.padding.h, wp = g.width + 2 * g.padding.w
         ThreadPool.current.withWorkspace(bytes: g.batch * hp * wp * g.inChannels * 4) { raw in
             let padded = raw.bindMemory(to: Float.self, capacity: g.batch * hp * wp * g.inChannels)

@@ -12,7 +12,11 @@ import Testing
         Case(c: 8, h: 12, w: 13, o: 32, stride: (2, 2)),                    // 3×3 stride 2
         Case(n: 2, c: 3, h: 17, w: 15, o: 16, k: (7, 7), stride: (2, 2), pad: (3, 3)), // stem
         Case(c: 16, h: 7, w: 17, o: 24, k: (1, 1), pad: (0, 0)),            // pointwise → GEMM (8 column panels)
-        Case(c: 16, h: 8, w: 9, o: 24, k: (1, 1), stride: (2, 2), pad: (0, 0)), // 1×1 stride 2 → direct
+        Case(c: 16, h: 8, w: 9, o: 24, k: (1, 1), stride: (2, 2), pad: (0, 0)), // 1×1 stride 2, few channels → direct
+        // 1×1 stride 2 with 64+ channels (ResNet's downsampling) → implicit GEMM: 1 500 output rows
+        // (eleven 144-row blocks), an OC tail; then K = 600 over two KC blocks.
+        Case(n: 2, c: 64, h: 60, w: 50, o: 40, k: (1, 1), stride: (2, 2), pad: (0, 0)),
+        Case(c: 600, h: 14, w: 9, o: 24, k: (1, 1), stride: (2, 2), pad: (0, 0)),
         Case(c: 6, h: 10, w: 10, o: 8, dil: (2, 3)),                        // dilation
         Case(c: 8, h: 9, w: 8, o: 12, groups: 4),                           // groups
         Case(c: 4, h: 3, w: 4, o: 3, k: (2, 3), stride: (1, 2), pad: (0, 2)), // asymmetric
@@ -119,16 +123,18 @@ import Testing
     }
 
     @Test func implicitGEMMRuleIsOnTheShapeAlone() throws {
-        func g(c: Int, k: Int, groups: Int = 1) throws -> ConvGeometry {
+        func g(c: Int, k: Int, stride: Int = 2, groups: Int = 1) throws -> ConvGeometry {
             try ConvGeometry(batch: 1, inChannels: c, height: 20, width: 20, outChannels: 64, kernelHeight: k, kernelWidth: k,
-                             stride: (2, 2), padding: (k / 2, k / 2), dilation: (1, 1), groups: groups)
+                             stride: (stride, stride), padding: (k / 2, k / 2), dilation: (1, 1), groups: groups)
         }
         #expect(Conv2dKernel.usesImplicitGEMM(try g(c: 64, k: 3)))
         #expect(Conv2dKernel.usesImplicitGEMM(try g(c: 2048, k: 3)))
         #expect(!Conv2dKernel.usesImplicitGEMM(try g(c: 63, k: 3)))         // few channels: direct kernel
         #expect(!Conv2dKernel.usesImplicitGEMM(try g(c: 3, k: 7)))          // the stem
         #expect(!Conv2dKernel.usesImplicitGEMM(try g(c: 128, k: 3, groups: 2)))
-        #expect(!Conv2dKernel.usesImplicitGEMM(try g(c: 128, k: 1)))        // one tap
+        #expect(Conv2dKernel.usesImplicitGEMM(try g(c: 128, k: 1)))         // one tap, strided: the im2col gathers
+        #expect(!Conv2dKernel.usesImplicitGEMM(try g(c: 63, k: 1)))
+        #expect(!Conv2dKernel.usesImplicitGEMM(try g(c: 128, k: 1, stride: 1))) // one tap, every pixel: plain GEMM
     }
 
     @Test func frozenBatchNormFoldIsLiteral() throws {

@@ -15,11 +15,31 @@ struct ConvShape {
         ConvShape(name: "3x3s2_128-128_200x272", c: 128, h: 200, w: 272, o: 128, k: 3, stride: 2, pad: 1),
         ConvShape(name: "7x7s2_3-64_800x1088", c: 3, h: 800, w: 1088, o: 64, k: 7, stride: 2, pad: 3),
     ]
+
+    /// The ResNet-50 body's other convolutions at the same input (`--shapes body` runs this list):
+    /// each bottleneck's 1×1 reduce / 3×3 / 1×1 expand per stage, and the strided 1×1 downsamplings.
+    static let body: [ConvShape] = [
+        ConvShape(name: "1x1_256-64_200x272", c: 256, h: 200, w: 272, o: 64, k: 1, stride: 1, pad: 0),
+        ConvShape(name: "3x3_64-64_200x272", c: 64, h: 200, w: 272, o: 64, k: 3, stride: 1, pad: 1),
+        ConvShape(name: "1x1_64-256_200x272", c: 64, h: 200, w: 272, o: 256, k: 1, stride: 1, pad: 0),
+        ConvShape(name: "1x1_512-128_100x136", c: 512, h: 100, w: 136, o: 128, k: 1, stride: 1, pad: 0),
+        ConvShape(name: "3x3_128-128_100x136", c: 128, h: 100, w: 136, o: 128, k: 3, stride: 1, pad: 1),
+        ConvShape(name: "1x1_128-512_100x136", c: 128, h: 100, w: 136, o: 512, k: 1, stride: 1, pad: 0),
+        ConvShape(name: "3x3_256-256_50x68", c: 256, h: 50, w: 68, o: 256, k: 3, stride: 1, pad: 1),
+        ConvShape(name: "1x1_256-1024_50x68", c: 256, h: 50, w: 68, o: 1024, k: 1, stride: 1, pad: 0),
+        ConvShape(name: "1x1_2048-512_25x34", c: 2048, h: 25, w: 34, o: 512, k: 1, stride: 1, pad: 0),
+        ConvShape(name: "3x3_512-512_25x34", c: 512, h: 25, w: 34, o: 512, k: 3, stride: 1, pad: 1),
+        ConvShape(name: "1x1_512-2048_25x34", c: 512, h: 25, w: 34, o: 2048, k: 1, stride: 1, pad: 0),
+        ConvShape(name: "1x1s2_256-512_200x272", c: 256, h: 200, w: 272, o: 512, k: 1, stride: 2, pad: 0),
+        ConvShape(name: "1x1s2_512-1024_100x136", c: 512, h: 100, w: 136, o: 1024, k: 1, stride: 2, pad: 0),
+        ConvShape(name: "1x1s2_1024-2048_50x68", c: 1024, h: 50, w: 68, o: 2048, k: 1, stride: 2, pad: 0),
+    ]
 }
 
 enum ConvBench {
     static func run(threads: [Int], reps: Int, algorithms: Set<String>, shapes: Set<String>, includeDefault: Bool = true) {
-        for s in ConvShape.retinanet where shapes.isEmpty || shapes.contains(s.name) {
+        let list = shapes.contains("body") ? ConvShape.body : ConvShape.retinanet + ConvShape.body
+        for s in list where shapes.isEmpty || shapes.contains("body") || shapes.contains(s.name) {
             do {
                 let w = try Tensor(shape: [s.o, s.c, s.k, s.k], scalars: seeded(s.o * s.c * s.k * s.k, seed: 3).map { $0 * 0.05 })
                 let x = try Tensor(shape: [1, s.c, s.h, s.w], scalars: seeded(s.c * s.h * s.w, seed: 4))

@@ -205,7 +205,8 @@ import _ReproKernelsAVX512
     /// reused across a block of pixels) beats the direct loop, whose
     /// weight block and input rows do not fit in L2.
     static func usesImplicitGEMM(_ g: ConvGeometry) -> Bool {
-        g.groups == 1 && g.inChannels >= implicitGEMMMinChannels && g.kernelHeight * g.kernelWidth > 1
+        g.groups == 1 && g.inChannels >= implicitGEMMMinChannels
+            && (g.kernelHeight * g.kernelWidth > 1 || g.stride.h > 1 || g.stride.w > 1)
     }
 
     /// The implicit-GEMM path: NHWC output directly; NCHW through an NHWC
