@@ -349,6 +349,53 @@ void repro_direct_tile12(const float *src, long pixelStep, long valid, const flo
     repro_direct_tile12_impl(src, pixelStep, valid, w, kh, kxCount, run, rowStep, colStep, dst, ldo, lanes, e, channel);
 }
 
+// U = G g Gᵀ for 16 filters, one per lane, in double: W = G g, then U = W Gᵀ, each entry a sum
+// from +0 of separately rounded products (multiply, then add: no FMA), left to right; each U
+// rounded once to float. The operations of ReproTensor's `WinogradTransform.transformFilters16`
+// in the same order per lane (same bits), 8 doubles per register.
+REPRO_AVX512 static void repro_winograd_filters16_impl(const float *f, long filterStride, long lanes,
+                                                       const double *g, long alpha, float *u, long stride) {
+    float tf[9][16] __attribute__((aligned(64)));
+    for (int k = 0; k < 9; k++) {
+        for (int l = 0; l < 16; l++) tf[k][l] = l < lanes ? f[l * filterStride + k] : 0.0f;
+    }
+    __m512d taps[9][2];
+    for (int k = 0; k < 9; k++) {
+        taps[k][0] = _mm512_cvtps_pd(_mm256_load_ps(&tf[k][0]));
+        taps[k][1] = _mm512_cvtps_pd(_mm256_load_ps(&tf[k][8]));
+    }
+    __m512d w[8][3][2];
+    for (long i = 0; i < alpha; i++) {
+        for (int l = 0; l < 3; l++) {
+            for (int h = 0; h < 2; h++) {
+                __m512d s = _mm512_setzero_pd();
+                for (int k = 0; k < 3; k++) {
+                    s = _mm512_add_pd(s, _mm512_mul_pd(_mm512_set1_pd(g[i * 3 + k]), taps[k * 3 + l][h]));
+                }
+                w[i][l][h] = s;
+            }
+        }
+    }
+    for (long i = 0; i < alpha; i++) {
+        for (long j = 0; j < alpha; j++) {
+            float *out = u + (i * alpha + j) * stride;
+            for (int h = 0; h < 2; h++) {
+                __m512d s = _mm512_setzero_pd();
+                for (int l = 0; l < 3; l++) {
+                    s = _mm512_add_pd(s, _mm512_mul_pd(w[i][l][h], _mm512_set1_pd(g[j * 3 + l])));
+                }
+                _mm256_storeu_ps(out + 8 * h, _mm512_cvtpd_ps(s));
+            }
+        }
+    }
+}
+
+void repro_winograd_filters16(const float *f, long filterStride, long lanes, const double *g, long alpha,
+                              float *u, long stride) {
+    repro_winograd_filters16_impl(f, filterStride, lanes, g, alpha, u, stride);
+}
+
+
 #else
 
 int repro_avx512_usable(void) { return 0; }
@@ -382,6 +429,12 @@ void repro_direct_tile12(const float *src, long pixelStep, long valid, const flo
                          const repro_tile_epilogue *e, long channel) {
     (void)src; (void)pixelStep; (void)valid; (void)w; (void)kh; (void)kxCount; (void)run; (void)rowStep;
     (void)colStep; (void)dst; (void)ldo; (void)lanes; (void)e; (void)channel;
+}
+
+
+void repro_winograd_filters16(const float *f, long filterStride, long lanes, const double *g, long alpha,
+                              float *u, long stride) {
+    (void)f; (void)filterStride; (void)lanes; (void)g; (void)alpha; (void)u; (void)stride;
 }
 
 #endif

@@ -57,19 +57,23 @@ import Testing
                 for xi in 0..<a2 { expected[(xi * c + ci) * 48 + oi] = u[xi].bitPattern }
             }
         }
-        for threads in invarianceThreadCounts {
-            let packed = try onOwnPool(threads: threads) {
-                w.withUnsafeBufferPointer {
-                    WinogradKernel.PackedWeights(oihw: $0.baseAddress!, outChannels: o, inChannels: c, variant: variant, threads: threads)
+        // On every kernel path: the AVX-512 filter transform (8 doubles per register) where the
+        // CPU has it, the Swift one otherwise.
+        try onEveryKernelPath { isa in
+            for threads in invarianceThreadCounts {
+                let packed = try onOwnPool(threads: threads) {
+                    w.withUnsafeBufferPointer {
+                        WinogradKernel.PackedWeights(oihw: $0.baseAddress!, outChannels: o, inChannels: c, variant: variant, threads: threads)
+                    }
                 }
-            }
-            var values = [UInt32](repeating: 1, count: a2 * 48 * c)
-            for xi in 0..<a2 {
-                for ci in 0..<c {
-                    for oi in 0..<48 { values[(xi * c + ci) * 48 + oi] = packed.value(xi: xi, c: ci, o: oi).bitPattern }
+                var values = [UInt32](repeating: 1, count: a2 * 48 * c)
+                for xi in 0..<a2 {
+                    for ci in 0..<c {
+                        for oi in 0..<48 { values[(xi * c + ci) * 48 + oi] = packed.value(xi: xi, c: ci, o: oi).bitPattern }
+                    }
                 }
+                #expect(values == expected, "\(variant), \(isa), threads \(threads)")
             }
-            #expect(values == expected, "\(variant), threads \(threads)")
         }
     }
 

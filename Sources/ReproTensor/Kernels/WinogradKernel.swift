@@ -99,11 +99,12 @@ import _ReproKernelsAVX512
             // O are zero filters, which transform to +0) and stored as α² runs of 16 floats. Every
             // element is written exactly once, by the same arithmetic as transformFilter(_:into:).
             if p * c == 0 { base.initialize(repeating: 0, count: total) }
+            let wide = Runtime.usesAVX512
             ThreadPool.current.forEachChunk(p * c, threads: threads) { unit in
                 let panel = unit / c, ci = unit % c
                 let lanes = min(16, o - panel * 16)
                 t.transformFilters16(w + (panel * 16 * c + ci) * 9, filterStride: c * 9, lanes: lanes,
-                                     into: dst + (panel * c + ci) * 16, stride: p * c * 16)
+                                     into: dst + (panel * c + ci) * 16, stride: p * c * 16, wide: wide)
             }
         }
 

@@ -1,3 +1,5 @@
+import _ReproKernelsAVX512
+
 /// The transforms of Winograd's minimal filtering algorithm F(m×m, 3×3)
 /// (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016):
 /// `Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A` for a 3×3 filter `g`, an α×α input tile
@@ -102,10 +104,18 @@
     /// ``transformFilter(_:into:)`` on 16 filters at once, one per SIMD lane, with the same
     /// operations in the same order per lane (so the same bits): filter `l < lanes` starts at
     /// `f + l·filterStride`, lanes from `lanes` on are zero filters. `U[ξ]` of the 16 filters is
-    /// stored as 16 consecutive floats at `u + ξ·stride`.
+    /// stored as 16 consecutive floats at `u + ξ·stride`. `wide` (the caller reads
+    /// ``Runtime/kernelISA`` once per job): the AVX-512 kernel, 8 doubles per register.
     func transformFilters16(
-        _ f: UnsafePointer<Float>, filterStride: Int, lanes: Int, into u: UnsafeMutablePointer<Float>, stride: Int
+        _ f: UnsafePointer<Float>, filterStride: Int, lanes: Int, into u: UnsafeMutablePointer<Float>, stride: Int,
+        wide: Bool = false
     ) {
+        if wide {
+            gFlat.withUnsafeBufferPointer { g in
+                repro_winograd_filters16(f, filterStride, lanes, g.baseAddress!, alpha, u, stride)
+            }
+            return
+        }
         typealias D16 = SIMD16<Double>
         let a = alpha
         withUnsafeTemporaryAllocation(of: D16.self, capacity: 9 + a * 3) { buf in

@@ -61,6 +61,14 @@ void repro_winograd_input_panel4(const float *const *src, long rowStep, long cp,
 void repro_winograd_output4(const float *src, long mStride, float *dst, long rowStride, long colStride,
                             long rows, long cols, long lanes, const repro_tile_epilogue *e, long channel);
 
+/// The Winograd filter transform `U = G g Gᵀ` of 16 3×3 filters side by side (as ReproTensor's
+/// `WinogradTransform.transformFilters16`, same bits: in double, products and sums rounded separately
+/// and in the same order, each value rounded once to float). Filter `l < lanes` starts at
+/// `f + l·filterStride` (9 floats, row-major); lanes from `lanes` on are zero filters. `g` is `G`
+/// (`alpha` × 3, row-major, `alpha` ≤ 8); `U[ξ]` of the 16 filters is stored as 16 floats at `u + ξ·stride`.
+void repro_winograd_filters16(const float *f, long filterStride, long lanes, const double *g, long alpha,
+                              float *u, long stride);
+
 /// The direct convolution's tile of 12 output pixels × 16 channels (ReproTensor's
 /// `Conv2dKernel.micro` with 12 pixels: one FMA chain from zero per output over (ky, kx, ic), same
 /// bits). Pixel j < `valid` reads its taps from `src + j·pixelStep` (pixels past `valid` repeat the
