@@ -38,8 +38,9 @@ struct ConvShape {
 
 enum ConvBench {
     static func run(threads: [Int], reps: Int, algorithms: Set<String>, shapes: Set<String>, includeDefault: Bool = true) {
-        let list = shapes.contains("body") ? ConvShape.body : ConvShape.retinanet + ConvShape.body
-        for s in list where shapes.isEmpty || shapes.contains("body") || shapes.contains(s.name) {
+        let body = Set(ConvShape.body.map(\.name))
+        for s in ConvShape.retinanet + ConvShape.body
+        where shapes.isEmpty || shapes.contains(s.name) || (shapes.contains("body") && body.contains(s.name)) {
             do {
                 let w = try Tensor(shape: [s.o, s.c, s.k, s.k], scalars: seeded(s.o * s.c * s.k * s.k, seed: 3).map { $0 * 0.05 })
                 let x = try Tensor(shape: [1, s.c, s.h, s.w], scalars: seeded(s.c * s.h * s.w, seed: 4))

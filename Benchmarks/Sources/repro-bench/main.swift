@@ -2,7 +2,7 @@ import Foundation
 @_spi(Kernels) import ReproTensor
 
 // repro-bench [--threads 1,2] [--only peak,gemm,conv,modes,prepacked,gemmconv,accuracy,rule,dispatch,wgrad] [--reps N]
-//             [--algorithms direct,winograd,winogradF2x3,winogradF6x3] [--shapes 3x3_256-256_100x136,…] [--no-default]
+//             [--algorithms direct,winograd,winogradF2x3,winogradF6x3] [--shapes 3x3_256-256_100x136,…|body] [--no-default]
 //             [--sizes 512,1024,2048] (the square SGEMMs of --only gemm)
 // Prints one line per measurement:
 //   `kind name threads gflops_best gflops_median gflops_per_cpu_second×threads`
