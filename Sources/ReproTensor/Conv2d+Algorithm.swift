@@ -22,7 +22,8 @@ extension PreparedConv2d {
         /// Winograd F(6×6, 3×3): 5.06× fewer multiplications, less on small maps (tiles overhang
         /// the image); its transforms scale by up to 32 and 5.25, so its rounding error is 1.5–2×
         /// ``winograd``'s (see docs/tensor.md). Same shapes as ``winograd``; never chosen by the
-        /// rule (it did not make a RetinaNet pass faster on the AVX2 CPU it was measured on).
+        /// rule: on large maps with few channels it is faster, on small maps slower, and a
+        /// RetinaNet pass with it as the rule's choice was no faster (docs/performance.md).
         case winogradF6x3
 
         /// The Winograd tile, if this is a Winograd algorithm.

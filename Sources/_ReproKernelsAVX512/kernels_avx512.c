@@ -203,6 +203,41 @@ static const int32_t repro_wino_transpose_index[18][16] = {
 };
 static const uint16_t repro_wino_transpose_mask[18] = {0x30c3, 0xc30c, 0xc30, 0xc30c, 0xc30, 0x30c3, 0xc30, 0x30c3, 0xc30c, 0x30c3, 0xc30c, 0xc30, 0xc30c, 0xc30, 0x30c3, 0xc30, 0x30c3, 0xc30c};
 
+// Stores the transformed inputs of six tiles on 16 channels (`v[t·a2 + ξ]`: tile t, frequency ξ) in
+// the micro-kernel's layout: per frequency, 96 floats at `dst + ξ·xiStride` (48 for a last run of 8
+// channels), channel-major, six tiles each.
+REPRO_AVX512 static inline void repro_wino_store_panel(const __m512 *v, int a2, long lanes, float *dst, long xiStride) {
+    const int vectors = lanes == 16 ? 6 : 3;
+    for (int xi = 0; xi < a2; xi++) {
+        float *d = dst + xi * xiStride;
+        for (int k = 0; k < vectors; k++) {
+            const __m512 a = _mm512_permutex2var_ps(v[xi], _mm512_loadu_si512(repro_wino_transpose_index[3 * k]), v[a2 + xi]);
+            const __m512 b = _mm512_permutex2var_ps(v[2 * a2 + xi], _mm512_loadu_si512(repro_wino_transpose_index[3 * k + 1]),
+                                                    v[3 * a2 + xi]);
+            const __m512 e = _mm512_permutex2var_ps(v[4 * a2 + xi], _mm512_loadu_si512(repro_wino_transpose_index[3 * k + 2]),
+                                                    v[5 * a2 + xi]);
+            __m512 r = _mm512_mask_mov_ps(a, repro_wino_transpose_mask[3 * k + 1], b);
+            r = _mm512_mask_mov_ps(r, repro_wino_transpose_mask[3 * k + 2], e);
+            _mm512_storeu_ps(d + 16 * k, r);
+        }
+    }
+}
+
+// Stores an m × m output tile `y` (row-major) on 16 channels: the epilogue (NULL: none) for channels
+// from `channel`, then pixel (i, j), i < rows, j < cols, at `dst + i·rowStride + j·colStride` (its
+// first `lanes` channels).
+REPRO_AVX512 static inline void repro_wino_store_tile(const __m512 *y, int m, long rows, long cols, long lanes,
+                                                      const repro_tile_epilogue *e, long channel, float *dst,
+                                                      long rowStride, long colStride) {
+    const __mmask16 store = lanes >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << lanes) - 1);
+    for (long i = 0; i < rows; i++) {
+        for (long j = 0; j < cols; j++) {
+            const __m512 r = e ? repro_epilogue_columns(y[i * m + j], e, channel) : y[i * m + j];
+            _mm512_mask_storeu_ps(dst + i * rowStride + j * colStride, store, r);
+        }
+    }
+}
+
 // Rows of Bᵀ (F(4,3)) applied to d0…d5.
 #define REPRO_INPUT4(d0, d1, d2, d3, d4, d5, r0, r1, r2, r3, r4, r5)                                            \
     r0 = _mm512_add_ps(_mm512_fmadd_ps(m5, d2, _mm512_mul_ps(p4, d0)), d4);                                     \
@@ -241,19 +276,7 @@ REPRO_AVX512 static void repro_winograd_input_panel4_impl(const float *const *sr
                 REPRO_INPUT4(q[0], q[1], q[2], q[3], q[4], q[5], o[0], o[1], o[2], o[3], o[4], o[5])
             }
         }
-        // 96 floats per frequency (48 for a last run of 8 channels): channel-major, six tiles each.
-        const int vectors = lanes == 16 ? 6 : 3;
-        for (int xi = 0; xi < 36; xi++) {
-            float *d = dst + xi * xiStride + c * 6;
-            for (int k = 0; k < vectors; k++) {
-                const __m512 a = _mm512_permutex2var_ps(v[0][xi], _mm512_loadu_si512(repro_wino_transpose_index[3 * k]), v[1][xi]);
-                const __m512 b = _mm512_permutex2var_ps(v[2][xi], _mm512_loadu_si512(repro_wino_transpose_index[3 * k + 1]), v[3][xi]);
-                const __m512 e = _mm512_permutex2var_ps(v[4][xi], _mm512_loadu_si512(repro_wino_transpose_index[3 * k + 2]), v[5][xi]);
-                __m512 r = _mm512_mask_mov_ps(a, repro_wino_transpose_mask[3 * k + 1], b);
-                r = _mm512_mask_mov_ps(r, repro_wino_transpose_mask[3 * k + 2], e);
-                _mm512_storeu_ps(d + 16 * k, r);
-            }
-        }
+        repro_wino_store_panel(&v[0][0], 36, lanes, dst + c * 6, xiStride);
     }
 }
 
@@ -279,13 +302,7 @@ REPRO_AVX512 static void repro_winograd_output4_impl(const float *src, long mStr
         const __m512 *q = tmp + i * 6;
         REPRO_OUTPUT4(q[0], q[1], q[2], q[3], q[4], q[5], y[i * 4], y[i * 4 + 1], y[i * 4 + 2], y[i * 4 + 3])
     }
-    const __mmask16 store = lanes >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << lanes) - 1);
-    for (long i = 0; i < rows; i++) {
-        for (long j = 0; j < cols; j++) {
-            const __m512 r = e ? repro_epilogue_columns(y[i * 4 + j], e, channel) : y[i * 4 + j];
-            _mm512_mask_storeu_ps(dst + i * rowStride + j * colStride, store, r);
-        }
-    }
+    repro_wino_store_tile(y, 4, rows, cols, lanes, e, channel, dst, rowStride, colStride);
 }
 
 void repro_winograd_input_panel4(const float *const *src, long rowStep, long cp, float *dst, long xiStride) {
@@ -297,6 +314,105 @@ void repro_winograd_output4(const float *src, long mStride, float *dst, long row
     repro_winograd_output4_impl(src, mStride, dst, rowStride, colStride, rows, cols, lanes, e, channel);
 }
 
+
+// ---- Winograd F(6×6, 3×3) input and output transforms, 16 channels per register ----
+//
+// As for F(4×4): the operations of `WinogradSIMD.input6` / `output6` in the same order per lane
+// (columns first, then rows). `addingProduct(x, y)` is `_mm512_fmadd_ps(x, y, acc)`; `(-d1) + d2`
+// is written `d2 - d1` and `fma(x, y, -d1)` as `_mm512_fmsub_ps(x, y, d1)`, the same value and
+// rounding for every non-NaN input.
+
+// Rows of Bᵀ (F(6,3)) applied to d0…d7.
+#define REPRO_INPUT6(d0, d1, d2, d3, d4, d5, d6, d7, r0, r1, r2, r3, r4, r5, r6, r7)                            \
+    r0 = _mm512_sub_ps(_mm512_fmadd_ps(pa, d4, _mm512_fmadd_ps(na, d2, d0)), d6);                               \
+    r1 = _mm512_add_ps(_mm512_add_ps(_mm512_fmadd_ps(nb, d4, _mm512_fmadd_ps(nb, d3, _mm512_add_ps(d1, d2))), d5), d6); \
+    r2 = _mm512_add_ps(_mm512_sub_ps(_mm512_fmadd_ps(nb, d4, _mm512_fmadd_ps(pb, d3, _mm512_sub_ps(d2, d1))), d5), d6); \
+    r3 = _mm512_add_ps(_mm512_fmadd_ps(p2, d5, _mm512_fmadd_ps(ne, d4, _mm512_fmadd_ps(nf, d3,                    \
+             _mm512_fmadd_ps(pq, d2, _mm512_mul_ps(ph, d1))))), d6);                                             \
+    r4 = _mm512_add_ps(_mm512_fmadd_ps(n2, d5, _mm512_fmadd_ps(ne, d4, _mm512_fmadd_ps(pf, d3,                    \
+             _mm512_fmadd_ps(pq, d2, _mm512_mul_ps(nh, d1))))), d6);                                             \
+    r5 = _mm512_add_ps(_mm512_fmadd_ps(ph, d5, _mm512_fmadd_ps(n5, d4, _mm512_fmadd_ps(nf, d3,                    \
+             _mm512_fmadd_ps(p4, d2, _mm512_mul_ps(p2, d1))))), d6);                                             \
+    r6 = _mm512_add_ps(_mm512_fmadd_ps(nh, d5, _mm512_fmadd_ps(n5, d4, _mm512_fmadd_ps(pf, d3,                    \
+             _mm512_fmadd_ps(p4, d2, _mm512_mul_ps(n2, d1))))), d6);                                             \
+    r7 = _mm512_add_ps(_mm512_fmadd_ps(na, d5, _mm512_fmsub_ps(pa, d3, d1)), d7);
+
+REPRO_AVX512 static void repro_winograd_input_panel6_impl(const float *const *src, long rowStep, long cp, float *dst, long xiStride) {
+    const __m512 pa = _mm512_set1_ps(5.25f), na = _mm512_set1_ps(-5.25f), pb = _mm512_set1_ps(4.25f), nb = _mm512_set1_ps(-4.25f);
+    const __m512 ph = _mm512_set1_ps(0.5f), nh = _mm512_set1_ps(-0.5f), pq = _mm512_set1_ps(0.25f);
+    const __m512 pf = _mm512_set1_ps(2.5f), nf = _mm512_set1_ps(-2.5f), ne = _mm512_set1_ps(-1.25f);
+    const __m512 p2 = _mm512_set1_ps(2.0f), n2 = _mm512_set1_ps(-2.0f), p4 = _mm512_set1_ps(4.0f), n5 = _mm512_set1_ps(-5.0f);
+    __m512 v[6][64];
+    for (long c = 0; c < cp; c += 16) {
+        const long lanes = cp - c < 16 ? cp - c : 16;
+        const __mmask16 load = lanes == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << lanes) - 1);
+        for (int t = 0; t < 6; t++) {
+            if (!src[t]) {
+                for (int x = 0; x < 64; x++) v[t][x] = _mm512_setzero_ps();
+                continue;
+            }
+            const float *s = src[t] + c;
+            __m512 tmp[64];
+            for (int j = 0; j < 8; j++) {
+                __m512 d[8];
+                for (int k = 0; k < 8; k++) d[k] = _mm512_maskz_loadu_ps(load, s + k * rowStep + j * cp);
+                REPRO_INPUT6(d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], tmp[j], tmp[8 + j], tmp[16 + j], tmp[24 + j],
+                             tmp[32 + j], tmp[40 + j], tmp[48 + j], tmp[56 + j])
+            }
+            for (int i = 0; i < 8; i++) {
+                const __m512 *q = tmp + i * 8;
+                __m512 *o = v[t] + i * 8;
+                REPRO_INPUT6(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7])
+            }
+        }
+        repro_wino_store_panel(&v[0][0], 64, lanes, dst + c * 6, xiStride);
+    }
+}
+
+// Rows of Aᵀ (F(6,3)) applied to m0…m7.
+#define REPRO_OUTPUT6(m0, m1, m2, m3, m4, m5, m6, m7, y0, y1, y2, y3, y4, y5)                                   \
+    {                                                                                                           \
+        const __m512 sum = _mm512_add_ps(m1, m2), diff = _mm512_sub_ps(m1, m2);                                 \
+        y0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(m0, m1), m2), m3), m4), m5), m6); \
+        y1 = _mm512_fmadd_ps(k[1], m6, _mm512_fmadd_ps(k[0], m5, _mm512_fmadd_ps(n2, m4, _mm512_fmadd_ps(p2, m3, diff)))); \
+        y2 = _mm512_fmadd_ps(k[2], m6, _mm512_fmadd_ps(k[2], m5, _mm512_fmadd_ps(p4, m4, _mm512_fmadd_ps(p4, m3, sum))));  \
+        y3 = _mm512_fmadd_ps(k[4], m6, _mm512_fmadd_ps(k[3], m5, _mm512_fmadd_ps(n8, m4, _mm512_fmadd_ps(p8, m3, diff)))); \
+        y4 = _mm512_fmadd_ps(k[5], m6, _mm512_fmadd_ps(k[5], m5, _mm512_fmadd_ps(p16, m4, _mm512_fmadd_ps(p16, m3, sum)))); \
+        y5 = _mm512_add_ps(_mm512_fmadd_ps(k[7], m6, _mm512_fmadd_ps(k[6], m5, _mm512_fmadd_ps(n32, m4,          \
+                 _mm512_fmadd_ps(p32, m3, diff)))), m7);                                                        \
+    }
+
+REPRO_AVX512 static void repro_winograd_output6_impl(const float *src, long mStride, float *dst, long rowStride, long colStride,
+                                                     long rows, long cols, long lanes, const repro_tile_epilogue *e, long channel) {
+    const __m512 p2 = _mm512_set1_ps(2.0f), n2 = _mm512_set1_ps(-2.0f), p4 = _mm512_set1_ps(4.0f);
+    const __m512 p8 = _mm512_set1_ps(8.0f), n8 = _mm512_set1_ps(-8.0f), p16 = _mm512_set1_ps(16.0f);
+    const __m512 p32 = _mm512_set1_ps(32.0f), n32 = _mm512_set1_ps(-32.0f);
+    // The m5/m6 coefficients: 0.5, -0.5, 0.25, 0.125, -0.125, 0.0625, 0.03125, -0.03125.
+    const __m512 k[8] = {_mm512_set1_ps(0.5f), _mm512_set1_ps(-0.5f), _mm512_set1_ps(0.25f), _mm512_set1_ps(0.125f),
+                         _mm512_set1_ps(-0.125f), _mm512_set1_ps(0.0625f), _mm512_set1_ps(0.03125f), _mm512_set1_ps(-0.03125f)};
+    __m512 tmp[48], y[36];
+    for (int j = 0; j < 8; j++) {
+        __m512 q[8];
+        for (int i = 0; i < 8; i++) q[i] = _mm512_loadu_ps(src + (i * 8 + j) * mStride);
+        REPRO_OUTPUT6(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], tmp[j], tmp[8 + j], tmp[16 + j], tmp[24 + j],
+                      tmp[32 + j], tmp[40 + j])
+    }
+    for (int i = 0; i < 6; i++) {
+        const __m512 *q = tmp + i * 8;
+        __m512 *o = y + i * 6;
+        REPRO_OUTPUT6(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], o[0], o[1], o[2], o[3], o[4], o[5])
+    }
+    repro_wino_store_tile(y, 6, rows, cols, lanes, e, channel, dst, rowStride, colStride);
+}
+
+void repro_winograd_input_panel6(const float *const *src, long rowStep, long cp, float *dst, long xiStride) {
+    repro_winograd_input_panel6_impl(src, rowStep, cp, dst, xiStride);
+}
+
+void repro_winograd_output6(const float *src, long mStride, float *dst, long rowStride, long colStride,
+                            long rows, long cols, long lanes, const repro_tile_epilogue *e, long channel) {
+    repro_winograd_output6_impl(src, mStride, dst, rowStride, colStride, rows, cols, lanes, e, channel);
+}
 
 // ---- Direct convolution: 12 pixels × 16 channels ----
 //
@@ -423,6 +539,16 @@ void repro_winograd_output4(const float *src, long mStride, float *dst, long row
     (void)e; (void)channel;
 }
 
+
+void repro_winograd_input_panel6(const float *const *src, long rowStep, long cp, float *dst, long xiStride) {
+    (void)src; (void)rowStep; (void)cp; (void)dst; (void)xiStride;
+}
+
+void repro_winograd_output6(const float *src, long mStride, float *dst, long rowStride, long colStride,
+                            long rows, long cols, long lanes, const repro_tile_epilogue *e, long channel) {
+    (void)src; (void)mStride; (void)dst; (void)rowStride; (void)colStride; (void)rows; (void)cols; (void)lanes;
+    (void)e; (void)channel;
+}
 
 void repro_direct_tile12(const float *src, long pixelStep, long valid, const float *w, long kh, long kxCount,
                          long run, long rowStep, long colStep, float *dst, long ldo, long lanes,

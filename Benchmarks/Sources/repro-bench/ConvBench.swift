@@ -66,6 +66,14 @@ enum ConvBench {
                         report("conv-alg-\(alg.rawValue)", s.name, t, flops, r)
                         if sink == 0 { print("") }
                     }
+                    // The same on the NHWC entry point, the models' layout (kind `conv-alg-nhwc-<name>`).
+                    let xn = try x.permuted([0, 2, 3, 1]).contiguous()
+                    for t in threads {
+                        var sink = 0
+                        let r = time(reps: reps) { sink &+= try! forced.forward(nhwc: xn, threads: t).count }
+                        report("conv-alg-nhwc-\(alg.rawValue)", s.name, t, flops, r)
+                        if sink == 0 { print("") }
+                    }
                 }
                 let xn = try x.permuted([0, 2, 3, 1]).contiguous()
                 for t in threads where includeDefault {

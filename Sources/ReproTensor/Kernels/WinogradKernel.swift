@@ -244,8 +244,8 @@ extension WinogradKernel {
         let epilogue: PaddedEpilogue
         /// The scratch sizes of this shape.
         let blocking: Blocking
-        /// Whether the F(4×4, 3×3) input and output transforms run 16 channels wide in
-        /// `_ReproKernelsAVX512` (``Runtime/kernelISA``, read by the caller; same bits).
+        /// Whether the F(4×4, 3×3) and F(6×6, 3×3) input and output transforms run 16 channels
+        /// wide in `_ReproKernelsAVX512` (``Runtime/kernelISA``, read by the caller; same bits).
         let wide: Bool
 
         /// The sizes a thread's scratch depends on, from the shape alone.
@@ -289,7 +289,7 @@ extension WinogradKernel {
             self.output = output
             self.nchw = nchw
             self.epilogue = epilogue
-            wide = Runtime.usesAVX512 && t.variant == .f4x3
+            wide = Runtime.usesAVX512 && (t.variant == .f4x3 || t.variant == .f6x3)
         }
 
         var chunks: Int { g.batch * blocks * ranges }
@@ -323,7 +323,11 @@ extension WinogradKernel {
                             src[t] = ti < tiles.upperBound
                                 ? UnsafePointer(input + ((n * hp + ti / tileCols * m) * wp + ti % tileCols * m) * cp) : nil
                         }
-                        repro_winograd_input_panel4(src.baseAddress!, rowStep, cp, v + p * panelStride, xiStride)
+                        if m == 6 {
+                            repro_winograd_input_panel6(src.baseAddress!, rowStep, cp, v + p * panelStride, xiStride)
+                        } else {
+                            repro_winograd_input_panel4(src.baseAddress!, rowStep, cp, v + p * panelStride, xiStride)
+                        }
                     }
                 }
                 return
@@ -441,8 +445,13 @@ extension WinogradKernel {
                     // 16 channels per register (the C kernel applies the epilogue and stores NHWC).
                     let d = output + ((n * oh + ty * m) * ow + tx * m) * oc
                     for o16 in stride(from: o0, to: o1, by: 16) {
-                        repro_winograd_output4(src + (o16 - o0), mStride, d + o16, ow * oc, oc, rows, cols, min(16, o1 - o16),
-                                               &e, o16)
+                        if m == 6 {
+                            repro_winograd_output6(src + (o16 - o0), mStride, d + o16, ow * oc, oc, rows, cols,
+                                                   min(16, o1 - o16), &e, o16)
+                        } else {
+                            repro_winograd_output4(src + (o16 - o0), mStride, d + o16, ow * oc, oc, rows, cols,
+                                                   min(16, o1 - o16), &e, o16)
+                        }
                     }
                     continue
                 }

@@ -61,6 +61,17 @@ void repro_winograd_input_panel4(const float *const *src, long rowStep, long cp,
 void repro_winograd_output4(const float *src, long mStride, float *dst, long rowStride, long colStride,
                             long rows, long cols, long lanes, const repro_tile_epilogue *e, long channel);
 
+/// The Winograd F(6×6, 3×3) input transform of one panel of six tiles (as
+/// `repro_winograd_input_panel4`, with 8×8 windows, 64 frequencies and the operations of
+/// `WinogradSIMD.input6`; same bits).
+void repro_winograd_input_panel6(const float *const *src, long rowStep, long cp, float *dst, long xiStride);
+
+/// The Winograd F(6×6, 3×3) output transform of one tile on 16 channels (as
+/// `repro_winograd_output4`, with 64 frequencies, a 6×6 tile and the operations of
+/// `WinogradSIMD.output6`; same bits).
+void repro_winograd_output6(const float *src, long mStride, float *dst, long rowStride, long colStride,
+                            long rows, long cols, long lanes, const repro_tile_epilogue *e, long channel);
+
 /// The Winograd filter transform `U = G g Gᵀ` of 16 3×3 filters side by side (as ReproTensor's
 /// `WinogradTransform.transformFilters16`, same bits: in double, products and sums rounded separately
 /// and in the same order, each value rounded once to float). Filter `l < lanes` starts at
