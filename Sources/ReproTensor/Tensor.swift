@@ -171,17 +171,17 @@ final class TensorStorage: @unchecked Sendable {
     /// were most of the page faults left once blocks from 4 MB on were cached).
     static let cacheThreshold = 128 << 10
 
-    /// Allocations at least this large ask Linux for transparent huge pages.
-    static let hugePageThreshold = 4 << 20
-
-    /// 64-byte-aligned memory. On Linux, large blocks are 2 MB aligned and
-    /// marked `MADV_HUGEPAGE`: a fresh activation of tens of megabytes is then
-    /// faulted in 2 MB at a time instead of 4 KB (the 4 KB faults took a
-    /// quarter of a 7×7-stem convolution's time and serialised its threads on
-    /// the kernel's memory lock). Contents and results are unaffected.
-    static func allocate(_ bytes: Int, hugePagesFrom threshold: Int = hugePageThreshold) -> UnsafeMutableRawPointer {
+    /// 64-byte-aligned memory. On Linux, a block of at least `hugePagesFrom` bytes is 2 MB aligned
+    /// and marked `MADV_HUGEPAGE` (only the pool's workspace asks, see ``ThreadPool``); tensor
+    /// storage uses ordinary 4 KB pages. It used transparent huge pages from 4 MB, so that a fresh
+    /// activation was faulted in 2 MB at a time, but on a VM that hands freed memory back to its
+    /// host, the first touch of fresh 2 MB pages after another process had freed its memory made
+    /// model construction two to three times slower (docs/performance.md, "Huge pages"), while
+    /// activations are reused from ``StorageCache`` after the first pass anyway. Contents and
+    /// results are unaffected either way.
+    static func allocate(_ bytes: Int, hugePagesFrom threshold: Int? = nil) -> UnsafeMutableRawPointer {
         #if os(Linux)
-        if bytes >= threshold {
+        if let threshold, bytes >= threshold {
             let p = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 2 << 20)
             _ = madvise(p, (bytes + 4095) & ~4095, MADV_HUGEPAGE)
             return p

@@ -36,8 +36,8 @@ import _ReproTestSupport
     }
 
     @Test func largeStorageIsZeroedAlignedAndCopies() throws {
-        // Above the huge-page threshold storage takes the 2 MB-aligned path (Linux).
-        let n = TensorStorage.hugePageThreshold / 4 + 1000
+        // Large storage (glibc's mmap path, through the storage cache) on ordinary pages.
+        let n = (4 << 20) / 4 + 1000
         var t = try Tensor(zeros: [n])
         #expect(Int(bitPattern: t.storage.base) % 64 == 0)
         #expect(try t.scalars(as: Float.self).allSatisfy { $0.bitPattern == 0 })
@@ -45,6 +45,22 @@ import _ReproTestSupport
         t = u
         #expect(try t.contiguous().scalars(as: Float.self) == u.scalars(as: Float.self))
         #expect(t.storage.copy().byteCount == n * 4)
+    }
+
+    /// Only a caller that asks (the pool's workspace) gets the 2 MB-aligned huge-page block; tensor
+    /// storage is 64-byte aligned on ordinary pages whatever its size.
+    @Test func hugePagesOnlyOnRequest() {
+        let bytes = 3 << 20
+        let asked = TensorStorage.allocate(bytes, hugePagesFrom: 1 << 20)
+        let plain = TensorStorage.allocate(bytes)
+        defer { asked.deallocate(); plain.deallocate() }
+        #if os(Linux)
+        #expect(Int(bitPattern: asked) % (2 << 20) == 0)
+        #endif
+        #expect(Int(bitPattern: plain) % 64 == 0)
+        asked.initializeMemory(as: UInt8.self, repeating: 1, count: bytes)
+        plain.copyMemory(from: asked, byteCount: bytes)
+        #expect(plain.load(fromByteOffset: bytes - 1, as: UInt8.self) == 1)
     }
 
     @Test func copyOnWrite() throws {
